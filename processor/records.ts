@@ -1,0 +1,37 @@
+/**
+ * The record shapes that cross layer boundaries: what a source hands to a task, and what a task hands to a sink.
+ * Keys and values stay as bytes here; serdes live in topology/ and run inside the task.
+ */
+
+/** Record headers as bytes (Kafka header values are byte arrays). */
+export type RecordHeaders = Readonly<Record<string, Buffer>>;
+
+/** A record as read from a topic partition. Offsets are plain numbers (safe to 2^53, far past any real log). */
+export interface ConsumedRecord {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  /** Record timestamp in epoch milliseconds (CreateTime or LogAppendTime, as the broker reports it). */
+  readonly timestamp: number;
+  readonly key: Buffer | null;
+  /** `null` is a tombstone on a table source. */
+  readonly value: Buffer | null;
+  readonly headers: RecordHeaders;
+}
+
+/** A record a task wants written. `partition` undefined means: the default (murmur2) partitioner decides by key. */
+export interface ProducedRecord {
+  readonly topic: string;
+  readonly partition?: number;
+  readonly timestamp: number;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  readonly headers: RecordHeaders;
+}
+
+/** `topic:partition`, the map key used for checkpoints and offsets everywhere. */
+export type TopicPartitionId = `${string}:${number}`;
+
+export function topicPartitionId(topic: string, partition: number): TopicPartitionId {
+  return `${topic}:${partition}`;
+}

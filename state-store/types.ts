@@ -1,0 +1,60 @@
+/**
+ * The state-store contract the engine, the runtime and the HTTP layer program against.
+ * Implementations: LevelDB (`level-store.ts`, production) and in-memory (`memory-store.ts`, test driver option).
+ *
+ * Keys are the *serialized key bytes* from the key serde, so iteration order is the byte order of the topic's keys.
+ * Values are JS values; the store encodes them with msgpackr (implementations must not keep caller references
+ * mutable: what you read back is a decoded copy).
+ */
+import type { TopicPartitionId } from '../processor/records.js';
+
+/** Next offset to read per source topic-partition, stored atomically with the data it describes. */
+export type Checkpoints = ReadonlyMap<TopicPartitionId, number>;
+
+export type StoreWrite<V> =
+  | { readonly type: 'put'; readonly key: Uint8Array; readonly value: V }
+  | { readonly type: 'delete'; readonly key: Uint8Array };
+
+export interface StoreEntry<V> {
+  readonly key: Buffer;
+  readonly value: V;
+}
+
+/** Bounds are on key bytes. `prefix` and `gte`/`gt`/`lte`/`lt` may be combined (the intersection is scanned). */
+export interface RangeOptions {
+  readonly gte?: Uint8Array;
+  readonly gt?: Uint8Array;
+  readonly lte?: Uint8Array;
+  readonly lt?: Uint8Array;
+  readonly prefix?: Uint8Array;
+  readonly reverse?: boolean;
+  readonly limit?: number;
+}
+
+/** Read-only view: what queries (HTTP) get, so they can never write. */
+export interface ReadOnlyKeyValueStore<V = unknown> {
+  readonly name: string;
+  /** Partition number for a co-partitioned store; `'global'` for a global store holding every partition. */
+  readonly partition: number | 'global';
+  get(key: Uint8Array): Promise<V | undefined>;
+  /** One round trip for many keys; results align with `keys`. */
+  getMany(keys: readonly Uint8Array[]): Promise<(V | undefined)[]>;
+  /** Streams entries in key byte order (or reverse); never loads the whole store. */
+  range(options?: RangeOptions): AsyncIterable<StoreEntry<V>>;
+  /** Cheap estimate, not an exact count (LevelDB cannot count without a scan). */
+  approximateCount(): Promise<number>;
+}
+
+export interface KeyValueStore<V = unknown> extends ReadOnlyKeyValueStore<V> {
+  /**
+   * Applies `writes` and `checkpoints` in ONE atomic batch: after a crash either both are on disk or neither.
+   * This is the checkpoint invariant the runtime relies on.
+   */
+  write(writes: readonly StoreWrite<V>[], checkpoints?: Checkpoints): Promise<void>;
+  put(key: Uint8Array, value: V): Promise<void>;
+  delete(key: Uint8Array): Promise<void>;
+  /** Checkpoints as of the last successful `write` (read at open, then kept in memory). */
+  checkpoints(): Checkpoints;
+  readOnly(): ReadOnlyKeyValueStore<V>;
+  close(): Promise<void>;
+}
