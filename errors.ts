@@ -19,14 +19,539 @@ export class TributaryError extends Error {
 // topology/ (DSL, serdes, validation)
 // ---------------------------------------------------------------------------------------------------------------
 
+/** `build()` found a topology it cannot run. `node` names the offending node (as shown by `describe()`). */
+export class TopologyBuildError extends TributaryError {
+  readonly node: string;
+
+  constructor(node: string, message: string) {
+    super('TRIBUTARY_TOPOLOGY_INVALID', `Invalid topology at ${node}: ${message}`);
+    this.node = node;
+  }
+}
+
+/** A serde could not turn bytes (or a key string) into a value. The engine wraps it into `DeserializationError`. */
+export class SerdeError extends TributaryError {
+  readonly serde: string;
+
+  constructor(serde: string, message: string, options?: { cause?: unknown }) {
+    super('TRIBUTARY_SERDE', `Serde '${serde}': ${message}`, options);
+    this.serde = serde;
+  }
+}
+
+/** A serde could not turn a value into bytes (e.g. JSON of a BigInt or a cycle). */
+export class SerializationError extends TributaryError {
+  readonly serde: string;
+
+  constructor(serde: string, message: string, options?: { cause?: unknown }) {
+    super(
+      'TRIBUTARY_SERIALIZATION',
+      `Serde '${serde}' cannot serialize the value: ${message}. Use a serde that supports this value type.`,
+      options,
+    );
+    this.serde = serde;
+  }
+}
+
+/** Where a consumed record came from; carried by errors so users can find the bad record. */
+export interface RecordLocation {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+}
+
+/** Bytes read from a topic could not be decoded (bad bytes, wrong schema, or a required key missing). */
+export class DeserializationError extends TributaryError {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  readonly part: 'key' | 'value';
+
+  constructor(location: RecordLocation, part: 'key' | 'value', reason: string, options?: { cause?: unknown }) {
+    super(
+      'TRIBUTARY_DESERIALIZATION',
+      `Cannot deserialize the ${part} of ${location.topic}:${location.partition}@${location.offset}: ${reason}. ` +
+        `Fix the producer or the serde, or set the deserialization error policy to 'dead-letter' or 'log-and-skip'.`,
+      options,
+    );
+    this.topic = location.topic;
+    this.partition = location.partition;
+    this.offset = location.offset;
+    this.part = part;
+  }
+}
+
+
 // ---------------------------------------------------------------------------------------------------------------
 // state-store/ (LevelDB stores, checkpoints, restoration, snapshots)
 // ---------------------------------------------------------------------------------------------------------------
+
+/** Another live process (or another open in this process) holds the state directory or one of its LevelDB stores. */
+export class StateDirectoryLockedError extends TributaryError {
+  readonly path: string;
+  readonly pid: number | undefined;
+
+  constructor(path: string, pid: number | undefined, options?: { cause?: unknown }) {
+    const holder = pid === undefined ? 'another process (or another instance in this process)' : `process ${pid}`;
+    super(
+      'TRIBUTARY_STATE_DIRECTORY_LOCKED',
+      `State directory ${path} is locked by ${holder}. Stop that process first, or give this instance its own stateDir.`,
+      options,
+    );
+    this.path = path;
+    this.pid = pid;
+  }
+}
+
+/** A LevelDB store that cannot be read (LevelDB corruption, or a missing/unknown Tributary format marker). */
+export class StoreCorruptedError extends TributaryError {
+  readonly location: string;
+
+  constructor(location: string, detail: string, options?: { cause?: unknown }) {
+    super(
+      'TRIBUTARY_STORE_CORRUPTED',
+      `Store at ${location} is unreadable: ${detail}. Open it through StateDirectory.openStore(), which moves it aside and rebuilds it from the source topic, or delete the directory.`,
+      options,
+    );
+    this.location = location;
+  }
+}
+
+/** `undefined` (or a function/symbol) given as a store value: stores hold values, deleting is how a key goes away. */
+export class InvalidStoreValueError extends TributaryError {
+  constructor(storeName: string, detail: string) {
+    super(
+      'TRIBUTARY_STORE_INVALID_VALUE',
+      `Store "${storeName}": ${detail}. Store values must be msgpack-encodable plain data (objects, arrays, strings, numbers, booleans, null); use delete() to remove a key.`,
+    );
+  }
+}
+
+/** A store name or partition that cannot be a directory name in the state directory. */
+export class InvalidStoreNameError extends TributaryError {
+  constructor(detail: string) {
+    super(
+      'TRIBUTARY_STORE_INVALID_NAME',
+      `${detail}. Store names may use letters, digits, '.', '_' and '-' (not starting with '.'); partitions are integers >= 0 or 'global'.`,
+    );
+  }
+}
+
+/** A StateDirectory method called after close(). */
+export class StateDirectoryClosedError extends TributaryError {
+  constructor(path: string) {
+    super('TRIBUTARY_STATE_DIRECTORY_CLOSED', `State directory ${path} is closed. Open a new StateDirectory to use it.`);
+  }
+}
+
+/** A store operation after close(). */
+export class StoreClosedError extends TributaryError {
+  constructor(storeName: string, partition: number | 'global') {
+    super(
+      'TRIBUTARY_STORE_CLOSED',
+      `Store "${storeName}" (partition ${partition}) is closed. Reopen it through StateDirectory.openStore() before using it.`,
+    );
+  }
+}
+
+/** A record read during restoration could not be decoded and the decode-error policy said 'fail'. */
+export class RestoreDecodeError extends TributaryError {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+
+  constructor(storeName: string, topic: string, partition: number, offset: number, options?: { cause?: unknown }) {
+    super(
+      'TRIBUTARY_RESTORE_DECODE_FAILED',
+      `Restoring store "${storeName}": record ${topic}[${partition}]@${offset} could not be decoded. Fix the producer or the serde, or configure the decode-error policy to skip bad records.`,
+      options,
+    );
+    this.topic = topic;
+    this.partition = partition;
+    this.offset = offset;
+  }
+}
+
+/** A snapshot file that is truncated, corrupt (checksum mismatch) or of an unknown format version. */
+export class SnapshotFormatError extends TributaryError {
+  readonly file: string;
+
+  constructor(file: string, detail: string) {
+    super(
+      'TRIBUTARY_SNAPSHOT_INVALID',
+      `Snapshot ${file} cannot be read: ${detail}. Re-export it with exportSnapshot(), or restore the stores from their source topics instead.`,
+    );
+    this.file = file;
+  }
+}
+
+/** importSnapshot() refuses to overwrite stores that already exist in the target state directory. */
+export class SnapshotTargetNotEmptyError extends TributaryError {
+  readonly path: string;
+
+  constructor(path: string) {
+    super(
+      'TRIBUTARY_SNAPSHOT_TARGET_NOT_EMPTY',
+      `Cannot import a snapshot into ${path}: stores already exist there. Import into a fresh stateDir, or delete the existing stores first.`,
+    );
+    this.path = path;
+  }
+}
 
 // ---------------------------------------------------------------------------------------------------------------
 // processor/ (task engine, runtime, Kafka adapter, error policies)
 // ---------------------------------------------------------------------------------------------------------------
 
+/** A user function (mapper, predicate, joiner, processor) threw while processing a record. */
+export class ProcessingError extends TributaryError {
+  readonly node: string;
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+
+  constructor(node: string, location: RecordLocation, options?: { cause?: unknown }) {
+    const reason = options?.cause instanceof Error ? options.cause.message : String(options?.cause);
+    super(
+      'TRIBUTARY_PROCESSING',
+      `${node} threw while processing ${location.topic}:${location.partition}@${location.offset}: ${reason}. ` +
+        `Fix the function, or set the processing error policy to 'dead-letter' or 'log-and-skip'.`,
+      options,
+    );
+    this.node = node;
+    this.topic = location.topic;
+    this.partition = location.partition;
+    this.offset = location.offset;
+  }
+}
+
+/** A task was used after it failed or closed, or was given records it does not own. */
+export class TaskStateError extends TributaryError {
+  readonly taskId: string;
+
+  constructor(taskId: string, message: string, options?: { cause?: unknown }) {
+    super('TRIBUTARY_TASK_STATE', `Task ${taskId}: ${message}`, options);
+    this.taskId = taskId;
+  }
+}
+
+/** The engine was started without a store the topology needs. */
+export class MissingStoreError extends TributaryError {
+  readonly store: string;
+
+  constructor(store: string, where: string) {
+    super('TRIBUTARY_MISSING_STORE', `Store '${store}' was not provided to ${where}. Pass one store per name the topology declares.`);
+    this.store = store;
+  }
+}
+
+
+// processor/kafka/ (Kafka adapter: config, admin, producer, partition reader)
+
+/** The Kafka connection settings are invalid; `problems` lists each one. */
+export class KafkaConfigError extends TributaryError {
+  readonly problems: readonly string[];
+
+  constructor(problems: readonly string[]) {
+    super('TRIBUTARY_KAFKA_CONFIG_INVALID', `Invalid Kafka settings; fix these and restart:\n  - ${problems.join('\n  - ')}`);
+    this.problems = problems;
+  }
+}
+
+/** An admin operation (create/describe/delete topics, offsets, groups) failed after kafkajs's retries. */
+export class KafkaAdminError extends TributaryError {
+  constructor(operation: string, detail: string, options?: { cause?: unknown }) {
+    super(
+      'TRIBUTARY_KAFKA_ADMIN_FAILED',
+      `Kafka admin operation "${operation}" failed: ${detail}. Check that the brokers are reachable and that this client may manage these topics/groups.`,
+      options,
+    );
+  }
+}
+
+/** Records could not be written (not acknowledged by Kafka) after kafkajs's retries. */
+export class KafkaProduceError extends TributaryError {
+  readonly topics: readonly string[];
+
+  constructor(topics: readonly string[], options?: { cause?: unknown }) {
+    super(
+      'TRIBUTARY_KAFKA_PRODUCE_FAILED',
+      `Kafka did not acknowledge records for topic(s) ${topics.join(', ')}. Check that the topics exist and the brokers are healthy; the records were not committed.`,
+      options,
+    );
+    this.topics = topics;
+  }
+}
+
+/** A partition reader could not read the partitions it was given (missing topic/partition, consumer crash). */
+export class PartitionReaderError extends TributaryError {
+  constructor(detail: string, options?: { cause?: unknown }) {
+    super('TRIBUTARY_PARTITION_READER_FAILED', `Reading partitions failed: ${detail}`, options);
+  }
+}
+
+// processor/kafka/ group consumer and task assignor
+
+/** The source topics of one sub-topology do not all have the same partition count, so its tasks cannot be formed. */
+export class CoPartitioningError extends TributaryError {
+  readonly subtopology: number;
+  readonly partitionsByTopic: Readonly<Record<string, number>>;
+
+  constructor(subtopology: number, partitionsByTopic: Readonly<Record<string, number>>, expected: number) {
+    const found = Object.entries(partitionsByTopic)
+      .map(([topic, count]) => `${topic}=${count}`)
+      .join(', ');
+    super(
+      'TRIBUTARY_COPARTITIONING_MISMATCH',
+      `Sub-topology ${subtopology} needs ${expected} partitions in each of its source topics, but Kafka reports ${found}. ` +
+        'Co-partitioned topics must have the same partition count: repartition the input (or add partitions) so they match.',
+    );
+    this.subtopology = subtopology;
+    this.partitionsByTopic = partitionsByTopic;
+  }
+}
+
+/** A group member sent metadata or an assignment this version cannot read (another application or version in the group). */
+export class GroupMetadataError extends TributaryError {
+  readonly groupId: string;
+
+  constructor(groupId: string, detail: string, options?: { cause?: unknown }) {
+    super(
+      'TRIBUTARY_GROUP_METADATA_INVALID',
+      `Consumer group "${groupId}": ${detail}. Every member of the group must run a compatible Tributary version with the same topology; use a distinct application id (group id) per application.`,
+      options,
+    );
+    this.groupId = groupId;
+  }
+}
+
+/**
+ * A seek, pause or commit named a partition this member no longer owns, or was made for an assignment a rebalance
+ * has replaced (the coordinator rejects commits of an old generation). Drop the work of the revoked tasks and
+ * continue with the tasks of the newest assignment.
+ */
+export class StaleAssignmentError extends TributaryError {
+  readonly topicPartitions: readonly string[];
+
+  constructor(detail: string, topicPartitions: readonly string[], options?: { cause?: unknown }) {
+    super(
+      'TRIBUTARY_STALE_ASSIGNMENT',
+      `${detail}${topicPartitions.length > 0 ? ` (${topicPartitions.join(', ')})` : ''}. A rebalance moved these partitions or is in progress: do not commit or seek them; wait for the next assignment.`,
+      options,
+    );
+    this.topicPartitions = topicPartitions;
+  }
+}
+
+/** A group consumer method was called in a state that does not allow it (before start, after stop, started twice). */
+export class GroupConsumerStateError extends TributaryError {
+  constructor(detail: string) {
+    super('TRIBUTARY_GROUP_CONSUMER_STATE', `Group consumer: ${detail}`);
+  }
+}
+
+/** Committing consumer-group offsets failed for a reason other than a rebalance (see `StaleAssignmentError`). */
+export class OffsetCommitError extends TributaryError {
+  readonly groupId: string;
+
+  constructor(groupId: string, options?: { cause?: unknown }) {
+    const reason = options?.cause instanceof Error ? options.cause.message : String(options?.cause);
+    super(
+      'TRIBUTARY_OFFSET_COMMIT_FAILED',
+      `Committing offsets of group "${groupId}" failed: ${reason}. Nothing was lost: the records after the last successful commit will be processed again; check the brokers and retry the commit.`,
+      options,
+    );
+    this.groupId = groupId;
+  }
+}
+
+/** The group consumer stopped for good (kafkajs crashed with an error it does not retry). */
+export class GroupConsumerCrashedError extends TributaryError {
+  readonly groupId: string;
+
+  constructor(groupId: string, options?: { cause?: unknown }) {
+    const reason = options?.cause instanceof Error ? `${options.cause.name}: ${options.cause.message}` : String(options?.cause);
+    super(
+      'TRIBUTARY_GROUP_CONSUMER_CRASHED',
+      `Consumer of group "${groupId}" crashed and will not restart: ${reason}. Check the brokers and the topics, then restart the application.`,
+      options,
+    );
+    this.groupId = groupId;
+  }
+}
+
+// processor/runtime/ (TributaryApp: lifecycle, validation against the cluster)
+
+/** The options given to `new TributaryApp(...)` are invalid; `problems` lists each one. */
+export class RuntimeConfigError extends TributaryError {
+  readonly problems: readonly string[];
+
+  constructor(problems: readonly string[]) {
+    super('TRIBUTARY_RUNTIME_CONFIG_INVALID', `Invalid TributaryApp options; fix these and start again:\n  - ${problems.join('\n  - ')}`);
+    this.problems = problems;
+  }
+}
+
+/** Input topics the topology reads (streams, tables, global tables) do not exist on the cluster. */
+export class MissingSourceTopicsError extends TributaryError {
+  readonly topics: readonly string[];
+
+  constructor(topics: readonly string[]) {
+    super(
+      'TRIBUTARY_SOURCE_TOPICS_MISSING',
+      `The topology reads topic(s) that do not exist: ${topics.join(', ')}. Create them (Tributary only creates its internal repartition and dead-letter topics), or fix the topic names.`,
+    );
+    this.topics = topics;
+  }
+}
+
+/** A TributaryApp method was called in a state that does not allow it (e.g. `start()` twice). */
+export class AppStateError extends TributaryError {
+  readonly state: string;
+
+  constructor(state: string, detail: string) {
+    super('TRIBUTARY_APP_STATE', `TributaryApp is ${state}: ${detail}`);
+    this.state = state;
+  }
+}
+
+/** The app stopped or failed before reaching the state a caller was waiting for (`waitUntilRunning()`). */
+export class AppNotRunningError extends TributaryError {
+  readonly state: string;
+
+  constructor(state: string, options?: { cause?: unknown }) {
+    const reason = options?.cause instanceof Error ? `: ${options.cause.message}` : '';
+    super(
+      'TRIBUTARY_APP_NOT_RUNNING',
+      `TributaryApp ended up ${state} instead of running${reason}. Check the 'error' events and the log, fix the cause and start a new app.`,
+      options,
+    );
+    this.state = state;
+  }
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // http-query/ (query server)
 // ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * A query the HTTP server refuses or cannot answer right now. `statusCode` is the HTTP status the server replies
+ * with; `retryAfterSeconds` (503 only) becomes the `Retry-After` header. The JSON body is
+ * `{ error: { code, message } }` with the stable `code` below.
+ */
+export class QueryServerError extends TributaryError {
+  readonly statusCode: number;
+  readonly retryAfterSeconds: number | undefined;
+
+  constructor(
+    code: string,
+    statusCode: number,
+    message: string,
+    options?: { cause?: unknown; retryAfterSeconds?: number },
+  ) {
+    super(code, message, options);
+    this.statusCode = statusCode;
+    this.retryAfterSeconds = options?.retryAfterSeconds;
+  }
+}
+
+/** 404: the store name is not served by this application. */
+export class UnknownStoreError extends QueryServerError {
+  constructor(store: string) {
+    super(
+      'TRIBUTARY_QUERY_UNKNOWN_STORE',
+      404,
+      `No queryable store named "${store}". List the stores this application serves with GET /stores.`,
+    );
+  }
+}
+
+/** 404: the key is not in the store (a normal answer, rendered as an error body so clients can match on it). */
+export class KeyNotFoundError extends QueryServerError {
+  constructor(store: string) {
+    super('TRIBUTARY_QUERY_KEY_NOT_FOUND', 404, `The key is not in store "${store}".`);
+  }
+}
+
+/** 400: the key (or a key bound such as `prefix`/`from`/`to`) is rejected by the store's key serde. */
+export class InvalidQueryKeyError extends QueryServerError {
+  constructor(store: string, keySerde: string, detail: string, options?: { cause?: unknown }) {
+    super(
+      'TRIBUTARY_QUERY_INVALID_KEY',
+      400,
+      `The key cannot be encoded with store "${store}"'s key serde (${keySerde}): ${detail}. ` +
+        'Send the key as its string form, URL-encoded.',
+      options,
+    );
+  }
+}
+
+/** 400: the key is longer than the server accepts. */
+export class QueryKeyTooLongError extends QueryServerError {
+  constructor(maxBytes: number) {
+    super(
+      'TRIBUTARY_QUERY_KEY_TOO_LONG',
+      400,
+      `The key is longer than ${maxBytes} bytes once encoded; no stored key can be that long. Send a shorter key.`,
+    );
+  }
+}
+
+/** 400: a query parameter or path is malformed or out of range. */
+export class InvalidQueryParameterError extends QueryServerError {
+  constructor(detail: string) {
+    super('TRIBUTARY_QUERY_INVALID_PARAMETER', 400, `Invalid request: ${detail}. See GET /openapi.json.`);
+  }
+}
+
+/** 400: the `cursor` is not one this server issued for a scan in this direction. */
+export class InvalidQueryCursorError extends QueryServerError {
+  constructor(detail: string) {
+    super(
+      'TRIBUTARY_QUERY_INVALID_CURSOR',
+      400,
+      `Invalid cursor: ${detail}. Pass back the "nextCursor" of the previous page unchanged, with the same "reverse".`,
+    );
+  }
+}
+
+/** 401: auth is on and the bearer token is missing or wrong. */
+export class QueryUnauthorizedError extends QueryServerError {
+  constructor() {
+    super(
+      'TRIBUTARY_QUERY_UNAUTHORIZED',
+      401,
+      'Missing or wrong bearer token. Send "Authorization: Bearer <token>" with the token the server was started with.',
+    );
+  }
+}
+
+/** 404: no such route. */
+export class QueryRouteNotFoundError extends QueryServerError {
+  constructor(method: string, path: string) {
+    super(
+      'TRIBUTARY_QUERY_ROUTE_NOT_FOUND',
+      404,
+      `No route ${method} ${path}. See GET /openapi.json for the routes this server offers.`,
+    );
+  }
+}
+
+/**
+ * 503: the data cannot be served correctly right now (partition moving or restoring, ownership views disagree,
+ * the owning instance is unreachable). Retry after `retryAfterSeconds`; never an empty or partial answer.
+ */
+export class QueryUnavailableError extends QueryServerError {
+  constructor(
+    code:
+      | 'TRIBUTARY_QUERY_UNAVAILABLE'
+      | 'TRIBUTARY_QUERY_NOT_LOCAL'
+      | 'TRIBUTARY_QUERY_REMOTE_UNREACHABLE'
+      | 'TRIBUTARY_QUERY_REMOTE_FAILED'
+      | 'TRIBUTARY_QUERY_STORE_READ_FAILED',
+    message: string,
+    retryAfterSeconds: number,
+    options?: { cause?: unknown },
+  ) {
+    super(code, 503, message, { ...options, retryAfterSeconds });
+  }
+}

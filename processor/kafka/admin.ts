@@ -1,0 +1,147 @@
+/**
+ * Topic, offset and group administration over kafkajs's admin client, returning plain Maps of numbers.
+ */
+import type { Admin } from 'kafkajs';
+import { KafkaAdminError } from '../../errors.js';
+import { topicPartitionId, type TopicPartitionId } from '../records.js';
+import type { KafkaClient } from './client.js';
+
+export interface TopicSpec {
+  readonly topic: string;
+  readonly partitions: number;
+  /** Default: the broker's `default.replication.factor`. */
+  readonly replicationFactor?: number;
+  /** Topic configs, e.g. `{ 'cleanup.policy': 'compact' }`. */
+  readonly configs?: Readonly<Record<string, string>>;
+}
+
+export interface TopicPartitionCounts {
+  /** Partition count of every topic that exists. */
+  readonly partitions: Map<string, number>;
+  /** Asked-for topics that do not exist. */
+  readonly missing: string[];
+}
+
+export class KafkaAdmin {
+  private readonly admin: Admin;
+  private connected = false;
+
+  constructor(client: KafkaClient) {
+    this.admin = client.admin();
+  }
+
+  async connect(): Promise<void> {
+    if (this.connected) return;
+    await this.run('connect', () => this.admin.connect());
+    this.connected = true;
+  }
+
+  async disconnect(): Promise<void> {
+    if (!this.connected) return;
+    this.connected = false;
+    await this.admin.disconnect();
+  }
+
+  /** All topic names, internal ones (`__consumer_offsets`, ...) excluded. */
+  async listTopics(): Promise<string[]> {
+    const topics = await this.run('listTopics', () => this.admin.listTopics());
+    return topics.filter((topic) => !topic.startsWith('__'));
+  }
+
+  /**
+   * Creates the topics that do not exist yet and returns the actual partition count of every asked-for topic (an
+   * existing topic keeps its own count, even if it differs from the spec: the caller decides whether that is fatal).
+   * Idempotent, and safe when another instance creates the same topics concurrently.
+   */
+  async ensureTopics(specs: readonly TopicSpec[]): Promise<Map<string, number>> {
+    for (const spec of specs) {
+      if (!(Number.isInteger(spec.partitions) && spec.partitions > 0)) {
+        throw new KafkaAdminError('ensureTopics', `topic "${spec.topic}" needs a positive integer partition count, got ${spec.partitions}`);
+      }
+    }
+    const names = specs.map((spec) => spec.topic);
+    const { missing } = await this.describeTopicPartitions(names);
+    if (missing.length > 0) {
+      const toCreate = specs.filter((spec) => missing.includes(spec.topic));
+      // createTopics ignores TOPIC_ALREADY_EXISTS, which covers a concurrent creator.
+      await this.run('createTopics', () =>
+        this.admin.createTopics({
+          waitForLeaders: true,
+          topics: toCreate.map((spec) => ({
+            topic: spec.topic,
+            numPartitions: spec.partitions,
+            replicationFactor: spec.replicationFactor ?? -1,
+            configEntries: Object.entries(spec.configs ?? {}).map(([name, value]) => ({ name, value })),
+          })),
+        }),
+      );
+    }
+    const after = await this.describeTopicPartitions(names);
+    if (after.missing.length > 0) {
+      throw new KafkaAdminError('ensureTopics', `topics ${after.missing.join(', ')} still do not exist after creating them`);
+    }
+    return after.partitions;
+  }
+
+  /** Partition counts of the topics that exist; the others are listed in `missing` instead of failing the call. */
+  async describeTopicPartitions(topics: readonly string[]): Promise<TopicPartitionCounts> {
+    const unique = [...new Set(topics)];
+    const existing = new Set(await this.run('listTopics', () => this.admin.listTopics()));
+    const present = unique.filter((topic) => existing.has(topic));
+    const missing = unique.filter((topic) => !existing.has(topic));
+    const partitions = new Map<string, number>();
+    if (present.length > 0) {
+      const metadata = await this.run('fetchTopicMetadata', () => this.admin.fetchTopicMetadata({ topics: present }));
+      for (const topic of metadata.topics) partitions.set(topic.name, topic.partitions.length);
+    }
+    return { partitions, missing };
+  }
+
+  /**
+   * End offset of each partition: the next offset to be written, read-committed (the last stable offset), so "caught
+   * up" is `position >= end`.
+   */
+  async fetchEndOffsets(topic: string): Promise<Map<number, number>> {
+    const offsets = await this.run('fetchTopicOffsets', () => this.admin.fetchTopicOffsets(topic));
+    return new Map(offsets.map((o) => [o.partition, Number(o.high)]));
+  }
+
+  /** Committed offsets of a group; partitions without a commit are left out. */
+  async fetchCommittedOffsets(groupId: string, topics: readonly string[]): Promise<Map<TopicPartitionId, number>> {
+    const result = await this.run('fetchOffsets', () => this.admin.fetchOffsets({ groupId, topics: [...topics] }));
+    const committed = new Map<TopicPartitionId, number>();
+    for (const { topic, partitions } of result) {
+      for (const { partition, offset } of partitions) {
+        const value = Number(offset);
+        if (value >= 0) committed.set(topicPartitionId(topic, partition), value);
+      }
+    }
+    return committed;
+  }
+
+  /** Deletes the topics that exist; missing ones are ignored. */
+  async deleteTopics(topics: readonly string[]): Promise<void> {
+    const { partitions } = await this.describeTopicPartitions(topics);
+    if (partitions.size === 0) return;
+    await this.run('deleteTopics', () => this.admin.deleteTopics({ topics: [...partitions.keys()] }));
+  }
+
+  /** Deletes consumer groups (they must have no active members); unknown groups are ignored. */
+  async deleteGroups(groupIds: readonly string[]): Promise<void> {
+    if (groupIds.length === 0) return;
+    const listed = await this.run('listGroups', () => this.admin.listGroups());
+    const known = new Set(listed.groups.map((g) => g.groupId));
+    const toDelete = groupIds.filter((id) => known.has(id));
+    if (toDelete.length === 0) return;
+    await this.run('deleteGroups', () => this.admin.deleteGroups(toDelete));
+  }
+
+  private async run<T>(operation: string, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      if (error instanceof KafkaAdminError) throw error;
+      throw new KafkaAdminError(operation, error instanceof Error ? error.message : String(error), { cause: error });
+    }
+  }
+}

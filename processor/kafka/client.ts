@@ -1,0 +1,87 @@
+/**
+ * The one place a kafkajs `Kafka` instance is created. Everything Kafka in Tributary goes through `KafkaClient`, so
+ * the partitioner (Java-compatible murmur2) and the log bridge are the same for every producer, consumer and admin.
+ */
+import type { Admin, AdminConfig, Consumer, ConsumerConfig, LogEntry, Producer, ProducerConfig } from 'kafkajs';
+import { Kafka, logLevel as KafkaJsLogLevel, Partitioners } from 'kafkajs';
+import { toKafkaJsConfig, validateKafkaClientConfig, type KafkaClientConfig } from './config.js';
+
+export type KafkaLogFields = Readonly<Record<string, unknown>>;
+
+/** What kafkajs log lines are forwarded to. Structured: `fields` has kafkajs's extra context (broker, error, ...). */
+export interface KafkaLogger {
+  debug(message: string, fields: KafkaLogFields): void;
+  info(message: string, fields: KafkaLogFields): void;
+  warn(message: string, fields: KafkaLogFields): void;
+  error(message: string, fields: KafkaLogFields): void;
+}
+
+/** Default: drop everything (kafkajs is chatty; callers that want logs pass their own logger). */
+export const silentKafkaLogger: KafkaLogger = {
+  debug: () => {},
+  info: () => {},
+  warn: () => {},
+  error: () => {},
+};
+
+export interface KafkaClientOptions {
+  readonly logger?: KafkaLogger;
+}
+
+/** Producer options we allow callers to set; the partitioner is fixed (murmur2, same as the Java client). */
+export type KafkaProducerOptions = Omit<ProducerConfig, 'createPartitioner'>;
+
+/** The default (Java-compatible murmur2) partitioner factory, for code that needs to compute partitions itself. */
+export const defaultPartitioner = Partitioners.DefaultPartitioner;
+
+export class KafkaClient {
+  /** The underlying kafkajs instance; only processor/kafka/ modules should touch it. */
+  readonly kafka: Kafka;
+  readonly config: KafkaClientConfig;
+  readonly logger: KafkaLogger;
+
+  constructor(config: KafkaClientConfig, options: KafkaClientOptions = {}) {
+    this.config = validateKafkaClientConfig(config);
+    this.logger = options.logger ?? silentKafkaLogger;
+    const logger = this.logger;
+    this.kafka = new Kafka({
+      ...toKafkaJsConfig(this.config),
+      logCreator: () => (entry: LogEntry) => forwardLogEntry(logger, entry),
+    });
+  }
+
+  producer(options: KafkaProducerOptions = {}): Producer {
+    return this.kafka.producer({ ...options, createPartitioner: defaultPartitioner });
+  }
+
+  consumer(options: ConsumerConfig): Consumer {
+    return this.kafka.consumer(options);
+  }
+
+  admin(options: AdminConfig = {}): Admin {
+    return this.kafka.admin(options);
+  }
+}
+
+export function createKafkaClient(config: KafkaClientConfig, options: KafkaClientOptions = {}): KafkaClient {
+  return new KafkaClient(config, options);
+}
+
+function forwardLogEntry(logger: KafkaLogger, entry: LogEntry): void {
+  const { message, timestamp: _timestamp, ...rest } = entry.log;
+  const fields: KafkaLogFields = { namespace: entry.namespace, ...rest };
+  const text = `[kafkajs ${entry.namespace}] ${String(message)}`;
+  switch (entry.level) {
+    case KafkaJsLogLevel.ERROR:
+      logger.error(text, fields);
+      break;
+    case KafkaJsLogLevel.WARN:
+      logger.warn(text, fields);
+      break;
+    case KafkaJsLogLevel.INFO:
+      logger.info(text, fields);
+      break;
+    default:
+      logger.debug(text, fields);
+  }
+}

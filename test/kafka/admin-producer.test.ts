@@ -1,0 +1,113 @@
+/** KafkaAdmin and RecordProducer against the real broker. */
+import { describe, expect, it } from 'vitest';
+import { KafkaAdmin } from '../../processor/kafka/admin.js';
+import { partitionFor, RecordProducer } from '../../processor/kafka/producer.js';
+import { topicPartitionId } from '../../processor/records.js';
+import { createTestTopic, produce, readTopic, testKafkaClient, toProducedRecord, uniqueName, waitUntil, withAdmin } from '../helpers/kafka.js';
+
+describe('KafkaAdmin', () => {
+  it('ensureTopics creates missing topics with configs, is idempotent, and reports actual partition counts', async () => {
+    const fresh = uniqueName('admin-fresh');
+    const existing = await createTestTopic('admin-existing', 2);
+    await withAdmin(async (admin) => {
+      const counts = await admin.ensureTopics([
+        { topic: fresh, partitions: 3, configs: { 'cleanup.policy': 'compact' } },
+        { topic: existing, partitions: 5 },
+      ]);
+      expect(counts).toEqual(new Map([[fresh, 3], [existing, 2]]));
+      expect(await admin.ensureTopics([{ topic: fresh, partitions: 3 }])).toEqual(new Map([[fresh, 3]]));
+      expect(await admin.listTopics()).toEqual(expect.arrayContaining([fresh, existing]));
+      expect((await admin.listTopics()).some((t) => t.startsWith('__'))).toBe(false);
+      const described = await admin.describeTopicPartitions([fresh, 'no-such-topic-tributary']);
+      expect(described.partitions).toEqual(new Map([[fresh, 3]]));
+      expect(described.missing).toEqual(['no-such-topic-tributary']);
+      await expect(admin.ensureTopics([{ topic: uniqueName('bad'), partitions: 0 }])).rejects.toMatchObject({ code: 'TRIBUTARY_KAFKA_ADMIN_FAILED' });
+    });
+  });
+
+  it('fetches end offsets and committed offsets, deletes groups and topics', async () => {
+    const topic = await createTestTopic('admin-offsets', 2);
+    await produce(topic, [{ key: 'a', value: '1', partition: 0 }, { key: 'b', value: '2', partition: 0 }, { key: 'c', value: '3', partition: 1 }]);
+    const client = testKafkaClient();
+    const groupId = uniqueName('admin-group');
+    // Commit offset 2 on partition 0 through a real group member (kafkajs admin.setOffsets spins up a consumer too,
+    // but waits seconds for it).
+    const consumer = client.consumer({ groupId, maxWaitTimeInMs: 100 });
+    let committed = false;
+    await consumer.connect();
+    try {
+      await consumer.subscribe({ topic, fromBeginning: true });
+      await consumer.run({
+        autoCommit: false,
+        eachBatch: async ({ batch }) => {
+          if (batch.partition !== 0) return;
+          await consumer.commitOffsets([{ topic, partition: 0, offset: '2' }]);
+          committed = true;
+        },
+      });
+      await waitUntil(() => committed, { timeoutMs: 20_000, description: 'offset commit' });
+    } finally {
+      await consumer.disconnect();
+    }
+    await withAdmin(async (admin) => {
+      expect(await admin.fetchEndOffsets(topic)).toEqual(new Map([[0, 2], [1, 1]]));
+      expect(await admin.fetchCommittedOffsets(groupId, [topic])).toEqual(new Map([[topicPartitionId(topic, 0), 2]]));
+      await admin.deleteGroups([groupId, uniqueName('never-existed')]);
+      expect(await admin.fetchCommittedOffsets(groupId, [topic])).toEqual(new Map());
+      await admin.deleteTopics([topic, 'no-such-topic-tributary']);
+      expect((await admin.describeTopicPartitions([topic])).missing).toEqual([topic]);
+    }, client);
+  });
+});
+
+describe('RecordProducer', () => {
+  it('keeps headers, timestamps, nulls and explicit partitions, and places keyed records where partitionFor says', async () => {
+    const topic = await createTestTopic('producer-routing', 4);
+    const other = await createTestTopic('producer-other', 1);
+    const client = testKafkaClient();
+    const producer = new RecordProducer(client, { maxRequestBytes: 2_000 }); // forces several requests
+    await producer.connect();
+    try {
+      const keyed = Array.from({ length: 200 }, (_, i) => toProducedRecord(topic, { key: `key-${i}`, value: `value-${i}`.repeat(3), timestamp: 1_600_000_000_000 + i }));
+      await producer.send([
+        ...keyed,
+        toProducedRecord(topic, { key: 'pinned', value: null, partition: 3, timestamp: 42, headers: { trace: 'abc' } }),
+        toProducedRecord(other, { key: null, value: 'no-key' }),
+      ]);
+    } finally {
+      await producer.disconnect();
+    }
+    const records = await readTopic(topic, client);
+    expect(records).toHaveLength(201);
+    for (const record of records.filter((r) => String(r.key).startsWith('key-'))) {
+      expect(record.partition).toBe(partitionFor(topic, record.key, 4));
+    }
+    // Order per partition follows send order.
+    const p0 = records.filter((r) => r.partition === 0 && String(r.key).startsWith('key-')).map((r) => r.timestamp);
+    expect(p0).toEqual([...p0].sort((a, b) => a - b));
+    const pinned = records.find((r) => String(r.key) === 'pinned');
+    expect(pinned).toMatchObject({ partition: 3, value: null, timestamp: 42 });
+    expect(pinned?.headers.trace).toEqual(Buffer.from('abc'));
+    expect((await readTopic(other, client)).map((r) => [r.key, String(r.value)])).toEqual([[null, 'no-key']]);
+  });
+
+  it('fails with a typed error when the topic does not exist', async () => {
+    const producer = new RecordProducer(testKafkaClient(), { retries: 1 });
+    await producer.connect();
+    try {
+      await expect(producer.send([toProducedRecord(uniqueName('missing'), { key: 'k', value: 'v' })])).rejects.toMatchObject({
+        code: 'TRIBUTARY_KAFKA_PRODUCE_FAILED',
+      });
+    } finally {
+      await producer.disconnect();
+    }
+  });
+
+  it('KafkaAdmin can be connected and disconnected repeatedly', async () => {
+    const admin = new KafkaAdmin(testKafkaClient());
+    await admin.connect();
+    await admin.connect();
+    await admin.disconnect();
+    await admin.disconnect();
+  });
+});
