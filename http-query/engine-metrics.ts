@@ -1,0 +1,45 @@
+/**
+ * Engine counters (`EngineMetrics.snapshot()`) as Prometheus metric families, so a `QuerySource.metrics()` can be
+ * `() => [...engineMetricFamilies(engine.snapshot()), ...runtimeGauges]`.
+ */
+import type { EngineMetricsSnapshot } from '../processor/engine/metrics.js';
+import type { MetricFamily, MetricSample } from './query-source.js';
+
+const counter = (name: string, help: string, samples: readonly MetricSample[]): MetricFamily => ({
+  name,
+  help,
+  type: 'counter',
+  samples,
+});
+
+export function engineMetricFamilies(snapshot: EngineMetricsSnapshot): MetricFamily[] {
+  const errorSamples: MetricSample[] = [];
+  for (const [stage, actions] of Object.entries(snapshot.errors)) {
+    for (const [action, value] of Object.entries(actions)) errorSamples.push({ labels: { stage, action }, value });
+  }
+  return [
+    counter(
+      'tributary_records_processed_total',
+      'Records taken from input topics, per topic.',
+      Object.entries(snapshot.processed).map(([topic, value]) => ({ labels: { topic }, value })),
+    ),
+    counter('tributary_record_errors_total', 'Records that hit an error, per stage and action taken.', errorSamples),
+    counter('tributary_records_dead_lettered_total', 'Records sent to the dead-letter topic.', [
+      { labels: {}, value: snapshot.deadLettered },
+    ]),
+    counter('tributary_records_skipped_total', 'Records skipped by a log-and-skip policy.', [
+      { labels: {}, value: snapshot.skipped },
+    ]),
+    counter('tributary_join_lookups_total', 'Stream-table join lookups, by result.', [
+      { labels: { result: 'hit' }, value: snapshot.joinHits },
+      { labels: { result: 'miss' }, value: snapshot.joinMisses },
+    ]),
+    counter('tributary_join_null_key_drops_total', 'Stream records an inner join dropped for a null join key.', [
+      { labels: {}, value: snapshot.nullKeyDrops },
+    ]),
+    counter('tributary_table_updates_total', 'Table updates applied, by kind.', [
+      { labels: { kind: 'put' }, value: snapshot.tablePuts },
+      { labels: { kind: 'delete' }, value: snapshot.tableDeletes },
+    ]),
+  ];
+}

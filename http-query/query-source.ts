@@ -1,0 +1,130 @@
+/**
+ * The seam between the query server and an application instance: everything the HTTP layer needs, and nothing
+ * from kafkajs or the runtime. The Kafka runtime implements it; tests implement it over in-memory stores.
+ *
+ * Every method is called per request, so implementations answer from in-memory state (the current task → instance
+ * map, open stores) and must not do I/O in `locate`/`scanTargets`.
+ */
+import type { ReadOnlyKeyValueStore } from '../state-store/types.js';
+
+export type JsonValue = null | boolean | number | string | readonly JsonValue[] | { readonly [key: string]: JsonValue };
+
+/** Store-specific conversions between URL strings, key bytes and JSON. */
+export interface StoreCodec {
+  /**
+   * Key as written in a URL (already percent-decoded) → key bytes, i.e. the key serde's `fromString` + `serialize`.
+   * Throws (any error) when the serde rejects the text; the server answers 400 TRIBUTARY_QUERY_INVALID_KEY.
+   */
+  keyFromString(text: string): Uint8Array;
+  /** Key bytes → the JSON the client sees as `"key"`. */
+  keyToJson(key: Uint8Array): JsonValue;
+  /** Stored value → the JSON the client sees as `"value"`. */
+  valueToJson(value: unknown): JsonValue;
+}
+
+export type StoreKind = 'global' | 'partitioned';
+
+export interface StoreInfo {
+  readonly name: string;
+  readonly kind: StoreKind;
+  /** Serde names as the topology knows them, e.g. `"string"`, `"json"`; shown to clients. */
+  readonly keySerde: string;
+  readonly valueSerde: string;
+  /** Partitions of the store's changelog/source topic (1 for a global store's view). */
+  readonly partitionCount: number;
+  readonly codec: StoreCodec;
+  /** Partitions this instance currently holds (all of them for a global store). Live: changes on rebalance. */
+  localPartitions(): readonly number[];
+  /** Cheap estimate over the local partitions. */
+  approximateCount(): Promise<number>;
+}
+
+/** Where the key's partition can be read from right now. */
+export type KeyLocation =
+  | { readonly kind: 'local'; readonly store: ReadOnlyKeyValueStore }
+  /** `url` is the owning instance's query-server base URL, e.g. `http://10.0.0.7:7070`. */
+  | { readonly kind: 'remote'; readonly url: string }
+  /** Moving, restoring, or owner unknown: the server answers 503 with `Retry-After`. */
+  | { readonly kind: 'unavailable'; readonly reason: string; readonly retryAfterSeconds: number };
+
+/**
+ * One part of a full-store scan. Together, the targets of one `scanTargets` call must cover each partition of the
+ * store exactly once (a global store: one local target with `partition: 'global'`).
+ */
+export type ScanTarget =
+  | { readonly kind: 'local'; readonly partition: number | 'global'; readonly store: ReadOnlyKeyValueStore }
+  | { readonly kind: 'remote'; readonly url: string; readonly partitions: readonly number[] }
+  | {
+      readonly kind: 'unavailable';
+      readonly partitions: readonly number[];
+      readonly reason: string;
+      readonly retryAfterSeconds: number;
+    };
+
+export interface InstanceInfo {
+  /** Stable instance id (e.g. the consumer group member's client id). */
+  readonly id: string;
+  /** Query-server base URL of that instance. */
+  readonly url: string;
+  /** True for the instance answering this request. */
+  readonly self: boolean;
+  /** Task ids the instance runs, e.g. `"0_3"` (subtopology 0, partition 3). */
+  readonly tasks: readonly string[];
+  /** Store name → partitions of it the instance holds. */
+  readonly storePartitions: Readonly<Record<string, readonly number[]>>;
+}
+
+export interface ClusterMetadata {
+  /** Rebalance generation the map is from; `-1` when unknown. */
+  readonly generation: number;
+  readonly instances: readonly InstanceInfo[];
+}
+
+export type AppState = 'created' | 'bootstrapping' | 'running' | 'rebalancing' | 'stopping' | 'stopped' | 'failed';
+
+export interface RestorationProgress {
+  readonly store: string;
+  readonly partition: number | 'global';
+  /** Changelog offset restored up to (exclusive) and the end offset restoration targets. */
+  readonly restoredOffset: number;
+  readonly endOffset: number;
+  readonly done: boolean;
+}
+
+export interface AppStatus {
+  readonly state: AppState;
+  /** One entry per store partition served here (including finished ones). */
+  readonly restoration: readonly RestorationProgress[];
+}
+
+export interface MetricSample {
+  readonly labels: Readonly<Record<string, string>>;
+  readonly value: number;
+}
+
+/**
+ * One Prometheus metric family as plain data (names in Prometheus form, e.g. `tributary_records_processed_total`).
+ * Counters hold the running total; the server renders them, it does not accumulate.
+ */
+export interface MetricFamily {
+  readonly name: string;
+  readonly help: string;
+  readonly type: 'counter' | 'gauge';
+  readonly samples: readonly MetricSample[];
+}
+
+export interface QuerySource {
+  stores(): readonly StoreInfo[];
+  /** Same objects as `stores()`, by name; `undefined` for an unknown store. */
+  store(name: string): StoreInfo | undefined;
+  /** Partition of `key` (default murmur2 partitioner) → where it can be read. Only called for a known store. */
+  locate(store: string, key: Uint8Array): KeyLocation;
+  scanTargets(store: string): readonly ScanTarget[];
+  metadata(): ClusterMetadata;
+  state(): AppStatus;
+  /**
+   * Application counters/gauges: records processed per topic, join hits/misses, dropped records, consumer lag…
+   * The server adds store sizes, restoration progress and HTTP latency itself.
+   */
+  metrics(): readonly MetricFamily[];
+}

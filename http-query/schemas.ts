@@ -1,0 +1,30 @@
+/** JSON schemas shared by routes (validation, fast serialization and the OpenAPI document). */
+
+export const errorResponseSchema = {
+  type: 'object',
+  required: ['error'],
+  properties: {
+    error: {
+      type: 'object',
+      required: ['code', 'message'],
+      properties: { code: { type: 'string' }, message: { type: 'string' } },
+    },
+  },
+} as const;
+
+/** Error statuses every authenticated route can answer with. */
+export const commonErrorResponses = {
+  400: errorResponseSchema,
+  401: errorResponseSchema,
+  404: errorResponseSchema,
+  503: errorResponseSchema,
+} as const;
+
+/** Any JSON value: rendered by the store's codec. */
+export const anyJsonSchema = {} as const;
+
+export const storeParamsSchema = {
+  type: 'object',
+  required: ['store'],
+  properties: { store: { type: 'string', minLength: 1, maxLength: 249 } },
+} as const;

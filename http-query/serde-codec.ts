@@ -1,0 +1,13 @@
+/** Builds a `StoreCodec` from the topology's key and value serdes (what the runtime hands to the query server). */
+import type { Serde } from '../topology/serdes.js';
+import type { JsonValue, StoreCodec } from './query-source.js';
+import { toBuffer } from './keys.js';
+
+export function storeCodecFromSerdes<K, V>(keySerde: Serde<K>, valueSerde: Serde<V>): StoreCodec {
+  return {
+    keyFromString: (text) => keySerde.serialize(keySerde.fromString(text)),
+    // Serde.toJSON's contract is a JSON-compatible rendering.
+    keyToJson: (key) => keySerde.toJSON(keySerde.deserialize(toBuffer(key))) as JsonValue,
+    valueToJson: (value) => valueSerde.toJSON(value as V) as JsonValue,
+  };
+}

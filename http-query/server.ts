@@ -1,0 +1,183 @@
+/**
+ * The interactive-query HTTP server: fastify with one encapsulated plugin per route group, JSON schemas on every
+ * route (published as OpenAPI at /openapi.json), uniform JSON errors, optional bearer auth (all but /health).
+ */
+import fastifySwagger from '@fastify/swagger';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
+import {
+  InvalidQueryParameterError,
+  QueryKeyTooLongError,
+  QueryRouteNotFoundError,
+  QueryServerError,
+  QueryUnauthorizedError,
+} from '../errors.js';
+import { bearerTokenCheck } from './auth.js';
+import { ForwardingClient } from './forwarding-client.js';
+import { MAX_KEY_BYTES } from './keys.js';
+import { QueryServerMetrics } from './metrics.js';
+import type { QuerySource } from './query-source.js';
+import type { RouteContext } from './routes/context.js';
+import { entriesRoutes } from './routes/entries.js';
+import { lookupRoutes } from './routes/lookup.js';
+import { metricsRoutes } from './routes/metrics.js';
+import { statusRoutes } from './routes/status.js';
+import { storeListRoutes } from './routes/stores.js';
+
+export interface QueryServerOptions {
+  readonly source: QuerySource;
+  /** Interface to listen on; default loopback only. */
+  readonly host?: string;
+  /** Default 0: an ephemeral port (see the URL `listen()` returns). */
+  readonly port?: number;
+  /** When set, every route but /health needs `Authorization: Bearer <authToken>`; forwarded requests carry it. */
+  readonly authToken?: string;
+  /** A pino-compatible logger; default: no logging. */
+  readonly logger?: FastifyBaseLogger;
+  /** Connect/response timeout for requests to other instances; default 2000 ms. */
+  readonly forwardTimeoutMs?: number;
+}
+
+export interface QueryServer {
+  /** The fastify instance (for `inject` in tests). */
+  readonly app: FastifyInstance;
+  /** Starts listening; resolves to the base URL, e.g. `http://127.0.0.1:41234`. */
+  listen(): Promise<string>;
+  /** Stops accepting requests, closes idle connections and the forwarding pool. */
+  close(): Promise<void>;
+}
+
+/** Code of the body sent for an unexpected failure (a bug): the details go to the log only. */
+export const INTERNAL_ERROR_CODE = 'TRIBUTARY_QUERY_INTERNAL';
+
+interface ErrorBody {
+  readonly error: { readonly code: string; readonly message: string };
+}
+
+function errorBody(code: string, message: string): ErrorBody {
+  return { error: { code, message } };
+}
+
+export function createQueryServer(options: QueryServerOptions): QueryServer {
+  const host = options.host ?? '127.0.0.1';
+  const port = options.port ?? 0;
+  const app = Fastify({
+    ...(options.logger === undefined ? { logger: false } : { loggerInstance: options.logger }),
+    // A key of MAX_KEY_BYTES bytes, every byte percent-encoded, must still reach the handler (which checks length).
+    routerOptions: { maxParamLength: MAX_KEY_BYTES * 3 + 64 },
+    // Framework-level rejections (bad percent-encoding, over-long path parameter) use our error body too.
+    frameworkErrors: (error, _request, reply) => {
+      const mapped: QueryServerError =
+        error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+          ? new QueryKeyTooLongError(MAX_KEY_BYTES)
+          : new InvalidQueryParameterError(error.message);
+      // The option's reply type is generic over route schemas that do not exist yet; it is a plain reply here.
+      void (reply as FastifyReply).code(mapped.statusCode).send(errorBody(mapped.code, mapped.message));
+    },
+  });
+  const forwarder = new ForwardingClient({
+    timeoutMs: options.forwardTimeoutMs ?? 2000,
+    authToken: options.authToken,
+  });
+  const metrics = new QueryServerMetrics(options.source, app.log);
+  const context: RouteContext = { source: options.source, forwarder, metrics };
+
+  app.setErrorHandler<FastifyError | QueryServerError>((error, request, reply) => {
+    if (error instanceof QueryServerError) {
+      if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
+      if (error instanceof QueryUnauthorizedError) reply.header('www-authenticate', 'Bearer');
+      if (error.statusCode >= 500) request.log.warn({ code: error.code }, error.message);
+      return reply.code(error.statusCode).send(errorBody(error.code, error.message));
+    }
+    if (error.validation !== undefined) {
+      const invalid = new InvalidQueryParameterError(error.message);
+      return reply.code(400).send(errorBody(invalid.code, invalid.message));
+    }
+    if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
+      const invalid = new InvalidQueryParameterError(error.message);
+      return reply.code(error.statusCode).send(errorBody(invalid.code, invalid.message));
+    }
+    request.log.error({ err: error }, 'query request failed unexpectedly');
+    return reply
+      .code(500)
+      .send(errorBody(INTERNAL_ERROR_CODE, 'Internal error while answering the query; the server log has details.'));
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const error = new QueryRouteNotFoundError(request.method, request.url.split('?', 1)[0]);
+    void reply.code(error.statusCode).send(errorBody(error.code, error.message));
+  });
+  app.addHook('onResponse', (request, reply, done) => {
+    metrics.observeRequest(
+      request.routeOptions.url ?? 'unmatched',
+      request.method,
+      reply.statusCode,
+      reply.elapsedTime / 1000,
+    );
+    done();
+  });
+
+  void app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'Tributary interactive queries', version: '1' },
+      ...(options.authToken === undefined
+        ? {}
+        : {
+            components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } } },
+            security: [{ bearerAuth: [] }],
+          }),
+    },
+  });
+
+  // Registered as a plugin (not directly) so it queues after swagger and appears in the OpenAPI document.
+  void app.register(async (openScope) => {
+    openScope.get(
+      '/health',
+      {
+        schema: {
+          summary: 'Process is up (never authenticated)',
+          security: [],
+          response: { 200: { type: 'object', required: ['status'], properties: { status: { type: 'string' } } } },
+        },
+      },
+      async () => ({ status: 'up' }),
+    );
+  });
+
+  void app.register(async (protectedScope) => {
+    if (options.authToken !== undefined) {
+      const check = bearerTokenCheck(options.authToken);
+      protectedScope.addHook('onRequest', (request, _reply, done) => {
+        try {
+          check(request);
+          done();
+        } catch (error) {
+          done(error as QueryServerError);
+        }
+      });
+    }
+    protectedScope.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+    await protectedScope.register(storeListRoutes, context);
+    await protectedScope.register(lookupRoutes, context);
+    await protectedScope.register(entriesRoutes, context);
+    await protectedScope.register(statusRoutes, context);
+    await protectedScope.register(metricsRoutes, context);
+  });
+
+  return {
+    app,
+    async listen() {
+      await app.listen({ host, port });
+      const address = app.server.address();
+      if (address === null || typeof address === 'string') return String(address);
+      const hostPart = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+      return `http://${hostPart}:${address.port}`;
+    },
+    async close() {
+      try {
+        await app.close();
+      } finally {
+        await forwarder.close();
+      }
+    },
+  };
+}
