@@ -1,0 +1,239 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  assignTasks,
+  listTasks,
+  taskId,
+  tasksOfTopicPartitions,
+  topicPartitionsOfTasks,
+  type AssignorMember,
+  type TaskAssignment,
+  type TaskId,
+  type TaskSpec,
+} from './assignor.js';
+
+const specsArb: fc.Arbitrary<TaskSpec[]> = fc
+  .array(fc.record({ partitions: fc.integer({ min: 1, max: 12 }), topicCount: fc.integer({ min: 1, max: 3 }) }), {
+    minLength: 1,
+    maxLength: 4,
+  })
+  .map((subs) =>
+    subs.map(({ partitions, topicCount }, subtopology) => ({
+      subtopology,
+      partitions,
+      topics: Array.from({ length: topicCount }, (_, i) => `t${subtopology}-${i}`),
+    })),
+  );
+
+/** Members with random previous tasks: overlapping claims (zombies) and unknown task ids included on purpose. */
+function membersArb(tasks: readonly TaskId[], options: { minLength: number; maxLength: number }): fc.Arbitrary<AssignorMember[]> {
+  const claimArb = fc.oneof(fc.constantFrom(...tasks), fc.constant(taskId(99, 0)));
+  return fc.uniqueArray(
+    fc.record({
+      memberId: fc.string({ minLength: 1, maxLength: 6 }),
+      instanceId: fc.option(fc.constantFrom('a', 'b', 'c', 'd'), { nil: undefined }),
+      previousTasks: fc.array(claimArb, { maxLength: tasks.length + 2 }),
+      localTasks: fc.option(fc.array(claimArb, { maxLength: tasks.length }), { nil: undefined }),
+    }),
+    { ...options, selector: (m) => m.memberId },
+  );
+}
+
+const groupArb = specsArb.chain((specs) =>
+  membersArb(listTasks(specs), { minLength: 1, maxLength: 8 }).map((members) => ({ specs, members })),
+);
+
+/** A balanced assignment not made by the assignor: the tasks shuffled and dealt round-robin. */
+const balancedGroupArb = specsArb.chain((specs) => {
+  const tasks = listTasks(specs);
+  return fc
+    .tuple(
+      fc.shuffledSubarray(tasks, { minLength: tasks.length, maxLength: tasks.length }),
+      fc.uniqueArray(fc.string({ minLength: 1, maxLength: 6 }), { minLength: 1, maxLength: 8 }),
+    )
+    .map(([shuffled, memberIds]) => {
+      const members: AssignorMember[] = memberIds.map((memberId, i) => ({
+        memberId,
+        previousTasks: shuffled.filter((_, t) => t % memberIds.length === i),
+      }));
+      return { specs, members };
+    });
+});
+
+function counts(assignment: TaskAssignment): number[] {
+  return [...assignment.tasksByMember.values()].map((tasks) => tasks.length);
+}
+
+/** Tasks whose owner differs between the previous claims (deduplicated as the assignor does) and the result. */
+function movedTasks(previous: readonly AssignorMember[], next: TaskAssignment): number {
+  const previousOwner = new Map<TaskId, string>();
+  for (const member of previous) for (const id of member.previousTasks) previousOwner.set(id, member.memberId);
+  let moved = 0;
+  for (const [id, owner] of previousOwner) if (next.ownerByTask.get(id) !== owner) moved++;
+  return moved;
+}
+
+function asPlain(assignment: TaskAssignment): [string, readonly TaskId[]][] {
+  return [...assignment.tasksByMember.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+describe('assignTasks', () => {
+  it('assigns every task to exactly one member, and only to members of the group', () => {
+    fc.assert(
+      fc.property(groupArb, ({ specs, members }) => {
+        const tasks = listTasks(specs);
+        const result = assignTasks(specs, members);
+        const dealt = [...result.tasksByMember.values()].flat();
+        expect(dealt.length).toBe(tasks.length);
+        expect(new Set(dealt)).toEqual(new Set(tasks));
+        expect(new Set(result.tasksByMember.keys())).toEqual(new Set(members.map((m) => m.memberId)));
+        for (const [memberId, owned] of result.tasksByMember) {
+          for (const id of owned) expect(result.ownerByTask.get(id)).toBe(memberId);
+        }
+        expect(result.ownerByTask.size).toBe(tasks.length);
+      }),
+    );
+  });
+
+  it('keeps task counts within 1 of each other', () => {
+    fc.assert(
+      fc.property(groupArb, ({ specs, members }) => {
+        const c = counts(assignTasks(specs, members));
+        expect(Math.max(...c) - Math.min(...c)).toBeLessThanOrEqual(1);
+      }),
+    );
+  });
+
+  it('gives the same result whatever order the members come in (zombie claims included)', () => {
+    fc.assert(
+      fc.property(
+        groupArb.chain(({ specs, members }) =>
+          fc
+            .shuffledSubarray(members, { minLength: members.length, maxLength: members.length })
+            .map((shuffled) => ({ specs, members, shuffled })),
+        ),
+        ({ specs, members, shuffled }) => {
+          expect(asPlain(assignTasks(specs, shuffled))).toEqual(asPlain(assignTasks(specs, members)));
+        },
+      ),
+    );
+  });
+
+  it('moves nothing when the membership has not changed', () => {
+    fc.assert(
+      fc.property(groupArb, ({ specs, members }) => {
+        const first = assignTasks(specs, members);
+        const again = members.map((m) => ({ ...m, previousTasks: first.tasksByMember.get(m.memberId) ?? [] }));
+        const second = assignTasks(specs, again);
+        expect(asPlain(second)).toEqual(asPlain(first));
+        expect(movedTasks(again, second)).toBe(0);
+      }),
+    );
+  });
+
+  it('when a member joins a balanced group, moves exactly floor(n/m) tasks, all to the newcomer', () => {
+    fc.assert(
+      fc.property(balancedGroupArb, ({ specs, members }) => {
+        const n = listTasks(specs).length;
+        const joined = [...members, { memberId: 'newcomer-\u{10ffff}', previousTasks: [] }];
+        const result = assignTasks(specs, joined);
+        expect(movedTasks(members, result)).toBe(Math.floor(n / joined.length));
+        const newcomerTasks = result.tasksByMember.get('newcomer-\u{10ffff}') ?? [];
+        expect(newcomerTasks.length).toBe(Math.floor(n / joined.length));
+      }),
+    );
+  });
+
+  it('when a member leaves a balanced group, moves only its tasks', () => {
+    fc.assert(
+      fc.property(
+        balancedGroupArb.chain((group) =>
+          fc.nat({ max: group.members.length - 1 }).map((leaving) => ({ ...group, leaving })),
+        ),
+        ({ specs, members, leaving }) => {
+          fc.pre(members.length >= 2);
+          const departed = members[leaving];
+          const survivors = members.filter((_, i) => i !== leaving);
+          const result = assignTasks(specs, survivors);
+          expect(movedTasks(members, result)).toBe(departed?.previousTasks.length);
+          for (const survivor of survivors) {
+            for (const id of survivor.previousTasks) expect(result.ownerByTask.get(id)).toBe(survivor.memberId);
+          }
+        },
+      ),
+    );
+  });
+
+  it('lets exactly one of two members claiming the same task keep it', () => {
+    const specs: TaskSpec[] = [{ subtopology: 0, topics: ['a', 'b'], partitions: 4 }];
+    const members: AssignorMember[] = [
+      { memberId: 'zombie', previousTasks: ['0_0', '0_1'] },
+      { memberId: 'current', previousTasks: ['0_0', '0_1'] },
+    ];
+    const result = assignTasks(specs, members);
+    // 'current' sorts first, so it keeps both; the zombie gets the two unowned tasks.
+    expect(result.tasksByMember.get('current')).toEqual(['0_0', '0_1']);
+    expect(result.tasksByMember.get('zombie')).toEqual(['0_2', '0_3']);
+  });
+
+  it('gives the tasks an overloaded member sheds to the member with local state for them (a restart)', () => {
+    const specs: TaskSpec[] = [{ subtopology: 0, topics: ['a'], partitions: 6 }];
+    const result = assignTasks(specs, [
+      // 'a' took over everything while 'b' restarted; 'b' still has the state of 0_1, 0_3 and 0_5 on disk.
+      { memberId: 'a', previousTasks: ['0_0', '0_1', '0_2', '0_3', '0_4', '0_5'] },
+      { memberId: 'b', previousTasks: [], localTasks: ['0_1', '0_3', '0_5'] },
+    ]);
+    expect(result.tasksByMember.get('b')).toEqual(['0_1', '0_3', '0_5']);
+    expect(result.tasksByMember.get('a')).toEqual(['0_0', '0_2', '0_4']);
+  });
+
+  it('gives the tasks of a departed member to a survivor with local state for them', () => {
+    const specs: TaskSpec[] = [{ subtopology: 0, topics: ['a'], partitions: 4 }];
+    const result = assignTasks(specs, [
+      { memberId: 'a', previousTasks: ['0_0'] },
+      { memberId: 'b', previousTasks: ['0_1'], localTasks: ['0_3'] },
+    ]);
+    expect(result.tasksByMember.get('b')).toEqual(['0_1', '0_3']);
+  });
+
+  it('orders by instanceId before memberId, so tie-breaks survive member id changes', () => {
+    const specs: TaskSpec[] = [{ subtopology: 0, topics: ['a'], partitions: 3 }];
+    const run = (idOfB: string) =>
+      assignTasks(specs, [
+        { memberId: 'z-1', instanceId: 'a', previousTasks: [] },
+        { memberId: idOfB, instanceId: 'b', previousTasks: [] },
+      ]);
+    expect(run('a-2').tasksByMember.get('z-1')).toEqual(run('y-9').tasksByMember.get('z-1'));
+    expect(run('a-2').tasksByMember.get('z-1')).toEqual(['0_0', '0_2']);
+  });
+
+  it('returns an empty assignment for an empty group', () => {
+    const result = assignTasks([{ subtopology: 0, topics: ['a'], partitions: 2 }], []);
+    expect(result.tasksByMember.size).toBe(0);
+    expect(result.ownerByTask.size).toBe(0);
+  });
+});
+
+describe('task <-> topic-partition mapping', () => {
+  it('gives partition p of every topic of a sub-topology to the owner of task p, and inverts', () => {
+    fc.assert(
+      fc.property(groupArb, ({ specs, members }) => {
+        const result = assignTasks(specs, members);
+        for (const owned of result.tasksByMember.values()) {
+          const partitionsByTopic = topicPartitionsOfTasks(owned, specs);
+          for (const spec of specs) {
+            const expected = owned.filter((id) => id.startsWith(`${spec.subtopology}_`)).map((id) => Number(id.split('_')[1]));
+            for (const topic of spec.topics) expect(partitionsByTopic.get(topic) ?? []).toEqual(expected);
+          }
+          expect(tasksOfTopicPartitions(Object.fromEntries(partitionsByTopic), specs)).toEqual(owned);
+        }
+      }),
+    );
+  });
+
+  it('rejects topic-partitions that split a task', () => {
+    const specs: TaskSpec[] = [{ subtopology: 0, topics: ['a', 'b'], partitions: 2 }];
+    expect(tasksOfTopicPartitions({ a: [0, 1], b: [1] }, specs)).toBeUndefined();
+    expect(tasksOfTopicPartitions({ a: [1, 0], b: [0, 1] }, specs)).toEqual(['0_0', '0_1']);
+  });
+});

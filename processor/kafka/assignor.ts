@@ -1,0 +1,200 @@
+/**
+ * The sticky co-partitioning task assignor: pure logic, no kafkajs.
+ *
+ * A task is one partition of one sub-topology: `(subtopology, partition)`. All source topics of a sub-topology share
+ * one partition count (co-partitioning), so the owner of task `(s, p)` reads partition `p` of EVERY topic of `s`;
+ * a member's topic-partitions are derived from its tasks, never assigned on their own.
+ *
+ * Guarantees of `assignTasks` (property-tested in assignor.test.ts):
+ * - every task goes to exactly one member;
+ * - task counts per member differ by at most 1;
+ * - sticky: a task stays with the member that held it before whenever balance allows, so a rebalance moves the
+ *   minimum number of tasks (a joining member takes tasks only from members above their new quota; the tasks of a
+ *   member that left go to the survivors without moving anything else);
+ * - deterministic: the same tasks and members give the same result whatever order the members are listed in.
+ *   When two members claim the same previous task (a zombie that rejoined with a new member id), the member that
+ *   sorts first keeps it.
+ * - local state: a task that has to move anyway (its owner left, or is above quota) goes, when possible, to a member
+ *   that listed it in `localTasks` (it has the task's state on disk, e.g. after a restart), so less is restored.
+ *   This never changes how many tasks move.
+ */
+
+/** `${subtopology}_${partition}`, as Kafka Streams names tasks (e.g. `0_3`). */
+export type TaskId = `${number}_${number}`;
+
+export function taskId(subtopology: number, partition: number): TaskId {
+  return `${subtopology}_${partition}`;
+}
+
+export function parseTaskId(id: TaskId): { readonly subtopology: number; readonly partition: number } {
+  const separator = id.indexOf('_');
+  return { subtopology: Number(id.slice(0, separator)), partition: Number(id.slice(separator + 1)) };
+}
+
+/** One sub-topology as the assignor sees it: its source topics, which all have `partitions` partitions. */
+export interface TaskSpec {
+  readonly subtopology: number;
+  readonly topics: readonly string[];
+  readonly partitions: number;
+}
+
+export interface AssignorMember {
+  /** The group member id the coordinator gave this member (unique in a generation). */
+  readonly memberId: string;
+  /** Stable across restarts of one instance; sorts members before `memberId` so tie-breaks survive restarts. */
+  readonly instanceId?: string;
+  /** Tasks this member held in the last assignment: the stickiness hint. Unknown task ids are ignored. */
+  readonly previousTasks: readonly TaskId[];
+  /** Tasks this member has state for without holding them: a weaker hint, only for tasks that move anyway. */
+  readonly localTasks?: readonly TaskId[];
+}
+
+export interface TaskAssignment {
+  /** Every member (including those that got nothing), tasks sorted by (subtopology, partition). */
+  readonly tasksByMember: ReadonlyMap<string, readonly TaskId[]>;
+  readonly ownerByTask: ReadonlyMap<TaskId, string>;
+}
+
+/** Every task of the given sub-topologies, sorted by (subtopology, partition). */
+export function listTasks(specs: readonly TaskSpec[]): TaskId[] {
+  const tasks: TaskId[] = [];
+  for (const spec of [...specs].sort((a, b) => a.subtopology - b.subtopology)) {
+    for (let partition = 0; partition < spec.partitions; partition++) tasks.push(taskId(spec.subtopology, partition));
+  }
+  return tasks;
+}
+
+/** The topic-partitions a set of tasks reads: partition p of every source topic of the task's sub-topology. */
+export function topicPartitionsOfTasks(
+  tasks: Iterable<TaskId>,
+  specs: readonly TaskSpec[],
+): Map<string, number[]> {
+  const topicsBySubtopology = new Map(specs.map((spec) => [spec.subtopology, spec.topics]));
+  const partitionsByTopic = new Map<string, number[]>();
+  for (const id of tasks) {
+    const { subtopology, partition } = parseTaskId(id);
+    for (const topic of topicsBySubtopology.get(subtopology) ?? []) {
+      const partitions = partitionsByTopic.get(topic);
+      if (partitions) partitions.push(partition);
+      else partitionsByTopic.set(topic, [partition]);
+    }
+  }
+  for (const partitions of partitionsByTopic.values()) partitions.sort((a, b) => a - b);
+  return partitionsByTopic;
+}
+
+/**
+ * The tasks a member owns given its topic-partitions; the inverse of `topicPartitionsOfTasks`.
+ * Returns `undefined` when the partitions are not a whole number of tasks (some topic of a task is missing), which
+ * means the assignment was not made by this assignor.
+ */
+export function tasksOfTopicPartitions(
+  partitionsByTopic: Readonly<Record<string, readonly number[]>>,
+  specs: readonly TaskSpec[],
+): TaskId[] | undefined {
+  const tasks: TaskId[] = [];
+  for (const spec of [...specs].sort((a, b) => a.subtopology - b.subtopology)) {
+    const [first, ...rest] = spec.topics;
+    if (first === undefined) continue;
+    const partitions = [...(partitionsByTopic[first] ?? [])].sort((a, b) => a - b);
+    for (const topic of rest) {
+      const other = [...(partitionsByTopic[topic] ?? [])].sort((a, b) => a - b);
+      if (other.length !== partitions.length || other.some((p, i) => p !== partitions[i])) return undefined;
+    }
+    for (const partition of partitions) tasks.push(taskId(spec.subtopology, partition));
+  }
+  return tasks;
+}
+
+export function assignTasks(specs: readonly TaskSpec[], members: readonly AssignorMember[]): TaskAssignment {
+  const tasks = listTasks(specs);
+  const taskOrder = new Map(tasks.map((id, index) => [id, index]));
+  const sortedMembers = [...members].sort(compareMembers);
+  const tasksByMember = new Map<string, TaskId[]>(sortedMembers.map((m) => [m.memberId, []]));
+  const ownerByTask = new Map<TaskId, string>();
+  if (sortedMembers.length === 0) return { tasksByMember, ownerByTask };
+
+  // 1. Claims: each existing task goes to the first member (in sorted order) that held it before.
+  const claimsByMember = new Map<string, TaskId[]>();
+  const claimed = new Set<TaskId>();
+  for (const member of sortedMembers) {
+    const claims = [...new Set(member.previousTasks)]
+      .filter((id) => taskOrder.has(id) && !claimed.has(id))
+      .sort((a, b) => (taskOrder.get(a) ?? 0) - (taskOrder.get(b) ?? 0));
+    for (const id of claims) claimed.add(id);
+    claimsByMember.set(member.memberId, claims);
+  }
+
+  // 2. Quotas: floor(n/m) each, and the n mod m extra slots go to the members that gain the most from one
+  //    (those that claimed more than the base), which is what makes the number of moves minimal.
+  const base = Math.floor(tasks.length / sortedMembers.length);
+  let extraSlots = tasks.length % sortedMembers.length;
+  const quota = new Map<string, number>(sortedMembers.map((m) => [m.memberId, base]));
+  const byClaimsDescending = [...sortedMembers].sort(
+    (a, b) => (claimsByMember.get(b.memberId)?.length ?? 0) - (claimsByMember.get(a.memberId)?.length ?? 0),
+  ); // stable sort: equal claim counts keep the deterministic member order
+  for (const member of byClaimsDescending) {
+    if (extraSlots === 0) break;
+    quota.set(member.memberId, base + 1);
+    extraSlots--;
+  }
+
+  // 3. Each member keeps as many of its claims as its quota allows; above quota it gives up first the tasks another
+  //    member has local state for.
+  const localOwners = new Map<TaskId, string[]>();
+  for (const member of sortedMembers) {
+    for (const id of new Set(member.localTasks ?? [])) {
+      if (!taskOrder.has(id)) continue;
+      const owners = localOwners.get(id);
+      if (owners) owners.push(member.memberId);
+      else localOwners.set(id, [member.memberId]);
+    }
+  }
+  const hasStateElsewhere = (id: TaskId, memberId: string) => (localOwners.get(id) ?? []).some((m) => m !== memberId);
+  for (const member of sortedMembers) {
+    const claims = claimsByMember.get(member.memberId) ?? [];
+    const byPreference = [...claims.filter((id) => !hasStateElsewhere(id, member.memberId)), ...claims.filter((id) => hasStateElsewhere(id, member.memberId))];
+    const keep = byPreference.slice(0, quota.get(member.memberId));
+    const owned = tasksByMember.get(member.memberId) ?? [];
+    for (const id of keep) {
+      owned.push(id);
+      ownerByTask.set(id, member.memberId);
+    }
+  }
+
+  // 4. The rest (new tasks, tasks of departed members, overflow) go first to a member with local state for them and
+  //    room left, then fill the remaining capacity round-robin, which spreads a sub-topology's partitions.
+  const hasRoom = (memberId: string) => (tasksByMember.get(memberId)?.length ?? 0) < (quota.get(memberId) ?? 0);
+  for (const id of tasks) {
+    if (ownerByTask.has(id)) continue;
+    const memberId = (localOwners.get(id) ?? []).find(hasRoom);
+    if (memberId === undefined) continue;
+    tasksByMember.get(memberId)?.push(id);
+    ownerByTask.set(id, memberId);
+  }
+  const withRoom = sortedMembers.map((m) => m.memberId).filter(hasRoom);
+  let cursor = 0;
+  for (const id of tasks) {
+    if (ownerByTask.has(id)) continue;
+    let memberId: string | undefined;
+    for (let tries = 0; tries < withRoom.length && memberId === undefined; tries++) {
+      const candidate = withRoom[cursor++ % withRoom.length];
+      if (candidate !== undefined && hasRoom(candidate)) memberId = candidate;
+    }
+    if (memberId === undefined) break; // unreachable: the quotas add up to the number of tasks
+    tasksByMember.get(memberId)?.push(id);
+    ownerByTask.set(id, memberId);
+  }
+
+  for (const owned of tasksByMember.values()) owned.sort((a, b) => (taskOrder.get(a) ?? 0) - (taskOrder.get(b) ?? 0));
+  return { tasksByMember, ownerByTask };
+}
+
+function compareMembers(a: AssignorMember, b: AssignorMember): number {
+  return compareStrings(a.instanceId ?? a.memberId, b.instanceId ?? b.memberId) || compareStrings(a.memberId, b.memberId);
+}
+
+/** Code-unit order, independent of locale (localeCompare would make the result depend on the machine). */
+function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

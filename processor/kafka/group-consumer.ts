@@ -1,0 +1,802 @@
+/**
+ * The consumer-group member of a Tributary instance: joins the application's group with the sticky co-partitioning
+ * assignor (assignor.ts), tells the runtime which tasks it owns and who owns every other task (with their HTTP
+ * URLs, for query routing), and delivers records per topic-partition batch.
+ *
+ * kafkajs 2.2.4 wiring (checked against its source):
+ * - The assignor is a kafkajs `PartitionAssigner`. Each member's JoinGroup metadata carries, in `userData`, its HTTP
+ *   URL, instance id and the tasks it holds (the stickiness hint). Only the group leader runs `assign`; it encodes
+ *   the full task → member map into every member's assignment `userData`.
+ * - kafkajs drops the assignment `userData` on followers, so after every GROUP_JOIN each member (the leader uses
+ *   its own result) reads the map back with `describeGroup()`, retrying until the group is Stable and the map agrees
+ *   with the partitions the member received.
+ *
+ * What the runtime can rely on around rebalances (kafkajs rebalances are eager and have no revoke callback):
+ * 1. Every assignment revokes everything before it. `onRebalancing` fires (once per epoch) as soon as a rebalance
+ *    is detected: kafkajs's REBALANCING event, a failed `ctx.heartbeat()` or a rejected commit. kafkajs does not
+ *    signal every rejoin this way (e.g. after UNKNOWN_MEMBER_ID or a metadata change it rejoins silently), so the
+ *    authoritative signal is the next `onAssignment`: treat it as "revoke all, then assign `mine`".
+ * 2. `eachBatch` never runs concurrently with a join: kafkajs rejoins only after every batch of the current fetch
+ *    has been handled. A batch delivered in epoch E is handled while this member still belongs to generation E
+ *    (unless it took longer than the session timeout: then the coordinator has already evicted it). Nor does it run
+ *    while `onAssignment` runs (see 3), and `onAssignment` calls never overlap each other (the next one waits; one
+ *    whose epoch was replaced before it started is skipped; `isCurrentEpoch(epoch)` lets a long one give up).
+ * 3. Records are gated per assignment: on GROUP_JOIN every assigned partition is paused synchronously, before
+ *    kafkajs fetches again, and resumed only after `onAssignment` has resolved. So `seek()` calls made inside
+ *    `onAssignment` always decide the first record delivered. Without a seek, a partition starts at the group's
+ *    committed offset (or the earliest/latest offset per `fromBeginning` when there is none), NOT where this member
+ *    stopped reading: `autoCommit` is off and kafkajs forgets its fetch positions on every rebalance.
+ * 4. `ctx.isStale()` is true when the batch's records must not be applied: a seek is pending for the partition, the
+ *    partition was paused after the batch was fetched, or a rebalance was detected since. Check it after any await.
+ * 5. Commits name the epoch they belong to. `commitOffsets` refuses (StaleAssignmentError) partitions this member
+ *    does not own in the current epoch, and the coordinator rejects commits of an old generation
+ *    (REBALANCE_IN_PROGRESS / ILLEGAL_GENERATION / UNKNOWN_MEMBER_ID: mapped to StaleAssignmentError). A commit
+ *    made while a rebalance is pending but before this member rejoined is still accepted: that is the window to
+ *    flush work of the current epoch (e.g. right after `ctx.heartbeat()` threw).
+ * 6. Pending seeks survive a rebalance inside kafkajs and apply if the partition comes back later, so `seek()`
+ *    accepts only partitions owned in the current epoch; seek every newly assigned partition in `onAssignment`.
+ * 7. Pauses are per assignment: a partition paused by `pause()` and then revoked is no longer paused when it is
+ *    assigned again (as in the Java client).
+ */
+import type {
+  Assigner,
+  Consumer,
+  ConsumerCommitOffsetsEvent,
+  ConsumerCrashEvent,
+  ConsumerGroupJoinEvent,
+  EachBatchPayload,
+  GroupMember,
+  GroupMemberAssignment,
+  PartitionAssigner,
+} from 'kafkajs';
+import { AssignerProtocol, KafkaJSNonRetriableError } from 'kafkajs';
+import { randomBytes } from 'node:crypto';
+import { pack, unpack } from 'msgpackr';
+import {
+  CoPartitioningError,
+  GroupConsumerCrashedError,
+  GroupConsumerStateError,
+  GroupMetadataError,
+  OffsetCommitError,
+  StaleAssignmentError,
+  TributaryError,
+} from '../../errors.js';
+import { topicPartitionId, type ConsumedRecord, type TopicPartitionId } from '../records.js';
+import {
+  assignTasks,
+  tasksOfTopicPartitions,
+  topicPartitionsOfTasks,
+  type AssignorMember,
+  type TaskId,
+  type TaskSpec,
+} from './assignor.js';
+import type { KafkaClient, KafkaLogger } from './client.js';
+import { toConsumedRecords } from './kafka-records.js';
+
+/** The name every member must offer in JoinGroup; a member offering another protocol is refused by the broker. */
+export const TRIBUTARY_ASSIGNOR_NAME = 'tributary-sticky-copartitioned';
+const PROTOCOL_VERSION = 1;
+
+export interface TopicPartition {
+  readonly topic: string;
+  readonly partition: number;
+}
+
+/** Who owns a task, as the HTTP layer needs it for routing. */
+export interface TaskOwner {
+  readonly memberId: string;
+  readonly url: string;
+  readonly instanceId: string | undefined;
+}
+
+export interface GroupMemberInfo extends TaskOwner {
+  readonly tasks: readonly TaskId[];
+}
+
+export interface GroupAssignment {
+  /** Local counter: +1 on every assignment this member receives. Pass it to `commitOffsets`. */
+  readonly epoch: number;
+  /** Made by the leader for one generation: every member of that generation sees the same id and map. */
+  readonly assignmentId: string;
+  readonly memberId: string;
+  readonly isLeader: boolean;
+  /** This member's tasks, sorted by (subtopology, partition). */
+  readonly mine: readonly TaskId[];
+  /** The topic-partitions `mine` reads (partition p of every source topic of the task's sub-topology). */
+  readonly topicPartitions: readonly TopicPartition[];
+  /** Every task of the application → its owner. */
+  readonly all: ReadonlyMap<TaskId, TaskOwner>;
+  readonly members: readonly GroupMemberInfo[];
+}
+
+export interface BatchContext {
+  readonly topic: string;
+  readonly partition: number;
+  /** The epoch (see `GroupAssignment.epoch`) the batch was fetched in. */
+  readonly epoch: number;
+  /** The partition's high watermark when the batch was fetched (last stable offset under read_committed). */
+  readonly highWatermark: number;
+  /**
+   * Sends a heartbeat if one is due; call it in long loops. Throws StaleAssignmentError when the group is
+   * rebalancing: stop work on this batch (offsets of the current epoch may still be committed right away).
+   */
+  heartbeat(): Promise<void>;
+  /** True when the batch's remaining records must not be applied (see point 4 at the top of this file). */
+  isStale(): boolean;
+}
+
+/**
+ * Handles one batch of one topic-partition. Return how many records (a prefix of `records`) were processed; the
+ * rest is fetched again, from the first unprocessed offset (that is the backpressure: return fewer, and `pause()`
+ * the partition until there is room). Returning nothing means all of them.
+ * Throwing makes kafkajs redeliver the batch (same offsets) with backoff and, after its retries, restart the consumer:
+ * it leaves and rejoins the group, which rebalances every member. Handle record errors (error policies) inside, and
+ * throw only when the member cannot go on. The StaleAssignmentError of `context.heartbeat()` may be rethrown: it
+ * makes kafkajs rejoin at once.
+ */
+export type BatchHandler = (records: readonly ConsumedRecord[], context: BatchContext) => Promise<number | void>;
+
+export type GroupConsumerStatus = 'created' | 'joining' | 'rebalancing' | 'stable' | 'stopped' | 'crashed';
+
+export interface GroupConsumerOptions {
+  readonly client: KafkaClient;
+  readonly groupId: string;
+  /** The application's sub-topologies; every instance must pass the same ones (the leader assigns from its own). */
+  readonly tasks: readonly TaskSpec[];
+  /** This instance's HTTP query URL, published to every member. */
+  readonly url: string;
+  /** Stable across restarts (e.g. the state directory's id); used for deterministic tie-breaks. */
+  readonly instanceId?: string;
+  /**
+   * Tasks this instance has state for on local disk, asked at every join. The assignor prefers this member for
+   * them when they have to move anyway (e.g. they come back after a restart), without moving more tasks.
+   */
+  readonly localTasks?: () => readonly TaskId[];
+  readonly eachBatch: BatchHandler;
+  /**
+   * After every rebalance, with this member's tasks and the full map. Records of `mine` flow only after it
+   * resolves; seek there. If it throws, the error goes to `onError` and this assignment stays paused.
+   */
+  readonly onAssignment: (assignment: GroupAssignment) => Promise<void> | void;
+  /** A rebalance started: the current assignment is about to be revoked (answer queries with 503). */
+  readonly onRebalancing?: (event: { readonly epoch: number }) => void;
+  /** Errors outside any call: a crash (GroupConsumerCrashedError), a failing `onAssignment`, bad group metadata. */
+  readonly onError?: (error: TributaryError) => void;
+  /** Default 30000 (kafkajs). The broker bounds it with group.min/max.session.timeout.ms. */
+  readonly sessionTimeoutMs?: number;
+  /** Default 60000 (kafkajs): how long the coordinator waits for every member to rejoin. */
+  readonly rebalanceTimeoutMs?: number;
+  /** Default 3000 (kafkajs); keep at most a third of the session timeout. */
+  readonly heartbeatIntervalMs?: number;
+  /** Where a partition starts when the group has no committed offset for it. Default true (earliest). */
+  readonly fromBeginning?: boolean;
+  readonly fetch?: {
+    /**
+     * Default 500. Also how long kafkajs sleeps when every assigned partition is paused, so it bounds the delay
+     * between `onAssignment` resolving and the first records.
+     */
+    readonly maxWaitTimeMs?: number;
+    readonly minBytes?: number;
+    readonly maxBytes?: number;
+    /** Default 1 MiB; keep it at least the topics' max.message.bytes (kafkajs#1072). */
+    readonly maxBytesPerPartition?: number;
+  };
+  /** Batches of different partitions handled at once. Default 1. */
+  readonly partitionsConsumedConcurrently?: number;
+}
+
+/** Member metadata `userData` (JoinGroup). */
+interface MemberUserData {
+  readonly v: number;
+  readonly url: string;
+  readonly instanceId: string | null;
+  readonly previousTasks: readonly TaskId[];
+  readonly localTasks: readonly TaskId[];
+}
+
+/** Assignment `userData` (SyncGroup): the same bytes for every member. */
+interface AssignmentUserData {
+  readonly v: number;
+  readonly assignmentId: string;
+  readonly members: readonly { readonly memberId: string; readonly url: string; readonly instanceId: string | null; readonly tasks: readonly TaskId[] }[];
+}
+
+interface PendingCommit {
+  readonly entries: readonly { readonly topic: string; readonly partition: number; readonly offset: string }[];
+  done: boolean;
+}
+
+/** The full map as this member knows it for one assignment. */
+interface GroupMap {
+  readonly assignmentId: string;
+  readonly members: readonly GroupMemberInfo[];
+}
+
+const REBALANCE_ERROR_TYPES: ReadonlySet<string> = new Set([
+  'REBALANCE_IN_PROGRESS',
+  'ILLEGAL_GENERATION',
+  'UNKNOWN_MEMBER_ID',
+]);
+
+export class GroupConsumer {
+  private readonly options: GroupConsumerOptions;
+  private readonly topics: readonly string[];
+  private readonly logger: KafkaLogger;
+  private consumer: Consumer | undefined;
+  private currentStatus: GroupConsumerStatus = 'created';
+  private epoch = 0;
+  /** Epoch in which `onRebalancing` already fired (fire once per epoch). */
+  private rebalanceSignalledEpoch = -1;
+  /** Tasks held: the stickiness hint sent in the next JoinGroup (kept while rebalancing, as Java's client does). */
+  private heldTasks: readonly TaskId[] = [];
+  private owned: ReadonlySet<TopicPartitionId> = new Set();
+  /** True from GROUP_JOIN until `onAssignment` of that epoch resolved: the assigned partitions stay paused. */
+  private gated = true;
+  private readonly userPaused = new Set<TopicPartitionId>();
+  private assignment: GroupAssignment | undefined;
+  /** The leader's own last result (saves it a describeGroup round trip). */
+  private leaderMap: GroupMap | undefined;
+  /** A non-retriable error the assignor raised inside kafkajs; reported instead of kafkajs's wrapper. */
+  private assignorFailure: TributaryError | undefined;
+  private firstAssignment: { resolve: () => void; reject: (error: Error) => void } | undefined;
+  /** `onAssignment` calls run one after another: the next waits for this one. */
+  private assignmentQueue: Promise<void> = Promise.resolve();
+  /** Commits in flight, marked when kafkajs reports them done (it silently skips commits while not running). */
+  private readonly pendingCommits = new Set<PendingCommit>();
+
+  constructor(options: GroupConsumerOptions) {
+    this.options = options;
+    this.topics = [...new Set(options.tasks.flatMap((spec) => spec.topics))].sort();
+    this.logger = options.client.logger;
+  }
+
+  status(): GroupConsumerStatus {
+    return this.currentStatus;
+  }
+
+  /** False once a newer assignment replaced `epoch`: long work for that epoch (restoration) can give up. */
+  isCurrentEpoch(epoch: number): boolean {
+    return epoch === this.epoch && this.currentStatus !== 'stopped' && this.currentStatus !== 'crashed';
+  }
+
+  /** The assignment whose records are flowing; undefined before the first one and while a new one is being set up. */
+  currentAssignment(): GroupAssignment | undefined {
+    return this.gated ? undefined : this.assignment;
+  }
+
+  /**
+   * Connects, joins the group and resolves once the first `onAssignment` has resolved. Rejects if the consumer
+   * crashes for good or is stopped first.
+   */
+  async start(): Promise<void> {
+    if (this.currentStatus !== 'created') throw new GroupConsumerStateError(`start() was called when ${this.currentStatus}; create a new GroupConsumer to start again`);
+    this.currentStatus = 'joining';
+    const { options } = this;
+    const consumer = options.client.consumer({
+      groupId: options.groupId,
+      partitionAssigners: [this.assignerFactory()],
+      sessionTimeout: options.sessionTimeoutMs,
+      rebalanceTimeout: options.rebalanceTimeoutMs,
+      heartbeatInterval: options.heartbeatIntervalMs,
+      maxWaitTimeInMs: options.fetch?.maxWaitTimeMs ?? 500,
+      minBytes: options.fetch?.minBytes,
+      maxBytes: options.fetch?.maxBytes,
+      maxBytesPerPartition: options.fetch?.maxBytesPerPartition,
+      allowAutoTopicCreation: false,
+    });
+    this.consumer = consumer;
+    const first = new Promise<void>((resolve, reject) => {
+      this.firstAssignment = { resolve, reject };
+    });
+    // It may settle while run() is still pending; awaited below, this only keeps Node from calling it unhandled.
+    first.catch(() => undefined);
+    consumer.on(consumer.events.GROUP_JOIN, (event: ConsumerGroupJoinEvent) => this.onGroupJoin(event.payload));
+    consumer.on(consumer.events.REBALANCING, () => this.signalRebalancing(this.epoch));
+    consumer.on(consumer.events.CRASH, (event: ConsumerCrashEvent) => this.onCrash(event.payload.error, event.payload.restart));
+    consumer.on(consumer.events.COMMIT_OFFSETS, (event: ConsumerCommitOffsetsEvent) => this.onCommitted(event.payload.topics));
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topics: [...this.topics], fromBeginning: options.fromBeginning ?? true });
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 1,
+        eachBatch: (payload) => this.handleBatch(payload),
+      });
+    } catch (error) {
+      this.currentStatus = 'crashed';
+      this.firstAssignment = undefined;
+      await consumer.disconnect().catch(() => undefined);
+      throw new GroupConsumerCrashedError(options.groupId, { cause: error });
+    }
+    await first;
+  }
+
+  /**
+   * Leaves the group (the others rebalance at once) and disconnects; waits for the batch in progress. Commit
+   * before calling it: from here on `commitOffsets` throws (kafkajs would skip the commit silently).
+   */
+  async stop(): Promise<void> {
+    if (this.currentStatus === 'stopped') return;
+    this.currentStatus = 'stopped';
+    this.gated = true;
+    this.firstAssignment?.reject(new GroupConsumerStateError('stopped before the first assignment'));
+    this.firstAssignment = undefined;
+    await this.consumer?.disconnect();
+  }
+
+  /**
+   * The next record read from `topic`/`partition` will be at `offset`. Only for partitions owned in the current
+   * epoch (StaleAssignmentError otherwise); honoured at the next fetch, and batches already fetched for the
+   * partition report `isStale()`.
+   */
+  seek(topic: string, partition: number, offset: number): void {
+    const consumer = this.runningConsumer('seek()');
+    const id = topicPartitionId(topic, partition);
+    if (!this.owned.has(id)) throw new StaleAssignmentError('seek() on a partition this member does not own', [id]);
+    consumer.seek({ topic, partition, offset: String(offset) });
+  }
+
+  /** Stops fetching these partitions (of the current assignment; others are ignored) until `resume()`. */
+  pause(partitions: readonly TopicPartition[]): void {
+    const consumer = this.runningConsumer('pause()');
+    const owned = partitions.filter(({ topic, partition }) => this.owned.has(topicPartitionId(topic, partition)));
+    for (const { topic, partition } of owned) this.userPaused.add(topicPartitionId(topic, partition));
+    if (owned.length > 0) consumer.pause(groupByTopic(owned));
+  }
+
+  resume(partitions: readonly TopicPartition[]): void {
+    const consumer = this.runningConsumer('resume()');
+    const owned = partitions.filter(({ topic, partition }) => this.userPaused.delete(topicPartitionId(topic, partition)));
+    if (owned.length > 0 && !this.gated) consumer.resume(groupByTopic(owned));
+  }
+
+  /**
+   * Commits `offsets` (topic-partition → next offset to read) for the group. `epoch` is the assignment the work
+   * belongs to; StaleAssignmentError when it is not the current one, when a partition is not owned, or when the
+   * coordinator rejects the generation. Other failures: OffsetCommitError.
+   */
+  async commitOffsets(offsets: ReadonlyMap<TopicPartitionId, number>, epoch: number): Promise<void> {
+    const consumer = this.runningConsumer('commitOffsets()');
+    if (epoch !== this.epoch) {
+      throw new StaleAssignmentError(`commit for epoch ${epoch}, but the current epoch is ${this.epoch}`, [...offsets.keys()]);
+    }
+    const notOwned = [...offsets.keys()].filter((id) => !this.owned.has(id));
+    if (notOwned.length > 0) throw new StaleAssignmentError('commit for partitions this member does not own', notOwned);
+    if (offsets.size === 0) return;
+    const entries = [...offsets].map(([id, offset]) => {
+      const separator = id.lastIndexOf(':');
+      return { topic: id.slice(0, separator), partition: Number(id.slice(separator + 1)), offset: String(offset) };
+    });
+    const pending: PendingCommit = { entries, done: false };
+    this.pendingCommits.add(pending);
+    try {
+      await consumer.commitOffsets(entries);
+    } catch (error) {
+      if (isRebalanceError(error)) {
+        this.signalRebalancing(epoch);
+        throw new StaleAssignmentError('the group coordinator rejected the commit: the group is rebalancing', [...offsets.keys()], { cause: error });
+      }
+      throw new OffsetCommitError(this.options.groupId, { cause: error });
+    } finally {
+      this.pendingCommits.delete(pending);
+    }
+    if (!pending.done) {
+      // kafkajs resolves without committing when its runner is not running (stopping, or restarting after a crash).
+      throw new OffsetCommitError(this.options.groupId, { cause: new Error('kafkajs skipped the commit: the consumer is not running') });
+    }
+  }
+
+  private onCommitted(topics: ConsumerCommitOffsetsEvent['payload']['topics']): void {
+    const committed = new Set<string>();
+    for (const { topic, partitions } of topics) {
+      for (const { partition, offset } of partitions) committed.add(`${topic}:${partition}@${String(offset)}`);
+    }
+    for (const pending of this.pendingCommits) {
+      if (pending.entries.every((e) => committed.has(`${e.topic}:${e.partition}@${e.offset}`))) pending.done = true;
+    }
+  }
+
+  private runningConsumer(method: string): Consumer {
+    if (this.consumer === undefined || this.currentStatus === 'created' || this.currentStatus === 'stopped' || this.currentStatus === 'crashed') {
+      throw new GroupConsumerStateError(`${method} needs a started consumer, but it is ${this.currentStatus}`);
+    }
+    return this.consumer;
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Assignment
+  // -------------------------------------------------------------------------------------------------------------
+
+  private assignerFactory(): PartitionAssigner {
+    return ({ cluster }) => {
+      const assigner: Assigner = {
+        name: TRIBUTARY_ASSIGNOR_NAME,
+        version: PROTOCOL_VERSION,
+        protocol: ({ topics }) => ({
+          name: TRIBUTARY_ASSIGNOR_NAME,
+          metadata: AssignerProtocol.MemberMetadata.encode({
+            version: PROTOCOL_VERSION,
+            topics,
+            userData: pack({
+              v: PROTOCOL_VERSION,
+              url: this.options.url,
+              instanceId: this.options.instanceId ?? null,
+              previousTasks: this.heldTasks,
+              localTasks: this.localTasks(),
+            } satisfies MemberUserData),
+          }),
+        }),
+        assign: async ({ members }) => {
+          try {
+            this.checkCoPartitioning((topic) => cluster.findTopicPartitionMetadata(topic).length);
+            return this.assignAsLeader(members);
+          } catch (error) {
+            if (error instanceof TributaryError) {
+              // kafkajs would retry (and restart on) any other error forever; these do not heal by retrying.
+              this.assignorFailure = error;
+              throw new KafkaJSNonRetriableError(error);
+            }
+            throw error;
+          }
+        },
+      };
+      return assigner;
+    };
+  }
+
+  /** Called inside kafkajs's JoinGroup: a throw must not escape into it. */
+  private localTasks(): readonly TaskId[] {
+    try {
+      return this.options.localTasks?.() ?? [];
+    } catch (error) {
+      this.logger.error('localTasks() threw; joining without local-state hints', { groupId: this.options.groupId, error: String(error) });
+      return [];
+    }
+  }
+
+  private checkCoPartitioning(partitionCount: (topic: string) => number): void {
+    for (const spec of this.options.tasks) {
+      const counts = Object.fromEntries(spec.topics.map((topic) => [topic, partitionCount(topic)]));
+      if (Object.values(counts).some((count) => count !== spec.partitions)) {
+        throw new CoPartitioningError(spec.subtopology, counts, spec.partitions);
+      }
+    }
+  }
+
+  private assignAsLeader(members: readonly GroupMember[]): GroupMemberAssignment[] {
+    const decoded = members.map((member) => ({ memberId: member.memberId, ...this.decodeMemberMetadata(member) }));
+    const assignorMembers: AssignorMember[] = decoded.map((m) => ({
+      memberId: m.memberId,
+      instanceId: m.instanceId ?? undefined,
+      previousTasks: m.previousTasks,
+      localTasks: m.localTasks,
+    }));
+    const result = assignTasks(this.options.tasks, assignorMembers);
+    const map: GroupMap = {
+      assignmentId: randomBytes(8).toString('hex'),
+      members: decoded
+        .map((m) => ({
+          memberId: m.memberId,
+          url: m.url,
+          instanceId: m.instanceId ?? undefined,
+          tasks: result.tasksByMember.get(m.memberId) ?? [],
+        }))
+        .sort((a, b) => (a.memberId < b.memberId ? -1 : a.memberId > b.memberId ? 1 : 0)),
+    };
+    const userData = pack({
+      v: PROTOCOL_VERSION,
+      assignmentId: map.assignmentId,
+      members: map.members.map((m) => ({ memberId: m.memberId, url: m.url, instanceId: m.instanceId ?? null, tasks: m.tasks })),
+    } satisfies AssignmentUserData);
+    this.leaderMap = map;
+    return map.members.map((member) => ({
+      memberId: member.memberId,
+      memberAssignment: AssignerProtocol.MemberAssignment.encode({
+        version: PROTOCOL_VERSION,
+        assignment: Object.fromEntries(topicPartitionsOfTasks(member.tasks, this.options.tasks)),
+        userData,
+      }),
+    }));
+  }
+
+  private decodeMemberMetadata(member: GroupMember): MemberUserData {
+    try {
+      const { userData } = AssignerProtocol.MemberMetadata.decode(member.memberMetadata) ?? { userData: Buffer.alloc(0) };
+      const data: unknown = unpack(userData);
+      if (isMemberUserData(data)) return data;
+    } catch {
+      // fall through to the typed error below
+    }
+    throw new GroupMetadataError(this.options.groupId, `member ${member.memberId} sent metadata this version cannot read`);
+  }
+
+  /**
+   * GROUP_JOIN: runs synchronously inside kafkajs, before it fetches for the new generation, which is what makes
+   * the pause below a reliable gate.
+   */
+  private onGroupJoin(payload: ConsumerGroupJoinEvent['payload']): void {
+    // A throw here would propagate into kafkajs's join/sync and fail it: report instead.
+    try {
+      this.beginAssignment(payload);
+    } catch (error) {
+      this.reportError(new GroupConsumerCrashedError(this.options.groupId, { cause: error }));
+    }
+  }
+
+  private beginAssignment(payload: ConsumerGroupJoinEvent['payload']): void {
+    const consumer = this.consumer;
+    if (consumer === undefined || this.currentStatus === 'stopped') return;
+    const epoch = ++this.epoch;
+    this.currentStatus = 'rebalancing';
+    this.gated = true;
+    const mine = tasksOfTopicPartitions(payload.memberAssignment, this.options.tasks);
+    if (mine === undefined) {
+      this.owned = new Set();
+      this.reportError(new GroupMetadataError(this.options.groupId, `the assignment ${JSON.stringify(payload.memberAssignment)} splits a co-partitioned task; is another assignor in use?`));
+      return;
+    }
+    const topicPartitions = [...topicPartitionsOfTasks(mine, this.options.tasks)].flatMap(([topic, partitions]) =>
+      partitions.map((partition) => ({ topic, partition })),
+    );
+    this.heldTasks = mine;
+    this.owned = new Set(topicPartitions.map(({ topic, partition }) => topicPartitionId(topic, partition)));
+    for (const id of this.userPaused) if (!this.owned.has(id)) this.userPaused.delete(id);
+    if (topicPartitions.length > 0) consumer.pause(groupByTopic(topicPartitions));
+    const leaderMap = payload.isLeader ? this.leaderMap : undefined;
+    this.completeAssignment(epoch, payload, mine, topicPartitions, leaderMap).catch((error: unknown) =>
+      this.reportError(new GroupConsumerCrashedError(this.options.groupId, { cause: error })),
+    );
+  }
+
+  private async completeAssignment(
+    epoch: number,
+    payload: ConsumerGroupJoinEvent['payload'],
+    mine: readonly TaskId[],
+    topicPartitions: readonly TopicPartition[],
+    leaderMap: GroupMap | undefined,
+  ): Promise<void> {
+    const map = leaderMap !== undefined && agrees(leaderMap, payload.memberId, mine) ? leaderMap : await this.readGroupMap(epoch, payload.memberId, mine);
+    const previous = this.assignmentQueue;
+    let finished = (): void => {};
+    this.assignmentQueue = new Promise<void>((resolve) => {
+      finished = resolve;
+    });
+    try {
+      await previous;
+      if (map === undefined || epoch !== this.epoch) return; // superseded by a newer assignment, or stopped
+      await this.deliverAssignment(epoch, payload, mine, topicPartitions, map);
+    } finally {
+      finished();
+    }
+  }
+
+  private async deliverAssignment(
+    epoch: number,
+    payload: ConsumerGroupJoinEvent['payload'],
+    mine: readonly TaskId[],
+    topicPartitions: readonly TopicPartition[],
+    map: GroupMap,
+  ): Promise<void> {
+    const all = new Map<TaskId, TaskOwner>();
+    for (const member of map.members) {
+      for (const id of member.tasks) all.set(id, { memberId: member.memberId, url: member.url, instanceId: member.instanceId });
+    }
+    const assignment: GroupAssignment = {
+      epoch,
+      assignmentId: map.assignmentId,
+      memberId: payload.memberId,
+      isLeader: payload.isLeader,
+      mine,
+      topicPartitions,
+      all,
+      members: map.members,
+    };
+    this.assignment = assignment;
+    try {
+      await this.options.onAssignment(assignment);
+    } catch (error) {
+      this.reportError(error instanceof TributaryError ? error : new GroupConsumerCrashedError(this.options.groupId, { cause: error }));
+      return;
+    }
+    const consumer = this.consumer;
+    if (epoch !== this.epoch || consumer === undefined || this.currentStatus === 'stopped') return;
+    this.gated = false;
+    this.currentStatus = 'stable';
+    const flowing = topicPartitions.filter(({ topic, partition }) => !this.userPaused.has(topicPartitionId(topic, partition)));
+    if (flowing.length > 0) consumer.resume(groupByTopic(flowing));
+    this.firstAssignment?.resolve();
+    this.firstAssignment = undefined;
+  }
+
+  /**
+   * describeGroup returns member metadata and assignments only while the group is Stable, and carries no
+   * generation id; retry until the map agrees with what this member received (or a newer assignment arrives).
+   */
+  private async readGroupMap(epoch: number, memberId: string, mine: readonly TaskId[]): Promise<GroupMap | undefined> {
+    const consumer = this.consumer;
+    for (let attempt = 0; consumer !== undefined && epoch === this.epoch && this.currentStatus !== 'stopped'; attempt++) {
+      try {
+        const description = await consumer.describeGroup();
+        if (description.state === 'Stable') {
+          const map = decodeGroupMap(description.members.map((m) => m.memberAssignment));
+          if (map !== undefined && agrees(map, memberId, mine)) return map;
+        }
+      } catch (error) {
+        this.logger.warn('describeGroup failed while reading the task map; retrying', { groupId: this.options.groupId, error: String(error) });
+      }
+      await sleep(Math.min(1000, 25 * 2 ** attempt));
+    }
+    return undefined;
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Records
+  // -------------------------------------------------------------------------------------------------------------
+
+  private async handleBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch } = payload;
+    const id = topicPartitionId(batch.topic, batch.partition);
+    // Fetched before a pause, a gate or a revocation: leave the offsets unresolved so the records are fetched again.
+    if (this.gated || this.userPaused.has(id) || !this.owned.has(id)) return;
+    const epoch = this.epoch;
+    const records = toConsumedRecords(batch.topic, batch.partition, batch.messages);
+    const context: BatchContext = {
+      topic: batch.topic,
+      partition: batch.partition,
+      epoch,
+      highWatermark: Number(batch.highWatermark),
+      heartbeat: async () => {
+        try {
+          await payload.heartbeat();
+        } catch (error) {
+          if (!isRebalanceError(error)) throw error;
+          this.signalRebalancing(epoch);
+          throw new StaleAssignmentError('the group is rebalancing', [id], { cause: error });
+        }
+      },
+      isStale: () =>
+        payload.isStale() || epoch !== this.epoch || this.rebalanceSignalledEpoch === epoch || this.gated || this.userPaused.has(id),
+    };
+    let processed: number | void;
+    try {
+      processed = await this.options.eachBatch(records, context);
+    } catch (error) {
+      // Hand kafkajs its own error back so it takes its rejoin path instead of retrying the batch.
+      if (error instanceof StaleAssignmentError && isRebalanceError(error.cause)) throw error.cause;
+      throw error;
+    }
+    const count = processed === undefined ? records.length : Math.max(0, Math.min(records.length, Math.floor(processed)));
+    const last = records[count - 1];
+    if (last !== undefined) payload.resolveOffset(String(last.offset));
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Signals
+  // -------------------------------------------------------------------------------------------------------------
+
+  private signalRebalancing(epoch: number): void {
+    if (epoch !== this.epoch || this.rebalanceSignalledEpoch === epoch) return;
+    this.rebalanceSignalledEpoch = epoch;
+    if (this.currentStatus === 'stable') this.currentStatus = 'rebalancing';
+    // Called from inside kafkajs's event emitter: a throw would land in kafkajs's fetch loop.
+    try {
+      this.options.onRebalancing?.({ epoch });
+    } catch (error) {
+      this.logger.error('onRebalancing threw', { groupId: this.options.groupId, error: String(error) });
+    }
+  }
+
+  private onCrash(error: Error, restart: boolean): void {
+    this.signalRebalancing(this.epoch);
+    if (restart || this.currentStatus === 'stopped') return; // kafkajs rejoins by itself; the next GROUP_JOIN follows
+    this.currentStatus = 'crashed';
+    this.gated = true;
+    const failure = this.assignorFailure ?? new GroupConsumerCrashedError(this.options.groupId, { cause: error });
+    this.reportError(failure);
+  }
+
+  private reportError(error: TributaryError): void {
+    if (this.firstAssignment !== undefined) {
+      this.firstAssignment.reject(error);
+      this.firstAssignment = undefined;
+    }
+    this.logger.error(error.message, { groupId: this.options.groupId, code: error.code });
+    try {
+      this.options.onError?.(error);
+    } catch (callbackError) {
+      this.logger.error('onError threw', { groupId: this.options.groupId, error: String(callbackError) });
+    }
+  }
+}
+
+function agrees(map: GroupMap, memberId: string, mine: readonly TaskId[]): boolean {
+  const member = map.members.find((m) => m.memberId === memberId);
+  return member !== undefined && member.tasks.length === mine.length && member.tasks.every((id, i) => id === mine[i]);
+}
+
+/** Every member's assignment carries the same map; undefined unless all that carry one agree. */
+function decodeGroupMap(assignments: readonly Buffer[]): GroupMap | undefined {
+  let map: GroupMap | undefined;
+  for (const buffer of assignments) {
+    if (buffer.length === 0) return undefined;
+    let data: unknown;
+    try {
+      data = unpack(AssignerProtocol.MemberAssignment.decode(buffer)?.userData ?? Buffer.alloc(0));
+    } catch {
+      return undefined;
+    }
+    if (!isAssignmentUserData(data)) return undefined;
+    if (map === undefined) {
+      map = {
+        assignmentId: data.assignmentId,
+        members: data.members.map((m) => ({ memberId: m.memberId, url: m.url, instanceId: m.instanceId ?? undefined, tasks: m.tasks })),
+      };
+    } else if (map.assignmentId !== data.assignmentId) {
+      return undefined;
+    }
+  }
+  return map;
+}
+
+function isMemberUserData(data: unknown): data is MemberUserData {
+  if (typeof data !== 'object' || data === null) return false;
+  const d = data as Partial<Record<keyof MemberUserData, unknown>>;
+  return (
+    d.v === PROTOCOL_VERSION &&
+    typeof d.url === 'string' &&
+    (d.instanceId === null || typeof d.instanceId === 'string') &&
+    Array.isArray(d.previousTasks) &&
+    d.previousTasks.every(isTaskId) &&
+    Array.isArray(d.localTasks) &&
+    d.localTasks.every(isTaskId)
+  );
+}
+
+function isAssignmentUserData(data: unknown): data is AssignmentUserData {
+  if (typeof data !== 'object' || data === null) return false;
+  const d = data as Partial<Record<keyof AssignmentUserData, unknown>>;
+  return (
+    d.v === PROTOCOL_VERSION &&
+    typeof d.assignmentId === 'string' &&
+    Array.isArray(d.members) &&
+    d.members.every((m: unknown) => {
+      if (typeof m !== 'object' || m === null) return false;
+      const member = m as Record<string, unknown>;
+      return (
+        typeof member.memberId === 'string' &&
+        typeof member.url === 'string' &&
+        (member.instanceId === null || typeof member.instanceId === 'string') &&
+        Array.isArray(member.tasks) &&
+        member.tasks.every(isTaskId)
+      );
+    })
+  );
+}
+
+function isTaskId(value: unknown): value is TaskId {
+  return typeof value === 'string' && /^\d+_\d+$/.test(value);
+}
+
+/** kafkajs wraps protocol errors (NonRetriable → Protocol): look for the broker's error type down the cause chain. */
+function isRebalanceError(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    const type = (e as { type?: unknown }).type;
+    if (typeof type === 'string' && REBALANCE_ERROR_TYPES.has(type)) return true;
+  }
+  return false;
+}
+
+function groupByTopic(partitions: readonly TopicPartition[]): { topic: string; partitions: number[] }[] {
+  const byTopic = new Map<string, number[]>();
+  for (const { topic, partition } of partitions) {
+    const list = byTopic.get(topic);
+    if (list) list.push(partition);
+    else byTopic.set(topic, [partition]);
+  }
+  return [...byTopic].map(([topic, list]) => ({ topic, partitions: list }));
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
