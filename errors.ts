@@ -429,6 +429,56 @@ export class AppNotRunningError extends TributaryError {
   }
 }
 
+// dlq (processor/dlq/: dead-letter replay)
+
+/** `replayDeadLetters` was given options it cannot use (unknown stage, empty topic name, ...). */
+export class DeadLetterReplayOptionsError extends TributaryError {
+  readonly problems: readonly string[];
+
+  constructor(problems: readonly string[]) {
+    super('TRIBUTARY_DLQ_REPLAY_OPTIONS_INVALID', `Invalid dead-letter replay options; fix these and run it again:\n  - ${problems.join('\n  - ')}`);
+    this.problems = problems;
+  }
+}
+
+/** The dead-letter topic to replay does not exist. */
+export class DeadLetterTopicMissingError extends TributaryError {
+  readonly dlqTopic: string;
+
+  constructor(dlqTopic: string) {
+    super(
+      'TRIBUTARY_DLQ_TOPIC_MISSING',
+      `Dead-letter topic "${dlqTopic}" does not exist. Check the application id (the default topic is <applicationId>-dlq) or pass the topic the app was configured with (dlqTopic / --dlq-topic).`,
+    );
+    this.dlqTopic = dlqTopic;
+  }
+}
+
+/** Dead letters point at topics that no longer exist, so they cannot be replayed; nothing of that batch was sent. */
+export class DeadLetterTargetMissingError extends TributaryError {
+  readonly topics: readonly string[];
+
+  constructor(topics: readonly string[]) {
+    super(
+      'TRIBUTARY_DLQ_REPLAY_TARGET_MISSING',
+      `Dead letters name topic(s) that do not exist: ${topics.join(', ')}. Create them again, or replay the other topics only (sourceTopic / --source-topic); progress up to here is saved.`,
+    );
+    this.topics = topics;
+  }
+}
+
+/** Replaying failed (reading the DLQ, producing, or recording progress); progress up to the last saved batch is kept. */
+export class DeadLetterReplayError extends TributaryError {
+  constructor(detail: string, options?: { cause?: unknown }) {
+    const reason = options?.cause instanceof Error ? `: ${options.cause.message}` : '';
+    super(
+      'TRIBUTARY_DLQ_REPLAY_FAILED',
+      `Dead-letter replay failed: ${detail}${reason}. Run the replay again once the cause is fixed: it resumes after the last batch whose progress was saved (that batch may be replayed twice).`,
+      options,
+    );
+  }
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // http-query/ (query server)
 // ---------------------------------------------------------------------------------------------------------------
@@ -553,5 +603,62 @@ export class QueryUnavailableError extends QueryServerError {
     options?: { cause?: unknown },
   ) {
     super(code, 503, message, { ...options, retryAfterSeconds });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// cli/ (the `tributary` command)
+// ---------------------------------------------------------------------------------------------------------------
+
+/** A command line the CLI cannot run: unknown command or flag, missing argument, malformed value. */
+export class CliUsageError extends TributaryError {
+  readonly command: string | undefined;
+
+  constructor(command: string | undefined, detail: string) {
+    const help = command === undefined ? 'tributary --help' : `tributary ${command} --help`;
+    super('TRIBUTARY_CLI_USAGE', `${detail}. Run \`${help}\` for the usage.`);
+    this.command = command;
+  }
+}
+
+/** Settings given by flags or TRIBUTARY_* environment variables are invalid; `problems` lists each one. */
+export class CliConfigError extends TributaryError {
+  readonly problems: readonly string[];
+
+  constructor(command: string, problems: readonly string[]) {
+    super(
+      'TRIBUTARY_CLI_CONFIG_INVALID',
+      `Invalid settings for \`tributary ${command}\`; fix these (flag or TRIBUTARY_* variable) and run it again:\n  - ${problems.join('\n  - ')}`,
+    );
+    this.problems = problems;
+  }
+}
+
+/** The module given to `run`/`describe`/`reset` could not be loaded or does not provide a topology. */
+export class TopologyModuleError extends TributaryError {
+  readonly modulePath: string;
+
+  constructor(modulePath: string, detail: string, options?: { cause?: unknown }) {
+    super(
+      'TRIBUTARY_CLI_TOPOLOGY_MODULE',
+      `Cannot get a topology from ${modulePath}: ${detail}. The module must export a Topology (default export or \`topology\`) or a function returning one (it may be async and receives { applicationId }).`,
+      options,
+    );
+    this.modulePath = modulePath;
+  }
+}
+
+/** `tributary reset` could not delete the consumer group, usually because instances of the application still run. */
+export class ResetGroupError extends TributaryError {
+  readonly groupId: string;
+
+  constructor(groupId: string, options?: { cause?: unknown }) {
+    const reason = options?.cause instanceof Error ? options.cause.message : String(options?.cause);
+    super(
+      'TRIBUTARY_CLI_RESET_GROUP_FAILED',
+      `Could not delete the committed offsets of consumer group "${groupId}": ${reason}. Stop every instance of the application (a group with live members cannot be deleted), then run the reset again.`,
+      options,
+    );
+    this.groupId = groupId;
   }
 }

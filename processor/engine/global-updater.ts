@@ -1,0 +1,107 @@
+/**
+ * Applies consumed records of global-table topics to their global stores: the same decoding and error policy as
+ * co-partitioned table sources (table-decoder.ts), one atomic `write` per store per batch carrying the
+ * checkpoints (next offset per partition) of the records it covers.
+ *
+ * Two steps so dead letters are acknowledged before the checkpoint moves past the bad records:
+ *   const batch = updater.prepare(records);   // decode + policy; throws under 'fail'
+ *   await send(batch.deadLetters);            // runtime: produce and await acks
+ *   await updater.write(batch);               // store writes + checkpoints
+ */
+import { MissingStoreError } from '../../errors.js';
+import type { GlobalTableSpec, Topology } from '../../topology/compile.js';
+import type { Logger } from '../../state-store/logger.js';
+import type { KeyValueStore, StoreWrite } from '../../state-store/types.js';
+import { topicPartitionId, type ConsumedRecord, type ProducedRecord, type TopicPartitionId } from '../records.js';
+import { deadLetterRecord, errorClassName, errorMessageOf, resolveErrorPolicy, type ErrorPolicy, type ResolvedErrorPolicy } from './error-policy.js';
+import { EngineMetrics } from './metrics.js';
+import { decodeTableRecord } from './table-decoder.js';
+
+export interface GlobalTableUpdaterOptions {
+  readonly topology: Topology;
+  /** One store per global table, by store name. */
+  readonly stores: ReadonlyMap<string, KeyValueStore<unknown>>;
+  readonly errorPolicy?: ErrorPolicy;
+  readonly metrics?: EngineMetrics;
+  readonly logger?: Logger;
+}
+
+export interface GlobalBatch {
+  readonly deadLetters: readonly ProducedRecord[];
+  /** @internal store name → writes and checkpoints */
+  readonly writes: ReadonlyMap<string, { writes: StoreWrite<unknown>[]; checkpoints: Map<TopicPartitionId, number> }>;
+}
+
+export class GlobalTableUpdater {
+  /** Global-table topics this updater accepts. */
+  readonly topics: readonly string[];
+  private readonly tables = new Map<string, { spec: GlobalTableSpec; store: KeyValueStore<unknown>; policy: ResolvedErrorPolicy }[]>();
+  private readonly metrics: EngineMetrics;
+  private readonly logger: Logger | undefined;
+  private readonly applicationId: string;
+
+  constructor(options: GlobalTableUpdaterOptions) {
+    this.metrics = options.metrics ?? new EngineMetrics();
+    this.logger = options.logger;
+    this.applicationId = options.topology.applicationId;
+    for (const spec of options.topology.globalTables) {
+      const store = options.stores.get(spec.store);
+      if (!store) throw new MissingStoreError(spec.store, 'GlobalTableUpdater');
+      const policy = resolveErrorPolicy(this.applicationId, options.errorPolicy, spec.errorPolicy);
+      this.tables.set(spec.topic, [...(this.tables.get(spec.topic) ?? []), { spec, store, policy }]);
+    }
+    this.topics = Object.freeze([...this.tables.keys()].sort());
+  }
+
+  /**
+   * Decodes a batch. Bad records follow the table's deserialization policy; under 'fail' this throws the
+   * `DeserializationError` and nothing of the batch is written.
+   */
+  prepare(records: readonly ConsumedRecord[]): GlobalBatch {
+    const deadLetters: ProducedRecord[] = [];
+    const writes = new Map<string, { writes: StoreWrite<unknown>[]; checkpoints: Map<TopicPartitionId, number> }>();
+    for (const record of records) {
+      const tables = this.tables.get(record.topic);
+      if (!tables) throw new MissingStoreError(`<global table for topic ${record.topic}>`, 'GlobalTableUpdater');
+      this.metrics.recordProcessed(record.topic);
+      for (const { spec, policy } of tables) {
+        const pending = writes.get(spec.store) ?? { writes: [], checkpoints: new Map<TopicPartitionId, number>() };
+        writes.set(spec.store, pending);
+        pending.checkpoints.set(topicPartitionId(record.topic, record.partition), record.offset + 1);
+        let write: StoreWrite<unknown>;
+        try {
+          write = decodeTableRecord(spec, record);
+        } catch (error) {
+          this.metrics.recordError('deserialization', policy.deserialization);
+          if (policy.deserialization === 'fail') throw error;
+          if (policy.deserialization === 'dead-letter') {
+            deadLetters.push(deadLetterRecord(policy.deadLetterTopic, this.applicationId, 'deserialization', record, error));
+          } else {
+            this.logger?.warn('skipping undecodable global table record', {
+              store: spec.store,
+              topic: record.topic,
+              partition: record.partition,
+              offset: record.offset,
+              errorClass: errorClassName(error),
+              error: errorMessageOf(error),
+            });
+          }
+          continue;
+        }
+        pending.writes.push(write);
+        if (write.type === 'put') this.metrics.tablePuts++;
+        else this.metrics.tableDeletes++;
+      }
+    }
+    return { deadLetters, writes };
+  }
+
+  /** Writes a prepared batch: one atomic write (data + checkpoints) per global store. */
+  async write(batch: GlobalBatch): Promise<void> {
+    const byName = new Map<string, KeyValueStore<unknown>>();
+    for (const tables of this.tables.values()) for (const t of tables) byName.set(t.spec.store, t.store);
+    await Promise.all(
+      [...batch.writes].map(([name, { writes, checkpoints }]) => (byName.get(name) as KeyValueStore<unknown>).write(writes, checkpoints)),
+    );
+  }
+}

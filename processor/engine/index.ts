@@ -1,0 +1,50 @@
+/**
+ * The task engine: how a runtime (the Kafka runtime or TopologyTestDriver) drives a topology.
+ *
+ * Per instance:
+ *   const metrics = new EngineMetrics();
+ *   const counts = topology.partitionCounts(userTopic => <partitions from the cluster>);   // repartition topics
+ *   // Co-partitioning: every topic of `sub.sourceTopics` must have the same partition count (validate it).
+ *
+ * Global tables (every instance, all partitions): open one KeyValueStore per `topology.globalTables[i].store`
+ * (partition 'global'); restore it with `createTableRecordDecoder(spec, {...})` + restoreStore; then for every
+ * consumed batch:
+ *   const g = new GlobalTableUpdater({ topology, stores, errorPolicy, metrics });
+ *   const batch = g.prepare(records); await send(batch.deadLetters); await g.write(batch);
+ *
+ * Tasks: one per (sub-topology id, partition) assigned to this instance.
+ *   const task = new StreamTask({ topology, subtopologyId, partition, stores, globalStores, errorPolicy, metrics,
+ *                                 maxTaskIdleMs, partitionCount });
+ *   - `stores`: one opened KeyValueStore per name in `topology.subtopologies[id].stores` for this partition.
+ *     Restore table stores first (source topic = changelog; decoder from `createTableRecordDecoder`), starting
+ *     at `store.checkpoints()`.
+ *   - `task.inputPartitions` lists the topic-partitions to consume; pass fetched records with `task.addRecords`.
+ *     One topic may feed several sub-topologies: hand each record to every task whose inputs include it.
+ *   Loop:
+ *     if (task.readyToProcess(now)) {
+ *       const { outputs } = await task.process({ maxRecords, nowMs: now });   // timestamp order, no per-record await
+ *       send outputs (ProducedRecord.partition undefined ⇒ murmur2 of the key, see processor/partitioner.ts)
+ *     }
+ *   Commit (every commit interval):
+ *     1. await acks of everything sent so far (dead letters included);
+ *     2. const offsets = await task.commit();   // writes store batches atomically WITH checkpoints
+ *     3. commit `offsets` (next offset per input partition) to the consumer group.
+ *   If `process` throws (a 'fail' policy: DeserializationError / ProcessingError, or a store error), the task is
+ *   failed: do not commit it; close it; restarting resumes from the last committed offsets (the bad record).
+ *
+ * Production errors: the runtime applies `resolveErrorPolicy(...).production` after its own retries.
+ */
+export { StreamTask, type StreamTaskOptions, type ProcessOptions, type ProcessResult } from './stream-task.js';
+export { GlobalTableUpdater, type GlobalTableUpdaterOptions, type GlobalBatch } from './global-updater.js';
+export { EngineMetrics, type EngineMetricsSnapshot } from './metrics.js';
+export {
+  DeadLetterHeaders,
+  deadLetterRecord,
+  resolveErrorPolicy,
+  type ErrorAction,
+  type ErrorPolicy,
+  type ErrorStage,
+  type ResolvedErrorPolicy,
+  type SourceErrorPolicy,
+} from './error-policy.js';
+export { createTableRecordDecoder, decodeTableRecord, deserializePart, type TableRecordDecoder } from './table-decoder.js';

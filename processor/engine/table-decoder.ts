@@ -1,0 +1,70 @@
+/**
+ * One decoding path for table-shaped sources: co-partitioned table sources inside tasks, global tables in the
+ * global updater, and bulk restoration (`state-store/restore.ts` takes the decoder built here). A record becomes
+ * a store write: a put of the deserialized value under the record's key bytes, or a delete for a tombstone.
+ * A bad record throws `DeserializationError` and never reaches the store, which keeps the last good value.
+ */
+import { DeserializationError, SerdeError } from '../../errors.js';
+import type { TableSourceSpec } from '../../topology/compile.js';
+import type { Serde } from '../../topology/serdes.js';
+import type { Logger } from '../../state-store/logger.js';
+import type { StoreWrite } from '../../state-store/types.js';
+import type { ConsumedRecord } from '../records.js';
+import { resolveErrorPolicy, type ErrorPolicy } from './error-policy.js';
+
+/** Deserializes one part of a consumed record; serde failures become `DeserializationError` with the location. */
+export function deserializePart(serde: Serde<unknown>, record: ConsumedRecord, part: 'key' | 'value'): unknown {
+  const bytes = part === 'key' ? record.key : record.value;
+  if (bytes === null) return null;
+  try {
+    return serde.deserialize(bytes);
+  } catch (error) {
+    const reason = error instanceof SerdeError || error instanceof Error ? error.message : String(error);
+    throw new DeserializationError(record, part, reason, { cause: error });
+  }
+}
+
+/**
+ * The store write for a table record. The key is validated with the key serde but stored as the record's own
+ * bytes (so the store's byte order is the topic's key order and lookups serialize with the same serde).
+ */
+export function decodeTableRecord(source: TableSourceSpec, record: ConsumedRecord): StoreWrite<unknown> {
+  if (record.key === null) {
+    throw new DeserializationError(record, 'key', `table '${source.store}' records need a key (null keys cannot be stored)`);
+  }
+  deserializePart(source.keySerde, record, 'key');
+  if (record.value === null) return { type: 'delete', key: record.key };
+  return { type: 'put', key: record.key, value: deserializePart(source.valueSerde, record, 'value') };
+}
+
+export interface TableRecordDecoder {
+  /** Throws `DeserializationError` for a bad record. */
+  decode(record: ConsumedRecord): StoreWrite<unknown> | null;
+  /** What restoration does with a bad record: 'fail' under the fail policy, else 'skip'. */
+  onDecodeError(record: ConsumedRecord, error: unknown): 'skip' | 'fail';
+}
+
+/**
+ * The decoder `restoreStore` needs, built from the same table definition and policy as live processing.
+ * During restoration a dead-letter policy skips: the dead letter was produced when the record was first processed.
+ */
+export function createTableRecordDecoder(
+  source: TableSourceSpec,
+  options: { applicationId: string; errorPolicy?: ErrorPolicy; logger?: Logger },
+): TableRecordDecoder {
+  const policy = resolveErrorPolicy(options.applicationId, options.errorPolicy, source.errorPolicy);
+  return {
+    decode: (record) => decodeTableRecord(source, record),
+    onDecodeError(record, error) {
+      if (policy.deserialization === 'fail') return 'fail';
+      options.logger?.warn('skipping undecodable table record during restoration', {
+        store: source.store,
+        topic: record.topic,
+        partition: record.partition,
+        offset: record.offset,
+        error: error instanceof Error ? error.message : String(error),
+      });
+      return 'skip';
+    },
+  };
+}

@@ -1,0 +1,493 @@
+/**
+ * The typed DSL: `StreamsBuilder` creates sources; `KStream` operators append immutable nodes; `build()` validates
+ * and compiles the node graph into a frozen `Topology` (see compile.ts). Building never touches Kafka.
+ *
+ * Serdes flow with the stream: an operator that keeps keys (filter, mapValues, ...) keeps the key serde; one that
+ * changes them forgets it, and `to()`/`repartition()` then use the serdes you pass or the builder defaults (JSON).
+ * A co-partitioned join after a key change gets a repartition topic inserted automatically, keyed with the
+ * table's key serde so the stream and the table agree on partitions.
+ */
+import { TopologyBuildError } from '../errors.js';
+import { compileTopology, type Topology } from './compile.js';
+import type {
+  Emit,
+  ProcessorContext,
+  SourceErrorPolicy,
+  StateStoreDeclaration,
+  TopologyNode,
+  UntypedPartitioner,
+  ValueJoiner,
+} from './nodes.js';
+import { Serdes, type Serde } from './serdes.js';
+
+export interface SourceOptions<K, V> {
+  readonly key: Serde<K>;
+  readonly value: Serde<V>;
+  /** Overrides the application's error policy for records of this source. */
+  readonly errorPolicy?: SourceErrorPolicy;
+}
+
+export interface TableOptions<K, V> extends SourceOptions<K, V> {
+  /** Name of the store the table is materialized in (unique in the topology; queryable over HTTP). */
+  readonly store: string;
+}
+
+export interface ToOptions<K, V> {
+  readonly key?: Serde<K>;
+  readonly value?: Serde<V>;
+  /** Custom partitioner; the default is murmur2 of the key bytes (Java-client compatible). */
+  readonly partitioner?: (key: K, value: V, numPartitions: number) => number;
+}
+
+export interface RepartitionOptions<K, V> {
+  /** Topic becomes `<applicationId>-<name>-repartition`. Default: derived from the upstream node name. */
+  readonly name?: string;
+  /** Default: the max partition count of the upstream source topics. */
+  readonly partitions?: number;
+  readonly key?: Serde<K>;
+  readonly value?: Serde<V>;
+}
+
+export interface JoinOptions {
+  /** Base name of the repartition topic inserted when the stream's key changed before this join. */
+  readonly repartitionName?: string;
+}
+
+export interface ProcessOptions {
+  /** Names of stores (declared with `addStateStore`) the function may use through `context.store(name)`. */
+  readonly stores?: readonly string[];
+}
+
+export interface BuildOptions {
+  /** Prefix of internal topic names: `<applicationId>-<name>-repartition`, `<applicationId>-dlq`. */
+  readonly applicationId: string;
+}
+
+export interface StreamsBuilderOptions {
+  /** Used by `to()`/`repartition()` when the key serde is not known (after a key change). Default JSON. */
+  readonly defaultKeySerde?: Serde<unknown>;
+  /** Used when the value serde is not known (after mapValues, joins ...). Default JSON. */
+  readonly defaultValueSerde?: Serde<unknown>;
+}
+
+/** Mutable build state shared by the builder and its streams. Nodes themselves are frozen once created. */
+interface BuildState {
+  readonly nodes: TopologyNode[];
+  readonly stateStores: StateStoreDeclaration[];
+  readonly issues: TopologyBuildError[];
+  readonly defaultKeySerde: Serde<unknown>;
+  readonly defaultValueSerde: Serde<unknown>;
+}
+
+type NodeWithoutId = TopologyNode extends infer N ? (N extends TopologyNode ? Omit<N, 'id' | 'name'> : never) : never;
+
+function addNode(state: BuildState, prefix: string, node: NodeWithoutId): TopologyNode {
+  const id = state.nodes.length;
+  const full = Object.freeze({ ...node, id, name: `${prefix}-${String(id).padStart(10, '0')}` }) as TopologyNode;
+  state.nodes.push(full);
+  return full;
+}
+
+// Serdes are typed at the DSL surface and untyped inside nodes; these casts are the one place that happens.
+const erase = <T>(serde: Serde<T>): Serde<unknown> => serde as Serde<unknown>;
+
+/** A co-partitioned table (one store per partition). Only stream records trigger join output. */
+export class KTable<K, V> {
+  readonly kind = 'table' as const;
+  /** @internal */ readonly state: BuildState;
+  /** @internal */ readonly nodeId: number;
+  readonly topic: string;
+  readonly store: string;
+  readonly keySerde: Serde<K>;
+  readonly valueSerde: Serde<V>;
+
+  /** @internal */
+  constructor(state: BuildState, nodeId: number, topic: string, options: TableOptions<K, V>) {
+    this.state = state;
+    this.nodeId = nodeId;
+    this.topic = topic;
+    this.store = options.store;
+    this.keySerde = options.key;
+    this.valueSerde = options.value;
+  }
+}
+
+/** A table replicated in full on every instance; joined through a key mapper, no co-partitioning needed. */
+export class GlobalKTable<K, V> {
+  readonly kind = 'global-table' as const;
+  /** @internal */ readonly state: BuildState;
+  /** @internal */ readonly nodeId: number;
+  readonly topic: string;
+  readonly store: string;
+  readonly keySerde: Serde<K>;
+  readonly valueSerde: Serde<V>;
+
+  /** @internal */
+  constructor(state: BuildState, nodeId: number, topic: string, options: TableOptions<K, V>) {
+    this.state = state;
+    this.nodeId = nodeId;
+    this.topic = topic;
+    this.store = options.store;
+    this.keySerde = options.key;
+    this.valueSerde = options.value;
+  }
+}
+
+interface StreamShape<K, V> {
+  readonly nodeId: number;
+  readonly keySerde?: Serde<K>;
+  readonly valueSerde?: Serde<V>;
+  /** True when keys may have changed since the last source or repartition (joins then need a repartition). */
+  readonly keyChanged: boolean;
+}
+
+export class KStream<K, V> {
+  /** @internal */ readonly state: BuildState;
+  /** @internal */ readonly shape: StreamShape<K, V>;
+
+  /** @internal */
+  constructor(state: BuildState, shape: StreamShape<K, V>) {
+    this.state = state;
+    this.shape = shape;
+  }
+
+  private transform<K2, V2>(
+    prefix: string,
+    op: string,
+    changesKey: boolean,
+    apply: (key: K, value: V, emit: (key: K2, value: V2) => void) => void,
+    serdes: { key?: Serde<K2>; value?: Serde<V2> },
+  ): KStream<K2, V2> {
+    const node = addNode(this.state, prefix, {
+      kind: 'transform',
+      op,
+      changesKey,
+      parents: [this.shape.nodeId],
+      apply: apply as (key: unknown, value: unknown, emit: Emit) => void,
+    });
+    return new KStream<K2, V2>(this.state, {
+      nodeId: node.id,
+      keySerde: serdes.key,
+      valueSerde: serdes.value,
+      keyChanged: this.shape.keyChanged || changesKey,
+    });
+  }
+
+  filter(predicate: (key: K, value: V) => boolean): KStream<K, V> {
+    return this.transform<K, V>('KSTREAM-FILTER', 'filter', false, (k, v, emit) => {
+      if (predicate(k, v)) emit(k, v);
+    }, { key: this.shape.keySerde, value: this.shape.valueSerde });
+  }
+
+  filterNot(predicate: (key: K, value: V) => boolean): KStream<K, V> {
+    return this.transform<K, V>('KSTREAM-FILTER', 'filterNot', false, (k, v, emit) => {
+      if (!predicate(k, v)) emit(k, v);
+    }, { key: this.shape.keySerde, value: this.shape.valueSerde });
+  }
+
+  map<K2, V2>(mapper: (key: K, value: V) => readonly [K2, V2]): KStream<K2, V2> {
+    return this.transform<K2, V2>('KSTREAM-MAP', 'map', true, (k, v, emit) => {
+      const [k2, v2] = mapper(k, v);
+      emit(k2, v2);
+    }, {});
+  }
+
+  mapValues<V2>(mapper: (value: V, key: K) => V2): KStream<K, V2> {
+    return this.transform<K, V2>('KSTREAM-MAPVALUES', 'mapValues', false, (k, v, emit) => emit(k, mapper(v, k)), {
+      key: this.shape.keySerde,
+    });
+  }
+
+  flatMap<K2, V2>(mapper: (key: K, value: V) => Iterable<readonly [K2, V2]>): KStream<K2, V2> {
+    return this.transform<K2, V2>('KSTREAM-FLATMAP', 'flatMap', true, (k, v, emit) => {
+      for (const [k2, v2] of mapper(k, v)) emit(k2, v2);
+    }, {});
+  }
+
+  flatMapValues<V2>(mapper: (value: V, key: K) => Iterable<V2>): KStream<K, V2> {
+    return this.transform<K, V2>('KSTREAM-FLATMAPVALUES', 'flatMapValues', false, (k, v, emit) => {
+      for (const v2 of mapper(v, k)) emit(k, v2);
+    }, { key: this.shape.keySerde });
+  }
+
+  /** Re-keys the stream. Pass `key` to tell later `to()`/`repartition()` how to serialize the new key. */
+  selectKey<K2>(selector: (key: K, value: V) => K2, options: { key?: Serde<K2> } = {}): KStream<K2, V> {
+    return this.transform<K2, V>('KSTREAM-KEY-SELECT', 'selectKey', true, (k, v, emit) => emit(selector(k, v), v), {
+      key: options.key,
+      value: this.shape.valueSerde,
+    });
+  }
+
+  peek(action: (key: K, value: V) => void): KStream<K, V> {
+    return this.transform<K, V>('KSTREAM-PEEK', 'peek', false, (k, v, emit) => {
+      action(k, v);
+      emit(k, v);
+    }, { key: this.shape.keySerde, value: this.shape.valueSerde });
+  }
+
+  merge(other: KStream<K, V>): KStream<K, V> {
+    if (other.state !== this.state) {
+      this.state.issues.push(new TopologyBuildError('merge', 'the merged stream belongs to another StreamsBuilder; build each topology from one builder.'));
+    }
+    const node = addNode(this.state, 'KSTREAM-MERGE', {
+      kind: 'transform',
+      op: 'merge',
+      changesKey: false,
+      parents: [this.shape.nodeId, other.shape.nodeId],
+      apply: (k, v, emit) => emit(k, v),
+    });
+    const sameKeySerde = this.shape.keySerde === other.shape.keySerde ? this.shape.keySerde : undefined;
+    const sameValueSerde = this.shape.valueSerde === other.shape.valueSerde ? this.shape.valueSerde : undefined;
+    return new KStream<K, V>(this.state, {
+      nodeId: node.id,
+      keySerde: sameKeySerde,
+      valueSerde: sameValueSerde,
+      keyChanged: this.shape.keyChanged || other.shape.keyChanged,
+    });
+  }
+
+  /**
+   * Routes each record to the FIRST branch whose predicate matches; records matching none go to `default`.
+   * `split({ big: (k, v) => v.total > 100, small: () => true })` → `{ big, small, default }`.
+   */
+  split<B extends string>(branches: Record<B, (key: K, value: V) => boolean>): Record<B | 'default', KStream<K, V>> {
+    const entries = Object.entries(branches) as [B, (key: K, value: V) => boolean][];
+    const predicates = entries.map(([, predicate]) => predicate);
+    const result = {} as Record<B | 'default', KStream<K, V>>;
+    const serdes = { key: this.shape.keySerde, value: this.shape.valueSerde };
+    entries.forEach(([branch], index) => {
+      result[branch] = this.transform<K, V>('KSTREAM-BRANCH', `branch:${branch}`, false, (k, v, emit) => {
+        for (let i = 0; i < index; i++) if (predicates[i](k, v)) return;
+        if (predicates[index](k, v)) emit(k, v);
+      }, serdes);
+    });
+    result.default = this.transform<K, V>('KSTREAM-BRANCH', 'branch:default', false, (k, v, emit) => {
+      if (!predicates.some((predicate) => predicate(k, v))) emit(k, v);
+    }, serdes);
+    return result;
+  }
+
+  /** Writes the stream through `<applicationId>-<name>-repartition` so records are partitioned by their current key. */
+  repartition(options: RepartitionOptions<K, V> = {}): KStream<K, V> {
+    return this.insertRepartition(
+      options.name,
+      options.partitions,
+      options.key ?? this.shape.keySerde,
+      options.value ?? this.shape.valueSerde,
+    );
+  }
+
+  private insertRepartition<K2>(
+    name: string | undefined,
+    partitions: number | undefined,
+    keySerde: Serde<K2> | undefined,
+    valueSerde: Serde<V> | undefined,
+  ): KStream<K2, V> {
+    const upstreamName = this.state.nodes[this.shape.nodeId].name;
+    const baseName = name ?? upstreamName;
+    const key = keySerde ? erase(keySerde) : this.state.defaultKeySerde;
+    const value = valueSerde ? erase(valueSerde) : this.state.defaultValueSerde;
+    const sink = addNode(this.state, 'KSTREAM-REPARTITION-SINK', {
+      kind: 'repartition-sink',
+      parents: [this.shape.nodeId],
+      baseName,
+      partitions,
+      keySerde: key,
+      valueSerde: value,
+    });
+    const source = addNode(this.state, 'KSTREAM-REPARTITION-SOURCE', {
+      kind: 'repartition-source',
+      parents: [],
+      baseName,
+      sinkId: sink.id,
+      keySerde: key,
+      valueSerde: value,
+    });
+    return new KStream<K2, V>(this.state, {
+      nodeId: source.id,
+      keySerde: key as Serde<K2>,
+      valueSerde: value as Serde<V>,
+      keyChanged: false,
+    });
+  }
+
+  to(topic: string, options: ToOptions<K, V> = {}): void {
+    const keySerde = options.key ?? this.shape.keySerde;
+    const valueSerde = options.value ?? this.shape.valueSerde;
+    addNode(this.state, 'KSTREAM-SINK', {
+      kind: 'sink',
+      parents: [this.shape.nodeId],
+      topic,
+      keySerde: keySerde ? erase(keySerde) : this.state.defaultKeySerde,
+      valueSerde: valueSerde ? erase(valueSerde) : this.state.defaultValueSerde,
+      partitioner: options.partitioner as UntypedPartitioner | undefined,
+    });
+  }
+
+  /**
+   * Escape hatch: runs `fn` per record with a context that can forward any number of records and use the named
+   * stores. `fn` may be async (to read stores); the engine then waits for it before the next record of the task.
+   */
+  process<K2, V2>(
+    fn: (key: K, value: V, context: ProcessorContext<K2, V2>) => void | Promise<void>,
+    options: ProcessOptions = {},
+  ): KStream<K2, V2> {
+    const node = addNode(this.state, 'KSTREAM-PROCESSOR', {
+      kind: 'process',
+      parents: [this.shape.nodeId],
+      stores: [...(options.stores ?? [])],
+      fn: fn as (key: unknown, value: unknown, context: ProcessorContext<unknown, unknown>) => void | Promise<void>,
+    });
+    return new KStream<K2, V2>(this.state, { nodeId: node.id, keyChanged: true });
+  }
+
+  /** Inner join with a co-partitioned table: emits `joiner(value, tableValue, key)` when the key is in the table. */
+  join<TV, R>(table: KTable<K, TV>, joiner: (value: V, tableValue: TV, key: K) => R, options?: JoinOptions): KStream<K, R>;
+  /** Inner join with a global table: `keyMapper` picks the table key; null/undefined drops the record. */
+  join<GK, GV, R>(
+    table: GlobalKTable<GK, GV>,
+    keyMapper: (key: K, value: V) => GK | null | undefined,
+    joiner: (value: V, tableValue: GV, key: K) => R,
+  ): KStream<K, R>;
+  join(
+    table: KTable<K, unknown> | GlobalKTable<unknown, unknown>,
+    second: ((key: K, value: V) => unknown) | ((value: V, tableValue: unknown, key: K) => unknown),
+    third?: ((value: V, tableValue: unknown, key: K) => unknown) | JoinOptions,
+  ): KStream<K, unknown> {
+    return this.addJoin(false, table, second, third);
+  }
+
+  /** Left join with a co-partitioned table: every stream record emits; the table side is null when absent. */
+  leftJoin<TV, R>(table: KTable<K, TV>, joiner: (value: V, tableValue: TV | null, key: K) => R, options?: JoinOptions): KStream<K, R>;
+  /** Left join with a global table; a null/undefined mapped key emits with a null table side. */
+  leftJoin<GK, GV, R>(
+    table: GlobalKTable<GK, GV>,
+    keyMapper: (key: K, value: V) => GK | null | undefined,
+    joiner: (value: V, tableValue: GV | null, key: K) => R,
+  ): KStream<K, R>;
+  leftJoin(
+    table: KTable<K, unknown> | GlobalKTable<unknown, unknown>,
+    second: ((key: K, value: V) => unknown) | ((value: V, tableValue: unknown, key: K) => unknown),
+    third?: ((value: V, tableValue: unknown, key: K) => unknown) | JoinOptions,
+  ): KStream<K, unknown> {
+    return this.addJoin(true, table, second, third);
+  }
+
+  private addJoin(
+    leftJoin: boolean,
+    table: KTable<K, unknown> | GlobalKTable<unknown, unknown>,
+    second: ((key: K, value: V) => unknown) | ((value: V, tableValue: unknown, key: K) => unknown),
+    third: ((value: V, tableValue: unknown, key: K) => unknown) | JoinOptions | undefined,
+  ): KStream<K, unknown> {
+    const kind = leftJoin ? 'leftJoin' : 'join';
+    if (table.state !== this.state) {
+      this.state.issues.push(
+        new TopologyBuildError(`${kind}(${table.topic})`, 'the table belongs to another StreamsBuilder; create the table and the stream with the same builder.'),
+      );
+    }
+    if (table instanceof GlobalKTable) {
+      const node = addNode(this.state, leftJoin ? 'KSTREAM-LEFTJOIN-GLOBAL' : 'KSTREAM-JOIN-GLOBAL', {
+        kind: 'stream-global-join',
+        parents: [this.shape.nodeId],
+        globalTableId: table.nodeId,
+        store: table.store,
+        tableKeySerde: erase(table.keySerde),
+        leftJoin,
+        keyMapper: second as (key: unknown, value: unknown) => unknown,
+        joiner: third as ValueJoiner,
+      });
+      return new KStream<K, unknown>(this.state, { nodeId: node.id, keySerde: this.shape.keySerde, keyChanged: this.shape.keyChanged });
+    }
+    const options = (third ?? {}) as JoinOptions;
+    // Co-partitioning: after a key change the stream goes through a repartition topic keyed like the table.
+    const left: KStream<K, V> = this.shape.keyChanged
+      ? this.insertRepartition(options.repartitionName, undefined, table.keySerde, this.shape.valueSerde)
+      : this;
+    const node = addNode(this.state, leftJoin ? 'KSTREAM-LEFTJOIN' : 'KSTREAM-JOIN', {
+      kind: 'stream-table-join',
+      parents: [left.shape.nodeId],
+      tableSourceId: table.nodeId,
+      store: table.store,
+      tableKeySerde: erase(table.keySerde),
+      leftJoin,
+      joiner: second as ValueJoiner,
+    });
+    return new KStream<K, unknown>(this.state, {
+      nodeId: node.id,
+      keySerde: left.shape.keySerde ?? table.keySerde,
+      keyChanged: false,
+    });
+  }
+}
+
+export class StreamsBuilder {
+  private readonly state: BuildState;
+  private built = false;
+
+  constructor(options: StreamsBuilderOptions = {}) {
+    this.state = {
+      nodes: [],
+      stateStores: [],
+      issues: [],
+      defaultKeySerde: options.defaultKeySerde ?? Serdes.json(),
+      defaultValueSerde: options.defaultValueSerde ?? Serdes.json(),
+    };
+  }
+
+  stream<K, V>(topic: string, options: SourceOptions<K, V>): KStream<K, V> {
+    const node = addNode(this.state, 'KSTREAM-SOURCE', {
+      kind: 'source',
+      parents: [],
+      topic,
+      keySerde: erase(options.key),
+      valueSerde: erase(options.value),
+      errorPolicy: options.errorPolicy,
+    });
+    return new KStream<K, V>(this.state, { nodeId: node.id, keySerde: options.key, valueSerde: options.value, keyChanged: false });
+  }
+
+  table<K, V>(topic: string, options: TableOptions<K, V>): KTable<K, V> {
+    const node = addNode(this.state, 'KTABLE-SOURCE', {
+      kind: 'table-source',
+      parents: [],
+      topic,
+      store: options.store,
+      keySerde: erase(options.key),
+      valueSerde: erase(options.value),
+      errorPolicy: options.errorPolicy,
+    });
+    return new KTable<K, V>(this.state, node.id, topic, options);
+  }
+
+  globalTable<K, V>(topic: string, options: TableOptions<K, V>): GlobalKTable<K, V> {
+    const node = addNode(this.state, 'GLOBALKTABLE-SOURCE', {
+      kind: 'global-table',
+      parents: [],
+      topic,
+      store: options.store,
+      keySerde: erase(options.key),
+      valueSerde: erase(options.value),
+      errorPolicy: options.errorPolicy,
+    });
+    return new GlobalKTable<K, V>(this.state, node.id, topic, options);
+  }
+
+  /** Declares a task-local store for `process` nodes (one per partition; not backed by a topic). */
+  addStateStore<K>(name: string, options: { key: Serde<K> }): this {
+    this.state.stateStores.push(Object.freeze({ name, keySerde: erase(options.key) }));
+    return this;
+  }
+
+  /** Validates and compiles. The builder can build once; the result is frozen. Throws `TopologyBuildError`. */
+  build(options: BuildOptions): Topology {
+    if (this.built) throw new TopologyBuildError('StreamsBuilder', 'build() was already called; use a new StreamsBuilder per topology.');
+    if (this.state.issues.length > 0) throw this.state.issues[0];
+    const topology = compileTopology({
+      applicationId: options.applicationId,
+      nodes: [...this.state.nodes],
+      stateStores: [...this.state.stateStores],
+    });
+    this.built = true;
+    return topology;
+  }
+}

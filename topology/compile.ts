@@ -1,0 +1,455 @@
+/**
+ * Compiles the DSL's node list into a frozen `Topology`: validates it, splits it into sub-topologies (connected
+ * components, cut at repartition topics; nodes sharing a task-local store are connected), and lists what the
+ * runtime needs: source/sink topics per sub-topology, table stores, repartition topics, global tables.
+ */
+import { TopologyBuildError } from '../errors.js';
+import { describeTopology, topologyToMermaid } from './describe.js';
+import {
+  repartitionTopicName,
+  type GlobalTableNode,
+  type SourceErrorPolicy,
+  type StateStoreDeclaration,
+  type TableSourceNode,
+  type TopologyNode,
+} from './nodes.js';
+import { sameSerde, type Serde } from './serdes.js';
+
+export interface TableSourceSpec {
+  readonly topic: string;
+  readonly store: string;
+  readonly nodeId: number;
+  readonly keySerde: Serde<unknown>;
+  readonly valueSerde: Serde<unknown>;
+  readonly errorPolicy?: SourceErrorPolicy;
+}
+
+export interface Subtopology {
+  readonly id: number;
+  /** Node ids in creation order (a valid topological order). */
+  readonly nodeIds: readonly number[];
+  /** Every topic a task of this sub-topology reads (user + repartition), sorted. All must have equal partition counts. */
+  readonly sourceTopics: readonly string[];
+  readonly repartitionSourceTopics: readonly string[];
+  /** Sources materialized into a store of this sub-topology (tasks checkpoint these partitions with the store). */
+  readonly tableSources: readonly TableSourceSpec[];
+  /** Task-local stores: table stores + state stores used by process nodes. */
+  readonly stores: readonly string[];
+  /** User sink topics and repartition topics written by this sub-topology, sorted. */
+  readonly sinkTopics: readonly string[];
+}
+
+export interface RepartitionTopicSpec {
+  readonly topic: string;
+  /** User-fixed partition count, if any. Otherwise see `Topology.partitionCounts`. */
+  readonly partitions?: number;
+  readonly producedBy: number;
+  readonly consumedBy: number;
+}
+
+export type GlobalTableSpec = TableSourceSpec;
+
+export interface StoreSpec {
+  readonly name: string;
+  readonly kind: 'table' | 'global' | 'state';
+  /** Source topic for table and global stores. */
+  readonly topic?: string;
+  readonly keySerde: Serde<unknown>;
+  readonly valueSerde?: Serde<unknown>;
+  /** Owning sub-topology; undefined for global stores. */
+  readonly subtopologyId?: number;
+}
+
+interface CompileInput {
+  readonly applicationId: string;
+  readonly nodes: readonly TopologyNode[];
+  readonly stateStores: readonly StateStoreDeclaration[];
+}
+
+/** A validated, immutable topology. Hand it to a runtime or to `TopologyTestDriver`. */
+export class Topology {
+  readonly applicationId: string;
+  readonly nodes: readonly TopologyNode[];
+  readonly subtopologies: readonly Subtopology[];
+  readonly repartitionTopics: readonly RepartitionTopicSpec[];
+  readonly globalTables: readonly GlobalTableSpec[];
+  readonly stores: readonly StoreSpec[];
+  /** Node id → ids of the nodes it forwards to (repartition sinks have none: the topic is the edge). */
+  readonly children: readonly (readonly number[])[];
+  /** Node id → its sub-topology id (undefined for global-table nodes). */
+  readonly subtopologyOf: readonly (number | undefined)[];
+
+  /** @internal built by compileTopology */
+  constructor(fields: Omit<Topology, 'describe' | 'toMermaid' | 'partitionCounts' | 'topicOf' | 'userSourceTopics'>) {
+    this.applicationId = fields.applicationId;
+    this.nodes = fields.nodes;
+    this.subtopologies = fields.subtopologies;
+    this.repartitionTopics = fields.repartitionTopics;
+    this.globalTables = fields.globalTables;
+    this.stores = fields.stores;
+    this.children = fields.children;
+    this.subtopologyOf = fields.subtopologyOf;
+    Object.freeze(this);
+  }
+
+  /** Topic a source/sink node reads or writes (repartition nodes resolve to their full topic name). */
+  topicOf(node: TopologyNode): string | undefined {
+    switch (node.kind) {
+      case 'source':
+      case 'table-source':
+      case 'global-table':
+      case 'sink':
+        return node.topic;
+      case 'repartition-sink':
+      case 'repartition-source':
+        return repartitionTopicName(this.applicationId, node.baseName);
+      default:
+        return undefined;
+    }
+  }
+
+  /** User (non-internal) topics read by sub-topologies and global tables. */
+  userSourceTopics(): string[] {
+    const internal = new Set(this.repartitionTopics.map((r) => r.topic));
+    const topics = new Set<string>();
+    for (const sub of this.subtopologies) for (const t of sub.sourceTopics) if (!internal.has(t)) topics.add(t);
+    for (const g of this.globalTables) topics.add(g.topic);
+    return [...topics].sort();
+  }
+
+  /**
+   * Partition counts for every repartition topic, given the user topics' counts (Kafka Streams' rule):
+   * 1. the count the user fixed with `repartition({ partitions })`;
+   * 2. else, when the sub-topology reading it also reads user topics (e.g. the table of a join), their count, so
+   *    the group is co-partitioned (the runtime still validates that those user topics agree);
+   * 3. else the max over the source topics of the sub-topology writing it (recursively through repartitions).
+   */
+  partitionCounts(userTopicPartitions: (topic: string) => number): ReadonlyMap<string, number> {
+    const result = new Map<string, number>();
+    const byTopic = new Map(this.repartitionTopics.map((r) => [r.topic, r]));
+    const resolve = (topic: string, seen: Set<string>): number => {
+      const known = result.get(topic);
+      if (known !== undefined) return known;
+      const spec = byTopic.get(topic);
+      if (!spec) return userTopicPartitions(topic);
+      if (spec.partitions !== undefined) {
+        result.set(topic, spec.partitions);
+        return spec.partitions;
+      }
+      const internal = new Set(byTopic.keys());
+      const coPartitioned = this.subtopologies[spec.consumedBy].sourceTopics.filter((t) => !internal.has(t));
+      if (coPartitioned.length > 0) {
+        const count = Math.max(...coPartitioned.map(userTopicPartitions));
+        result.set(topic, count);
+        return count;
+      }
+      if (seen.has(topic)) throw new TopologyBuildError(topic, 'repartition topics feed each other in a loop; give one of them a fixed partition count.');
+      seen.add(topic);
+      const producer = this.subtopologies[spec.producedBy];
+      const count = Math.max(1, ...producer.sourceTopics.map((t) => resolve(t, seen)));
+      result.set(topic, count);
+      return count;
+    };
+    for (const r of this.repartitionTopics) resolve(r.topic, new Set());
+    return result;
+  }
+
+  describe(): string {
+    return describeTopology(this);
+  }
+
+  toMermaid(): string {
+    return topologyToMermaid(this);
+  }
+}
+
+const VALID_NAME = /^[a-zA-Z0-9._-]+$/;
+
+function fail(node: string, message: string): never {
+  throw new TopologyBuildError(node, message);
+}
+
+class UnionFind {
+  private readonly parent: number[];
+  constructor(size: number) {
+    this.parent = Array.from({ length: size }, (_, i) => i);
+  }
+  find(x: number): number {
+    while (this.parent[x] !== x) {
+      this.parent[x] = this.parent[this.parent[x]];
+      x = this.parent[x];
+    }
+    return x;
+  }
+  union(a: number, b: number): void {
+    const ra = this.find(a);
+    const rb = this.find(b);
+    if (ra !== rb) this.parent[Math.max(ra, rb)] = Math.min(ra, rb);
+  }
+}
+
+export function compileTopology(input: CompileInput): Topology {
+  const { applicationId, nodes } = input;
+  if (!VALID_NAME.test(applicationId)) {
+    fail('build', `applicationId '${applicationId}' must be non-empty and use only letters, digits, '.', '_' and '-' (it prefixes internal topic names).`);
+  }
+  if (!nodes.some((n) => n.kind === 'source' || n.kind === 'table-source' || n.kind === 'global-table')) {
+    fail('build', 'the topology has no sources; add one with builder.stream(), table() or globalTable().');
+  }
+
+  // Stores: unique names across tables, global tables and state stores.
+  const storeOwner = new Map<string, string>();
+  const claimStore = (store: string, owner: string): void => {
+    if (!VALID_NAME.test(store)) fail(owner, `store name '${store}' may use only letters, digits, '.', '_' and '-'.`);
+    const previous = storeOwner.get(store);
+    if (previous !== undefined) fail(owner, `store '${store}' is already used by ${previous}; give each table and state store its own name.`);
+    storeOwner.set(store, owner);
+  };
+  for (const node of nodes) if (node.kind === 'table-source' || node.kind === 'global-table') claimStore(node.store, node.name);
+  const stateStores = new Map(input.stateStores.map((s) => [s.name, s]));
+  for (const s of input.stateStores) claimStore(s.name, `addStateStore('${s.name}')`);
+
+  const children: number[][] = nodes.map(() => []);
+  for (const node of nodes) {
+    for (const parent of node.parents) {
+      if (parent >= node.id) fail(node.name, 'a node must come after its parents (graph cycle).');
+      children[parent].push(node.id);
+    }
+  }
+
+  // Connected components; repartition sink/source pairs are NOT joined (the topic splits them).
+  const uf = new UnionFind(nodes.length);
+  const storeAnchor = new Map<string, number>();
+  const anchorStore = (store: string, nodeId: number): void => {
+    const anchor = storeAnchor.get(store);
+    if (anchor === undefined) storeAnchor.set(store, nodeId);
+    else uf.union(anchor, nodeId);
+  };
+  for (const node of nodes) {
+    for (const parent of node.parents) uf.union(parent, node.id);
+    switch (node.kind) {
+      case 'table-source':
+        anchorStore(node.store, node.id);
+        break;
+      case 'stream-table-join': {
+        const table = nodes[node.tableSourceId];
+        if (table?.kind !== 'table-source') fail(node.name, 'joins a node that is not a table source.');
+        anchorStore(node.store, node.id);
+        break;
+      }
+      case 'stream-global-join': {
+        const table = nodes[node.globalTableId];
+        if (table?.kind !== 'global-table') fail(node.name, 'joins a node that is not a global table.');
+        break;
+      }
+      case 'process':
+        for (const store of node.stores) {
+          if (!stateStores.has(store)) {
+            const hint = storeOwner.has(store)
+              ? `'${store}' is a table store, which only its table source writes; declare a separate store with builder.addStateStore().`
+              : `declare it with builder.addStateStore('${store}', { key: ... }) before build().`;
+            fail(node.name, `uses unknown state store '${store}': ${hint}`);
+          }
+          anchorStore(store, node.id);
+        }
+        break;
+      default:
+        break;
+    }
+  }
+
+  // Number sub-topologies by their first node, like Kafka Streams.
+  const componentIds = new Map<number, number>();
+  const subtopologyOf: (number | undefined)[] = nodes.map(() => undefined);
+  for (const node of nodes) {
+    if (node.kind === 'global-table') continue;
+    const root = uf.find(node.id);
+    let sub = componentIds.get(root);
+    if (sub === undefined) {
+      sub = componentIds.size;
+      componentIds.set(root, sub);
+    }
+    subtopologyOf[node.id] = sub;
+  }
+
+  const topicOf = (node: TopologyNode): string | undefined => {
+    if (node.kind === 'repartition-sink' || node.kind === 'repartition-source') return repartitionTopicName(applicationId, node.baseName);
+    if ('topic' in node) return node.topic;
+    return undefined;
+  };
+
+  // Repartition topics: unique names, not colliding with user topics.
+  const userTopics = new Set(nodes.filter((n) => n.kind === 'source' || n.kind === 'table-source' || n.kind === 'global-table' || n.kind === 'sink').map((n) => topicOf(n) as string));
+  const repartitionTopics: RepartitionTopicSpec[] = [];
+  const seenRepartition = new Map<string, string>();
+  for (const node of nodes) {
+    if (node.kind !== 'repartition-source') continue;
+    const sink = nodes[node.sinkId];
+    if (sink.kind !== 'repartition-sink') fail(node.name, 'repartition source without its sink.');
+    const topic = topicOf(node) as string;
+    const other = seenRepartition.get(topic);
+    if (other !== undefined) fail(sink.name, `repartition topic '${topic}' is also created by ${other}; pass a distinct name to repartition({ name }) or join(..., { repartitionName }).`);
+    if (userTopics.has(topic)) fail(sink.name, `repartition topic '${topic}' collides with a user topic; pass another name.`);
+    if (sink.partitions !== undefined && (!Number.isInteger(sink.partitions) || sink.partitions < 1)) {
+      fail(sink.name, `partitions must be a positive integer, got ${sink.partitions}.`);
+    }
+    seenRepartition.set(topic, sink.name);
+    repartitionTopics.push(Object.freeze({
+      topic,
+      partitions: sink.partitions,
+      producedBy: subtopologyOf[sink.id] as number,
+      consumedBy: subtopologyOf[node.id] as number,
+    }));
+  }
+
+  const subtopologies: Subtopology[] = [];
+  for (let id = 0; id < componentIds.size; id++) {
+    const nodeIds = nodes.filter((n) => subtopologyOf[n.id] === id).map((n) => n.id);
+    const members = nodeIds.map((i) => nodes[i]);
+    const sourceTopics = new Set<string>();
+    const repartitionSourceTopics = new Set<string>();
+    const sinkTopics = new Set<string>();
+    const stores = new Set<string>();
+    const tableSources: TableSourceSpec[] = [];
+    for (const n of members) {
+      if (n.kind === 'source' || n.kind === 'table-source') sourceTopics.add(n.topic);
+      if (n.kind === 'repartition-source') {
+        sourceTopics.add(topicOf(n) as string);
+        repartitionSourceTopics.add(topicOf(n) as string);
+      }
+      if (n.kind === 'sink' || n.kind === 'repartition-sink') sinkTopics.add(topicOf(n) as string);
+      if (n.kind === 'table-source') {
+        stores.add(n.store);
+        tableSources.push(tableSpec(n));
+      }
+      if (n.kind === 'process') for (const s of n.stores) stores.add(s);
+    }
+    validateCopartitioning(id, members, nodes, repartitionTopics);
+    subtopologies.push(Object.freeze({
+      id,
+      nodeIds: Object.freeze(nodeIds),
+      sourceTopics: Object.freeze([...sourceTopics].sort()),
+      repartitionSourceTopics: Object.freeze([...repartitionSourceTopics].sort()),
+      tableSources: Object.freeze(tableSources),
+      stores: Object.freeze([...stores].sort()),
+      sinkTopics: Object.freeze([...sinkTopics].sort()),
+    }));
+  }
+
+  validateNoTopicLoop(nodes, children, topicOf);
+
+  const globalTables = nodes.filter((n): n is GlobalTableNode => n.kind === 'global-table').map(tableSpec);
+  const stores: StoreSpec[] = [];
+  for (const n of nodes) {
+    if (n.kind === 'table-source') stores.push(Object.freeze({ name: n.store, kind: 'table' as const, topic: n.topic, keySerde: n.keySerde, valueSerde: n.valueSerde, subtopologyId: subtopologyOf[n.id] }));
+    if (n.kind === 'global-table') stores.push(Object.freeze({ name: n.store, kind: 'global' as const, topic: n.topic, keySerde: n.keySerde, valueSerde: n.valueSerde }));
+  }
+  for (const s of input.stateStores) {
+    const user = nodes.find((n) => n.kind === 'process' && n.stores.includes(s.name));
+    stores.push(Object.freeze({ name: s.name, kind: 'state' as const, keySerde: s.keySerde, subtopologyId: user ? subtopologyOf[user.id] : undefined }));
+  }
+
+  return new Topology({
+    applicationId,
+    nodes: Object.freeze([...nodes]),
+    subtopologies: Object.freeze(subtopologies),
+    repartitionTopics: Object.freeze(repartitionTopics),
+    globalTables: Object.freeze(globalTables),
+    stores: Object.freeze(stores),
+    children: Object.freeze(children.map((c) => Object.freeze(c))),
+    subtopologyOf: Object.freeze(subtopologyOf),
+  });
+}
+
+function tableSpec(n: TableSourceNode | GlobalTableNode): TableSourceSpec {
+  return Object.freeze({ topic: n.topic, store: n.store, nodeId: n.id, keySerde: n.keySerde, valueSerde: n.valueSerde, errorPolicy: n.errorPolicy });
+}
+
+/** Key serde that produced the record keys arriving at `nodeId`, if it can be known statically. */
+function upstreamKeySerde(nodes: readonly TopologyNode[], nodeId: number): Serde<unknown> | undefined {
+  const node = nodes[nodeId];
+  switch (node.kind) {
+    case 'source':
+    case 'table-source':
+    case 'repartition-source':
+      return node.keySerde;
+    case 'transform':
+      if (node.changesKey || node.parents.length !== 1) return undefined;
+      return upstreamKeySerde(nodes, node.parents[0]);
+    case 'stream-table-join':
+    case 'stream-global-join':
+      return upstreamKeySerde(nodes, node.parents[0]);
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Build-time co-partitioning checks (the runtime checks partition counts against the cluster):
+ * - a stream joined with a table must carry keys serialized like the table's keys, or equal keys land on
+ *   different partitions;
+ * - repartition topics read by one sub-topology cannot have different fixed partition counts.
+ */
+function validateCopartitioning(
+  subId: number,
+  members: readonly TopologyNode[],
+  nodes: readonly TopologyNode[],
+  repartitionTopics: readonly RepartitionTopicSpec[],
+): void {
+  for (const n of members) {
+    if (n.kind !== 'stream-table-join') continue;
+    const streamKeySerde = upstreamKeySerde(nodes, n.parents[0]);
+    if (streamKeySerde && !sameSerde(streamKeySerde, n.tableKeySerde)) {
+      fail(
+        n.name,
+        `the stream's key serde '${streamKeySerde.name}' differs from table store '${n.store}' key serde '${n.tableKeySerde.name}', so equal keys can land on different partitions and the join can never be co-partitioned. ` +
+          `Call .repartition({ key: <the table's key serde> }) before the join.`,
+      );
+    }
+  }
+  const fixed = repartitionTopics.filter((r) => r.consumedBy === subId && r.partitions !== undefined);
+  const counts = new Set(fixed.map((r) => r.partitions));
+  if (counts.size > 1) {
+    fail(
+      fixed.map((r) => r.topic).join(', '),
+      `these repartition topics feed the same sub-topology ${subId} but have different fixed partition counts (${[...counts].join(', ')}), so they can never be co-partitioned. Use one partition count.`,
+    );
+  }
+}
+
+/** A path source(T) → … → sink(T) would feed every output back into its own input forever. */
+function validateNoTopicLoop(
+  nodes: readonly TopologyNode[],
+  children: readonly (readonly number[])[],
+  topicOf: (node: TopologyNode) => string | undefined,
+): void {
+  const sourcesByTopic = new Map<string, number[]>();
+  for (const n of nodes) {
+    if (n.kind === 'source' || n.kind === 'repartition-source') {
+      const topic = topicOf(n) as string;
+      sourcesByTopic.set(topic, [...(sourcesByTopic.get(topic) ?? []), n.id]);
+    }
+  }
+  // Edges: node → children, and repartition sink → its source (through the topic).
+  const next = (id: number): number[] => {
+    const n = nodes[id];
+    if (n.kind === 'sink') return sourcesByTopic.get(n.topic) ?? [];
+    if (n.kind === 'repartition-sink') return sourcesByTopic.get(topicOf(n) as string) ?? [];
+    return [...children[id]];
+  };
+  const state = new Uint8Array(nodes.length); // 0 new, 1 on stack, 2 done
+  const visit = (id: number, path: number[]): void => {
+    state[id] = 1;
+    path.push(id);
+    for (const c of next(id)) {
+      if (state[c] === 1) {
+        const cycle = path.slice(path.indexOf(c)).map((i) => nodes[i].name);
+        fail(nodes[c].name, `records loop back to their own input (cycle: ${[...cycle, nodes[c].name].join(' -> ')}). Write to a topic this path does not read.`);
+      }
+      if (state[c] === 0) visit(c, path);
+    }
+    path.pop();
+    state[id] = 2;
+  };
+  for (const n of nodes) if (state[n.id] === 0) visit(n.id, []);
+}

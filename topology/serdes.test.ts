@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { SerdeError, SerializationError } from '../errors.js';
+import { Serdes, type Serde } from './serdes.js';
+
+describe('Serdes', () => {
+  it('round-trips values through each built-in serde', () => {
+    expect(Serdes.string().deserialize(Serdes.string().serialize('héllo ✓'))).toBe('héllo ✓');
+    const order = { id: 'o1', items: [1, 2], nested: { ok: true, none: null } };
+    expect(Serdes.json<typeof order>().deserialize(Serdes.json<typeof order>().serialize(order))).toEqual(order);
+    expect(Serdes.msgpack<typeof order>().deserialize(Serdes.msgpack<typeof order>().serialize(order))).toEqual(order);
+    const bytes = Buffer.from([0, 255, 7]);
+    expect(Serdes.buffer().deserialize(Serdes.buffer().serialize(bytes))).toEqual(bytes);
+  });
+
+  it('parses keys typed as strings (for HTTP queries) and renders values as JSON', () => {
+    expect(Serdes.string().fromString('c1')).toBe('c1');
+    expect(Serdes.json<number>().fromString('42')).toBe(42);
+    expect(Serdes.json<string>().fromString('c1')).toBe('c1'); // a bare string that is not JSON stays a string
+    expect(Serdes.buffer().toJSON(Buffer.from('hi'))).toBe(Buffer.from('hi').toString('base64'));
+    expect(Serdes.msgpack().toJSON({ big: 10n, bin: Buffer.from([1]) })).toEqual({ big: '10', bin: 'AQ==' });
+  });
+
+  it('custom serdes wrap user failures in typed errors', () => {
+    const intSerde = Serdes.custom<number>({
+      name: 'int32',
+      serialize: (n) => {
+        if (!Number.isInteger(n)) throw new Error('not an integer');
+        const b = Buffer.alloc(4);
+        b.writeInt32BE(n);
+        return b;
+      },
+      deserialize: (b) => {
+        if (b.length !== 4) throw new Error(`expected 4 bytes, got ${b.length}`);
+        return b.readInt32BE(0);
+      },
+      fromString: (s) => Number.parseInt(s, 10),
+    });
+    expect(intSerde.deserialize(intSerde.serialize(-5))).toBe(-5);
+    expect(intSerde.fromString('12')).toBe(12);
+    expect(() => intSerde.deserialize(Buffer.from([1]))).toThrow(SerdeError);
+    expect(() => intSerde.serialize(1.5)).toThrow(SerializationError);
+  });
+
+  it('rejects invalid UTF-8 instead of inventing replacement characters', () => {
+    expect(() => Serdes.string().deserialize(Buffer.from([0xc3, 0x28]))).toThrow(SerdeError);
+  });
+
+  it('reports unserializable values as SerializationError', () => {
+    expect(() => Serdes.json().serialize(10n)).toThrow(SerializationError);
+    expect(() => Serdes.json().serialize(undefined)).toThrow(SerializationError);
+  });
+
+  it('never crashes on random bytes: every serde returns a value or throws a typed SerdeError', () => {
+    const serdes: Serde<unknown>[] = [Serdes.string(), Serdes.json(), Serdes.msgpack(), Serdes.buffer(), Serdes.custom({ serialize: () => Buffer.alloc(0), deserialize: (b) => JSON.parse(b.toString()) as unknown })];
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 256 }), (bytes) => {
+        for (const serde of serdes) {
+          try {
+            serde.deserialize(Buffer.from(bytes));
+          } catch (error) {
+            expect(error).toBeInstanceOf(SerdeError);
+            expect((error as SerdeError).code).toBe('TRIBUTARY_SERDE');
+          }
+        }
+      }),
+      { numRuns: 1000 },
+    );
+  });
+});
