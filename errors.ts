@@ -414,6 +414,18 @@ export class AppStateError extends TributaryError {
   }
 }
 
+/** The app failed for a reason that has no Tributary error of its own (reported through the app's 'error' event). */
+export class AppFailedError extends TributaryError {
+  constructor(options: { cause: unknown }) {
+    const reason = options.cause instanceof Error ? `${options.cause.name}: ${options.cause.message}` : String(options.cause);
+    super(
+      'TRIBUTARY_APP_FAILED',
+      `TributaryApp failed and stopped processing (uncommitted work will be processed again after a restart): ${reason}. Fix the cause and restart the application.`,
+      options,
+    );
+  }
+}
+
 /** The app stopped or failed before reaching the state a caller was waiting for (`waitUntilRunning()`). */
 export class AppNotRunningError extends TributaryError {
   readonly state: string;

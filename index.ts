@@ -40,3 +40,7 @@ export { silentLogger, type Logger } from './state-store/logger.js';
 // http-query/: interactive-query HTTP server and the QuerySource seam the runtime implements
 export { createQueryServer, INTERNAL_ERROR_CODE, storeCodecFromSerdes, engineMetricFamilies, FORWARDED_HEADER, MAX_KEY_BYTES, DEFAULT_SCAN_LIMIT, MAX_SCAN_LIMIT } from './http-query/index.js';
 export type { QueryServer, QueryServerOptions, QuerySource, StoreInfo, StoreKind, StoreCodec, KeyLocation, ScanTarget, ClusterMetadata, InstanceInfo, AppState, AppStatus, RestorationProgress, MetricFamily, MetricSample, JsonValue } from './http-query/index.js';
+
+// runtime: TributaryApp (Kafka runtime: lifecycle, global tables, tasks, commits, query seam)
+export { TributaryApp, jsonLineLogger, TARGET_TOPIC_HEADER } from './processor/runtime/index.js';
+export type { TributaryAppOptions, HttpOptions, AppKafkaConfig, TributaryAppEvents, TributaryAppEventName, TributaryAppListener, StateChangeEvent, RestorationEvent, AssignmentEvent, RuntimeStats, RuntimeTimings, StoreRestoreTotals, TaskView, RuntimeLogger } from './processor/runtime/index.js';

@@ -1,0 +1,99 @@
+/**
+ * How one LevelDB holds both data and metadata: every key starts with a 1-byte namespace.
+ *
+ *   0x00 'format'            -> format marker (utf8 FORMAT_MARKER), written when the store is created
+ *   0x00 'ckpt:' <tp id>     -> checkpoint (next offset, ascii decimal) for one source topic-partition
+ *   0x01 <user key bytes>    -> msgpack-encoded value
+ *
+ * A plain prefix byte (rather than abstract-level sublevels) keeps keys raw buffers end to end, lets data and
+ * checkpoints share one native batch without sublevel transcoding, and makes the data range a single key interval.
+ */
+import type { RangeOptions } from './types.js';
+
+export const META_NAMESPACE = 0x00;
+export const DATA_NAMESPACE = 0x01;
+export const FORMAT_MARKER = 'tributary-kv/1';
+
+export const FORMAT_KEY = Buffer.from([META_NAMESPACE, ...Buffer.from('format', 'utf8')]);
+export const CHECKPOINT_KEY_PREFIX = Buffer.from([META_NAMESPACE, ...Buffer.from('ckpt:', 'utf8')]);
+/** Smallest key after every checkpoint key (':' + 1 = ';'). */
+export const CHECKPOINT_KEY_END = Buffer.from([META_NAMESPACE, ...Buffer.from('ckpt;', 'utf8')]);
+
+export const DATA_START = Buffer.from([DATA_NAMESPACE]);
+export const DATA_END = Buffer.from([DATA_NAMESPACE + 1]);
+
+export function dataKey(key: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(key.length + 1);
+  out[0] = DATA_NAMESPACE;
+  out.set(key, 1);
+  return out;
+}
+
+/** The user key of a data key: a view, no copy. */
+export function userKey(stored: Buffer): Buffer {
+  return stored.subarray(1);
+}
+
+export function checkpointKey(topicPartition: string): Buffer {
+  return Buffer.concat([CHECKPOINT_KEY_PREFIX, Buffer.from(topicPartition, 'utf8')]);
+}
+
+export function topicPartitionOfCheckpointKey(stored: Buffer): string {
+  return stored.subarray(CHECKPOINT_KEY_PREFIX.length).toString('utf8');
+}
+
+/** Smallest byte string greater than every string starting with `prefix`; undefined when none exists (all 0xff). */
+export function prefixUpperBound(prefix: Uint8Array): Buffer | undefined {
+  const out = Buffer.from(prefix);
+  for (let i = out.length - 1; i >= 0; i--) {
+    if (out[i] !== 0xff) {
+      out[i] = out[i]! + 1;
+      return out.subarray(0, i + 1);
+    }
+  }
+  return undefined;
+}
+
+interface Bound {
+  readonly key: Buffer;
+  readonly inclusive: boolean;
+}
+
+/** Iterator bounds in stored-key space for a user range (prefix and gt/gte/lt/lte intersected). */
+export interface StoredRange {
+  readonly lower: Bound;
+  readonly upper: Bound;
+}
+
+function tighterLower(a: Bound, b: Bound): Bound {
+  const c = Buffer.compare(a.key, b.key);
+  if (c !== 0) return c > 0 ? a : b;
+  return a.inclusive ? b : a;
+}
+
+function tighterUpper(a: Bound, b: Bound): Bound {
+  const c = Buffer.compare(a.key, b.key);
+  if (c !== 0) return c < 0 ? a : b;
+  return a.inclusive ? b : a;
+}
+
+export function storedRange(options: RangeOptions): StoredRange {
+  let lower: Bound = { key: DATA_START, inclusive: true };
+  let upper: Bound = { key: DATA_END, inclusive: false };
+  if (options.prefix !== undefined) {
+    lower = tighterLower(lower, { key: dataKey(options.prefix), inclusive: true });
+    const end = prefixUpperBound(options.prefix);
+    if (end !== undefined) upper = tighterUpper(upper, { key: dataKey(end), inclusive: false });
+  }
+  if (options.gte !== undefined) lower = tighterLower(lower, { key: dataKey(options.gte), inclusive: true });
+  if (options.gt !== undefined) lower = tighterLower(lower, { key: dataKey(options.gt), inclusive: false });
+  if (options.lte !== undefined) upper = tighterUpper(upper, { key: dataKey(options.lte), inclusive: true });
+  if (options.lt !== undefined) upper = tighterUpper(upper, { key: dataKey(options.lt), inclusive: false });
+  return { lower, upper };
+}
+
+/** True when no key can satisfy the range (lets callers skip opening an iterator). */
+export function isEmptyRange(range: StoredRange): boolean {
+  const c = Buffer.compare(range.lower.key, range.upper.key);
+  return c > 0 || (c === 0 && !(range.lower.inclusive && range.upper.inclusive));
+}

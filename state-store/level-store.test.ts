@@ -1,0 +1,115 @@
+import { mkdtemp, rm, writeFile, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ClassicLevel } from 'classic-level';
+import { afterEach, describe, expect, it } from 'vitest';
+import { StateDirectoryLockedError, StoreCorruptedError } from '../errors.js';
+import { describeKeyValueStoreConformance } from './conformance.js';
+import { LevelKeyValueStore } from './level-store.js';
+import type { KeyValueStore } from './types.js';
+
+describeKeyValueStoreConformance('LevelKeyValueStore', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'tributary-level-'));
+  const location = join(dir, 'db');
+  let current: KeyValueStore<unknown> = await LevelKeyValueStore.open({ location, name: 'conf', partition: 0 });
+  return {
+    store: current,
+    reopen: async () => {
+      await current.close();
+      current = await LevelKeyValueStore.open({ location, name: 'conf', partition: 0 });
+      return current;
+    },
+    cleanup: async () => {
+      await current.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+describe('LevelKeyValueStore specifics', () => {
+  const dirs: string[] = [];
+  const stores: KeyValueStore<unknown>[] = [];
+  async function tempLocation(): Promise<string> {
+    const dir = await mkdtemp(join(tmpdir(), 'tributary-level-'));
+    dirs.push(dir);
+    return join(dir, 'db');
+  }
+  afterEach(async () => {
+    for (const store of stores.splice(0)) await store.close();
+    for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('round-trips binary values and keeps them independent of the read buffer', async () => {
+    const location = await tempLocation();
+    const store = await LevelKeyValueStore.open({ location, name: 'bin', partition: 'global' });
+    stores.push(store);
+    await store.put(Buffer.from('k'), { blob: Buffer.from([1, 2, 3]) });
+    const value = (await store.get(Buffer.from('k'))) as { blob: Uint8Array };
+    expect(Buffer.from(value.blob)).toEqual(Buffer.from([1, 2, 3]));
+    expect(store.partition).toBe('global');
+  });
+
+  it('extrapolates approximateCount for stores larger than the exact-count sample', async () => {
+    const location = await tempLocation();
+    // A tiny write buffer forces SST files, which approximateSize can see.
+    const store = await LevelKeyValueStore.open({
+      location,
+      name: 'count',
+      partition: 0,
+      tuning: { writeBufferSize: 64 * 1024 },
+    });
+    stores.push(store);
+    const total = 40_000;
+    for (let start = 0; start < total; start += 5000) {
+      const writes = [];
+      for (let i = start; i < start + 5000; i++) {
+        const key = Buffer.alloc(4);
+        key.writeUInt32BE(i);
+        writes.push({ type: 'put' as const, key, value: { id: i, name: `customer-${i}`, balance: i * 3 } });
+      }
+      await store.write(writes);
+    }
+    const estimate = await store.approximateCount();
+    expect(estimate).toBeGreaterThan(total * 0.5);
+    expect(estimate).toBeLessThan(total * 1.5);
+  });
+
+  it('reports a second open of the same LevelDB as StateDirectoryLockedError', async () => {
+    const location = await tempLocation();
+    const store = await LevelKeyValueStore.open({ location, name: 'lock', partition: 1 });
+    stores.push(store);
+    const second = LevelKeyValueStore.open({ location, name: 'lock', partition: 1 });
+    await expect(second).rejects.toBeInstanceOf(StateDirectoryLockedError);
+    await expect(second).rejects.toMatchObject({ code: 'TRIBUTARY_STATE_DIRECTORY_LOCKED' });
+  });
+
+  it('refuses a LevelDB without the Tributary format marker', async () => {
+    const location = await tempLocation();
+    const foreign = new ClassicLevel<string, string>(location);
+    await foreign.put('someone', 'else');
+    await foreign.close();
+    await expect(LevelKeyValueStore.open({ location, name: 'x', partition: 0 })).rejects.toBeInstanceOf(
+      StoreCorruptedError,
+    );
+  });
+
+  it('reports damaged LevelDB files as StoreCorruptedError', async () => {
+    const location = await tempLocation();
+    const store = await LevelKeyValueStore.open({ location, name: 'x', partition: 0 });
+    await store.put(Buffer.from('a'), 1);
+    await store.close();
+    for (const file of await readdir(location)) {
+      if (file.startsWith('MANIFEST-') || file === 'CURRENT') await writeFile(join(location, file), 'garbage\n');
+    }
+    await expect(LevelKeyValueStore.open({ location, name: 'x', partition: 0 })).rejects.toBeInstanceOf(
+      StoreCorruptedError,
+    );
+  });
+
+  it('rejects writes after close with a typed error', async () => {
+    const location = await tempLocation();
+    const store = await LevelKeyValueStore.open({ location, name: 'closed', partition: 0 });
+    await store.close();
+    await expect(store.put(Buffer.from('a'), 1)).rejects.toMatchObject({ code: 'TRIBUTARY_STORE_CLOSED' });
+  });
+});
