@@ -13,6 +13,7 @@ import type {
   StoreEntry,
   StoreWrite,
 } from './types.js';
+import { prefixUpperBound } from './key-layout.js';
 import { decodeValue, encodeValue } from './value-codec.js';
 
 /** Same checks and encoding as the LevelDB store, so tests on this store catch what production would reject. */
@@ -22,19 +23,6 @@ function encodeChecked(storeName: string, value: unknown): Buffer {
     throw new InvalidStoreValueError(storeName, `value is a ${typeof value}`);
   }
   return encodeValue(value);
-}
-
-function startsWith(key: Buffer, prefix: Uint8Array): boolean {
-  return key.length >= prefix.length && Buffer.compare(key.subarray(0, prefix.length), prefix) === 0;
-}
-
-function withinBounds(key: Buffer, options: RangeOptions): boolean {
-  if (options.gte && Buffer.compare(key, options.gte) < 0) return false;
-  if (options.gt && Buffer.compare(key, options.gt) <= 0) return false;
-  if (options.lte && Buffer.compare(key, options.lte) > 0) return false;
-  if (options.lt && Buffer.compare(key, options.lt) >= 0) return false;
-  if (options.prefix && !startsWith(key, options.prefix)) return false;
-  return true;
 }
 
 export class MemoryKeyValueStore<V = unknown> implements KeyValueStore<V> {
@@ -63,11 +51,25 @@ export class MemoryKeyValueStore<V = unknown> implements KeyValueStore<V> {
 
   async *range(options: RangeOptions = {}): AsyncIterable<StoreEntry<V>> {
     this.assertOpen();
-    // Snapshot the matching keys first, so writes during iteration do not disturb it (like a LevelDB iterator).
-    const matching = this.keys.filter((key) => withinBounds(key, options));
-    if (options.reverse) matching.reverse();
-    const limited = options.limit !== undefined && options.limit >= 0 ? matching.slice(0, options.limit) : matching;
-    const entries = limited.map((key) => ({ key: Buffer.from(key), bytes: this.encoded.get(key.toString('hex')) }));
+    // Binary-search the bounds (like a LevelDB seek) so a page costs O(log n + page), then snapshot just that
+    // slice, so writes during iteration do not disturb it (like a LevelDB iterator).
+    let start = 0;
+    let end = this.keys.length; // exclusive
+    if (options.gte) start = Math.max(start, this.lowerBound(Buffer.from(options.gte)));
+    if (options.gt) start = Math.max(start, this.upperBound(Buffer.from(options.gt)));
+    if (options.lt) end = Math.min(end, this.lowerBound(Buffer.from(options.lt)));
+    if (options.lte) end = Math.min(end, this.upperBound(Buffer.from(options.lte)));
+    if (options.prefix) {
+      start = Math.max(start, this.lowerBound(Buffer.from(options.prefix)));
+      const after = prefixUpperBound(options.prefix);
+      if (after) end = Math.min(end, this.lowerBound(after));
+    }
+    if (start >= end) return;
+    const limit = options.limit !== undefined && options.limit >= 0 ? options.limit : end - start;
+    const slice = options.reverse
+      ? this.keys.slice(Math.max(start, end - limit), end).reverse()
+      : this.keys.slice(start, Math.min(end, start + limit));
+    const entries = slice.map((key) => ({ key: Buffer.from(key), bytes: this.encoded.get(key.toString('hex')) }));
     for (const { key, bytes } of entries) {
       if (bytes !== undefined) yield { key, value: decodeValue<V>(bytes) };
     }
@@ -130,11 +132,21 @@ export class MemoryKeyValueStore<V = unknown> implements KeyValueStore<V> {
 
   /** Index of the first key >= `key`. */
   private lowerBound(key: Buffer): number {
+    return this.search(key, false);
+  }
+
+  /** Index of the first key > `key`. */
+  private upperBound(key: Buffer): number {
+    return this.search(key, true);
+  }
+
+  private search(key: Buffer, strictlyGreater: boolean): number {
     let lo = 0;
     let hi = this.keys.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (Buffer.compare(this.keys[mid], key) < 0) lo = mid + 1;
+      const c = Buffer.compare(this.keys[mid], key);
+      if (c < 0 || (strictlyGreater && c === 0)) lo = mid + 1;
       else hi = mid;
     }
     return lo;
