@@ -49,7 +49,7 @@ import type {
   GroupMemberAssignment,
   PartitionAssigner,
 } from 'kafkajs';
-import { AssignerProtocol, KafkaJSNonRetriableError } from 'kafkajs';
+import kafkajs, { AssignerProtocol } from 'kafkajs';
 import { randomBytes } from 'node:crypto';
 import { pack, unpack } from 'msgpackr';
 import {
@@ -72,6 +72,10 @@ import {
 } from './assignor.js';
 import type { KafkaClient, KafkaLogger } from './client.js';
 import { toConsumedRecords } from './kafka-records.js';
+
+// kafkajs spreads its error classes into module.exports, which Node's ESM named-export detection cannot see
+// (a named import works under vitest's transform but fails under plain node/tsx).
+const { KafkaJSNonRetriableError } = kafkajs;
 
 /** The name every member must offer in JoinGroup; a member offering another protocol is refused by the broker. */
 export const TRIBUTARY_ASSIGNOR_NAME = 'tributary-sticky-copartitioned';

@@ -1,0 +1,424 @@
+/**
+ * TributaryApp: runs a compiled Topology against Kafka.
+ *
+ *   const app = new TributaryApp(topology, { brokers: 'localhost:9092', stateDir: './state', http: { port: 7070 } });
+ *   app.on('state', ({ from, to }) => ...);
+ *   await app.start();   // resolves once RUNNING (see below); /ready shows progress meanwhile
+ *   ...
+ *   await app.stop();    // graceful: in-flight batch finished, outputs acknowledged, stores flushed, offsets committed
+ *
+ * start() order: query server (so /ready reports bootstrap progress) → state directory lock → validate the topology
+ * against the cluster (missing input topics, co-partitioning) and create internal topics → global tables restored
+ * up to the end offsets taken now → continuous global updates → join the group, set up the first assignment →
+ * RUNNING. `start()` resolves then (or when stop() interrupted it) and rejects with the typed error when start
+ * fails; `waitUntilRunning()` gives the same point to other callers. Tasks assigned at that point may still be
+ * restoring their table stores: `waitUntilReady()` (and GET /ready) waits for that too.
+ *
+ * States: created → bootstrapping → running ⇄ rebalancing → stopping → stopped; any → failed (then stop() cleans up).
+ * Partitioned work and commits: task-manager.ts. Global tables: global-tables.ts. Queries: runtime-query-source.ts.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { AppFailedError, AppNotRunningError, AppStateError, TributaryError } from '../../errors.js';
+import { createQueryServer, type QueryServer } from '../../http-query/server.js';
+import type { AppState, AppStatus, MetricFamily, QuerySource } from '../../http-query/query-source.js';
+import { engineMetricFamilies } from '../../http-query/engine-metrics.js';
+import { StateDirectory } from '../../state-store/state-directory.js';
+import type { Topology } from '../../topology/compile.js';
+import { resolveErrorPolicy } from '../engine/error-policy.js';
+import { EngineMetrics } from '../engine/metrics.js';
+import { KafkaAdmin } from '../kafka/admin.js';
+import { createKafkaClient, type KafkaClient } from '../kafka/client.js';
+import { RecordProducer } from '../kafka/producer.js';
+import { prepareClusterLayout, type ClusterLayout } from './cluster-layout.js';
+import { TypedEvents, type TributaryAppEventName, type TributaryAppListener } from './events.js';
+import { GlobalTables } from './global-tables.js';
+import { kafkaLoggerFor } from './logger.js';
+import { resolveAppOptions, type ResolvedAppOptions, type TributaryAppOptions } from './options.js';
+import { OutputSender } from './output-sender.js';
+import { RestorationTracker } from './restoration-tracker.js';
+import { RuntimeQuerySource } from './runtime-query-source.js';
+import { runtimeMetricFamilies } from './runtime-metrics.js';
+import type { RuntimeStats } from './stats.js';
+import { TaskManager } from './task-manager.js';
+
+const INSTANCE_ID_FILE = 'instance.id';
+const TERMINAL: ReadonlySet<AppState> = new Set(['stopping', 'stopped', 'failed']);
+
+/** The transitions the state machine allows (anything may go to 'failed' until stopped). */
+const NEXT: Readonly<Record<AppState, readonly AppState[]>> = {
+  created: ['bootstrapping', 'stopped'],
+  bootstrapping: ['running', 'stopping'],
+  running: ['rebalancing', 'stopping'],
+  rebalancing: ['running', 'stopping'],
+  stopping: ['stopped'],
+  stopped: [],
+  failed: ['stopped'],
+};
+
+export class TributaryApp {
+  readonly topology: Topology;
+  private readonly options: ResolvedAppOptions;
+  private readonly events: TypedEvents;
+  private readonly engineMetrics = new EngineMetrics();
+  private readonly tracker: RestorationTracker;
+  private readonly source: RuntimeQuerySource;
+  private currentState: AppState = 'created';
+  private failure: unknown;
+  private advertisedUrl = '';
+  private resolvedInstanceId: string | undefined;
+  private server: QueryServer | undefined;
+  private stateDirectory: StateDirectory | undefined;
+  private client: KafkaClient | undefined;
+  private admin: KafkaAdmin | undefined;
+  private producer: RecordProducer | undefined;
+  private sender: OutputSender | undefined;
+  private layout: ClusterLayout | undefined;
+  private globals: GlobalTables | undefined;
+  private tasks: TaskManager | undefined;
+  private starting: Promise<void> | undefined;
+  private stopping: Promise<void> | undefined;
+  private stopRequested = false;
+  private startSettled = false;
+  private teardown: Promise<void> | undefined;
+  private readonly timings = { startedAt: undefined as number | undefined, runningAt: undefined as number | undefined };
+  private readonly signalHandler = (signal: NodeJS.Signals): void => {
+    this.options.logger.info(`received ${signal}; stopping gracefully`);
+    void this.stop().catch((error: unknown) => this.options.logger.error('graceful stop failed', { error }));
+  };
+
+  constructor(topology: Topology, options: TributaryAppOptions) {
+    this.topology = topology;
+    this.options = resolveAppOptions(topology, options);
+    this.events = new TypedEvents(this.options.logger);
+    this.tracker = new RestorationTracker((event) => this.events.emit('restoration', event));
+    this.source = new RuntimeQuerySource({
+      topology,
+      url: () => this.advertisedUrl,
+      instanceId: () => this.resolvedInstanceId ?? this.options.instanceId ?? '',
+      partitions: () => this.layout?.partitions,
+      globals: () => this.globals,
+      tasks: () => this.tasks,
+      status: () => this.status(),
+      metrics: () => this.metricFamilies(),
+    });
+  }
+
+  get state(): AppState {
+    return this.currentState;
+  }
+
+  /** The query-server URL published to the group ('' without HTTP, or before start). */
+  get url(): string {
+    return this.advertisedUrl;
+  }
+
+  get instanceId(): string | undefined {
+    return this.resolvedInstanceId;
+  }
+
+  /** Why the app failed (state 'failed'), else undefined. */
+  get failureCause(): unknown {
+    return this.failure;
+  }
+
+  on<E extends TributaryAppEventName>(event: E, listener: TributaryAppListener<E>): () => void {
+    return this.events.on(event, listener);
+  }
+
+  off<E extends TributaryAppEventName>(event: E, listener: TributaryAppListener<E>): void {
+    this.events.off(event, listener);
+  }
+
+  /** The interactive-query seam, e.g. to serve it from your own server (`createQueryServer({ source })`). */
+  querySource(): QuerySource {
+    return this.source;
+  }
+
+  status(): AppStatus {
+    return { state: this.currentState, restoration: this.tracker.progress() };
+  }
+
+  stats(): RuntimeStats {
+    const tasks = this.tasks?.stats();
+    return {
+      state: this.currentState,
+      instanceId: this.resolvedInstanceId,
+      url: this.advertisedUrl,
+      tasks: this.tasks?.taskViews() ?? [],
+      engine: this.engineMetrics.snapshot(),
+      restoration: this.tracker.totalsByStore(),
+      recordsProcessed: tasks?.recordsProcessed ?? 0,
+      recordsSent: this.sender?.sent ?? 0,
+      commits: tasks?.commits ?? 0,
+      rebalances: tasks?.rebalances ?? 0,
+      consumerLag: Object.fromEntries(this.tasks?.consumerLag() ?? []),
+      timings: {
+        startedAt: this.timings.startedAt,
+        runningAt: this.timings.runningAt,
+        firstAssignmentAt: tasks?.firstAssignmentAt,
+        firstRecordProcessedAt: tasks?.firstRecordProcessedAt,
+      },
+    };
+  }
+
+  /**
+   * Starts the app; resolves once it is RUNNING (or when `stop()` interrupted the start). Rejects with the typed
+   * error when the start fails (the app is then 'failed'; call `stop()` to release the HTTP port).
+   */
+  start(): Promise<void> {
+    if (this.currentState !== 'created' || this.starting !== undefined) {
+      return Promise.reject(new AppStateError(this.currentState, 'start() can be called once; create a new TributaryApp to start again.'));
+    }
+    this.starting = this.run();
+    return this.starting;
+  }
+
+  /** Resolves when the app is RUNNING; rejects with AppNotRunningError if it stops or fails first. */
+  waitUntilRunning(): Promise<void> {
+    if (this.currentState === 'running' || this.currentState === 'rebalancing') return Promise.resolve();
+    if (TERMINAL.has(this.currentState)) return Promise.reject(new AppNotRunningError(this.currentState, { cause: this.failure }));
+    return new Promise((resolve, reject) => {
+      const unsubscribe = this.on('state', ({ to }) => {
+        if (to === 'running') {
+          unsubscribe();
+          resolve();
+        } else if (TERMINAL.has(to)) {
+          unsubscribe();
+          reject(new AppNotRunningError(to, { cause: this.failure }));
+        }
+      });
+    });
+  }
+
+  /**
+   * Resolves when the app is running and every store partition it serves is restored (what GET /ready reports as
+   * 200); rejects with AppNotRunningError if it stops or fails first.
+   */
+  waitUntilReady(): Promise<void> {
+    const ready = (): boolean => this.currentState === 'running' && this.tracker.progress().every((p) => p.done);
+    if (ready()) return Promise.resolve();
+    if (TERMINAL.has(this.currentState)) return Promise.reject(new AppNotRunningError(this.currentState, { cause: this.failure }));
+    return new Promise((resolve, reject) => {
+      const check = (): void => {
+        if (TERMINAL.has(this.currentState)) {
+          unsubscribe();
+          reject(new AppNotRunningError(this.currentState, { cause: this.failure }));
+        } else if (ready()) {
+          unsubscribe();
+          resolve();
+        }
+      };
+      const offState = this.on('state', check);
+      const offRestoration = this.on('restoration', check);
+      const unsubscribe = (): void => {
+        offState();
+        offRestoration();
+      };
+    });
+  }
+
+  /** Graceful stop; idempotent. Also releases a failed app's resources and closes the query server. */
+  stop(): Promise<void> {
+    this.stopping ??= this.runStop();
+    return this.stopping;
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+
+  private async run(): Promise<void> {
+    const { options } = this;
+    this.timings.startedAt = Date.now();
+    if (options.handleSignals) {
+      process.on('SIGTERM', this.signalHandler);
+      process.on('SIGINT', this.signalHandler);
+    }
+    this.transition('bootstrapping');
+    try {
+      if (options.http !== undefined) {
+        this.server = createQueryServer({ source: this.source, host: options.http.host, port: options.http.port, authToken: options.http.authToken });
+        const listening = await this.server.listen();
+        this.advertisedUrl = options.http.advertisedUrl ?? listening;
+        options.logger.info('query server listening', { url: listening, advertisedUrl: this.advertisedUrl });
+      }
+      if (this.stopRequested) return;
+      const stateDirectory = await StateDirectory.open({ stateDir: options.stateDir, applicationId: options.applicationId, logger: options.logger });
+      this.stateDirectory = stateDirectory;
+      this.resolvedInstanceId = options.instanceId ?? (await persistentInstanceId(stateDirectory.appDir));
+      const client = createKafkaClient(options.kafka, { logger: kafkaLoggerFor(options.logger) });
+      this.client = client;
+      const admin = new KafkaAdmin(client);
+      this.admin = admin;
+      await admin.connect();
+      const policy = resolveErrorPolicy(options.applicationId, options.errorPolicy);
+      const layout = await prepareClusterLayout(admin, this.topology, {
+        deadLetterTopic: policy.deadLetterTopic,
+        deadLetterPartitions: options.dlqPartitions,
+        replicationFactor: options.internalTopicReplicationFactor,
+      });
+      this.layout = layout;
+      if (this.stopRequested) return;
+
+      const producer = new RecordProducer(client);
+      this.producer = producer;
+      await producer.connect();
+      const sender = new OutputSender({
+        producer,
+        policy,
+        applicationId: options.applicationId,
+        metrics: this.engineMetrics,
+        logger: options.logger,
+        retries: options.productionRetries,
+        shouldRetry: () => !TERMINAL.has(this.currentState),
+      });
+      this.sender = sender;
+
+      const globals = new GlobalTables({
+        topology: this.topology,
+        client,
+        admin,
+        stateDirectory,
+        partitions: layout.partitions,
+        errorPolicy: options.errorPolicy,
+        metrics: this.engineMetrics,
+        tracker: this.tracker,
+        sender,
+        logger: options.logger,
+        onFailure: (error) => void this.fail(error),
+      });
+      this.globals = globals;
+      await globals.open();
+      await globals.bootstrap();
+      if (this.stopRequested) return;
+      globals.startUpdates();
+
+      if (this.topology.subtopologies.length > 0) {
+        const tasks = new TaskManager(
+          {
+            topology: this.topology,
+            client,
+            admin,
+            stateDirectory,
+            groupId: options.applicationId,
+            taskSpecs: layout.tasks,
+            partitions: layout.partitions,
+            url: this.advertisedUrl,
+            instanceId: this.resolvedInstanceId,
+            globalStores: globals.readOnlyStores(),
+            errorPolicy: options.errorPolicy,
+            metrics: this.engineMetrics,
+            tracker: this.tracker,
+            sender,
+            logger: options.logger,
+            commitIntervalMs: options.commitIntervalMs,
+            sessionTimeoutMs: options.sessionTimeoutMs,
+            heartbeatIntervalMs: options.heartbeatIntervalMs,
+            rebalanceTimeoutMs: options.rebalanceTimeoutMs,
+            fetchMaxWaitMs: options.fetchMaxWaitMs,
+            maxTaskIdleMs: options.maxTaskIdleMs,
+            onRebalancing: () => {
+              if (this.currentState === 'running') this.transition('rebalancing');
+            },
+            onAssigned: (event) => {
+              this.events.emit('assignment', event);
+              if (this.currentState === 'rebalancing') this.transition('running');
+            },
+            onFailure: (error) => void this.fail(error),
+          },
+          await TaskManager.tasksWithLocalState(this.topology, stateDirectory),
+        );
+        this.tasks = tasks;
+        await tasks.start();
+      }
+      if (this.stopRequested || this.currentState !== 'bootstrapping') return;
+      this.timings.runningAt = Date.now();
+      this.transition('running');
+      if (this.tasks?.isRebalancing) this.transition('rebalancing');
+    } catch (error) {
+      if (this.stopRequested && this.failure === undefined) return;
+      await this.fail(error);
+      throw error;
+    } finally {
+      this.startSettled = true;
+    }
+  }
+
+  private async runStop(): Promise<void> {
+    this.stopRequested = true;
+    if (this.currentState === 'created') {
+      this.transition('stopped');
+      return;
+    }
+    if (this.currentState !== 'failed') this.transition('stopping');
+    if (!this.startSettled) {
+      // Interrupt a start in progress (a bootstrap read, a group join), then wait for it to bail out.
+      await Promise.all([this.globals?.stop(), this.tasks?.stop(true)]);
+      await this.starting?.catch(() => undefined);
+    }
+    await this.releaseResources(this.failure === undefined);
+    await this.server?.close().catch((error: unknown) => this.options.logger.warn('closing the query server failed', { error }));
+    process.removeListener('SIGTERM', this.signalHandler);
+    process.removeListener('SIGINT', this.signalHandler);
+    this.transition('stopped');
+  }
+
+  /** Stops the Kafka side and closes the stores (once); `commit` false after a failure. */
+  private releaseResources(commit: boolean): Promise<void> {
+    this.teardown ??= (async () => {
+      const { logger } = this.options;
+      await this.tasks?.stop(commit);
+      await this.globals?.stop();
+      await this.producer?.disconnect().catch((error: unknown) => logger.warn('producer disconnect failed', { error }));
+      await this.admin?.disconnect().catch((error: unknown) => logger.warn('admin disconnect failed', { error }));
+      await this.stateDirectory?.close().catch((error: unknown) => logger.error('closing the state directory failed', { error }));
+    })();
+    return this.teardown;
+  }
+
+  private async fail(error: unknown): Promise<void> {
+    if (this.currentState === 'stopped' || this.currentState === 'failed') return;
+    if (this.currentState === 'stopping') {
+      this.options.logger.warn('error while stopping', { error });
+      return;
+    }
+    this.failure = error;
+    const typed = error instanceof TributaryError ? error : new AppFailedError({ cause: error });
+    this.options.logger.error('application failed', { error: typed, code: typed.code });
+    this.events.emit('error', typed);
+    this.forceTransition('failed');
+    await this.releaseResources(false);
+  }
+
+  private transition(to: AppState): void {
+    const from = this.currentState;
+    if (from === to || !NEXT[from].includes(to)) return;
+    this.forceTransition(to);
+  }
+
+  private forceTransition(to: AppState): void {
+    const from = this.currentState;
+    if (from === to) return;
+    this.currentState = to;
+    this.options.logger.info('state change', { from, to });
+    this.events.emit('state', { from, to });
+  }
+
+  private metricFamilies(): MetricFamily[] {
+    return [...engineMetricFamilies(this.engineMetrics.snapshot()), ...runtimeMetricFamilies(this.stats())];
+  }
+}
+
+/** A random id kept in the state directory, so a restarted instance keeps its identity (and tie-breaks). */
+async function persistentInstanceId(appDir: string): Promise<string> {
+  const file = join(appDir, INSTANCE_ID_FILE);
+  try {
+    const stored = (await readFile(file, 'utf8')).trim();
+    if (/^[A-Za-z0-9._-]{1,64}$/.test(stored)) return stored;
+  } catch {
+    // first start in this state directory
+  }
+  const id = `instance-${randomBytes(6).toString('hex')}`;
+  await writeFile(file, `${id}\n`);
+  return id;
+}

@@ -1,0 +1,64 @@
+/**
+ * Checks the topology against the cluster before anything runs, and creates the internal topics:
+ * - every user input topic (streams, tables, global tables) must exist → MissingSourceTopicsError naming them;
+ * - repartition topics and the dead-letter topic are created if missing (idempotent, safe with concurrent instances);
+ * - all source topics of a sub-topology must have one partition count → CoPartitioningError naming topics and counts.
+ * The result is the partition count of every topic the runtime touches, and the task specs for the group.
+ */
+import { CoPartitioningError, MissingSourceTopicsError } from '../../errors.js';
+import type { Topology } from '../../topology/compile.js';
+import type { KafkaAdmin, TopicSpec } from '../kafka/admin.js';
+import type { TaskSpec } from '../kafka/assignor.js';
+
+export interface ClusterLayout {
+  /** Partition count of every source, repartition, global-table and dead-letter topic. */
+  readonly partitions: ReadonlyMap<string, number>;
+  /** One spec per sub-topology, for the group consumer's assignor. */
+  readonly tasks: readonly TaskSpec[];
+}
+
+export interface InternalTopicOptions {
+  readonly deadLetterTopic: string;
+  readonly deadLetterPartitions: number;
+  readonly replicationFactor?: number;
+}
+
+export async function prepareClusterLayout(admin: KafkaAdmin, topology: Topology, internal: InternalTopicOptions): Promise<ClusterLayout> {
+  const userTopics = topology.userSourceTopics();
+  const described = await admin.describeTopicPartitions(userTopics);
+  if (described.missing.length > 0) throw new MissingSourceTopicsError([...described.missing].sort());
+
+  // Co-partitioning of user topics first, so a mismatch fails before anything is created.
+  const userCount = (topic: string): number => described.partitions.get(topic) as number;
+  checkCoPartitioning(topology, (topic) => described.partitions.get(topic));
+
+  const wanted = topology.partitionCounts(userCount);
+  const specs: TopicSpec[] = [...wanted].map(([topic, partitions]) => ({ topic, partitions, replicationFactor: internal.replicationFactor }));
+  specs.push({ topic: internal.deadLetterTopic, partitions: internal.deadLetterPartitions, replicationFactor: internal.replicationFactor });
+  const created = await admin.ensureTopics(specs);
+
+  const partitions = new Map<string, number>(described.partitions);
+  for (const [topic, count] of created) partitions.set(topic, count);
+  // An existing repartition topic keeps its own count; a wrong one breaks co-partitioning.
+  checkCoPartitioning(topology, (topic) => partitions.get(topic));
+
+  const tasks: TaskSpec[] = topology.subtopologies.map((sub) => ({
+    subtopology: sub.id,
+    topics: sub.sourceTopics,
+    partitions: partitions.get(sub.sourceTopics[0]) as number,
+  }));
+  return { partitions, tasks };
+}
+
+/** Throws for the first sub-topology whose known source topics disagree (unknown counts are skipped). */
+function checkCoPartitioning(topology: Topology, countOf: (topic: string) => number | undefined): void {
+  for (const sub of topology.subtopologies) {
+    const counts: Record<string, number> = {};
+    for (const topic of sub.sourceTopics) {
+      const count = countOf(topic);
+      if (count !== undefined) counts[topic] = count;
+    }
+    const distinct = new Set(Object.values(counts));
+    if (distinct.size > 1) throw new CoPartitioningError(sub.id, counts, Math.max(...distinct));
+  }
+}

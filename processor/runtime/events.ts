@@ -1,0 +1,77 @@
+/**
+ * The typed listener API of `TributaryApp`: `app.on('state', listener)` returns an unsubscribe function. Listeners
+ * run synchronously; one that throws is logged and does not stop the others or the runtime.
+ */
+import type { TributaryError } from '../../errors.js';
+import type { AppState } from '../../http-query/query-source.js';
+import type { RuntimeLogger } from './logger.js';
+
+export interface StateChangeEvent {
+  readonly from: AppState;
+  readonly to: AppState;
+}
+
+/** Progress of one store partition being restored (global stores: partition 'global'). */
+export interface RestorationEvent {
+  readonly store: string;
+  readonly partition: number | 'global';
+  /** Records applied to the store so far in this restoration. */
+  readonly restoredRecords: number;
+  /** Next offset to restore (summed over partitions for a global store) and the offset restoration targets. */
+  readonly restoredOffset: number;
+  readonly endOffset: number;
+  readonly done: boolean;
+}
+
+export interface AssignmentEvent {
+  /** Local counter of assignments received (see GroupAssignment.epoch). */
+  readonly epoch: number;
+  /** Tasks this instance now runs, e.g. `0_3`. */
+  readonly tasks: readonly string[];
+  /** Tasks this instance did not have before this assignment. */
+  readonly added: readonly string[];
+  /** Tasks it had before and lost. */
+  readonly removed: readonly string[];
+  readonly members: number;
+}
+
+export interface TributaryAppEvents {
+  state: StateChangeEvent;
+  restoration: RestorationEvent;
+  assignment: AssignmentEvent;
+  /** Errors the app could not handle itself; when the app then fails, a `state` event to 'failed' follows. */
+  error: TributaryError;
+}
+
+export type TributaryAppEventName = keyof TributaryAppEvents;
+export type TributaryAppListener<E extends TributaryAppEventName> = (event: TributaryAppEvents[E]) => void;
+
+export class TypedEvents {
+  private readonly listeners: { [E in TributaryAppEventName]: Set<TributaryAppListener<E>> } = {
+    state: new Set(),
+    restoration: new Set(),
+    assignment: new Set(),
+    error: new Set(),
+  };
+
+  constructor(private readonly logger: RuntimeLogger) {}
+
+  on<E extends TributaryAppEventName>(event: E, listener: TributaryAppListener<E>): () => void {
+    this.listeners[event].add(listener);
+    return () => this.off(event, listener);
+  }
+
+  off<E extends TributaryAppEventName>(event: E, listener: TributaryAppListener<E>): void {
+    this.listeners[event].delete(listener);
+  }
+
+  emit<E extends TributaryAppEventName>(event: E, payload: TributaryAppEvents[E]): void {
+    for (const listener of [...this.listeners[event]]) {
+      try {
+        listener(payload);
+      } catch (error) {
+        this.logger.error(`a '${event}' listener threw`, { error });
+      }
+    }
+  }
+}

@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { RuntimeConfigError } from '../../errors.js';
+import { StreamsBuilder } from '../../topology/builder.js';
+import { Serdes } from '../../topology/serdes.js';
+import { resolveAppOptions } from './options.js';
+
+const builder = new StreamsBuilder();
+builder.stream('in', { key: Serdes.string(), value: Serdes.string() }).to('out');
+const topology = builder.build({ applicationId: 'shop' });
+
+function problemsOf(run: () => unknown): readonly string[] {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof RuntimeConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+describe('resolveAppOptions', () => {
+  it('fills defaults: the topology app id, `<appId>-dlq`, loopback HTTP on an ephemeral port', () => {
+    const resolved = resolveAppOptions(topology, { brokers: '127.0.0.1:9092, 127.0.0.1:9093', stateDir: '/tmp/x', http: {} });
+    expect(resolved.applicationId).toBe('shop');
+    expect(resolved.kafka).toMatchObject({ brokers: ['127.0.0.1:9092', '127.0.0.1:9093'], clientId: 'shop' });
+    expect(resolved.errorPolicy.deadLetterTopic).toBe('shop-dlq');
+    expect(resolved.http).toEqual({ host: '127.0.0.1', port: 0, advertisedUrl: undefined, authToken: undefined });
+    expect(resolved).toMatchObject({ commitIntervalMs: 1000, sessionTimeoutMs: 30_000, heartbeatIntervalMs: 3000, handleSignals: false });
+  });
+
+  it('passes Kafka settings through and takes dlqTopic as the dead-letter topic', () => {
+    const resolved = resolveAppOptions(topology, {
+      kafka: { brokers: ['b:9093'], ssl: true, sasl: { mechanism: 'plain', username: 'u', password: 'p' }, requestTimeoutMs: 5000 },
+      stateDir: '/tmp/x',
+      instanceId: 'n1',
+      dlqTopic: 'dead',
+    });
+    expect(resolved.kafka).toEqual({ brokers: ['b:9093'], ssl: true, sasl: { mechanism: 'plain', username: 'u', password: 'p' }, requestTimeoutMs: 5000, clientId: 'shop-n1' });
+    expect(resolved.errorPolicy.deadLetterTopic).toBe('dead');
+  });
+
+  it('lists every problem at once', () => {
+    const problems = problemsOf(() =>
+      resolveAppOptions(topology, {
+        applicationId: 'other',
+        stateDir: '',
+        commitIntervalMs: 0,
+        sessionTimeoutMs: 3000,
+        heartbeatIntervalMs: 3000,
+        http: { port: 70_000, advertisedUrl: 'nope' },
+      }),
+    );
+    expect(problems.map((p) => p.split(':')[0])).toEqual([
+      'applicationId',
+      'stateDir',
+      'brokers',
+      'commitIntervalMs',
+      'heartbeatIntervalMs',
+      'http.port',
+      'http.advertisedUrl',
+    ]);
+  });
+});

@@ -1,0 +1,168 @@
+/**
+ * `TributaryApp` options: what users pass, the defaults, and validation into one resolved object the runtime parts
+ * read. Kafka connection settings pass through to processor/kafka/config.ts unchanged (SSL, SASL, timeouts).
+ */
+import { RuntimeConfigError } from '../../errors.js';
+import type { ErrorPolicy } from '../engine/error-policy.js';
+import { kafkaClientConfigProblems, type KafkaClientConfig } from '../kafka/config.js';
+import type { Topology } from '../../topology/compile.js';
+import type { RuntimeLogger } from './logger.js';
+import { silentRuntimeLogger } from './logger.js';
+
+export interface HttpOptions {
+  /** Interface the query server listens on. Default `127.0.0.1`. */
+  readonly host?: string;
+  /** Default 0: an ephemeral port (the URL is then known after start). */
+  readonly port?: number;
+  /** URL other instances use to reach this one (published in the group). Default: the URL the server listens on. */
+  readonly advertisedUrl?: string;
+  /** Bearer token required on every route but /health. */
+  readonly authToken?: string;
+}
+
+/** Kafka connection settings; `clientId` defaults to `<applicationId>-<instanceId>`, `brokers` may come from `brokers`. */
+export type AppKafkaConfig = Omit<KafkaClientConfig, 'clientId' | 'brokers'> & {
+  readonly clientId?: string;
+  readonly brokers?: readonly string[];
+};
+
+export interface TributaryAppOptions {
+  /** Consumer group id and internal topic prefix. Must equal the topology's `applicationId` (default: that one). */
+  readonly applicationId?: string;
+  /** Bootstrap brokers, `host:port` (an array, or a comma-separated string). Either this or `kafka.brokers`. */
+  readonly brokers?: readonly string[] | string;
+  /** Full Kafka client settings (SSL, SASL, timeouts, retry, log level). */
+  readonly kafka?: AppKafkaConfig;
+  /** Directory for the LevelDB stores; `<stateDir>/<applicationId>` is locked by one instance at a time. */
+  readonly stateDir: string;
+  /** Starts the interactive-query server (before bootstrapping, so /ready shows progress). */
+  readonly http?: HttpOptions;
+  /** Stable id of this instance. Default: a random id persisted in the state directory. */
+  readonly instanceId?: string;
+  /** How often input offsets are committed (after outputs are acknowledged and stores written). Default 1000. */
+  readonly commitIntervalMs?: number;
+  /** Application-wide error policy (per-source policies of the topology override it). */
+  readonly errorPolicy?: ErrorPolicy;
+  /** Shortcut for `errorPolicy.deadLetterTopic`. Default `<applicationId>-dlq`. */
+  readonly dlqTopic?: string;
+  /** Partitions of the dead-letter topic when Tributary creates it. Default 1. */
+  readonly dlqPartitions?: number;
+  /** Replication factor of topics Tributary creates (repartition, dead-letter). Default: the broker's default. */
+  readonly internalTopicReplicationFactor?: number;
+  /** Group session timeout. Default 30000 (the broker bounds it with group.min/max.session.timeout.ms). */
+  readonly sessionTimeoutMs?: number;
+  /** Default 3000; keep at most a third of the session timeout. */
+  readonly heartbeatIntervalMs?: number;
+  /** How long the coordinator waits for every member to rejoin. Default 60000. */
+  readonly rebalanceTimeoutMs?: number;
+  /** Longest a fetch waits at the end of the log. Default 100 (lower latency, more requests). */
+  readonly fetchMaxWaitMs?: number;
+  /** Kafka Streams' max.task.idle.ms: wait this long for every input of a task before processing. Default 0. */
+  readonly maxTaskIdleMs?: number;
+  /** Retries of a failed produce (after kafkajs's own retries) before the production error policy applies. Default 3. */
+  readonly productionRetries?: number;
+  readonly logger?: RuntimeLogger;
+  /** Stop gracefully on SIGTERM/SIGINT. Default false. */
+  readonly handleSignals?: boolean;
+}
+
+export interface ResolvedAppOptions {
+  readonly applicationId: string;
+  readonly kafka: KafkaClientConfig;
+  readonly stateDir: string;
+  readonly http: Required<Pick<HttpOptions, 'host' | 'port'>> & Pick<HttpOptions, 'advertisedUrl' | 'authToken'> | undefined;
+  readonly instanceId: string | undefined;
+  readonly commitIntervalMs: number;
+  readonly errorPolicy: ErrorPolicy;
+  readonly dlqPartitions: number;
+  readonly internalTopicReplicationFactor: number | undefined;
+  readonly sessionTimeoutMs: number;
+  readonly heartbeatIntervalMs: number;
+  readonly rebalanceTimeoutMs: number;
+  readonly fetchMaxWaitMs: number;
+  readonly maxTaskIdleMs: number;
+  readonly productionRetries: number;
+  readonly logger: RuntimeLogger;
+  readonly handleSignals: boolean;
+}
+
+/** Validates and fills defaults; throws `RuntimeConfigError` listing every problem (Kafka ones included). */
+export function resolveAppOptions(topology: Topology, options: TributaryAppOptions, defaultInstanceId?: string): ResolvedAppOptions {
+  const problems: string[] = [];
+  const applicationId = options.applicationId ?? topology.applicationId;
+  if (applicationId !== topology.applicationId) {
+    problems.push(
+      `applicationId: "${applicationId}" differs from the topology's "${topology.applicationId}" (internal topic names come from the topology); build the topology with the same applicationId`,
+    );
+  }
+  if (typeof options.stateDir !== 'string' || options.stateDir.trim() === '') problems.push('stateDir: give a directory path for the state stores');
+
+  const fromOption = typeof options.brokers === 'string' ? options.brokers.split(',').map((b) => b.trim()).filter((b) => b !== '') : options.brokers;
+  const brokers = fromOption ?? options.kafka?.brokers ?? [];
+  if (options.brokers !== undefined && options.kafka?.brokers !== undefined) problems.push('brokers: give the brokers either as `brokers` or as `kafka.brokers`, not both');
+  const instanceId = options.instanceId ?? defaultInstanceId;
+  const kafka: KafkaClientConfig = {
+    ...options.kafka,
+    brokers: [...brokers],
+    clientId: options.kafka?.clientId ?? `${applicationId}${instanceId === undefined ? '' : `-${instanceId}`}`,
+  };
+  problems.push(...kafkaClientConfigProblems(kafka));
+
+  const positive = (name: string, value: number | undefined, fallback: number): number => {
+    if (value === undefined) return fallback;
+    if (!(Number.isFinite(value) && value > 0)) problems.push(`${name}: ${value} must be a positive number`);
+    return value;
+  };
+  const nonNegativeInt = (name: string, value: number | undefined, fallback: number): number => {
+    if (value === undefined) return fallback;
+    if (!(Number.isInteger(value) && value >= 0)) problems.push(`${name}: ${value} must be an integer >= 0`);
+    return value;
+  };
+  const commitIntervalMs = positive('commitIntervalMs', options.commitIntervalMs, 1000);
+  const sessionTimeoutMs = positive('sessionTimeoutMs', options.sessionTimeoutMs, 30_000);
+  const heartbeatIntervalMs = positive('heartbeatIntervalMs', options.heartbeatIntervalMs, Math.min(3000, Math.floor(sessionTimeoutMs / 3)));
+  if (heartbeatIntervalMs >= sessionTimeoutMs) problems.push(`heartbeatIntervalMs: ${heartbeatIntervalMs} must be lower than sessionTimeoutMs (${sessionTimeoutMs}); a third of it is typical`);
+  const rebalanceTimeoutMs = positive('rebalanceTimeoutMs', options.rebalanceTimeoutMs, 60_000);
+  const fetchMaxWaitMs = positive('fetchMaxWaitMs', options.fetchMaxWaitMs, 100);
+  const maxTaskIdleMs = nonNegativeInt('maxTaskIdleMs', options.maxTaskIdleMs, 0);
+  const productionRetries = nonNegativeInt('productionRetries', options.productionRetries, 3);
+  const dlqPartitions = positive('dlqPartitions', options.dlqPartitions, 1);
+  if (!Number.isInteger(dlqPartitions)) problems.push(`dlqPartitions: ${dlqPartitions} must be an integer`);
+  const rf = options.internalTopicReplicationFactor;
+  if (rf !== undefined && !(Number.isInteger(rf) && rf > 0)) problems.push(`internalTopicReplicationFactor: ${rf} must be a positive integer`);
+
+  let http: ResolvedAppOptions['http'];
+  if (options.http !== undefined) {
+    const port = options.http.port ?? 0;
+    if (!(Number.isInteger(port) && port >= 0 && port <= 65535)) problems.push(`http.port: ${port} must be an integer in 0..65535`);
+    if (options.http.advertisedUrl !== undefined && !/^https?:\/\/[^/]+/.test(options.http.advertisedUrl)) {
+      problems.push(`http.advertisedUrl: "${options.http.advertisedUrl}" must be an http(s) base URL such as http://10.0.0.7:7070`);
+    }
+    http = { host: options.http.host ?? '127.0.0.1', port, advertisedUrl: options.http.advertisedUrl, authToken: options.http.authToken };
+  }
+  if (options.dlqTopic !== undefined && options.errorPolicy?.deadLetterTopic !== undefined && options.dlqTopic !== options.errorPolicy.deadLetterTopic) {
+    problems.push('dlqTopic: differs from errorPolicy.deadLetterTopic; give one of them');
+  }
+  if (problems.length > 0) throw new RuntimeConfigError(problems);
+
+  const deadLetterTopic = options.dlqTopic ?? options.errorPolicy?.deadLetterTopic ?? `${applicationId}-dlq`;
+  return {
+    applicationId,
+    kafka,
+    stateDir: options.stateDir,
+    http,
+    instanceId,
+    commitIntervalMs,
+    errorPolicy: { ...options.errorPolicy, deadLetterTopic },
+    dlqPartitions,
+    internalTopicReplicationFactor: rf,
+    sessionTimeoutMs,
+    heartbeatIntervalMs,
+    rebalanceTimeoutMs,
+    fetchMaxWaitMs,
+    maxTaskIdleMs,
+    productionRetries,
+    logger: options.logger ?? silentRuntimeLogger,
+    handleSignals: options.handleSignals ?? false,
+  };
+}

@@ -1,0 +1,96 @@
+/**
+ * Sends a cycle's outputs (sinks, repartition records, dead letters) in one producer call, acks=all. A failed send
+ * is retried with backoff (on top of kafkajs's own retries); then the application's production error policy
+ * decides: 'fail' (default) rethrows, 'log-and-skip' drops the records, 'dead-letter' writes them to the DLQ.
+ */
+import { KafkaProduceError } from '../../errors.js';
+import { DeadLetterHeaders, errorClassName, errorMessageOf, type ResolvedErrorPolicy } from '../engine/error-policy.js';
+import type { EngineMetrics } from '../engine/metrics.js';
+import type { RecordProducer } from '../kafka/producer.js';
+import type { ProducedRecord } from '../records.js';
+import type { RuntimeLogger } from './logger.js';
+
+/** Header naming the topic a dead-lettered output was meant for (production-stage dead letters only). */
+export const TARGET_TOPIC_HEADER = 'tributary.target.topic';
+
+/** The one producer call the sender needs (RecordProducer implements it). */
+export type RecordSink = Pick<RecordProducer, 'send'>;
+
+export interface OutputSenderOptions {
+  readonly producer: RecordSink;
+  readonly policy: ResolvedErrorPolicy;
+  readonly applicationId: string;
+  readonly metrics: EngineMetrics;
+  readonly logger: RuntimeLogger;
+  /** Attempts after the first failure. */
+  readonly retries: number;
+  /** First backoff; it quadruples per retry. Default 250 ms. */
+  readonly initialBackoffMs?: number;
+  /** False once the app is stopping: retries stop early. */
+  readonly shouldRetry?: () => boolean;
+}
+
+export class OutputSender {
+  /** Records acknowledged by Kafka since start. */
+  sent = 0;
+
+  constructor(private readonly options: OutputSenderOptions) {}
+
+  async send(records: readonly ProducedRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    const failure = await this.sendWithRetries(records);
+    if (failure === undefined) {
+      this.sent += records.length;
+      return;
+    }
+    const { policy, metrics, logger } = this.options;
+    const topics = [...new Set(records.map((r) => r.topic))];
+    metrics.recordError('production', policy.production);
+    if (policy.production === 'fail') throw failure;
+    if (policy.production === 'log-and-skip') {
+      logger.error('dropping records Kafka did not acknowledge (production error policy: log-and-skip)', { records: records.length, topics, error: failure });
+      return;
+    }
+    const deadLetters = records.map((record) => this.deadLetter(record, failure));
+    const dlqFailure = await this.sendWithRetries(deadLetters);
+    if (dlqFailure !== undefined) throw dlqFailure;
+    this.sent += deadLetters.length;
+    logger.warn('sent records Kafka did not acknowledge to the dead-letter topic', { records: records.length, topics, deadLetterTopic: policy.deadLetterTopic });
+  }
+
+  private async sendWithRetries(records: readonly ProducedRecord[]): Promise<KafkaProduceError | undefined> {
+    const { producer, retries, logger } = this.options;
+    let backoff = this.options.initialBackoffMs ?? 250;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await producer.send(records);
+        return undefined;
+      } catch (error) {
+        const failure = error instanceof KafkaProduceError ? error : new KafkaProduceError([...new Set(records.map((r) => r.topic))], { cause: error });
+        const again = attempt < retries && (this.options.shouldRetry?.() ?? true);
+        logger.warn(again ? `produce failed; retrying in ${backoff} ms` : 'produce failed; giving up', { attempt: attempt + 1, error: failure });
+        if (!again) return failure;
+        await new Promise((resolve) => setTimeout(resolve, backoff));
+        backoff *= 4;
+      }
+    }
+  }
+
+  private deadLetter(record: ProducedRecord, error: unknown): ProducedRecord {
+    const h = DeadLetterHeaders;
+    return {
+      topic: this.options.policy.deadLetterTopic,
+      timestamp: record.timestamp,
+      key: record.key,
+      value: record.value,
+      headers: {
+        ...record.headers,
+        [h.stage]: Buffer.from('production'),
+        [h.errorClass]: Buffer.from(errorClassName(error)),
+        [h.errorMessage]: Buffer.from(errorMessageOf(error)),
+        [h.applicationId]: Buffer.from(this.options.applicationId),
+        [TARGET_TOPIC_HEADER]: Buffer.from(record.topic),
+      },
+    };
+  }
+}

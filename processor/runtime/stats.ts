@@ -1,0 +1,31 @@
+/** What `TributaryApp.stats()` returns: plain data, safe to JSON.stringify. */
+import type { AppState } from '../../http-query/query-source.js';
+import type { EngineMetricsSnapshot } from '../engine/metrics.js';
+import type { StoreRestoreTotals } from './restoration-tracker.js';
+import type { TaskView } from './task-manager.js';
+
+export interface RuntimeTimings {
+  /** Epoch ms of each milestone (undefined until reached). */
+  readonly startedAt: number | undefined;
+  readonly runningAt: number | undefined;
+  readonly firstAssignmentAt: number | undefined;
+  readonly firstRecordProcessedAt: number | undefined;
+}
+
+export interface RuntimeStats {
+  readonly state: AppState;
+  readonly instanceId: string | undefined;
+  /** Query-server URL published to the group ('' without HTTP). */
+  readonly url: string;
+  readonly tasks: readonly TaskView[];
+  readonly engine: EngineMetricsSnapshot;
+  /** Per store: records restored since start (global and partitioned stores). */
+  readonly restoration: Readonly<Record<string, StoreRestoreTotals>>;
+  readonly recordsProcessed: number;
+  readonly recordsSent: number;
+  readonly commits: number;
+  readonly rebalances: number;
+  /** `topic:partition` → lag as of the last fetched batch. */
+  readonly consumerLag: Readonly<Record<string, number>>;
+  readonly timings: RuntimeTimings;
+}

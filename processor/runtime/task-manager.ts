@@ -1,0 +1,517 @@
+/**
+ * The partitioned work of one instance: a member of the application's consumer group (sticky co-partitioning
+ * assignor), one StreamTask per assigned task, table-store restoration, and the at-least-once commit cycle.
+ *
+ * Assignment (kafkajs rebalances are eager: every assignment replaces the previous one):
+ *   flush the previous tasks (stores written; the offset commit may be refused), close them, close the stores of
+ *   tasks that moved away (kept on disk for a later return), open stores for the new tasks and decide per table
+ *   partition: restore from the local checkpoint (or earliest) up to the group's committed offset (a partition
+ *   never committed: up to its end offset now). Restoration runs through this same consumer: the table partition
+ *   is sought to the checkpoint, records below the target go straight to the store (`restoreStore`, one atomic
+ *   write with the checkpoint per batch) while the task's other inputs stay paused; then the task processes.
+ * Cycle (per fetched batch, and on a timer while idle):
+ *   records → every task reading that partition → `task.process()` for ready tasks (timestamp order) →
+ *   (1) ONE producer send of all outputs (sinks, repartition, dead letters), acks=all, awaited →
+ *   every `commitIntervalMs`: (2) `task.commit()` per task = one atomic write per store with its checkpoints →
+ *   (3) commit the next offsets to the group. A crash between steps re-processes from the last (3): at-least-once.
+ */
+import type { TributaryError } from '../../errors.js';
+import { StaleAssignmentError } from '../../errors.js';
+import type { Subtopology, TableSourceSpec, Topology } from '../../topology/compile.js';
+import type { ErrorPolicy } from '../engine/error-policy.js';
+import type { EngineMetrics } from '../engine/metrics.js';
+import { StreamTask } from '../engine/stream-task.js';
+import { createTableRecordDecoder, type TableRecordDecoder } from '../engine/table-decoder.js';
+import type { KafkaAdmin } from '../kafka/admin.js';
+import { parseTaskId, taskId, type TaskId, type TaskSpec } from '../kafka/assignor.js';
+import type { KafkaClient } from '../kafka/client.js';
+import { GroupConsumer, type BatchContext, type GroupAssignment, type TopicPartition } from '../kafka/group-consumer.js';
+import { topicPartitionId, type ConsumedRecord, type ProducedRecord, type TopicPartitionId } from '../records.js';
+import { restoreStore } from '../../state-store/restore.js';
+import type { StateDirectory } from '../../state-store/state-directory.js';
+import type { KeyValueStore, ReadOnlyKeyValueStore } from '../../state-store/types.js';
+import type { AssignmentEvent } from './events.js';
+import type { RuntimeLogger } from './logger.js';
+import type { OutputSender } from './output-sender.js';
+import type { RestorationTracker } from './restoration-tracker.js';
+import { SerialExecutor } from './serial.js';
+
+export interface TaskManagerOptions {
+  readonly topology: Topology;
+  readonly client: KafkaClient;
+  readonly admin: KafkaAdmin;
+  readonly stateDirectory: StateDirectory;
+  readonly groupId: string;
+  readonly taskSpecs: readonly TaskSpec[];
+  readonly partitions: ReadonlyMap<string, number>;
+  readonly url: string;
+  readonly instanceId: string;
+  readonly globalStores: ReadonlyMap<string, ReadOnlyKeyValueStore<unknown>>;
+  readonly errorPolicy: ErrorPolicy;
+  readonly metrics: EngineMetrics;
+  readonly tracker: RestorationTracker;
+  readonly sender: OutputSender;
+  readonly logger: RuntimeLogger;
+  readonly commitIntervalMs: number;
+  readonly sessionTimeoutMs: number;
+  readonly heartbeatIntervalMs: number;
+  readonly rebalanceTimeoutMs: number;
+  readonly fetchMaxWaitMs: number;
+  readonly maxTaskIdleMs: number;
+  /** A rebalance started: queries must answer 503 until the next assignment is set up. */
+  readonly onRebalancing: () => void;
+  /** A new assignment is set up and its records flow (restoration may still be running). */
+  readonly onAssigned: (event: AssignmentEvent) => void;
+  /** Something the manager cannot recover from (fail policy, store write error, group crash): fail the app. */
+  readonly onFailure: (error: unknown) => void;
+}
+
+/** A table partition of a task still being restored through the group consumer. */
+interface RestoringPartition {
+  readonly spec: TableSourceSpec;
+  readonly store: KeyValueStore<unknown>;
+  readonly decoder: TableRecordDecoder;
+  /** Restore records below this offset; records from it on are processed by the task. */
+  readonly target: number;
+}
+
+interface ActiveTask {
+  readonly id: TaskId;
+  readonly subtopology: Subtopology;
+  readonly partition: number;
+  readonly task: StreamTask;
+  readonly stores: ReadonlyMap<string, KeyValueStore<unknown>>;
+  readonly restoring: Map<TopicPartitionId, RestoringPartition>;
+  /** Inputs paused until restoration finishes. */
+  readonly paused: TopicPartition[];
+  /** Committable position of table partitions the task has not processed yet (their store checkpoint). */
+  readonly floors: Map<TopicPartitionId, number>;
+}
+
+export interface TaskView {
+  readonly id: string;
+  readonly restoring: boolean;
+  readonly inputPartitions: readonly string[];
+}
+
+export interface TaskManagerCounters {
+  readonly recordsProcessed: number;
+  readonly commits: number;
+  readonly rebalances: number;
+  readonly firstAssignmentAt: number | undefined;
+  readonly firstRecordProcessedAt: number | undefined;
+}
+
+const FETCH = { maxBytesPerPartition: 2 * 1024 * 1024, maxBytes: 16 * 1024 * 1024 } as const;
+
+export class TaskManager {
+  private readonly options: TaskManagerOptions;
+  private readonly consumer: GroupConsumer;
+  private readonly serial = new SerialExecutor();
+  private readonly tasks = new Map<TaskId, ActiveTask>();
+  /** Input partition → the tasks reading it. */
+  private readonly tasksByInput = new Map<TopicPartitionId, ActiveTask[]>();
+  /** Offsets last committed to the group by this member (commits only send what moved). */
+  private readonly committed = new Map<TopicPartitionId, number>();
+  /** Per input partition: high watermark − next offset, from the last fetched batch. */
+  private readonly lag = new Map<TopicPartitionId, number>();
+  private assignment: GroupAssignment | undefined;
+  private epoch = -1;
+  private rebalancing = true;
+  private halted = false;
+  private dirty = false;
+  private lastCommitAt = Date.now();
+  private timer: NodeJS.Timeout | undefined;
+  private counters = { recordsProcessed: 0, commits: 0, rebalances: 0, firstAssignmentAt: undefined as number | undefined, firstRecordProcessedAt: undefined as number | undefined };
+
+  /** Tasks with a store directory on local disk (asked at every join: the assignor prefers us for them). */
+  private readonly localStateTasks: Set<TaskId>;
+
+  constructor(options: TaskManagerOptions, localStateTasks: readonly TaskId[]) {
+    this.options = options;
+    this.localStateTasks = new Set(localStateTasks);
+    this.consumer = new GroupConsumer({
+      client: options.client,
+      groupId: options.groupId,
+      tasks: options.taskSpecs,
+      url: options.url,
+      instanceId: options.instanceId,
+      localTasks: () => [...this.localStateTasks],
+      eachBatch: (records, context) => this.handleBatch(records, context),
+      onAssignment: (assignment) => this.handleAssignment(assignment),
+      onRebalancing: ({ epoch }) => this.handleRebalancing(epoch),
+      onError: (error: TributaryError) => this.fail(error),
+      sessionTimeoutMs: options.sessionTimeoutMs,
+      heartbeatIntervalMs: options.heartbeatIntervalMs,
+      rebalanceTimeoutMs: options.rebalanceTimeoutMs,
+      fromBeginning: true,
+      fetch: { maxWaitTimeMs: options.fetchMaxWaitMs, ...FETCH },
+    });
+  }
+
+  /** Tasks with state on local disk at start. */
+  static async tasksWithLocalState(topology: Topology, stateDirectory: StateDirectory): Promise<TaskId[]> {
+    const subtopologyOfStore = new Map(topology.stores.filter((s) => s.subtopologyId !== undefined).map((s) => [s.name, s.subtopologyId as number]));
+    const tasks = new Set<TaskId>();
+    for (const { name, partition } of await stateDirectory.listStores()) {
+      const sub = subtopologyOfStore.get(name);
+      if (sub !== undefined && partition !== 'global') tasks.add(taskId(sub, partition));
+    }
+    return [...tasks];
+  }
+
+  /** Joins the group; resolves once the first assignment is set up. */
+  async start(): Promise<void> {
+    await this.consumer.start();
+    this.timer = setInterval(() => this.onTimer(), Math.max(50, Math.min(this.options.commitIntervalMs, 1000)));
+    this.timer.unref();
+  }
+
+  /**
+   * Graceful: waits for the batch in progress, commits (outputs were already acknowledged; stores are written with
+   * their checkpoints, then offsets), leaves the group. With `commit: false` (after a failure) nothing is committed.
+   */
+  async stop(commit: boolean): Promise<void> {
+    const wasHalted = this.halted;
+    this.halted = true;
+    if (this.timer !== undefined) clearInterval(this.timer);
+    await this.serial.run(async () => {
+      if (commit && !wasHalted) await this.commitAll(this.epoch, true).catch((error: unknown) => this.options.logger.error('final commit failed', { error }));
+    });
+    await this.consumer.stop().catch((error: unknown) => this.options.logger.warn('leaving the group failed', { error }));
+    await this.serial.run(async () => this.closeTasks(new Set()));
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Views for queries and stats (in-memory, no I/O)
+  // -------------------------------------------------------------------------------------------------------------
+
+  get isRebalancing(): boolean {
+    return this.rebalancing;
+  }
+
+  currentAssignment(): GroupAssignment | undefined {
+    return this.assignment;
+  }
+
+  taskViews(): TaskView[] {
+    return [...this.tasks.values()].map((t) => ({ id: t.id, restoring: t.restoring.size > 0, inputPartitions: t.task.inputPartitions }));
+  }
+
+  /** The open store of a local task that is fully restored, or why not. */
+  localStore(task: TaskId, store: string): { store: ReadOnlyKeyValueStore<unknown> } | { reason: string } {
+    if (this.rebalancing) return { reason: 'a rebalance is in progress' };
+    const active = this.tasks.get(task);
+    if (active === undefined) return { reason: `task ${task} is not assigned to this instance` };
+    const kv = active.stores.get(store);
+    if (kv === undefined) return { reason: `task ${task} has no store ${store}` };
+    if (active.restoring.size > 0) return { reason: `task ${task} is restoring` };
+    return { store: kv.readOnly() };
+  }
+
+  localPartitions(store: string): number[] {
+    return [...this.tasks.values()].filter((t) => t.stores.has(store)).map((t) => t.partition).sort((a, b) => a - b);
+  }
+
+  async approximateCount(store: string): Promise<number> {
+    const counts = await Promise.all([...this.tasks.values()].map((t) => t.stores.get(store)?.approximateCount() ?? 0));
+    return counts.reduce((a, b) => a + b, 0);
+  }
+
+  consumerLag(): ReadonlyMap<TopicPartitionId, number> {
+    return this.lag;
+  }
+
+  stats(): TaskManagerCounters {
+    return { ...this.counters };
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Group callbacks
+  // -------------------------------------------------------------------------------------------------------------
+
+  private handleRebalancing(epoch: number): void {
+    if (this.halted) return;
+    this.rebalancing = true;
+    this.options.onRebalancing();
+    // Best effort: while this member has not rejoined, the coordinator still takes commits of this generation.
+    void this.serial.run(async () => {
+      if (!this.halted && epoch === this.epoch) await this.commitAll(epoch, true);
+    }).catch((error: unknown) => this.fail(error));
+  }
+
+  private handleAssignment(assignment: GroupAssignment): Promise<void> {
+    return this.serial.run(async () => {
+      if (this.halted) return;
+      this.rebalancing = true;
+      try {
+        if (this.epoch >= 0) await this.commitAll(this.epoch, true);
+      } catch (error) {
+        this.fail(error);
+        return;
+      }
+      const before = new Set(this.tasks.keys());
+      const mine = new Set(assignment.mine);
+      await this.closeTasks(mine);
+      this.epoch = assignment.epoch;
+      this.assignment = assignment;
+      this.committed.clear();
+      this.lag.clear();
+      await this.openTasks(assignment);
+      this.counters.rebalances++;
+      this.counters.firstAssignmentAt ??= Date.now();
+      this.lastCommitAt = Date.now();
+      this.rebalancing = false;
+      this.options.onAssigned({
+        epoch: assignment.epoch,
+        tasks: assignment.mine,
+        added: assignment.mine.filter((id) => !before.has(id)),
+        removed: [...before].filter((id) => !mine.has(id)),
+        members: assignment.members.length,
+      });
+    });
+  }
+
+  private async handleBatch(records: readonly ConsumedRecord[], context: BatchContext): Promise<number> {
+    return this.serial.run(async () => {
+      if (this.halted || context.epoch !== this.epoch || context.isStale()) return 0;
+      const tp = topicPartitionId(context.topic, context.partition);
+      try {
+        for (const active of this.tasksByInput.get(tp) ?? []) {
+          const restoring = active.restoring.get(tp);
+          const rest = restoring === undefined ? records : await this.restoreFromBatch(active, tp, restoring, records, context.highWatermark);
+          if (rest.length > 0) active.task.addRecords(rest);
+        }
+        const last = records[records.length - 1];
+        if (last !== undefined) this.lag.set(tp, Math.max(0, context.highWatermark - last.offset - 1));
+        await this.runCycle(context.epoch);
+      } catch (error) {
+        this.fail(error);
+        return 0;
+      }
+      try {
+        await context.heartbeat();
+      } catch (error) {
+        if (!(error instanceof StaleAssignmentError)) {
+          // The records are processed: a throw would make kafkajs deliver them again. The next heartbeat retries.
+          this.options.logger.warn('heartbeat failed after a batch', { error });
+          return records.length;
+        }
+        // The commit window before rejoining: flush this epoch's work so the next owner starts after it.
+        await this.commitAll(context.epoch, true).catch((commitError: unknown) => this.fail(commitError));
+        throw error;
+      }
+      return records.length;
+    });
+  }
+
+  private onTimer(): void {
+    if (this.halted || this.rebalancing || !this.dirtyOrBuffered()) return;
+    const epoch = this.epoch;
+    void this.serial
+      .run(async () => {
+        if (!this.halted && epoch === this.epoch && !this.rebalancing) await this.runCycle(epoch);
+      })
+      .catch((error: unknown) => this.fail(error));
+  }
+
+  private dirtyOrBuffered(): boolean {
+    if (this.dirty) return true;
+    for (const t of this.tasks.values()) if (t.restoring.size === 0 && t.task.bufferedCount() > 0) return true;
+    return false;
+  }
+
+  private fail(error: unknown): void {
+    if (this.halted) return;
+    this.halted = true;
+    this.options.onFailure(error);
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Processing and commits
+  // -------------------------------------------------------------------------------------------------------------
+
+  private async runCycle(epoch: number): Promise<void> {
+    const now = Date.now();
+    const outputs: ProducedRecord[] = [];
+    let processed = 0;
+    for (const active of this.tasks.values()) {
+      if (active.restoring.size > 0 || !active.task.readyToProcess(now)) continue;
+      const result = await active.task.process({ nowMs: now });
+      processed += result.processed;
+      for (const record of result.outputs) outputs.push(record);
+    }
+    await this.options.sender.send(outputs);
+    if (processed > 0) {
+      this.dirty = true;
+      this.counters.recordsProcessed += processed;
+      this.counters.firstRecordProcessedAt ??= Date.now();
+    }
+    if (this.dirty && Date.now() - this.lastCommitAt >= this.options.commitIntervalMs) await this.commitAll(epoch, false);
+  }
+
+  /**
+   * Steps (2) and (3) of the cycle; every output so far is already acknowledged. A commit the coordinator refuses
+   * because of a rebalance is dropped when `tolerateStale` (or always: the next owner re-processes from the last
+   * accepted commit); other offset-commit failures are retried at the next interval. Store write errors throw.
+   */
+  private async commitAll(epoch: number, tolerateStale: boolean): Promise<void> {
+    this.lastCommitAt = Date.now();
+    const perTask = await Promise.all([...this.tasks.values()].map(async (active) => ({ active, offsets: await active.task.commit() })));
+    const offsets = new Map<TopicPartitionId, number>();
+    const take = (tp: TopicPartitionId, offset: number): void => {
+      const known = offsets.get(tp);
+      offsets.set(tp, known === undefined ? offset : Math.min(known, offset));
+    };
+    for (const { active, offsets: taskOffsets } of perTask) {
+      for (const [tp, offset] of taskOffsets) take(tp, offset);
+      for (const [tp, floor] of active.floors) if (!taskOffsets.has(tp)) take(tp, floor);
+    }
+    const changed = new Map([...offsets].filter(([tp, offset]) => this.committed.get(tp) !== offset));
+    this.dirty = false;
+    if (changed.size === 0 || epoch !== this.epoch) return;
+    try {
+      await this.consumer.commitOffsets(changed, epoch);
+      for (const [tp, offset] of changed) this.committed.set(tp, offset);
+      this.counters.commits++;
+    } catch (error) {
+      if (error instanceof StaleAssignmentError) {
+        if (!tolerateStale) this.options.logger.debug?.('offset commit refused: the group is rebalancing', { partitions: changed.size });
+        return;
+      }
+      this.dirty = true;
+      this.options.logger.warn('offset commit failed; retrying at the next commit interval', { error });
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Task lifecycle and restoration
+  // -------------------------------------------------------------------------------------------------------------
+
+  /** Closes every task; closes the stores of tasks not in `keep` (their directories stay for a later return). */
+  private async closeTasks(keep: ReadonlySet<TaskId>): Promise<void> {
+    const closing: Promise<void>[] = [];
+    for (const active of this.tasks.values()) {
+      active.task.close();
+      if (keep.has(active.id)) continue;
+      for (const [name, store] of active.stores) {
+        this.options.tracker.remove(name, active.partition);
+        closing.push(store.close());
+      }
+    }
+    this.tasks.clear();
+    this.tasksByInput.clear();
+    await Promise.all(closing);
+  }
+
+  private async openTasks(assignment: GroupAssignment): Promise<void> {
+    const { topology, stateDirectory, admin, groupId, tracker, logger } = this.options;
+    const tableTopics = [...new Set(assignment.mine.flatMap((id) => topology.subtopologies[parseTaskId(id).subtopology].tableSources.map((t) => t.topic)))];
+    const committed = tableTopics.length > 0 ? await admin.fetchCommittedOffsets(groupId, tableTopics) : new Map<TopicPartitionId, number>();
+    const endOffsets = new Map<TopicPartitionId, number>();
+    for (const topic of tableTopics) {
+      for (const [partition, end] of await admin.fetchEndOffsets(topic)) endOffsets.set(topicPartitionId(topic, partition), end);
+    }
+
+    for (const id of assignment.mine) {
+      const { subtopology: subId, partition } = parseTaskId(id);
+      const subtopology = topology.subtopologies[subId];
+      const stores = new Map<string, KeyValueStore<unknown>>();
+      for (const name of subtopology.stores) stores.set(name, await stateDirectory.openStore<unknown>(name, partition));
+      const task = new StreamTask({
+        topology,
+        subtopologyId: subId,
+        partition,
+        stores,
+        globalStores: this.options.globalStores,
+        errorPolicy: this.options.errorPolicy,
+        metrics: this.options.metrics,
+        logger,
+        maxTaskIdleMs: this.options.maxTaskIdleMs,
+        partitionCount: (topic) => this.options.partitions.get(topic) ?? 1,
+      });
+      const active: ActiveTask = { id, subtopology, partition, task, stores, restoring: new Map(), paused: [], floors: new Map() };
+      for (const spec of subtopology.tableSources) {
+        const tp = topicPartitionId(spec.topic, partition);
+        const store = stores.get(spec.store) as KeyValueStore<unknown>;
+        const checkpoint = store.checkpoints().get(tp);
+        const start = checkpoint ?? 0;
+        // Never committed (a new application): bootstrap the table to its current end before joining against it.
+        const target = committed.get(tp) ?? endOffsets.get(tp) ?? 0;
+        tracker.begin(spec.store, partition, start, target);
+        if (start < target) {
+          active.restoring.set(tp, { spec, store, target, decoder: createTableRecordDecoder(spec, { applicationId: topology.applicationId, errorPolicy: this.options.errorPolicy, logger }) });
+        } else if (checkpoint !== undefined) {
+          active.floors.set(tp, checkpoint);
+        }
+        // Start the table partition where the store stands (earliest when it has nothing yet).
+        this.consumer.seek(spec.topic, partition, start);
+      }
+      if (active.restoring.size > 0) {
+        for (const input of task.inputPartitions) {
+          if (active.restoring.has(input)) continue;
+          const separator = input.lastIndexOf(':');
+          active.paused.push({ topic: input.slice(0, separator), partition: Number(input.slice(separator + 1)) });
+        }
+        if (active.paused.length > 0) this.consumer.pause(active.paused);
+      }
+      this.tasks.set(id, active);
+      if (stores.size > 0) this.localStateTasks.add(id);
+      for (const input of task.inputPartitions) {
+        const readers = this.tasksByInput.get(input) ?? [];
+        readers.push(active);
+        this.tasksByInput.set(input, readers);
+      }
+    }
+    logger.info('assignment set up', {
+      epoch: assignment.epoch,
+      tasks: assignment.mine.join(','),
+      restoring: [...this.tasks.values()].filter((t) => t.restoring.size > 0).map((t) => t.id).join(','),
+      members: assignment.members.length,
+    });
+  }
+
+  /**
+   * Applies the records of `batch` below the restore target to the store (one atomic write with the checkpoint)
+   * and returns the rest, which the task processes. Finishes the partition when the target (or the log end) is
+   * reached, and resumes the task's other inputs when its last table partition is done.
+   */
+  private async restoreFromBatch(
+    active: ActiveTask,
+    tp: TopicPartitionId,
+    restoring: RestoringPartition,
+    batch: readonly ConsumedRecord[],
+    highWatermark: number,
+  ): Promise<readonly ConsumedRecord[]> {
+    const { tracker } = this.options;
+    let cut = batch.findIndex((record) => record.offset >= restoring.target);
+    if (cut < 0) cut = batch.length;
+    const toRestore = batch.slice(0, cut);
+    if (toRestore.length > 0) {
+      const result = await restoreStore({
+        store: restoring.store,
+        batches: oneBatch(toRestore),
+        endOffsets: new Map([[tp, restoring.target]]),
+        decode: (record) => restoring.decoder.decode(record),
+        onDecodeError: (record, error) => restoring.decoder.onDecodeError(record, error),
+      });
+      tracker.advance(restoring.spec.store, active.partition, result.restored, result.checkpoints.get(tp) ?? 0);
+    }
+    const position = restoring.store.checkpoints().get(tp) ?? 0;
+    if (cut < batch.length || position >= restoring.target || highWatermark <= position) {
+      active.restoring.delete(tp);
+      active.floors.set(tp, cut < batch.length ? Math.max(position, restoring.target) : position);
+      tracker.finish(restoring.spec.store, active.partition);
+      if (active.restoring.size === 0 && active.paused.length > 0) {
+        this.consumer.resume(active.paused);
+        active.paused.length = 0;
+      }
+      this.dirty = true;
+    }
+    return batch.slice(cut);
+  }
+}
+
+async function* oneBatch(records: readonly ConsumedRecord[]): AsyncGenerator<readonly ConsumedRecord[]> {
+  yield records;
+}
