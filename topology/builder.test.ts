@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { TopologyBuildError } from '../errors.js';
 import { StreamsBuilder } from './builder.js';
 import { Serdes } from './serdes.js';
+import { TopologyTestDriver } from '../processor/test-driver/topology-test-driver.js';
 
 interface Customer {
   readonly name: string;
@@ -43,21 +44,50 @@ describe('StreamsBuilder.build()', () => {
   it('splits sub-topologies at repartition topics and lists what the runtime needs', () => {
     const t = readmeTopology();
     expect(Object.isFrozen(t)).toBe(true);
+    // Both `orders` streams share sub-topology 0: one task per partition reads `orders` once and feeds both sources.
     expect(t.subtopologies.map((s) => s.sourceTopics)).toEqual([
       ['orders'],
       ['customers', 'shop-KSTREAM-KEY-SELECT-0000000006-repartition'],
-      ['orders'],
     ]);
     expect(t.subtopologies[1].tableSources.map((s) => [s.topic, s.store])).toEqual([['customers', 'customers']]);
     expect(t.subtopologies[1].stores).toEqual(['customers']);
-    expect(t.subtopologies[2].sinkTopics).toEqual(['shop-KSTREAM-KEY-SELECT-0000000006-repartition']);
+    expect([...t.subtopologies[0].sinkTopics].sort()).toEqual(['orders-enriched', 'shop-KSTREAM-KEY-SELECT-0000000006-repartition']);
     expect(t.repartitionTopics).toEqual([
-      { topic: 'shop-KSTREAM-KEY-SELECT-0000000006-repartition', partitions: undefined, producedBy: 2, consumedBy: 1 },
+      { topic: 'shop-KSTREAM-KEY-SELECT-0000000006-repartition', partitions: undefined, producedBy: 0, consumedBy: 1 },
     ]);
     expect(t.globalTables.map((g) => [g.topic, g.store])).toEqual([['customers', 'customers-global']]);
     expect(t.userSourceTopics()).toEqual(['customers', 'orders']);
     // Global tables are not part of any sub-topology's partitioning.
     expect(t.subtopologies[0].stores).toEqual([]);
+  });
+
+  it('puts every source of one topic in one sub-topology, so each topic-partition has exactly one consuming task', () => {
+    const b = new StreamsBuilder();
+    const table = b.table('customers', { ...customers, store: 'customers' });
+    b.stream('customers', customers).mapValues((c) => c.name).to('names');
+    b.stream('orders', orders).filter((_k, o) => o.total > 10).to('big');
+    b.stream('orders', orders).selectKey((_k, o) => o.customerId).join(table, (o, c) => ({ o, c })).to('joined');
+    const t = b.build({ applicationId: 'app' });
+    const consumers = new Map<string, number[]>();
+    t.subtopologies.forEach((sub) => sub.sourceTopics.forEach((topic) => consumers.set(topic, [...(consumers.get(topic) ?? []), sub.id])));
+    for (const [topic, subs] of consumers) expect({ topic, subs: subs.length }).toEqual({ topic, subs: 1 });
+    // The table and the stream over `customers` share a task, as do both `orders` streams.
+    expect(t.subtopologies.find((s) => s.sourceTopics.includes('customers'))?.tableSources.map((x) => x.store)).toEqual(['customers']);
+  });
+
+  it('hands each record of a shared topic to every source reading it (the test driver runs the same tasks)', async () => {
+    const b = new StreamsBuilder();
+    b.stream('orders', orders).filter((_k, o) => o.total > 10).to('big', { key: str, value: Serdes.json() });
+    b.stream('orders', orders).mapValues((o) => o.total).to('totals', { key: str, value: Serdes.json() });
+    const driver = new TopologyTestDriver(b.build({ applicationId: 'app' }), { partitions: 4 });
+    const input = driver.inputTopic('orders', str, Serdes.json<{ customerId: string; total: number }>());
+    for (let i = 0; i < 20; i++) await input.pipe(`o${i}`, { customerId: `c${i % 3}`, total: i }, { timestamp: i });
+    expect(driver.outputTopic('big', str, Serdes.json()).readKeyValues().map((kv) => kv.key).sort()).toEqual(
+      Array.from({ length: 9 }, (_, i) => `o${i + 11}`).sort(),
+    );
+    expect(driver.outputTopic('totals', str, Serdes.json<number>()).readKeyValues()).toHaveLength(20);
+    expect(driver.metrics.snapshot().processed.orders).toBe(20);
+    await driver.close();
   });
 
   it('sizes repartition topics: user-fixed, else like the co-partitioned table, else max of upstream sources', () => {

@@ -1,6 +1,6 @@
 /**
  * Compiles the DSL's node list into a frozen `Topology`: validates it, splits it into sub-topologies (connected
- * components, cut at repartition topics; nodes sharing a task-local store are connected), and lists what the
+ * components, cut at repartition topics; nodes sharing a task-local store or a source topic are connected), and lists what the
  * runtime needs: source/sink topics per sub-topology, table stores, repartition topics, global tables.
  */
 import { TopologyBuildError } from '../errors.js';
@@ -225,10 +225,23 @@ export function compileTopology(input: CompileInput): Topology {
     if (anchor === undefined) storeAnchor.set(store, nodeId);
     else uf.union(anchor, nodeId);
   };
+  // Sources reading the same topic share a sub-topology: one task consumes each topic-partition once and hands
+  // every record to all of its sources. Separate sub-topologies would let the assignor give one topic-partition
+  // to two members, whose offset commits would then overwrite each other.
+  const topicAnchor = new Map<string, number>();
+  const anchorTopic = (topic: string, nodeId: number): void => {
+    const anchor = topicAnchor.get(topic);
+    if (anchor === undefined) topicAnchor.set(topic, nodeId);
+    else uf.union(anchor, nodeId);
+  };
   for (const node of nodes) {
     for (const parent of node.parents) uf.union(parent, node.id);
     switch (node.kind) {
+      case 'source':
+        anchorTopic(node.topic, node.id);
+        break;
       case 'table-source':
+        anchorTopic(node.topic, node.id);
         anchorStore(node.store, node.id);
         break;
       case 'stream-table-join': {

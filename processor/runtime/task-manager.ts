@@ -358,14 +358,11 @@ export class TaskManager {
   private async commitAll(epoch: number, tolerateStale: boolean): Promise<void> {
     this.lastCommitAt = Date.now();
     const perTask = await Promise.all([...this.tasks.values()].map(async (active) => ({ active, offsets: await active.task.commit() })));
+    // Each topic-partition feeds exactly one task (the compiler puts all sources of a topic in one sub-topology).
     const offsets = new Map<TopicPartitionId, number>();
-    const take = (tp: TopicPartitionId, offset: number): void => {
-      const known = offsets.get(tp);
-      offsets.set(tp, known === undefined ? offset : Math.min(known, offset));
-    };
     for (const { active, offsets: taskOffsets } of perTask) {
-      for (const [tp, offset] of taskOffsets) take(tp, offset);
-      for (const [tp, floor] of active.floors) if (!taskOffsets.has(tp)) take(tp, floor);
+      for (const [tp, offset] of taskOffsets) offsets.set(tp, offset);
+      for (const [tp, floor] of active.floors) if (!taskOffsets.has(tp)) offsets.set(tp, floor);
     }
     const changed = new Map([...offsets].filter(([tp, offset]) => this.committed.get(tp) !== offset));
     this.dirty = false;
