@@ -3,7 +3,7 @@
  * Key layout (namespace byte, checkpoint keys) is in key-layout.ts; value encoding in value-codec.ts.
  */
 import { ClassicLevel, type ChainedBatch as LevelChainedBatch } from 'classic-level';
-import { InvalidStoreValueError, StateDirectoryLockedError, StoreClosedError, StoreCorruptedError } from '../errors.js';
+import { StateDirectoryLockedError, StoreClosedError, StoreCorruptedError } from '../errors.js';
 import type { TopicPartitionId } from '../processor/records.js';
 import {
   CHECKPOINT_KEY_END,
@@ -27,7 +27,7 @@ import type {
   StoreEntry,
   StoreWrite,
 } from './types.js';
-import { decodeValue, encodeValue } from './value-codec.js';
+import { decodeValue, encodeStoreValue } from './value-codec.js';
 
 /** LevelDB tuning knobs passed through to classic-level (see README for the restore measurements behind the defaults). */
 export interface LevelTuning {
@@ -69,14 +69,6 @@ function levelErrorCode(error: unknown): string | undefined {
     current = (current as { cause?: unknown }).cause;
   }
   return undefined;
-}
-
-function encodeChecked(storeName: string, value: unknown): Buffer {
-  if (value === undefined) throw new InvalidStoreValueError(storeName, 'value is undefined');
-  if (typeof value === 'function' || typeof value === 'symbol') {
-    throw new InvalidStoreValueError(storeName, `value is a ${typeof value}`);
-  }
-  return encodeValue(value);
 }
 
 export class LevelKeyValueStore<V = unknown> implements KeyValueStore<V> {
@@ -211,7 +203,7 @@ export class LevelKeyValueStore<V = unknown> implements KeyValueStore<V> {
     this.#assertOpen();
     await this.#commit((batch) => {
       for (const w of writes) {
-        if (w.type === 'put') batch.put(dataKey(w.key), encodeChecked(this.name, w.value));
+        if (w.type === 'put') batch.put(dataKey(w.key), encodeStoreValue(this.name, w.value));
         else batch.del(dataKey(w.key));
       }
     }, checkpoints);

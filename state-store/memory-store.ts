@@ -3,7 +3,7 @@
  * keys in byte order, values stored msgpack-encoded (reads return decoded copies), checkpoints written
  * atomically with data. Not for production: it holds everything in memory and nothing survives a restart.
  */
-import { InvalidStoreValueError, StoreClosedError } from '../errors.js';
+import { StoreClosedError } from '../errors.js';
 import type { TopicPartitionId } from '../processor/records.js';
 import type {
   Checkpoints,
@@ -14,16 +14,7 @@ import type {
   StoreWrite,
 } from './types.js';
 import { prefixUpperBound } from './key-layout.js';
-import { decodeValue, encodeValue } from './value-codec.js';
-
-/** Same checks and encoding as the LevelDB store, so tests on this store catch what production would reject. */
-function encodeChecked(storeName: string, value: unknown): Buffer {
-  if (value === undefined) throw new InvalidStoreValueError(storeName, 'value is undefined');
-  if (typeof value === 'function' || typeof value === 'symbol') {
-    throw new InvalidStoreValueError(storeName, `value is a ${typeof value}`);
-  }
-  return encodeValue(value);
-}
+import { decodeValue, encodeStoreValue } from './value-codec.js';
 
 export class MemoryKeyValueStore<V = unknown> implements KeyValueStore<V> {
   readonly name: string;
@@ -82,7 +73,7 @@ export class MemoryKeyValueStore<V = unknown> implements KeyValueStore<V> {
   async write(writes: readonly StoreWrite<V>[], checkpoints?: Checkpoints): Promise<void> {
     this.assertOpen();
     // Encode everything before mutating, so an unencodable value leaves the store untouched (atomicity).
-    const prepared = writes.map((w) => (w.type === 'put' ? { key: Buffer.from(w.key), bytes: encodeChecked(this.name, w.value) } : { key: Buffer.from(w.key), bytes: undefined }));
+    const prepared = writes.map((w) => (w.type === 'put' ? { key: Buffer.from(w.key), bytes: encodeStoreValue(this.name, w.value) } : { key: Buffer.from(w.key), bytes: undefined }));
     for (const { key, bytes } of prepared) {
       if (bytes === undefined) this.remove(key);
       else this.insert(key, bytes);

@@ -9,6 +9,7 @@
  * `undefined` is not a value: a key without a value is a deleted key.
  */
 import { Packr } from 'msgpackr';
+import { InvalidStoreValueError } from '../errors.js';
 
 const packr = new Packr({ useRecords: false, mapsAsObjects: true, copyBuffers: true, moreTypes: false });
 
@@ -18,4 +19,13 @@ export function encodeValue(value: unknown): Buffer {
 
 export function decodeValue<V>(bytes: Uint8Array): V {
   return packr.unpack(bytes) as V;
+}
+
+/** `encodeValue` for a store write: rejects what no store may hold (both store implementations use it). */
+export function encodeStoreValue(storeName: string, value: unknown): Buffer {
+  if (value === undefined) throw new InvalidStoreValueError(storeName, 'value is undefined');
+  if (typeof value === 'function' || typeof value === 'symbol') {
+    throw new InvalidStoreValueError(storeName, `value is a ${typeof value}`);
+  }
+  return encodeValue(value);
 }

@@ -91,9 +91,8 @@ function addNode(state: BuildState, prefix: string, node: NodeWithoutId): Topolo
 // Serdes are typed at the DSL surface and untyped inside nodes; these casts are the one place that happens.
 const erase = <T>(serde: Serde<T>): Serde<unknown> => serde as Serde<unknown>;
 
-/** A co-partitioned table (one store per partition). Only stream records trigger join output. */
-export class KTable<K, V> {
-  readonly kind = 'table' as const;
+/** What both table handles carry: the source node, its topic and store, and the serdes joins are typed by. */
+abstract class TableHandle<K, V> {
   /** @internal */ readonly state: BuildState;
   /** @internal */ readonly nodeId: number;
   readonly topic: string;
@@ -112,25 +111,14 @@ export class KTable<K, V> {
   }
 }
 
-/** A table replicated in full on every instance; joined through a key mapper, no co-partitioning needed. */
-export class GlobalKTable<K, V> {
-  readonly kind = 'global-table' as const;
-  /** @internal */ readonly state: BuildState;
-  /** @internal */ readonly nodeId: number;
-  readonly topic: string;
-  readonly store: string;
-  readonly keySerde: Serde<K>;
-  readonly valueSerde: Serde<V>;
+/** A co-partitioned table (one store per partition). Only stream records trigger join output. */
+export class KTable<K, V> extends TableHandle<K, V> {
+  readonly kind = 'table' as const;
+}
 
-  /** @internal */
-  constructor(state: BuildState, nodeId: number, topic: string, options: TableOptions<K, V>) {
-    this.state = state;
-    this.nodeId = nodeId;
-    this.topic = topic;
-    this.store = options.store;
-    this.keySerde = options.key;
-    this.valueSerde = options.value;
-  }
+/** A table replicated in full on every instance; joined through a key mapper, no co-partitioning needed. */
+export class GlobalKTable<K, V> extends TableHandle<K, V> {
+  readonly kind = 'global-table' as const;
 }
 
 interface StreamShape<K, V> {

@@ -97,16 +97,18 @@ function jsonSerde<T>(): Serde<T> {
       return Buffer.from(text, 'utf8');
     },
     deserialize: (bytes: Buffer) => parse(decodeUtf8('json', bytes)),
-    // A key typed in a URL is usually a bare string: accept it when it is not valid JSON.
-    fromString(text: string): T {
-      try {
-        return JSON.parse(text) as T;
-      } catch {
-        return text as T;
-      }
-    },
+    fromString: (text: string) => parseKeyText<T>(text),
     toJSON: (value: T) => jsonCompatible(value),
   });
+}
+
+/** A key typed in a URL: JSON when it parses, else the bare string (keys are usually plain strings). */
+function parseKeyText<T>(text: string): T {
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return text as T;
+  }
 }
 
 // One packer for all msgpack serdes; records extension off so bytes are plain msgpack readable by any client.
@@ -129,13 +131,7 @@ function msgpackSerde<T>(): Serde<T> {
         throw new SerdeError('msgpack', `not valid msgpack (${errorMessage(error)})`, { cause: error });
       }
     },
-    fromString(text: string): T {
-      try {
-        return JSON.parse(text) as T;
-      } catch {
-        return text as T;
-      }
-    },
+    fromString: (text: string) => parseKeyText<T>(text),
     toJSON: (value: T) => jsonCompatible(value),
   });
 }
