@@ -44,3 +44,7 @@ export type { QueryServer, QueryServerOptions, QuerySource, StoreInfo, StoreKind
 // runtime: TributaryApp (Kafka runtime: lifecycle, global tables, tasks, commits, query seam)
 export { TributaryApp, jsonLineLogger, TARGET_TOPIC_HEADER } from './processor/runtime/index.js';
 export type { TributaryAppOptions, HttpOptions, AppKafkaConfig, TributaryAppEvents, TributaryAppEventName, TributaryAppListener, StateChangeEvent, RestorationEvent, AssignmentEvent, RuntimeStats, RuntimeTimings, StoreRestoreTotals, TaskView, RuntimeLogger } from './processor/runtime/index.js';
+
+// dlq: dead-letter replay (processor/dlq/)
+export { replayDeadLetters, parseDeadLetter, replayRecord, ReplayProgress, progressTopicName, REPLAYED_FROM_HEADER, MAX_MALFORMED_LISTED } from './processor/dlq/index.js';
+export type { ReplayDeadLettersOptions, ReplayKafkaConfig, ReplayCounts, ReplayResult, ReplayProgressEvent, MalformedDeadLetter, DeadLetter, ParsedDeadLetter, ReplayFilter, ProgressEntry } from './processor/dlq/index.js';

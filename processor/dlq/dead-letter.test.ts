@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { DeadLetterHeaders, deadLetterRecord } from '../engine/error-policy.js';
+import type { ConsumedRecord, ProducedRecord } from '../records.js';
+import { TARGET_TOPIC_HEADER } from '../runtime/output-sender.js';
+import { parseDeadLetter, REPLAYED_FROM_HEADER, replayRecord } from './dead-letter.js';
+
+const original: ConsumedRecord = {
+  topic: 'orders',
+  partition: 3,
+  offset: 41,
+  timestamp: 1_700_000_000_123,
+  key: Buffer.from('k1'),
+  value: Buffer.from('{not json'),
+  headers: { 'trace-id': Buffer.from('abc') },
+};
+
+/** The dead letter as the engine writes it, then as read back from the DLQ topic. */
+function readBack(letter: ProducedRecord, offset = 7): ConsumedRecord {
+  return { topic: 'app-dlq', partition: 0, offset, timestamp: letter.timestamp, key: letter.key, value: letter.value, headers: letter.headers };
+}
+
+describe('parseDeadLetter / replayRecord', () => {
+  it('round-trips an engine dead letter to a record equal to the original (plus replayed-from)', () => {
+    const dlq = readBack(deadLetterRecord('app-dlq', 'app', 'deserialization', original, new SyntaxError('bad')));
+    const parsed = parseDeadLetter(dlq);
+    expect(parsed).toMatchObject({ ok: true, letter: { stage: 'deserialization', topic: 'orders', sourcePartition: 3, sourceOffset: 41 } });
+    if (!parsed.ok) return;
+    const replay = replayRecord(parsed.letter, 6);
+    expect(replay).toEqual({
+      topic: 'orders',
+      partition: 3,
+      timestamp: original.timestamp,
+      key: original.key,
+      value: original.value,
+      headers: { 'trace-id': Buffer.from('abc'), [REPLAYED_FROM_HEADER]: Buffer.from('app-dlq:0:7') },
+    });
+  });
+
+  it('lets the key decide when the original partition no longer exists', () => {
+    const parsed = parseDeadLetter(readBack(deadLetterRecord('app-dlq', 'app', 'processing', original, new Error('x'))));
+    expect(parsed.ok && replayRecord(parsed.letter, 2).partition).toBeUndefined();
+  });
+
+  it('replays production dead letters to the topic they were meant for, partition by key', () => {
+    const headers = { [DeadLetterHeaders.stage]: Buffer.from('production'), [TARGET_TOPIC_HEADER]: Buffer.from('enriched'), [DeadLetterHeaders.errorClass]: Buffer.from('KafkaProduceError') };
+    const parsed = parseDeadLetter({ ...original, topic: 'app-dlq', headers });
+    expect(parsed).toMatchObject({ ok: true, letter: { stage: 'production', topic: 'enriched', sourcePartition: undefined } });
+    if (!parsed.ok) return;
+    const replay = replayRecord(parsed.letter, 4);
+    expect(replay.topic).toBe('enriched');
+    expect(replay.partition).toBeUndefined();
+    expect(Object.keys(replay.headers)).toEqual([REPLAYED_FROM_HEADER]);
+  });
+
+  it('reports what is missing instead of guessing', () => {
+    const full = deadLetterRecord('app-dlq', 'app', 'deserialization', original, new Error('x')).headers;
+    const without = (name: string): ConsumedRecord => {
+      const headers = { ...full };
+      delete headers[name];
+      return { ...original, headers };
+    };
+    const reason = (record: ConsumedRecord): string => {
+      const parsed = parseDeadLetter(record);
+      return parsed.ok ? 'ok' : parsed.reason;
+    };
+    expect(reason({ ...original, headers: {} })).toMatch(/no tributary.stage header/);
+    expect(reason(without(DeadLetterHeaders.sourceTopic))).toMatch(/no tributary.source.topic/);
+    expect(reason(without(DeadLetterHeaders.sourcePartition))).toMatch(/source.partition is missing/);
+    expect(reason(without(DeadLetterHeaders.sourceOffset))).toMatch(/source.offset is missing/);
+    expect(reason({ ...original, headers: { ...full, [DeadLetterHeaders.sourcePartition]: Buffer.from('-1') } })).toMatch(/"-1", not a partition/);
+    expect(reason({ ...original, headers: { ...full, [DeadLetterHeaders.stage]: Buffer.from('later') } })).toMatch(/unknown tributary.stage "later"/);
+    expect(reason({ ...original, headers: { [DeadLetterHeaders.stage]: Buffer.from('production') } })).toMatch(/without tributary.target.topic/);
+  });
+});

@@ -1,0 +1,70 @@
+/**
+ * Huge records and Kafka's max.message.bytes, which limits a whole record BATCH (per partition, per request).
+ * Both tests state the correct behaviour and are marked `it.fails` because of two KNOWN BUGS (reported to the lead);
+ * `it.fails` keeps the suite green until a fix lands and turns red then: drop `.fails` when it does.
+ *
+ * 1. A bad record close to the default max.message.bytes (1 048 588), default topic settings. Correct: it is
+ *    dead-lettered and the app keeps running. Bug (runtime): the dead letter is the record PLUS the tributary.* headers (error
+ * message included), and the runtime creates `<applicationId>-dlq` with the default max.message.bytes, so Kafka
+ * rejects it (MESSAGE_TOO_LARGE), the production policy ('fail') applies and one poison record stops the app.
+ * Fix: create the DLQ with headroom (e.g. max.message.bytes = largest source limit + 64 KiB) and cap the
+ * error-message header.
+ * 2. Two 200 KB records for an output topic with max.message.bytes 300 000 in one processing cycle. Correct: both
+ *    are written (each fits). Bug (processor/kafka/producer.ts): RecordProducer puts up to 768 KiB in one request,
+ *    so both land in one 400 KB batch, Kafka rejects it (MESSAGE_TOO_LARGE, not retriable) and the app fails.
+ *    Fix: on MESSAGE_TOO_LARGE split the chunk and resend (down to one record per request), or learn each topic's
+ *    max.message.bytes (describeConfigs) and chunk per partition below it.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { DeadLetterHeaders } from '../../processor/engine/error-policy.js';
+import { StreamsBuilder } from '../../topology/builder.js';
+import { Serdes } from '../../topology/serdes.js';
+import { createTopics, produce, readTopic, uniqueName, waitUntil } from '../helpers/kafka.js';
+import { InProcessApps } from './in-process-app.js';
+
+const apps = new InProcessApps();
+afterEach(() => apps.cleanup());
+
+/** Fits a default topic (1 048 588 bytes per batch) with the key and record framing, with little room left. */
+const NEAR_DEFAULT_LIMIT = 1_048_000;
+
+describe('a huge poison record on default topic settings', () => {
+  it.fails('is dead-lettered and the app keeps running', async () => {
+    const appId = uniqueName('huge');
+    const topics = { in: `${appId}-in`, out: `${appId}-out` };
+    await createTopics([
+      { topic: topics.in, partitions: 1 },
+      { topic: topics.out, partitions: 1 },
+    ]);
+    const b = new StreamsBuilder();
+    b.stream(topics.in, { key: Serdes.string(), value: Serdes.json() }).to(topics.out, { value: Serdes.json() });
+    const app = await apps.start(b.build({ applicationId: appId }), { applicationId: appId });
+    await produce(topics.in, [{ key: 'huge', value: 'x'.repeat(NEAR_DEFAULT_LIMIT) }]);
+    await produce(topics.in, [{ key: 'fine', value: '{"ok":1}' }]);
+    await waitUntil(async () => app.state === 'failed' || (await readTopic(topics.out)).length === 1, { timeoutMs: 60_000, description: 'the good record output, or the app failing' });
+    console.log('huge poison record:', app.state, app.failureCause instanceof Error ? app.failureCause.message : '', JSON.stringify(app.stats().engine.errors));
+    expect(app.state).toBe('running');
+    const [letter] = await readTopic(`${appId}-dlq`);
+    expect(letter.value?.length).toBe(NEAR_DEFAULT_LIMIT);
+    expect(letter.headers[DeadLetterHeaders.stage]?.toString()).toBe('deserialization');
+  });
+
+  it.fails('writes two outputs that each fit the topic limit but not together', async () => {
+    const appId = uniqueName('batch');
+    const topics = { in: `${appId}-in`, out: `${appId}-out` };
+    await createTopics([
+      { topic: topics.in, partitions: 1 },
+      { topic: topics.out, partitions: 1, configs: { 'max.message.bytes': '300000' } },
+    ]);
+    const b = new StreamsBuilder();
+    b.stream(topics.in, { key: Serdes.string(), value: Serdes.json<string>() }).to(topics.out, { value: Serdes.json<string>() });
+    const app = await apps.create(b.build({ applicationId: appId }), { applicationId: appId });
+    // Produced before the start, in separate requests, so the app reads both in its first batch.
+    await produce(topics.in, [{ key: 'a', value: JSON.stringify('a'.repeat(200_000)) }]);
+    await produce(topics.in, [{ key: 'b', value: JSON.stringify('b'.repeat(200_000)) }]);
+    await app.start();
+    await waitUntil(async () => app.state === 'failed' || (await readTopic(topics.out)).length === 2, { timeoutMs: 60_000, description: 'both outputs, or the app failing' });
+    console.log('two 200 KB outputs, 300 000-byte topic limit:', app.state, app.failureCause instanceof Error ? app.failureCause.message : '');
+    expect(app.state).toBe('running');
+  });
+});
