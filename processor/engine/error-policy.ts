@@ -65,8 +65,12 @@ export function errorClassName(error: unknown): string {
   return typeof error;
 }
 
+/** Longest error message a dead letter carries: a header, not a log (the DLQ topic's size headroom assumes it). */
+export const MAX_DEAD_LETTER_MESSAGE_CHARS = 4096;
+
 export function errorMessageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  const message = error instanceof Error ? error.message : String(error);
+  return message.length <= MAX_DEAD_LETTER_MESSAGE_CHARS ? message : `${message.slice(0, MAX_DEAD_LETTER_MESSAGE_CHARS)}… (truncated)`;
 }
 
 /**

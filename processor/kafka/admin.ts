@@ -1,7 +1,7 @@
 /**
  * Topic, offset and group administration over kafkajs's admin client, returning plain Maps of numbers.
  */
-import type { Admin } from 'kafkajs';
+import kafkajs, { type Admin } from 'kafkajs';
 import { KafkaAdminError } from '../../errors.js';
 import { topicPartitionId, type TopicPartitionId } from '../records.js';
 import type { KafkaClient } from './client.js';
@@ -21,6 +21,9 @@ export interface TopicPartitionCounts {
   /** Asked-for topics that do not exist. */
   readonly missing: string[];
 }
+
+// kafkajs spreads its enums into module.exports, which Node's ESM loader cannot see as named exports.
+const { ConfigResourceTypes } = kafkajs;
 
 export class KafkaAdmin {
   private readonly admin: Admin;
@@ -95,6 +98,28 @@ export class KafkaAdmin {
       for (const topic of metadata.topics) partitions.set(topic.name, topic.partitions.length);
     }
     return { partitions, missing };
+  }
+
+  /**
+   * Each existing topic's `max.message.bytes` (the broker's limit for one record batch), as the broker resolves it
+   * (topic override, else the broker default). Every topic must exist: kafkajs fails the whole call otherwise.
+   */
+  async topicMaxMessageBytes(topics: readonly string[]): Promise<Map<string, number>> {
+    const unique = [...new Set(topics)];
+    const limits = new Map<string, number>();
+    if (unique.length === 0) return limits;
+    const described = await this.run('describeConfigs', () =>
+      this.admin.describeConfigs({
+        includeSynonyms: false,
+        resources: unique.map((name) => ({ type: ConfigResourceTypes.TOPIC, name, configNames: ['max.message.bytes'] })),
+      }),
+    );
+    for (const resource of described.resources) {
+      const entry = resource.configEntries.find((e) => e.configName === 'max.message.bytes');
+      const value = entry === undefined ? Number.NaN : Number(entry.configValue);
+      if (Number.isFinite(value)) limits.set(resource.resourceName, value);
+    }
+    return limits;
   }
 
   /**

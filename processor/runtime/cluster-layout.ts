@@ -10,6 +10,11 @@ import type { Topology } from '../../topology/compile.js';
 import type { KafkaAdmin, TopicSpec } from '../kafka/admin.js';
 import type { TaskSpec } from '../kafka/assignor.js';
 
+/** Kafka's default `max.message.bytes` (1 MiB + record-batch overhead). */
+const DEFAULT_MAX_MESSAGE_BYTES = 1_048_588;
+/** Room for the tributary.* headers (the error message is capped by the engine) and batch framing. */
+const DEAD_LETTER_HEADROOM_BYTES = 64 * 1024;
+
 export interface ClusterLayout {
   /** Partition count of every source, repartition, global-table and dead-letter topic. */
   readonly partitions: ReadonlyMap<string, number>;
@@ -34,7 +39,19 @@ export async function prepareClusterLayout(admin: KafkaAdmin, topology: Topology
 
   const wanted = topology.partitionCounts(userCount);
   const specs: TopicSpec[] = [...wanted].map(([topic, partitions]) => ({ topic, partitions, replicationFactor: internal.replicationFactor }));
-  specs.push({ topic: internal.deadLetterTopic, partitions: internal.deadLetterPartitions, replicationFactor: internal.replicationFactor });
+  // A dead letter is a source record (or an output that did not fit its topic) plus tributary.* headers: give the
+  // dead-letter topic room for the largest record any topic we touch accepts, or one poison record near a topic's
+  // limit would be rejected by the DLQ and stop the app. Only applied when we create the topic.
+  // (describeConfigs fails as a whole on an unknown topic: ask only about topics that exist.)
+  const sinks = await admin.describeTopicPartitions(topology.subtopologies.flatMap((s) => s.sinkTopics));
+  const limits = await admin.topicMaxMessageBytes([...userTopics, ...sinks.partitions.keys()]);
+  const deadLetterLimit = Math.max(DEFAULT_MAX_MESSAGE_BYTES, ...limits.values()) + DEAD_LETTER_HEADROOM_BYTES;
+  specs.push({
+    topic: internal.deadLetterTopic,
+    partitions: internal.deadLetterPartitions,
+    replicationFactor: internal.replicationFactor,
+    configs: { 'max.message.bytes': String(deadLetterLimit) },
+  });
   const created = await admin.ensureTopics(specs);
 
   const partitions = new Map<string, number>(described.partitions);

@@ -1,14 +1,11 @@
 /**
  * Huge records and Kafka's max.message.bytes, which limits a whole record BATCH (per partition, per request).
- * Both tests state the correct behaviour and are marked `it.fails` because of two KNOWN BUGS (reported to the lead);
- * `it.fails` keeps the suite green until a fix lands and turns red then: drop `.fails` when it does.
- *
- * 1. A bad record close to the default max.message.bytes (1 048 588), default topic settings. Correct: it is
- *    dead-lettered and the app keeps running. Bug (runtime): the dead letter is the record PLUS the tributary.* headers (error
- * message included), and the runtime creates `<applicationId>-dlq` with the default max.message.bytes, so Kafka
- * rejects it (MESSAGE_TOO_LARGE), the production policy ('fail') applies and one poison record stops the app.
- * Fix: create the DLQ with headroom (e.g. max.message.bytes = largest source limit + 64 KiB) and cap the
- * error-message header.
+ * 1. A bad record close to the default max.message.bytes (1 048 588), default topic settings: it is dead-lettered and
+ *    the app keeps running. The dead letter is the record PLUS the tributary.* headers, so the runtime creates
+ *    `<applicationId>-dlq` with max.message.bytes = the largest limit of the topics it touches + 64 KiB, and the
+ *    engine caps the error-message header.
+ * The second test states the correct behaviour and is marked `it.fails` because of a KNOWN BUG; `it.fails` keeps the
+ * suite green until the fix lands and turns red then: drop `.fails` when it does.
  * 2. Two 200 KB records for an output topic with max.message.bytes 300 000 in one processing cycle. Correct: both
  *    are written (each fits). Bug (processor/kafka/producer.ts): RecordProducer puts up to 768 KiB in one request,
  *    so both land in one 400 KB batch, Kafka rejects it (MESSAGE_TOO_LARGE, not retriable) and the app fails.
@@ -29,7 +26,7 @@ afterEach(() => apps.cleanup());
 const NEAR_DEFAULT_LIMIT = 1_048_000;
 
 describe('a huge poison record on default topic settings', () => {
-  it.fails('is dead-lettered and the app keeps running', async () => {
+  it('is dead-lettered and the app keeps running', async () => {
     const appId = uniqueName('huge');
     const topics = { in: `${appId}-in`, out: `${appId}-out` };
     await createTopics([
