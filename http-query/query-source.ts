@@ -75,8 +75,11 @@ export interface InstanceInfo {
 }
 
 export interface ClusterMetadata {
-  /** Rebalance generation the map is from; `-1` when unknown. */
-  readonly generation: number;
+  /**
+   * Opaque id of the group assignment this map comes from, the same on every instance for one rebalance (the leader
+   * mints it); `null` before this instance has joined. Two views agree on the assignment iff their ids are equal.
+   */
+  readonly assignmentId: string | null;
   readonly instances: readonly InstanceInfo[];
 }
 

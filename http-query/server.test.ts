@@ -248,7 +248,7 @@ describe('status routes', () => {
     const res = await get('/metadata');
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({
-      generation: 1,
+      assignmentId: 'a1',
       instances: [{ id: 'self', self: true, storePartitions: { counts: [0, 1, 2, 3] } }],
     });
   });

@@ -7,9 +7,9 @@ const APP_STATES = ['created', 'bootstrapping', 'running', 'rebalancing', 'stopp
 
 const metadataSchema = {
   type: 'object',
-  required: ['generation', 'instances'],
+  required: ['assignmentId', 'instances'],
   properties: {
-    generation: { type: 'integer' },
+    assignmentId: { type: ['string', 'null'] },
     instances: {
       type: 'array',
       items: {

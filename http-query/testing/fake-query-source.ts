@@ -150,7 +150,7 @@ export class FakeQuerySource implements QuerySource {
   metadata(): ClusterMetadata {
     const ids = new Set<string>([this.instanceId, ...this.urls.keys()]);
     return {
-      generation: 1,
+      assignmentId: 'a1',
       instances: [...ids].map((id) => {
         const storePartitions: Record<string, number[]> = {};
         for (const [name, owners] of this.owners) {

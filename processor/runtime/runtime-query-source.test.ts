@@ -35,6 +35,7 @@ class FakeTasks implements TaskOwnershipView {
     ]);
     return {
       epoch: 7,
+      assignmentId: 'assignment-7',
       memberId: 'me',
       all,
       members: [
@@ -116,15 +117,15 @@ describe('RuntimeQuerySource', () => {
     expect(await qs.store('table-store')?.approximateCount()).toBe(3);
     expect(qs.store('table-store')?.codec.keyToJson(Buffer.from('abc'))).toBe('abc');
     const metadata = qs.metadata();
-    expect(metadata.generation).toBe(7);
+    expect(metadata.assignmentId).toBe('assignment-7');
     expect(metadata.instances).toEqual([
       { id: 'i-me', url: 'http://me', self: true, tasks: [`${tableSub}_0`, `${tableSub}_1`], storePartitions: { 'table-store': [0, 1] } },
       { id: 'i-other', url: 'http://other', self: false, tasks: [`${tableSub}_2`], storePartitions: { 'table-store': [2] } },
     ]);
   });
 
-  it('reports only itself, generation -1, before joining the group', () => {
-    expect(source(undefined, undefined).metadata()).toEqual({ generation: -1, instances: [{ id: 'i-me', url: 'http://me', self: true, tasks: [], storePartitions: {} }] });
+  it('reports only itself, with no assignment id, before joining the group', () => {
+    expect(source(undefined, undefined).metadata()).toEqual({ assignmentId: null, instances: [{ id: 'i-me', url: 'http://me', self: true, tasks: [], storePartitions: {} }] });
     expect(source(undefined, undefined).locate('table-store', Buffer.from('x'))).toMatchObject({ kind: 'unavailable' });
   });
 });

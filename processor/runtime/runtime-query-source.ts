@@ -34,7 +34,7 @@ export interface GlobalStoresView {
 /** What routing needs from the partitioned work (TaskManager implements it). */
 export interface TaskOwnershipView {
   readonly isRebalancing: boolean;
-  currentAssignment(): Pick<GroupAssignment, 'epoch' | 'memberId' | 'all' | 'members'> | undefined;
+  currentAssignment(): Pick<GroupAssignment, 'epoch' | 'assignmentId' | 'memberId' | 'all' | 'members'> | undefined;
   localStore(task: TaskId, store: string): { store: ReadOnlyKeyValueStore<unknown> } | { reason: string };
   localPartitions(store: string): number[];
   approximateCount(store: string): Promise<number>;
@@ -116,7 +116,7 @@ export class RuntimeQuerySource implements QuerySource {
     const tasks = this.parts.tasks();
     const assignment = tasks?.currentAssignment();
     if (assignment === undefined) {
-      return { generation: -1, instances: [{ id: this.parts.instanceId(), url: this.parts.url(), self: true, tasks: [], storePartitions: {} }] };
+      return { assignmentId: null, instances: [{ id: this.parts.instanceId(), url: this.parts.url(), self: true, tasks: [], storePartitions: {} }] };
     }
     const instances: InstanceInfo[] = assignment.members.map((member) => ({
       id: member.instanceId ?? member.memberId,
@@ -125,7 +125,7 @@ export class RuntimeQuerySource implements QuerySource {
       tasks: member.tasks,
       storePartitions: this.storePartitionsOf(member.tasks),
     }));
-    return { generation: assignment.epoch, instances };
+    return { assignmentId: assignment.assignmentId, instances };
   }
 
   state(): AppStatus {

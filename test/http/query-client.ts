@@ -192,9 +192,8 @@ export class ScanPoller {
 }
 
 /**
- * /metadata without the per-viewer `self` flag and without `generation`, instances sorted by id: equal on every
- * instance when they agree. `generation` is left out because the runtime reports a per-instance assignment counter
- * there (two instances in the same group generation report different numbers).
+ * /metadata without the per-viewer `self` flag, instances sorted by id: equal on every instance when they agree
+ * (including `assignmentId`, which the group leader mints once per rebalance).
  */
 export function comparableMetadata(metadata: ClusterMetadata): string {
   const instances = metadata.instances
@@ -209,7 +208,7 @@ export function comparableMetadata(metadata: ClusterMetadata): string {
       ),
     }))
     .sort((a, b) => a.id.localeCompare(b.id));
-  return JSON.stringify(instances);
+  return JSON.stringify({ assignmentId: metadata.assignmentId, instances });
 }
 
 export interface LoadResult {

@@ -174,7 +174,7 @@ describe('HTTP queries across two instances on the real broker', () => {
       `rebalance polling: ${stats.ok} correct 200s, ${stats.unavailable} 503s ${JSON.stringify(Object.fromEntries(stats.byCode))}, ` +
         `${stats.wrong.length} wrong, ${stats.transportErrors.length} transport errors; during the join: ${JSON.stringify(duringJoin)}; ` +
         `full scans: ${scans.complete} complete, ${scans.unavailable} ended on a 503, ${scans.wrong.length} wrong; ` +
-        `generation as seen by a: ${joined.generation} → ${afterStop.generation}`,
+        `assignment as seen by a: ${joined.assignmentId} → ${afterStop.assignmentId}`,
     );
     expect(stats.wrong).toEqual([]);
     expect(stats.transportErrors).toEqual([]);
