@@ -229,7 +229,8 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Formats a fresh KRaft log dir and starts a broker detached (stdout/stderr to `logFile`), then waits until an admin
- * `describeCluster` succeeds. On failure the process is killed and the error carries the log tail.
+ * `describeCluster` and a consumer-group call (the group coordinator is loaded) succeed. On failure the process is
+ * killed and the error carries the log tail.
  */
 export async function startBroker(options = {}) {
   const version = options.version ?? DEFAULT_KAFKA_VERSION;
@@ -308,8 +309,14 @@ async function waitUntilReady(brokers, exitState, timeoutMs) {
     try {
       await admin.connect();
       const cluster = await admin.describeCluster();
-      if (cluster.brokers.length > 0 && cluster.controller !== null) return;
-      lastError = 'cluster has no controller yet';
+      if (cluster.brokers.length === 0 || cluster.controller === null) {
+        lastError = 'cluster has no controller yet';
+      } else {
+        // Ready means consumer groups work too: the first group call creates __consumer_offsets and the coordinator
+        // then loads it; until it has, consumers crash on "The coordinator is loading".
+        await admin.describeGroups(['tributary-broker-probe']);
+        return;
+      }
     } catch (error) {
       lastError = error?.message ?? String(error);
     } finally {
