@@ -1,0 +1,181 @@
+/**
+ * `tributary run <module>`: runs a topology module as one application instance until SIGTERM/SIGINT (graceful
+ * stop; a second signal exits at once). Settings come from flags or TRIBUTARY_* variables.
+ */
+import { resolve } from 'node:path';
+import { AppFailedError, CliConfigError, TributaryError } from '../../errors.js';
+import { TributaryApp } from '../../processor/runtime/app.js';
+import type { TributaryAppOptions } from '../../processor/runtime/options.js';
+import { ExitCode, type CliCommand } from '../command.js';
+import { KAFKA_SETTINGS, readKafkaSettings } from '../kafka-settings.js';
+import { createCliLogger, LOG_FORMATS, LOG_LEVELS } from '../log.js';
+import { ProgressDisplay } from '../progress.js';
+import { RestorationProgress } from '../restoration-progress.js';
+import { CommandLine, renderOptions, type SettingSpec } from '../settings.js';
+import { loadTopology } from '../topology-module.js';
+
+const DEFAULT_STATE_DIR = '.tributary/state';
+const DEFAULT_PORT = 7070;
+
+const SETTINGS: readonly SettingSpec[] = [
+  { flag: 'application-id', type: 'string', placeholder: '<id>', description: 'Consumer group id and internal topic prefix; default: the topology\'s' },
+  ...KAFKA_SETTINGS,
+  { flag: 'state-dir', type: 'string', placeholder: '<dir>', description: 'Directory of the local stores (one running instance per directory)', defaultText: DEFAULT_STATE_DIR },
+  { flag: 'host', type: 'string', placeholder: '<address>', description: 'Interface the query server listens on', defaultText: '127.0.0.1' },
+  { flag: 'port', type: 'string', placeholder: '<port>', description: 'Query server port (0: any free port)', defaultText: String(DEFAULT_PORT) },
+  { flag: 'advertised-url', type: 'string', placeholder: '<url>', description: 'URL other instances use to reach this one', defaultText: 'http://<host>:<port>' },
+  { flag: 'auth-token', type: 'string', placeholder: '<token>', description: 'Bearer token required by the query server (prefer the variable)' },
+  { flag: 'no-http', type: 'boolean', description: 'Do not start the query server' },
+  { flag: 'instance-id', type: 'string', placeholder: '<id>', description: 'Stable id of this instance', defaultText: 'random, kept in the state dir' },
+  { flag: 'commit-interval-ms', type: 'string', placeholder: '<ms>', description: 'How often input offsets are committed', defaultText: '1000' },
+  { flag: 'session-timeout-ms', type: 'string', placeholder: '<ms>', description: 'Consumer group session timeout', defaultText: '30000' },
+  { flag: 'dlq-topic', type: 'string', placeholder: '<topic>', description: 'Dead-letter topic', defaultText: '<application-id>-dlq' },
+  { flag: 'log-level', type: 'string', placeholder: '<debug|info|warn|error>', description: 'Lowest level logged', defaultText: 'info' },
+  { flag: 'log-format', type: 'string', placeholder: '<text|json>', description: 'Log line format (stderr)', defaultText: 'text on a terminal, else json' },
+];
+
+const usage = `Usage: tributary run <module> --brokers <host:port,...> [options]
+
+Runs the topology exported by <module> (.ts via tsx, or .js) as one instance of the application. Start the same
+module with the same application id elsewhere to share the work; each instance answers queries for all of them.
+The module exports a Topology (default export or \`topology\`), or a function (maybe async) that receives
+{ applicationId } and returns one. Stops gracefully on SIGTERM/SIGINT (a second signal exits immediately).
+Every option can also be set by its TRIBUTARY_* variable; a flag wins over the variable.
+
+Options:
+${renderOptions(SETTINGS)}
+
+Examples:
+  tributary run examples/order-enrichment.ts --brokers 127.0.0.1:9092 --state-dir .state/a --port 7071
+  TRIBUTARY_BROKERS=kafka:9092 TRIBUTARY_PORT=8080 tributary run dist/topology.js --host 0.0.0.0 \\
+      --advertised-url http://tributary-1:8080`;
+
+interface RunSettings {
+  readonly modulePath: string;
+  readonly applicationId: string | undefined;
+  readonly options: Omit<TributaryAppOptions, 'logger' | 'applicationId'>;
+  readonly logLevel: (typeof LOG_LEVELS)[number];
+  readonly logFormat: (typeof LOG_FORMATS)[number] | undefined;
+}
+
+/** Reads and validates every setting (all problems at once). Exported for the tests. */
+export function readRunSettings(argv: readonly string[], env: NodeJS.ProcessEnv): RunSettings | 'help' {
+  const line = CommandLine.parse('run', SETTINGS, argv, env);
+  if (line.help) return 'help';
+  line.expectPositionals(['module']);
+  const applicationId = line.applicationId('application-id', false);
+  const kafka = readKafkaSettings(line);
+  const stateDir = resolve(line.string('state-dir') ?? DEFAULT_STATE_DIR);
+  const noHttp = line.boolean('no-http');
+  const host = line.string('host') ?? '127.0.0.1';
+  const port = line.integer('port', { min: 0, max: 65_535 }, DEFAULT_PORT);
+  const advertisedUrl = line.httpUrl('advertised-url');
+  const authToken = line.string('auth-token');
+  if (noHttp) {
+    for (const flag of ['port', 'advertised-url', 'auth-token', 'host']) {
+      if (line.source(flag) !== undefined) line.problem(flag, 'is set but --no-http turns the query server off');
+    }
+  }
+  if (!noHttp && advertisedUrl === undefined && (host === '0.0.0.0' || host === '::')) {
+    line.problem('advertised-url', `is required when listening on ${host}: other instances need an address they can reach`);
+  }
+  const instanceId = line.string('instance-id');
+  if (instanceId !== undefined && !/^[A-Za-z0-9._-]{1,64}$/.test(instanceId)) {
+    line.problem('instance-id', `"${instanceId}" must be 1-64 letters, digits, '.', '_' or '-'`);
+  }
+  const commitIntervalMs = line.integer('commit-interval-ms', { min: 1, max: 3_600_000 }, 1000);
+  const sessionTimeoutMs = line.integer('session-timeout-ms', { min: 1000, max: 3_600_000 }, 30_000);
+  const dlqTopic = line.string('dlq-topic');
+  const logLevel = line.oneOf('log-level', LOG_LEVELS, 'info');
+  const logFormat = line.string('log-format') === undefined ? undefined : line.oneOf('log-format', LOG_FORMATS, 'text');
+  line.throwIfProblems();
+  return {
+    modulePath: line.positionals[0],
+    applicationId,
+    logLevel,
+    logFormat,
+    options: {
+      kafka,
+      stateDir,
+      ...(noHttp ? {} : { http: { host, port, ...(advertisedUrl ? { advertisedUrl } : {}), ...(authToken ? { authToken } : {}) } }),
+      ...(instanceId ? { instanceId } : {}),
+      commitIntervalMs,
+      sessionTimeoutMs,
+      ...(dlqTopic ? { dlqTopic } : {}),
+    },
+  };
+}
+
+export const runCommand: CliCommand = {
+  name: 'run',
+  summary: 'Run a topology module as one instance of the application',
+  usage,
+  async run(argv) {
+    const settings = readRunSettings(argv, process.env);
+    if (settings === 'help') {
+      process.stdout.write(`${usage}\n`);
+      return ExitCode.ok;
+    }
+    const tty = process.stderr.isTTY === true;
+    const logger = createCliLogger({
+      level: settings.logLevel,
+      format: settings.logFormat ?? (tty ? 'text' : 'json'),
+      writeLine: (text) => display.writeLine(text),
+    });
+    // Off a terminal, progress becomes ordinary log lines (JSON by default), so log files stay parseable.
+    const display = new ProgressDisplay(process.stderr, { tty, writePlain: (line) => logger.info(line) });
+
+    const topology = await loadTopology(settings.modulePath, { applicationId: settings.applicationId });
+    if (settings.applicationId !== undefined && topology.applicationId !== settings.applicationId) {
+      throw new CliConfigError('run', [
+        `--application-id is "${settings.applicationId}" but ${settings.modulePath} built its topology for "${topology.applicationId}"; ` +
+          'export a function that passes the applicationId it receives to builder.build(), or drop --application-id',
+      ]);
+    }
+    const app = new TributaryApp(topology, { ...settings.options, applicationId: topology.applicationId, logger });
+    const restoration = new RestorationProgress(display);
+    app.on('restoration', (event) => restoration.onEvent(event));
+    app.on('assignment', (event) => logger.info('assignment', { tasks: event.tasks.join(',') || '(none)', members: event.members }));
+
+    const finished = new Promise<'stopped' | 'failed'>((resolveFinished) => {
+      app.on('state', ({ to }) => {
+        if (to === 'stopped' || to === 'failed') resolveFinished(to);
+      });
+    });
+    let signals = 0;
+    const onSignal = (signal: NodeJS.Signals): void => {
+      signals++;
+      if (signals > 1) {
+        logger.warn(`received ${signal} again; exiting without a graceful stop`);
+        process.exit(ExitCode.interrupted);
+      }
+      logger.info(`received ${signal}; stopping gracefully (send it again to exit at once)`);
+      void app.stop().catch((error: unknown) => logger.error('graceful stop failed', { error }));
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    try {
+      logger.info('starting', { applicationId: topology.applicationId, module: settings.modulePath, stateDir: settings.options.stateDir });
+      try {
+        await app.start();
+      } catch (error) {
+        await app.stop().catch(() => undefined);
+        throw error;
+      }
+      if (app.state === 'running' || app.state === 'rebalancing') {
+        logger.info('running', { instanceId: app.instanceId, url: app.url || '(no query server)' });
+      }
+      const end = await finished;
+      if (end === 'failed') {
+        await app.stop().catch(() => undefined);
+        const cause = app.failureCause;
+        throw cause instanceof TributaryError ? cause : new AppFailedError({ cause });
+      }
+      logger.info('stopped');
+      return ExitCode.ok;
+    } finally {
+      process.removeListener('SIGINT', onSignal);
+      process.removeListener('SIGTERM', onSignal);
+    }
+  },
+};

@@ -1,0 +1,21 @@
+/**
+ * The order-enrichment topology with benchmark topic names (`<BENCH_TOPIC_PREFIX>-customers`, ...), so a benchmark
+ * run never touches the demo's topics on a shared broker. Run through the CLI like any user module.
+ */
+import type { Topology } from '../../index.js';
+import { buildOrderEnrichment, DEFAULT_APPLICATION_ID, type OrderEnrichmentTopics } from '../../examples/order-enrichment.js';
+
+export function benchTopics(prefix: string): OrderEnrichmentTopics {
+  return {
+    customers: `${prefix}-customers`,
+    orders: `${prefix}-orders`,
+    enriched: `${prefix}-orders-enriched`,
+    byCustomer: `${prefix}-orders-by-customer`,
+  };
+}
+
+export default function benchTopology({ applicationId = DEFAULT_APPLICATION_ID }: { applicationId?: string } = {}): Topology {
+  const prefix = process.env.BENCH_TOPIC_PREFIX;
+  if (!prefix) throw new Error('BENCH_TOPIC_PREFIX is not set: the benchmark passes it to the instances it starts');
+  return buildOrderEnrichment(applicationId, benchTopics(prefix));
+}
