@@ -9,12 +9,12 @@
  * Client, servers and the forwarding hop share this process (and the machine's cores), so the figures are a
  * floor for a real deployment, useful to compare changes.
  */
-import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { Agent, request } from 'undici';
+import { Agent } from 'undici';
 import { defaultPartition } from '../../processor/partitioner.js';
 import { createQueryServer, type QueryServer } from '../../http-query/server.js';
 import { FakeClusterData, FakeQuerySource } from '../../http-query/testing/fake-query-source.js';
+import { runRequestLoop, type RequestLoopResult } from './request-loop.js';
 
 export interface HttpLoadOptions {
   readonly keys?: number;
@@ -26,13 +26,7 @@ export interface HttpLoadOptions {
   readonly maxSecondsPerScenario?: number;
 }
 
-export interface ScenarioResult {
-  readonly requests: number;
-  readonly errors: number;
-  readonly rps: number;
-  readonly p50Ms: number;
-  readonly p99Ms: number;
-}
+export type ScenarioResult = RequestLoopResult;
 
 export interface HttpLoadResult {
   readonly keys: number;
@@ -43,54 +37,6 @@ export interface HttpLoadResult {
 }
 
 const STORE = 'counts';
-
-function percentile(sorted: Float64Array, p: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
-
-async function runScenario(
-  dispatcher: Agent,
-  paths: readonly string[],
-  count: number,
-  concurrency: number,
-  maxSeconds: number,
-  measure: boolean,
-): Promise<ScenarioResult> {
-  const latencies = new Float64Array(count);
-  let next = 0;
-  let done = 0;
-  let errors = 0;
-  const started = performance.now();
-  const deadline = started + maxSeconds * 1000;
-  const worker = async (): Promise<void> => {
-    while (next < count && performance.now() < deadline) {
-      const i = next++;
-      const path = paths[i % paths.length];
-      const t0 = performance.now();
-      try {
-        const response = await request(path, { dispatcher });
-        await response.body.arrayBuffer();
-        if (response.statusCode !== 200) errors++;
-      } catch {
-        errors++;
-      }
-      latencies[done++] = performance.now() - t0;
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  const seconds = (performance.now() - started) / 1000;
-  if (!measure) return { requests: done, errors, rps: 0, p50Ms: 0, p99Ms: 0 };
-  const sorted = latencies.subarray(0, done).sort();
-  const round = (n: number) => Math.round(n * 1000) / 1000;
-  return {
-    requests: done,
-    errors,
-    rps: Math.round(done / seconds),
-    p50Ms: round(percentile(sorted, 50)),
-    p99Ms: round(percentile(sorted, 99)),
-  };
-}
 
 export async function runHttpLoad(options: HttpLoadOptions = {}): Promise<HttpLoadResult> {
   const keyCount = options.keys ?? 10_000;
@@ -133,11 +79,11 @@ export async function runHttpLoad(options: HttpLoadOptions = {}): Promise<HttpLo
     const scanRequests = Math.max(1, Math.floor(requests / 5));
     // Warm every code path (JIT, connection pools) before measuring anything, so scenario order does not matter.
     for (const [paths, count] of [[localPaths, requests], [forwardedPaths, requests], [scanPaths, scanRequests]] as const) {
-      await runScenario(dispatcher, paths, Math.max(1, Math.floor(count / 5)), concurrency, maxSeconds, false);
+      await runRequestLoop(dispatcher, paths, Math.max(1, Math.floor(count / 5)), concurrency, maxSeconds);
     }
-    const local = await runScenario(dispatcher, localPaths, requests, concurrency, maxSeconds, true);
-    const forwarded = await runScenario(dispatcher, forwardedPaths, requests, concurrency, maxSeconds, true);
-    const scan100 = await runScenario(dispatcher, scanPaths, scanRequests, concurrency, maxSeconds, true);
+    const local = await runRequestLoop(dispatcher, localPaths, requests, concurrency, maxSeconds);
+    const forwarded = await runRequestLoop(dispatcher, forwardedPaths, requests, concurrency, maxSeconds);
+    const scan100 = await runRequestLoop(dispatcher, scanPaths, scanRequests, concurrency, maxSeconds);
     return { keys: keyCount, concurrency, local, forwarded, scan100 };
   } finally {
     await dispatcher.close();

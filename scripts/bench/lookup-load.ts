@@ -6,17 +6,11 @@
  *   global     point lookups in the global store (local on every instance)
  *   scan100    100-entry pages of the partitioned store, merged across the instances
  */
-import { Agent, request } from 'undici';
+import { Agent } from 'undici';
 import { defaultPartition } from '../../processor/partitioner.js';
-import { percentile, round } from './stats.js';
+import { runRequestLoop, type RequestLoopResult } from './request-loop.js';
 
-export interface LookupScenarioResult {
-  readonly requests: number;
-  readonly errors: number;
-  readonly rps: number;
-  readonly p50Ms: number;
-  readonly p99Ms: number;
-}
+export type LookupScenarioResult = RequestLoopResult;
 
 export interface LookupLoadOptions {
   /** Base URLs of the instances. */
@@ -41,33 +35,6 @@ export interface LookupLoadResult {
 
 interface Metadata {
   readonly instances: readonly { readonly url: string; readonly storePartitions: Readonly<Record<string, readonly number[]>> }[];
-}
-
-async function scenario(dispatcher: Agent, paths: readonly string[], count: number, concurrency: number, maxSeconds: number): Promise<LookupScenarioResult> {
-  const latencies = new Float64Array(count);
-  let next = 0;
-  let done = 0;
-  let errors = 0;
-  const started = performance.now();
-  const deadline = started + maxSeconds * 1000;
-  const worker = async (): Promise<void> => {
-    while (next < count && performance.now() < deadline) {
-      const path = paths[next++ % paths.length];
-      const t0 = performance.now();
-      try {
-        const response = await request(path, { dispatcher });
-        await response.body.arrayBuffer();
-        if (response.statusCode !== 200) errors++;
-      } catch {
-        errors++;
-      }
-      latencies[done++] = performance.now() - t0;
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  const seconds = (performance.now() - started) / 1000;
-  const sorted = latencies.subarray(0, done).sort();
-  return { requests: done, errors, rps: Math.round(done / seconds), p50Ms: round(percentile(sorted, 50), 2), p99Ms: round(percentile(sorted, 99), 2) };
 }
 
 export async function runLookupLoad(options: LookupLoadOptions): Promise<LookupLoadResult> {
@@ -101,14 +68,14 @@ export async function runLookupLoad(options: LookupLoadOptions): Promise<LookupL
     const scanRequests = Math.max(1, Math.floor(requests / 5));
     // Warm every path first (JIT, connection pools, LevelDB caches) so the scenario order does not matter.
     for (const [paths, count] of [[local, requests], [forwarded, requests], [global, requests], [scans, scanRequests]] as const) {
-      await scenario(dispatcher, paths, Math.max(1, Math.floor(count / 5)), concurrency, maxSeconds);
+      await runRequestLoop(dispatcher, paths, Math.max(1, Math.floor(count / 5)), concurrency, maxSeconds);
     }
     return {
       concurrency,
-      local: await scenario(dispatcher, local, requests, concurrency, maxSeconds),
-      forwarded: await scenario(dispatcher, forwarded, requests, concurrency, maxSeconds),
-      global: await scenario(dispatcher, global, requests, concurrency, maxSeconds),
-      scan100: await scenario(dispatcher, scans, scanRequests, concurrency, maxSeconds),
+      local: await runRequestLoop(dispatcher, local, requests, concurrency, maxSeconds),
+      forwarded: await runRequestLoop(dispatcher, forwarded, requests, concurrency, maxSeconds),
+      global: await runRequestLoop(dispatcher, global, requests, concurrency, maxSeconds),
+      scan100: await runRequestLoop(dispatcher, scans, scanRequests, concurrency, maxSeconds),
     };
   } finally {
     await dispatcher.close();
