@@ -48,3 +48,6 @@ export type { TributaryAppOptions, HttpOptions, AppKafkaConfig, TributaryAppEven
 // dlq: dead-letter replay (processor/dlq/)
 export { replayDeadLetters, parseDeadLetter, replayRecord, ReplayProgress, progressTopicName, REPLAYED_FROM_HEADER, MAX_MALFORMED_LISTED } from './processor/dlq/index.js';
 export type { ReplayDeadLettersOptions, ReplayKafkaConfig, ReplayCounts, ReplayResult, ReplayProgressEvent, MalformedDeadLetter, DeadLetter, ParsedDeadLetter, ReplayFilter, ProgressEntry } from './processor/dlq/index.js';
+
+// cli: the shape of a topology module that `tributary run` loads (a topology, or a factory returning one)
+export type { TopologyModuleContext, TopologyFactory } from './cli/topology-module.js';
