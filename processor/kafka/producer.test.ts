@@ -1,6 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { partitionFor } from './producer.js';
+import type { PartitionMetadata } from 'kafkajs';
+import type { ProducedRecord } from '../records.js';
+import { defaultPartitioner } from './client.js';
+import { chunkRecords, partitionFor } from './producer.js';
 
 // Java's Utils.murmur2 test vectors (org.apache.kafka.common.utils.UtilsTest#testMurmur2); the Java default
 // partitioner picks (murmur2(key) & 0x7fffffff) % partitions. Matching them is what keeps joins and key routing
@@ -32,8 +35,67 @@ describe('partitionFor', () => {
     );
   });
 
+  it("agrees with kafkajs's DefaultPartitioner (what RecordProducer falls back to for unpartitioned records)", () => {
+    const kafkajsPartitioner = defaultPartitioner();
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 64 }), fc.integer({ min: 1, max: 64 }), (bytes, count) => {
+        const partitionMetadata: PartitionMetadata[] = Array.from({ length: count }, (_, partitionId) => ({ partitionId, leader: 0, partitionErrorCode: 0, replicas: [0], isr: [0] }));
+        const key = Buffer.from(bytes);
+        expect(partitionFor('t', key, count)).toBe(kafkajsPartitioner({ topic: 't', partitionMetadata, message: { key, value: null } }));
+      }),
+    );
+  });
+
   it('rejects a non-positive partition count', () => {
     expect(() => partitionFor('t', Buffer.from('k'), 0)).toThrow(RangeError);
     expect(() => partitionFor('t', Buffer.from('k'), 1.5)).toThrow(RangeError);
+  });
+});
+
+describe('chunkRecords', () => {
+  const record = (topic: string, partition: number | undefined, valueBytes = 10): ProducedRecord => ({
+    topic,
+    partition,
+    timestamp: 0,
+    key: Buffer.from('k'),
+    value: Buffer.alloc(valueBytes),
+    headers: {},
+  });
+
+  it('keeps every record, in order, in consecutive chunks within both bounds', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ topic: fc.constantFrom('a', 'b'), partition: fc.option(fc.integer({ min: 0, max: 3 }), { nil: undefined }), size: fc.integer({ min: 0, max: 300 }) }), { maxLength: 200 }),
+        fc.integer({ min: 1, max: 20 }),
+        (specs, maxPerPartition) => {
+          const records = specs.map((s) => record(s.topic, s.partition, s.size));
+          const chunks = [...chunkRecords(records, 1000, maxPerPartition)];
+          expect(chunks.flat()).toEqual(records);
+          for (const chunk of chunks) {
+            expect(chunk.length).toBeGreaterThan(0);
+            const bytes = chunk.reduce((sum, r) => sum + 32 + 1 + (r.value?.length ?? 0), 0);
+            if (chunk.length > 1) expect(bytes).toBeLessThanOrEqual(1000);
+            for (const topic of ['a', 'b']) {
+              const unknown = chunk.filter((r) => r.topic === topic && r.partition === undefined).length;
+              for (let p = 0; p < 4; p++) {
+                expect(chunk.filter((r) => r.topic === topic && r.partition === p).length + unknown).toBeLessThanOrEqual(maxPerPartition);
+              }
+            }
+          }
+        },
+      ),
+    );
+  });
+
+  it('bounds records per topic-partition, not per request', () => {
+    const records = [...Array.from({ length: 5 }, () => record('t', 0)), ...Array.from({ length: 5 }, () => record('t', 1)), record('u', 0)];
+    expect([...chunkRecords(records, 1_000_000, 5)].map((c) => c.length)).toEqual([records.length]);
+    // 4 of partition 0 | the 5th of partition 0 and 4 of partition 1 | the 5th of partition 1 and u-0.
+    expect([...chunkRecords(records, 1_000_000, 4)].map((c) => c.length)).toEqual([4, 5, 2]);
+  });
+
+  it('sends a record larger than the byte bound alone', () => {
+    const records = [record('t', 0, 10), record('t', 0, 5000), record('t', 0, 10)];
+    expect([...chunkRecords(records, 1000, 100)].map((c) => c.length)).toEqual([1, 1, 1]);
   });
 });
