@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { PartitionMetadata } from 'kafkajs';
 import type { ProducedRecord } from '../records.js';
 import { defaultPartitioner } from './client.js';
-import { chunkRecords, partitionFor } from './producer.js';
+import { chunkRecords, partitionFor, isMessageTooLarge } from './producer.js';
 
 // Java's Utils.murmur2 test vectors (org.apache.kafka.common.utils.UtilsTest#testMurmur2); the Java default
 // partitioner picks (murmur2(key) & 0x7fffffff) % partitions. Matching them is what keeps joins and key routing
@@ -97,5 +97,16 @@ describe('chunkRecords', () => {
   it('sends a record larger than the byte bound alone', () => {
     const records = [record('t', 0, 10), record('t', 0, 5000), record('t', 0, 10)];
     expect([...chunkRecords(records, 1000, 100)].map((c) => c.length)).toEqual([1, 1, 1]);
+  });
+});
+
+describe('isMessageTooLarge', () => {
+  it('finds the broker error however kafkajs wraps it', () => {
+    const broker = { name: 'KafkaJSProtocolError', type: 'MESSAGE_TOO_LARGE' };
+    expect(isMessageTooLarge(broker)).toBe(true);
+    expect(isMessageTooLarge({ name: 'KafkaJSNumberOfRetriesExceeded', cause: broker })).toBe(true);
+    expect(isMessageTooLarge({ originalError: { errors: [{ type: 'NOT_LEADER' }, broker] } })).toBe(true);
+    expect(isMessageTooLarge({ type: 'NOT_LEADER_FOR_PARTITION', cause: new Error('x') })).toBe(false);
+    expect(isMessageTooLarge('MESSAGE_TOO_LARGE')).toBe(false);
   });
 });

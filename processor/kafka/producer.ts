@@ -73,15 +73,38 @@ export class RecordProducer {
   /** Sends all records (order kept per topic-partition); resolves when Kafka acknowledged them with acks=all. */
   async send(records: readonly ProducedRecord[]): Promise<void> {
     if (records.length === 0) return;
-    for (const chunk of chunkRecords(records, this.maxRequestBytes, this.maxRecordsPerPartition)) {
-      const topicMessages = groupByTopic(chunk);
-      try {
-        await this.producer.sendBatch({ topicMessages, acks: -1 });
-      } catch (error) {
-        throw new KafkaProduceError(topicMessages.map((t) => t.topic), { cause: error });
+    for (const chunk of chunkRecords(records, this.maxRequestBytes, this.maxRecordsPerPartition)) await this.sendChunk(chunk);
+  }
+
+  /**
+   * One request. A topic's `max.message.bytes` limits one partition's record BATCH, and a topic may set it far below
+   * our request size: on MESSAGE_TOO_LARGE the chunk is halved and both halves sent in order, down to single records
+   * (a single record that is too large fails). Partitions of a rejected request that the broker did accept are sent
+   * again: duplicates, never losses (at-least-once).
+   */
+  private async sendChunk(chunk: readonly ProducedRecord[]): Promise<void> {
+    const topicMessages = groupByTopic(chunk);
+    try {
+      await this.producer.sendBatch({ topicMessages, acks: -1 });
+    } catch (error) {
+      if (chunk.length > 1 && isMessageTooLarge(error)) {
+        const half = Math.ceil(chunk.length / 2);
+        await this.sendChunk(chunk.slice(0, half));
+        await this.sendChunk(chunk.slice(half));
+        return;
       }
+      throw new KafkaProduceError(topicMessages.map((t) => t.topic), { cause: error });
     }
   }
+}
+
+/** kafkajs wraps broker errors (retrier, aggregate errors): look for MESSAGE_TOO_LARGE anywhere in the chain. */
+export function isMessageTooLarge(error: unknown, depth = 0): boolean {
+  if (depth > 5 || typeof error !== 'object' || error === null) return false;
+  const e = error as { type?: unknown; cause?: unknown; originalError?: unknown; errors?: unknown };
+  if (e.type === 'MESSAGE_TOO_LARGE') return true;
+  const nested = [e.cause, e.originalError, ...(Array.isArray(e.errors) ? e.errors : [])];
+  return nested.some((inner) => isMessageTooLarge(inner, depth + 1));
 }
 
 function recordBytes(record: ProducedRecord): number {

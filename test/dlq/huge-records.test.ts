@@ -4,13 +4,9 @@
  *    the app keeps running. The dead letter is the record PLUS the tributary.* headers, so the runtime creates
  *    `<applicationId>-dlq` with max.message.bytes = the largest limit of the topics it touches + 64 KiB, and the
  *    engine caps the error-message header.
- * The second test states the correct behaviour and is marked `it.fails` because of a KNOWN BUG; `it.fails` keeps the
- * suite green until the fix lands and turns red then: drop `.fails` when it does.
- * 2. Two 200 KB records for an output topic with max.message.bytes 300 000 in one processing cycle. Correct: both
- *    are written (each fits). Bug (processor/kafka/producer.ts): RecordProducer puts up to 768 KiB in one request,
- *    so both land in one 400 KB batch, Kafka rejects it (MESSAGE_TOO_LARGE, not retriable) and the app fails.
- *    Fix: on MESSAGE_TOO_LARGE split the chunk and resend (down to one record per request), or learn each topic's
- *    max.message.bytes (describeConfigs) and chunk per partition below it.
+ * 2. Two 200 KB records for an output topic with max.message.bytes 300 000 in one processing cycle: both are written
+ *    (each fits). RecordProducer's requests are larger than that topic's limit per partition batch, so on
+ *    MESSAGE_TOO_LARGE it halves the chunk and resends, down to single records.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { DeadLetterHeaders } from '../../processor/engine/error-policy.js';
@@ -46,7 +42,7 @@ describe('a huge poison record on default topic settings', () => {
     expect(letter.headers[DeadLetterHeaders.stage]?.toString()).toBe('deserialization');
   });
 
-  it.fails('writes two outputs that each fit the topic limit but not together', async () => {
+  it('writes two outputs that each fit the topic limit but not together', async () => {
     const appId = uniqueName('batch');
     const topics = { in: `${appId}-in`, out: `${appId}-out` };
     await createTopics([
