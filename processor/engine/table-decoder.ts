@@ -9,8 +9,9 @@ import type { TableSourceSpec } from '../../topology/compile.js';
 import type { Serde } from '../../topology/serdes.js';
 import type { Logger } from '../../state-store/logger.js';
 import type { StoreWrite } from '../../state-store/types.js';
-import type { ConsumedRecord } from '../records.js';
-import { resolveErrorPolicy, type ErrorPolicy } from './error-policy.js';
+import type { ConsumedRecord, ProducedRecord } from '../records.js';
+import { deadLetterRecord, resolveErrorPolicy, type ErrorPolicy } from './error-policy.js';
+import type { EngineMetrics } from './metrics.js';
 
 /** Deserializes one part of a consumed record; serde failures become `DeserializationError` with the location. */
 export function deserializePart(serde: Serde<unknown>, record: ConsumedRecord, part: 'key' | 'value'): unknown {
@@ -40,23 +41,38 @@ export function decodeTableRecord(source: TableSourceSpec, record: ConsumedRecor
 export interface TableRecordDecoder {
   /** Throws `DeserializationError` for a bad record. */
   decode(record: ConsumedRecord): StoreWrite<unknown> | null;
-  /** What restoration does with a bad record: 'fail' under the fail policy, else 'skip'. */
-  onDecodeError(record: ConsumedRecord, error: unknown): 'skip' | 'fail';
+  /**
+   * What restoration does with a bad record: 'fail' under the fail policy, else 'skip' — after sending its dead
+   * letter (and waiting for the ack) when the records being restored were never processed (see `deadLetters`).
+   */
+  onDecodeError(record: ConsumedRecord, error: unknown): 'skip' | 'fail' | Promise<'skip' | 'fail'>;
 }
 
-/**
- * The decoder `restoreStore` needs, built from the same table definition and policy as live processing.
- * During restoration a dead-letter policy skips: the dead letter was produced when the record was first processed.
- */
-export function createTableRecordDecoder(
-  source: TableSourceSpec,
-  options: { applicationId: string; errorPolicy?: ErrorPolicy; logger?: Logger },
-): TableRecordDecoder {
+export interface TableRecordDecoderOptions {
+  readonly applicationId: string;
+  readonly errorPolicy?: ErrorPolicy;
+  readonly logger?: Logger;
+  readonly metrics?: EngineMetrics;
+  /**
+   * Set when the records being restored were never processed by anyone (no committed offset: an application's first
+   * start): a bad record's dead letter is produced here, acknowledged before restoration moves past it. Without it,
+   * the dead-letter policy skips: the dead letter was produced when the record was first processed.
+   */
+  readonly deadLetters?: (records: readonly ProducedRecord[]) => Promise<void>;
+}
+
+/** The decoder `restoreStore` needs, built from the same table definition and policy as live processing. */
+export function createTableRecordDecoder(source: TableSourceSpec, options: TableRecordDecoderOptions): TableRecordDecoder {
   const policy = resolveErrorPolicy(options.applicationId, options.errorPolicy, source.errorPolicy);
   return {
     decode: (record) => decodeTableRecord(source, record),
     onDecodeError(record, error) {
       if (policy.deserialization === 'fail') return 'fail';
+      if (policy.deserialization === 'dead-letter' && options.deadLetters) {
+        options.metrics?.recordError('deserialization', 'dead-letter');
+        const letter = deadLetterRecord(policy.deadLetterTopic, options.applicationId, 'deserialization', record, error);
+        return options.deadLetters([letter]).then(() => 'skip' as const);
+      }
       options.logger?.warn('skipping undecodable table record during restoration', {
         store: source.store,
         topic: record.topic,

@@ -6,7 +6,7 @@
  *   flush the previous tasks (stores written; the offset commit may be refused), close them, close the stores of
  *   tasks that moved away (kept on disk for a later return), open stores for the new tasks and decide per table
  *   partition: restore from the local checkpoint (or earliest) up to the group's committed offset (a partition
- *   never committed: up to its end offset now). Restoration runs through this same consumer: the table partition
+ *   never committed: up to its end offset now, dead-lettering bad records, which nobody processed before). Restoration runs through this same consumer: the table partition
  *   is sought to the checkpoint, records below the target go straight to the store (`restoreStore`, one atomic
  *   write with the checkpoint per batch) while the task's other inputs stay paused; then the task processes.
  * Cycle (per fetched batch, and on a timer while idle):
@@ -536,7 +536,17 @@ export class TaskManager {
         const target = committed.get(tp) ?? endOffsets.get(tp) ?? 0;
         tracker.begin(spec.store, partition, start, target);
         if (start < target) {
-          active.restoring.set(tp, { spec, store, target, decoder: createTableRecordDecoder(spec, { applicationId: topology.applicationId, errorPolicy: this.options.errorPolicy, logger }) });
+          // Records below a committed offset were processed before (a bad one was dead-lettered then); a partition
+          // never committed restores records nobody processed, so its bad records are dead-lettered now.
+          const neverProcessed = !committed.has(tp);
+          const decoder = createTableRecordDecoder(spec, {
+            applicationId: topology.applicationId,
+            errorPolicy: this.options.errorPolicy,
+            logger,
+            metrics: this.options.metrics,
+            deadLetters: neverProcessed ? (letters) => this.options.sender.send(letters) : undefined,
+          });
+          active.restoring.set(tp, { spec, store, target, decoder });
         } else if (checkpoint !== undefined) {
           active.floors.set(tp, checkpoint);
         }
