@@ -18,7 +18,10 @@
  *   - `stores`: one opened KeyValueStore per name in `topology.subtopologies[id].stores` for this partition.
  *     Restore table stores first (source topic = changelog; decoder from `createTableRecordDecoder`), starting
  *     at `store.checkpoints()`.
- *   - `task.inputPartitions` lists the topic-partitions to consume; pass fetched records with `task.addRecords`.
+ *   - `task.inputPartitions` lists the topic-partitions to consume; pass fetched records with `task.addRecords`,
+ *     and tell the task where each input stands with `task.noteFetchPosition(tp, nextOffset, logEndOffset)` (at
+ *     assignment and after every fetched batch): an empty input known to hold unfetched records holds the task back
+ *     (up to `maxFetchWaitMs`), so timestamp order holds across partitions fetched separately.
  *     One topic may feed several sub-topologies: hand each record to every task whose inputs include it.
  *   Loop:
  *     if (task.readyToProcess(now)) {

@@ -50,11 +50,48 @@ class CountingStore extends MemoryKeyValueStore<unknown> {
   }
 }
 
-function newTask(topology: Topology, store: KeyValueStore<unknown>, options: { maxTaskIdleMs?: number } = {}): StreamTask {
+function newTask(topology: Topology, store: KeyValueStore<unknown>, options: { maxTaskIdleMs?: number; maxFetchWaitMs?: number } = {}): StreamTask {
   return new StreamTask({ topology, subtopologyId: 0, partition: 0, stores: new Map([['customers', store]]), ...options });
 }
 
 const outputValues = (outputs: readonly { value: Buffer | null }[]): string[] => outputs.map((o) => o.value?.toString() ?? 'null');
+
+describe('StreamTask waits for partitions known to hold unfetched records', () => {
+  // The runtime reports each input's next offset and log end. An order must not be joined while an older table
+  // update is known to wait in Kafka, even though the two partitions' fetches arrive separately.
+  it('does not process an order while the table partition has unfetched records; then joins in timestamp order', async () => {
+    const task = newTask(joinTopology(), new MemoryKeyValueStore('customers', 0), { maxFetchWaitMs: 60_000 });
+    task.noteFetchPosition('customers:0', 0, 1); // one table record waits in Kafka
+    task.noteFetchPosition('orders:0', 0, 1);
+    task.addRecords([rec('orders', 0, 20, 'c1', 'o1')]);
+    expect(task.readyToProcess(1_000)).toBe(false);
+    expect((await task.process({ nowMs: 1_000 })).outputs).toEqual([]);
+    task.addRecords([rec('customers', 0, 10, 'c1', 'Ada')]); // the table fetch arrives
+    expect(task.readyToProcess(1_001)).toBe(true);
+    expect(outputValues((await task.process({ nowMs: 1_001 })).outputs)).toEqual(['o1@Ada']);
+  });
+
+  it('processes at once when the empty partition is caught up, and after maxFetchWaitMs when it never arrives', async () => {
+    const caughtUp = newTask(joinTopology(), new MemoryKeyValueStore('customers', 0));
+    caughtUp.noteFetchPosition('customers:0', 5, 5);
+    caughtUp.addRecords([rec('orders', 0, 20, 'c1', 'o1')]);
+    expect(caughtUp.readyToProcess(0)).toBe(true);
+
+    const stuck = newTask(joinTopology(), new MemoryKeyValueStore('customers', 0), { maxFetchWaitMs: 500 });
+    stuck.noteFetchPosition('customers:0', 4, 5); // e.g. a trailing transaction marker the consumer never delivers
+    stuck.addRecords([rec('orders', 0, 20, 'c1', 'o1')]);
+    expect(stuck.readyToProcess(1_000)).toBe(false);
+    expect(stuck.readyToProcess(1_499)).toBe(false);
+    expect(stuck.readyToProcess(1_500)).toBe(true);
+    expect(outputValues((await stuck.process({ nowMs: 1_500 })).outputs)).toEqual(['o1@none']);
+  });
+
+  it('never waits when the runtime reports nothing (the test driver)', () => {
+    const task = newTask(joinTopology(), new MemoryKeyValueStore('customers', 0));
+    task.addRecords([rec('orders', 0, 20, 'c1', 'o1')]);
+    expect(task.readyToProcess(0)).toBe(true);
+  });
+});
 
 describe('StreamTask', () => {
   it('resolves all join lookups of a chunk with one getMany and keeps input order', async () => {

@@ -57,6 +57,12 @@ export interface StreamTaskOptions {
    * (measured with the `nowMs` passed to process/readyToProcess) before processing the others. Default 0.
    */
   readonly maxTaskIdleMs?: number;
+  /**
+   * Longest a task waits for an input partition that is known to have unfetched records (see `noteFetchPosition`)
+   * before processing the others anyway: a bound for logs whose end the consumer never reaches by records (e.g. a
+   * trailing transaction marker). Default 1000.
+   */
+  readonly maxFetchWaitMs?: number;
   /** Partition count of a sink topic; required only when a sink has a custom partitioner. */
   readonly partitionCount?: (topic: string) => number;
   /** Decoded lookups cached per task store (LRU). Default 10 000. */
@@ -113,6 +119,10 @@ interface InputQueue {
   readonly rank: number;
   records: ConsumedRecord[];
   head: number;
+  /** Next offset the consumer will deliver for this partition, when the runtime told us (`noteFetchPosition`). */
+  fetchedTo: number | undefined;
+  /** Log end offset as last reported for this partition; undefined = unknown (never blocks). */
+  knownEnd: number | undefined;
 }
 
 /** Thrown through the node graph when the fail policy stops the task; carries the typed error. */
@@ -141,6 +151,7 @@ export class StreamTask {
   private readonly metrics: EngineMetrics;
   private readonly logger: Logger | undefined;
   private readonly maxTaskIdleMs: number;
+  private readonly maxFetchWaitMs: number;
   private readonly partitionCount: ((topic: string) => number) | undefined;
   private readonly views = new Map<string, TaskStoreView>();
   private readonly globalStores: ReadonlyMap<string, ReadOnlyKeyValueStore<unknown>>;
@@ -184,6 +195,7 @@ export class StreamTask {
     this.metrics = options.metrics ?? new EngineMetrics();
     this.logger = options.logger;
     this.maxTaskIdleMs = options.maxTaskIdleMs ?? 0;
+    this.maxFetchWaitMs = options.maxFetchWaitMs ?? 1000;
     this.partitionCount = options.partitionCount;
     this.globalStores = options.globalStores ?? new Map();
 
@@ -199,7 +211,7 @@ export class StreamTask {
     const ordered = [...sub.sourceTopics].sort((a, b) => Number(tableTopics.has(b)) - Number(tableTopics.has(a)) || (a < b ? -1 : a > b ? 1 : 0));
     ordered.forEach((topic, rank) => {
       const tp = topicPartitionId(topic, partition);
-      const queue: InputQueue = { tp, topic, rank, records: [], head: 0 };
+      const queue: InputQueue = { tp, topic, rank, records: [], head: 0, fetchedTo: undefined, knownEnd: undefined };
       this.queues.set(tp, queue);
       this.queueList.push(queue);
     });
@@ -234,7 +246,22 @@ export class StreamTask {
       const queue = this.queues.get(topicPartitionId(record.topic, record.partition));
       if (!queue) throw new TaskStateError(this.id, `received ${record.topic}:${record.partition}, which is not one of its inputs (${this.inputPartitions.join(', ')}).`);
       queue.records.push(record);
+      if (queue.fetchedTo !== undefined && record.offset >= queue.fetchedTo) queue.fetchedTo = record.offset + 1;
     }
+  }
+
+  /**
+   * What the consumer knows of an input partition: the next offset it will deliver and the log end offset (high
+   * watermark). While a partition has nothing buffered but records are known to wait in Kafka (`nextOffset < end`),
+   * the task does not process its other partitions (up to `maxFetchWaitMs`): Kafka Streams' rule even at
+   * max.task.idle.ms = 0, so a table update older than an order is applied before the order is joined even when
+   * the two partitions' fetches arrive separately. Runtimes that never call this never wait (the test driver).
+   */
+  noteFetchPosition(tp: TopicPartitionId, nextOffset: number, endOffset: number): void {
+    const queue = this.queues.get(tp);
+    if (!queue) throw new TaskStateError(this.id, `noteFetchPosition for ${tp}, which is not one of its inputs (${this.inputPartitions.join(', ')}).`);
+    queue.fetchedTo = Math.max(queue.fetchedTo ?? nextOffset, nextOffset);
+    queue.knownEnd = Math.max(queue.knownEnd ?? endOffset, endOffset);
   }
 
   /** Records buffered and not yet processed. */
@@ -352,9 +379,11 @@ export class StreamTask {
   private nextQueue(nowMs: number): InputQueue | undefined {
     let best: InputQueue | undefined;
     let anyEmpty = false;
+    let anyUnfetched = false;
     for (const q of this.queueList) {
       if (q.head >= q.records.length) {
         anyEmpty = true;
+        if (q.knownEnd !== undefined && q.fetchedTo !== undefined && q.fetchedTo < q.knownEnd) anyUnfetched = true;
         continue;
       }
       if (!best) {
@@ -366,15 +395,15 @@ export class StreamTask {
       if (ts < bestTs || (ts === bestTs && q.rank < best.rank)) best = q;
     }
     if (!best) return undefined;
-    if (!anyEmpty || this.maxTaskIdleMs <= 0) {
+    const waitMs = anyUnfetched ? Math.max(this.maxTaskIdleMs, this.maxFetchWaitMs) : this.maxTaskIdleMs;
+    if (!anyEmpty || waitMs <= 0) {
       this.idleSince = undefined;
       return best;
     }
     this.idleSince ??= nowMs;
-    return nowMs - this.idleSince >= this.maxTaskIdleMs ? best : undefined;
+    return nowMs - this.idleSince >= waitMs ? best : undefined;
   }
 
-  /** A table update must wait until parked lookups that could observe it have been resolved. */
   private writeNeedsFlush(record: ConsumedRecord): boolean {
     if (this.parked.length === 0 || record.key === null) return false;
     const store = this.tableInputs.get(topicPartitionId(record.topic, record.partition));

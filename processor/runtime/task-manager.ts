@@ -303,6 +303,8 @@ export class TaskManager {
           const restoring = active.restoring.get(tp);
           const rest = restoring === undefined ? records : await this.restoreFromBatch(active, tp, restoring, records, context.highWatermark);
           if (rest.length > 0) active.task.addRecords(rest);
+          const tail = records[records.length - 1];
+          if (tail !== undefined) active.task.noteFetchPosition(tp, tail.offset + 1, context.highWatermark);
         }
         const last = records[records.length - 1];
         if (last !== undefined) this.lag.set(tp, Math.max(0, context.highWatermark - last.offset - 1));
@@ -502,11 +504,13 @@ export class TaskManager {
 
   private async openTasks(assignment: GroupAssignment): Promise<void> {
     const { topology, stateDirectory, admin, groupId, tracker, logger } = this.options;
-    const tableTopics = [...new Set(assignment.mine.flatMap((id) => topology.subtopologies[parseTaskId(id).subtopology].tableSources.map((t) => t.topic)))];
-    const committed = tableTopics.length > 0 ? await admin.fetchCommittedOffsets(groupId, tableTopics) : new Map<TopicPartitionId, number>();
-    const endOffsets = new Map<TopicPartitionId, number>();
-    for (const topic of tableTopics) {
-      for (const [partition, end] of await admin.fetchEndOffsets(topic)) endOffsets.set(topicPartitionId(topic, partition), end);
+    // Committed and end offsets of every input: table restoration targets, and where each input starts, so tasks
+    // wait for partitions known to hold unfetched records (timestamp order across separately fetched partitions).
+    const inputTopics = [...new Set(assignment.mine.flatMap((id) => topology.subtopologies[parseTaskId(id).subtopology].sourceTopics))];
+    const committed = inputTopics.length > 0 ? await admin.fetchCommittedOffsets(groupId, inputTopics) : new Map<TopicPartitionId, number>();
+    const inputEnds = new Map<TopicPartitionId, number>();
+    for (const topic of inputTopics) {
+      for (const [partition, end] of await admin.fetchEndOffsets(topic)) inputEnds.set(topicPartitionId(topic, partition), end);
     }
 
     for (const id of assignment.mine) {
@@ -533,7 +537,7 @@ export class TaskManager {
         const checkpoint = store.checkpoints().get(tp);
         const start = checkpoint ?? 0;
         // Never committed (a new application): bootstrap the table to its current end before joining against it.
-        const target = committed.get(tp) ?? endOffsets.get(tp) ?? 0;
+        const target = committed.get(tp) ?? inputEnds.get(tp) ?? 0;
         tracker.begin(spec.store, partition, start, target);
         if (start < target) {
           // Records below a committed offset were processed before (a bad one was dead-lettered then); a partition
@@ -552,6 +556,12 @@ export class TaskManager {
         }
         // Start the table partition where the store stands (earliest when it has nothing yet).
         this.consumer.seek(spec.topic, partition, start);
+        task.noteFetchPosition(tp, start, inputEnds.get(tp) ?? start);
+      }
+      // Other inputs start at the committed offset (earliest when never committed).
+      for (const input of task.inputPartitions) {
+        if (subtopology.tableSources.some((spec) => topicPartitionId(spec.topic, partition) === input)) continue;
+        task.noteFetchPosition(input, committed.get(input) ?? 0, inputEnds.get(input) ?? 0);
       }
       if (active.restoring.size > 0) {
         for (const input of task.inputPartitions) {
