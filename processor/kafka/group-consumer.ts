@@ -49,11 +49,8 @@ import type {
   GroupMemberAssignment,
   PartitionAssigner,
 } from 'kafkajs';
-import kafkajs, { AssignerProtocol } from 'kafkajs';
-import { randomBytes } from 'node:crypto';
-import { pack, unpack } from 'msgpackr';
+import kafkajs from 'kafkajs';
 import {
-  CoPartitioningError,
   GroupConsumerCrashedError,
   GroupConsumerStateError,
   GroupMetadataError,
@@ -62,14 +59,21 @@ import {
   TributaryError,
 } from '../../errors.js';
 import { topicPartitionId, type ConsumedRecord, type TopicPartitionId } from '../records.js';
+import { tasksOfTopicPartitions, topicPartitionsOfTasks, type TaskId, type TaskSpec } from './assignor.js';
 import {
-  assignTasks,
-  tasksOfTopicPartitions,
-  topicPartitionsOfTasks,
-  type AssignorMember,
-  type TaskId,
-  type TaskSpec,
-} from './assignor.js';
+  agrees,
+  buildLeaderAssignment,
+  checkCoPartitioning,
+  decodeGroupMap,
+  decodeMemberUserData,
+  encodeMemberMetadata,
+  PROTOCOL_VERSION,
+  TRIBUTARY_ASSIGNOR_NAME,
+  type GroupMap,
+  type GroupMemberInfo,
+  type MemberUserData,
+  type TaskOwner,
+} from './group-protocol.js';
 import type { KafkaClient, KafkaLogger } from './client.js';
 import { toConsumedRecords } from './kafka-records.js';
 
@@ -77,24 +81,11 @@ import { toConsumedRecords } from './kafka-records.js';
 // (a named import works under vitest's transform but fails under plain node/tsx).
 const { KafkaJSNonRetriableError } = kafkajs;
 
-/** The name every member must offer in JoinGroup; a member offering another protocol is refused by the broker. */
-export const TRIBUTARY_ASSIGNOR_NAME = 'tributary-sticky-copartitioned';
-const PROTOCOL_VERSION = 1;
+export { TRIBUTARY_ASSIGNOR_NAME, type GroupMemberInfo, type TaskOwner } from './group-protocol.js';
 
 export interface TopicPartition {
   readonly topic: string;
   readonly partition: number;
-}
-
-/** Who owns a task, as the HTTP layer needs it for routing. */
-export interface TaskOwner {
-  readonly memberId: string;
-  readonly url: string;
-  readonly instanceId: string | undefined;
-}
-
-export interface GroupMemberInfo extends TaskOwner {
-  readonly tasks: readonly TaskId[];
 }
 
 export interface GroupAssignment {
@@ -189,31 +180,9 @@ export interface GroupConsumerOptions {
   readonly partitionsConsumedConcurrently?: number;
 }
 
-/** Member metadata `userData` (JoinGroup). */
-interface MemberUserData {
-  readonly v: number;
-  readonly url: string;
-  readonly instanceId: string | null;
-  readonly previousTasks: readonly TaskId[];
-  readonly localTasks: readonly TaskId[];
-}
-
-/** Assignment `userData` (SyncGroup): the same bytes for every member. */
-interface AssignmentUserData {
-  readonly v: number;
-  readonly assignmentId: string;
-  readonly members: readonly { readonly memberId: string; readonly url: string; readonly instanceId: string | null; readonly tasks: readonly TaskId[] }[];
-}
-
 interface PendingCommit {
   readonly entries: readonly { readonly topic: string; readonly partition: number; readonly offset: string }[];
   done: boolean;
-}
-
-/** The full map as this member knows it for one assignment. */
-interface GroupMap {
-  readonly assignmentId: string;
-  readonly members: readonly GroupMemberInfo[];
 }
 
 const REBALANCE_ERROR_TYPES: ReadonlySet<string> = new Set([
@@ -419,21 +388,16 @@ export class GroupConsumer {
         version: PROTOCOL_VERSION,
         protocol: ({ topics }) => ({
           name: TRIBUTARY_ASSIGNOR_NAME,
-          metadata: AssignerProtocol.MemberMetadata.encode({
-            version: PROTOCOL_VERSION,
-            topics,
-            userData: pack({
-              v: PROTOCOL_VERSION,
-              url: this.options.url,
-              instanceId: this.options.instanceId ?? null,
-              previousTasks: this.heldTasks,
-              localTasks: this.localTasks(),
-            } satisfies MemberUserData),
+          metadata: encodeMemberMetadata(topics, {
+            url: this.options.url,
+            instanceId: this.options.instanceId ?? null,
+            previousTasks: this.heldTasks,
+            localTasks: this.localTasks(),
           }),
         }),
         assign: async ({ members }) => {
           try {
-            this.checkCoPartitioning((topic) => cluster.findTopicPartitionMetadata(topic).length);
+            checkCoPartitioning(this.options.tasks, (topic) => cluster.findTopicPartitionMetadata(topic).length);
             return this.assignAsLeader(members);
           } catch (error) {
             if (error instanceof TributaryError) {
@@ -459,59 +423,16 @@ export class GroupConsumer {
     }
   }
 
-  private checkCoPartitioning(partitionCount: (topic: string) => number): void {
-    for (const spec of this.options.tasks) {
-      const counts = Object.fromEntries(spec.topics.map((topic) => [topic, partitionCount(topic)]));
-      if (Object.values(counts).some((count) => count !== spec.partitions)) {
-        throw new CoPartitioningError(spec.subtopology, counts, spec.partitions);
-      }
-    }
-  }
-
   private assignAsLeader(members: readonly GroupMember[]): GroupMemberAssignment[] {
-    const decoded = members.map((member) => ({ memberId: member.memberId, ...this.decodeMemberMetadata(member) }));
-    const assignorMembers: AssignorMember[] = decoded.map((m) => ({
-      memberId: m.memberId,
-      instanceId: m.instanceId ?? undefined,
-      previousTasks: m.previousTasks,
-      localTasks: m.localTasks,
-    }));
-    const result = assignTasks(this.options.tasks, assignorMembers);
-    const map: GroupMap = {
-      assignmentId: randomBytes(8).toString('hex'),
-      members: decoded
-        .map((m) => ({
-          memberId: m.memberId,
-          url: m.url,
-          instanceId: m.instanceId ?? undefined,
-          tasks: result.tasksByMember.get(m.memberId) ?? [],
-        }))
-        .sort((a, b) => (a.memberId < b.memberId ? -1 : a.memberId > b.memberId ? 1 : 0)),
-    };
-    const userData = pack({
-      v: PROTOCOL_VERSION,
-      assignmentId: map.assignmentId,
-      members: map.members.map((m) => ({ memberId: m.memberId, url: m.url, instanceId: m.instanceId ?? null, tasks: m.tasks })),
-    } satisfies AssignmentUserData);
+    const decoded = members.map((member) => ({ memberId: member.memberId, data: this.decodeMemberMetadata(member) }));
+    const { map, assignments } = buildLeaderAssignment(this.options.tasks, decoded);
     this.leaderMap = map;
-    return map.members.map((member) => ({
-      memberId: member.memberId,
-      memberAssignment: AssignerProtocol.MemberAssignment.encode({
-        version: PROTOCOL_VERSION,
-        assignment: Object.fromEntries(topicPartitionsOfTasks(member.tasks, this.options.tasks)),
-        userData,
-      }),
-    }));
+    return assignments;
   }
 
   private decodeMemberMetadata(member: GroupMember): MemberUserData {
-    try {
-      const { userData } = AssignerProtocol.MemberMetadata.decode(member.memberMetadata) ?? { userData: Buffer.alloc(0) };
-      const data: unknown = unpack(userData);
-      if (isMemberUserData(data)) return data;
-    } catch {
-      // fall through to the typed error below
-    }
+    const data = decodeMemberUserData(member.memberMetadata);
+    if (data !== undefined) return data;
     throw new GroupMetadataError(this.options.groupId, `member ${member.memberId} sent metadata this version cannot read`);
   }
 
@@ -712,74 +633,6 @@ export class GroupConsumer {
       this.logger.error('onError threw', { groupId: this.options.groupId, error: String(callbackError) });
     }
   }
-}
-
-function agrees(map: GroupMap, memberId: string, mine: readonly TaskId[]): boolean {
-  const member = map.members.find((m) => m.memberId === memberId);
-  return member !== undefined && member.tasks.length === mine.length && member.tasks.every((id, i) => id === mine[i]);
-}
-
-/** Every member's assignment carries the same map; undefined unless all that carry one agree. */
-function decodeGroupMap(assignments: readonly Buffer[]): GroupMap | undefined {
-  let map: GroupMap | undefined;
-  for (const buffer of assignments) {
-    if (buffer.length === 0) return undefined;
-    let data: unknown;
-    try {
-      data = unpack(AssignerProtocol.MemberAssignment.decode(buffer)?.userData ?? Buffer.alloc(0));
-    } catch {
-      return undefined;
-    }
-    if (!isAssignmentUserData(data)) return undefined;
-    if (map === undefined) {
-      map = {
-        assignmentId: data.assignmentId,
-        members: data.members.map((m) => ({ memberId: m.memberId, url: m.url, instanceId: m.instanceId ?? undefined, tasks: m.tasks })),
-      };
-    } else if (map.assignmentId !== data.assignmentId) {
-      return undefined;
-    }
-  }
-  return map;
-}
-
-function isMemberUserData(data: unknown): data is MemberUserData {
-  if (typeof data !== 'object' || data === null) return false;
-  const d = data as Partial<Record<keyof MemberUserData, unknown>>;
-  return (
-    d.v === PROTOCOL_VERSION &&
-    typeof d.url === 'string' &&
-    (d.instanceId === null || typeof d.instanceId === 'string') &&
-    Array.isArray(d.previousTasks) &&
-    d.previousTasks.every(isTaskId) &&
-    Array.isArray(d.localTasks) &&
-    d.localTasks.every(isTaskId)
-  );
-}
-
-function isAssignmentUserData(data: unknown): data is AssignmentUserData {
-  if (typeof data !== 'object' || data === null) return false;
-  const d = data as Partial<Record<keyof AssignmentUserData, unknown>>;
-  return (
-    d.v === PROTOCOL_VERSION &&
-    typeof d.assignmentId === 'string' &&
-    Array.isArray(d.members) &&
-    d.members.every((m: unknown) => {
-      if (typeof m !== 'object' || m === null) return false;
-      const member = m as Record<string, unknown>;
-      return (
-        typeof member.memberId === 'string' &&
-        typeof member.url === 'string' &&
-        (member.instanceId === null || typeof member.instanceId === 'string') &&
-        Array.isArray(member.tasks) &&
-        member.tasks.every(isTaskId)
-      );
-    })
-  );
-}
-
-function isTaskId(value: unknown): value is TaskId {
-  return typeof value === 'string' && /^\d+_\d+$/.test(value);
 }
 
 /** kafkajs wraps protocol errors (NonRetriable → Protocol): look for the broker's error type down the cause chain. */

@@ -1,0 +1,194 @@
+/**
+ * The wire format of Tributary's consumer-group protocol, and the leader's assignment. Pure: no kafkajs client,
+ * only kafkajs's `AssignerProtocol` codecs.
+ *
+ * - JoinGroup member metadata carries `MemberUserData` (msgpack): the member's query URL, its stable instance id,
+ *   the tasks it held (stickiness) and the tasks it has local state for.
+ * - SyncGroup assignments carry `AssignmentUserData` (msgpack), the SAME bytes for every member: the full
+ *   task → member map with an `assignmentId` the leader mints once per rebalance. kafkajs drops assignment userData
+ *   for followers, so they decode it from `describeGroup()` (see group-consumer.ts).
+ */
+import kafkajs from 'kafkajs';
+import { randomBytes } from 'node:crypto';
+import { pack, unpack } from 'msgpackr';
+import { CoPartitioningError } from '../../errors.js';
+import { assignTasks, topicPartitionsOfTasks, type AssignorMember, type TaskId, type TaskSpec } from './assignor.js';
+
+// kafkajs spreads its exports into module.exports, which Node's ESM named-export detection cannot see.
+const { AssignerProtocol } = kafkajs;
+
+/** The name every member must offer in JoinGroup; a member offering another protocol is refused by the broker. */
+export const TRIBUTARY_ASSIGNOR_NAME = 'tributary-sticky-copartitioned';
+export const PROTOCOL_VERSION = 1;
+
+/** Who owns a task, as the HTTP layer needs it for routing. */
+export interface TaskOwner {
+  readonly memberId: string;
+  readonly url: string;
+  readonly instanceId: string | undefined;
+}
+
+export interface GroupMemberInfo extends TaskOwner {
+  readonly tasks: readonly TaskId[];
+}
+
+/** Member metadata `userData` (JoinGroup). */
+export interface MemberUserData {
+  readonly v: number;
+  readonly url: string;
+  readonly instanceId: string | null;
+  readonly previousTasks: readonly TaskId[];
+  readonly localTasks: readonly TaskId[];
+}
+
+/** Assignment `userData` (SyncGroup): the same bytes for every member. */
+interface AssignmentUserData {
+  readonly v: number;
+  readonly assignmentId: string;
+  readonly members: readonly { readonly memberId: string; readonly url: string; readonly instanceId: string | null; readonly tasks: readonly TaskId[] }[];
+}
+
+/** The full map as this member knows it for one assignment. */
+export interface GroupMap {
+  readonly assignmentId: string;
+  readonly members: readonly GroupMemberInfo[];
+}
+
+/** JoinGroup metadata for this member. */
+export function encodeMemberMetadata(topics: string[], member: Omit<MemberUserData, 'v'>): Buffer {
+  return AssignerProtocol.MemberMetadata.encode({
+    version: PROTOCOL_VERSION,
+    topics,
+    userData: pack({ v: PROTOCOL_VERSION, ...member } satisfies MemberUserData),
+  });
+}
+
+/** A member's userData, or undefined when this version cannot read it. */
+export function decodeMemberUserData(memberMetadata: Buffer): MemberUserData | undefined {
+  try {
+    const { userData } = AssignerProtocol.MemberMetadata.decode(memberMetadata) ?? { userData: Buffer.alloc(0) };
+    const data: unknown = unpack(userData);
+    return isMemberUserData(data) ? data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Throws `CoPartitioningError` when a sub-topology's topics no longer share its partition count. */
+export function checkCoPartitioning(tasks: readonly TaskSpec[], partitionCount: (topic: string) => number): void {
+  for (const spec of tasks) {
+    const counts = Object.fromEntries(spec.topics.map((topic) => [topic, partitionCount(topic)]));
+    if (Object.values(counts).some((count) => count !== spec.partitions)) {
+      throw new CoPartitioningError(spec.subtopology, counts, spec.partitions);
+    }
+  }
+}
+
+/** The leader's side of SyncGroup: run the assignor, mint the assignment id, encode every member's assignment. */
+export function buildLeaderAssignment(
+  tasks: readonly TaskSpec[],
+  members: readonly { readonly memberId: string; readonly data: MemberUserData }[],
+): { readonly map: GroupMap; readonly assignments: { memberId: string; memberAssignment: Buffer }[] } {
+  const assignorMembers: AssignorMember[] = members.map((m) => ({
+    memberId: m.memberId,
+    instanceId: m.data.instanceId ?? undefined,
+    previousTasks: m.data.previousTasks,
+    localTasks: m.data.localTasks,
+  }));
+  const result = assignTasks(tasks, assignorMembers);
+  const map: GroupMap = {
+    assignmentId: randomBytes(8).toString('hex'),
+    members: members
+      .map((m) => ({
+        memberId: m.memberId,
+        url: m.data.url,
+        instanceId: m.data.instanceId ?? undefined,
+        tasks: result.tasksByMember.get(m.memberId) ?? [],
+      }))
+      .sort((a, b) => (a.memberId < b.memberId ? -1 : a.memberId > b.memberId ? 1 : 0)),
+  };
+  const userData = pack({
+    v: PROTOCOL_VERSION,
+    assignmentId: map.assignmentId,
+    members: map.members.map((m) => ({ memberId: m.memberId, url: m.url, instanceId: m.instanceId ?? null, tasks: m.tasks })),
+  } satisfies AssignmentUserData);
+  const assignments = map.members.map((member) => ({
+    memberId: member.memberId,
+    memberAssignment: AssignerProtocol.MemberAssignment.encode({
+      version: PROTOCOL_VERSION,
+      assignment: Object.fromEntries(topicPartitionsOfTasks(member.tasks, tasks)),
+      userData,
+    }),
+  }));
+  return { map, assignments };
+}
+
+/** True when `map` gives `memberId` exactly the tasks it was assigned. */
+export function agrees(map: GroupMap, memberId: string, mine: readonly TaskId[]): boolean {
+  const member = map.members.find((m) => m.memberId === memberId);
+  return member !== undefined && member.tasks.length === mine.length && member.tasks.every((id, i) => id === mine[i]);
+}
+
+/** Every member's assignment carries the same map; undefined unless all that carry one agree. */
+export function decodeGroupMap(assignments: readonly Buffer[]): GroupMap | undefined {
+  let map: GroupMap | undefined;
+  for (const buffer of assignments) {
+    if (buffer.length === 0) return undefined;
+    let data: unknown;
+    try {
+      data = unpack(AssignerProtocol.MemberAssignment.decode(buffer)?.userData ?? Buffer.alloc(0));
+    } catch {
+      return undefined;
+    }
+    if (!isAssignmentUserData(data)) return undefined;
+    if (map === undefined) {
+      map = {
+        assignmentId: data.assignmentId,
+        members: data.members.map((m) => ({ memberId: m.memberId, url: m.url, instanceId: m.instanceId ?? undefined, tasks: m.tasks })),
+      };
+    } else if (map.assignmentId !== data.assignmentId) {
+      return undefined;
+    }
+  }
+  return map;
+}
+
+function isMemberUserData(data: unknown): data is MemberUserData {
+  if (typeof data !== 'object' || data === null) return false;
+  const d = data as Partial<Record<keyof MemberUserData, unknown>>;
+  return (
+    d.v === PROTOCOL_VERSION &&
+    typeof d.url === 'string' &&
+    (d.instanceId === null || typeof d.instanceId === 'string') &&
+    Array.isArray(d.previousTasks) &&
+    d.previousTasks.every(isTaskId) &&
+    Array.isArray(d.localTasks) &&
+    d.localTasks.every(isTaskId)
+  );
+}
+
+function isAssignmentUserData(data: unknown): data is AssignmentUserData {
+  if (typeof data !== 'object' || data === null) return false;
+  const d = data as Partial<Record<keyof AssignmentUserData, unknown>>;
+  return (
+    d.v === PROTOCOL_VERSION &&
+    typeof d.assignmentId === 'string' &&
+    Array.isArray(d.members) &&
+    d.members.every((m: unknown) => {
+      if (typeof m !== 'object' || m === null) return false;
+      const member = m as Record<string, unknown>;
+      return (
+        typeof member.memberId === 'string' &&
+        typeof member.url === 'string' &&
+        (member.instanceId === null || typeof member.instanceId === 'string') &&
+        Array.isArray(member.tasks) &&
+        member.tasks.every(isTaskId)
+      );
+    })
+  );
+}
+
+function isTaskId(value: unknown): value is TaskId {
+  return typeof value === 'string' && /^\d+_\d+$/.test(value);
+}
+
