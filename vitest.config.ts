@@ -11,7 +11,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['{topology,state-store,processor,http-query,cli,scripts}/**/*.test.ts'],
+          include: ['{common,topology,state-store,processor,http-query,cli,scripts}/**/*.test.ts', '*.test.ts'],
           environment: 'node',
           testTimeout: 30_000,
         },

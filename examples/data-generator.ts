@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { KafkaAdmin } from '../processor/kafka/admin.js';
 import { createKafkaClient, type KafkaClient } from '../processor/kafka/client.js';
 import { partitionFor, RecordProducer } from '../processor/kafka/producer.js';
-import type { ProducedRecord } from '../processor/records.js';
+import type { ProducedRecord } from '../common/records.js';
 import { DEFAULT_TOPICS, type Customer, type Order, type OrderEnrichmentTopics } from './order-enrichment.js';
 
 const TIERS: readonly Customer['tier'][] = ['gold', 'silver', 'basic', 'basic'];

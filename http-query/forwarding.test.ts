@@ -2,7 +2,7 @@
 import fc from 'fast-check';
 import { createServer, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultPartition } from '../processor/partitioner.js';
+import { defaultPartition } from '../common/partitioner.js';
 import { createQueryServer, type QueryServer } from './server.js';
 import { FakeClusterData, FakeQuerySource } from './testing/fake-query-source.js';
 

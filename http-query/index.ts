@@ -18,7 +18,6 @@ export type {
   StoreKind,
 } from './query-source.js';
 export { storeCodecFromSerdes } from './serde-codec.js';
-export { engineMetricFamilies } from './engine-metrics.js';
 export { FORWARDED_HEADER } from './forwarding-client.js';
 export { MAX_KEY_BYTES } from './keys.js';
 export { DEFAULT_SCAN_LIMIT, MAX_SCAN_LIMIT } from './scan.js';

@@ -11,7 +11,7 @@ import { rmSync, mkdirSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createKafkaClient, type KafkaClient } from '../processor/kafka/client.js';
-import { defaultPartition } from '../processor/partitioner.js';
+import { defaultPartition } from '../common/partitioner.js';
 import { ProgressDisplay, formatCount } from '../cli/progress.js';
 import { createExampleTopics, customerKey, isDeletedCustomer, isUpdatedCustomer, OrderFlow, seedCustomers } from '../examples/data-generator.js';
 import {

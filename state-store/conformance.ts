@@ -6,7 +6,7 @@
  * Test-only module (imports vitest); not exported from the package root.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { TopicPartitionId } from '../processor/records.js';
+import type { TopicPartitionId } from '../common/records.js';
 import type { KeyValueStore, RangeOptions, StoreEntry } from './types.js';
 
 export interface ConformanceSubject {

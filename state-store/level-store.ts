@@ -4,7 +4,7 @@
  */
 import { ClassicLevel, type ChainedBatch as LevelChainedBatch } from 'classic-level';
 import { StateDirectoryLockedError, StoreClosedError, StoreCorruptedError } from '../errors.js';
-import type { TopicPartitionId } from '../processor/records.js';
+import type { TopicPartitionId } from '../common/records.js';
 import {
   CHECKPOINT_KEY_END,
   CHECKPOINT_KEY_PREFIX,

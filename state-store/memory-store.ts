@@ -4,7 +4,7 @@
  * atomically with data. Not for production: it holds everything in memory and nothing survives a restart.
  */
 import { StoreClosedError } from '../errors.js';
-import type { TopicPartitionId } from '../processor/records.js';
+import type { TopicPartitionId } from '../common/records.js';
 import type {
   Checkpoints,
   KeyValueStore,

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RestoreDecodeError } from '../errors.js';
-import type { ConsumedRecord, TopicPartitionId } from '../processor/records.js';
+import type { ConsumedRecord, TopicPartitionId } from '../common/records.js';
 import { LevelKeyValueStore } from './level-store.js';
 import { restoreStore, type RestoreBatch, type RestoreProgress } from './restore.js';
 import type { StoreWrite } from './types.js';

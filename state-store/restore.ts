@@ -4,7 +4,7 @@
  * The record source is injected (`batches`), so this module knows nothing about kafkajs.
  */
 import { RestoreDecodeError } from '../errors.js';
-import { topicPartitionId, type ConsumedRecord, type TopicPartitionId } from '../processor/records.js';
+import { topicPartitionId, type ConsumedRecord, type TopicPartitionId } from '../common/records.js';
 import type { Checkpoints, KeyValueStore, StoreWrite } from './types.js';
 
 export type DecodeErrorDecision = 'skip' | 'fail';

@@ -17,8 +17,8 @@ import { createWriteStream } from 'node:fs';
 import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
 import { SnapshotFormatError, SnapshotTargetNotEmptyError } from '../errors.js';
-import type { TopicPartitionId } from '../processor/records.js';
-import type { Logger } from './logger.js';
+import type { TopicPartitionId } from '../common/records.js';
+import type { Logger } from '../common/logger.js';
 import { StateDirectory } from './state-directory.js';
 
 const MAGIC = Buffer.from('TRIBSNAP', 'latin1');

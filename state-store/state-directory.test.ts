@@ -4,18 +4,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { InvalidStoreNameError, StateDirectoryLockedError } from '../errors.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../common/logger.js';
 import { LOCK_FILE_NAME, StateDirectory } from './state-directory.js';
 import { killAndWait, spawnFixture, waitForLine } from './test-fixtures/child-process.js';
 
 interface LogLine {
-  level: 'info' | 'warn' | 'error';
+  level: 'debug' | 'info' | 'warn' | 'error';
   message: string;
   fields?: Readonly<Record<string, unknown>>;
 }
 
 function recordingLogger(lines: LogLine[]): Logger {
   return {
+    debug: (message, fields) => lines.push({ level: 'debug', message, fields }),
     info: (message, fields) => lines.push({ level: 'info', message, fields }),
     warn: (message, fields) => lines.push({ level: 'warn', message, fields }),
     error: (message, fields) => lines.push({ level: 'error', message, fields }),

@@ -11,7 +11,7 @@ import {
   StoreCorruptedError,
 } from '../errors.js';
 import { LevelKeyValueStore, type LevelTuning } from './level-store.js';
-import { silentLogger, type Logger } from './logger.js';
+import { silentLogger, type Logger } from '../common/logger.js';
 
 export const LOCK_FILE_NAME = '.lock';
 

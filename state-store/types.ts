@@ -6,7 +6,7 @@
  * Values are JS values; the store encodes them with msgpackr (implementations must not keep caller references
  * mutable: what you read back is a decoded copy).
  */
-import type { TopicPartitionId } from '../processor/records.js';
+import type { TopicPartitionId } from '../common/records.js';
 
 /** Next offset to read per source topic-partition, stored atomically with the data it describes. */
 export type Checkpoints = ReadonlyMap<TopicPartitionId, number>;

@@ -3,6 +3,7 @@
  * repartition topics, the consumer group's committed offsets, optionally the dead-letter topic and the local state
  * directory) and deletes only with `--yes`. Every instance of the application must be stopped first.
  */
+import { parseTopicPartitionId } from '../../common/records.js';
 import { existsSync } from 'node:fs';
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -135,7 +136,7 @@ export const resetCommand: CliCommand = {
       const committed = await admin.fetchCommittedOffsets(applicationId, topics);
       const committedOffsets = new Map<string, number>();
       for (const id of committed.keys()) {
-        const topic = id.slice(0, id.lastIndexOf(':'));
+        const { topic } = parseTopicPartitionId(id);
         committedOffsets.set(topic, (committedOffsets.get(topic) ?? 0) + 1);
       }
       const plan: ResetPlan = {

@@ -2,7 +2,7 @@
  * In-memory `QuerySource` for tests and the load check: a "cluster" of stores split into partitions, and one
  * source per instance with its own view of who owns which partition (views may disagree, as during a rebalance).
  */
-import { defaultPartition } from '../../processor/partitioner.js';
+import { defaultPartition } from '../../common/partitioner.js';
 import { Serdes } from '../../topology/serdes.js';
 import type {
   AppStatus,

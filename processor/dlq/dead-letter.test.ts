@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { DeadLetterHeaders, deadLetterRecord } from '../engine/error-policy.js';
-import type { ConsumedRecord, ProducedRecord } from '../records.js';
-import { TARGET_TOPIC_HEADER } from '../runtime/output-sender.js';
+import { DeadLetterHeaders, deadLetterRecord } from '../../common/dead-letters.js';
+import type { ConsumedRecord, ProducedRecord } from '../../common/records.js';
+import { TARGET_TOPIC_HEADER } from '../../common/dead-letters.js';
 import { parseDeadLetter, REPLAYED_FROM_HEADER, replayRecord } from './dead-letter.js';
 
 const original: ConsumedRecord = {

@@ -3,9 +3,9 @@
  * it. Pure functions; the headers written by processor/engine/error-policy.ts (source stages) and
  * processor/runtime/output-sender.ts (production stage) are the contract.
  */
-import { DeadLetterHeaders, type ErrorStage } from '../engine/error-policy.js';
-import type { ConsumedRecord, ProducedRecord, RecordHeaders } from '../records.js';
-import { TARGET_TOPIC_HEADER } from '../runtime/output-sender.js';
+import { DeadLetterHeaders, type ErrorStage } from '../../common/dead-letters.js';
+import type { ConsumedRecord, ProducedRecord, RecordHeaders } from '../../common/records.js';
+import { TARGET_TOPIC_HEADER } from '../../common/dead-letters.js';
 
 /** Header added to every replayed record: `<dlqTopic>:<partition>:<offset>` of the dead letter it came from. */
 export const REPLAYED_FROM_HEADER = 'tributary.replayed-from';

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { DeserializationError, TributaryError } from '../../errors.js';
 import { StreamsBuilder } from '../../topology/builder.js';
 import { Serdes } from '../../topology/serdes.js';
-import { DeadLetterHeaders } from '../engine/error-policy.js';
+import { DeadLetterHeaders } from '../../common/dead-letters.js';
 import type { ErrorAction } from '../engine/error-policy.js';
 import { TopologyTestDriver } from '../test-driver/topology-test-driver.js';
 

@@ -4,11 +4,11 @@
  * the Kafka adapter commits offsets only as a group member (and a group offset cannot express per-filter positions).
  */
 import { DeadLetterReplayError } from '../../errors.js';
-import type { ErrorStage } from '../engine/error-policy.js';
+import type { ErrorStage } from '../../common/dead-letters.js';
 import type { KafkaAdmin } from '../kafka/admin.js';
 import type { KafkaClient } from '../kafka/client.js';
 import { PartitionReader } from '../kafka/partition-reader.js';
-import type { ConsumedRecord, ProducedRecord } from '../records.js';
+import type { ConsumedRecord, ProducedRecord } from '../../common/records.js';
 import { ERROR_STAGES } from './dead-letter.js';
 import type { ProgressEntry } from './progress.js';
 

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { ErrorStage } from '../engine/error-policy.js';
-import type { ConsumedRecord } from '../records.js';
+import type { ErrorStage } from '../../common/dead-letters.js';
+import type { ConsumedRecord } from '../../common/records.js';
 import { ReplayProgress, type ProgressEntry, type ReplayFilter } from './progress.js';
 import { parseProgressRecord, progressRecord } from './progress-topic.js';
 

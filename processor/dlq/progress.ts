@@ -8,7 +8,7 @@
  *
  * Pure: the entries are persisted by progress-topic.ts.
  */
-import type { ErrorStage } from '../engine/error-policy.js';
+import type { ErrorStage } from '../../common/dead-letters.js';
 
 export interface ReplayFilter {
   /** Only dead letters going back to this topic. */

@@ -10,13 +10,13 @@
  * Run one replay per application at a time: two concurrent runs would both replay the same dead letters.
  */
 import { DeadLetterReplayError, DeadLetterReplayOptionsError, DeadLetterTargetMissingError, DeadLetterTopicMissingError, TributaryError } from '../../errors.js';
-import type { ErrorStage } from '../engine/error-policy.js';
+import type { ErrorStage } from '../../common/dead-letters.js';
 import { KafkaAdmin } from '../kafka/admin.js';
 import { KafkaClient, createKafkaClient } from '../kafka/client.js';
 import type { KafkaClientConfig } from '../kafka/config.js';
 import { PartitionReader } from '../kafka/partition-reader.js';
 import { RecordProducer } from '../kafka/producer.js';
-import { topicPartitionId, type ConsumedRecord, type ProducedRecord, type TopicPartitionId } from '../records.js';
+import { topicPartitionId, type ConsumedRecord, type ProducedRecord, type TopicPartitionId } from '../../common/records.js';
 import { ERROR_STAGES, parseDeadLetter, replayRecord, type DeadLetter } from './dead-letter.js';
 import { hasRetriableCause, retryReads } from './read-retry.js';
 import { ReplayProgress, type ReplayFilter } from './progress.js';

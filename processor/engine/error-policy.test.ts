@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { errorMessageOf, MAX_DEAD_LETTER_MESSAGE_CHARS, resolveErrorPolicy } from './error-policy.js';
+import { resolveErrorPolicy } from './error-policy.js';
+import { errorMessageOf, MAX_DEAD_LETTER_MESSAGE_CHARS } from '../../common/dead-letters.js';
 
 describe('error policy', () => {
   it('defaults: dead-letter for deserialization and processing, fail for production, <appId>-dlq', () => {

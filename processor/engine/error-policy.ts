@@ -1,5 +1,5 @@
 /**
- * Error policies (issue 7, engine part). Three stages:
+ * Error policies. Three stages:
  * - deserialization: bad bytes, wrong schema, a required key missing (table records need keys);
  * - processing: a user function (predicate, mapper, joiner, processor) threw;
  * - production: sending failed after the runtime's retries (the runtime applies it; the engine only types it).
@@ -9,11 +9,11 @@
  * advance its offsets past the bad record, so a restart resumes from it.
  */
 import type { ErrorAction, SourceErrorPolicy } from '../../topology/nodes.js';
-import type { ConsumedRecord, ProducedRecord } from '../records.js';
+import type { ErrorStage } from '../../common/dead-letters.js';
 
 export type { ErrorAction, SourceErrorPolicy };
 
-export type ErrorStage = 'deserialization' | 'processing' | 'production';
+export type { ErrorStage };
 
 export interface ErrorPolicy {
   /** Default 'dead-letter'. */
@@ -45,61 +45,4 @@ export function resolveErrorPolicy(
     production: policy?.production ?? 'fail',
     deadLetterTopic: policy?.deadLetterTopic ?? `${applicationId}-dlq`,
   });
-}
-
-/** Header names on dead-letter records (stable: tools filter on them). */
-export const DeadLetterHeaders = Object.freeze({
-  stage: 'tributary.stage',
-  errorClass: 'tributary.error.class',
-  errorMessage: 'tributary.error.message',
-  sourceTopic: 'tributary.source.topic',
-  sourcePartition: 'tributary.source.partition',
-  sourceOffset: 'tributary.source.offset',
-  sourceTimestamp: 'tributary.source.timestamp',
-  applicationId: 'tributary.application.id',
-});
-
-/** Class name of what was thrown (`TypeError`, `DeserializationError`, ...). */
-export function errorClassName(error: unknown): string {
-  if (error instanceof Error) return error.constructor.name || error.name;
-  return typeof error;
-}
-
-/** Longest error message a dead letter carries: a header, not a log (the DLQ topic's size headroom assumes it). */
-export const MAX_DEAD_LETTER_MESSAGE_CHARS = 4096;
-
-export function errorMessageOf(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  return message.length <= MAX_DEAD_LETTER_MESSAGE_CHARS ? message : `${message.slice(0, MAX_DEAD_LETTER_MESSAGE_CHARS)}… (truncated)`;
-}
-
-/**
- * The dead letter for `record`: the original key and value bytes untouched, the original headers kept, and the
- * failure described in `tributary.*` headers. Partition left to the default partitioner.
- */
-export function deadLetterRecord(
-  topic: string,
-  applicationId: string,
-  stage: ErrorStage,
-  record: ConsumedRecord,
-  error: unknown,
-): ProducedRecord {
-  const h = DeadLetterHeaders;
-  return {
-    topic,
-    timestamp: record.timestamp,
-    key: record.key,
-    value: record.value,
-    headers: {
-      ...record.headers,
-      [h.stage]: Buffer.from(stage),
-      [h.errorClass]: Buffer.from(errorClassName(error)),
-      [h.errorMessage]: Buffer.from(errorMessageOf(error)),
-      [h.sourceTopic]: Buffer.from(record.topic),
-      [h.sourcePartition]: Buffer.from(String(record.partition)),
-      [h.sourceOffset]: Buffer.from(String(record.offset)),
-      [h.sourceTimestamp]: Buffer.from(String(record.timestamp)),
-      [h.applicationId]: Buffer.from(applicationId),
-    },
-  };
 }

@@ -10,10 +10,11 @@
  */
 import { MissingStoreError } from '../../errors.js';
 import type { GlobalTableSpec, Topology } from '../../topology/compile.js';
-import type { Logger } from '../../state-store/logger.js';
+import type { Logger } from '../../common/logger.js';
 import type { KeyValueStore, StoreWrite } from '../../state-store/types.js';
-import { topicPartitionId, type ConsumedRecord, type ProducedRecord, type TopicPartitionId } from '../records.js';
-import { deadLetterRecord, errorClassName, errorMessageOf, resolveErrorPolicy, type ErrorPolicy, type ResolvedErrorPolicy } from './error-policy.js';
+import { topicPartitionId, type ConsumedRecord, type ProducedRecord, type TopicPartitionId } from '../../common/records.js';
+import { resolveErrorPolicy, type ErrorPolicy, type ResolvedErrorPolicy } from './error-policy.js';
+import { deadLetterRecord, errorClassName, errorMessageOf } from '../../common/dead-letters.js';
 import { EngineMetrics } from './metrics.js';
 import { decodeTableRecord } from './table-decoder.js';
 

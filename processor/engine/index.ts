@@ -40,9 +40,8 @@
 export { StreamTask, type StreamTaskOptions, type ProcessOptions, type ProcessResult } from './stream-task.js';
 export { GlobalTableUpdater, type GlobalTableUpdaterOptions, type GlobalBatch } from './global-updater.js';
 export { EngineMetrics, type EngineMetricsSnapshot } from './metrics.js';
+export { DeadLetterHeaders, deadLetterRecord } from '../../common/dead-letters.js';
 export {
-  DeadLetterHeaders,
-  deadLetterRecord,
   resolveErrorPolicy,
   type ErrorAction,
   type ErrorPolicy,

@@ -3,7 +3,7 @@
  * bumped synchronously on the hot path; the runtime/HTTP layer reads `snapshot()`.
  */
 import type { ErrorAction } from '../../topology/nodes.js';
-import type { ErrorStage } from './error-policy.js';
+import type { ErrorStage } from '../../common/dead-letters.js';
 
 export interface EngineMetricsSnapshot {
   /** Records taken from input topics, per topic (including table, global and repartition topics). */

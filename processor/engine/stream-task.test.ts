@@ -13,7 +13,7 @@ import { Serdes } from '../../topology/serdes.js';
 import { MemoryKeyValueStore } from '../../state-store/memory-store.js';
 import { LevelKeyValueStore } from '../../state-store/level-store.js';
 import type { KeyValueStore } from '../../state-store/types.js';
-import type { ConsumedRecord } from '../records.js';
+import type { ConsumedRecord } from '../../common/records.js';
 import { StreamTask } from './stream-task.js';
 
 const str = Serdes.string();

@@ -11,6 +11,7 @@
  *   so outputs keep input order.
  * - `process` nodes that return a promise act as a barrier: the task waits for them before the next record.
  */
+import { taskId, type TaskId } from '../../common/task-id.js';
 import { MissingStoreError, ProcessingError, TaskStateError } from '../../errors.js';
 import type { TableSourceSpec, Topology } from '../../topology/compile.js';
 import type {
@@ -24,18 +25,11 @@ import type {
   TopologyNode,
 } from '../../topology/nodes.js';
 import type { Serde } from '../../topology/serdes.js';
-import type { Logger } from '../../state-store/logger.js';
+import type { Logger } from '../../common/logger.js';
 import type { KeyValueStore, ReadOnlyKeyValueStore } from '../../state-store/types.js';
-import { topicPartitionId, type ConsumedRecord, type ProducedRecord, type RecordHeaders, type TopicPartitionId } from '../records.js';
-import {
-  deadLetterRecord,
-  errorClassName,
-  errorMessageOf,
-  resolveErrorPolicy,
-  type ErrorPolicy,
-  type ErrorStage,
-  type ResolvedErrorPolicy,
-} from './error-policy.js';
+import { topicPartitionId, type ConsumedRecord, type ProducedRecord, type RecordHeaders, type TopicPartitionId } from '../../common/records.js';
+import { resolveErrorPolicy, type ErrorPolicy, type ResolvedErrorPolicy } from './error-policy.js';
+import { deadLetterRecord, errorClassName, errorMessageOf, type ErrorStage } from '../../common/dead-letters.js';
 import { EngineMetrics } from './metrics.js';
 import { decodeTableRecord, deserializePart } from './table-decoder.js';
 import { NOT_CACHED, TaskStoreView } from './task-store.js';
@@ -140,7 +134,7 @@ function flatten(slot: OutputSlot, into: ProducedRecord[]): ProducedRecord[] {
 
 export class StreamTask {
   /** `<subtopologyId>_<partition>`, as Kafka Streams names tasks. */
-  readonly id: string;
+  readonly id: TaskId;
   readonly subtopologyId: number;
   readonly partition: number;
   /** Every topic-partition this task reads. */
@@ -186,8 +180,8 @@ export class StreamTask {
   constructor(options: StreamTaskOptions) {
     const { topology, subtopologyId, partition } = options;
     const sub = topology.subtopologies[subtopologyId];
-    if (!sub) throw new TaskStateError(`${subtopologyId}_${partition}`, `the topology has no sub-topology ${subtopologyId}.`);
-    this.id = `${subtopologyId}_${partition}`;
+    if (!sub) throw new TaskStateError(taskId(subtopologyId, partition), `the topology has no sub-topology ${subtopologyId}.`);
+    this.id = taskId(subtopologyId, partition);
     this.subtopologyId = subtopologyId;
     this.partition = partition;
     this.topology = topology;

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { TableSourceSpec } from '../../topology/compile.js';
 import { Serdes } from '../../topology/serdes.js';
-import type { ConsumedRecord, ProducedRecord } from '../records.js';
-import { DeadLetterHeaders } from './error-policy.js';
+import type { ConsumedRecord, ProducedRecord } from '../../common/records.js';
+import { DeadLetterHeaders } from '../../common/dead-letters.js';
 import { EngineMetrics } from './metrics.js';
 import { createTableRecordDecoder } from './table-decoder.js';
 

@@ -7,10 +7,11 @@
 import { DeserializationError, SerdeError } from '../../errors.js';
 import type { TableSourceSpec } from '../../topology/compile.js';
 import type { Serde } from '../../topology/serdes.js';
-import type { Logger } from '../../state-store/logger.js';
+import type { Logger } from '../../common/logger.js';
 import type { StoreWrite } from '../../state-store/types.js';
-import type { ConsumedRecord, ProducedRecord } from '../records.js';
-import { deadLetterRecord, resolveErrorPolicy, type ErrorPolicy } from './error-policy.js';
+import type { ConsumedRecord, ProducedRecord } from '../../common/records.js';
+import { resolveErrorPolicy, type ErrorPolicy } from './error-policy.js';
+import { deadLetterRecord } from '../../common/dead-letters.js';
 import type { EngineMetrics } from './metrics.js';
 
 /** Deserializes one part of a consumed record; serde failures become `DeserializationError` with the location. */

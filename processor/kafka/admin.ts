@@ -3,7 +3,7 @@
  */
 import kafkajs, { type Admin } from 'kafkajs';
 import { KafkaAdminError } from '../../errors.js';
-import { topicPartitionId, type TopicPartitionId } from '../records.js';
+import { topicPartitionId, type TopicPartitionId } from '../../common/records.js';
 import type { KafkaClient } from './client.js';
 
 export interface TopicSpec {

@@ -3,14 +3,13 @@ import { describe, expect, it } from 'vitest';
 import {
   assignTasks,
   listTasks,
-  taskId,
   tasksOfTopicPartitions,
   topicPartitionsOfTasks,
   type AssignorMember,
   type TaskAssignment,
-  type TaskId,
   type TaskSpec,
 } from './assignor.js';
+import { taskId, type TaskId } from '../../common/task-id.js';
 
 const specsArb: fc.Arbitrary<TaskSpec[]> = fc
   .array(fc.record({ partitions: fc.integer({ min: 1, max: 12 }), topicCount: fc.integer({ min: 1, max: 3 }) }), {

@@ -18,18 +18,7 @@
  *   that listed it in `localTasks` (it has the task's state on disk, e.g. after a restart), so less is restored.
  *   This never changes how many tasks move.
  */
-
-/** `${subtopology}_${partition}`, as Kafka Streams names tasks (e.g. `0_3`). */
-export type TaskId = `${number}_${number}`;
-
-export function taskId(subtopology: number, partition: number): TaskId {
-  return `${subtopology}_${partition}`;
-}
-
-export function parseTaskId(id: TaskId): { readonly subtopology: number; readonly partition: number } {
-  const separator = id.indexOf('_');
-  return { subtopology: Number(id.slice(0, separator)), partition: Number(id.slice(separator + 1)) };
-}
+import { parseTaskId, taskId, type TaskId } from '../../common/task-id.js';
 
 /** One sub-topology as the assignor sees it: its source topics, which all have `partitions` partitions. */
 export interface TaskSpec {

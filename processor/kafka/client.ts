@@ -4,28 +4,12 @@
  */
 import type { Admin, AdminConfig, Consumer, ConsumerConfig, LogEntry, Producer, ProducerConfig } from 'kafkajs';
 import { Kafka, logLevel as KafkaJsLogLevel, Partitioners } from 'kafkajs';
+import { silentLogger, type Logger } from '../../common/logger.js';
 import { toKafkaJsConfig, validateKafkaClientConfig, type KafkaClientConfig } from './config.js';
 
-export type KafkaLogFields = Readonly<Record<string, unknown>>;
-
-/** What kafkajs log lines are forwarded to. Structured: `fields` has kafkajs's extra context (broker, error, ...). */
-export interface KafkaLogger {
-  debug(message: string, fields: KafkaLogFields): void;
-  info(message: string, fields: KafkaLogFields): void;
-  warn(message: string, fields: KafkaLogFields): void;
-  error(message: string, fields: KafkaLogFields): void;
-}
-
-/** Default: drop everything (kafkajs is chatty; callers that want logs pass their own logger). */
-export const silentKafkaLogger: KafkaLogger = {
-  debug: () => {},
-  info: () => {},
-  warn: () => {},
-  error: () => {},
-};
-
 export interface KafkaClientOptions {
-  readonly logger?: KafkaLogger;
+  /** Where kafkajs log lines go (kafkajs is chatty: default silent; see `kafkaLoggerFor` for level mapping). */
+  readonly logger?: Logger;
 }
 
 /** Producer options we allow callers to set; the partitioner is fixed (murmur2, same as the Java client). */
@@ -38,11 +22,11 @@ export class KafkaClient {
   /** The underlying kafkajs instance; only processor/kafka/ modules should touch it. */
   readonly kafka: Kafka;
   readonly config: KafkaClientConfig;
-  readonly logger: KafkaLogger;
+  readonly logger: Logger;
 
   constructor(config: KafkaClientConfig, options: KafkaClientOptions = {}) {
     this.config = validateKafkaClientConfig(config);
-    this.logger = options.logger ?? silentKafkaLogger;
+    this.logger = options.logger ?? silentLogger;
     const logger = this.logger;
     this.kafka = new Kafka({
       ...toKafkaJsConfig(this.config),
@@ -67,9 +51,9 @@ export function createKafkaClient(config: KafkaClientConfig, options: KafkaClien
   return new KafkaClient(config, options);
 }
 
-function forwardLogEntry(logger: KafkaLogger, entry: LogEntry): void {
+function forwardLogEntry(logger: Logger, entry: LogEntry): void {
   const { message, timestamp: _timestamp, ...rest } = entry.log;
-  const fields: KafkaLogFields = { namespace: entry.namespace, ...rest };
+  const fields: Readonly<Record<string, unknown>> = { namespace: entry.namespace, ...rest };
   const text = `[kafkajs ${entry.namespace}] ${String(message)}`;
   switch (entry.level) {
     case KafkaJsLogLevel.ERROR:

@@ -1,7 +1,8 @@
 import { logLevel } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { KafkaConfigError } from '../../errors.js';
-import { createKafkaClient, type KafkaLogger } from './client.js';
+import type { Logger } from '../../common/logger.js';
+import { createKafkaClient } from './client.js';
 import { kafkaClientConfigProblems, toKafkaJsConfig, validateKafkaClientConfig, type KafkaClientConfig } from './config.js';
 
 const minimal: KafkaClientConfig = { brokers: ['127.0.0.1:9092'], clientId: 'orders-app' };
@@ -72,10 +73,10 @@ describe('createKafkaClient', () => {
   it('validates the config and forwards kafkajs log lines to the given logger', () => {
     expect(() => createKafkaClient({ ...minimal, clientId: '' })).toThrow(KafkaConfigError);
     const lines: string[] = [];
-    const logger: KafkaLogger = {
+    const logger: Logger = {
       debug: () => {},
       info: () => {},
-      warn: (message, fields) => lines.push(`warn ${message} ${String(fields.namespace)}`),
+      warn: (message, fields) => lines.push(`warn ${message} ${String(fields?.namespace)}`),
       error: (message) => lines.push(`error ${message}`),
     };
     const client = createKafkaClient(minimal, { logger });

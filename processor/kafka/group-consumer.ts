@@ -58,8 +58,9 @@ import {
   StaleAssignmentError,
   TributaryError,
 } from '../../errors.js';
-import { topicPartitionId, type ConsumedRecord, type TopicPartitionId } from '../records.js';
-import { tasksOfTopicPartitions, topicPartitionsOfTasks, type TaskId, type TaskSpec } from './assignor.js';
+import { parseTopicPartitionId, topicPartitionId, type ConsumedRecord, type TopicPartitionId } from '../../common/records.js';
+import type { TaskId } from '../../common/task-id.js';
+import { tasksOfTopicPartitions, topicPartitionsOfTasks, type TaskSpec } from './assignor.js';
 import {
   agrees,
   buildLeaderAssignment,
@@ -74,7 +75,8 @@ import {
   type MemberUserData,
   type TaskOwner,
 } from './group-protocol.js';
-import type { KafkaClient, KafkaLogger } from './client.js';
+import type { Logger } from '../../common/logger.js';
+import type { KafkaClient } from './client.js';
 import { toConsumedRecords } from './kafka-records.js';
 
 // kafkajs spreads its error classes into module.exports, which Node's ESM named-export detection cannot see
@@ -194,7 +196,7 @@ const REBALANCE_ERROR_TYPES: ReadonlySet<string> = new Set([
 export class GroupConsumer {
   private readonly options: GroupConsumerOptions;
   private readonly topics: readonly string[];
-  private readonly logger: KafkaLogger;
+  private readonly logger: Logger;
   private consumer: Consumer | undefined;
   private currentStatus: GroupConsumerStatus = 'created';
   private epoch = 0;
@@ -337,10 +339,7 @@ export class GroupConsumer {
     const notOwned = [...offsets.keys()].filter((id) => !this.owned.has(id));
     if (notOwned.length > 0) throw new StaleAssignmentError('commit for partitions this member does not own', notOwned);
     if (offsets.size === 0) return;
-    const entries = [...offsets].map(([id, offset]) => {
-      const separator = id.lastIndexOf(':');
-      return { topic: id.slice(0, separator), partition: Number(id.slice(separator + 1)), offset: String(offset) };
-    });
+    const entries = [...offsets].map(([id, offset]) => ({ ...parseTopicPartitionId(id), offset: String(offset) }));
     const pending: PendingCommit = { entries, done: false };
     this.pendingCommits.add(pending);
     try {

@@ -12,7 +12,8 @@ import kafkajs from 'kafkajs';
 import { randomBytes } from 'node:crypto';
 import { pack, unpack } from 'msgpackr';
 import { CoPartitioningError } from '../../errors.js';
-import { assignTasks, topicPartitionsOfTasks, type AssignorMember, type TaskId, type TaskSpec } from './assignor.js';
+import { isTaskId, type TaskId } from '../../common/task-id.js';
+import { assignTasks, topicPartitionsOfTasks, type AssignorMember, type TaskSpec } from './assignor.js';
 
 // kafkajs spreads its exports into module.exports, which Node's ESM named-export detection cannot see.
 const { AssignerProtocol } = kafkajs;
@@ -188,7 +189,4 @@ function isAssignmentUserData(data: unknown): data is AssignmentUserData {
   );
 }
 
-function isTaskId(value: unknown): value is TaskId {
-  return typeof value === 'string' && /^\d+_\d+$/.test(value);
-}
 

@@ -3,7 +3,7 @@
  * Runs once per record on the hot path, so it allocates only the record (and a headers object when there are any).
  */
 import type { IHeaders, KafkaMessage } from 'kafkajs';
-import type { ConsumedRecord, RecordHeaders } from '../records.js';
+import type { ConsumedRecord, RecordHeaders } from '../../common/records.js';
 
 const NO_HEADERS: RecordHeaders = Object.freeze({});
 

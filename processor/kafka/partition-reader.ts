@@ -14,7 +14,7 @@ import { randomUUID } from 'node:crypto';
 import type { Consumer, EachBatchPayload, PartitionAssigner } from 'kafkajs';
 import { AssignerProtocol } from 'kafkajs';
 import { PartitionReaderError } from '../../errors.js';
-import { topicPartitionId, type ConsumedRecord, type RecordHeaders, type TopicPartitionId } from '../records.js';
+import { topicPartitionId, type ConsumedRecord, type RecordHeaders, type TopicPartitionId } from '../../common/records.js';
 import type { KafkaClient } from './client.js';
 
 export interface PartitionStart {

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { PartitionMetadata } from 'kafkajs';
-import type { ProducedRecord } from '../records.js';
+import type { ProducedRecord } from '../../common/records.js';
 import { defaultPartitioner } from './client.js';
 import { chunkRecords, partitionFor, isMessageTooLarge } from './producer.js';
 

@@ -13,8 +13,8 @@
  */
 import type { Message, Producer, TopicMessages } from 'kafkajs';
 import { KafkaProduceError } from '../../errors.js';
-import type { ProducedRecord } from '../records.js';
-import { murmur2, toPositive } from '../partitioner.js';
+import type { ProducedRecord } from '../../common/records.js';
+import { murmur2, toPositive } from '../../common/partitioner.js';
 import type { KafkaClient } from './client.js';
 
 export interface RecordProducerOptions {

@@ -4,7 +4,7 @@
  */
 import type { TributaryError } from '../../errors.js';
 import type { AppState } from '../../http-query/query-source.js';
-import type { RuntimeLogger } from './logger.js';
+import type { Logger } from '../../common/logger.js';
 
 export interface StateChangeEvent {
   readonly from: AppState;
@@ -54,7 +54,7 @@ export class TypedEvents {
     error: new Set(),
   };
 
-  constructor(private readonly logger: RuntimeLogger) {}
+  constructor(private readonly logger: Logger) {}
 
   on<E extends TributaryAppEventName>(event: E, listener: TributaryAppListener<E>): () => void {
     this.listeners[event].add(listener);

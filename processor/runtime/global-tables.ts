@@ -16,12 +16,12 @@ import { createTableRecordDecoder } from '../engine/table-decoder.js';
 import type { KafkaAdmin } from '../kafka/admin.js';
 import type { KafkaClient } from '../kafka/client.js';
 import { PartitionReader, type PartitionStart } from '../kafka/partition-reader.js';
-import { topicPartitionId, type ConsumedRecord, type TopicPartitionId } from '../records.js';
+import { parseTopicPartitionId, topicPartitionId, type ConsumedRecord, type TopicPartitionId } from '../../common/records.js';
 import { restoreStore, type RestoreBatch } from '../../state-store/restore.js';
 import type { StateDirectory } from '../../state-store/state-directory.js';
 import type { KeyValueStore, ReadOnlyKeyValueStore } from '../../state-store/types.js';
 import { BatchChannel } from './batch-channel.js';
-import type { RuntimeLogger } from './logger.js';
+import type { Logger } from '../../common/logger.js';
 import type { OutputSender } from './output-sender.js';
 import type { RestorationTracker } from './restoration-tracker.js';
 
@@ -35,7 +35,7 @@ export interface GlobalTablesOptions {
   readonly metrics: EngineMetrics;
   readonly tracker: RestorationTracker;
   readonly sender: OutputSender;
-  readonly logger: RuntimeLogger;
+  readonly logger: Logger;
   /** The continuous reader failed for good (fail policy, lost topic): the app must fail. */
   readonly onFailure: (error: unknown) => void;
 }
@@ -192,5 +192,5 @@ function sum(values: Iterable<number>): number {
 }
 
 function partitionOf(tp: TopicPartitionId): number {
-  return Number(tp.slice(tp.lastIndexOf(':') + 1));
+  return parseTopicPartitionId(tp).partition;
 }

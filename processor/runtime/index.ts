@@ -5,5 +5,3 @@ export type { TributaryAppEvents, TributaryAppEventName, TributaryAppListener, S
 export type { RuntimeStats, RuntimeTimings } from './stats.js';
 export type { StoreRestoreTotals } from './restoration-tracker.js';
 export type { TaskView } from './task-manager.js';
-export { jsonLineLogger, type RuntimeLogger } from './logger.js';
-export { TARGET_TOPIC_HEADER } from './output-sender.js';

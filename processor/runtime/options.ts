@@ -6,8 +6,8 @@ import { RuntimeConfigError } from '../../errors.js';
 import type { ErrorPolicy } from '../engine/error-policy.js';
 import { kafkaClientConfigProblems, type KafkaClientConfig } from '../kafka/config.js';
 import type { Topology } from '../../topology/compile.js';
-import type { RuntimeLogger } from './logger.js';
-import { silentRuntimeLogger } from './logger.js';
+import type { Logger } from '../../common/logger.js';
+import { silentLogger } from '../../common/logger.js';
 
 export interface HttpOptions {
   /** Interface the query server listens on. Default `127.0.0.1`. */
@@ -61,7 +61,7 @@ export interface TributaryAppOptions {
   readonly maxTaskIdleMs?: number;
   /** Retries of a failed produce (after kafkajs's own retries) before the production error policy applies. Default 3. */
   readonly productionRetries?: number;
-  readonly logger?: RuntimeLogger;
+  readonly logger?: Logger;
   /** Stop gracefully on SIGTERM/SIGINT. Default false. */
   readonly handleSignals?: boolean;
 }
@@ -82,7 +82,7 @@ export interface ResolvedAppOptions {
   readonly fetchMaxWaitMs: number;
   readonly maxTaskIdleMs: number;
   readonly productionRetries: number;
-  readonly logger: RuntimeLogger;
+  readonly logger: Logger;
   readonly handleSignals: boolean;
 }
 
@@ -162,7 +162,7 @@ export function resolveAppOptions(topology: Topology, options: TributaryAppOptio
     fetchMaxWaitMs,
     maxTaskIdleMs,
     productionRetries,
-    logger: options.logger ?? silentRuntimeLogger,
+    logger: options.logger ?? silentLogger,
     handleSignals: options.handleSignals ?? false,
   };
 }

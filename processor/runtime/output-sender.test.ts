@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { KafkaProduceError } from '../../errors.js';
-import { DeadLetterHeaders, resolveErrorPolicy, type ErrorAction } from '../engine/error-policy.js';
+import { resolveErrorPolicy, type ErrorAction } from '../engine/error-policy.js';
+import { DeadLetterHeaders } from '../../common/dead-letters.js';
 import { EngineMetrics } from '../engine/metrics.js';
-import type { ProducedRecord } from '../records.js';
-import { silentRuntimeLogger } from './logger.js';
-import { OutputSender, TARGET_TOPIC_HEADER, type RecordSink } from './output-sender.js';
+import type { ProducedRecord } from '../../common/records.js';
+import { silentLogger } from '../../common/logger.js';
+import { OutputSender, type RecordSink } from './output-sender.js';
+import { TARGET_TOPIC_HEADER } from '../../common/dead-letters.js';
 
 /** Fails the first `failures` sends, then records what it is given. */
 class FlakySink implements RecordSink {
@@ -26,7 +28,7 @@ const record = (topic: string, key: string): ProducedRecord => ({ topic, timesta
 function sender(sink: RecordSink, production: ErrorAction, retries = 2): { sender: OutputSender; metrics: EngineMetrics } {
   const metrics = new EngineMetrics();
   const policy = resolveErrorPolicy('app', { production });
-  return { sender: new OutputSender({ producer: sink, policy, applicationId: 'app', metrics, logger: silentRuntimeLogger, retries, initialBackoffMs: 1 }), metrics };
+  return { sender: new OutputSender({ producer: sink, policy, applicationId: 'app', metrics, logger: silentLogger, retries, initialBackoffMs: 1 }), metrics };
 }
 
 describe('OutputSender', () => {

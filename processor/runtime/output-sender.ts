@@ -4,14 +4,14 @@
  * decides: 'fail' (default) rethrows, 'log-and-skip' drops the records, 'dead-letter' writes them to the DLQ.
  */
 import { KafkaProduceError } from '../../errors.js';
-import { DeadLetterHeaders, errorClassName, errorMessageOf, type ResolvedErrorPolicy } from '../engine/error-policy.js';
+import { deadLetterRecord } from '../../common/dead-letters.js';
+import type { ResolvedErrorPolicy } from '../engine/error-policy.js';
 import type { EngineMetrics } from '../engine/metrics.js';
 import type { RecordProducer } from '../kafka/producer.js';
-import type { ProducedRecord } from '../records.js';
-import type { RuntimeLogger } from './logger.js';
+import type { ProducedRecord } from '../../common/records.js';
+import type { Logger } from '../../common/logger.js';
 
 /** Header naming the topic a dead-lettered output was meant for (production-stage dead letters only). */
-export const TARGET_TOPIC_HEADER = 'tributary.target.topic';
 
 /** The one producer call the sender needs (RecordProducer implements it). */
 export type RecordSink = Pick<RecordProducer, 'send'>;
@@ -21,7 +21,7 @@ export interface OutputSenderOptions {
   readonly policy: ResolvedErrorPolicy;
   readonly applicationId: string;
   readonly metrics: EngineMetrics;
-  readonly logger: RuntimeLogger;
+  readonly logger: Logger;
   /** Attempts after the first failure. */
   readonly retries: number;
   /** First backoff; it quadruples per retry. Default 250 ms. */
@@ -77,20 +77,7 @@ export class OutputSender {
   }
 
   private deadLetter(record: ProducedRecord, error: unknown): ProducedRecord {
-    const h = DeadLetterHeaders;
-    return {
-      topic: this.options.policy.deadLetterTopic,
-      timestamp: record.timestamp,
-      key: record.key,
-      value: record.value,
-      headers: {
-        ...record.headers,
-        [h.stage]: Buffer.from('production'),
-        [h.errorClass]: Buffer.from(errorClassName(error)),
-        [h.errorMessage]: Buffer.from(errorMessageOf(error)),
-        [h.applicationId]: Buffer.from(this.options.applicationId),
-        [TARGET_TOPIC_HEADER]: Buffer.from(record.topic),
-      },
-    };
+    return deadLetterRecord(this.options.policy.deadLetterTopic, this.options.applicationId, 'production', record, error);
   }
+
 }

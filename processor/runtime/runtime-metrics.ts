@@ -2,6 +2,7 @@
  * Runtime counters and gauges as Prometheus metric families for `QuerySource.metrics()` (the query server renders
  * them on /metrics next to the engine counters, store sizes and restoration progress it adds itself).
  */
+import { parseTopicPartitionId, type TopicPartitionId } from '../../common/records.js';
 import type { AppState, MetricFamily } from '../../http-query/query-source.js';
 import type { RuntimeStats } from './stats.js';
 
@@ -45,8 +46,8 @@ export function runtimeMetricFamilies(stats: RuntimeStats): MetricFamily[] {
       help: 'High watermark minus next offset, per input partition, as of the last fetched batch.',
       type: 'gauge',
       samples: Object.entries(stats.consumerLag).map(([tp, value]) => {
-        const separator = tp.lastIndexOf(':');
-        return { labels: { topic: tp.slice(0, separator), partition: tp.slice(separator + 1) }, value };
+        const { topic, partition } = parseTopicPartitionId(tp as TopicPartitionId);
+        return { labels: { topic, partition: String(partition) }, value };
       }),
     },
   ];

@@ -4,9 +4,9 @@ import { MemoryKeyValueStore } from '../../state-store/memory-store.js';
 import type { ReadOnlyKeyValueStore } from '../../state-store/types.js';
 import { StreamsBuilder } from '../../topology/builder.js';
 import { Serdes } from '../../topology/serdes.js';
-import type { TaskId } from '../kafka/assignor.js';
+import type { TaskId } from '../../common/task-id.js';
 import type { TaskOwner } from '../kafka/group-consumer.js';
-import { defaultPartition } from '../partitioner.js';
+import { defaultPartition } from '../../common/partitioner.js';
 import { RuntimeQuerySource, type GlobalStoresView, type TaskOwnershipView } from './runtime-query-source.js';
 
 const PARTITIONS = 4;

@@ -20,9 +20,9 @@ import type {
 import { storeCodecFromSerdes } from '../../http-query/serde-codec.js';
 import type { StoreSpec, Topology } from '../../topology/compile.js';
 import { Serdes, type Serde } from '../../topology/serdes.js';
-import { taskId, type TaskId } from '../kafka/assignor.js';
+import { parseTaskId, taskId, type TaskId } from '../../common/task-id.js';
 import type { GroupAssignment } from '../kafka/group-consumer.js';
-import { defaultPartition } from '../partitioner.js';
+import { defaultPartition } from '../../common/partitioner.js';
 import type { KeyValueStore, ReadOnlyKeyValueStore } from '../../state-store/types.js';
 
 /** What routing needs from the global tables (GlobalTables implements it). */
@@ -154,8 +154,8 @@ export class RuntimeQuerySource implements QuerySource {
   private storePartitionsOf(tasks: readonly TaskId[]): Record<string, number[]> {
     const result: Record<string, number[]> = {};
     for (const id of tasks) {
-      const [sub, partition] = id.split('_').map(Number);
-      for (const name of this.parts.topology.subtopologies[sub]?.stores ?? []) (result[name] ??= []).push(partition);
+      const { subtopology, partition } = parseTaskId(id);
+      for (const name of this.parts.topology.subtopologies[subtopology]?.stores ?? []) (result[name] ??= []).push(partition);
     }
     return result;
   }

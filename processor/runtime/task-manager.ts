@@ -28,16 +28,17 @@ import type { EngineMetrics } from '../engine/metrics.js';
 import { StreamTask } from '../engine/stream-task.js';
 import { createTableRecordDecoder, type TableRecordDecoder } from '../engine/table-decoder.js';
 import type { KafkaAdmin } from '../kafka/admin.js';
-import { parseTaskId, taskId, type TaskId, type TaskSpec } from '../kafka/assignor.js';
+import { parseTaskId, taskId, type TaskId } from '../../common/task-id.js';
+import type { TaskSpec } from '../kafka/assignor.js';
 import type { KafkaClient } from '../kafka/client.js';
 import { GroupConsumer, type BatchContext, type GroupAssignment, type TopicPartition } from '../kafka/group-consumer.js';
-import { murmur2, toPositive } from '../partitioner.js';
-import { topicPartitionId, type ConsumedRecord, type ProducedRecord, type TopicPartitionId } from '../records.js';
+import { murmur2, toPositive } from '../../common/partitioner.js';
+import { parseTopicPartitionId, topicPartitionId, type ConsumedRecord, type ProducedRecord, type TopicPartitionId } from '../../common/records.js';
 import { restoreStore } from '../../state-store/restore.js';
 import type { StateDirectory } from '../../state-store/state-directory.js';
 import type { KeyValueStore, ReadOnlyKeyValueStore } from '../../state-store/types.js';
 import type { AssignmentEvent } from './events.js';
-import type { RuntimeLogger } from './logger.js';
+import type { Logger } from '../../common/logger.js';
 import type { OutputSender } from './output-sender.js';
 import type { RestorationTracker } from './restoration-tracker.js';
 import { SerialExecutor } from './serial.js';
@@ -57,7 +58,7 @@ export interface TaskManagerOptions {
   readonly metrics: EngineMetrics;
   readonly tracker: RestorationTracker;
   readonly sender: OutputSender;
-  readonly logger: RuntimeLogger;
+  readonly logger: Logger;
   readonly commitIntervalMs: number;
   readonly sessionTimeoutMs: number;
   readonly heartbeatIntervalMs: number;
@@ -400,7 +401,7 @@ export class TaskManager {
       this.counters.commits++;
     } catch (error) {
       if (error instanceof StaleAssignmentError) {
-        if (!tolerateStale) this.options.logger.debug?.('offset commit refused: the group is rebalancing', { partitions: changed.size });
+        if (!tolerateStale) this.options.logger.debug('offset commit refused: the group is rebalancing', { partitions: changed.size });
         return;
       }
       this.dirty = true;
@@ -566,8 +567,7 @@ export class TaskManager {
       if (active.restoring.size > 0) {
         for (const input of task.inputPartitions) {
           if (active.restoring.has(input)) continue;
-          const separator = input.lastIndexOf(':');
-          active.paused.push({ topic: input.slice(0, separator), partition: Number(input.slice(separator + 1)) });
+          active.paused.push(parseTopicPartitionId(input));
         }
         if (active.paused.length > 0) this.consumer.pause(active.paused);
       }

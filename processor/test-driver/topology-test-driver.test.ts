@@ -10,8 +10,8 @@ import { DeserializationError, ProcessingError } from '../../errors.js';
 import { StreamsBuilder } from '../../topology/builder.js';
 import type { Topology } from '../../topology/compile.js';
 import { Serdes } from '../../topology/serdes.js';
-import { defaultPartition } from '../partitioner.js';
-import { DeadLetterHeaders } from '../engine/error-policy.js';
+import { defaultPartition } from '../../common/partitioner.js';
+import { DeadLetterHeaders } from '../../common/dead-letters.js';
 import { TopologyTestDriver, type TopologyTestDriverOptions } from './topology-test-driver.js';
 
 interface Order {

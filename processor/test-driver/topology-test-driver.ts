@@ -15,14 +15,14 @@ import { TaskStateError } from '../../errors.js';
 import type { Topology } from '../../topology/compile.js';
 import type { Serde } from '../../topology/serdes.js';
 import { MemoryKeyValueStore } from '../../state-store/memory-store.js';
-import type { Logger } from '../../state-store/logger.js';
+import type { Logger } from '../../common/logger.js';
 import type { KeyValueStore, RangeOptions } from '../../state-store/types.js';
 import { EngineMetrics } from '../engine/metrics.js';
 import { GlobalTableUpdater } from '../engine/global-updater.js';
 import type { ErrorPolicy } from '../engine/error-policy.js';
 import { StreamTask } from '../engine/stream-task.js';
-import { defaultPartition } from '../partitioner.js';
-import { topicPartitionId, type ConsumedRecord, type ProducedRecord, type RecordHeaders, type TopicPartitionId } from '../records.js';
+import { defaultPartition } from '../../common/partitioner.js';
+import { topicPartitionId, type ConsumedRecord, type ProducedRecord, type RecordHeaders, type TopicPartitionId } from '../../common/records.js';
 
 export interface TopologyTestDriverOptions {
   /** Partition count of every topic not listed in `topicPartitions`. Default 1. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ConsumedRecord } from '../../processor/records.js';
+import type { ConsumedRecord } from '../../common/records.js';
 import { customerValue, isDeletedCustomer, isUpdatedCustomer, joinableOrders, orderCustomerIndex, seedRecordCount } from '../../examples/data-generator.js';
 import { outputLatency } from './kafka-measure.js';
 import { percentile } from './stats.js';

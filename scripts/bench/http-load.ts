@@ -11,7 +11,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { Agent } from 'undici';
-import { defaultPartition } from '../../processor/partitioner.js';
+import { defaultPartition } from '../../common/partitioner.js';
 import { createQueryServer, type QueryServer } from '../../http-query/server.js';
 import { FakeClusterData, FakeQuerySource } from '../../http-query/testing/fake-query-source.js';
 import { runRequestLoop, type RequestLoopResult } from './request-loop.js';

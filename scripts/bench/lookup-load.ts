@@ -7,7 +7,7 @@
  *   scan100    100-entry pages of the partitioned store, merged across the instances
  */
 import { Agent } from 'undici';
-import { defaultPartition } from '../../processor/partitioner.js';
+import { defaultPartition } from '../../common/partitioner.js';
 import { runRequestLoop, type RequestLoopResult } from './request-loop.js';
 
 export type LookupScenarioResult = RequestLoopResult;

@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ConsumedRecord, TopicPartitionId } from '../../processor/records.js';
+import type { ConsumedRecord, TopicPartitionId } from '../../common/records.js';
 import { LevelKeyValueStore, type LevelTuning } from '../../state-store/level-store.js';
 import { DEFAULT_RESTORE_BATCH_SIZE, restoreStore } from '../../state-store/restore.js';
 import type { StoreWrite } from '../../state-store/types.js';

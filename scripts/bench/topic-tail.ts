@@ -5,7 +5,7 @@
 import { KafkaAdmin } from '../../processor/kafka/admin.js';
 import type { KafkaClient } from '../../processor/kafka/client.js';
 import { PartitionReader } from '../../processor/kafka/partition-reader.js';
-import { topicPartitionId, type ConsumedRecord, type TopicPartitionId } from '../../processor/records.js';
+import { topicPartitionId, type ConsumedRecord, type TopicPartitionId } from '../../common/records.js';
 
 export async function readTopicTail(client: KafkaClient, topic: string, perPartition: number): Promise<ConsumedRecord[]> {
   const admin = new KafkaAdmin(client);

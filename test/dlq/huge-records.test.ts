@@ -9,7 +9,7 @@
  *    MESSAGE_TOO_LARGE it halves the chunk and resends, down to single records.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { DeadLetterHeaders } from '../../processor/engine/error-policy.js';
+import { DeadLetterHeaders } from '../../common/dead-letters.js';
 import { StreamsBuilder } from '../../topology/builder.js';
 import { Serdes } from '../../topology/serdes.js';
 import { createTopics, produce, readTopic, uniqueName, waitUntil } from '../helpers/kafka.js';

@@ -4,8 +4,8 @@
  * records in a table source. Every record is accounted for: in = stream outputs + table puts + dead letters + drops.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { DeadLetterHeaders } from '../../processor/engine/error-policy.js';
-import type { ConsumedRecord } from '../../processor/records.js';
+import { DeadLetterHeaders } from '../../common/dead-letters.js';
+import type { ConsumedRecord } from '../../common/records.js';
 import { Serdes } from '../../topology/serdes.js';
 import { mixedTopology, strictPaymentSerde, type MixedTopics } from '../fixtures/poison-topology.js';
 import { createTopics, produce, readTopic, uniqueName, waitUntil, withAdmin, type TestRecord } from '../helpers/kafka.js';

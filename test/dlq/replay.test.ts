@@ -9,10 +9,10 @@ import { CliConfigError, CliUsageError, DeadLetterTargetMissingError, DeadLetter
 import { REPLAYED_FROM_HEADER } from '../../processor/dlq/dead-letter.js';
 import { progressTopicName } from '../../processor/dlq/progress-topic.js';
 import { replayDeadLetters } from '../../processor/dlq/replay.js';
-import { DeadLetterHeaders, deadLetterRecord, type ErrorStage } from '../../processor/engine/error-policy.js';
+import { DeadLetterHeaders, deadLetterRecord, type ErrorStage } from '../../common/dead-letters.js';
 import { RecordProducer } from '../../processor/kafka/producer.js';
-import type { ConsumedRecord, ProducedRecord } from '../../processor/records.js';
-import { TARGET_TOPIC_HEADER } from '../../processor/runtime/output-sender.js';
+import type { ConsumedRecord, ProducedRecord } from '../../common/records.js';
+import { TARGET_TOPIC_HEADER } from '../../common/dead-letters.js';
 import { createTopics, kafkaBrokers, readTopic, testKafkaClient, uniqueName } from '../helpers/kafka.js';
 
 const text = (b: Buffer | null): string | null => (b === null ? null : b.toString('utf8'));

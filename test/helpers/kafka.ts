@@ -8,7 +8,7 @@ import { KafkaAdmin, type TopicSpec } from '../../processor/kafka/admin.js';
 import { createKafkaClient, type KafkaClient } from '../../processor/kafka/client.js';
 import { PartitionReader } from '../../processor/kafka/partition-reader.js';
 import { RecordProducer } from '../../processor/kafka/producer.js';
-import type { ConsumedRecord, ProducedRecord } from '../../processor/records.js';
+import type { ConsumedRecord, ProducedRecord } from '../../common/records.js';
 
 /** Bootstrap address of this project's broker (`inject`, falling back to env for scripts outside vitest projects). */
 export function kafkaBrokers(): string {

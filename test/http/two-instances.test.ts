@@ -10,7 +10,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ClusterMetadata } from '../../http-query/query-source.js';
-import { defaultPartition } from '../../processor/partitioner.js';
+import { defaultPartition } from '../../common/partitioner.js';
 import { AppProcessGroup, type AppProcess } from '../helpers/app-process.js';
 import { createTopics, produce, uniqueName, waitUntil } from '../helpers/kafka.js';
 import type { QueryCustomer, QueryRegion } from '../fixtures/query-app.js';

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { KafkaAdmin } from '../../processor/kafka/admin.js';
 import { partitionFor, RecordProducer } from '../../processor/kafka/producer.js';
-import { topicPartitionId } from '../../processor/records.js';
+import { topicPartitionId } from '../../common/records.js';
 import { createTestTopic, produce, readTopic, testKafkaClient, toProducedRecord, uniqueName, waitUntil, withAdmin } from '../helpers/kafka.js';
 
 describe('KafkaAdmin', () => {

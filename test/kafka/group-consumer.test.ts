@@ -5,9 +5,10 @@
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CoPartitioningError, StaleAssignmentError } from '../../errors.js';
-import type { TaskId, TaskSpec } from '../../processor/kafka/assignor.js';
+import type { TaskId } from '../../common/task-id.js';
+import type { TaskSpec } from '../../processor/kafka/assignor.js';
 import { GroupConsumer, type GroupAssignment, type GroupConsumerOptions } from '../../processor/kafka/group-consumer.js';
-import { topicPartitionId, type ConsumedRecord, type TopicPartitionId } from '../../processor/records.js';
+import { topicPartitionId, type ConsumedRecord, type TopicPartitionId } from '../../common/records.js';
 import { createTopics, kafkaBrokers, produce, testKafkaClient, uniqueName, waitUntil } from '../helpers/kafka.js';
 
 /** Short timeouts keep rebalances quick (the test broker allows sessions down to 1 s). */

@@ -2,7 +2,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { TributaryError } from '../../errors.js';
 import { PartitionReader } from '../../processor/kafka/partition-reader.js';
-import { topicPartitionId, type ConsumedRecord } from '../../processor/records.js';
+import { topicPartitionId, type ConsumedRecord } from '../../common/records.js';
 import {
   FAST_COMPACTION_CONFIGS,
   createTestTopic,

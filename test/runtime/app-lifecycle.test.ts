@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AppStateError, ProcessingError, type TributaryError } from '../../errors.js';
 import type { AppState } from '../../http-query/query-source.js';
-import { defaultPartition } from '../../processor/partitioner.js';
+import { defaultPartition } from '../../common/partitioner.js';
 import { TributaryApp } from '../../processor/runtime/app.js';
 import type { AssignmentEvent, RestorationEvent } from '../../processor/runtime/events.js';
 import type { TributaryAppOptions } from '../../processor/runtime/options.js';

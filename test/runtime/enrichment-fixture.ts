@@ -2,8 +2,8 @@
  * Shared by the runtime integration tests: topics and data for test/fixtures/enrichment-app.ts, and readers that
  * check its outputs (who enriched which order, losses, duplicates).
  */
-import { defaultPartition } from '../../processor/partitioner.js';
-import type { ConsumedRecord } from '../../processor/records.js';
+import { defaultPartition } from '../../common/partitioner.js';
+import type { ConsumedRecord } from '../../common/records.js';
 import type { Customer, EnrichedOrder, Order } from '../fixtures/enrichment-app.js';
 import type { AppProcessGroup, AppProcess, AppProcessOptions } from '../helpers/app-process.js';
 import { createTopics, produce, readTopic, uniqueName, type TestRecord } from '../helpers/kafka.js';

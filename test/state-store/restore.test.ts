@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KafkaClient } from '../../processor/kafka/client.js';
 import { PartitionReader } from '../../processor/kafka/partition-reader.js';
-import { topicPartitionId, type ConsumedRecord, type TopicPartitionId } from '../../processor/records.js';
+import { topicPartitionId, type ConsumedRecord, type TopicPartitionId } from '../../common/records.js';
 import { LevelKeyValueStore } from '../../state-store/level-store.js';
 import { restoreStore, type RestoreBatch, type RestoreResult } from '../../state-store/restore.js';
 import type { StoreWrite } from '../../state-store/types.js';

@@ -2,8 +2,8 @@
  * Engine counters (`EngineMetrics.snapshot()`) as Prometheus metric families, so a `QuerySource.metrics()` can be
  * `() => [...engineMetricFamilies(engine.snapshot()), ...runtimeGauges]`.
  */
-import type { EngineMetricsSnapshot } from '../processor/engine/metrics.js';
-import type { MetricFamily, MetricSample } from './query-source.js';
+import type { EngineMetricsSnapshot } from '../engine/metrics.js';
+import type { MetricFamily, MetricSample } from '../../http-query/query-source.js';
 
 const counter = (name: string, help: string, samples: readonly MetricSample[]): MetricFamily => ({
   name,

@@ -35,3 +35,9 @@ export type TopicPartitionId = `${string}:${number}`;
 export function topicPartitionId(topic: string, partition: number): TopicPartitionId {
   return `${topic}:${partition}`;
 }
+
+/** The inverse of `topicPartitionId`: the partition follows the last ':' (topic names cannot contain ':'). */
+export function parseTopicPartitionId(id: TopicPartitionId): { readonly topic: string; readonly partition: number } {
+  const separator = id.lastIndexOf(':');
+  return { topic: id.slice(0, separator), partition: Number(id.slice(separator + 1)) };
+}

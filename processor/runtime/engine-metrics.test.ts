@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { EngineMetrics } from '../processor/engine/metrics.js';
+import { EngineMetrics } from '../engine/metrics.js';
 import { engineMetricFamilies } from './engine-metrics.js';
-import { createQueryServer } from './server.js';
-import { FakeClusterData, FakeQuerySource } from './testing/fake-query-source.js';
+import { createQueryServer } from '../../http-query/server.js';
+import { FakeClusterData, FakeQuerySource } from '../../http-query/testing/fake-query-source.js';
 
 describe('engineMetricFamilies', () => {
   it('renders an engine snapshot as valid Prometheus text', async () => {
