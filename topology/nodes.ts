@@ -5,7 +5,7 @@
  *
  * Values inside nodes are untyped (`unknown`): the typed DSL (builder.ts) guarantees the types line up.
  */
-import type { RecordHeaders } from '../processor/records.js';
+import type { RecordHeaders } from '../common/records.js';
 import type { Serde } from './serdes.js';
 
 /** What to do with a record that fails at one stage. */
