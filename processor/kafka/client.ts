@@ -51,11 +51,19 @@ export function createKafkaClient(config: KafkaClientConfig, options: KafkaClien
   return new KafkaClient(config, options);
 }
 
+/**
+ * kafkajs warnings that describe a choice Tributary made on purpose, logged at debug instead. kafkajs warns whenever
+ * an idempotent producer has bounded retries; Tributary bounds them so a send to a missing topic fails instead of
+ * hanging, and retries failed sends itself (at-least-once does not rest on the producer retrying forever).
+ */
+const EXPECTED_WARNINGS: ReadonlySet<string> = new Set(['Limiting retries for the idempotent producer may invalidate EoS guarantees']);
+
 function forwardLogEntry(logger: Logger, entry: LogEntry): void {
   const { message, timestamp: _timestamp, ...rest } = entry.log;
   const fields: Readonly<Record<string, unknown>> = { namespace: entry.namespace, ...rest };
   const text = `[kafkajs ${entry.namespace}] ${String(message)}`;
-  switch (entry.level) {
+  const level = entry.level === KafkaJsLogLevel.WARN && EXPECTED_WARNINGS.has(String(message)) ? KafkaJsLogLevel.DEBUG : entry.level;
+  switch (level) {
     case KafkaJsLogLevel.ERROR:
       logger.error(text, fields);
       break;

@@ -85,4 +85,14 @@ describe('createKafkaClient', () => {
     client.kafka.logger().info('dropped below the warn level');
     expect(lines).toEqual(['warn [kafkajs Test] careful Test']);
   });
+
+  it("does not warn about the bounded retries of Tributary's idempotent producer (a deliberate setting)", () => {
+    const lines: string[] = [];
+    const record = (level: string) => (message: string) => lines.push(`${level} ${message}`);
+    const logger: Logger = { debug: record('debug'), info: record('info'), warn: record('warn'), error: record('error') };
+    const client = createKafkaClient({ ...minimal, logLevel: 'debug' }, { logger });
+    client.producer({ idempotent: true, maxInFlightRequests: 1, retry: { retries: 10 } });
+    expect(lines.filter((line) => line.startsWith('warn'))).toEqual([]);
+    expect(lines).toContain('debug [kafkajs Producer] Limiting retries for the idempotent producer may invalidate EoS guarantees');
+  });
 });
