@@ -495,6 +495,13 @@ export class DeadLetterReplayError extends TributaryError {
 // http-query/ (query server)
 // ---------------------------------------------------------------------------------------------------------------
 
+/** `createQueryServer` was given an option it cannot use (e.g. a timeout that is not a positive integer). */
+export class QueryServerOptionsError extends TributaryError {
+  constructor(detail: string) {
+    super('TRIBUTARY_QUERY_SERVER_OPTIONS_INVALID', `Invalid query server options: ${detail}. Fix the option and start again.`);
+  }
+}
+
 /**
  * A query the HTTP server refuses or cannot answer right now. `statusCode` is the HTTP status the server replies
  * with; `retryAfterSeconds` (503 only) becomes the `Retry-After` header. The JSON body is

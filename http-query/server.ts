@@ -9,6 +9,7 @@ import {
   QueryKeyTooLongError,
   QueryRouteNotFoundError,
   QueryServerError,
+  QueryServerOptionsError,
   QueryUnauthorizedError,
 } from '../errors.js';
 import { bearerTokenCheck } from './auth.js';
@@ -35,6 +36,57 @@ export interface QueryServerOptions {
   readonly logger?: FastifyBaseLogger;
   /** Connect/response timeout for requests to other instances; default 2000 ms. */
   readonly forwardTimeoutMs?: number;
+  /**
+   * A request (headers and body) must arrive within this, else `408` and the connection closes, so a client trickling
+   * bytes cannot hold a connection. Default 30 000 ms.
+   */
+  readonly requestTimeoutMs?: number;
+  /** The request headers must arrive within this (at most `requestTimeoutMs`), else `408`. Default 10 000 ms. */
+  readonly headersTimeoutMs?: number;
+  /** A connection with no traffic in either direction for this long is closed. Default 60 000 ms. */
+  readonly connectionTimeoutMs?: number;
+  /** How long an idle keep-alive connection waits for its next request. Default 72 000 ms (fastify's). */
+  readonly keepAliveTimeoutMs?: number;
+}
+
+/** Defaults of the slow-client bounds in `QueryServerOptions`. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+export const DEFAULT_HEADERS_TIMEOUT_MS = 10_000;
+export const DEFAULT_CONNECTION_TIMEOUT_MS = 60_000;
+export const DEFAULT_KEEP_ALIVE_TIMEOUT_MS = 72_000;
+
+interface ConnectionLimits {
+  readonly requestTimeout: number;
+  readonly headersTimeout: number;
+  readonly connectionTimeout: number;
+  readonly keepAliveTimeout: number;
+  readonly connectionsCheckingInterval: number;
+}
+
+function positiveMs(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value <= 0) {
+    throw new QueryServerOptionsError(`${name} must be a positive integer of milliseconds, got ${value}`);
+  }
+  return value;
+}
+
+function connectionLimits(options: QueryServerOptions): ConnectionLimits {
+  const requestTimeout = positiveMs('requestTimeoutMs', options.requestTimeoutMs, DEFAULT_REQUEST_TIMEOUT_MS);
+  // Node refuses a headers timeout above the request timeout; the whole-request bound covers the headers anyway.
+  const headersTimeout = Math.min(
+    requestTimeout,
+    positiveMs('headersTimeoutMs', options.headersTimeoutMs, DEFAULT_HEADERS_TIMEOUT_MS),
+  );
+  return {
+    requestTimeout,
+    headersTimeout,
+    connectionTimeout: positiveMs('connectionTimeoutMs', options.connectionTimeoutMs, DEFAULT_CONNECTION_TIMEOUT_MS),
+    keepAliveTimeout: positiveMs('keepAliveTimeoutMs', options.keepAliveTimeoutMs, DEFAULT_KEEP_ALIVE_TIMEOUT_MS),
+    // Node enforces both timeouts only when it sweeps its connections (every 30 s by default), so a late request
+    // could live for timeout + 30 s: sweep often enough that the bound holds to within a tenth of it.
+    connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.floor(headersTimeout / 10))),
+  };
 }
 
 export interface QueryServer {
@@ -60,8 +112,18 @@ function errorBody(code: string, message: string): ErrorBody {
 export function createQueryServer(options: QueryServerOptions): QueryServer {
   const host = options.host ?? '127.0.0.1';
   const port = options.port ?? 0;
+  const limits = connectionLimits(options);
   const app = Fastify({
     ...(options.logger === undefined ? { logger: false } : { loggerInstance: options.logger }),
+    // fastify leaves request and connection timeouts off (0): a slow client would keep its connection forever.
+    requestTimeout: limits.requestTimeout,
+    connectionTimeout: limits.connectionTimeout,
+    keepAliveTimeout: limits.keepAliveTimeout,
+    http: {
+      requestTimeout: limits.requestTimeout,
+      headersTimeout: limits.headersTimeout,
+      connectionsCheckingInterval: limits.connectionsCheckingInterval,
+    },
     // A key of MAX_KEY_BYTES bytes, every byte percent-encoded, must still reach the handler (which checks length).
     routerOptions: { maxParamLength: MAX_KEY_BYTES * 3 + 64 },
     // Framework-level rejections (bad percent-encoding, over-long path parameter) use our error body too.
