@@ -340,10 +340,51 @@ describe('bearer auth', () => {
         expect(errorOf(res.body).code).toBe('TRIBUTARY_QUERY_UNAUTHORIZED');
         expect(res.headers['www-authenticate']).toBe('Bearer');
       }
-      for (const wrong of ['Bearer s3cre', 'Bearer s3cret2', 'bearer s3cret', 's3cret', 'Bearer ']) {
+      for (const wrong of ['Bearer s3cre', 'Bearer s3cret2', 'Basic s3cret', 'Bearers3cret', 's3cret', 'Bearer ', 'Bearer S3CRET']) {
         expect((await inject('/stores', wrong)).statusCode, wrong).toBe(401);
       }
       expect((await inject('/stores/counts/keys/a', 'Bearer s3cret')).statusCode).toBe(200);
+    } finally {
+      await secured.close();
+    }
+  });
+
+  it('accepts the scheme name in any case (RFC 7235), the token only exactly', async () => {
+    const secured = createQueryServer({ source, authToken: 's3cret' });
+    try {
+      for (const authorization of ['bearer s3cret', 'BEARER s3cret', 'bEaReR s3cret', 'Bearer  s3cret']) {
+        const res = await secured.app.inject({ method: 'GET', url: '/stores', headers: { authorization } });
+        expect(res.statusCode, authorization).toBe(200);
+      }
+    } finally {
+      await secured.close();
+    }
+  });
+
+  it('unknown routes answer 401 without a token, so routes cannot be probed; 404 with one', async () => {
+    const secured = createQueryServer({ source, authToken: 's3cret' });
+    try {
+      const inject = (method: 'GET' | 'POST' | 'DELETE', url: string, authorization?: string) =>
+        secured.app.inject({ method, url, headers: authorization === undefined ? {} : { authorization } });
+      const probes: ['GET' | 'POST' | 'DELETE', string][] = [
+        ['GET', '/nope'],
+        ['GET', '/internal/nope'],
+        ['POST', '/stores'],
+        ['DELETE', '/stores/counts/keys/a'],
+        ['GET', '/stores/counts/keys/%zz'],
+        ['GET', `/stores/counts/keys/${'y'.repeat(20_000)}`],
+      ];
+      for (const [method, url] of probes) {
+        const res = await inject(method, url);
+        expect(res.statusCode, `${method} ${url.slice(0, 40)}`).toBe(401);
+        expect(errorOf(res.body).code).toBe('TRIBUTARY_QUERY_UNAUTHORIZED');
+        expect(res.headers['www-authenticate']).toBe('Bearer');
+      }
+      const unknown = await inject('GET', '/nope', 'Bearer s3cret');
+      expect(unknown.statusCode).toBe(404);
+      expect(errorOf(unknown.body).code).toBe('TRIBUTARY_QUERY_ROUTE_NOT_FOUND');
+      const badEncoding = await inject('GET', '/stores/counts/keys/%zz', 'Bearer s3cret');
+      expect(errorOf(badEncoding.body).code).toBe('TRIBUTARY_QUERY_INVALID_PARAMETER');
     } finally {
       await secured.close();
     }

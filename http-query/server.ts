@@ -1,9 +1,10 @@
 /**
  * The interactive-query HTTP server: fastify with one encapsulated plugin per route group, JSON schemas on every
- * route (published as OpenAPI at /openapi.json), uniform JSON errors, optional bearer auth (all but /health).
+ * route (published as OpenAPI at /openapi.json), uniform JSON errors, optional bearer auth (all but /health, unknown
+ * routes included).
  */
 import fastifySwagger from '@fastify/swagger';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import {
   InvalidQueryParameterError,
   QueryKeyTooLongError,
@@ -109,10 +110,29 @@ function errorBody(code: string, message: string): ErrorBody {
   return { error: { code, message } };
 }
 
+function sendError(reply: FastifyReply, error: QueryServerError): FastifyReply {
+  if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
+  if (error instanceof QueryUnauthorizedError) reply.header('www-authenticate', 'Bearer');
+  return reply.code(error.statusCode).send(errorBody(error.code, error.message));
+}
+
+/** The one route that never needs the bearer token (liveness probes carry none). */
+const HEALTH_ROUTE = '/health';
+
 export function createQueryServer(options: QueryServerOptions): QueryServer {
   const host = options.host ?? '127.0.0.1';
   const port = options.port ?? 0;
   const limits = connectionLimits(options);
+  const checkToken = options.authToken === undefined ? undefined : bearerTokenCheck(options.authToken);
+  const isAuthorized = (request: FastifyRequest): boolean => {
+    if (checkToken === undefined) return true;
+    try {
+      checkToken(request);
+      return true;
+    } catch {
+      return false;
+    }
+  };
   const app = Fastify({
     ...(options.logger === undefined ? { logger: false } : { loggerInstance: options.logger }),
     // fastify leaves request and connection timeouts off (0): a slow client would keep its connection forever.
@@ -127,13 +147,15 @@ export function createQueryServer(options: QueryServerOptions): QueryServer {
     // A key of MAX_KEY_BYTES bytes, every byte percent-encoded, must still reach the handler (which checks length).
     routerOptions: { maxParamLength: MAX_KEY_BYTES * 3 + 64 },
     // Framework-level rejections (bad percent-encoding, over-long path parameter) use our error body too.
-    frameworkErrors: (error, _request, reply) => {
-      const mapped: QueryServerError =
-        error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+    frameworkErrors: (error, request, reply) => {
+      // These skip the hooks, so auth is checked here: without a token nothing may tell which paths are routes.
+      const mapped: QueryServerError = !isAuthorized(request)
+        ? new QueryUnauthorizedError()
+        : error.code === 'FST_ERR_MAX_PARAM_LENGTH'
           ? new QueryKeyTooLongError(MAX_KEY_BYTES)
           : new InvalidQueryParameterError(error.message);
       // The option's reply type is generic over route schemas that do not exist yet; it is a plain reply here.
-      void (reply as FastifyReply).code(mapped.statusCode).send(errorBody(mapped.code, mapped.message));
+      sendError(reply as FastifyReply, mapped);
     },
   });
   const forwarder = new ForwardingClient({
@@ -145,10 +167,8 @@ export function createQueryServer(options: QueryServerOptions): QueryServer {
 
   app.setErrorHandler<FastifyError | QueryServerError>((error, request, reply) => {
     if (error instanceof QueryServerError) {
-      if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
-      if (error instanceof QueryUnauthorizedError) reply.header('www-authenticate', 'Bearer');
       if (error.statusCode >= 500) request.log.warn({ code: error.code }, error.message);
-      return reply.code(error.statusCode).send(errorBody(error.code, error.message));
+      return sendError(reply, error);
     }
     if (error.validation !== undefined) {
       const invalid = new InvalidQueryParameterError(error.message);
@@ -163,6 +183,21 @@ export function createQueryServer(options: QueryServerOptions): QueryServer {
       .code(500)
       .send(errorBody(INTERNAL_ERROR_CODE, 'Internal error while answering the query; the server log has details.'));
   });
+  if (checkToken !== undefined) {
+    // On the root so it also guards unknown routes (401 before 404); /health alone stays open.
+    app.addHook('onRequest', (request, _reply, done) => {
+      if (request.routeOptions.url === HEALTH_ROUTE) {
+        done();
+        return;
+      }
+      try {
+        checkToken(request);
+        done();
+      } catch (error) {
+        done(error as QueryServerError);
+      }
+    });
+  }
   app.setNotFoundHandler((request, reply) => {
     const error = new QueryRouteNotFoundError(request.method, request.url.split('?', 1)[0]);
     void reply.code(error.statusCode).send(errorBody(error.code, error.message));
@@ -193,7 +228,7 @@ export function createQueryServer(options: QueryServerOptions): QueryServer {
   // Registered as a plugin (not directly) so it queues after swagger and appears in the OpenAPI document.
   void app.register(async (openScope) => {
     openScope.get(
-      '/health',
+      HEALTH_ROUTE,
       {
         schema: {
           summary: 'Process is up (never authenticated)',
@@ -206,17 +241,6 @@ export function createQueryServer(options: QueryServerOptions): QueryServer {
   });
 
   void app.register(async (protectedScope) => {
-    if (options.authToken !== undefined) {
-      const check = bearerTokenCheck(options.authToken);
-      protectedScope.addHook('onRequest', (request, _reply, done) => {
-        try {
-          check(request);
-          done();
-        } catch (error) {
-          done(error as QueryServerError);
-        }
-      });
-    }
     protectedScope.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
     await protectedScope.register(storeListRoutes, context);
     await protectedScope.register(lookupRoutes, context);
