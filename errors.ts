@@ -605,6 +605,52 @@ export class QueryRouteNotFoundError extends QueryServerError {
   }
 }
 
+/** 405: the path is a route, but not for this method (every route is `GET`/`HEAD`); `allow` lists the methods. */
+export class QueryMethodNotAllowedError extends QueryServerError {
+  readonly allow: readonly string[];
+
+  constructor(method: string, path: string, allow: readonly string[]) {
+    super(
+      'TRIBUTARY_QUERY_METHOD_NOT_ALLOWED',
+      405,
+      `${path} does not answer ${method}; it answers ${allow.join(', ')}. Every route of this server is read-only.`,
+    );
+    this.allow = allow;
+  }
+}
+
+/** 400/413: the request has a body the server cannot take (malformed JSON, over the size limit); no route reads one. */
+export class QueryRequestBodyError extends QueryServerError {
+  constructor(
+    code: 'TRIBUTARY_QUERY_MALFORMED_BODY' | 'TRIBUTARY_QUERY_BODY_TOO_LARGE',
+    statusCode: 400 | 413,
+    detail: string,
+  ) {
+    super(code, statusCode, `${detail}. No route of this server reads a request body: send GET requests without one.`);
+  }
+}
+
+/**
+ * 400/408/431: Node's HTTP parser refused the request before it reached a route (not HTTP/1.1, headers over the size
+ * limit, or not received in time); the server answers and closes the connection.
+ */
+export class QueryMalformedRequestError extends QueryServerError {
+  constructor(
+    code: 'TRIBUTARY_QUERY_MALFORMED_REQUEST' | 'TRIBUTARY_QUERY_REQUEST_TIMEOUT' | 'TRIBUTARY_QUERY_HEADERS_TOO_LARGE',
+    statusCode: 400 | 408 | 431,
+    message: string,
+  ) {
+    super(code, statusCode, message);
+  }
+}
+
+/** Any other 4xx the framework refuses a request with, at the status it chose. */
+export class QueryRequestRejectedError extends QueryServerError {
+  constructor(statusCode: number, detail: string) {
+    super('TRIBUTARY_QUERY_REQUEST_REJECTED', statusCode, `The request was refused: ${detail}. See GET /openapi.json.`);
+  }
+}
+
 /**
  * 503: the data cannot be served correctly right now (partition moving or restoring, ownership views disagree,
  * the owning instance is unreachable). Retry after `retryAfterSeconds`; never an empty or partial answer.

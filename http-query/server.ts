@@ -7,7 +7,7 @@ import fastifySwagger from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import {
   InvalidQueryParameterError,
-  QueryKeyTooLongError,
+  QueryMethodNotAllowedError,
   QueryRouteNotFoundError,
   QueryServerError,
   QueryServerOptionsError,
@@ -15,6 +15,7 @@ import {
 } from '../errors.js';
 import { bearerTokenCheck } from './auth.js';
 import { ForwardingClient } from './forwarding-client.js';
+import { fromClientError, fromFrameworkError, writeRawError } from './framework-errors.js';
 import { MAX_KEY_BYTES } from './keys.js';
 import { QueryServerMetrics } from './metrics.js';
 import type { QuerySource } from './query-source.js';
@@ -113,8 +114,12 @@ function errorBody(code: string, message: string): ErrorBody {
 function sendError(reply: FastifyReply, error: QueryServerError): FastifyReply {
   if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
   if (error instanceof QueryUnauthorizedError) reply.header('www-authenticate', 'Bearer');
+  if (error instanceof QueryMethodNotAllowedError) reply.header('allow', error.allow.join(', '));
   return reply.code(error.statusCode).send(errorBody(error.code, error.message));
 }
+
+/** The methods every route answers. */
+const READ_METHODS = ['GET', 'HEAD'] as const;
 
 /** The one route that never needs the bearer token (liveness probes carry none). */
 const HEALTH_ROUTE = '/health';
@@ -123,6 +128,8 @@ export function createQueryServer(options: QueryServerOptions): QueryServer {
   const host = options.host ?? '127.0.0.1';
   const port = options.port ?? 0;
   const limits = connectionLimits(options);
+  /** Sockets with a response under way; a parser error on them must not write a second response into it. */
+  const answering = new WeakSet<object>();
   const checkToken = options.authToken === undefined ? undefined : bearerTokenCheck(options.authToken);
   const isAuthorized = (request: FastifyRequest): boolean => {
     if (checkToken === undefined) return true;
@@ -139,6 +146,21 @@ export function createQueryServer(options: QueryServerOptions): QueryServer {
     requestTimeout: limits.requestTimeout,
     connectionTimeout: limits.connectionTimeout,
     keepAliveTimeout: limits.keepAliveTimeout,
+    // Requests Node's parser refuses (malformed, headers too large, too slow) never reach fastify: answer them with
+    // our error body, unless a response to an earlier request on the socket is being written (it would corrupt it).
+    clientErrorHandler: (error, socket) => {
+      if (error.code === 'ECONNRESET' || socket.destroyed) return;
+      if (!socket.writable || answering.has(socket)) {
+        socket.destroy();
+        return;
+      }
+      const mapped = fromClientError(error, {
+        headersTimeoutMs: limits.headersTimeout,
+        requestTimeoutMs: limits.requestTimeout,
+      });
+      app.log.debug({ code: mapped.code, parserCode: error.code }, 'refused a request the HTTP parser rejected');
+      writeRawError(socket, mapped);
+    },
     http: {
       requestTimeout: limits.requestTimeout,
       headersTimeout: limits.headersTimeout,
@@ -151,9 +173,7 @@ export function createQueryServer(options: QueryServerOptions): QueryServer {
       // These skip the hooks, so auth is checked here: without a token nothing may tell which paths are routes.
       const mapped: QueryServerError = !isAuthorized(request)
         ? new QueryUnauthorizedError()
-        : error.code === 'FST_ERR_MAX_PARAM_LENGTH'
-          ? new QueryKeyTooLongError(MAX_KEY_BYTES)
-          : new InvalidQueryParameterError(error.message);
+        : fromFrameworkError(error, error.statusCode ?? 400);
       // The option's reply type is generic over route schemas that do not exist yet; it is a plain reply here.
       sendError(reply as FastifyReply, mapped);
     },
@@ -170,13 +190,10 @@ export function createQueryServer(options: QueryServerOptions): QueryServer {
       if (error.statusCode >= 500) request.log.warn({ code: error.code }, error.message);
       return sendError(reply, error);
     }
-    if (error.validation !== undefined) {
-      const invalid = new InvalidQueryParameterError(error.message);
-      return reply.code(400).send(errorBody(invalid.code, invalid.message));
-    }
-    if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
-      const invalid = new InvalidQueryParameterError(error.message);
-      return reply.code(error.statusCode).send(errorBody(invalid.code, invalid.message));
+    if (error.validation !== undefined) return sendError(reply, new InvalidQueryParameterError(error.message));
+    const { statusCode } = error;
+    if (statusCode !== undefined && statusCode >= 400 && statusCode < 500) {
+      return sendError(reply, fromFrameworkError(error, statusCode));
     }
     request.log.error({ err: error }, 'query request failed unexpectedly');
     return reply
@@ -199,10 +216,22 @@ export function createQueryServer(options: QueryServerOptions): QueryServer {
     });
   }
   app.setNotFoundHandler((request, reply) => {
-    const error = new QueryRouteNotFoundError(request.method, request.url.split('?', 1)[0]);
-    void reply.code(error.statusCode).send(errorBody(error.code, error.message));
+    const path = request.url.split('?', 1)[0];
+    // Every route is GET (HEAD comes with it): another method on a route's path is 405, not 404.
+    const isRoute = request.method !== 'GET' && app.findRoute({ method: 'GET', url: path }) !== null;
+    void sendError(
+      reply,
+      isRoute
+        ? new QueryMethodNotAllowedError(request.method, path, READ_METHODS)
+        : new QueryRouteNotFoundError(request.method, path),
+    );
+  });
+  app.addHook('onSend', (request, _reply, payload, done) => {
+    answering.add(request.raw.socket);
+    done(null, payload);
   });
   app.addHook('onResponse', (request, reply, done) => {
+    answering.delete(request.raw.socket);
     metrics.observeRequest(
       request.routeOptions.url ?? 'unmatched',
       request.method,
