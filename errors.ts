@@ -605,6 +605,16 @@ export class QueryRouteNotFoundError extends QueryServerError {
   }
 }
 
+/**
+ * 400: the request asks a route for something it never serves, so retrying it cannot succeed: an internal
+ * partition scan of a global store, or a full scan sent with the forwarded header.
+ */
+export class QueryWrongRouteError extends QueryServerError {
+  constructor(code: 'TRIBUTARY_QUERY_STORE_KIND_MISMATCH' | 'TRIBUTARY_QUERY_FORWARDED_SCAN', message: string) {
+    super(code, 400, message);
+  }
+}
+
 /** 405: the path is a route, but not for this method (every route is `GET`/`HEAD`); `allow` lists the methods. */
 export class QueryMethodNotAllowedError extends QueryServerError {
   readonly allow: readonly string[];

@@ -220,6 +220,25 @@ describe('GET /stores/:store/entries', () => {
   });
 });
 
+describe('requests that can never succeed are 4xx, not 503 + Retry-After', () => {
+  it('an internal partition scan of a global store is 400 STORE_KIND_MISMATCH', async () => {
+    const res = await get('/internal/stores/countries/entries?partitions=0');
+    expect(res.statusCode).toBe(400);
+    expect(res.headers['retry-after']).toBeUndefined();
+    expect(errorOf(res.body).code).toBe('TRIBUTARY_QUERY_STORE_KIND_MISMATCH');
+    expect(errorOf(res.body).message).toContain('/stores/countries/entries');
+  });
+
+  it('a full scan sent with the forwarded header is 400 FORWARDED_SCAN', async () => {
+    for (const store of ['counts', 'countries']) {
+      const res = await get(`/stores/${store}/entries`, { 'x-tributary-forwarded': '1' });
+      expect(res.statusCode, store).toBe(400);
+      expect(res.headers['retry-after']).toBeUndefined();
+      expect(errorOf(res.body).code).toBe('TRIBUTARY_QUERY_FORWARDED_SCAN');
+    }
+  });
+});
+
 describe('status routes', () => {
   it('GET /health is up', async () => {
     expect((await get('/health')).json()).toEqual({ status: 'up' });
