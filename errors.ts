@@ -663,7 +663,7 @@ export class QueryRequestRejectedError extends QueryServerError {
 
 /**
  * 503: the data cannot be served correctly right now (partition moving or restoring, ownership views disagree,
- * the owning instance is unreachable). Retry after `retryAfterSeconds`; never an empty or partial answer.
+ * the owning instance is unreachable, this instance is shutting down). Retry after `retryAfterSeconds`; never an empty or partial answer.
  */
 export class QueryUnavailableError extends QueryServerError {
   constructor(
@@ -672,7 +672,8 @@ export class QueryUnavailableError extends QueryServerError {
       | 'TRIBUTARY_QUERY_NOT_LOCAL'
       | 'TRIBUTARY_QUERY_REMOTE_UNREACHABLE'
       | 'TRIBUTARY_QUERY_REMOTE_FAILED'
-      | 'TRIBUTARY_QUERY_STORE_READ_FAILED',
+      | 'TRIBUTARY_QUERY_STORE_READ_FAILED'
+      | 'TRIBUTARY_QUERY_SHUTTING_DOWN',
     message: string,
     retryAfterSeconds: number,
     options?: { cause?: unknown },

@@ -12,6 +12,7 @@ import {
   QueryServerError,
   QueryServerOptionsError,
   QueryUnauthorizedError,
+  QueryUnavailableError,
 } from '../errors.js';
 import { bearerTokenCheck } from './auth.js';
 import { ForwardingClient } from './forwarding-client.js';
@@ -142,6 +143,8 @@ export function createQueryServer(options: QueryServerOptions): QueryServer {
   };
   const app = Fastify({
     ...(options.logger === undefined ? { logger: false } : { loggerInstance: options.logger }),
+    // fastify's own 503 while closing has neither our body nor Retry-After; the onRequest hook below answers instead.
+    return503OnClosing: false,
     // fastify leaves request and connection timeouts off (0): a slow client would keep its connection forever.
     requestTimeout: limits.requestTimeout,
     connectionTimeout: limits.connectionTimeout,
@@ -199,6 +202,26 @@ export function createQueryServer(options: QueryServerOptions): QueryServer {
     return reply
       .code(500)
       .send(errorBody(INTERNAL_ERROR_CODE, 'Internal error while answering the query; the server log has details.'));
+  });
+  // Set once close() begins: requests still arriving on open keep-alive connections are told to go elsewhere.
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  app.addHook('onRequest', (_request, reply, done) => {
+    if (!closing) {
+      done();
+      return;
+    }
+    reply.header('connection', 'close');
+    done(
+      new QueryUnavailableError(
+        'TRIBUTARY_QUERY_SHUTTING_DOWN',
+        'This instance is shutting down. Retry against another instance of the application.',
+        1,
+      ),
+    );
   });
   if (checkToken !== undefined) {
     // On the root so it also guards unknown routes (401 before 404); /health alone stays open.
