@@ -16,6 +16,7 @@ import {
 } from '../errors.js';
 import { bearerTokenCheck } from './auth.js';
 import { ForwardingClient } from './forwarding-client.js';
+import type { QueryErrorCode } from './error-codes.js';
 import { fromClientError, fromFrameworkError, writeRawError } from './framework-errors.js';
 import { MAX_KEY_BYTES } from './keys.js';
 import { QueryServerMetrics } from './metrics.js';
@@ -102,7 +103,7 @@ export interface QueryServer {
 }
 
 /** Code of the body sent for an unexpected failure (a bug): the details go to the log only. */
-export const INTERNAL_ERROR_CODE = 'TRIBUTARY_QUERY_INTERNAL';
+export const INTERNAL_ERROR_CODE: QueryErrorCode = 'TRIBUTARY_QUERY_INTERNAL';
 
 interface ErrorBody {
   readonly error: { readonly code: string; readonly message: string };
