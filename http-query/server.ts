@@ -130,8 +130,11 @@ export function createQueryServer(options: QueryServerOptions): QueryServer {
   const host = options.host ?? '127.0.0.1';
   const port = options.port ?? 0;
   const limits = connectionLimits(options);
-  /** Sockets with a response under way; a parser error on them must not write a second response into it. */
-  const answering = new WeakSet<object>();
+  /**
+   * Responses under way per socket (pipelined requests can queue several); a parser error on such a socket must not
+   * write a second response into one.
+   */
+  const answering = new WeakMap<object, number>();
   const checkToken = options.authToken === undefined ? undefined : bearerTokenCheck(options.authToken);
   const isAuthorized = (request: FastifyRequest): boolean => {
     if (checkToken === undefined) return true;
@@ -154,7 +157,7 @@ export function createQueryServer(options: QueryServerOptions): QueryServer {
     // our error body, unless a response to an earlier request on the socket is being written (it would corrupt it).
     clientErrorHandler: (error, socket) => {
       if (error.code === 'ECONNRESET' || socket.destroyed) return;
-      if (!socket.writable || answering.has(socket)) {
+      if (!socket.writable || (answering.get(socket) ?? 0) > 0) {
         socket.destroy();
         return;
       }
@@ -251,11 +254,13 @@ export function createQueryServer(options: QueryServerOptions): QueryServer {
     );
   });
   app.addHook('onSend', (request, _reply, payload, done) => {
-    answering.add(request.raw.socket);
+    answering.set(request.raw.socket, (answering.get(request.raw.socket) ?? 0) + 1);
     done(null, payload);
   });
   app.addHook('onResponse', (request, reply, done) => {
-    answering.delete(request.raw.socket);
+    const pending = (answering.get(request.raw.socket) ?? 1) - 1;
+    if (pending > 0) answering.set(request.raw.socket, pending);
+    else answering.delete(request.raw.socket);
     metrics.observeRequest(
       request.routeOptions.url ?? 'unmatched',
       request.method,
