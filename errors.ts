@@ -495,6 +495,13 @@ export class DeadLetterReplayError extends TributaryError {
 // http-query/ (query server)
 // ---------------------------------------------------------------------------------------------------------------
 
+/** `createQueryServer` was given an option it cannot use (e.g. a timeout that is not a positive integer). */
+export class QueryServerOptionsError extends TributaryError {
+  constructor(detail: string) {
+    super('TRIBUTARY_QUERY_SERVER_OPTIONS_INVALID', `Invalid query server options: ${detail}. Fix the option and start again.`);
+  }
+}
+
 /**
  * A query the HTTP server refuses or cannot answer right now. `statusCode` is the HTTP status the server replies
  * with; `retryAfterSeconds` (503 only) becomes the `Retry-After` header. The JSON body is
@@ -599,8 +606,64 @@ export class QueryRouteNotFoundError extends QueryServerError {
 }
 
 /**
+ * 400: the request asks a route for something it never serves, so retrying it cannot succeed: an internal
+ * partition scan of a global store, or a full scan sent with the forwarded header.
+ */
+export class QueryWrongRouteError extends QueryServerError {
+  constructor(code: 'TRIBUTARY_QUERY_STORE_KIND_MISMATCH' | 'TRIBUTARY_QUERY_FORWARDED_SCAN', message: string) {
+    super(code, 400, message);
+  }
+}
+
+/** 405: the path is a route, but not for this method (every route is `GET`/`HEAD`); `allow` lists the methods. */
+export class QueryMethodNotAllowedError extends QueryServerError {
+  readonly allow: readonly string[];
+
+  constructor(method: string, path: string, allow: readonly string[]) {
+    super(
+      'TRIBUTARY_QUERY_METHOD_NOT_ALLOWED',
+      405,
+      `${path} does not answer ${method}; it answers ${allow.join(', ')}. Every route of this server is read-only.`,
+    );
+    this.allow = allow;
+  }
+}
+
+/** 400/413: the request has a body the server cannot take (malformed JSON, over the size limit); no route reads one. */
+export class QueryRequestBodyError extends QueryServerError {
+  constructor(
+    code: 'TRIBUTARY_QUERY_MALFORMED_BODY' | 'TRIBUTARY_QUERY_BODY_TOO_LARGE',
+    statusCode: 400 | 413,
+    detail: string,
+  ) {
+    super(code, statusCode, `${detail}. No route of this server reads a request body: send GET requests without one.`);
+  }
+}
+
+/**
+ * 400/408/431: Node's HTTP parser refused the request before it reached a route (not HTTP/1.1, headers over the size
+ * limit, or not received in time); the server answers and closes the connection.
+ */
+export class QueryMalformedRequestError extends QueryServerError {
+  constructor(
+    code: 'TRIBUTARY_QUERY_MALFORMED_REQUEST' | 'TRIBUTARY_QUERY_REQUEST_TIMEOUT' | 'TRIBUTARY_QUERY_HEADERS_TOO_LARGE',
+    statusCode: 400 | 408 | 431,
+    message: string,
+  ) {
+    super(code, statusCode, message);
+  }
+}
+
+/** Any other 4xx the framework refuses a request with, at the status it chose. */
+export class QueryRequestRejectedError extends QueryServerError {
+  constructor(statusCode: number, detail: string) {
+    super('TRIBUTARY_QUERY_REQUEST_REJECTED', statusCode, `The request was refused: ${detail}. See GET /openapi.json.`);
+  }
+}
+
+/**
  * 503: the data cannot be served correctly right now (partition moving or restoring, ownership views disagree,
- * the owning instance is unreachable). Retry after `retryAfterSeconds`; never an empty or partial answer.
+ * the owning instance is unreachable, this instance is shutting down). Retry after `retryAfterSeconds`; never an empty or partial answer.
  */
 export class QueryUnavailableError extends QueryServerError {
   constructor(
@@ -609,7 +672,8 @@ export class QueryUnavailableError extends QueryServerError {
       | 'TRIBUTARY_QUERY_NOT_LOCAL'
       | 'TRIBUTARY_QUERY_REMOTE_UNREACHABLE'
       | 'TRIBUTARY_QUERY_REMOTE_FAILED'
-      | 'TRIBUTARY_QUERY_STORE_READ_FAILED',
+      | 'TRIBUTARY_QUERY_STORE_READ_FAILED'
+      | 'TRIBUTARY_QUERY_SHUTTING_DOWN',
     message: string,
     retryAfterSeconds: number,
     options?: { cause?: unknown },

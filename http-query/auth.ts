@@ -3,14 +3,17 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { QueryUnauthorizedError } from '../errors.js';
 
-const BEARER = 'Bearer ';
+/** `Bearer <credentials>`; the scheme name is case-insensitive (RFC 7235), one or more spaces follow it. */
+const BEARER = /^bearer +(.*)$/is;
+
+const digest = (text: string): Buffer => createHash('sha256').update(text).digest();
 
 export function bearerTokenCheck(token: string): (request: FastifyRequest) => void {
-  const expected = createHash('sha256').update(BEARER + token).digest();
+  const expected = digest(token);
   return (request) => {
     const header = request.headers.authorization;
-    if (header === undefined) throw new QueryUnauthorizedError();
-    const actual = createHash('sha256').update(header).digest();
-    if (!timingSafeEqual(actual, expected)) throw new QueryUnauthorizedError();
+    const credentials = header === undefined ? undefined : BEARER.exec(header)?.[1];
+    if (credentials === undefined || credentials === '') throw new QueryUnauthorizedError();
+    if (!timingSafeEqual(digest(credentials), expected)) throw new QueryUnauthorizedError();
   };
 }

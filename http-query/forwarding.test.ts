@@ -139,8 +139,10 @@ describe('two instances', () => {
       const scan = await getJson(`${pair[0].url}/stores/counts/entries`);
       expect(scan.status).toBe(503);
       expect(scan.body).toMatchObject({ error: { code: 'TRIBUTARY_QUERY_UNAVAILABLE' } });
+      // Not a rebalance symptom: the same request can never succeed, so a 400 without Retry-After.
       const forwardedScan = await getJson(`${pair[1].url}/stores/counts/entries`, { 'x-tributary-forwarded': '1' });
-      expect(forwardedScan.body).toMatchObject({ error: { code: 'TRIBUTARY_QUERY_NOT_LOCAL' } });
+      expect(forwardedScan).toMatchObject({ status: 400, retryAfter: null });
+      expect(forwardedScan.body).toMatchObject({ error: { code: 'TRIBUTARY_QUERY_FORWARDED_SCAN' } });
     } finally {
       ownersA[0] = 'A';
     }

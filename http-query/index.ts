@@ -1,5 +1,14 @@
 /** Public API of the interactive-query HTTP layer. */
-export { createQueryServer, INTERNAL_ERROR_CODE } from './server.js';
+export {
+  createQueryServer,
+  DEFAULT_CONNECTION_TIMEOUT_MS,
+  DEFAULT_HEADERS_TIMEOUT_MS,
+  DEFAULT_KEEP_ALIVE_TIMEOUT_MS,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  INTERNAL_ERROR_CODE,
+} from './server.js';
+export { QUERY_ERROR_CODES, QUERY_ERROR_STATUS } from './error-codes.js';
+export type { QueryErrorCode } from './error-codes.js';
 export type { QueryServer, QueryServerOptions } from './server.js';
 export type {
   AppState,

@@ -49,7 +49,12 @@ export type KeyLocation =
 
 /**
  * One part of a full-store scan. Together, the targets of one `scanTargets` call must cover each partition of the
- * store exactly once (a global store: one local target with `partition: 'global'`).
+ * store exactly once (a global store: one local target with `partition: 'global'`, or one `unavailable` target
+ * while it restores; never `remote`).
+ *
+ * `unavailable` means "retry later" (the server answers 503 with `Retry-After`): use it only for conditions that end
+ * on their own (a rebalance, restoration, an instance starting). A request that can never succeed is refused by the
+ * server before the source is asked (unknown store: 404; a partition scan of a global store: 400).
  */
 export type ScanTarget =
   | { readonly kind: 'local'; readonly partition: number | 'global'; readonly store: ReadOnlyKeyValueStore }

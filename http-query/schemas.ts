@@ -1,4 +1,5 @@
 /** JSON schemas shared by routes (validation, fast serialization and the OpenAPI document). */
+import { QUERY_ERROR_CODES } from './error-codes.js';
 
 export const errorResponseSchema = {
   type: 'object',
@@ -7,7 +8,11 @@ export const errorResponseSchema = {
     error: {
       type: 'object',
       required: ['code', 'message'],
-      properties: { code: { type: 'string' }, message: { type: 'string' } },
+      properties: {
+        // Lists the codes in the OpenAPI document; see http-query/README.md for what each means.
+        code: { type: 'string', enum: QUERY_ERROR_CODES },
+        message: { type: 'string' },
+      },
     },
   },
 } as const;

@@ -220,6 +220,25 @@ describe('GET /stores/:store/entries', () => {
   });
 });
 
+describe('requests that can never succeed are 4xx, not 503 + Retry-After', () => {
+  it('an internal partition scan of a global store is 400 STORE_KIND_MISMATCH', async () => {
+    const res = await get('/internal/stores/countries/entries?partitions=0');
+    expect(res.statusCode).toBe(400);
+    expect(res.headers['retry-after']).toBeUndefined();
+    expect(errorOf(res.body).code).toBe('TRIBUTARY_QUERY_STORE_KIND_MISMATCH');
+    expect(errorOf(res.body).message).toContain('/stores/countries/entries');
+  });
+
+  it('a full scan sent with the forwarded header is 400 FORWARDED_SCAN', async () => {
+    for (const store of ['counts', 'countries']) {
+      const res = await get(`/stores/${store}/entries`, { 'x-tributary-forwarded': '1' });
+      expect(res.statusCode, store).toBe(400);
+      expect(res.headers['retry-after']).toBeUndefined();
+      expect(errorOf(res.body).code).toBe('TRIBUTARY_QUERY_FORWARDED_SCAN');
+    }
+  });
+});
+
 describe('status routes', () => {
   it('GET /health is up', async () => {
     expect((await get('/health')).json()).toEqual({ status: 'up' });
@@ -340,10 +359,51 @@ describe('bearer auth', () => {
         expect(errorOf(res.body).code).toBe('TRIBUTARY_QUERY_UNAUTHORIZED');
         expect(res.headers['www-authenticate']).toBe('Bearer');
       }
-      for (const wrong of ['Bearer s3cre', 'Bearer s3cret2', 'bearer s3cret', 's3cret', 'Bearer ']) {
+      for (const wrong of ['Bearer s3cre', 'Bearer s3cret2', 'Basic s3cret', 'Bearers3cret', 's3cret', 'Bearer ', 'Bearer S3CRET']) {
         expect((await inject('/stores', wrong)).statusCode, wrong).toBe(401);
       }
       expect((await inject('/stores/counts/keys/a', 'Bearer s3cret')).statusCode).toBe(200);
+    } finally {
+      await secured.close();
+    }
+  });
+
+  it('accepts the scheme name in any case (RFC 7235), the token only exactly', async () => {
+    const secured = createQueryServer({ source, authToken: 's3cret' });
+    try {
+      for (const authorization of ['bearer s3cret', 'BEARER s3cret', 'bEaReR s3cret', 'Bearer  s3cret']) {
+        const res = await secured.app.inject({ method: 'GET', url: '/stores', headers: { authorization } });
+        expect(res.statusCode, authorization).toBe(200);
+      }
+    } finally {
+      await secured.close();
+    }
+  });
+
+  it('unknown routes answer 401 without a token, so routes cannot be probed; 404 with one', async () => {
+    const secured = createQueryServer({ source, authToken: 's3cret' });
+    try {
+      const inject = (method: 'GET' | 'POST' | 'DELETE', url: string, authorization?: string) =>
+        secured.app.inject({ method, url, headers: authorization === undefined ? {} : { authorization } });
+      const probes: ['GET' | 'POST' | 'DELETE', string][] = [
+        ['GET', '/nope'],
+        ['GET', '/internal/nope'],
+        ['POST', '/stores'],
+        ['DELETE', '/stores/counts/keys/a'],
+        ['GET', '/stores/counts/keys/%zz'],
+        ['GET', `/stores/counts/keys/${'y'.repeat(20_000)}`],
+      ];
+      for (const [method, url] of probes) {
+        const res = await inject(method, url);
+        expect(res.statusCode, `${method} ${url.slice(0, 40)}`).toBe(401);
+        expect(errorOf(res.body).code).toBe('TRIBUTARY_QUERY_UNAUTHORIZED');
+        expect(res.headers['www-authenticate']).toBe('Bearer');
+      }
+      const unknown = await inject('GET', '/nope', 'Bearer s3cret');
+      expect(unknown.statusCode).toBe(404);
+      expect(errorOf(unknown.body).code).toBe('TRIBUTARY_QUERY_ROUTE_NOT_FOUND');
+      const badEncoding = await inject('GET', '/stores/counts/keys/%zz', 'Bearer s3cret');
+      expect(errorOf(badEncoding.body).code).toBe('TRIBUTARY_QUERY_INVALID_PARAMETER');
     } finally {
       await secured.close();
     }

@@ -1,18 +1,23 @@
 /**
  * The interactive-query HTTP server: fastify with one encapsulated plugin per route group, JSON schemas on every
- * route (published as OpenAPI at /openapi.json), uniform JSON errors, optional bearer auth (all but /health).
+ * route (published as OpenAPI at /openapi.json), uniform JSON errors, optional bearer auth (all but /health, unknown
+ * routes included).
  */
 import fastifySwagger from '@fastify/swagger';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import {
   InvalidQueryParameterError,
-  QueryKeyTooLongError,
+  QueryMethodNotAllowedError,
   QueryRouteNotFoundError,
   QueryServerError,
+  QueryServerOptionsError,
   QueryUnauthorizedError,
+  QueryUnavailableError,
 } from '../errors.js';
 import { bearerTokenCheck } from './auth.js';
 import { ForwardingClient } from './forwarding-client.js';
+import type { QueryErrorCode } from './error-codes.js';
+import { fromClientError, fromFrameworkError, writeRawError } from './framework-errors.js';
 import { MAX_KEY_BYTES } from './keys.js';
 import { QueryServerMetrics } from './metrics.js';
 import type { QuerySource } from './query-source.js';
@@ -35,6 +40,57 @@ export interface QueryServerOptions {
   readonly logger?: FastifyBaseLogger;
   /** Connect/response timeout for requests to other instances; default 2000 ms. */
   readonly forwardTimeoutMs?: number;
+  /**
+   * A request (headers and body) must arrive within this, else `408` and the connection closes, so a client trickling
+   * bytes cannot hold a connection. Default 30 000 ms.
+   */
+  readonly requestTimeoutMs?: number;
+  /** The request headers must arrive within this (at most `requestTimeoutMs`), else `408`. Default 10 000 ms. */
+  readonly headersTimeoutMs?: number;
+  /** A connection with no traffic in either direction for this long is closed. Default 60 000 ms. */
+  readonly connectionTimeoutMs?: number;
+  /** How long an idle keep-alive connection waits for its next request. Default 72 000 ms (fastify's). */
+  readonly keepAliveTimeoutMs?: number;
+}
+
+/** Defaults of the slow-client bounds in `QueryServerOptions`. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+export const DEFAULT_HEADERS_TIMEOUT_MS = 10_000;
+export const DEFAULT_CONNECTION_TIMEOUT_MS = 60_000;
+export const DEFAULT_KEEP_ALIVE_TIMEOUT_MS = 72_000;
+
+interface ConnectionLimits {
+  readonly requestTimeout: number;
+  readonly headersTimeout: number;
+  readonly connectionTimeout: number;
+  readonly keepAliveTimeout: number;
+  readonly connectionsCheckingInterval: number;
+}
+
+function positiveMs(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value <= 0) {
+    throw new QueryServerOptionsError(`${name} must be a positive integer of milliseconds, got ${value}`);
+  }
+  return value;
+}
+
+function connectionLimits(options: QueryServerOptions): ConnectionLimits {
+  const requestTimeout = positiveMs('requestTimeoutMs', options.requestTimeoutMs, DEFAULT_REQUEST_TIMEOUT_MS);
+  // Node refuses a headers timeout above the request timeout; the whole-request bound covers the headers anyway.
+  const headersTimeout = Math.min(
+    requestTimeout,
+    positiveMs('headersTimeoutMs', options.headersTimeoutMs, DEFAULT_HEADERS_TIMEOUT_MS),
+  );
+  return {
+    requestTimeout,
+    headersTimeout,
+    connectionTimeout: positiveMs('connectionTimeoutMs', options.connectionTimeoutMs, DEFAULT_CONNECTION_TIMEOUT_MS),
+    keepAliveTimeout: positiveMs('keepAliveTimeoutMs', options.keepAliveTimeoutMs, DEFAULT_KEEP_ALIVE_TIMEOUT_MS),
+    // Node enforces both timeouts only when it sweeps its connections (every 30 s by default), so a late request
+    // could live for timeout + 30 s: sweep often enough that the bound holds to within a tenth of it.
+    connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.floor(headersTimeout / 10))),
+  };
 }
 
 export interface QueryServer {
@@ -47,7 +103,7 @@ export interface QueryServer {
 }
 
 /** Code of the body sent for an unexpected failure (a bug): the details go to the log only. */
-export const INTERNAL_ERROR_CODE = 'TRIBUTARY_QUERY_INTERNAL';
+export const INTERNAL_ERROR_CODE: QueryErrorCode = 'TRIBUTARY_QUERY_INTERNAL';
 
 interface ErrorBody {
   readonly error: { readonly code: string; readonly message: string };
@@ -57,21 +113,76 @@ function errorBody(code: string, message: string): ErrorBody {
   return { error: { code, message } };
 }
 
+function sendError(reply: FastifyReply, error: QueryServerError): FastifyReply {
+  if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
+  if (error instanceof QueryUnauthorizedError) reply.header('www-authenticate', 'Bearer');
+  if (error instanceof QueryMethodNotAllowedError) reply.header('allow', error.allow.join(', '));
+  return reply.code(error.statusCode).send(errorBody(error.code, error.message));
+}
+
+/** The methods every route answers. */
+const READ_METHODS = ['GET', 'HEAD'] as const;
+
+/** The one route that never needs the bearer token (liveness probes carry none). */
+const HEALTH_ROUTE = '/health';
+
 export function createQueryServer(options: QueryServerOptions): QueryServer {
   const host = options.host ?? '127.0.0.1';
   const port = options.port ?? 0;
+  const limits = connectionLimits(options);
+  /**
+   * Responses under way per socket (pipelined requests can queue several); a parser error on such a socket must not
+   * write a second response into one.
+   */
+  const answering = new WeakMap<object, number>();
+  const checkToken = options.authToken === undefined ? undefined : bearerTokenCheck(options.authToken);
+  const isAuthorized = (request: FastifyRequest): boolean => {
+    if (checkToken === undefined) return true;
+    try {
+      checkToken(request);
+      return true;
+    } catch {
+      return false;
+    }
+  };
   const app = Fastify({
     ...(options.logger === undefined ? { logger: false } : { loggerInstance: options.logger }),
+    // fastify's own 503 while closing has neither our body nor Retry-After; the onRequest hook below answers instead.
+    return503OnClosing: false,
+    // fastify leaves request and connection timeouts off (0): a slow client would keep its connection forever.
+    requestTimeout: limits.requestTimeout,
+    connectionTimeout: limits.connectionTimeout,
+    keepAliveTimeout: limits.keepAliveTimeout,
+    // Requests Node's parser refuses (malformed, headers too large, too slow) never reach fastify: answer them with
+    // our error body, unless a response to an earlier request on the socket is being written (it would corrupt it).
+    clientErrorHandler: (error, socket) => {
+      if (error.code === 'ECONNRESET' || socket.destroyed) return;
+      if (!socket.writable || (answering.get(socket) ?? 0) > 0) {
+        socket.destroy();
+        return;
+      }
+      const mapped = fromClientError(error, {
+        headersTimeoutMs: limits.headersTimeout,
+        requestTimeoutMs: limits.requestTimeout,
+      });
+      app.log.debug({ code: mapped.code, parserCode: error.code }, 'refused a request the HTTP parser rejected');
+      writeRawError(socket, mapped);
+    },
+    http: {
+      requestTimeout: limits.requestTimeout,
+      headersTimeout: limits.headersTimeout,
+      connectionsCheckingInterval: limits.connectionsCheckingInterval,
+    },
     // A key of MAX_KEY_BYTES bytes, every byte percent-encoded, must still reach the handler (which checks length).
     routerOptions: { maxParamLength: MAX_KEY_BYTES * 3 + 64 },
     // Framework-level rejections (bad percent-encoding, over-long path parameter) use our error body too.
-    frameworkErrors: (error, _request, reply) => {
-      const mapped: QueryServerError =
-        error.code === 'FST_ERR_MAX_PARAM_LENGTH'
-          ? new QueryKeyTooLongError(MAX_KEY_BYTES)
-          : new InvalidQueryParameterError(error.message);
+    frameworkErrors: (error, request, reply) => {
+      // These skip the hooks, so auth is checked here: without a token nothing may tell which paths are routes.
+      const mapped: QueryServerError = !isAuthorized(request)
+        ? new QueryUnauthorizedError()
+        : fromFrameworkError(error, error.statusCode ?? 400);
       // The option's reply type is generic over route schemas that do not exist yet; it is a plain reply here.
-      void (reply as FastifyReply).code(mapped.statusCode).send(errorBody(mapped.code, mapped.message));
+      sendError(reply as FastifyReply, mapped);
     },
   });
   const forwarder = new ForwardingClient({
@@ -83,29 +194,73 @@ export function createQueryServer(options: QueryServerOptions): QueryServer {
 
   app.setErrorHandler<FastifyError | QueryServerError>((error, request, reply) => {
     if (error instanceof QueryServerError) {
-      if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
-      if (error instanceof QueryUnauthorizedError) reply.header('www-authenticate', 'Bearer');
       if (error.statusCode >= 500) request.log.warn({ code: error.code }, error.message);
-      return reply.code(error.statusCode).send(errorBody(error.code, error.message));
+      return sendError(reply, error);
     }
-    if (error.validation !== undefined) {
-      const invalid = new InvalidQueryParameterError(error.message);
-      return reply.code(400).send(errorBody(invalid.code, invalid.message));
-    }
-    if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
-      const invalid = new InvalidQueryParameterError(error.message);
-      return reply.code(error.statusCode).send(errorBody(invalid.code, invalid.message));
+    if (error.validation !== undefined) return sendError(reply, new InvalidQueryParameterError(error.message));
+    const { statusCode } = error;
+    if (statusCode !== undefined && statusCode >= 400 && statusCode < 500) {
+      return sendError(reply, fromFrameworkError(error, statusCode));
     }
     request.log.error({ err: error }, 'query request failed unexpectedly');
     return reply
       .code(500)
       .send(errorBody(INTERNAL_ERROR_CODE, 'Internal error while answering the query; the server log has details.'));
   });
+  // Set once close() begins: requests still arriving on open keep-alive connections are told to go elsewhere.
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  app.addHook('onRequest', (_request, reply, done) => {
+    if (!closing) {
+      done();
+      return;
+    }
+    reply.header('connection', 'close');
+    done(
+      new QueryUnavailableError(
+        'TRIBUTARY_QUERY_SHUTTING_DOWN',
+        'This instance is shutting down. Retry against another instance of the application.',
+        1,
+      ),
+    );
+  });
+  if (checkToken !== undefined) {
+    // On the root so it also guards unknown routes (401 before 404); /health alone stays open.
+    app.addHook('onRequest', (request, _reply, done) => {
+      if (request.routeOptions.url === HEALTH_ROUTE) {
+        done();
+        return;
+      }
+      try {
+        checkToken(request);
+        done();
+      } catch (error) {
+        done(error as QueryServerError);
+      }
+    });
+  }
   app.setNotFoundHandler((request, reply) => {
-    const error = new QueryRouteNotFoundError(request.method, request.url.split('?', 1)[0]);
-    void reply.code(error.statusCode).send(errorBody(error.code, error.message));
+    const path = request.url.split('?', 1)[0];
+    // Every route is GET (HEAD comes with it): another method on a route's path is 405, not 404.
+    const isRoute = request.method !== 'GET' && app.findRoute({ method: 'GET', url: path }) !== null;
+    void sendError(
+      reply,
+      isRoute
+        ? new QueryMethodNotAllowedError(request.method, path, READ_METHODS)
+        : new QueryRouteNotFoundError(request.method, path),
+    );
+  });
+  app.addHook('onSend', (request, _reply, payload, done) => {
+    answering.set(request.raw.socket, (answering.get(request.raw.socket) ?? 0) + 1);
+    done(null, payload);
   });
   app.addHook('onResponse', (request, reply, done) => {
+    const pending = (answering.get(request.raw.socket) ?? 1) - 1;
+    if (pending > 0) answering.set(request.raw.socket, pending);
+    else answering.delete(request.raw.socket);
     metrics.observeRequest(
       request.routeOptions.url ?? 'unmatched',
       request.method,
@@ -131,7 +286,7 @@ export function createQueryServer(options: QueryServerOptions): QueryServer {
   // Registered as a plugin (not directly) so it queues after swagger and appears in the OpenAPI document.
   void app.register(async (openScope) => {
     openScope.get(
-      '/health',
+      HEALTH_ROUTE,
       {
         schema: {
           summary: 'Process is up (never authenticated)',
@@ -144,17 +299,6 @@ export function createQueryServer(options: QueryServerOptions): QueryServer {
   });
 
   void app.register(async (protectedScope) => {
-    if (options.authToken !== undefined) {
-      const check = bearerTokenCheck(options.authToken);
-      protectedScope.addHook('onRequest', (request, _reply, done) => {
-        try {
-          check(request);
-          done();
-        } catch (error) {
-          done(error as QueryServerError);
-        }
-      });
-    }
     protectedScope.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
     await protectedScope.register(storeListRoutes, context);
     await protectedScope.register(lookupRoutes, context);

@@ -1,9 +1,10 @@
 /**
  * GET /stores/:store/entries — ordered, paged scans across all partitions (see scan.ts), and the internal
- * GET /internal/stores/:store/entries that one instance asks of another for the partitions it holds.
+ * GET /internal/stores/:store/entries that one instance asks of another for the partitions of a partitioned store it
+ * holds.
  */
 import type { FastifyPluginAsync } from 'fastify';
-import { QueryUnavailableError } from '../../errors.js';
+import { QueryWrongRouteError } from '../../errors.js';
 import { FORWARDED_HEADER } from '../forwarding-client.js';
 import { MAX_KEY_BYTES } from '../keys.js';
 import {
@@ -59,11 +60,12 @@ export const entriesRoutes: FastifyPluginAsync<RouteContext> = async (app, { sou
     async (request) => {
       const store = requireStore(source, request.params.store);
       if (request.headers[FORWARDED_HEADER] !== undefined) {
-        // A forwarded public scan would fan out again; instances only ever call the internal route.
-        throw new QueryUnavailableError(
-          'TRIBUTARY_QUERY_NOT_LOCAL',
-          'Forwarded requests must use the internal scan route. Retry against this instance directly.',
-          1,
+        // A forwarded public scan would fan out again; instances only ever call the internal route. The same
+        // request can never succeed, so this is not a 503.
+        throw new QueryWrongRouteError(
+          'TRIBUTARY_QUERY_FORWARDED_SCAN',
+          `A request with the ${FORWARDED_HEADER} header cannot scan a whole store: instances ask each other with ` +
+            `GET /internal/stores/:store/entries?partitions=…. Send the scan without the ${FORWARDED_HEADER} header.`,
         );
       }
       return scanStore(store, source.scanTargets(store.name), request.query, forwarder);
@@ -74,7 +76,7 @@ export const entriesRoutes: FastifyPluginAsync<RouteContext> = async (app, { sou
     '/internal/stores/:store/entries',
     {
       schema: {
-        summary: 'Instance-to-instance scan of the listed partitions, which must all be held here',
+        summary: 'Instance-to-instance scan of the listed partitions of a partitioned store, which must all be held here',
         tags: ['internal'],
         params: storeParamsSchema,
         querystring: {
@@ -107,6 +109,14 @@ export const entriesRoutes: FastifyPluginAsync<RouteContext> = async (app, { sou
     },
     async (request) => {
       const store = requireStore(source, request.params.store);
+      if (store.kind === 'global') {
+        // Every instance holds all of a global store; no instance ever asks another for a part of it.
+        throw new QueryWrongRouteError(
+          'TRIBUTARY_QUERY_STORE_KIND_MISMATCH',
+          `Store "${store.name}" is a global store: it has no partitions to scan on the internal route. ` +
+            `Scan it with GET /stores/${encodeURIComponent(store.name)}/entries.`,
+        );
+      }
       const partitions = parsePartitionList(request.query.partitions, store.partitionCount);
       return scanLocalPartitions(store, source.scanTargets(store.name), partitions, request.query);
     },
