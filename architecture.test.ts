@@ -11,7 +11,8 @@ import { describe, expect, it } from 'vitest';
 
 const root = dirname(fileURLToPath(import.meta.url));
 
-type Layer = 'common' | 'errors' | 'topology' | 'state-store' | 'engine' | 'kafka' | 'http-query' | 'test-driver' | 'dlq' | 'runtime' | 'app';
+type Layer =
+  'common' | 'errors' | 'topology' | 'state-store' | 'engine' | 'kafka' | 'http-query' | 'test-driver' | 'dlq' | 'runtime' | 'app';
 
 /** Layer → the layers it may import (besides itself). Everything points down; `app` (cli, entry points, examples, scripts, test) may import anything. */
 const ALLOWED: Readonly<Record<Exclude<Layer, 'app'>, readonly Layer[]>> = {
@@ -31,7 +32,13 @@ function layerOf(file: string): Layer {
   if (file === 'errors.ts') return 'errors';
   const [top, second] = file.split('/');
   if (top === 'processor') {
-    const byFolder: Readonly<Record<string, Layer>> = { kafka: 'kafka', engine: 'engine', 'test-driver': 'test-driver', dlq: 'dlq', runtime: 'runtime' };
+    const byFolder: Readonly<Record<string, Layer>> = {
+      kafka: 'kafka',
+      engine: 'engine',
+      'test-driver': 'test-driver',
+      dlq: 'dlq',
+      runtime: 'runtime',
+    };
     return byFolder[second ?? ''] ?? 'app';
   }
   if (top === 'common' || top === 'topology' || top === 'state-store' || top === 'http-query') return top;
@@ -58,7 +65,8 @@ function importsOf(file: string): { relative: string[]; packages: string[] } {
   for (const match of text.matchAll(IMPORT)) {
     const spec = match[1] ?? match[2];
     if (spec === undefined) continue;
-    if (spec.startsWith('.')) relativeImports.push(normalize(join(dirname(file), spec)).replace(/\.(js|mjs)$/, (ext) => (ext === '.js' ? '.ts' : '.mts')));
+    if (spec.startsWith('.'))
+      relativeImports.push(normalize(join(dirname(file), spec)).replace(/\.(js|mjs)$/, (ext) => (ext === '.js' ? '.ts' : '.mts')));
     else packages.push(spec);
   }
   return { relative: relativeImports, packages };

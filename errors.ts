@@ -81,7 +81,6 @@ export class DeserializationError extends TributaryError {
   }
 }
 
-
 // ---------------------------------------------------------------------------------------------------------------
 // state-store/ (LevelDB stores, checkpoints, restoration, snapshots)
 // ---------------------------------------------------------------------------------------------------------------
@@ -243,7 +242,6 @@ export class MissingStoreError extends TributaryError {
     this.store = store;
   }
 }
-
 
 // processor/kafka/ (Kafka adapter: config, admin, producer, partition reader)
 
@@ -448,7 +446,10 @@ export class DeadLetterReplayOptionsError extends TributaryError {
   readonly problems: readonly string[];
 
   constructor(problems: readonly string[]) {
-    super('TRIBUTARY_DLQ_REPLAY_OPTIONS_INVALID', `Invalid dead-letter replay options; fix these and run it again:\n  - ${problems.join('\n  - ')}`);
+    super(
+      'TRIBUTARY_DLQ_REPLAY_OPTIONS_INVALID',
+      `Invalid dead-letter replay options; fix these and run it again:\n  - ${problems.join('\n  - ')}`,
+    );
     this.problems = problems;
   }
 }
@@ -511,12 +512,7 @@ export class QueryServerError extends TributaryError {
   readonly statusCode: number;
   readonly retryAfterSeconds: number | undefined;
 
-  constructor(
-    code: string,
-    statusCode: number,
-    message: string,
-    options?: { cause?: unknown; retryAfterSeconds?: number },
-  ) {
+  constructor(code: string, statusCode: number, message: string, options?: { cause?: unknown; retryAfterSeconds?: number }) {
     super(code, message, options);
     this.statusCode = statusCode;
     this.retryAfterSeconds = options?.retryAfterSeconds;
@@ -597,11 +593,7 @@ export class QueryUnauthorizedError extends QueryServerError {
 /** 404: no such route. */
 export class QueryRouteNotFoundError extends QueryServerError {
   constructor(method: string, path: string) {
-    super(
-      'TRIBUTARY_QUERY_ROUTE_NOT_FOUND',
-      404,
-      `No route ${method} ${path}. See GET /openapi.json for the routes this server offers.`,
-    );
+    super('TRIBUTARY_QUERY_ROUTE_NOT_FOUND', 404, `No route ${method} ${path}. See GET /openapi.json for the routes this server offers.`);
   }
 }
 
@@ -631,11 +623,7 @@ export class QueryMethodNotAllowedError extends QueryServerError {
 
 /** 400/413: the request has a body the server cannot take (malformed JSON, over the size limit); no route reads one. */
 export class QueryRequestBodyError extends QueryServerError {
-  constructor(
-    code: 'TRIBUTARY_QUERY_MALFORMED_BODY' | 'TRIBUTARY_QUERY_BODY_TOO_LARGE',
-    statusCode: 400 | 413,
-    detail: string,
-  ) {
+  constructor(code: 'TRIBUTARY_QUERY_MALFORMED_BODY' | 'TRIBUTARY_QUERY_BODY_TOO_LARGE', statusCode: 400 | 413, detail: string) {
     super(code, statusCode, `${detail}. No route of this server reads a request body: send GET requests without one.`);
   }
 }

@@ -60,7 +60,9 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       process.stderr.write(`tributary${command ? ` ${command.name}` : ''}: ${error.message} [${error.code}]\n`);
       return error instanceof CliUsageError || error instanceof CliConfigError ? ExitCode.usage : ExitCode.failed;
     }
-    process.stderr.write(`tributary${command ? ` ${command.name}` : ''}: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.stderr.write(
+      `tributary${command ? ` ${command.name}` : ''}: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
     return ExitCode.failed;
   }
 }

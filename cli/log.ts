@@ -15,7 +15,13 @@ export const LOG_FORMATS: readonly CliLogFormat[] = ['text', 'json'];
 /** A pino destination that hands each finished line (without its newline) to `writeLine`, synchronously. */
 function lineDestination(writeLine: (line: string) => void, format: CliLogFormat): DestinationStream {
   if (format === 'json') return { write: (chunk: string) => writeLine(chunk.replace(/\n$/, '')) };
-  const prettify = prettyFactory({ colorize: false, singleLine: true, errorLikeObjectKeys: [], translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' });
+  const prettify = prettyFactory({
+    colorize: false,
+    singleLine: true,
+    errorLikeObjectKeys: [],
+    translateTime: 'HH:MM:ss.l',
+    ignore: 'pid,hostname',
+  });
   return { write: (chunk: string) => writeLine(prettify(chunk).replace(/\n$/, '')) };
 }
 
@@ -27,14 +33,20 @@ function briefError(value: unknown): unknown {
 }
 
 /** A logger dropping lines below `level`. `base` fields go on every line. */
-export function createCliLogger(options: { level: CliLogLevel; format: CliLogFormat; writeLine: (line: string) => void; base?: LogFields }): Logger {
+export function createCliLogger(options: {
+  level: CliLogLevel;
+  format: CliLogFormat;
+  writeLine: (line: string) => void;
+  base?: LogFields;
+}): Logger {
   const instance = pino(
     {
       level: options.level,
       base: { pid: process.pid, ...options.base },
       timestamp: stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
-      serializers: options.format === 'json' ? { error: stdSerializers.err, err: stdSerializers.err } : { error: briefError, err: briefError },
+      serializers:
+        options.format === 'json' ? { error: stdSerializers.err, err: stdSerializers.err } : { error: briefError, err: briefError },
     },
     lineDestination(options.writeLine, options.format),
   );

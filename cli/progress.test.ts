@@ -35,14 +35,23 @@ describe('ProgressDisplay', () => {
   it('prints plain lines at most once per interval off a terminal, and always the final line', () => {
     const lines: string[] = [];
     const time = clock();
-    const display = new ProgressDisplay(new Capture(), { tty: false, now: time.now, plainIntervalMs: 2000, writePlain: (l) => lines.push(l) });
+    const display = new ProgressDisplay(new Capture(), {
+      tty: false,
+      now: time.now,
+      plainIntervalMs: 2000,
+      writePlain: (l) => lines.push(l),
+    });
     display.begin('Seeding');
     for (let i = 1; i <= 10; i++) {
       time.advance(500);
       display.update({ done: i * 10, total: 100, unit: 'records' });
     }
     // t=500 drawn, then every 2000 ms: 2500, 4500
-    expect(lines).toEqual(['Seeding:  10% 10/100 records  20/s', 'Seeding:  50% 50/100 records  20/s', 'Seeding:  90% 90/100 records  20/s']);
+    expect(lines).toEqual([
+      'Seeding:  10% 10/100 records  20/s',
+      'Seeding:  50% 50/100 records  20/s',
+      'Seeding:  90% 90/100 records  20/s',
+    ]);
     display.finish();
     expect(lines[3]).toBe('Seeding: 100 records in 5.0 s');
     expect(lines.join('')).not.toContain('\x1b');

@@ -87,7 +87,8 @@ export class ProgressDisplay {
     const last = this.last;
     this.clearBar();
     const seconds = (this.now() - this.startedAt) / 1000;
-    const summary = message ?? (last ? `${formatCount(last.done)} ${last.unit ?? 'done'} in ${seconds.toFixed(1)} s` : `done in ${seconds.toFixed(1)} s`);
+    const summary =
+      message ?? (last ? `${formatCount(last.done)} ${last.unit ?? 'done'} in ${seconds.toFixed(1)} s` : `done in ${seconds.toFixed(1)} s`);
     const line = `${this.label}: ${summary}`;
     if (this.tty) this.stream.write(`${line}\n`);
     else this.writePlain(line);
@@ -113,7 +114,9 @@ export class ProgressDisplay {
       const fraction = Math.min(1, Math.max(0, update.done / update.total));
       const filled = Math.round(fraction * this.barWidth);
       const bar = this.tty ? `[${'#'.repeat(filled)}${'-'.repeat(this.barWidth - filled)}] ` : '';
-      parts.push(`${bar}${(fraction * 100).toFixed(0).padStart(3)}% ${formatCount(update.done)}/${formatCount(update.total)} ${unit}`.trimEnd());
+      parts.push(
+        `${bar}${(fraction * 100).toFixed(0).padStart(3)}% ${formatCount(update.done)}/${formatCount(update.total)} ${unit}`.trimEnd(),
+      );
     } else {
       parts.push(`${formatCount(update.done)} ${unit}`.trimEnd());
     }

@@ -4,14 +4,25 @@ import type { RestorationEvent } from '../processor/runtime/events.js';
 import { ProgressDisplay } from './progress.js';
 import { RestorationProgress } from './restoration-progress.js';
 
-function event(store: string, partition: number | 'global', restoredRecords: number, restoredOffset: number, endOffset: number, done = false): RestorationEvent {
+function event(
+  store: string,
+  partition: number | 'global',
+  restoredRecords: number,
+  restoredOffset: number,
+  endOffset: number,
+  done = false,
+): RestorationEvent {
   return { store, partition, restoredRecords, restoredOffset, endOffset, done };
 }
 
 describe('RestorationProgress', () => {
   it('sums partitions into one progress line per phase and ends the phase when all are done', () => {
     const lines: string[] = [];
-    const display = new ProgressDisplay(new (class extends Writable {})(), { tty: false, plainIntervalMs: 0, writePlain: (l) => lines.push(l) });
+    const display = new ProgressDisplay(new (class extends Writable {})(), {
+      tty: false,
+      plainIntervalMs: 0,
+      writePlain: (l) => lines.push(l),
+    });
     const progress = new RestorationProgress(display);
 
     // Partition 0 restores offsets 100..300 (checkpoint at 100), partition 1 offsets 0..100.

@@ -145,7 +145,10 @@ export class CommandLine {
   brokers(flag: string, required: boolean): string[] {
     const text = this.string(flag, { required, hint: 'give the Kafka bootstrap servers, e.g. 127.0.0.1:9092' });
     if (text === undefined) return [];
-    const brokers = text.split(',').map((b) => b.trim()).filter((b) => b !== '');
+    const brokers = text
+      .split(',')
+      .map((b) => b.trim())
+      .filter((b) => b !== '');
     for (const broker of brokers) {
       const match = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})$/.exec(broker);
       const port = match ? Number(match[2]) : 0;
@@ -193,7 +196,14 @@ export class CommandLine {
   /** Exactly `count` positionals expected (`names` for the message). */
   expectPositionals(names: readonly string[], optional = 0): void {
     const min = names.length - optional;
-    if (this.positionals.length < min) throw new CliUsageError(this.command, `missing ${names.slice(this.positionals.length).map((n) => `<${n}>`).join(' ')}`);
+    if (this.positionals.length < min)
+      throw new CliUsageError(
+        this.command,
+        `missing ${names
+          .slice(this.positionals.length)
+          .map((n) => `<${n}>`)
+          .join(' ')}`,
+      );
     if (this.positionals.length > names.length) {
       throw new CliUsageError(this.command, `unexpected argument "${this.positionals[names.length]}"`);
     }

@@ -47,7 +47,10 @@ describe('loadTopology', () => {
   });
 
   it('loads TypeScript modules', async () => {
-    const path = moduleFile('typed.ts', "export default ({ applicationId }: { applicationId?: string }): ReturnType<typeof build> => build(applicationId ?? 'typed');");
+    const path = moduleFile(
+      'typed.ts',
+      "export default ({ applicationId }: { applicationId?: string }): ReturnType<typeof build> => build(applicationId ?? 'typed');",
+    );
     expect((await loadTopology(path)).applicationId).toBe('typed');
   });
 

@@ -34,7 +34,9 @@ async function importModule(absolutePath: string, displayPath: string): Promise<
   } catch (error) {
     const unknownExtension = (error as NodeJS.ErrnoException).code === 'ERR_UNKNOWN_FILE_EXTENSION';
     if (!unknownExtension || !TYPESCRIPT_EXTENSIONS.has(extname(absolutePath)) || tsxRegistered) {
-      throw new TopologyModuleError(displayPath, `importing it failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+      throw new TopologyModuleError(displayPath, `importing it failed: ${error instanceof Error ? error.message : String(error)}`, {
+        cause: error,
+      });
     }
   }
   try {
@@ -52,7 +54,9 @@ async function importModule(absolutePath: string, displayPath: string): Promise<
     // Node caches the failed import of this URL: a query string makes it a new module entry for the retry.
     return (await import(`${url}?tributary-tsx`)) as Record<string, unknown>;
   } catch (error) {
-    throw new TopologyModuleError(displayPath, `importing it failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    throw new TopologyModuleError(displayPath, `importing it failed: ${error instanceof Error ? error.message : String(error)}`, {
+      cause: error,
+    });
   }
 }
 
@@ -82,7 +86,10 @@ export async function loadTopology(modulePath: string, context: TopologyModuleCo
   const module = await importModule(absolutePath, modulePath);
   const exported = module.default ?? module.topology;
   if (exported === undefined) {
-    throw new TopologyModuleError(modulePath, `it has no default export and no \`topology\` export (exports: ${Object.keys(module).join(', ') || 'none'})`);
+    throw new TopologyModuleError(
+      modulePath,
+      `it has no default export and no \`topology\` export (exports: ${Object.keys(module).join(', ') || 'none'})`,
+    );
   }
   let topology: unknown = exported;
   if (typeof exported === 'function') {
@@ -90,7 +97,9 @@ export async function loadTopology(modulePath: string, context: TopologyModuleCo
       topology = await (exported as TopologyFactory)({ ...context });
     } catch (error) {
       // TopologyBuildError and friends already say what is wrong: keep them visible.
-      throw new TopologyModuleError(modulePath, `the exported function threw: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+      throw new TopologyModuleError(modulePath, `the exported function threw: ${error instanceof Error ? error.message : String(error)}`, {
+        cause: error,
+      });
     }
   }
   if (!isTopology(topology)) {

@@ -191,9 +191,18 @@ export async function seedCustomers(client: KafkaClient, options: SeedCustomersO
         options.onProgress?.(sent, planned.total);
       }
     };
-    await pass(() => true, (i, now) => sender.record(topic, customerKey(i), customerValue(i, 1, now), now));
-    await pass((i) => isUpdatedCustomer(i, options), (i, now) => sender.record(topic, customerKey(i), customerValue(i, 2, now), now));
-    await pass((i) => isDeletedCustomer(i, options), (i, now) => sender.record(topic, customerKey(i), null, now));
+    await pass(
+      () => true,
+      (i, now) => sender.record(topic, customerKey(i), customerValue(i, 1, now), now),
+    );
+    await pass(
+      (i) => isUpdatedCustomer(i, options),
+      (i, now) => sender.record(topic, customerKey(i), customerValue(i, 2, now), now),
+    );
+    await pass(
+      (i) => isDeletedCustomer(i, options),
+      (i, now) => sender.record(topic, customerKey(i), null, now),
+    );
   } finally {
     await sender.disconnect();
   }
@@ -331,7 +340,11 @@ export class OrderFlow {
 }
 
 /** Creates the example's topics if missing: customers compacted, all with `partitions` partitions. */
-export async function createExampleTopics(client: KafkaClient, partitions: number, topics: OrderEnrichmentTopics = DEFAULT_TOPICS): Promise<void> {
+export async function createExampleTopics(
+  client: KafkaClient,
+  partitions: number,
+  topics: OrderEnrichmentTopics = DEFAULT_TOPICS,
+): Promise<void> {
   const admin = new KafkaAdmin(client);
   await admin.connect();
   try {
@@ -370,10 +383,18 @@ async function seedFromCommandLine(argv: readonly string[]): Promise<void> {
   const client = createKafkaClient({ brokers: brokers.split(','), clientId: 'tributary-example-seeder' });
   await createExampleTopics(client, partitions);
   const seeded = await seedCustomers(client, { topic: DEFAULT_TOPICS.customers, partitions, count: customers });
-  console.log(`customers: ${seeded.customers} (${seeded.updated} updated, ${seeded.deleted} deleted), ${seeded.records} records in ${seeded.seconds.toFixed(1)} s`);
+  console.log(
+    `customers: ${seeded.customers} (${seeded.updated} updated, ${seeded.deleted} deleted), ${seeded.records} records in ${seeded.seconds.toFixed(1)} s`,
+  );
   if (orders > 0) {
     // Order keys continue across runs so repeated seeding adds new orders.
-    const produced = await produceOrders(client, { topic: DEFAULT_TOPICS.orders, partitions, count: orders, customerCount: Math.max(1, customers), firstIndex: Date.now() });
+    const produced = await produceOrders(client, {
+      topic: DEFAULT_TOPICS.orders,
+      partitions,
+      count: orders,
+      customerCount: Math.max(1, customers),
+      firstIndex: Date.now(),
+    });
     console.log(`orders: ${produced.records} in ${produced.seconds.toFixed(1)} s`);
   }
 }

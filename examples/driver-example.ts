@@ -17,7 +17,11 @@ interface Order {
 const b = new StreamsBuilder();
 const customers = b.globalTable('customers', { key: Serdes.string(), value: Serdes.json<Customer>(), store: 'customers-global' });
 b.stream('orders', { key: Serdes.string(), value: Serdes.json<Order>() })
-  .join(customers, (_orderId, order) => order.customerId, (order, customer) => ({ ...order, customer }))
+  .join(
+    customers,
+    (_orderId, order) => order.customerId,
+    (order, customer) => ({ ...order, customer }),
+  )
   .to('orders-enriched', { value: Serdes.json() });
 const byCustomer = b.table('customers', { key: Serdes.string(), value: Serdes.json<Customer>(), store: 'customers' });
 b.stream('orders', { key: Serdes.string(), value: Serdes.json<Order>() })
@@ -40,7 +44,8 @@ await customerTopic.pipe('c1', null, { timestamp: 12 }); // tombstone: c1 delete
 await orderTopic.pipe('o3', { customerId: 'c1', total: 7 }, { timestamp: 13 });
 
 console.log('orders-enriched (inner join with the global table):');
-for (const kv of driver.outputTopic('orders-enriched', Serdes.string(), Serdes.json()).readKeyValues()) console.log(' ', JSON.stringify(kv));
+for (const kv of driver.outputTopic('orders-enriched', Serdes.string(), Serdes.json()).readKeyValues())
+  console.log(' ', JSON.stringify(kv));
 console.log('orders-by-customer (left join after re-keying):');
 for (const r of driver.outputTopic('orders-by-customer', Serdes.string(), Serdes.json()).readRecords()) {
   console.log(`  p${r.partition} ${r.key} -> ${JSON.stringify(r.value)}`);

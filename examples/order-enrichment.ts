@@ -80,7 +80,11 @@ export function buildOrderEnrichment(applicationId: string, topics: OrderEnrichm
 
   // Global-table join: every instance holds all customers, so orders join where they are (no repartition).
   orders
-    .join(customersEverywhere, (_orderId, order) => order.customerId, (order, customer) => enrich(order, customer))
+    .join(
+      customersEverywhere,
+      (_orderId, order) => order.customerId,
+      (order, customer) => enrich(order, customer),
+    )
     .to(topics.enriched, { value: Serdes.json<EnrichedOrder>() });
 
   // Co-partitioned join: re-key by customer; Tributary inserts a repartition topic so each order meets the

@@ -51,7 +51,10 @@ let pair: [Instance, Instance];
 beforeAll(async () => {
   data = new FakeClusterData();
   data.addStore('counts', 'partitioned', PARTITIONS);
-  data.load('counts', KEYS.map((k, i) => [k, i] as const));
+  data.load(
+    'counts',
+    KEYS.map((k, i) => [k, i] as const),
+  );
   pair = await startPair();
 });
 
@@ -81,7 +84,9 @@ describe('two instances', () => {
         fc.constantFrom('', 'k', 'k1', 'dir/', 'ключ', 'zzz'),
         fc.constantFrom(0, 1),
         async (limit, reverse, prefix, via) => {
-          const expected = KEYS.filter((k) => Buffer.from(k).subarray(0, Buffer.byteLength(prefix)).equals(Buffer.from(prefix))).sort(byteOrder);
+          const expected = KEYS.filter((k) => Buffer.from(k).subarray(0, Buffer.byteLength(prefix)).equals(Buffer.from(prefix))).sort(
+            byteOrder,
+          );
           if (reverse) expected.reverse();
           const seen: string[] = [];
           let cursor: string | null = null;

@@ -18,9 +18,7 @@ describe('mergeSorted', () => {
         async (keys, sourceIsPaged, limit, reverse) => {
           const sourceCount = sourceIsPaged.length;
           // Split keys over sources (like partitions), each sorted in scan order.
-          const sources = Array.from({ length: sourceCount }, (_, r) =>
-            keys.filter((_, i) => i % sourceCount === r).sort(order(reverse)),
-          );
+          const sources = Array.from({ length: sourceCount }, (_, r) => keys.filter((_, i) => i % sourceCount === r).sort(order(reverse)));
           const seen: Buffer[] = [];
           let after: Buffer | undefined;
           for (let page = 0; page < keys.length + 2; page++) {
@@ -39,9 +37,7 @@ describe('mergeSorted', () => {
             const cursor = encodeCursor({ reverse, lastKey: merged.entries[merged.entries.length - 1].key });
             after = decodeCursor(cursor, reverse, 4096).lastKey;
           }
-          expect(seen.map((k) => k.toString('hex'))).toEqual(
-            [...keys].sort(order(reverse)).map((k) => k.toString('hex')),
-          );
+          expect(seen.map((k) => k.toString('hex'))).toEqual([...keys].sort(order(reverse)).map((k) => k.toString('hex')));
         },
       ),
     );
@@ -60,7 +56,11 @@ describe('mergeSorted', () => {
         closed++;
       }
     }
-    const page = await mergeSorted(['a', 'b', 'c'].map((p) => ({ entries: counting(p) })), 10, false);
+    const page = await mergeSorted(
+      ['a', 'b', 'c'].map((p) => ({ entries: counting(p) })),
+      10,
+      false,
+    );
     expect(page.entries.map((e) => e.key.toString())).toEqual(Array.from({ length: 10 }, (_, i) => `a${String(i).padStart(4, '0')}`));
     expect(page.more).toBe(true);
     expect(pulled).toBeLessThanOrEqual(10 + 3);

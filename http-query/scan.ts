@@ -206,8 +206,7 @@ export async function scanStore(
   );
   const page = await mergeSorted(sources, bounds.limit, bounds.reverse);
   const last = page.entries[page.entries.length - 1];
-  const nextCursor =
-    page.more && last !== undefined ? encodeCursor({ reverse: bounds.reverse, lastKey: last.key }) : null;
+  const nextCursor = page.more && last !== undefined ? encodeCursor({ reverse: bounds.reverse, lastKey: last.key }) : null;
   return { entries: page.entries.map((entry) => render(store, entry)), nextCursor };
 }
 

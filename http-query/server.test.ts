@@ -16,8 +16,14 @@ beforeAll(async () => {
   data = new FakeClusterData();
   data.addStore('counts', 'partitioned', 4);
   data.addStore('countries', 'global', 1);
-  data.load('counts', KEYS.map((k, i) => [k, { n: i }] as const));
-  data.load('countries', [['fr', 'France'], ['de', 'Germany']]);
+  data.load(
+    'counts',
+    KEYS.map((k, i) => [k, { n: i }] as const),
+  );
+  data.load('countries', [
+    ['fr', 'France'],
+    ['de', 'Germany'],
+  ]);
   source = new FakeQuerySource(data, 'self');
   server = createQueryServer({ source });
   await server.app.ready();
@@ -71,7 +77,12 @@ describe('GET /stores/:store/keys/:key', () => {
     const info = rejecting.store('counts');
     if (info === undefined) throw new Error('store missing');
     Object.assign(info, {
-      codec: { ...info.codec, keyFromString: () => { throw new Error('not a number'); } },
+      codec: {
+        ...info.codec,
+        keyFromString: () => {
+          throw new Error('not a number');
+        },
+      },
     });
     const strict = createQueryServer({ source: rejecting });
     try {
@@ -199,7 +210,13 @@ describe('GET /stores/:store/entries', () => {
 
   it('scans a global store', async () => {
     const res = await get('/stores/countries/entries?reverse=true');
-    expect(res.json()).toEqual({ entries: [{ key: 'fr', value: 'France' }, { key: 'de', value: 'Germany' }], nextCursor: null });
+    expect(res.json()).toEqual({
+      entries: [
+        { key: 'fr', value: 'France' },
+        { key: 'de', value: 'Germany' },
+      ],
+      nextCursor: null,
+    });
   });
 
   it('internal scan refuses partitions not held here', async () => {
@@ -353,7 +370,15 @@ describe('bearer auth', () => {
       const inject = (url: string, authorization?: string) =>
         secured.app.inject({ method: 'GET', url, headers: authorization === undefined ? {} : { authorization } });
       expect((await inject('/health')).statusCode).toBe(200);
-      for (const url of ['/stores', '/stores/counts/keys/a', '/stores/counts/entries', '/metadata', '/ready', '/metrics', '/openapi.json']) {
+      for (const url of [
+        '/stores',
+        '/stores/counts/keys/a',
+        '/stores/counts/entries',
+        '/metadata',
+        '/ready',
+        '/metrics',
+        '/openapi.json',
+      ]) {
         const res = await inject(url);
         expect(res.statusCode, url).toBe(401);
         expect(errorOf(res.body).code).toBe('TRIBUTARY_QUERY_UNAUTHORIZED');

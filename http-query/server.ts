@@ -78,10 +78,7 @@ function positiveMs(name: string, value: number | undefined, fallback: number): 
 function connectionLimits(options: QueryServerOptions): ConnectionLimits {
   const requestTimeout = positiveMs('requestTimeoutMs', options.requestTimeoutMs, DEFAULT_REQUEST_TIMEOUT_MS);
   // Node refuses a headers timeout above the request timeout; the whole-request bound covers the headers anyway.
-  const headersTimeout = Math.min(
-    requestTimeout,
-    positiveMs('headersTimeoutMs', options.headersTimeoutMs, DEFAULT_HEADERS_TIMEOUT_MS),
-  );
+  const headersTimeout = Math.min(requestTimeout, positiveMs('headersTimeoutMs', options.headersTimeoutMs, DEFAULT_HEADERS_TIMEOUT_MS));
   return {
     requestTimeout,
     headersTimeout,
@@ -203,9 +200,7 @@ export function createQueryServer(options: QueryServerOptions): QueryServer {
       return sendError(reply, fromFrameworkError(error, statusCode));
     }
     request.log.error({ err: error }, 'query request failed unexpectedly');
-    return reply
-      .code(500)
-      .send(errorBody(INTERNAL_ERROR_CODE, 'Internal error while answering the query; the server log has details.'));
+    return reply.code(500).send(errorBody(INTERNAL_ERROR_CODE, 'Internal error while answering the query; the server log has details.'));
   });
   // Set once close() begins: requests still arriving on open keep-alive connections are told to go elsewhere.
   let closing = false;
@@ -248,9 +243,7 @@ export function createQueryServer(options: QueryServerOptions): QueryServer {
     const isRoute = request.method !== 'GET' && app.findRoute({ method: 'GET', url: path }) !== null;
     void sendError(
       reply,
-      isRoute
-        ? new QueryMethodNotAllowedError(request.method, path, READ_METHODS)
-        : new QueryRouteNotFoundError(request.method, path),
+      isRoute ? new QueryMethodNotAllowedError(request.method, path, READ_METHODS) : new QueryRouteNotFoundError(request.method, path),
     );
   });
   app.addHook('onSend', (request, _reply, payload, done) => {
@@ -261,12 +254,7 @@ export function createQueryServer(options: QueryServerOptions): QueryServer {
     const pending = (answering.get(request.raw.socket) ?? 1) - 1;
     if (pending > 0) answering.set(request.raw.socket, pending);
     else answering.delete(request.raw.socket);
-    metrics.observeRequest(
-      request.routeOptions.url ?? 'unmatched',
-      request.method,
-      reply.statusCode,
-      reply.elapsedTime / 1000,
-    );
+    metrics.observeRequest(request.routeOptions.url ?? 'unmatched', request.method, reply.statusCode, reply.elapsedTime / 1000);
     done();
   });
 

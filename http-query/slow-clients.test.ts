@@ -81,8 +81,7 @@ describe('slow clients', () => {
   });
 
   it('a client trickling its body gets 408 and the connection closes', async () => {
-    const head =
-      'POST /stores HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n';
+    const head = 'POST /stores HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n';
     const outcome = await trickleUntilClosed(head, ' ');
     expect(outcome.received).toMatch(/^HTTP\/1\.1 408 /);
     expect(outcome.received).toContain('"code":"TRIBUTARY_QUERY_REQUEST_TIMEOUT"');

@@ -13,7 +13,14 @@ import { parseArgs } from 'node:util';
 import { createKafkaClient, type KafkaClient } from '../processor/kafka/client.js';
 import { defaultPartition } from '../common/partitioner.js';
 import { ProgressDisplay, formatCount } from '../cli/progress.js';
-import { createExampleTopics, customerKey, isDeletedCustomer, isUpdatedCustomer, OrderFlow, seedCustomers } from '../examples/data-generator.js';
+import {
+  createExampleTopics,
+  customerKey,
+  isDeletedCustomer,
+  isUpdatedCustomer,
+  OrderFlow,
+  seedCustomers,
+} from '../examples/data-generator.js';
 import {
   BY_CUSTOMER_TOPIC,
   CUSTOMERS_TOPIC,
@@ -121,7 +128,12 @@ class DemoResources {
 }
 
 interface InstanceMetadata {
-  readonly instances: readonly { readonly id: string; readonly url: string; readonly tasks: readonly string[]; readonly storePartitions: Readonly<Record<string, readonly number[]>> }[];
+  readonly instances: readonly {
+    readonly id: string;
+    readonly url: string;
+    readonly tasks: readonly string[];
+    readonly storePartitions: Readonly<Record<string, readonly number[]>>;
+  }[];
 }
 
 async function getJson<T>(url: string): Promise<{ status: number; body: T | string }> {
@@ -142,7 +154,8 @@ async function waitForTwoMembers(url: string, timeoutMs: number): Promise<Instan
     try {
       const { status, body } = await getJson<InstanceMetadata>(`${url}/metadata`);
       last = body;
-      if (status === 200 && typeof body === 'object' && body.instances.length === 2 && body.instances.every((i) => i.tasks.length > 0)) return body;
+      if (status === 200 && typeof body === 'object' && body.instances.length === 2 && body.instances.every((i) => i.tasks.length > 0))
+        return body;
     } catch (error) {
       last = error;
     }
@@ -162,10 +175,22 @@ function curlExamples(urls: readonly [string, string], owner: 0 | 1, key: string
   const other = owner === 0 ? 1 : 0;
   const name = (i: number) => `instance-${i + 1}`;
   return [
-    { url: `${urls[0]}/stores/${GLOBAL_STORE}/keys/${key}`, note: `global store: every instance has all customers (${name(0)})`, expectedStatus: 200 },
+    {
+      url: `${urls[0]}/stores/${GLOBAL_STORE}/keys/${key}`,
+      note: `global store: every instance has all customers (${name(0)})`,
+      expectedStatus: 200,
+    },
     { url: `${urls[1]}/stores/${GLOBAL_STORE}/keys/${key}`, note: `global store, same answer from ${name(1)}`, expectedStatus: 200 },
-    { url: `${urls[owner]}/stores/${PARTITIONED_STORE}/keys/${key}`, note: `partitioned store: partition ${partition} is local to ${name(owner)}`, expectedStatus: 200 },
-    { url: `${urls[other]}/stores/${PARTITIONED_STORE}/keys/${key}`, note: `partitioned store via ${name(other)}: forwarded to ${name(owner)}`, expectedStatus: 200 },
+    {
+      url: `${urls[owner]}/stores/${PARTITIONED_STORE}/keys/${key}`,
+      note: `partitioned store: partition ${partition} is local to ${name(owner)}`,
+      expectedStatus: 200,
+    },
+    {
+      url: `${urls[other]}/stores/${PARTITIONED_STORE}/keys/${key}`,
+      note: `partitioned store via ${name(other)}: forwarded to ${name(owner)}`,
+      expectedStatus: 200,
+    },
     { url: `${urls[other]}/stores/${GLOBAL_STORE}/keys/${deletedKey}`, note: 'a deleted customer (tombstone): 404', expectedStatus: 404 },
     { url: `${urls[0]}/stores/${PARTITIONED_STORE}/entries?limit=3`, note: 'scan, merged across both instances', expectedStatus: 200 },
     { url: `${urls[0]}/metadata`, note: 'who holds which partitions', expectedStatus: 200 },
@@ -180,7 +205,9 @@ async function showEnrichedOrders(client: KafkaClient): Promise<void> {
       await sleep(250);
       records = await readTopicTail(client, topic, 1);
     }
-    say(`  ${topic} (${topic === ENRICHED_TOPIC ? 'global-table join, keyed by order' : 'co-partitioned join after repartitioning, keyed by customer'}):`);
+    say(
+      `  ${topic} (${topic === ENRICHED_TOPIC ? 'global-table join, keyed by order' : 'co-partitioned join after repartitioning, keyed by customer'}):`,
+    );
     if (records.length === 0) say('    (no records yet)');
     for (const record of records.slice(0, 3)) {
       say(`    p${record.partition}@${record.offset} ${record.key?.toString() ?? 'null'} -> ${record.value?.toString() ?? 'null'}`);
@@ -224,15 +251,22 @@ async function main(): Promise<number> {
     say('Tributary demo: order enrichment with two instances\n');
     const kafka = await openKafkaSession({
       logFile: join(stateRoot, 'kafka.log'),
-      onStarting: (version) => say(`[1/5] Kafka: starting a local ${version} broker (jars are fetched on first use; log ${rel(join(stateRoot, 'kafka.log'))})`),
+      onStarting: (version) =>
+        say(`[1/5] Kafka: starting a local ${version} broker (jars are fetched on first use; log ${rel(join(stateRoot, 'kafka.log'))})`),
     });
     resources.kafka = kafka;
-    say(kafka.broker ? `      ready at ${kafka.brokers} in ${(kafka.broker.startMillis / 1000).toFixed(1)} s (pid ${kafka.broker.pid})` : `[1/5] Kafka: using KAFKA_BROKERS=${kafka.brokers}`);
+    say(
+      kafka.broker
+        ? `      ready at ${kafka.brokers} in ${(kafka.broker.startMillis / 1000).toFixed(1)} s (pid ${kafka.broker.pid})`
+        : `[1/5] Kafka: using KAFKA_BROKERS=${kafka.brokers}`,
+    );
     if (interrupted) return 130;
 
     const client = createKafkaClient({ brokers: kafka.brokers.split(','), clientId: 'tributary-demo' });
     await createExampleTopics(client, PARTITIONS);
-    say(`[2/5] Topics: ${CUSTOMERS_TOPIC} (compacted), ${ORDERS_TOPIC}, ${ENRICHED_TOPIC}, ${BY_CUSTOMER_TOPIC}; ${PARTITIONS} partitions each`);
+    say(
+      `[2/5] Topics: ${CUSTOMERS_TOPIC} (compacted), ${ORDERS_TOPIC}, ${ENRICHED_TOPIC}, ${BY_CUSTOMER_TOPIC}; ${PARTITIONS} partitions each`,
+    );
 
     const display = new ProgressDisplay(process.stdout);
     display.begin('[3/5] Seeding customers');
@@ -276,17 +310,22 @@ async function main(): Promise<number> {
       });
       resources.instances.push(instance);
       say(`      ${name}: pid ${instance.pid}, ${instance.url}, state ${rel(stateDir)}, log ${rel(instance.logFile)}`);
-      say(`        (= npx tsx cli/main.ts run examples/order-enrichment.ts --brokers ${kafka.brokers} --state-dir ${rel(stateDir)} --port ${port})`);
+      say(
+        `        (= npx tsx cli/main.ts run examples/order-enrichment.ts --brokers ${kafka.brokers} --state-dir ${rel(stateDir)} --port ${port})`,
+      );
     }
     const readyIn = await Promise.all(resources.instances.map((instance) => instance.waitUntilReady(READY_TIMEOUT_MS)));
     const urls: [string, string] = [resources.instances[0].url, resources.instances[1].url];
     const metadata = await waitForTwoMembers(urls[0], 60_000);
-    say(`      both ready (${readyIn.map((ms) => `${(ms / 1000).toFixed(1)} s`).join(', ')}); tasks: ${metadata.instances.map((i) => `${i.id} [${i.tasks.join(' ')}]`).join(', ')}`);
+    say(
+      `      both ready (${readyIn.map((ms) => `${(ms / 1000).toFixed(1)} s`).join(', ')}); tasks: ${metadata.instances.map((i) => `${i.id} [${i.tasks.join(' ')}]`).join(', ')}`,
+    );
     if (interrupted) return 130;
 
     // A customer that exists (updated to v2) and one that was deleted; find which instance holds the first.
     let index = 8;
-    while (isDeletedCustomer(index) || !isUpdatedCustomer(index) || index >= options.customers) index = index >= options.customers ? 0 : index + 4;
+    while (isDeletedCustomer(index) || !isUpdatedCustomer(index) || index >= options.customers)
+      index = index >= options.customers ? 0 : index + 4;
     let deletedIndex = 7;
     while (!isDeletedCustomer(deletedIndex) && deletedIndex < options.customers) deletedIndex++;
     const key = customerKey(index);
@@ -304,7 +343,9 @@ async function main(): Promise<number> {
       const text = (await response.text()).replace(/\s+/g, ' ').trim();
       const ok = response.status === example.expectedStatus;
       if (!ok) failures++;
-      say(`  ${ok ? 'ok  ' : 'FAIL'} ${response.status} ${new URL(example.url).pathname}${new URL(example.url).search}: ${text.slice(0, 150)}${text.length > 150 ? ' ...' : ''}`);
+      say(
+        `  ${ok ? 'ok  ' : 'FAIL'} ${response.status} ${new URL(example.url).pathname}${new URL(example.url).search}: ${text.slice(0, 150)}${text.length > 150 ? ' ...' : ''}`,
+      );
     }
 
     say('\nEnriched orders (the newest per partition):');

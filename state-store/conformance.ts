@@ -93,7 +93,10 @@ export function describeKeyValueStoreConformance(implementationName: string, fac
         { type: 'put', key: s('b'), value: 2 },
       ]);
       await store.delete(s('a'));
-      await store.write([{ type: 'delete', key: s('b') }, { type: 'delete', key: s('never-existed') }]);
+      await store.write([
+        { type: 'delete', key: s('b') },
+        { type: 'delete', key: s('never-existed') },
+      ]);
       expect(await store.get(s('a'))).toBeUndefined();
       expect(await store.get(s('b'))).toBeUndefined();
       expect(await keysOf(store)).toEqual([]);

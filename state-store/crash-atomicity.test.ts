@@ -6,13 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LevelKeyValueStore } from './level-store.js';
 import { killAndWait, spawnFixture, waitForLine } from './test-fixtures/child-process.js';
-import {
-  CRASH_SEQ_WINDOW,
-  CRASH_SLOTS,
-  CRASH_TOPIC_PARTITION,
-  seqKey,
-  slotKey,
-} from './test-fixtures/crash-writer.js';
+import { CRASH_SEQ_WINDOW, CRASH_SLOTS, CRASH_TOPIC_PARTITION, seqKey, slotKey } from './test-fixtures/crash-writer.js';
 
 const ITERATIONS = 40;
 

@@ -88,9 +88,7 @@ describe('LevelKeyValueStore specifics', () => {
     const foreign = new ClassicLevel<string, string>(location);
     await foreign.put('someone', 'else');
     await foreign.close();
-    await expect(LevelKeyValueStore.open({ location, name: 'x', partition: 0 })).rejects.toBeInstanceOf(
-      StoreCorruptedError,
-    );
+    await expect(LevelKeyValueStore.open({ location, name: 'x', partition: 0 })).rejects.toBeInstanceOf(StoreCorruptedError);
   });
 
   it('reports damaged LevelDB files as StoreCorruptedError', async () => {
@@ -101,9 +99,7 @@ describe('LevelKeyValueStore specifics', () => {
     for (const file of await readdir(location)) {
       if (file.startsWith('MANIFEST-') || file === 'CURRENT') await writeFile(join(location, file), 'garbage\n');
     }
-    await expect(LevelKeyValueStore.open({ location, name: 'x', partition: 0 })).rejects.toBeInstanceOf(
-      StoreCorruptedError,
-    );
+    await expect(LevelKeyValueStore.open({ location, name: 'x', partition: 0 })).rejects.toBeInstanceOf(StoreCorruptedError);
   });
 
   it('rejects writes after close with a typed error', async () => {

@@ -19,14 +19,7 @@ import {
   topicPartitionOfCheckpointKey,
   userKey,
 } from './key-layout.js';
-import type {
-  Checkpoints,
-  KeyValueStore,
-  RangeOptions,
-  ReadOnlyKeyValueStore,
-  StoreEntry,
-  StoreWrite,
-} from './types.js';
+import type { Checkpoints, KeyValueStore, RangeOptions, ReadOnlyKeyValueStore, StoreEntry, StoreWrite } from './types.js';
 import { decodeValue, encodeStoreValue } from './value-codec.js';
 
 /** LevelDB tuning knobs passed through to classic-level (see README for the restore measurements behind the defaults). */

@@ -5,14 +5,7 @@
  */
 import { StoreClosedError } from '../errors.js';
 import type { TopicPartitionId } from '../common/records.js';
-import type {
-  Checkpoints,
-  KeyValueStore,
-  RangeOptions,
-  ReadOnlyKeyValueStore,
-  StoreEntry,
-  StoreWrite,
-} from './types.js';
+import type { Checkpoints, KeyValueStore, RangeOptions, ReadOnlyKeyValueStore, StoreEntry, StoreWrite } from './types.js';
 import { prefixUpperBound } from './key-layout.js';
 import { decodeValue, encodeStoreValue } from './value-codec.js';
 
@@ -73,7 +66,11 @@ export class MemoryKeyValueStore<V = unknown> implements KeyValueStore<V> {
   async write(writes: readonly StoreWrite<V>[], checkpoints?: Checkpoints): Promise<void> {
     this.assertOpen();
     // Encode everything before mutating, so an unencodable value leaves the store untouched (atomicity).
-    const prepared = writes.map((w) => (w.type === 'put' ? { key: Buffer.from(w.key), bytes: encodeStoreValue(this.name, w.value) } : { key: Buffer.from(w.key), bytes: undefined }));
+    const prepared = writes.map((w) =>
+      w.type === 'put'
+        ? { key: Buffer.from(w.key), bytes: encodeStoreValue(this.name, w.value) }
+        : { key: Buffer.from(w.key), bytes: undefined },
+    );
     for (const { key, bytes } of prepared) {
       if (bytes === undefined) this.remove(key);
       else this.insert(key, bytes);
@@ -114,7 +111,7 @@ export class MemoryKeyValueStore<V = unknown> implements KeyValueStore<V> {
 
   private read(key: Uint8Array): V | undefined {
     const bytes = this.encoded.get(Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('hex'));
-    return bytes === undefined ? undefined : (decodeValue<V>(bytes));
+    return bytes === undefined ? undefined : decodeValue<V>(bytes);
   }
 
   private assertOpen(): void {

@@ -79,9 +79,7 @@ class PendingWrite<V> {
   add(tp: TopicPartitionId, offset: number, write: StoreWrite<V> | null): void {
     // latin1 maps each byte to one char: a cheap, collision-free map key for raw key bytes.
     if (write !== null) {
-      const key = Buffer.isBuffer(write.key)
-        ? write.key
-        : Buffer.from(write.key.buffer, write.key.byteOffset, write.key.byteLength);
+      const key = Buffer.isBuffer(write.key) ? write.key : Buffer.from(write.key.buffer, write.key.byteOffset, write.key.byteLength);
       this.writes.set(key.toString('latin1'), write);
     }
     this.checkpoints.set(tp, offset + 1);

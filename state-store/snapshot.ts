@@ -71,12 +71,7 @@ function entriesPayload(entries: readonly (readonly [Buffer, Buffer])[]): Buffer
  * Writes every store of `applicationId` under `stateDir` into `file` (via `<file>.tmp` + rename, so a crash never
  * leaves a half file under the final name). Takes the state directory lock: run it while the application is stopped.
  */
-export async function exportSnapshot(
-  stateDir: string,
-  applicationId: string,
-  file: string,
-  logger?: Logger,
-): Promise<SnapshotSummary> {
+export async function exportSnapshot(stateDir: string, applicationId: string, file: string, logger?: Logger): Promise<SnapshotSummary> {
   const directory = await StateDirectory.open({ stateDir, applicationId, logger });
   const tempFile = `${file}.tmp`;
   const out = createWriteStream(tempFile, { flags: 'w' });
@@ -193,12 +188,7 @@ function parseJson<T>(payload: Buffer, file: string): T {
  * @throws SnapshotTargetNotEmptyError when any store already exists there (nothing is changed).
  * @throws SnapshotFormatError for a truncated/corrupt/unknown file; stores imported so far are removed again.
  */
-export async function importSnapshot(
-  file: string,
-  stateDir: string,
-  applicationId: string,
-  logger?: Logger,
-): Promise<SnapshotSummary> {
+export async function importSnapshot(file: string, stateDir: string, applicationId: string, logger?: Logger): Promise<SnapshotSummary> {
   const directory = await StateDirectory.open({ stateDir, applicationId, logger });
   const imported: Array<{ name: string; partition: number | 'global' }> = [];
   const handle = await open(file, 'r').catch(async (error: unknown) => {

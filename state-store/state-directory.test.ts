@@ -98,9 +98,9 @@ describe('StateDirectory', () => {
     const directory = await openDir();
     await directory.openStore('s', 0);
     const { LevelKeyValueStore } = await import('./level-store.js');
-    await expect(
-      LevelKeyValueStore.open({ location: directory.storePath('s', 0), name: 's', partition: 0 }),
-    ).rejects.toBeInstanceOf(StateDirectoryLockedError);
+    await expect(LevelKeyValueStore.open({ location: directory.storePath('s', 0), name: 's', partition: 0 })).rejects.toBeInstanceOf(
+      StateDirectoryLockedError,
+    );
   });
 
   it('moves a corrupt store aside, opens an empty one and logs it', async () => {

@@ -4,12 +4,7 @@
  */
 import { link, mkdir, readFile, readdir, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import {
-  InvalidStoreNameError,
-  StateDirectoryClosedError,
-  StateDirectoryLockedError,
-  StoreCorruptedError,
-} from '../errors.js';
+import { InvalidStoreNameError, StateDirectoryClosedError, StateDirectoryLockedError, StoreCorruptedError } from '../errors.js';
 import { LevelKeyValueStore, type LevelTuning } from './level-store.js';
 import { silentLogger, type Logger } from '../common/logger.js';
 

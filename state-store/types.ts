@@ -12,8 +12,7 @@ import type { TopicPartitionId } from '../common/records.js';
 export type Checkpoints = ReadonlyMap<TopicPartitionId, number>;
 
 export type StoreWrite<V> =
-  | { readonly type: 'put'; readonly key: Uint8Array; readonly value: V }
-  | { readonly type: 'delete'; readonly key: Uint8Array };
+  { readonly type: 'put'; readonly key: Uint8Array; readonly value: V } | { readonly type: 'delete'; readonly key: Uint8Array };
 
 export interface StoreEntry<V> {
   readonly key: Buffer;

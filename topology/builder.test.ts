@@ -30,7 +30,11 @@ function readmeTopology() {
   const b = new StreamsBuilder();
   const global = b.globalTable('customers', { ...customers, store: 'customers-global' });
   b.stream('orders', orders)
-    .join(global, (_id, order) => order.customerId, (order, customer) => ({ ...order, customer }))
+    .join(
+      global,
+      (_id, order) => order.customerId,
+      (order, customer) => ({ ...order, customer }),
+    )
     .to('orders-enriched');
   const table = b.table('customers', { ...customers, store: 'customers' });
   b.stream('orders', orders)
@@ -64,9 +68,16 @@ describe('StreamsBuilder.build()', () => {
   it('puts every source of one topic in one sub-topology, so each topic-partition has exactly one consuming task', () => {
     const b = new StreamsBuilder();
     const table = b.table('customers', { ...customers, store: 'customers' });
-    b.stream('customers', customers).mapValues((c) => c.name).to('names');
-    b.stream('orders', orders).filter((_k, o) => o.total > 10).to('big');
-    b.stream('orders', orders).selectKey((_k, o) => o.customerId).join(table, (o, c) => ({ o, c })).to('joined');
+    b.stream('customers', customers)
+      .mapValues((c) => c.name)
+      .to('names');
+    b.stream('orders', orders)
+      .filter((_k, o) => o.total > 10)
+      .to('big');
+    b.stream('orders', orders)
+      .selectKey((_k, o) => o.customerId)
+      .join(table, (o, c) => ({ o, c }))
+      .to('joined');
     const t = b.build({ applicationId: 'app' });
     const consumers = new Map<string, number[]>();
     t.subtopologies.forEach((sub) => sub.sourceTopics.forEach((topic) => consumers.set(topic, [...(consumers.get(topic) ?? []), sub.id])));
@@ -77,14 +88,22 @@ describe('StreamsBuilder.build()', () => {
 
   it('hands each record of a shared topic to every source reading it (the test driver runs the same tasks)', async () => {
     const b = new StreamsBuilder();
-    b.stream('orders', orders).filter((_k, o) => o.total > 10).to('big', { key: str, value: Serdes.json() });
-    b.stream('orders', orders).mapValues((o) => o.total).to('totals', { key: str, value: Serdes.json() });
+    b.stream('orders', orders)
+      .filter((_k, o) => o.total > 10)
+      .to('big', { key: str, value: Serdes.json() });
+    b.stream('orders', orders)
+      .mapValues((o) => o.total)
+      .to('totals', { key: str, value: Serdes.json() });
     const driver = new TopologyTestDriver(b.build({ applicationId: 'app' }), { partitions: 4 });
     const input = driver.inputTopic('orders', str, Serdes.json<{ customerId: string; total: number }>());
     for (let i = 0; i < 20; i++) await input.pipe(`o${i}`, { customerId: `c${i % 3}`, total: i }, { timestamp: i });
-    expect(driver.outputTopic('big', str, Serdes.json()).readKeyValues().map((kv) => kv.key).sort()).toEqual(
-      Array.from({ length: 9 }, (_, i) => `o${i + 11}`).sort(),
-    );
+    expect(
+      driver
+        .outputTopic('big', str, Serdes.json())
+        .readKeyValues()
+        .map((kv) => kv.key)
+        .sort(),
+    ).toEqual(Array.from({ length: 9 }, (_, i) => `o${i + 11}`).sort());
     expect(driver.outputTopic('totals', str, Serdes.json<number>()).readKeyValues()).toHaveLength(20);
     expect(driver.metrics.snapshot().processed.orders).toBe(20);
     await driver.close();
@@ -97,8 +116,14 @@ describe('StreamsBuilder.build()', () => {
     expect([...counts]).toEqual([['shop-KSTREAM-KEY-SELECT-0000000006-repartition', 3]]);
 
     const chain = new StreamsBuilder();
-    chain.stream('a', orders).selectKey((_k, o) => o.customerId).repartition({ name: 'r1', key: str }).to('out');
-    expect([...chain.build({ applicationId: 'app' }).partitionCounts((topic) => (topic === 'a' ? 6 : 1))]).toEqual([['app-r1-repartition', 6]]);
+    chain
+      .stream('a', orders)
+      .selectKey((_k, o) => o.customerId)
+      .repartition({ name: 'r1', key: str })
+      .to('out');
+    expect([...chain.build({ applicationId: 'app' }).partitionCounts((topic) => (topic === 'a' ? 6 : 1))]).toEqual([
+      ['app-r1-repartition', 6],
+    ]);
 
     const b = new StreamsBuilder();
     b.stream('in', orders).repartition({ name: 'by-id', partitions: 12 }).to('out');
@@ -148,7 +173,9 @@ describe('StreamsBuilder.build()', () => {
 
   it('rejects a cycle: a path that writes back into the topic it reads', () => {
     const b = new StreamsBuilder();
-    b.stream('loop', orders).mapValues((o) => ({ ...o, total: o.total + 1 })).to('loop');
+    b.stream('loop', orders)
+      .mapValues((o) => ({ ...o, total: o.total + 1 }))
+      .to('loop');
     const error = buildError(() => b.build({ applicationId: 'app' }));
     expect(error.message).toContain('records loop back to their own input');
     expect(error.message).toContain('KSTREAM-SOURCE-0000000000 -> KSTREAM-MAPVALUES-0000000001 -> KSTREAM-SINK-0000000002');
@@ -170,7 +197,10 @@ describe('StreamsBuilder.build()', () => {
     const table = b.table('customers', { ...customers, store: 'c' });
     const left = b.stream('a', orders).repartition({ name: 'a', partitions: 3, key: str });
     const right = b.stream('b', orders).repartition({ name: 'b', partitions: 4, key: str });
-    left.merge(right).join(table, (o, c) => ({ o, c })).to('out');
+    left
+      .merge(right)
+      .join(table, (o, c) => ({ o, c }))
+      .to('out');
     const error = buildError(() => b.build({ applicationId: 'app' }));
     expect(error.message).toContain('can never be co-partitioned');
   });
@@ -178,7 +208,9 @@ describe('StreamsBuilder.build()', () => {
   it('rejects a table from another builder and an invalid application id', () => {
     const other = new StreamsBuilder().table('customers', { ...customers, store: 'c' });
     const b = new StreamsBuilder();
-    b.stream('orders', orders).join(other, (o, c) => ({ o, c })).to('out');
+    b.stream('orders', orders)
+      .join(other, (o, c) => ({ o, c }))
+      .to('out');
     expect(buildError(() => b.build({ applicationId: 'app' })).message).toContain('another StreamsBuilder');
     const b2 = new StreamsBuilder();
     b2.stream('in', orders).to('out');

@@ -162,22 +162,40 @@ export class KStream<K, V> {
   }
 
   filter(predicate: (key: K, value: V) => boolean): KStream<K, V> {
-    return this.transform<K, V>('KSTREAM-FILTER', 'filter', false, (k, v, emit) => {
-      if (predicate(k, v)) emit(k, v);
-    }, { key: this.shape.keySerde, value: this.shape.valueSerde });
+    return this.transform<K, V>(
+      'KSTREAM-FILTER',
+      'filter',
+      false,
+      (k, v, emit) => {
+        if (predicate(k, v)) emit(k, v);
+      },
+      { key: this.shape.keySerde, value: this.shape.valueSerde },
+    );
   }
 
   filterNot(predicate: (key: K, value: V) => boolean): KStream<K, V> {
-    return this.transform<K, V>('KSTREAM-FILTER', 'filterNot', false, (k, v, emit) => {
-      if (!predicate(k, v)) emit(k, v);
-    }, { key: this.shape.keySerde, value: this.shape.valueSerde });
+    return this.transform<K, V>(
+      'KSTREAM-FILTER',
+      'filterNot',
+      false,
+      (k, v, emit) => {
+        if (!predicate(k, v)) emit(k, v);
+      },
+      { key: this.shape.keySerde, value: this.shape.valueSerde },
+    );
   }
 
   map<K2, V2>(mapper: (key: K, value: V) => readonly [K2, V2]): KStream<K2, V2> {
-    return this.transform<K2, V2>('KSTREAM-MAP', 'map', true, (k, v, emit) => {
-      const [k2, v2] = mapper(k, v);
-      emit(k2, v2);
-    }, {});
+    return this.transform<K2, V2>(
+      'KSTREAM-MAP',
+      'map',
+      true,
+      (k, v, emit) => {
+        const [k2, v2] = mapper(k, v);
+        emit(k2, v2);
+      },
+      {},
+    );
   }
 
   mapValues<V2>(mapper: (value: V, key: K) => V2): KStream<K, V2> {
@@ -187,15 +205,27 @@ export class KStream<K, V> {
   }
 
   flatMap<K2, V2>(mapper: (key: K, value: V) => Iterable<readonly [K2, V2]>): KStream<K2, V2> {
-    return this.transform<K2, V2>('KSTREAM-FLATMAP', 'flatMap', true, (k, v, emit) => {
-      for (const [k2, v2] of mapper(k, v)) emit(k2, v2);
-    }, {});
+    return this.transform<K2, V2>(
+      'KSTREAM-FLATMAP',
+      'flatMap',
+      true,
+      (k, v, emit) => {
+        for (const [k2, v2] of mapper(k, v)) emit(k2, v2);
+      },
+      {},
+    );
   }
 
   flatMapValues<V2>(mapper: (value: V, key: K) => Iterable<V2>): KStream<K, V2> {
-    return this.transform<K, V2>('KSTREAM-FLATMAPVALUES', 'flatMapValues', false, (k, v, emit) => {
-      for (const v2 of mapper(v, k)) emit(k, v2);
-    }, { key: this.shape.keySerde });
+    return this.transform<K, V2>(
+      'KSTREAM-FLATMAPVALUES',
+      'flatMapValues',
+      false,
+      (k, v, emit) => {
+        for (const v2 of mapper(v, k)) emit(k, v2);
+      },
+      { key: this.shape.keySerde },
+    );
   }
 
   /** Re-keys the stream. Pass `key` to tell later `to()`/`repartition()` how to serialize the new key. */
@@ -207,15 +237,23 @@ export class KStream<K, V> {
   }
 
   peek(action: (key: K, value: V) => void): KStream<K, V> {
-    return this.transform<K, V>('KSTREAM-PEEK', 'peek', false, (k, v, emit) => {
-      action(k, v);
-      emit(k, v);
-    }, { key: this.shape.keySerde, value: this.shape.valueSerde });
+    return this.transform<K, V>(
+      'KSTREAM-PEEK',
+      'peek',
+      false,
+      (k, v, emit) => {
+        action(k, v);
+        emit(k, v);
+      },
+      { key: this.shape.keySerde, value: this.shape.valueSerde },
+    );
   }
 
   merge(other: KStream<K, V>): KStream<K, V> {
     if (other.state !== this.state) {
-      this.state.issues.push(new TopologyBuildError('merge', 'the merged stream belongs to another StreamsBuilder; build each topology from one builder.'));
+      this.state.issues.push(
+        new TopologyBuildError('merge', 'the merged stream belongs to another StreamsBuilder; build each topology from one builder.'),
+      );
     }
     const node = addNode(this.state, 'KSTREAM-MERGE', {
       kind: 'transform',
@@ -244,14 +282,26 @@ export class KStream<K, V> {
     const result = {} as Record<B | 'default', KStream<K, V>>;
     const serdes = { key: this.shape.keySerde, value: this.shape.valueSerde };
     entries.forEach(([branch], index) => {
-      result[branch] = this.transform<K, V>('KSTREAM-BRANCH', `branch:${branch}`, false, (k, v, emit) => {
-        for (let i = 0; i < index; i++) if (predicates[i](k, v)) return;
-        if (predicates[index](k, v)) emit(k, v);
-      }, serdes);
+      result[branch] = this.transform<K, V>(
+        'KSTREAM-BRANCH',
+        `branch:${branch}`,
+        false,
+        (k, v, emit) => {
+          for (let i = 0; i < index; i++) if (predicates[i](k, v)) return;
+          if (predicates[index](k, v)) emit(k, v);
+        },
+        serdes,
+      );
     });
-    result.default = this.transform<K, V>('KSTREAM-BRANCH', 'branch:default', false, (k, v, emit) => {
-      if (!predicates.some((predicate) => predicate(k, v))) emit(k, v);
-    }, serdes);
+    result.default = this.transform<K, V>(
+      'KSTREAM-BRANCH',
+      'branch:default',
+      false,
+      (k, v, emit) => {
+        if (!predicates.some((predicate) => predicate(k, v))) emit(k, v);
+      },
+      serdes,
+    );
     return result;
   }
 
@@ -370,7 +420,10 @@ export class KStream<K, V> {
     const kind = leftJoin ? 'leftJoin' : 'join';
     if (table.state !== this.state) {
       this.state.issues.push(
-        new TopologyBuildError(`${kind}(${table.topic})`, 'the table belongs to another StreamsBuilder; create the table and the stream with the same builder.'),
+        new TopologyBuildError(
+          `${kind}(${table.topic})`,
+          'the table belongs to another StreamsBuilder; create the table and the stream with the same builder.',
+        ),
       );
     }
     if (table instanceof GlobalKTable) {

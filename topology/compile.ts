@@ -143,7 +143,8 @@ export class Topology {
         result.set(topic, count);
         return count;
       }
-      if (seen.has(topic)) throw new TopologyBuildError(topic, 'repartition topics feed each other in a loop; give one of them a fixed partition count.');
+      if (seen.has(topic))
+        throw new TopologyBuildError(topic, 'repartition topics feed each other in a loop; give one of them a fixed partition count.');
       seen.add(topic);
       const producer = this.subtopologies[spec.producedBy];
       const count = Math.max(1, ...producer.sourceTopics.map((t) => resolve(t, seen)));
@@ -191,7 +192,10 @@ class UnionFind {
 export function compileTopology(input: CompileInput): Topology {
   const { applicationId, nodes } = input;
   if (!VALID_NAME.test(applicationId)) {
-    fail('build', `applicationId '${applicationId}' must be non-empty and use only letters, digits, '.', '_' and '-' (it prefixes internal topic names).`);
+    fail(
+      'build',
+      `applicationId '${applicationId}' must be non-empty and use only letters, digits, '.', '_' and '-' (it prefixes internal topic names).`,
+    );
   }
   if (!nodes.some((n) => n.kind === 'source' || n.kind === 'table-source' || n.kind === 'global-table')) {
     fail('build', 'the topology has no sources; add one with builder.stream(), table() or globalTable().');
@@ -202,7 +206,8 @@ export function compileTopology(input: CompileInput): Topology {
   const claimStore = (store: string, owner: string): void => {
     if (!VALID_NAME.test(store)) fail(owner, `store name '${store}' may use only letters, digits, '.', '_' and '-'.`);
     const previous = storeOwner.get(store);
-    if (previous !== undefined) fail(owner, `store '${store}' is already used by ${previous}; give each table and state store its own name.`);
+    if (previous !== undefined)
+      fail(owner, `store '${store}' is already used by ${previous}; give each table and state store its own name.`);
     storeOwner.set(store, owner);
   };
   for (const node of nodes) if (node.kind === 'table-source' || node.kind === 'global-table') claimStore(node.store, node.name);
@@ -292,7 +297,11 @@ export function compileTopology(input: CompileInput): Topology {
   };
 
   // Repartition topics: unique names, not colliding with user topics.
-  const userTopics = new Set(nodes.filter((n) => n.kind === 'source' || n.kind === 'table-source' || n.kind === 'global-table' || n.kind === 'sink').map((n) => topicOf(n) as string));
+  const userTopics = new Set(
+    nodes
+      .filter((n) => n.kind === 'source' || n.kind === 'table-source' || n.kind === 'global-table' || n.kind === 'sink')
+      .map((n) => topicOf(n) as string),
+  );
   const repartitionTopics: RepartitionTopicSpec[] = [];
   const seenRepartition = new Map<string, string>();
   for (const node of nodes) {
@@ -301,18 +310,24 @@ export function compileTopology(input: CompileInput): Topology {
     if (sink.kind !== 'repartition-sink') fail(node.name, 'repartition source without its sink.');
     const topic = topicOf(node) as string;
     const other = seenRepartition.get(topic);
-    if (other !== undefined) fail(sink.name, `repartition topic '${topic}' is also created by ${other}; pass a distinct name to repartition({ name }) or join(..., { repartitionName }).`);
+    if (other !== undefined)
+      fail(
+        sink.name,
+        `repartition topic '${topic}' is also created by ${other}; pass a distinct name to repartition({ name }) or join(..., { repartitionName }).`,
+      );
     if (userTopics.has(topic)) fail(sink.name, `repartition topic '${topic}' collides with a user topic; pass another name.`);
     if (sink.partitions !== undefined && (!Number.isInteger(sink.partitions) || sink.partitions < 1)) {
       fail(sink.name, `partitions must be a positive integer, got ${sink.partitions}.`);
     }
     seenRepartition.set(topic, sink.name);
-    repartitionTopics.push(Object.freeze({
-      topic,
-      partitions: sink.partitions,
-      producedBy: subtopologyOf[sink.id] as number,
-      consumedBy: subtopologyOf[node.id] as number,
-    }));
+    repartitionTopics.push(
+      Object.freeze({
+        topic,
+        partitions: sink.partitions,
+        producedBy: subtopologyOf[sink.id] as number,
+        consumedBy: subtopologyOf[node.id] as number,
+      }),
+    );
   }
 
   const subtopologies: Subtopology[] = [];
@@ -338,15 +353,17 @@ export function compileTopology(input: CompileInput): Topology {
       if (n.kind === 'process') for (const s of n.stores) stores.add(s);
     }
     validateCopartitioning(id, members, nodes, repartitionTopics);
-    subtopologies.push(Object.freeze({
-      id,
-      nodeIds: Object.freeze(nodeIds),
-      sourceTopics: Object.freeze([...sourceTopics].sort()),
-      repartitionSourceTopics: Object.freeze([...repartitionSourceTopics].sort()),
-      tableSources: Object.freeze(tableSources),
-      stores: Object.freeze([...stores].sort()),
-      sinkTopics: Object.freeze([...sinkTopics].sort()),
-    }));
+    subtopologies.push(
+      Object.freeze({
+        id,
+        nodeIds: Object.freeze(nodeIds),
+        sourceTopics: Object.freeze([...sourceTopics].sort()),
+        repartitionSourceTopics: Object.freeze([...repartitionSourceTopics].sort()),
+        tableSources: Object.freeze(tableSources),
+        stores: Object.freeze([...stores].sort()),
+        sinkTopics: Object.freeze([...sinkTopics].sort()),
+      }),
+    );
   }
 
   validateNoTopicLoop(nodes, children, topicOf);
@@ -354,12 +371,32 @@ export function compileTopology(input: CompileInput): Topology {
   const globalTables = nodes.filter((n): n is GlobalTableNode => n.kind === 'global-table').map(tableSpec);
   const stores: StoreSpec[] = [];
   for (const n of nodes) {
-    if (n.kind === 'table-source') stores.push(Object.freeze({ name: n.store, kind: 'table' as const, topic: n.topic, keySerde: n.keySerde, valueSerde: n.valueSerde, subtopologyId: subtopologyOf[n.id] }));
-    if (n.kind === 'global-table') stores.push(Object.freeze({ name: n.store, kind: 'global' as const, topic: n.topic, keySerde: n.keySerde, valueSerde: n.valueSerde }));
+    if (n.kind === 'table-source')
+      stores.push(
+        Object.freeze({
+          name: n.store,
+          kind: 'table' as const,
+          topic: n.topic,
+          keySerde: n.keySerde,
+          valueSerde: n.valueSerde,
+          subtopologyId: subtopologyOf[n.id],
+        }),
+      );
+    if (n.kind === 'global-table')
+      stores.push(
+        Object.freeze({ name: n.store, kind: 'global' as const, topic: n.topic, keySerde: n.keySerde, valueSerde: n.valueSerde }),
+      );
   }
   for (const s of input.stateStores) {
     const user = nodes.find((n) => n.kind === 'process' && n.stores.includes(s.name));
-    stores.push(Object.freeze({ name: s.name, kind: 'state' as const, keySerde: s.keySerde, subtopologyId: user ? subtopologyOf[user.id] : undefined }));
+    stores.push(
+      Object.freeze({
+        name: s.name,
+        kind: 'state' as const,
+        keySerde: s.keySerde,
+        subtopologyId: user ? subtopologyOf[user.id] : undefined,
+      }),
+    );
   }
 
   return new Topology({
@@ -375,7 +412,14 @@ export function compileTopology(input: CompileInput): Topology {
 }
 
 function tableSpec(n: TableSourceNode | GlobalTableNode): TableSourceSpec {
-  return Object.freeze({ topic: n.topic, store: n.store, nodeId: n.id, keySerde: n.keySerde, valueSerde: n.valueSerde, errorPolicy: n.errorPolicy });
+  return Object.freeze({
+    topic: n.topic,
+    store: n.store,
+    nodeId: n.id,
+    keySerde: n.keySerde,
+    valueSerde: n.valueSerde,
+    errorPolicy: n.errorPolicy,
+  });
 }
 
 /** Key serde that produced the record keys arriving at `nodeId`, if it can be known statically. */
@@ -457,7 +501,10 @@ function validateNoTopicLoop(
     for (const c of next(id)) {
       if (state[c] === 1) {
         const cycle = path.slice(path.indexOf(c)).map((i) => nodes[i].name);
-        fail(nodes[c].name, `records loop back to their own input (cycle: ${[...cycle, nodes[c].name].join(' -> ')}). Write to a topic this path does not read.`);
+        fail(
+          nodes[c].name,
+          `records loop back to their own input (cycle: ${[...cycle, nodes[c].name].join(' -> ')}). Write to a topic this path does not read.`,
+        );
       }
       if (state[c] === 0) visit(c, path);
     }

@@ -85,7 +85,7 @@ export function topologyToMermaid(topology: Topology): string {
   const lines: string[] = ['flowchart LR'];
   const label = (node: TopologyNode): string => {
     const topic = topology.topicOf(node);
-    const extra = node.kind === 'transform' ? node.op : topic ?? storesOf(node).join(', ');
+    const extra = node.kind === 'transform' ? node.op : (topic ?? storesOf(node).join(', '));
     return `${mermaidId(node)}["${node.name}<br/>${extra}"]`;
   };
   for (const sub of topology.subtopologies) {

@@ -52,7 +52,13 @@ describe('Serdes', () => {
   });
 
   it('never crashes on random bytes: every serde returns a value or throws a typed SerdeError', () => {
-    const serdes: Serde<unknown>[] = [Serdes.string(), Serdes.json(), Serdes.msgpack(), Serdes.buffer(), Serdes.custom({ serialize: () => Buffer.alloc(0), deserialize: (b) => JSON.parse(b.toString()) as unknown })];
+    const serdes: Serde<unknown>[] = [
+      Serdes.string(),
+      Serdes.json(),
+      Serdes.msgpack(),
+      Serdes.buffer(),
+      Serdes.custom({ serialize: () => Buffer.alloc(0), deserialize: (b) => JSON.parse(b.toString()) as unknown }),
+    ];
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 256 }), (bytes) => {
         for (const serde of serdes) {

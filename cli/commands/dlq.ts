@@ -14,7 +14,13 @@ const PROGRESS_EVERY = 10_000;
 const SETTINGS: readonly SettingSpec[] = [
   { flag: 'application-id', type: 'string', placeholder: '<id>', description: 'Application whose dead letters to replay' },
   ...KAFKA_SETTINGS,
-  { flag: 'dlq-topic', type: 'string', placeholder: '<topic>', description: 'Dead-letter topic the app was configured with', defaultText: '<application-id>-dlq' },
+  {
+    flag: 'dlq-topic',
+    type: 'string',
+    placeholder: '<topic>',
+    description: 'Dead-letter topic the app was configured with',
+    defaultText: '<application-id>-dlq',
+  },
   { flag: 'source-topic', type: 'string', env: false, placeholder: '<topic>', description: 'Only dead letters going back to this topic' },
   { flag: 'stage', type: 'string', env: false, placeholder: `<${ERROR_STAGES.join('|')}>`, description: 'Only dead letters of this stage' },
   { flag: 'dry-run', type: 'boolean', env: false, description: 'Count what would be replayed; send nothing, save no progress' },
@@ -67,7 +73,12 @@ export function parseReplayArgs(argv: readonly string[], env: NodeJS.ProcessEnv 
   const line = CommandLine.parse('dlq', SETTINGS, argv, env);
   if (line.help) return { help: true, json: false, options: { applicationId: '', kafka: { brokers: [] } } };
   if (line.positionals[0] !== 'replay') {
-    throw new CliUsageError('dlq', line.positionals.length === 0 ? 'missing subcommand (the only one is `replay`)' : `unknown subcommand "${line.positionals[0]}" (the only one is \`replay\`)`);
+    throw new CliUsageError(
+      'dlq',
+      line.positionals.length === 0
+        ? 'missing subcommand (the only one is `replay`)'
+        : `unknown subcommand "${line.positionals[0]}" (the only one is \`replay\`)`,
+    );
   }
   line.expectPositionals(['subcommand']);
   const applicationId = line.applicationId('application-id', true) ?? '';
@@ -89,12 +100,16 @@ export function formatReplayResult(result: ReplayResult): string[] {
     `${result.dryRun ? '[dry run] ' : ''}Scanned ${result.scanned} dead letter(s) in ${result.dlqTopic}.`,
     `${verb} ${result.replayed}; skipped by filter ${result.skippedByFilter}; already replayed ${result.alreadyReplayed}; malformed ${result.malformed}.`,
   ];
-  for (const [topic, count] of Object.entries(result.replayedByTopic).sort(([a], [b]) => a.localeCompare(b))) lines.push(`  ${topic}: ${count}`);
+  for (const [topic, count] of Object.entries(result.replayedByTopic).sort(([a], [b]) => a.localeCompare(b)))
+    lines.push(`  ${topic}: ${count}`);
   if (result.resetPartitions.length > 0) {
-    lines.push(`Saved progress was past the end of partition(s) ${result.resetPartitions.join(', ')} (the DLQ topic was recreated): read them from the start.`);
+    lines.push(
+      `Saved progress was past the end of partition(s) ${result.resetPartitions.join(', ')} (the DLQ topic was recreated): read them from the start.`,
+    );
   }
   for (const m of result.malformedRecords) lines.push(`  malformed ${result.dlqTopic}:${m.partition}@${m.offset}: ${m.reason}`);
-  if (result.malformed > result.malformedRecords.length) lines.push(`  ... and ${result.malformed - result.malformedRecords.length} more malformed`);
+  if (result.malformed > result.malformedRecords.length)
+    lines.push(`  ... and ${result.malformed - result.malformedRecords.length} more malformed`);
   if (result.malformed > 0) lines.push('Malformed dead letters lack the tributary.* headers replay needs; they were not sent anywhere.');
   return lines;
 }
@@ -103,7 +118,11 @@ export function formatReplayResult(result: ReplayResult): string[] {
  * `tributary dlq <argv...>`: prints the result and resolves to the exit code; usage, settings and replay errors are
  * thrown as `TributaryError`s for the dispatcher to print (exit 2 or 1).
  */
-export async function runDlqCommand(argv: readonly string[], output: CommandOutput = processOutput, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+export async function runDlqCommand(
+  argv: readonly string[],
+  output: CommandOutput = processOutput,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<number> {
   const command = parseReplayArgs(argv, env);
   if (command.help) {
     output.out(usage);
@@ -116,7 +135,9 @@ export async function runDlqCommand(argv: readonly string[], output: CommandOutp
     onProgress: (event) => {
       if (command.json || event.scanned - reported < PROGRESS_EVERY) return;
       reported = event.scanned;
-      output.err(`... ${event.scanned} scanned (partition ${event.partition} at ${event.nextOffset}/${event.endOffset}), ${event.replayed} replayed`);
+      output.err(
+        `... ${event.scanned} scanned (partition ${event.partition} at ${event.nextOffset}/${event.endOffset}), ${event.replayed} replayed`,
+      );
     },
   });
   if (command.json) output.out(JSON.stringify(result));

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { repartitionTopicsByName } from './reset.js';
 
 describe('repartitionTopicsByName', () => {
-  it('finds the application\'s repartition topics and nothing else', () => {
+  it("finds the application's repartition topics and nothing else", () => {
     const topics = [
       'shop-orders-by-customer-repartition',
       'shop-a-repartition',

@@ -18,11 +18,22 @@ import { CommandLine, renderOptions, type SettingSpec } from '../settings.js';
 import { loadTopology } from '../topology-module.js';
 
 const SETTINGS: readonly SettingSpec[] = [
-  { flag: 'application-id', type: 'string', placeholder: '<id>', description: 'Application to reset (its consumer group id and topic prefix); default: the module\'s' },
+  {
+    flag: 'application-id',
+    type: 'string',
+    placeholder: '<id>',
+    description: "Application to reset (its consumer group id and topic prefix); default: the module's",
+  },
   ...KAFKA_SETTINGS,
   { flag: 'include-dlq', type: 'boolean', env: false, description: 'Also delete the dead-letter topic' },
-  { flag: 'dlq-topic', type: 'string', placeholder: '<topic>', description: 'Name of the dead-letter topic', defaultText: '<application-id>-dlq' },
-  { flag: 'local-state', type: 'boolean', env: false, description: 'Also delete this machine\'s state directory of the application' },
+  {
+    flag: 'dlq-topic',
+    type: 'string',
+    placeholder: '<topic>',
+    description: 'Name of the dead-letter topic',
+    defaultText: '<application-id>-dlq',
+  },
+  { flag: 'local-state', type: 'boolean', env: false, description: "Also delete this machine's state directory of the application" },
   { flag: 'state-dir', type: 'string', placeholder: '<dir>', description: 'State directory given to `run` (with --local-state)' },
   { flag: 'yes', type: 'boolean', env: false, description: 'Delete for real (without it, only print the plan)' },
 ];
@@ -83,7 +94,8 @@ function printPlan(plan: ResetPlan, localStateBytes: number | undefined): void {
   for (const topic of plan.repartitionTopics) out.push(`    delete topic ${topic}`);
   out.push(`  Consumer group "${plan.applicationId}":`);
   if (plan.committedOffsets.size === 0) out.push('    (no committed offsets)');
-  for (const [topic, partitions] of plan.committedOffsets) out.push(`    delete committed offsets of ${topic} (${partitions} partition${partitions === 1 ? '' : 's'})`);
+  for (const [topic, partitions] of plan.committedOffsets)
+    out.push(`    delete committed offsets of ${topic} (${partitions} partition${partitions === 1 ? '' : 's'})`);
   if (plan.dlqTopic !== undefined) out.push(`  Dead-letter topic:\n    delete topic ${plan.dlqTopic}`);
   if (plan.localStateDir !== undefined) {
     out.push('  Local state:');
@@ -98,7 +110,7 @@ function printPlan(plan: ResetPlan, localStateBytes: number | undefined): void {
 
 export const resetCommand: CliCommand = {
   name: 'reset',
-  summary: 'Delete an application\'s internal topics, committed offsets (and optionally DLQ, local state)',
+  summary: "Delete an application's internal topics, committed offsets (and optionally DLQ, local state)",
   usage,
   async run(argv) {
     const line = CommandLine.parse('reset', SETTINGS, argv, process.env);
@@ -120,7 +132,10 @@ export const resetCommand: CliCommand = {
     const applicationId = givenApplicationId ?? topology?.applicationId;
     if (applicationId === undefined) throw new Error('unreachable: application id checked above');
     if (topology !== undefined && topology.applicationId !== applicationId) {
-      line.problem('application-id', `"${applicationId}" differs from the module's "${topology.applicationId}"; make the module use the applicationId it receives`);
+      line.problem(
+        'application-id',
+        `"${applicationId}" differs from the module's "${topology.applicationId}"; make the module use the applicationId it receives`,
+      );
       line.throwIfProblems();
     }
     const dlqTopic = line.string('dlq-topic') ?? `${applicationId}-dlq`;
@@ -131,7 +146,10 @@ export const resetCommand: CliCommand = {
       const topics = await admin.listTopics();
       const existing = new Set(topics);
       const repartitionTopics = topology
-        ? topology.repartitionTopics.map((r) => r.topic).filter((topic) => existing.has(topic)).sort()
+        ? topology.repartitionTopics
+            .map((r) => r.topic)
+            .filter((topic) => existing.has(topic))
+            .sort()
         : repartitionTopicsByName(applicationId, topics);
       const committed = await admin.fetchCommittedOffsets(applicationId, topics);
       const committedOffsets = new Map<string, number>();
@@ -147,7 +165,8 @@ export const resetCommand: CliCommand = {
         committedOffsets,
         localStateDir: localState && stateDir !== undefined ? join(stateDir, applicationId) : undefined,
       };
-      const localStateBytes = plan.localStateDir !== undefined && existsSync(plan.localStateDir) ? await directorySize(plan.localStateDir) : undefined;
+      const localStateBytes =
+        plan.localStateDir !== undefined && existsSync(plan.localStateDir) ? await directorySize(plan.localStateDir) : undefined;
       printPlan(plan, localStateBytes);
       if (includeDlq && plan.dlqTopic === undefined) process.stdout.write(`  (dead-letter topic ${dlqTopic} does not exist)\n`);
 

@@ -5,10 +5,12 @@ import { readRunSettings } from './run.js';
 
 describe('readRunSettings', () => {
   it('builds TributaryApp options from flags and TRIBUTARY_* variables', () => {
-    const settings = readRunSettings(
-      ['app.ts', '--port', '7071', '--state-dir', 'state/a', '--commit-interval-ms', '250'],
-      { TRIBUTARY_BROKERS: 'k1:9092,k2:9092', TRIBUTARY_APPLICATION_ID: 'shop', TRIBUTARY_AUTH_TOKEN: 's3cret', TRIBUTARY_LOG_FORMAT: 'json' },
-    );
+    const settings = readRunSettings(['app.ts', '--port', '7071', '--state-dir', 'state/a', '--commit-interval-ms', '250'], {
+      TRIBUTARY_BROKERS: 'k1:9092,k2:9092',
+      TRIBUTARY_APPLICATION_ID: 'shop',
+      TRIBUTARY_AUTH_TOKEN: 's3cret',
+      TRIBUTARY_LOG_FORMAT: 'json',
+    });
     if (settings === 'help') throw new Error('unexpected help');
     expect(settings.modulePath).toBe('app.ts');
     expect(settings.applicationId).toBe('shop');
@@ -31,7 +33,9 @@ describe('readRunSettings', () => {
   });
 
   it('requires an advertised URL when listening on every interface', () => {
-    expect(() => readRunSettings(['app.ts', '--brokers', 'k:1', '--host', '0.0.0.0'], {})).toThrow(/--advertised-url \(or TRIBUTARY_ADVERTISED_URL\): is required when listening on 0\.0\.0\.0/);
+    expect(() => readRunSettings(['app.ts', '--brokers', 'k:1', '--host', '0.0.0.0'], {})).toThrow(
+      /--advertised-url \(or TRIBUTARY_ADVERTISED_URL\): is required when listening on 0\.0\.0\.0/,
+    );
     const settings = readRunSettings(['app.ts', '--brokers', 'k:1', '--host', '0.0.0.0', '--advertised-url', 'http://node-1:7070/'], {});
     if (settings === 'help') throw new Error('unexpected help');
     expect(settings.options.http).toEqual({ host: '0.0.0.0', port: 7070, advertisedUrl: 'http://node-1:7070' });

@@ -18,20 +18,72 @@ const DEFAULT_STATE_DIR = '.tributary/state';
 const DEFAULT_PORT = 7070;
 
 const SETTINGS: readonly SettingSpec[] = [
-  { flag: 'application-id', type: 'string', placeholder: '<id>', description: 'Consumer group id and internal topic prefix; default: the topology\'s' },
+  {
+    flag: 'application-id',
+    type: 'string',
+    placeholder: '<id>',
+    description: "Consumer group id and internal topic prefix; default: the topology's",
+  },
   ...KAFKA_SETTINGS,
-  { flag: 'state-dir', type: 'string', placeholder: '<dir>', description: 'Directory of the local stores (one running instance per directory)', defaultText: DEFAULT_STATE_DIR },
-  { flag: 'host', type: 'string', placeholder: '<address>', description: 'Interface the query server listens on', defaultText: '127.0.0.1' },
-  { flag: 'port', type: 'string', placeholder: '<port>', description: 'Query server port (0: any free port)', defaultText: String(DEFAULT_PORT) },
-  { flag: 'advertised-url', type: 'string', placeholder: '<url>', description: 'URL other instances use to reach this one', defaultText: 'http://<host>:<port>' },
-  { flag: 'auth-token', type: 'string', placeholder: '<token>', description: 'Bearer token required by the query server (prefer the variable)' },
+  {
+    flag: 'state-dir',
+    type: 'string',
+    placeholder: '<dir>',
+    description: 'Directory of the local stores (one running instance per directory)',
+    defaultText: DEFAULT_STATE_DIR,
+  },
+  {
+    flag: 'host',
+    type: 'string',
+    placeholder: '<address>',
+    description: 'Interface the query server listens on',
+    defaultText: '127.0.0.1',
+  },
+  {
+    flag: 'port',
+    type: 'string',
+    placeholder: '<port>',
+    description: 'Query server port (0: any free port)',
+    defaultText: String(DEFAULT_PORT),
+  },
+  {
+    flag: 'advertised-url',
+    type: 'string',
+    placeholder: '<url>',
+    description: 'URL other instances use to reach this one',
+    defaultText: 'http://<host>:<port>',
+  },
+  {
+    flag: 'auth-token',
+    type: 'string',
+    placeholder: '<token>',
+    description: 'Bearer token required by the query server (prefer the variable)',
+  },
   { flag: 'no-http', type: 'boolean', description: 'Do not start the query server' },
-  { flag: 'instance-id', type: 'string', placeholder: '<id>', description: 'Stable id of this instance', defaultText: 'random, kept in the state dir' },
-  { flag: 'commit-interval-ms', type: 'string', placeholder: '<ms>', description: 'How often input offsets are committed', defaultText: '1000' },
+  {
+    flag: 'instance-id',
+    type: 'string',
+    placeholder: '<id>',
+    description: 'Stable id of this instance',
+    defaultText: 'random, kept in the state dir',
+  },
+  {
+    flag: 'commit-interval-ms',
+    type: 'string',
+    placeholder: '<ms>',
+    description: 'How often input offsets are committed',
+    defaultText: '1000',
+  },
   { flag: 'session-timeout-ms', type: 'string', placeholder: '<ms>', description: 'Consumer group session timeout', defaultText: '30000' },
   { flag: 'dlq-topic', type: 'string', placeholder: '<topic>', description: 'Dead-letter topic', defaultText: '<application-id>-dlq' },
   { flag: 'log-level', type: 'string', placeholder: '<debug|info|warn|error>', description: 'Lowest level logged', defaultText: 'info' },
-  { flag: 'log-format', type: 'string', placeholder: '<text|json>', description: 'Log line format (stderr)', defaultText: 'text on a terminal, else json' },
+  {
+    flag: 'log-format',
+    type: 'string',
+    placeholder: '<text|json>',
+    description: 'Log line format (stderr)',
+    defaultText: 'text on a terminal, else json',
+  },
 ];
 
 const usage = `Usage: tributary run <module> --brokers <host:port,...> [options]

@@ -7,14 +7,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { QueryWrongRouteError } from '../../errors.js';
 import { FORWARDED_HEADER } from '../forwarding-client.js';
 import { MAX_KEY_BYTES } from '../keys.js';
-import {
-  DEFAULT_SCAN_LIMIT,
-  MAX_SCAN_LIMIT,
-  parsePartitionList,
-  scanLocalPartitions,
-  scanStore,
-  type ScanQuery,
-} from '../scan.js';
+import { DEFAULT_SCAN_LIMIT, MAX_SCAN_LIMIT, parsePartitionList, scanLocalPartitions, scanStore, type ScanQuery } from '../scan.js';
 import { anyJsonSchema, commonErrorResponses, storeParamsSchema } from '../schemas.js';
 import { requireStore, type RouteContext } from './context.js';
 
@@ -25,7 +18,12 @@ const scanQueryProperties = {
   from: keyBound('Inclusive lower bound (string form of a key).'),
   to: keyBound('Exclusive upper bound (string form of a key).'),
   // base64url of the key plus two header bytes
-  cursor: { type: 'string', minLength: 1, maxLength: Math.ceil(((MAX_KEY_BYTES + 2) * 4) / 3), description: 'nextCursor of the previous page.' },
+  cursor: {
+    type: 'string',
+    minLength: 1,
+    maxLength: Math.ceil(((MAX_KEY_BYTES + 2) * 4) / 3),
+    description: 'nextCursor of the previous page.',
+  },
   reverse: { type: 'boolean', default: false },
   limit: { type: 'integer', minimum: 1, maximum: MAX_SCAN_LIMIT, default: DEFAULT_SCAN_LIMIT },
 } as const;

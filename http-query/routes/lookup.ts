@@ -30,50 +30,46 @@ const lookupSchema = {
 } as const;
 
 export const lookupRoutes: FastifyPluginAsync<RouteContext> = async (app, { source, forwarder }) => {
-  app.get<{ Params: { store: string; key: string } }>(
-    '/stores/:store/keys/:key',
-    { schema: lookupSchema },
-    async (request, reply) => {
-      const store = requireStore(source, request.params.store);
-      const key = encodeKey(store, request.params.key);
-      const location = source.locate(store.name, key);
-      switch (location.kind) {
-        case 'local': {
-          let value: unknown;
-          try {
-            value = await location.store.get(key);
-          } catch (error) {
-            throw storeReadFailed(store.name, error);
-          }
-          if (value === undefined) throw new KeyNotFoundError(store.name);
-          return { key: store.codec.keyToJson(key), value: store.codec.valueToJson(value) };
+  app.get<{ Params: { store: string; key: string } }>('/stores/:store/keys/:key', { schema: lookupSchema }, async (request, reply) => {
+    const store = requireStore(source, request.params.store);
+    const key = encodeKey(store, request.params.key);
+    const location = source.locate(store.name, key);
+    switch (location.kind) {
+      case 'local': {
+        let value: unknown;
+        try {
+          value = await location.store.get(key);
+        } catch (error) {
+          throw storeReadFailed(store.name, error);
         }
-        case 'remote': {
-          if (request.headers[FORWARDED_HEADER] !== undefined) {
-            throw new QueryUnavailableError(
-              'TRIBUTARY_QUERY_NOT_LOCAL',
-              `This instance was asked for a key of store "${store.name}" it does not hold: the instances ` +
-                'disagree on who owns its partition (a rebalance is in progress). Retry shortly.',
-              1,
-            );
-          }
-          // request.url is the path exactly as the client encoded it, so the key survives the hop unchanged.
-          const response = await forwarder.get(location.url, request.url);
-          if (!RELAYED_STATUSES.has(response.statusCode)) {
-            throw remoteFailed(location.url, response.statusCode, response.body);
-          }
-          reply.code(response.statusCode).type('application/json; charset=utf-8');
-          if (response.retryAfter !== undefined) reply.header('retry-after', response.retryAfter);
-          return response.body;
-        }
-        case 'unavailable':
-          throw new QueryUnavailableError(
-            'TRIBUTARY_QUERY_UNAVAILABLE',
-            `The partition of this key in store "${store.name}" cannot be read right now: ${location.reason}. ` +
-              `Retry after ${location.retryAfterSeconds}s.`,
-            location.retryAfterSeconds,
-          );
+        if (value === undefined) throw new KeyNotFoundError(store.name);
+        return { key: store.codec.keyToJson(key), value: store.codec.valueToJson(value) };
       }
-    },
-  );
+      case 'remote': {
+        if (request.headers[FORWARDED_HEADER] !== undefined) {
+          throw new QueryUnavailableError(
+            'TRIBUTARY_QUERY_NOT_LOCAL',
+            `This instance was asked for a key of store "${store.name}" it does not hold: the instances ` +
+              'disagree on who owns its partition (a rebalance is in progress). Retry shortly.',
+            1,
+          );
+        }
+        // request.url is the path exactly as the client encoded it, so the key survives the hop unchanged.
+        const response = await forwarder.get(location.url, request.url);
+        if (!RELAYED_STATUSES.has(response.statusCode)) {
+          throw remoteFailed(location.url, response.statusCode, response.body);
+        }
+        reply.code(response.statusCode).type('application/json; charset=utf-8');
+        if (response.retryAfter !== undefined) reply.header('retry-after', response.retryAfter);
+        return response.body;
+      }
+      case 'unavailable':
+        throw new QueryUnavailableError(
+          'TRIBUTARY_QUERY_UNAVAILABLE',
+          `The partition of this key in store "${store.name}" cannot be read right now: ${location.reason}. ` +
+            `Retry after ${location.retryAfterSeconds}s.`,
+          location.retryAfterSeconds,
+        );
+    }
+  });
 };

@@ -21,17 +21,11 @@ export type PartitionOwner = string | { readonly unavailable: string };
 
 /** All data of every store, split by partition (the whole cluster's state, held once). */
 export class FakeClusterData {
-  readonly stores = new Map<
-    string,
-    { kind: StoreKind; partitionCount: number; partitions: SortedArrayStore<unknown>[] }
-  >();
+  readonly stores = new Map<string, { kind: StoreKind; partitionCount: number; partitions: SortedArrayStore<unknown>[] }>();
 
   addStore(name: string, kind: StoreKind, partitionCount: number): void {
     const count = kind === 'global' ? 1 : partitionCount;
-    const partitions = Array.from(
-      { length: count },
-      (_, p) => new SortedArrayStore<unknown>(name, kind === 'global' ? 'global' : p),
-    );
+    const partitions = Array.from({ length: count }, (_, p) => new SortedArrayStore<unknown>(name, kind === 'global' ? 'global' : p));
     this.stores.set(name, { kind, partitionCount: count, partitions });
   }
 
@@ -65,7 +59,10 @@ export class FakeQuerySource implements QuerySource {
   ) {
     const codec = storeCodecFromSerdes(Serdes.string(), Serdes.json());
     for (const [name, store] of data.stores) {
-      this.owners.set(name, Array.from({ length: store.partitionCount }, () => instanceId));
+      this.owners.set(
+        name,
+        Array.from({ length: store.partitionCount }, () => instanceId),
+      );
       this.infos.set(name, {
         name,
         kind: store.kind,
@@ -75,9 +72,7 @@ export class FakeQuerySource implements QuerySource {
         codec,
         localPartitions: () => this.localPartitions(name),
         approximateCount: async () => {
-          const counts = await Promise.all(
-            this.localPartitions(name).map((p) => store.partitions[p].approximateCount()),
-          );
+          const counts = await Promise.all(this.localPartitions(name).map((p) => store.partitions[p].approximateCount()));
           return counts.reduce((a, b) => a + b, 0);
         },
       });
@@ -136,7 +131,12 @@ export class FakeQuerySource implements QuerySource {
       const location = this.locationOf(storeName, partition);
       if (location.kind === 'local') targets.push({ kind: 'local', partition, store: location.store });
       else if (location.kind === 'unavailable') {
-        targets.push({ kind: 'unavailable', partitions: [partition], reason: location.reason, retryAfterSeconds: location.retryAfterSeconds });
+        targets.push({
+          kind: 'unavailable',
+          partitions: [partition],
+          reason: location.reason,
+          retryAfterSeconds: location.retryAfterSeconds,
+        });
       } else {
         const partitions = remote.get(location.url) ?? [];
         partitions.push(partition);

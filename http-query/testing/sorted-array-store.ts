@@ -60,8 +60,7 @@ export class SortedArrayStore<V> implements ReadOnlyKeyValueStore<V> {
     if (options.lt) lower(this.lowerIndex(options.lt, false));
     if (options.lte) lower(this.lowerIndex(options.lte, true));
     if (prefix) raise(this.lowerIndex(prefix, false));
-    const inPrefix = (i: number) =>
-      prefix === undefined || Buffer.compare(this.keys[i].subarray(0, prefix.length), prefix) === 0;
+    const inPrefix = (i: number) => prefix === undefined || Buffer.compare(this.keys[i].subarray(0, prefix.length), prefix) === 0;
     const limit = options.limit ?? Infinity;
     let emitted = 0;
     if (!options.reverse) {

@@ -16,7 +16,15 @@ const original: ConsumedRecord = {
 
 /** The dead letter as the engine writes it, then as read back from the DLQ topic. */
 function readBack(letter: ProducedRecord, offset = 7): ConsumedRecord {
-  return { topic: 'app-dlq', partition: 0, offset, timestamp: letter.timestamp, key: letter.key, value: letter.value, headers: letter.headers };
+  return {
+    topic: 'app-dlq',
+    partition: 0,
+    offset,
+    timestamp: letter.timestamp,
+    key: letter.key,
+    value: letter.value,
+    headers: letter.headers,
+  };
 }
 
 describe('parseDeadLetter / replayRecord', () => {
@@ -42,7 +50,11 @@ describe('parseDeadLetter / replayRecord', () => {
   });
 
   it('replays production dead letters to the topic they were meant for, partition by key', () => {
-    const headers = { [DeadLetterHeaders.stage]: Buffer.from('production'), [TARGET_TOPIC_HEADER]: Buffer.from('enriched'), [DeadLetterHeaders.errorClass]: Buffer.from('KafkaProduceError') };
+    const headers = {
+      [DeadLetterHeaders.stage]: Buffer.from('production'),
+      [TARGET_TOPIC_HEADER]: Buffer.from('enriched'),
+      [DeadLetterHeaders.errorClass]: Buffer.from('KafkaProduceError'),
+    };
     const parsed = parseDeadLetter({ ...original, topic: 'app-dlq', headers });
     expect(parsed).toMatchObject({ ok: true, letter: { stage: 'production', topic: 'enriched', sourcePartition: undefined } });
     if (!parsed.ok) return;
@@ -67,8 +79,14 @@ describe('parseDeadLetter / replayRecord', () => {
     expect(reason(without(DeadLetterHeaders.sourceTopic))).toMatch(/no tributary.source.topic/);
     expect(reason(without(DeadLetterHeaders.sourcePartition))).toMatch(/source.partition is missing/);
     expect(reason(without(DeadLetterHeaders.sourceOffset))).toMatch(/source.offset is missing/);
-    expect(reason({ ...original, headers: { ...full, [DeadLetterHeaders.sourcePartition]: Buffer.from('-1') } })).toMatch(/"-1", not a partition/);
-    expect(reason({ ...original, headers: { ...full, [DeadLetterHeaders.stage]: Buffer.from('later') } })).toMatch(/unknown tributary.stage "later"/);
-    expect(reason({ ...original, headers: { [DeadLetterHeaders.stage]: Buffer.from('production') } })).toMatch(/without tributary.target.topic/);
+    expect(reason({ ...original, headers: { ...full, [DeadLetterHeaders.sourcePartition]: Buffer.from('-1') } })).toMatch(
+      /"-1", not a partition/,
+    );
+    expect(reason({ ...original, headers: { ...full, [DeadLetterHeaders.stage]: Buffer.from('later') } })).toMatch(
+      /unknown tributary.stage "later"/,
+    );
+    expect(reason({ ...original, headers: { [DeadLetterHeaders.stage]: Buffer.from('production') } })).toMatch(
+      /without tributary.target.topic/,
+    );
   });
 });

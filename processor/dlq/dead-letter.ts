@@ -62,10 +62,15 @@ export function parseDeadLetter(record: ConsumedRecord): ParsedDeadLetter {
   if (topic === undefined || topic === '') return { ok: false, reason: `no ${h.sourceTopic} header` };
   const partitionText = header(record.headers, h.sourcePartition);
   const partition = nonNegativeInt(partitionText);
-  if (partition === undefined) return { ok: false, reason: `${h.sourcePartition} is ${partitionText === undefined ? 'missing' : `"${partitionText}", not a partition number`}` };
+  if (partition === undefined)
+    return {
+      ok: false,
+      reason: `${h.sourcePartition} is ${partitionText === undefined ? 'missing' : `"${partitionText}", not a partition number`}`,
+    };
   const offsetText = header(record.headers, h.sourceOffset);
   const offset = nonNegativeInt(offsetText);
-  if (offset === undefined) return { ok: false, reason: `${h.sourceOffset} is ${offsetText === undefined ? 'missing' : `"${offsetText}", not an offset`}` };
+  if (offset === undefined)
+    return { ok: false, reason: `${h.sourceOffset} is ${offsetText === undefined ? 'missing' : `"${offsetText}", not an offset`}` };
   return { ok: true, letter: { record, stage, topic, sourcePartition: partition, sourceOffset: offset } };
 }
 
@@ -81,6 +86,7 @@ export function replayRecord(letter: DeadLetter, targetPartitionCount: number): 
     if (!name.startsWith(TRIBUTARY_HEADER_PREFIX)) headers[name] = record.headers[name] as Buffer;
   }
   headers[REPLAYED_FROM_HEADER] = Buffer.from(`${record.topic}:${record.partition}:${record.offset}`);
-  const partition = letter.sourcePartition !== undefined && letter.sourcePartition < targetPartitionCount ? letter.sourcePartition : undefined;
+  const partition =
+    letter.sourcePartition !== undefined && letter.sourcePartition < targetPartitionCount ? letter.sourcePartition : undefined;
   return { topic: letter.topic, partition, timestamp: record.timestamp, key: record.key, value: record.value, headers };
 }

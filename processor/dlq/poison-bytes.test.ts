@@ -36,17 +36,25 @@ function topology(deserialization: ErrorAction) {
   return b.build({ applicationId: 'poison' });
 }
 
-const bytesArb = fc.option(fc.oneof(fc.uint8Array({ maxLength: 64 }).map((a) => Buffer.from(a)), fc.json().map((j) => Buffer.from(j))), { nil: null, freq: 6 });
+const bytesArb = fc.option(
+  fc.oneof(
+    fc.uint8Array({ maxLength: 64 }).map((a) => Buffer.from(a)),
+    fc.json().map((j) => Buffer.from(j)),
+  ),
+  { nil: null, freq: 6 },
+);
 const recordArb = fc.record({ source: fc.constantFrom<Source>(...SOURCES), key: bytesArb, value: bytesArb });
 
 describe('random bytes through the engine', () => {
-  it("dead-letter policy: never throws; every record is output, stored, deleted or dead-lettered, exactly once", async () => {
+  it('dead-letter policy: never throws; every record is output, stored, deleted or dead-lettered, exactly once', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(recordArb, { minLength: 1, maxLength: 25 }), async (records) => {
         const driver = new TopologyTestDriver(topology('dead-letter'), { partitions: 2 });
         try {
           for (const [i, r] of records.entries()) {
-            await driver.inputTopic(r.source, Serdes.buffer(), Serdes.buffer()).pipeRaw(r.key, r.value, { headers: { i: Buffer.from(String(i)) } });
+            await driver
+              .inputTopic(r.source, Serdes.buffer(), Serdes.buffer())
+              .pipeRaw(r.key, r.value, { headers: { i: Buffer.from(String(i)) } });
           }
           const dead = driver.outputTopic(driver.deadLetterTopic, Serdes.buffer(), Serdes.buffer()).readRecords();
           for (const d of dead) {
@@ -54,9 +62,14 @@ describe('random bytes through the engine', () => {
             expect(d.headers[DeadLetterHeaders.errorClass]?.toString()).toBe('DeserializationError');
             expect(d.headers[DeadLetterHeaders.sourceTopic]?.toString()).toBe(original.source);
             expect(d.key === null ? null : Buffer.compare(d.key, original.key ?? Buffer.alloc(0))).toBe(original.key === null ? null : 0);
-            expect(d.value === null ? null : Buffer.compare(d.value, original.value ?? Buffer.alloc(0))).toBe(original.value === null ? null : 0);
+            expect(d.value === null ? null : Buffer.compare(d.value, original.value ?? Buffer.alloc(0))).toBe(
+              original.value === null ? null : 0,
+            );
           }
-          const out = ['json-out', 'msgpack-out', 'validated-out'].reduce((n, t) => n + driver.outputTopic(t, Serdes.buffer(), Serdes.buffer()).readRecords().length, 0);
+          const out = ['json-out', 'msgpack-out', 'validated-out'].reduce(
+            (n, t) => n + driver.outputTopic(t, Serdes.buffer(), Serdes.buffer()).readRecords().length,
+            0,
+          );
           const m = driver.metrics.snapshot();
           expect(out + dead.length + m.tablePuts + m.tableDeletes).toBe(records.length);
           expect(m.deadLettered).toBe(dead.length);

@@ -28,12 +28,19 @@ const filterArb: fc.Arbitrary<ReplayFilter> = fc.record(
 );
 const stepArb: fc.Arbitrary<Step> = fc.oneof(
   fc.record({ kind: fc.constant('append' as const), partition: fc.integer({ min: 0, max: PARTITIONS - 1 }), letter: letterArb }),
-  fc.record({ kind: fc.constant('run' as const), filter: filterArb, crashAfter: fc.option(fc.integer({ min: 0, max: 6 }), { nil: undefined }) }),
+  fc.record({
+    kind: fc.constant('run' as const),
+    filter: filterArb,
+    crashAfter: fc.option(fc.integer({ min: 0, max: 6 }), { nil: undefined }),
+  }),
 );
 
 /** Stored progress as the compacted topic would hold it: records in write order, re-read at every run. */
 function reload(stored: readonly ConsumedRecord[]): ReplayProgress {
-  return new ReplayProgress(DLQ, stored.flatMap((record) => parseProgressRecord(record) ?? []));
+  return new ReplayProgress(
+    DLQ,
+    stored.flatMap((record) => parseProgressRecord(record) ?? []),
+  );
 }
 
 function store(stored: ConsumedRecord[], entry: ProgressEntry | undefined): void {
@@ -47,7 +54,13 @@ function store(stored: ConsumedRecord[], entry: ProgressEntry | undefined): void
  * progress after each "batch" (here: each letter), and at the end save every partition at its end offset.
  * `crashAfter`: the process dies after that many saved batches (the run never finishes).
  */
-function run(dlq: Letter[][], stored: ConsumedRecord[], filter: ReplayFilter, crashAfter: number | undefined, replays: Map<string, number>): void {
+function run(
+  dlq: Letter[][],
+  stored: ConsumedRecord[],
+  filter: ReplayFilter,
+  crashAfter: number | undefined,
+  replays: Map<string, number>,
+): void {
   const progress = reload(stored);
   let batches = 0;
   for (let partition = 0; partition < PARTITIONS; partition++) {
@@ -80,7 +93,9 @@ describe('ReplayProgress', () => {
         }
         for (const count of replays.values()) expect(count).toBe(1);
         run(dlq, stored, {}, undefined, replays);
-        const wellFormed = dlq.flatMap((log, partition) => log.flatMap((l, offset) => (l.topic === undefined ? [] : [`${partition}:${offset}`])));
+        const wellFormed = dlq.flatMap((log, partition) =>
+          log.flatMap((l, offset) => (l.topic === undefined ? [] : [`${partition}:${offset}`])),
+        );
         expect([...replays.keys()].sort()).toEqual(wellFormed.sort());
         for (const count of replays.values()) expect(count).toBe(1);
         // And a run after that finds nothing left to replay.
@@ -106,7 +121,9 @@ describe('ReplayProgress', () => {
     expect(progress.startOffset(1, {})).toBe(0);
     expect(progress.decide(0, { offset: 30, topic: 'orders', stage: 'processing' }, {})).toBe('already-replayed');
     expect(progress.decide(0, { offset: 30, topic: 'orders', stage: 'deserialization' }, {})).toBe('replay');
-    expect(progress.decide(0, { offset: 30, topic: 'customers', stage: 'deserialization' }, { sourceTopic: 'orders' })).toBe('skipped-by-filter');
+    expect(progress.decide(0, { offset: 30, topic: 'customers', stage: 'deserialization' }, { sourceTopic: 'orders' })).toBe(
+      'skipped-by-filter',
+    );
     expect(progress.handled(0, { offset: 9 })).toBe(true);
     expect(progress.handled(0, { offset: 12 })).toBe(false);
   });
@@ -116,7 +133,14 @@ describe('ReplayProgress', () => {
       { dlqTopic: DLQ, partition: 0, sourceTopic: null, stage: null, nextOffset: 10 },
       { dlqTopic: DLQ, partition: 1, sourceTopic: null, stage: null, nextOffset: 5 },
     ]);
-    expect(progress.resetBeyond(new Map([[0, 3], [1, 5]]))).toEqual([0]);
+    expect(
+      progress.resetBeyond(
+        new Map([
+          [0, 3],
+          [1, 5],
+        ]),
+      ),
+    ).toEqual([0]);
     expect(progress.startOffset(0, {})).toBe(0);
     expect(progress.startOffset(1, {})).toBe(5);
   });
@@ -125,8 +149,11 @@ describe('ReplayProgress', () => {
     const base: ConsumedRecord = { topic: 'p', partition: 0, offset: 3, timestamp: 0, key: null, value: null, headers: {} };
     expect(parseProgressRecord(base)).toBeUndefined();
     expect(() => parseProgressRecord({ ...base, value: Buffer.from('{') })).toThrow(/p:0@3 is not JSON/);
-    expect(() => parseProgressRecord({ ...base, value: Buffer.from('{"version":1,"dlqTopic":"d","partition":0,"sourceTopic":null,"stage":"x","nextOffset":1}') })).toThrow(
-      expect.objectContaining({ code: 'TRIBUTARY_DLQ_REPLAY_FAILED' }),
-    );
+    expect(() =>
+      parseProgressRecord({
+        ...base,
+        value: Buffer.from('{"version":1,"dlqTopic":"d","partition":0,"sourceTopic":null,"stage":"x","nextOffset":1}'),
+      }),
+    ).toThrow(expect.objectContaining({ code: 'TRIBUTARY_DLQ_REPLAY_FAILED' }));
   });
 });

@@ -17,7 +17,9 @@ describe('read retries', () => {
 
   it('retries only what shouldRetry accepts, at most READ_ATTEMPTS times', async () => {
     let calls = 0;
-    await expect(retryReads(async () => (++calls < 3 ? Promise.reject(kafkaError(true)) : 'done'), hasRetriableCause, 1)).resolves.toBe('done');
+    await expect(retryReads(async () => (++calls < 3 ? Promise.reject(kafkaError(true)) : 'done'), hasRetriableCause, 1)).resolves.toBe(
+      'done',
+    );
     expect(calls).toBe(3);
 
     calls = 0;
@@ -26,7 +28,9 @@ describe('read retries', () => {
     expect(calls).toBe(1);
 
     calls = 0;
-    await expect(retryReads(async () => Promise.reject(kafkaError(true)).finally(() => calls++), hasRetriableCause, 1)).rejects.toThrow('coordinator');
+    await expect(retryReads(async () => Promise.reject(kafkaError(true)).finally(() => calls++), hasRetriableCause, 1)).rejects.toThrow(
+      'coordinator',
+    );
     expect(calls).toBe(READ_ATTEMPTS);
   });
 });

@@ -12,7 +12,11 @@ const READ_RETRY_BACKOFF_MS = 500;
  * accepts. Used for reads that resume from saved positions, so a retry never repeats acknowledged work; it covers
  * e.g. the group coordinator still loading on a fresh broker, which crashes the reader's throwaway consumer.
  */
-export async function retryReads<T>(read: () => Promise<T>, shouldRetry: (error: unknown) => boolean, backoffMs = READ_RETRY_BACKOFF_MS): Promise<T> {
+export async function retryReads<T>(
+  read: () => Promise<T>,
+  shouldRetry: (error: unknown) => boolean,
+  backoffMs = READ_RETRY_BACKOFF_MS,
+): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await read();

@@ -9,7 +9,13 @@
  *
  * Run one replay per application at a time: two concurrent runs would both replay the same dead letters.
  */
-import { DeadLetterReplayError, DeadLetterReplayOptionsError, DeadLetterTargetMissingError, DeadLetterTopicMissingError, TributaryError } from '../../errors.js';
+import {
+  DeadLetterReplayError,
+  DeadLetterReplayOptionsError,
+  DeadLetterTargetMissingError,
+  DeadLetterTopicMissingError,
+  TributaryError,
+} from '../../errors.js';
 import type { ErrorStage } from '../../common/dead-letters.js';
 import { KafkaAdmin } from '../kafka/admin.js';
 import { KafkaClient, createKafkaClient } from '../kafka/client.js';
@@ -84,10 +90,14 @@ export const MAX_MALFORMED_LISTED = 100;
 
 function validate(options: ReplayDeadLettersOptions): ReplayFilter {
   const problems: string[] = [];
-  if (typeof options.applicationId !== 'string' || options.applicationId.trim() === '') problems.push('applicationId: give the application id of the app whose dead letters to replay');
-  if (options.dlqTopic !== undefined && options.dlqTopic.trim() === '') problems.push('dlqTopic: must not be empty (leave it out for <applicationId>-dlq)');
-  if (options.sourceTopic !== undefined && options.sourceTopic.trim() === '') problems.push('sourceTopic: must not be empty (leave it out to replay every topic)');
-  if (options.stage !== undefined && !ERROR_STAGES.includes(options.stage)) problems.push(`stage: "${String(options.stage)}" is not one of ${ERROR_STAGES.join(', ')}`);
+  if (typeof options.applicationId !== 'string' || options.applicationId.trim() === '')
+    problems.push('applicationId: give the application id of the app whose dead letters to replay');
+  if (options.dlqTopic !== undefined && options.dlqTopic.trim() === '')
+    problems.push('dlqTopic: must not be empty (leave it out for <applicationId>-dlq)');
+  if (options.sourceTopic !== undefined && options.sourceTopic.trim() === '')
+    problems.push('sourceTopic: must not be empty (leave it out to replay every topic)');
+  if (options.stage !== undefined && !ERROR_STAGES.includes(options.stage))
+    problems.push(`stage: "${String(options.stage)}" is not one of ${ERROR_STAGES.join(', ')}`);
   if (problems.length > 0) throw new DeadLetterReplayOptionsError(problems);
   return { sourceTopic: options.sourceTopic, stage: options.stage };
 }
@@ -118,10 +128,27 @@ export async function replayDeadLetters(options: ReplayDeadLettersOptions): Prom
       await admin.ensureTopics([{ topic: progressTopic, partitions: 1, configs: PROGRESS_TOPIC_CONFIGS }]);
       await producer.connect();
     }
-    const run = new ReplayRun({ admin, producer, progress, filter, dlqTopic, progressTopic, dryRun, endOffsets, onProgress: options.onProgress });
+    const run = new ReplayRun({
+      admin,
+      producer,
+      progress,
+      filter,
+      dlqTopic,
+      progressTopic,
+      dryRun,
+      endOffsets,
+      onProgress: options.onProgress,
+    });
     await run.readAll(client);
     await run.finish();
-    return { ...run.counts, dlqTopic, dryRun, replayedByTopic: Object.fromEntries(run.replayedByTopic), malformedRecords: run.malformedRecords, resetPartitions };
+    return {
+      ...run.counts,
+      dlqTopic,
+      dryRun,
+      replayedByTopic: Object.fromEntries(run.replayedByTopic),
+      malformedRecords: run.malformedRecords,
+      resetPartitions,
+    };
   } catch (error) {
     if (error instanceof TributaryError) throw error;
     throw new DeadLetterReplayError('unexpected failure', { cause: error });

@@ -18,7 +18,15 @@ function topology() {
 }
 
 function rec(partition: number, offset: number, key: string | null, value: string | null): ConsumedRecord {
-  return { topic: 'rates', partition, offset, timestamp: offset, key: key === null ? null : Buffer.from(key), value: value === null ? null : Buffer.from(value), headers: {} };
+  return {
+    topic: 'rates',
+    partition,
+    offset,
+    timestamp: offset,
+    key: key === null ? null : Buffer.from(key),
+    value: value === null ? null : Buffer.from(value),
+    headers: {},
+  };
 }
 
 function setup(errorPolicy?: ErrorPolicy) {
@@ -36,7 +44,10 @@ describe('GlobalTableUpdater', () => {
     expect(batch.deadLetters).toEqual([]);
     await updater.write(batch);
     expect(await store.getMany([Buffer.from('EUR'), Buffer.from('USD'), Buffer.from('GBP')])).toEqual([1.6, 2, undefined]);
-    expect([...store.checkpoints()]).toEqual([['rates:0', 3], ['rates:1', 5]]);
+    expect([...store.checkpoints()]).toEqual([
+      ['rates:0', 3],
+      ['rates:1', 5],
+    ]);
     expect(metrics.snapshot()).toMatchObject({ tablePuts: 3, tableDeletes: 1, processed: { rates: 4 } });
   });
 
@@ -80,7 +91,13 @@ describe('createTableRecordDecoder (for restoration)', () => {
     async function* batches() {
       yield [rec(0, 0, 'EUR', '1.5'), rec(0, 1, 'USD', 'bad'), rec(0, 2, 'GBP', '0.9'), rec(0, 3, 'EUR', null)];
     }
-    const result = await restoreStore({ store, batches: batches(), endOffsets: new Map([['rates:0', 4]]), decode: decoder.decode, onDecodeError: decoder.onDecodeError });
+    const result = await restoreStore({
+      store,
+      batches: batches(),
+      endOffsets: new Map([['rates:0', 4]]),
+      decode: decoder.decode,
+      onDecodeError: decoder.onDecodeError,
+    });
     expect(result).toMatchObject({ caughtUp: true, decodeErrorsSkipped: 1 });
     expect(await store.getMany([Buffer.from('EUR'), Buffer.from('USD'), Buffer.from('GBP')])).toEqual([undefined, undefined, 0.9]);
     expect(store.checkpoints().get('rates:0')).toBe(4);

@@ -50,7 +50,11 @@ class CountingStore extends MemoryKeyValueStore<unknown> {
   }
 }
 
-function newTask(topology: Topology, store: KeyValueStore<unknown>, options: { maxTaskIdleMs?: number; maxFetchWaitMs?: number } = {}): StreamTask {
+function newTask(
+  topology: Topology,
+  store: KeyValueStore<unknown>,
+  options: { maxTaskIdleMs?: number; maxFetchWaitMs?: number } = {},
+): StreamTask {
   return new StreamTask({ topology, subtopologyId: 0, partition: 0, stores: new Map([['customers', store]]), ...options });
 }
 
@@ -158,7 +162,10 @@ describe('StreamTask', () => {
     expect(outputValues((await task.process()).outputs)).toEqual(['o@Ada']); // read-your-writes
     expect(await store.get(Buffer.from('c1'))).toBeUndefined();
     const offsets = await task.commit();
-    expect([...offsets]).toEqual([['customers:0', 8], ['orders:0', 4]]);
+    expect([...offsets]).toEqual([
+      ['customers:0', 8],
+      ['orders:0', 4],
+    ]);
     expect(await store.get(Buffer.from('c1'))).toBe('Ada');
     expect([...store.checkpoints()]).toEqual([['customers:0', 8]]);
   });
@@ -200,7 +207,13 @@ describe('StreamTask', () => {
   it('after a fail-policy error the task refuses further work', async () => {
     const b = new StreamsBuilder();
     b.stream('orders', { key: str, value: Serdes.json() }).to('out');
-    const task = new StreamTask({ topology: b.build({ applicationId: 'f' }), subtopologyId: 0, partition: 0, stores: new Map(), errorPolicy: { deserialization: 'fail' } });
+    const task = new StreamTask({
+      topology: b.build({ applicationId: 'f' }),
+      subtopologyId: 0,
+      partition: 0,
+      stores: new Map(),
+      errorPolicy: { deserialization: 'fail' },
+    });
     task.addRecords([rec('orders', 0, 1, 'k', '{}'), rec('orders', 1, 2, 'k', '{oops')]);
     await expect(task.process()).rejects.toMatchObject({ code: 'TRIBUTARY_DESERIALIZATION', offset: 1 });
     expect(task.failed).toBe(true);

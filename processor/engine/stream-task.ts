@@ -27,7 +27,13 @@ import type {
 import type { Serde } from '../../topology/serdes.js';
 import type { Logger } from '../../common/logger.js';
 import type { KeyValueStore, ReadOnlyKeyValueStore } from '../../state-store/types.js';
-import { topicPartitionId, type ConsumedRecord, type ProducedRecord, type RecordHeaders, type TopicPartitionId } from '../../common/records.js';
+import {
+  topicPartitionId,
+  type ConsumedRecord,
+  type ProducedRecord,
+  type RecordHeaders,
+  type TopicPartitionId,
+} from '../../common/records.js';
 import { resolveErrorPolicy, type ErrorPolicy, type ResolvedErrorPolicy } from './error-policy.js';
 import { deadLetterRecord, errorClassName, errorMessageOf, type ErrorStage } from '../../common/dead-letters.js';
 import { EngineMetrics } from './metrics.js';
@@ -202,7 +208,9 @@ export class StreamTask {
     for (const spec of topology.stores) if (spec.kind === 'state') this.stateStoreKeySerdes.set(spec.name, spec.keySerde);
 
     const tableTopics = new Set(sub.tableSources.map((t) => t.topic));
-    const ordered = [...sub.sourceTopics].sort((a, b) => Number(tableTopics.has(b)) - Number(tableTopics.has(a)) || (a < b ? -1 : a > b ? 1 : 0));
+    const ordered = [...sub.sourceTopics].sort(
+      (a, b) => Number(tableTopics.has(b)) - Number(tableTopics.has(a)) || (a < b ? -1 : a > b ? 1 : 0),
+    );
     ordered.forEach((topic, rank) => {
       const tp = topicPartitionId(topic, partition);
       const queue: InputQueue = { tp, topic, rank, records: [], head: 0, fetchedTo: undefined, knownEnd: undefined };
@@ -219,7 +227,11 @@ export class StreamTask {
       const node = this.nodes[id];
       if (node.kind === 'source' || node.kind === 'table-source' || node.kind === 'repartition-source') {
         const topic = topology.topicOf(node) as string;
-        const policy = resolveErrorPolicy(topology.applicationId, options.errorPolicy, 'errorPolicy' in node ? node.errorPolicy : undefined);
+        const policy = resolveErrorPolicy(
+          topology.applicationId,
+          options.errorPolicy,
+          'errorPolicy' in node ? node.errorPolicy : undefined,
+        );
         this.sourcesByTopic.set(topic, [...(this.sourcesByTopic.get(topic) ?? []), { node, policy }]);
       }
       if (node.kind === 'stream-global-join' && !this.globalStores.has(node.store)) {
@@ -238,7 +250,11 @@ export class StreamTask {
     this.assertUsable();
     for (const record of records) {
       const queue = this.queues.get(topicPartitionId(record.topic, record.partition));
-      if (!queue) throw new TaskStateError(this.id, `received ${record.topic}:${record.partition}, which is not one of its inputs (${this.inputPartitions.join(', ')}).`);
+      if (!queue)
+        throw new TaskStateError(
+          this.id,
+          `received ${record.topic}:${record.partition}, which is not one of its inputs (${this.inputPartitions.join(', ')}).`,
+        );
       queue.records.push(record);
       if (queue.fetchedTo !== undefined && record.offset >= queue.fetchedTo) queue.fetchedTo = record.offset + 1;
     }
@@ -253,7 +269,11 @@ export class StreamTask {
    */
   noteFetchPosition(tp: TopicPartitionId, nextOffset: number, endOffset: number): void {
     const queue = this.queues.get(tp);
-    if (!queue) throw new TaskStateError(this.id, `noteFetchPosition for ${tp}, which is not one of its inputs (${this.inputPartitions.join(', ')}).`);
+    if (!queue)
+      throw new TaskStateError(
+        this.id,
+        `noteFetchPosition for ${tp}, which is not one of its inputs (${this.inputPartitions.join(', ')}).`,
+      );
     queue.fetchedTo = Math.max(queue.fetchedTo ?? nextOffset, nextOffset);
     queue.knownEnd = Math.max(queue.knownEnd ?? endOffset, endOffset);
   }
@@ -366,7 +386,11 @@ export class StreamTask {
   private assertUsable(): void {
     if (this.closed) throw new TaskStateError(this.id, 'the task is closed.');
     if (this.failure !== undefined) {
-      throw new TaskStateError(this.id, `the task failed (${errorMessageOf(this.failure)}); close it and restart from the committed offsets.`, { cause: this.failure });
+      throw new TaskStateError(
+        this.id,
+        `the task failed (${errorMessageOf(this.failure)}); close it and restart from the committed offsets.`,
+        { cause: this.failure },
+      );
     }
   }
 
@@ -499,7 +523,8 @@ export class StreamTask {
       key = record.key === null || record.key === undefined ? null : node.keySerde.serialize(record.key);
       value = record.value === null || record.value === undefined ? null : node.valueSerde.serialize(record.value);
       if (node.kind === 'sink' && node.partitioner) {
-        if (!this.partitionCount) throw new Error(`a custom partitioner needs the partition count of '${topic}'; pass partitionCount to the task.`);
+        if (!this.partitionCount)
+          throw new Error(`a custom partitioner needs the partition count of '${topic}'; pass partitionCount to the task.`);
         partition = node.partitioner(record.key, record.value, this.partitionCount(topic));
       }
     } catch (error) {

@@ -7,7 +7,15 @@ import { EngineMetrics } from './metrics.js';
 import { createTableRecordDecoder } from './table-decoder.js';
 
 const spec: TableSourceSpec = { topic: 'customers', store: 'customers', nodeId: 0, keySerde: Serdes.string(), valueSerde: Serdes.json() };
-const bad: ConsumedRecord = { topic: 'customers', partition: 1, offset: 7, timestamp: 5, key: Buffer.from('c1'), value: Buffer.from('{oops'), headers: {} };
+const bad: ConsumedRecord = {
+  topic: 'customers',
+  partition: 1,
+  offset: 7,
+  timestamp: 5,
+  key: Buffer.from('c1'),
+  value: Buffer.from('{oops'),
+  headers: {},
+};
 
 function decodeError(record: ConsumedRecord): unknown {
   try {

@@ -146,9 +146,7 @@ describe('assignTasks', () => {
   it('when a member leaves a balanced group, moves only its tasks', () => {
     fc.assert(
       fc.property(
-        balancedGroupArb.chain((group) =>
-          fc.nat({ max: group.members.length - 1 }).map((leaving) => ({ ...group, leaving })),
-        ),
+        balancedGroupArb.chain((group) => fc.nat({ max: group.members.length - 1 }).map((leaving) => ({ ...group, leaving }))),
         ({ specs, members, leaving }) => {
           fc.pre(members.length >= 2);
           const departed = members[leaving];

@@ -54,10 +54,7 @@ export function listTasks(specs: readonly TaskSpec[]): TaskId[] {
 }
 
 /** The topic-partitions a set of tasks reads: partition p of every source topic of the task's sub-topology. */
-export function topicPartitionsOfTasks(
-  tasks: Iterable<TaskId>,
-  specs: readonly TaskSpec[],
-): Map<string, number[]> {
+export function topicPartitionsOfTasks(tasks: Iterable<TaskId>, specs: readonly TaskSpec[]): Map<string, number[]> {
   const topicsBySubtopology = new Map(specs.map((spec) => [spec.subtopology, spec.topics]));
   const partitionsByTopic = new Map<string, number[]>();
   for (const id of tasks) {
@@ -142,7 +139,10 @@ export function assignTasks(specs: readonly TaskSpec[], members: readonly Assign
   const hasStateElsewhere = (id: TaskId, memberId: string) => (localOwners.get(id) ?? []).some((m) => m !== memberId);
   for (const member of sortedMembers) {
     const claims = claimsByMember.get(member.memberId) ?? [];
-    const byPreference = [...claims.filter((id) => !hasStateElsewhere(id, member.memberId)), ...claims.filter((id) => hasStateElsewhere(id, member.memberId))];
+    const byPreference = [
+      ...claims.filter((id) => !hasStateElsewhere(id, member.memberId)),
+      ...claims.filter((id) => hasStateElsewhere(id, member.memberId)),
+    ];
     const keep = byPreference.slice(0, quota.get(member.memberId));
     const owned = tasksByMember.get(member.memberId) ?? [];
     for (const id of keep) {

@@ -32,7 +32,15 @@ describe('validateKafkaClientConfig', () => {
     const problems = (error as KafkaConfigError).problems;
     expect((error as KafkaConfigError).code).toBe('TRIBUTARY_KAFKA_CONFIG_INVALID');
     expect(problems.map((p) => p.split(':')[0])).toEqual([
-      'brokers', 'brokers', 'clientId', 'sasl.mechanism', 'sasl.username', 'requestTimeoutMs', 'retry.factor', 'retry.retries', 'logLevel',
+      'brokers',
+      'brokers',
+      'clientId',
+      'sasl.mechanism',
+      'sasl.username',
+      'requestTimeoutMs',
+      'retry.factor',
+      'retry.retries',
+      'logLevel',
     ]);
   });
 

@@ -187,11 +187,7 @@ interface PendingCommit {
   done: boolean;
 }
 
-const REBALANCE_ERROR_TYPES: ReadonlySet<string> = new Set([
-  'REBALANCE_IN_PROGRESS',
-  'ILLEGAL_GENERATION',
-  'UNKNOWN_MEMBER_ID',
-]);
+const REBALANCE_ERROR_TYPES: ReadonlySet<string> = new Set(['REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID']);
 
 export class GroupConsumer {
   private readonly options: GroupConsumerOptions;
@@ -244,7 +240,8 @@ export class GroupConsumer {
    * crashes for good or is stopped first.
    */
   async start(): Promise<void> {
-    if (this.currentStatus !== 'created') throw new GroupConsumerStateError(`start() was called when ${this.currentStatus}; create a new GroupConsumer to start again`);
+    if (this.currentStatus !== 'created')
+      throw new GroupConsumerStateError(`start() was called when ${this.currentStatus}; create a new GroupConsumer to start again`);
     this.currentStatus = 'joining';
     const { options } = this;
     const consumer = options.client.consumer({
@@ -347,7 +344,9 @@ export class GroupConsumer {
     } catch (error) {
       if (isRebalanceError(error)) {
         this.signalRebalancing(epoch);
-        throw new StaleAssignmentError('the group coordinator rejected the commit: the group is rebalancing', [...offsets.keys()], { cause: error });
+        throw new StaleAssignmentError('the group coordinator rejected the commit: the group is rebalancing', [...offsets.keys()], {
+          cause: error,
+        });
       }
       throw new OffsetCommitError(this.options.groupId, { cause: error });
     } finally {
@@ -370,7 +369,12 @@ export class GroupConsumer {
   }
 
   private runningConsumer(method: string): Consumer {
-    if (this.consumer === undefined || this.currentStatus === 'created' || this.currentStatus === 'stopped' || this.currentStatus === 'crashed') {
+    if (
+      this.consumer === undefined ||
+      this.currentStatus === 'created' ||
+      this.currentStatus === 'stopped' ||
+      this.currentStatus === 'crashed'
+    ) {
       throw new GroupConsumerStateError(`${method} needs a started consumer, but it is ${this.currentStatus}`);
     }
     return this.consumer;
@@ -457,7 +461,12 @@ export class GroupConsumer {
     const mine = tasksOfTopicPartitions(payload.memberAssignment, this.options.tasks);
     if (mine === undefined) {
       this.owned = new Set();
-      this.reportError(new GroupMetadataError(this.options.groupId, `the assignment ${JSON.stringify(payload.memberAssignment)} splits a co-partitioned task; is another assignor in use?`));
+      this.reportError(
+        new GroupMetadataError(
+          this.options.groupId,
+          `the assignment ${JSON.stringify(payload.memberAssignment)} splits a co-partitioned task; is another assignor in use?`,
+        ),
+      );
       return;
     }
     const topicPartitions = [...topicPartitionsOfTasks(mine, this.options.tasks)].flatMap(([topic, partitions]) =>
@@ -480,7 +489,10 @@ export class GroupConsumer {
     topicPartitions: readonly TopicPartition[],
     leaderMap: GroupMap | undefined,
   ): Promise<void> {
-    const map = leaderMap !== undefined && agrees(leaderMap, payload.memberId, mine) ? leaderMap : await this.readGroupMap(epoch, payload.memberId, mine);
+    const map =
+      leaderMap !== undefined && agrees(leaderMap, payload.memberId, mine)
+        ? leaderMap
+        : await this.readGroupMap(epoch, payload.memberId, mine);
     const previous = this.assignmentQueue;
     let finished = (): void => {};
     this.assignmentQueue = new Promise<void>((resolve) => {
@@ -547,7 +559,10 @@ export class GroupConsumer {
           if (map !== undefined && agrees(map, memberId, mine)) return map;
         }
       } catch (error) {
-        this.logger.warn('describeGroup failed while reading the task map; retrying', { groupId: this.options.groupId, error: String(error) });
+        this.logger.warn('describeGroup failed while reading the task map; retrying', {
+          groupId: this.options.groupId,
+          error: String(error),
+        });
       }
       await sleep(Math.min(1000, 25 * 2 ** attempt));
     }

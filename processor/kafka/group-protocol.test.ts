@@ -25,7 +25,12 @@ describe('group protocol', () => {
     const encoded = encodeMemberMetadata(['orders'], { url: 'http://a', instanceId: null, previousTasks: ['0_1'], localTasks: ['1_0'] });
     expect(decodeMemberUserData(encoded)).toEqual({ v: 1, url: 'http://a', instanceId: null, previousTasks: ['0_1'], localTasks: ['1_0'] });
     expect(decodeMemberUserData(Buffer.from('not metadata'))).toBeUndefined();
-    const bad = encodeMemberMetadata(['orders'], { url: 'http://a', instanceId: null, previousTasks: ['zero_one' as `${number}_${number}`], localTasks: [] });
+    const bad = encodeMemberMetadata(['orders'], {
+      url: 'http://a',
+      instanceId: null,
+      previousTasks: ['zero_one' as `${number}_${number}`],
+      localTasks: [],
+    });
     expect(decodeMemberUserData(bad)).toBeUndefined();
   });
 
@@ -44,6 +49,8 @@ describe('group protocol', () => {
 
   it('refuses topics whose partition counts no longer match their sub-topology', () => {
     expect(() => checkCoPartitioning(tasks, (topic) => (topic === 'orders' ? 4 : 2))).not.toThrow();
-    expect(() => checkCoPartitioning(tasks, (topic) => (topic === 'customers' ? 3 : topic === 'orders' ? 4 : 2))).toThrow(CoPartitioningError);
+    expect(() => checkCoPartitioning(tasks, (topic) => (topic === 'customers' ? 3 : topic === 'orders' ? 4 : 2))).toThrow(
+      CoPartitioningError,
+    );
   });
 });

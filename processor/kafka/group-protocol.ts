@@ -46,7 +46,12 @@ export interface MemberUserData {
 interface AssignmentUserData {
   readonly v: number;
   readonly assignmentId: string;
-  readonly members: readonly { readonly memberId: string; readonly url: string; readonly instanceId: string | null; readonly tasks: readonly TaskId[] }[];
+  readonly members: readonly {
+    readonly memberId: string;
+    readonly url: string;
+    readonly instanceId: string | null;
+    readonly tasks: readonly TaskId[];
+  }[];
 }
 
 /** The full map as this member knows it for one assignment. */
@@ -188,5 +193,3 @@ function isAssignmentUserData(data: unknown): data is AssignmentUserData {
     })
   );
 }
-
-

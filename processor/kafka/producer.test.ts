@@ -39,7 +39,13 @@ describe('partitionFor', () => {
     const kafkajsPartitioner = defaultPartitioner();
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 64 }), fc.integer({ min: 1, max: 64 }), (bytes, count) => {
-        const partitionMetadata: PartitionMetadata[] = Array.from({ length: count }, (_, partitionId) => ({ partitionId, leader: 0, partitionErrorCode: 0, replicas: [0], isr: [0] }));
+        const partitionMetadata: PartitionMetadata[] = Array.from({ length: count }, (_, partitionId) => ({
+          partitionId,
+          leader: 0,
+          partitionErrorCode: 0,
+          replicas: [0],
+          isr: [0],
+        }));
         const key = Buffer.from(bytes);
         expect(partitionFor('t', key, count)).toBe(kafkajsPartitioner({ topic: 't', partitionMetadata, message: { key, value: null } }));
       }),
@@ -65,7 +71,14 @@ describe('chunkRecords', () => {
   it('keeps every record, in order, in consecutive chunks within both bounds', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.record({ topic: fc.constantFrom('a', 'b'), partition: fc.option(fc.integer({ min: 0, max: 3 }), { nil: undefined }), size: fc.integer({ min: 0, max: 300 }) }), { maxLength: 200 }),
+        fc.array(
+          fc.record({
+            topic: fc.constantFrom('a', 'b'),
+            partition: fc.option(fc.integer({ min: 0, max: 3 }), { nil: undefined }),
+            size: fc.integer({ min: 0, max: 300 }),
+          }),
+          { maxLength: 200 },
+        ),
         fc.integer({ min: 1, max: 20 }),
         (specs, maxPerPartition) => {
           const records = specs.map((s) => record(s.topic, s.partition, s.size));
@@ -88,7 +101,11 @@ describe('chunkRecords', () => {
   });
 
   it('bounds records per topic-partition, not per request', () => {
-    const records = [...Array.from({ length: 5 }, () => record('t', 0)), ...Array.from({ length: 5 }, () => record('t', 1)), record('u', 0)];
+    const records = [
+      ...Array.from({ length: 5 }, () => record('t', 0)),
+      ...Array.from({ length: 5 }, () => record('t', 1)),
+      record('u', 0),
+    ];
     expect([...chunkRecords(records, 1_000_000, 5)].map((c) => c.length)).toEqual([records.length]);
     // 4 of partition 0 | the 5th of partition 0 and 4 of partition 1 | the 5th of partition 1 and u-0.
     expect([...chunkRecords(records, 1_000_000, 4)].map((c) => c.length)).toEqual([4, 5, 2]);

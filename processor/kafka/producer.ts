@@ -93,7 +93,10 @@ export class RecordProducer {
         await this.sendChunk(chunk.slice(half));
         return;
       }
-      throw new KafkaProduceError(topicMessages.map((t) => t.topic), { cause: error });
+      throw new KafkaProduceError(
+        topicMessages.map((t) => t.topic),
+        { cause: error },
+      );
     }
   }
 }
@@ -117,7 +120,11 @@ function recordBytes(record: ProducedRecord): number {
  * Consecutive slices of `records` (so per-partition order is the input order) of at most `maxBytes` each and at most
  * `maxPerPartition` records of one topic-partition each. A single record larger than `maxBytes` goes alone.
  */
-export function* chunkRecords(records: readonly ProducedRecord[], maxBytes: number, maxPerPartition: number): Generator<readonly ProducedRecord[]> {
+export function* chunkRecords(
+  records: readonly ProducedRecord[],
+  maxBytes: number,
+  maxPerPartition: number,
+): Generator<readonly ProducedRecord[]> {
   if (records.length === 0) return;
   let start = 0;
   let bytes = 0;
@@ -127,7 +134,12 @@ export function* chunkRecords(records: readonly ProducedRecord[], maxBytes: numb
     const size = recordBytes(record);
     let topic = counts.get(record.topic);
     // A record without a partition may land on any partition of its topic: count it against all of them.
-    const count = topic === undefined ? 0 : record.partition === undefined ? topic.unknown + topic.max : topic.unknown + (topic.byPartition[record.partition] ?? 0);
+    const count =
+      topic === undefined
+        ? 0
+        : record.partition === undefined
+          ? topic.unknown + topic.max
+          : topic.unknown + (topic.byPartition[record.partition] ?? 0);
     if (i > start && (bytes + size > maxBytes || count >= maxPerPartition)) {
       yield records.slice(start, i);
       start = i;

@@ -237,13 +237,22 @@ export class TributaryApp {
     this.transition('bootstrapping');
     try {
       if (options.http !== undefined) {
-        this.server = createQueryServer({ source: this.source, host: options.http.host, port: options.http.port, authToken: options.http.authToken });
+        this.server = createQueryServer({
+          source: this.source,
+          host: options.http.host,
+          port: options.http.port,
+          authToken: options.http.authToken,
+        });
         const listening = await this.server.listen();
         this.advertisedUrl = options.http.advertisedUrl ?? listening;
         options.logger.info('query server listening', { url: listening, advertisedUrl: this.advertisedUrl });
       }
       if (this.stopRequested) return;
-      const stateDirectory = await StateDirectory.open({ stateDir: options.stateDir, applicationId: options.applicationId, logger: options.logger });
+      const stateDirectory = await StateDirectory.open({
+        stateDir: options.stateDir,
+        applicationId: options.applicationId,
+        logger: options.logger,
+      });
       this.stateDirectory = stateDirectory;
       this.resolvedInstanceId = options.instanceId ?? (await persistentInstanceId(stateDirectory.appDir));
       const client = createKafkaClient(options.kafka, { logger: kafkaLoggerFor(options.logger) });

@@ -38,7 +38,11 @@ export async function prepareClusterLayout(admin: KafkaAdmin, topology: Topology
   checkCoPartitioning(topology, (topic) => described.partitions.get(topic));
 
   const wanted = topology.partitionCounts(userCount);
-  const specs: TopicSpec[] = [...wanted].map(([topic, partitions]) => ({ topic, partitions, replicationFactor: internal.replicationFactor }));
+  const specs: TopicSpec[] = [...wanted].map(([topic, partitions]) => ({
+    topic,
+    partitions,
+    replicationFactor: internal.replicationFactor,
+  }));
   // A dead letter is a source record (or an output that did not fit its topic) plus tributary.* headers: give the
   // dead-letter topic room for the largest record any topic we touch accepts, or one poison record near a topic's
   // limit would be rejected by the DLQ and stop the app. Only applied when we create the topic.

@@ -27,9 +27,7 @@ export function engineMetricFamilies(snapshot: EngineMetricsSnapshot): MetricFam
     counter('tributary_records_dead_lettered_total', 'Records sent to the dead-letter topic.', [
       { labels: {}, value: snapshot.deadLettered },
     ]),
-    counter('tributary_records_skipped_total', 'Records skipped by a log-and-skip policy.', [
-      { labels: {}, value: snapshot.skipped },
-    ]),
+    counter('tributary_records_skipped_total', 'Records skipped by a log-and-skip policy.', [{ labels: {}, value: snapshot.skipped }]),
     counter('tributary_join_lookups_total', 'Stream-table join lookups, by result.', [
       { labels: { result: 'hit' }, value: snapshot.joinHits },
       { labels: { result: 'miss' }, value: snapshot.joinMisses },

@@ -94,7 +94,12 @@ export class GlobalTables {
         const tp = topicPartitionId(spec.topic, partition);
         const offset = checkpoints.get(tp);
         const previous = starts.get(tp);
-        const lowest = previous === undefined ? offset : previous.offset === undefined || offset === undefined ? undefined : Math.min(previous.offset, offset);
+        const lowest =
+          previous === undefined
+            ? offset
+            : previous.offset === undefined || offset === undefined
+              ? undefined
+              : Math.min(previous.offset, offset);
         starts.set(tp, { topic: spec.topic, partition, offset: lowest });
       }
     }
@@ -116,7 +121,9 @@ export class GlobalTables {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    await Promise.all([...this.bootstrapping, ...(this.updates ? [this.updates] : [])].map((reader) => reader.stop().catch(() => undefined)));
+    await Promise.all(
+      [...this.bootstrapping, ...(this.updates ? [this.updates] : [])].map((reader) => reader.stop().catch(() => undefined)),
+    );
     await this.updatesRun;
   }
 

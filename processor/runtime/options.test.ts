@@ -35,7 +35,13 @@ describe('resolveAppOptions', () => {
       instanceId: 'n1',
       dlqTopic: 'dead',
     });
-    expect(resolved.kafka).toEqual({ brokers: ['b:9093'], ssl: true, sasl: { mechanism: 'plain', username: 'u', password: 'p' }, requestTimeoutMs: 5000, clientId: 'shop-n1' });
+    expect(resolved.kafka).toEqual({
+      brokers: ['b:9093'],
+      ssl: true,
+      sasl: { mechanism: 'plain', username: 'u', password: 'p' },
+      requestTimeoutMs: 5000,
+      clientId: 'shop-n1',
+    });
     expect(resolved.errorPolicy.deadLetterTopic).toBe('dead');
   });
 

@@ -70,7 +70,7 @@ export interface ResolvedAppOptions {
   readonly applicationId: string;
   readonly kafka: KafkaClientConfig;
   readonly stateDir: string;
-  readonly http: Required<Pick<HttpOptions, 'host' | 'port'>> & Pick<HttpOptions, 'advertisedUrl' | 'authToken'> | undefined;
+  readonly http: (Required<Pick<HttpOptions, 'host' | 'port'>> & Pick<HttpOptions, 'advertisedUrl' | 'authToken'>) | undefined;
   readonly instanceId: string | undefined;
   readonly commitIntervalMs: number;
   readonly errorPolicy: ErrorPolicy;
@@ -95,11 +95,19 @@ export function resolveAppOptions(topology: Topology, options: TributaryAppOptio
       `applicationId: "${applicationId}" differs from the topology's "${topology.applicationId}" (internal topic names come from the topology); build the topology with the same applicationId`,
     );
   }
-  if (typeof options.stateDir !== 'string' || options.stateDir.trim() === '') problems.push('stateDir: give a directory path for the state stores');
+  if (typeof options.stateDir !== 'string' || options.stateDir.trim() === '')
+    problems.push('stateDir: give a directory path for the state stores');
 
-  const fromOption = typeof options.brokers === 'string' ? options.brokers.split(',').map((b) => b.trim()).filter((b) => b !== '') : options.brokers;
+  const fromOption =
+    typeof options.brokers === 'string'
+      ? options.brokers
+          .split(',')
+          .map((b) => b.trim())
+          .filter((b) => b !== '')
+      : options.brokers;
   const brokers = fromOption ?? options.kafka?.brokers ?? [];
-  if (options.brokers !== undefined && options.kafka?.brokers !== undefined) problems.push('brokers: give the brokers either as `brokers` or as `kafka.brokers`, not both');
+  if (options.brokers !== undefined && options.kafka?.brokers !== undefined)
+    problems.push('brokers: give the brokers either as `brokers` or as `kafka.brokers`, not both');
   const instanceId = options.instanceId ?? defaultInstanceId;
   const kafka: KafkaClientConfig = {
     ...options.kafka,
@@ -120,8 +128,15 @@ export function resolveAppOptions(topology: Topology, options: TributaryAppOptio
   };
   const commitIntervalMs = positive('commitIntervalMs', options.commitIntervalMs, 1000);
   const sessionTimeoutMs = positive('sessionTimeoutMs', options.sessionTimeoutMs, 30_000);
-  const heartbeatIntervalMs = positive('heartbeatIntervalMs', options.heartbeatIntervalMs, Math.min(3000, Math.floor(sessionTimeoutMs / 3)));
-  if (heartbeatIntervalMs >= sessionTimeoutMs) problems.push(`heartbeatIntervalMs: ${heartbeatIntervalMs} must be lower than sessionTimeoutMs (${sessionTimeoutMs}); a third of it is typical`);
+  const heartbeatIntervalMs = positive(
+    'heartbeatIntervalMs',
+    options.heartbeatIntervalMs,
+    Math.min(3000, Math.floor(sessionTimeoutMs / 3)),
+  );
+  if (heartbeatIntervalMs >= sessionTimeoutMs)
+    problems.push(
+      `heartbeatIntervalMs: ${heartbeatIntervalMs} must be lower than sessionTimeoutMs (${sessionTimeoutMs}); a third of it is typical`,
+    );
   const rebalanceTimeoutMs = positive('rebalanceTimeoutMs', options.rebalanceTimeoutMs, 60_000);
   const fetchMaxWaitMs = positive('fetchMaxWaitMs', options.fetchMaxWaitMs, 100);
   const maxTaskIdleMs = nonNegativeInt('maxTaskIdleMs', options.maxTaskIdleMs, 0);
@@ -129,7 +144,8 @@ export function resolveAppOptions(topology: Topology, options: TributaryAppOptio
   const dlqPartitions = positive('dlqPartitions', options.dlqPartitions, 1);
   if (!Number.isInteger(dlqPartitions)) problems.push(`dlqPartitions: ${dlqPartitions} must be an integer`);
   const rf = options.internalTopicReplicationFactor;
-  if (rf !== undefined && !(Number.isInteger(rf) && rf > 0)) problems.push(`internalTopicReplicationFactor: ${rf} must be a positive integer`);
+  if (rf !== undefined && !(Number.isInteger(rf) && rf > 0))
+    problems.push(`internalTopicReplicationFactor: ${rf} must be a positive integer`);
 
   let http: ResolvedAppOptions['http'];
   if (options.http !== undefined) {
@@ -140,7 +156,11 @@ export function resolveAppOptions(topology: Topology, options: TributaryAppOptio
     }
     http = { host: options.http.host ?? '127.0.0.1', port, advertisedUrl: options.http.advertisedUrl, authToken: options.http.authToken };
   }
-  if (options.dlqTopic !== undefined && options.errorPolicy?.deadLetterTopic !== undefined && options.dlqTopic !== options.errorPolicy.deadLetterTopic) {
+  if (
+    options.dlqTopic !== undefined &&
+    options.errorPolicy?.deadLetterTopic !== undefined &&
+    options.dlqTopic !== options.errorPolicy.deadLetterTopic
+  ) {
     problems.push('dlqTopic: differs from errorPolicy.deadLetterTopic; give one of them');
   }
   if (problems.length > 0) throw new RuntimeConfigError(problems);

@@ -12,7 +12,10 @@ import { TARGET_TOPIC_HEADER } from '../../common/dead-letters.js';
 class FlakySink implements RecordSink {
   readonly calls: (readonly ProducedRecord[])[] = [];
   readonly delivered: ProducedRecord[] = [];
-  constructor(private failures: number, private readonly failTopic?: string) {}
+  constructor(
+    private failures: number,
+    private readonly failTopic?: string,
+  ) {}
   async send(records: readonly ProducedRecord[]): Promise<void> {
     this.calls.push(records);
     if (this.failures > 0 || (this.failTopic !== undefined && records.some((r) => r.topic === this.failTopic))) {
@@ -23,12 +26,21 @@ class FlakySink implements RecordSink {
   }
 }
 
-const record = (topic: string, key: string): ProducedRecord => ({ topic, timestamp: 5, key: Buffer.from(key), value: Buffer.from(`v-${key}`), headers: { h: Buffer.from('x') } });
+const record = (topic: string, key: string): ProducedRecord => ({
+  topic,
+  timestamp: 5,
+  key: Buffer.from(key),
+  value: Buffer.from(`v-${key}`),
+  headers: { h: Buffer.from('x') },
+});
 
 function sender(sink: RecordSink, production: ErrorAction, retries = 2): { sender: OutputSender; metrics: EngineMetrics } {
   const metrics = new EngineMetrics();
   const policy = resolveErrorPolicy('app', { production });
-  return { sender: new OutputSender({ producer: sink, policy, applicationId: 'app', metrics, logger: silentLogger, retries, initialBackoffMs: 1 }), metrics };
+  return {
+    sender: new OutputSender({ producer: sink, policy, applicationId: 'app', metrics, logger: silentLogger, retries, initialBackoffMs: 1 }),
+    metrics,
+  };
 }
 
 describe('OutputSender', () => {

@@ -48,14 +48,22 @@ export class OutputSender {
     metrics.recordError('production', policy.production);
     if (policy.production === 'fail') throw failure;
     if (policy.production === 'log-and-skip') {
-      logger.error('dropping records Kafka did not acknowledge (production error policy: log-and-skip)', { records: records.length, topics, error: failure });
+      logger.error('dropping records Kafka did not acknowledge (production error policy: log-and-skip)', {
+        records: records.length,
+        topics,
+        error: failure,
+      });
       return;
     }
     const deadLetters = records.map((record) => this.deadLetter(record, failure));
     const dlqFailure = await this.sendWithRetries(deadLetters);
     if (dlqFailure !== undefined) throw dlqFailure;
     this.sent += deadLetters.length;
-    logger.warn('sent records Kafka did not acknowledge to the dead-letter topic', { records: records.length, topics, deadLetterTopic: policy.deadLetterTopic });
+    logger.warn('sent records Kafka did not acknowledge to the dead-letter topic', {
+      records: records.length,
+      topics,
+      deadLetterTopic: policy.deadLetterTopic,
+    });
   }
 
   private async sendWithRetries(records: readonly ProducedRecord[]): Promise<KafkaProduceError | undefined> {
@@ -66,9 +74,13 @@ export class OutputSender {
         await producer.send(records);
         return undefined;
       } catch (error) {
-        const failure = error instanceof KafkaProduceError ? error : new KafkaProduceError([...new Set(records.map((r) => r.topic))], { cause: error });
+        const failure =
+          error instanceof KafkaProduceError ? error : new KafkaProduceError([...new Set(records.map((r) => r.topic))], { cause: error });
         const again = attempt < retries && (this.options.shouldRetry?.() ?? true);
-        logger.warn(again ? `produce failed; retrying in ${backoff} ms` : 'produce failed; giving up', { attempt: attempt + 1, error: failure });
+        logger.warn(again ? `produce failed; retrying in ${backoff} ms` : 'produce failed; giving up', {
+          attempt: attempt + 1,
+          error: failure,
+        });
         if (!again) return failure;
         await new Promise((resolve) => setTimeout(resolve, backoff));
         backoff *= 4;
@@ -79,5 +91,4 @@ export class OutputSender {
   private deadLetter(record: ProducedRecord, error: unknown): ProducedRecord {
     return deadLetterRecord(this.options.policy.deadLetterTopic, this.options.applicationId, 'production', record, error);
   }
-
 }

@@ -95,5 +95,12 @@ export class RestorationTracker {
 }
 
 function snapshot(e: Entry): RestorationEvent {
-  return { store: e.store, partition: e.partition, restoredRecords: e.restoredRecords, restoredOffset: e.restoredOffset, endOffset: e.endOffset, done: e.done };
+  return {
+    store: e.store,
+    partition: e.partition,
+    restoredRecords: e.restoredRecords,
+    restoredOffset: e.restoredOffset,
+    endOffset: e.endOffset,
+    done: e.done,
+  };
 }

@@ -32,15 +32,30 @@ export function runtimeMetricFamilies(stats: RuntimeStats): MetricFamily[] {
         { labels: { store, result: 'skipped' }, value: t.skipped },
       ]),
     },
-    { name: 'tributary_tasks', help: 'Tasks assigned to this instance.', type: 'gauge', samples: [{ labels: {}, value: stats.tasks.length }] },
+    {
+      name: 'tributary_tasks',
+      help: 'Tasks assigned to this instance.',
+      type: 'gauge',
+      samples: [{ labels: {}, value: stats.tasks.length }],
+    },
     {
       name: 'tributary_records_sent_total',
       help: 'Records produced and acknowledged (sinks, repartition topics, dead letters).',
       type: 'counter',
       samples: [{ labels: {}, value: stats.recordsSent }],
     },
-    { name: 'tributary_commits_total', help: 'Offset commits accepted by the group.', type: 'counter', samples: [{ labels: {}, value: stats.commits }] },
-    { name: 'tributary_rebalances_total', help: 'Assignments received from the group.', type: 'counter', samples: [{ labels: {}, value: stats.rebalances }] },
+    {
+      name: 'tributary_commits_total',
+      help: 'Offset commits accepted by the group.',
+      type: 'counter',
+      samples: [{ labels: {}, value: stats.commits }],
+    },
+    {
+      name: 'tributary_rebalances_total',
+      help: 'Assignments received from the group.',
+      type: 'counter',
+      samples: [{ labels: {}, value: stats.rebalances }],
+    },
     {
       name: 'tributary_consumer_lag',
       help: 'High watermark minus next offset, per input partition, as of the last fetched batch.',

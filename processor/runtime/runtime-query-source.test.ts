@@ -13,9 +13,14 @@ const PARTITIONS = 4;
 const builder = new StreamsBuilder();
 const globalTable = builder.globalTable('g', { key: Serdes.string(), value: Serdes.json(), store: 'global-store' });
 const table = builder.table('t', { key: Serdes.string(), value: Serdes.json(), store: 'table-store' });
-builder.stream('orders', { key: Serdes.string(), value: Serdes.json<{ c: string }>() })
+builder
+  .stream('orders', { key: Serdes.string(), value: Serdes.json<{ c: string }>() })
   .join(table, (o, c) => ({ o, c }))
-  .join(globalTable, (_k, v) => v.o.c, (v, g) => ({ v, g }))
+  .join(
+    globalTable,
+    (_k, v) => v.o.c,
+    (v, g) => ({ v, g }),
+  )
   .to('out');
 const topology = builder.build({ applicationId: 'qs' });
 const tableSub = topology.stores.find((s) => s.name === 'table-store')?.subtopologyId as number;
@@ -61,7 +66,12 @@ function source(tasks: FakeTasks | undefined, globals: GlobalStoresView | undefi
     topology,
     url: () => 'http://me',
     instanceId: () => 'i-me',
-    partitions: () => new Map([['t', PARTITIONS], ['orders', PARTITIONS], ['g', 2]]),
+    partitions: () =>
+      new Map([
+        ['t', PARTITIONS],
+        ['orders', PARTITIONS],
+        ['g', 2],
+      ]),
     globals: () => globals,
     tasks: () => tasks,
     status: () => status,
@@ -82,11 +92,21 @@ describe('RuntimeQuerySource', () => {
     const tasks = new FakeTasks();
     const qs = source(tasks, undefined);
     expect(qs.locate('table-store', keyOnPartition(0))).toEqual({ kind: 'local', store: expect.objectContaining({ name: 'table-store' }) });
-    expect(qs.locate('table-store', keyOnPartition(1))).toMatchObject({ kind: 'unavailable', reason: expect.stringContaining('restoring') });
+    expect(qs.locate('table-store', keyOnPartition(1))).toMatchObject({
+      kind: 'unavailable',
+      reason: expect.stringContaining('restoring'),
+    });
     expect(qs.locate('table-store', keyOnPartition(2))).toEqual({ kind: 'remote', url: 'http://other' });
-    expect(qs.locate('table-store', keyOnPartition(3))).toMatchObject({ kind: 'unavailable', reason: expect.stringContaining('no instance owns') });
+    expect(qs.locate('table-store', keyOnPartition(3))).toMatchObject({
+      kind: 'unavailable',
+      reason: expect.stringContaining('no instance owns'),
+    });
     tasks.isRebalancing = true;
-    expect(qs.locate('table-store', keyOnPartition(0))).toMatchObject({ kind: 'unavailable', reason: 'a rebalance is in progress', retryAfterSeconds: 1 });
+    expect(qs.locate('table-store', keyOnPartition(0))).toMatchObject({
+      kind: 'unavailable',
+      reason: 'a rebalance is in progress',
+      retryAfterSeconds: 1,
+    });
   });
 
   it('covers every partition exactly once in scan targets', () => {
@@ -125,7 +145,10 @@ describe('RuntimeQuerySource', () => {
   });
 
   it('reports only itself, with no assignment id, before joining the group', () => {
-    expect(source(undefined, undefined).metadata()).toEqual({ assignmentId: null, instances: [{ id: 'i-me', url: 'http://me', self: true, tasks: [], storePartitions: {} }] });
+    expect(source(undefined, undefined).metadata()).toEqual({
+      assignmentId: null,
+      instances: [{ id: 'i-me', url: 'http://me', self: true, tasks: [], storePartitions: {} }],
+    });
     expect(source(undefined, undefined).locate('table-store', Buffer.from('x'))).toMatchObject({ kind: 'unavailable' });
   });
 });

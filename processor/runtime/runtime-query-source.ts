@@ -97,7 +97,8 @@ export class RuntimeQuerySource implements QuerySource {
         : [{ kind: 'unavailable', partitions: [0], reason: reasonOf(location), retryAfterSeconds: RETRY_AFTER_SECONDS }];
     }
     const count = this.partitionCountOf(spec) ?? 0;
-    if (count === 0) return [{ kind: 'unavailable', partitions: [0], reason: 'the instance is starting', retryAfterSeconds: RETRY_AFTER_SECONDS }];
+    if (count === 0)
+      return [{ kind: 'unavailable', partitions: [0], reason: 'the instance is starting', retryAfterSeconds: RETRY_AFTER_SECONDS }];
     const targets: ScanTarget[] = [];
     const remote = new Map<string, number[]>();
     const down = new Map<string, number[]>();
@@ -108,7 +109,8 @@ export class RuntimeQuerySource implements QuerySource {
       else down.set(location.reason, [...(down.get(location.reason) ?? []), partition]);
     }
     for (const [url, partitions] of remote) targets.push({ kind: 'remote', url, partitions });
-    for (const [reason, partitions] of down) targets.push({ kind: 'unavailable', partitions, reason, retryAfterSeconds: RETRY_AFTER_SECONDS });
+    for (const [reason, partitions] of down)
+      targets.push({ kind: 'unavailable', partitions, reason, retryAfterSeconds: RETRY_AFTER_SECONDS });
     return targets;
   }
 
@@ -116,7 +118,10 @@ export class RuntimeQuerySource implements QuerySource {
     const tasks = this.parts.tasks();
     const assignment = tasks?.currentAssignment();
     if (assignment === undefined) {
-      return { assignmentId: null, instances: [{ id: this.parts.instanceId(), url: this.parts.url(), self: true, tasks: [], storePartitions: {} }] };
+      return {
+        assignmentId: null,
+        instances: [{ id: this.parts.instanceId(), url: this.parts.url(), self: true, tasks: [], storePartitions: {} }],
+      };
     }
     const instances: InstanceInfo[] = assignment.members.map((member) => ({
       id: member.instanceId ?? member.memberId,

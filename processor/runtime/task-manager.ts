@@ -33,7 +33,13 @@ import type { TaskSpec } from '../kafka/assignor.js';
 import type { KafkaClient } from '../kafka/client.js';
 import { GroupConsumer, type BatchContext, type GroupAssignment, type TopicPartition } from '../kafka/group-consumer.js';
 import { murmur2, toPositive } from '../../common/partitioner.js';
-import { parseTopicPartitionId, topicPartitionId, type ConsumedRecord, type ProducedRecord, type TopicPartitionId } from '../../common/records.js';
+import {
+  parseTopicPartitionId,
+  topicPartitionId,
+  type ConsumedRecord,
+  type ProducedRecord,
+  type TopicPartitionId,
+} from '../../common/records.js';
 import { restoreStore } from '../../state-store/restore.js';
 import type { StateDirectory } from '../../state-store/state-directory.js';
 import type { KeyValueStore, ReadOnlyKeyValueStore } from '../../state-store/types.js';
@@ -144,7 +150,13 @@ export class TaskManager {
    * Like every co-partitioned topology, this assumes partition counts do not change while the app runs.
    */
   private readonly outputPartitionCounts = new Map<string, number>();
-  private counters = { recordsProcessed: 0, commits: 0, rebalances: 0, firstAssignmentAt: undefined as number | undefined, firstRecordProcessedAt: undefined as number | undefined };
+  private counters = {
+    recordsProcessed: 0,
+    commits: 0,
+    rebalances: 0,
+    firstAssignmentAt: undefined as number | undefined,
+    firstRecordProcessedAt: undefined as number | undefined,
+  };
 
   /** Tasks with a store directory on local disk (asked at every join: the assignor prefers us for them). */
   private readonly localStateTasks: Set<TaskId>;
@@ -173,7 +185,9 @@ export class TaskManager {
 
   /** Tasks with state on local disk at start. */
   static async tasksWithLocalState(topology: Topology, stateDirectory: StateDirectory): Promise<TaskId[]> {
-    const subtopologyOfStore = new Map(topology.stores.filter((s) => s.subtopologyId !== undefined).map((s) => [s.name, s.subtopologyId as number]));
+    const subtopologyOfStore = new Map(
+      topology.stores.filter((s) => s.subtopologyId !== undefined).map((s) => [s.name, s.subtopologyId as number]),
+    );
     const tasks = new Set<TaskId>();
     for (const { name, partition } of await stateDirectory.listStores()) {
       const sub = subtopologyOfStore.get(name);
@@ -199,7 +213,8 @@ export class TaskManager {
     this.halted = true;
     if (this.timer !== undefined) clearInterval(this.timer);
     await this.serial.run(async () => {
-      if (commit && !wasHalted) await this.commitAll(this.epoch, true).catch((error: unknown) => this.options.logger.error('final commit failed', { error }));
+      if (commit && !wasHalted)
+        await this.commitAll(this.epoch, true).catch((error: unknown) => this.options.logger.error('final commit failed', { error }));
     });
     await this.consumer.stop().catch((error: unknown) => this.options.logger.warn('leaving the group failed', { error }));
     await this.serial.run(async () => this.closeTasks(new Set()));
@@ -233,7 +248,10 @@ export class TaskManager {
   }
 
   localPartitions(store: string): number[] {
-    return [...this.tasks.values()].filter((t) => t.stores.has(store)).map((t) => t.partition).sort((a, b) => a - b);
+    return [...this.tasks.values()]
+      .filter((t) => t.stores.has(store))
+      .map((t) => t.partition)
+      .sort((a, b) => a - b);
   }
 
   async approximateCount(store: string): Promise<number> {
@@ -258,9 +276,11 @@ export class TaskManager {
     this.rebalancing = true;
     this.options.onRebalancing();
     // Best effort: while this member has not rejoined, the coordinator still takes commits of this generation.
-    void this.serial.run(async () => {
-      if (!this.halted && epoch === this.epoch) await this.commitAll(epoch, true);
-    }).catch((error: unknown) => this.fail(error));
+    void this.serial
+      .run(async () => {
+        if (!this.halted && epoch === this.epoch) await this.commitAll(epoch, true);
+      })
+      .catch((error: unknown) => this.fail(error));
   }
 
   private handleAssignment(assignment: GroupAssignment): Promise<void> {
@@ -302,7 +322,8 @@ export class TaskManager {
       try {
         for (const active of this.tasksByInput.get(tp) ?? []) {
           const restoring = active.restoring.get(tp);
-          const rest = restoring === undefined ? records : await this.restoreFromBatch(active, tp, restoring, records, context.highWatermark);
+          const rest =
+            restoring === undefined ? records : await this.restoreFromBatch(active, tp, restoring, records, context.highWatermark);
           if (rest.length > 0) active.task.addRecords(rest);
           const tail = records[records.length - 1];
           if (tail !== undefined) active.task.noteFetchPosition(tp, tail.offset + 1, context.highWatermark);
@@ -426,7 +447,10 @@ export class TaskManager {
     try {
       for (const [topic, count] of (await admin.describeTopicPartitions(unknown)).partitions) this.outputPartitionCounts.set(topic, count);
     } catch (error) {
-      this.options.logger.warn('could not read the partition counts of sink topics; kafkajs will partition their records', { topics: unknown.join(','), error });
+      this.options.logger.warn('could not read the partition counts of sink topics; kafkajs will partition their records', {
+        topics: unknown.join(','),
+        error,
+      });
     }
   }
 
@@ -508,7 +532,8 @@ export class TaskManager {
     // Committed and end offsets of every input: table restoration targets, and where each input starts, so tasks
     // wait for partitions known to hold unfetched records (timestamp order across separately fetched partitions).
     const inputTopics = [...new Set(assignment.mine.flatMap((id) => topology.subtopologies[parseTaskId(id).subtopology].sourceTopics))];
-    const committed = inputTopics.length > 0 ? await admin.fetchCommittedOffsets(groupId, inputTopics) : new Map<TopicPartitionId, number>();
+    const committed =
+      inputTopics.length > 0 ? await admin.fetchCommittedOffsets(groupId, inputTopics) : new Map<TopicPartitionId, number>();
     const inputEnds = new Map<TopicPartitionId, number>();
     for (const topic of inputTopics) {
       for (const [partition, end] of await admin.fetchEndOffsets(topic)) inputEnds.set(topicPartitionId(topic, partition), end);
@@ -582,7 +607,10 @@ export class TaskManager {
     logger.info('assignment set up', {
       epoch: assignment.epoch,
       tasks: assignment.mine.join(','),
-      restoring: [...this.tasks.values()].filter((t) => t.restoring.size > 0).map((t) => t.id).join(','),
+      restoring: [...this.tasks.values()]
+        .filter((t) => t.restoring.size > 0)
+        .map((t) => t.id)
+        .join(','),
       members: assignment.members.length,
     });
   }

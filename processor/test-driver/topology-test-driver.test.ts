@@ -48,7 +48,12 @@ describe('stateless operators', () => {
     input.filterNot((_k, v) => v % 2 === 0).to('odd', { value: Serdes.json<number>() });
     input.map((k, v) => [`${k}!`, v * 10]).to('mapped', { key: str, value: Serdes.json<number>() });
     input.mapValues((v, k) => `${k}=${v}`).to('mapped-values', { value: str });
-    input.flatMap((k, v): [string, number][] => [[k, v], [`${k}'`, -v]]).to('flat', { key: str, value: Serdes.json<number>() });
+    input
+      .flatMap((k, v): [string, number][] => [
+        [k, v],
+        [`${k}'`, -v],
+      ])
+      .to('flat', { key: str, value: Serdes.json<number>() });
     input.flatMapValues((v) => Array.from({ length: v }, (_, i) => i)).to('flat-values', { value: Serdes.json<number>() });
     input.selectKey((_k, v) => v).to('rekeyed', { key: Serdes.json<number>(), value: Serdes.json<number>() });
     input.peek((k) => peeked.push(k)).to('peeked', { value: Serdes.json<number>() });
@@ -60,11 +65,29 @@ describe('stateless operators', () => {
     const readStr = (name: string) => driver.outputTopic(name, str, anyJson).readKeyValues();
     expect(readStr('even')).toEqual([{ key: 'b', value: 2 }]);
     expect(readStr('odd')).toEqual([{ key: 'a', value: 1 }]);
-    expect(readStr('mapped')).toEqual([{ key: 'a!', value: 10 }, { key: 'b!', value: 20 }]);
-    expect(driver.outputTopic('mapped-values', str, str).readKeyValues()).toEqual([{ key: 'a', value: 'a=1' }, { key: 'b', value: 'b=2' }]);
-    expect(readStr('flat')).toEqual([{ key: 'a', value: 1 }, { key: "a'", value: -1 }, { key: 'b', value: 2 }, { key: "b'", value: -2 }]);
-    expect(readStr('flat-values')).toEqual([{ key: 'a', value: 0 }, { key: 'b', value: 0 }, { key: 'b', value: 1 }]);
-    expect(read('rekeyed')).toEqual([{ key: 1, value: 1 }, { key: 2, value: 2 }]);
+    expect(readStr('mapped')).toEqual([
+      { key: 'a!', value: 10 },
+      { key: 'b!', value: 20 },
+    ]);
+    expect(driver.outputTopic('mapped-values', str, str).readKeyValues()).toEqual([
+      { key: 'a', value: 'a=1' },
+      { key: 'b', value: 'b=2' },
+    ]);
+    expect(readStr('flat')).toEqual([
+      { key: 'a', value: 1 },
+      { key: "a'", value: -1 },
+      { key: 'b', value: 2 },
+      { key: "b'", value: -2 },
+    ]);
+    expect(readStr('flat-values')).toEqual([
+      { key: 'a', value: 0 },
+      { key: 'b', value: 0 },
+      { key: 'b', value: 1 },
+    ]);
+    expect(read('rekeyed')).toEqual([
+      { key: 1, value: 1 },
+      { key: 2, value: 2 },
+    ]);
     expect(peeked).toEqual(['a', 'b']);
     expect(readStr('peeked')).toHaveLength(2);
   });
@@ -107,16 +130,23 @@ describe('stateless operators', () => {
   it('process() forwards any number of records and keeps state in a declared store', async () => {
     const b = new StreamsBuilder().addStateStore('counts', { key: str });
     b.stream('clicks', { key: str, value: str })
-      .process<string, number>(async (key, _value, ctx) => {
-        const counts = ctx.store<string, number>('counts');
-        const next = ((await counts.get(key)) ?? 0) + 1;
-        counts.put(key, next);
-        ctx.forward(key, next);
-      }, { stores: ['counts'] })
+      .process<string, number>(
+        async (key, _value, ctx) => {
+          const counts = ctx.store<string, number>('counts');
+          const next = ((await counts.get(key)) ?? 0) + 1;
+          counts.put(key, next);
+          ctx.forward(key, next);
+        },
+        { stores: ['counts'] },
+      )
       .to('click-counts', { key: str, value: Serdes.json<number>() });
     const driver = driverFor(b.build({ applicationId: 'proc' }), { partitions: 2 });
     const clicks = driver.inputTopic('clicks', str, str);
-    await clicks.pipeMany([{ key: 'u1', value: 'a' }, { key: 'u2', value: 'b' }, { key: 'u1', value: 'c' }]);
+    await clicks.pipeMany([
+      { key: 'u1', value: 'a' },
+      { key: 'u2', value: 'b' },
+      { key: 'u1', value: 'c' },
+    ]);
     expect(driver.outputTopic('click-counts', str, Serdes.json<number>()).readKeyValues()).toEqual([
       { key: 'u1', value: 1 },
       { key: 'u2', value: 1 },
@@ -130,18 +160,28 @@ describe('process() errors', () => {
   it('an async processor that rejects dead-letters that record only; outputs keep input order', async () => {
     const b = new StreamsBuilder().addStateStore('seen', { key: str });
     b.stream('in', { key: str, value: Serdes.json<number>() })
-      .process<string, number>(async (key, value, ctx) => {
-        const seen = ctx.store<string, number>('seen');
-        const before = (await seen.get(key)) ?? 0;
-        if (value < 0) throw new TypeError(`negative ${value}`);
-        seen.put(key, before + value);
-        ctx.forward(key, before + value);
-      }, { stores: ['seen'] })
+      .process<string, number>(
+        async (key, value, ctx) => {
+          const seen = ctx.store<string, number>('seen');
+          const before = (await seen.get(key)) ?? 0;
+          if (value < 0) throw new TypeError(`negative ${value}`);
+          seen.put(key, before + value);
+          ctx.forward(key, before + value);
+        },
+        { stores: ['seen'] },
+      )
       .to('sums', { key: str, value: Serdes.json<number>() });
     const driver = driverFor(b.build({ applicationId: 'ap' }), { partitions: 1 });
     const input = driver.inputTopic('in', str, Serdes.json<number>());
-    await input.pipeMany([{ key: 'a', value: 1 }, { key: 'a', value: -1 }, { key: 'a', value: 2 }]);
-    expect(driver.outputTopic('sums', str, Serdes.json<number>()).readKeyValues()).toEqual([{ key: 'a', value: 1 }, { key: 'a', value: 3 }]);
+    await input.pipeMany([
+      { key: 'a', value: 1 },
+      { key: 'a', value: -1 },
+      { key: 'a', value: 2 },
+    ]);
+    expect(driver.outputTopic('sums', str, Serdes.json<number>()).readKeyValues()).toEqual([
+      { key: 'a', value: 1 },
+      { key: 'a', value: 3 },
+    ]);
     const dead = driver.outputTopic(driver.deadLetterTopic, str, Serdes.json<number>()).readRecords();
     expect(dead.map((d) => [d.value, d.headers[DeadLetterHeaders.errorClass].toString()])).toEqual([[-1, 'TypeError']]);
   });
@@ -222,7 +262,10 @@ describe.each([4, 8])('stream-table joins over %i partitions', (partitions) => {
     // Each output sits on the partition of its customer key, like the table record.
     for (const r of out) expect(r.partition).toBe(defaultPartition(Buffer.from(r.key as string), partitions));
     // The orders really came from other partitions than their customers' for most keys.
-    const moved = Array.from({ length: 30 }, (_, i) => defaultPartition(Buffer.from(`order-${i}`), partitions) !== defaultPartition(Buffer.from(`c${i % 10}`), partitions));
+    const moved = Array.from(
+      { length: 30 },
+      (_, i) => defaultPartition(Buffer.from(`order-${i}`), partitions) !== defaultPartition(Buffer.from(`c${i % 10}`), partitions),
+    );
     expect(moved.filter(Boolean).length).toBeGreaterThan(10);
   });
 
@@ -230,8 +273,20 @@ describe.each([4, 8])('stream-table joins over %i partitions', (partitions) => {
     const b = new StreamsBuilder();
     const global = b.globalTable('customers', { key: str, value: customerSerde, store: 'customers-global' });
     const orders = b.stream('orders', { key: str, value: orderSerde });
-    orders.join(global, (_id, o) => o.customerId, (o, c) => `${c.name}:${o.total}`).to('inner', { value: str });
-    orders.leftJoin(global, (_id, o) => o.customerId, (o, c) => `${c?.name ?? '-'}:${o.total}`).to('left', { value: str });
+    orders
+      .join(
+        global,
+        (_id, o) => o.customerId,
+        (o, c) => `${c.name}:${o.total}`,
+      )
+      .to('inner', { value: str });
+    orders
+      .leftJoin(
+        global,
+        (_id, o) => o.customerId,
+        (o, c) => `${c?.name ?? '-'}:${o.total}`,
+      )
+      .to('left', { value: str });
     const driver = driverFor(b.build({ applicationId: 'gj' }), { partitions });
     await driver.inputTopic('customers', str, customerSerde).pipe('c1', { name: 'Ada' });
     const o = driver.inputTopic('orders', str, orderSerde);
@@ -266,7 +321,9 @@ describe('co-partitioning', () => {
 
   it('refuses to run a sub-topology whose user topics have different partition counts', async () => {
     const driver = driverFor(streamTableTopology(false), { topicPartitions: { orders: 8, customers: 4 } });
-    await expect(driver.inputTopic('orders', str, orderSerde).pipe('c1', { customerId: null, total: 1 })).rejects.toThrow(/must be co-partitioned/);
+    await expect(driver.inputTopic('orders', str, orderSerde).pipe('c1', { customerId: null, total: 1 })).rejects.toThrow(
+      /must be co-partitioned/,
+    );
   });
 });
 
@@ -315,7 +372,12 @@ describe('error policies', () => {
     await driver.inputTopic('customers', str, customerSerde).pipe('c1', { name: 'Ada' });
     const orders = driver.inputTopic('orders', str, orderSerde);
     for (const total of [1, -2, 3, -4]) await orders.pipe('c1', { customerId: null, total });
-    expect(driver.outputTopic('out', str, str).readKeyValues().map((kv) => kv.value)).toEqual(['Ada:1', 'Ada:3']);
+    expect(
+      driver
+        .outputTopic('out', str, str)
+        .readKeyValues()
+        .map((kv) => kv.value),
+    ).toEqual(['Ada:1', 'Ada:3']);
     const dead = driver.outputTopic(driver.deadLetterTopic, str, orderSerde).readRecords();
     expect(dead.map((r) => r.value?.total)).toEqual([-2, -4]);
     expect(dead[0].headers[DeadLetterHeaders.stage].toString()).toBe('processing');
@@ -343,7 +405,10 @@ describe('error policies', () => {
       })
       .to('out');
     const driver = driverFor(b.build({ applicationId: 'pf' }), { errorPolicy: { processing: 'fail' } });
-    const failure = await driver.inputTopic('in', str, str).pipe('k', 'boom').catch((e: unknown) => e);
+    const failure = await driver
+      .inputTopic('in', str, str)
+      .pipe('k', 'boom')
+      .catch((e: unknown) => e);
     expect(failure).toBeInstanceOf(ProcessingError);
     expect(failure).toMatchObject({ node: 'KSTREAM-MAPVALUES-0000000001', topic: 'in', offset: 0 });
   });
@@ -380,7 +445,8 @@ describe('driver', () => {
     try {
       const driver = new TopologyTestDriver(streamTableTopology(false), {
         partitions: 2,
-        storeFactory: (name, partition) => LevelKeyValueStore.open<unknown>({ location: join(dir, `${name}-${partition}`), name, partition }),
+        storeFactory: (name, partition) =>
+          LevelKeyValueStore.open<unknown>({ location: join(dir, `${name}-${partition}`), name, partition }),
       });
       await driver.inputTopic('customers', str, customerSerde).pipe('c1', { name: 'Ada' });
       await driver.inputTopic('orders', str, orderSerde).pipe('c1', { customerId: null, total: 4 });

@@ -22,7 +22,13 @@ import { GlobalTableUpdater } from '../engine/global-updater.js';
 import type { ErrorPolicy } from '../engine/error-policy.js';
 import { StreamTask } from '../engine/stream-task.js';
 import { defaultPartition } from '../../common/partitioner.js';
-import { topicPartitionId, type ConsumedRecord, type ProducedRecord, type RecordHeaders, type TopicPartitionId } from '../../common/records.js';
+import {
+  topicPartitionId,
+  type ConsumedRecord,
+  type ProducedRecord,
+  type RecordHeaders,
+  type TopicPartitionId,
+} from '../../common/records.js';
 
 export interface TopologyTestDriverOptions {
   /** Partition count of every topic not listed in `topicPartitions`. Default 1. */
@@ -203,7 +209,11 @@ export class TopologyTestDriver {
 
   store<K, V>(name: string): DriverStore<K, V> {
     const spec = this.topology.stores.find((s) => s.name === name);
-    if (!spec) throw new TaskStateError('driver', `the topology has no store '${name}' (stores: ${this.topology.stores.map((s) => s.name).join(', ')}).`);
+    if (!spec)
+      throw new TaskStateError(
+        'driver',
+        `the topology has no store '${name}' (stores: ${this.topology.stores.map((s) => s.name).join(', ')}).`,
+      );
     const keySerde = spec.keySerde as Serde<K>;
     const partitionsOf = async (): Promise<KeyValueStore<unknown>[]> => {
       await this.init();
@@ -253,7 +263,14 @@ export class TopologyTestDriver {
     const run = async (): Promise<void> => {
       if (this.closed) throw new TaskStateError('driver', 'the driver is closed.');
       await this.init();
-      this.append({ topic, key, value, partition: options.partition, timestamp: options.timestamp ?? this.clock, headers: options.headers ?? {} });
+      this.append({
+        topic,
+        key,
+        value,
+        partition: options.partition,
+        timestamp: options.timestamp ?? this.clock,
+        headers: options.headers ?? {},
+      });
       await this.runUntilQuiet();
     };
     const result = this.queue.then(run);
@@ -276,7 +293,9 @@ export class TopologyTestDriver {
   }
 
   private async openStore(name: string, partition: number | 'global'): Promise<KeyValueStore<unknown>> {
-    const store = this.options.storeFactory ? await this.options.storeFactory(name, partition) : new MemoryKeyValueStore<unknown>(name, partition);
+    const store = this.options.storeFactory
+      ? await this.options.storeFactory(name, partition)
+      : new MemoryKeyValueStore<unknown>(name, partition);
     this.stores.set(name, [...(this.stores.get(name) ?? []), store]);
     return store;
   }
@@ -285,13 +304,22 @@ export class TopologyTestDriver {
     const globalStores = new Map<string, KeyValueStore<unknown>>();
     for (const g of this.topology.globalTables) globalStores.set(g.store, await this.openStore(g.store, 'global'));
     if (this.topology.globalTables.length > 0) {
-      this.globalUpdater = new GlobalTableUpdater({ topology: this.topology, stores: globalStores, errorPolicy: this.options.errorPolicy, metrics: this.metrics, logger: this.options.logger });
+      this.globalUpdater = new GlobalTableUpdater({
+        topology: this.topology,
+        stores: globalStores,
+        errorPolicy: this.options.errorPolicy,
+        metrics: this.metrics,
+        logger: this.options.logger,
+      });
     }
     const readOnlyGlobals = new Map([...globalStores].map(([name, store]) => [name, store.readOnly()]));
     for (const sub of this.topology.subtopologies) {
       const counts = new Set(sub.sourceTopics.map((t) => this.partitionsOf(t)));
       if (counts.size > 1) {
-        throw new TaskStateError(`${sub.id}_*`, `source topics ${sub.sourceTopics.join(', ')} must be co-partitioned (same partition count), got ${sub.sourceTopics.map((t) => `${t}=${this.partitionsOf(t)}`).join(', ')}.`);
+        throw new TaskStateError(
+          `${sub.id}_*`,
+          `source topics ${sub.sourceTopics.join(', ')} must be co-partitioned (same partition count), got ${sub.sourceTopics.map((t) => `${t}=${this.partitionsOf(t)}`).join(', ')}.`,
+        );
       }
       const partitions = this.partitionsOf(sub.sourceTopics[0]);
       for (let partition = 0; partition < partitions; partition++) {

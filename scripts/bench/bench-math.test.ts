@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { ConsumedRecord } from '../../common/records.js';
-import { customerValue, isDeletedCustomer, isUpdatedCustomer, joinableOrders, orderCustomerIndex, seedRecordCount } from '../../examples/data-generator.js';
+import {
+  customerValue,
+  isDeletedCustomer,
+  isUpdatedCustomer,
+  joinableOrders,
+  orderCustomerIndex,
+  seedRecordCount,
+} from '../../examples/data-generator.js';
 import { outputLatency } from './kafka-measure.js';
 import { percentile } from './stats.js';
 

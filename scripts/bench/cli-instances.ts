@@ -69,13 +69,23 @@ export class CliInstance {
       child = spawn(
         process.execPath,
         [
-          '--import', 'tsx', 'cli/main.ts', 'run', options.module,
-          '--brokers', options.brokers,
-          '--application-id', options.applicationId,
-          '--state-dir', options.stateDir,
-          '--port', String(options.port),
-          '--instance-id', options.name,
-          '--log-format', 'json',
+          '--import',
+          'tsx',
+          'cli/main.ts',
+          'run',
+          options.module,
+          '--brokers',
+          options.brokers,
+          '--application-id',
+          options.applicationId,
+          '--state-dir',
+          options.stateDir,
+          '--port',
+          String(options.port),
+          '--instance-id',
+          options.name,
+          '--log-format',
+          'json',
           ...(options.extraArgs ?? []),
         ],
         { cwd: REPO_ROOT, detached: true, stdio: ['ignore', fd, fd], env: { ...process.env, ...options.env } },
@@ -112,7 +122,9 @@ export class CliInstance {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       if (!this.running) {
-        throw new Error(`${this.name} exited (code ${this.exitState?.code}, signal ${this.exitState?.signal}) before it was ready. Log ${this.logFile}:\n${this.logTail()}`);
+        throw new Error(
+          `${this.name} exited (code ${this.exitState?.code}, signal ${this.exitState?.signal}) before it was ready. Log ${this.logFile}:\n${this.logTail()}`,
+        );
       }
       try {
         const response = await fetch(`${this.url}/ready`, { signal: AbortSignal.timeout(2000) });

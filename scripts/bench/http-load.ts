@@ -48,7 +48,10 @@ export async function runHttpLoad(options: HttpLoadOptions = {}): Promise<HttpLo
   const data = new FakeClusterData();
   data.addStore(STORE, 'partitioned', partitions);
   const keys = Array.from({ length: keyCount }, (_, i) => `customer-${(i * 7919) % keyCount}`);
-  data.load(STORE, keys.map((key, i) => [key, { id: i, name: `Customer ${i}`, balance: (i * 37) % 100_000 }] as const));
+  data.load(
+    STORE,
+    keys.map((key, i) => [key, { id: i, name: `Customer ${i}`, balance: (i * 37) % 100_000 }] as const),
+  );
 
   const servers: QueryServer[] = [];
   const dispatcher = new Agent({ connections: concurrency, keepAliveTimeout: 30_000 });
@@ -78,7 +81,11 @@ export async function runHttpLoad(options: HttpLoadOptions = {}): Promise<HttpLo
 
     const scanRequests = Math.max(1, Math.floor(requests / 5));
     // Warm every code path (JIT, connection pools) before measuring anything, so scenario order does not matter.
-    for (const [paths, count] of [[localPaths, requests], [forwardedPaths, requests], [scanPaths, scanRequests]] as const) {
+    for (const [paths, count] of [
+      [localPaths, requests],
+      [forwardedPaths, requests],
+      [scanPaths, scanRequests],
+    ] as const) {
       await runRequestLoop(dispatcher, paths, Math.max(1, Math.floor(count / 5)), concurrency, maxSeconds);
     }
     const local = await runRequestLoop(dispatcher, localPaths, requests, concurrency, maxSeconds);

@@ -150,5 +150,10 @@ export function outputLatency(records: readonly ConsumedRecord[]): LatencyResult
     if (typeof createdAt === 'number') latencies[n++] = record.timestamp - createdAt;
   }
   const sorted = latencies.subarray(0, n).sort();
-  return { records: n, p50Ms: round(percentile(sorted, 50)), p99Ms: round(percentile(sorted, 99)), maxMs: round(n > 0 ? sorted[n - 1] : 0) };
+  return {
+    records: n,
+    p50Ms: round(percentile(sorted, 50)),
+    p99Ms: round(percentile(sorted, 99)),
+    maxMs: round(n > 0 ? sorted[n - 1] : 0),
+  };
 }

@@ -67,7 +67,12 @@ export async function runLookupLoad(options: LookupLoadOptions): Promise<LookupL
   try {
     const scanRequests = Math.max(1, Math.floor(requests / 5));
     // Warm every path first (JIT, connection pools, LevelDB caches) so the scenario order does not matter.
-    for (const [paths, count] of [[local, requests], [forwarded, requests], [global, requests], [scans, scanRequests]] as const) {
+    for (const [paths, count] of [
+      [local, requests],
+      [forwarded, requests],
+      [global, requests],
+      [scans, scanRequests],
+    ] as const) {
       await runRequestLoop(dispatcher, paths, Math.max(1, Math.floor(count / 5)), concurrency, maxSeconds);
     }
     return {

@@ -29,14 +29,7 @@ import { parseArgs } from 'node:util';
 import { KafkaAdmin } from '../../processor/kafka/admin.js';
 import { createKafkaClient, type KafkaClient } from '../../processor/kafka/client.js';
 import { ProgressDisplay } from '../../cli/progress.js';
-import {
-  customerKey,
-  isDeletedCustomer,
-  joinableOrders,
-  OrderFlow,
-  produceOrders,
-  seedCustomers,
-} from '../../examples/data-generator.js';
+import { customerKey, isDeletedCustomer, joinableOrders, OrderFlow, produceOrders, seedCustomers } from '../../examples/data-generator.js';
 import { GLOBAL_STORE, PARTITIONED_STORE } from '../../examples/order-enrichment.js';
 import { REPO_ROOT } from '../kafka/broker.mjs';
 import { benchTopics } from './bench-topology.js';
@@ -122,12 +115,22 @@ const display = new ProgressDisplay(process.stderr);
 const note = (text: string): void => display.writeLine(text);
 
 /** Runs the bootstrap worker (its own process) and returns its JSON line. */
-function runBootstrapWorker(brokers: string, topic: string, stateDir: string, applicationId: string, logFile: string): Promise<BootstrapWorkerResult> {
+function runBootstrapWorker(
+  brokers: string,
+  topic: string,
+  stateDir: string,
+  applicationId: string,
+  logFile: string,
+): Promise<BootstrapWorkerResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/bench/bootstrap-worker.ts', brokers, topic, stateDir, applicationId], {
-      cwd: REPO_ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'scripts/bench/bootstrap-worker.ts', brokers, topic, stateDir, applicationId],
+      {
+        cwd: REPO_ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -188,24 +191,50 @@ function printTable(result: BenchResult): void {
   const rows: Row[] = [
     ['seed (produce)', `${n(result.seed.records)} records, ${n(result.seed.recordsPerSecond)} records/s`],
     ['consume ceiling', `${n(result.ceiling.recordsPerSecond)} records/s (${n(result.ceiling.records)} records)`],
-    ['materialize (cold)', `${n(result.materialize.recordsPerSecond)} records/s, ${result.materialize.ratioToCeiling} of ceiling, peak RSS ${result.materialize.peakRssMb} MiB`],
+    [
+      'materialize (cold)',
+      `${n(result.materialize.recordsPerSecond)} records/s, ${result.materialize.ratioToCeiling} of ceiling, peak RSS ${result.materialize.peakRssMb} MiB`,
+    ],
     ['warm restart', `${n(result.warmRestart.startToReadyMs)} ms to ready (${n(result.warmRestart.restoredRecords)} records restored)`],
-    ['app instance cold start', `${n(result.join.instanceColdReadyMs)} ms to ready (restores both customer stores), peak RSS ${result.join.restorePeakRssMb ?? '?'} MiB`],
+    [
+      'app instance cold start',
+      `${n(result.join.instanceColdReadyMs)} ms to ready (restores both customer stores), peak RSS ${result.join.restorePeakRssMb ?? '?'} MiB`,
+    ],
     ['app instance warm start', `${n(result.join.instanceWarmReadyMs)} ms to ready`],
     ['join: global table', `${n(result.join.globalJoin.recordsPerSecond)} records/s (${n(result.join.globalJoin.outputs)} outputs)`],
-    ['join: co-partitioned', `${n(result.join.coPartitionedJoin.recordsPerSecond)} records/s (${n(result.join.coPartitionedJoin.outputs)} outputs, via repartition)`],
-    ['latency: global', `p50 ${result.latency.globalJoin.p50Ms} ms, p99 ${result.latency.globalJoin.p99Ms} ms at ${n(result.latency.ratePerSecond)} orders/s`],
+    [
+      'join: co-partitioned',
+      `${n(result.join.coPartitionedJoin.recordsPerSecond)} records/s (${n(result.join.coPartitionedJoin.outputs)} outputs, via repartition)`,
+    ],
+    [
+      'latency: global',
+      `p50 ${result.latency.globalJoin.p50Ms} ms, p99 ${result.latency.globalJoin.p99Ms} ms at ${n(result.latency.ratePerSecond)} orders/s`,
+    ],
     ['latency: co-partitioned', `p50 ${result.latency.coPartitionedJoin.p50Ms} ms, p99 ${result.latency.coPartitionedJoin.p99Ms} ms`],
     ['lookup: local', `${n(result.lookups.local.rps)} req/s, p50 ${result.lookups.local.p50Ms} ms, p99 ${result.lookups.local.p99Ms} ms`],
-    ['lookup: forwarded', `${n(result.lookups.forwarded.rps)} req/s, p50 ${result.lookups.forwarded.p50Ms} ms, p99 ${result.lookups.forwarded.p99Ms} ms`],
-    ['lookup: global store', `${n(result.lookups.global.rps)} req/s, p50 ${result.lookups.global.p50Ms} ms, p99 ${result.lookups.global.p99Ms} ms`],
-    ['scan 100 entries', `${n(result.lookups.scan100.rps)} req/s, p50 ${result.lookups.scan100.p50Ms} ms, p99 ${result.lookups.scan100.p99Ms} ms`],
-    ['restore bench (no Kafka)', `${n(result.restoreBench.recordsPerSecond)} records/s into LevelDB (${n(result.restoreBench.records)} records)`],
+    [
+      'lookup: forwarded',
+      `${n(result.lookups.forwarded.rps)} req/s, p50 ${result.lookups.forwarded.p50Ms} ms, p99 ${result.lookups.forwarded.p99Ms} ms`,
+    ],
+    [
+      'lookup: global store',
+      `${n(result.lookups.global.rps)} req/s, p50 ${result.lookups.global.p50Ms} ms, p99 ${result.lookups.global.p99Ms} ms`,
+    ],
+    [
+      'scan 100 entries',
+      `${n(result.lookups.scan100.rps)} req/s, p50 ${result.lookups.scan100.p50Ms} ms, p99 ${result.lookups.scan100.p99Ms} ms`,
+    ],
+    [
+      'restore bench (no Kafka)',
+      `${n(result.restoreBench.recordsPerSecond)} records/s into LevelDB (${n(result.restoreBench.records)} records)`,
+    ],
     ['http in-process: local', `${n(result.httpInProcess.local.rps)} req/s, p99 ${result.httpInProcess.local.p99Ms} ms`],
   ];
   const width = Math.max(...rows.map(([label]) => label.length)) + 2;
   const header = `Tributary bench (${result.settings.mode}: ${n(result.settings.customers)} customers, ${n(result.settings.orders)} orders) on ${result.machine.cpus} CPUs, Kafka ${result.kafka.version}, ${result.durationSeconds} s`;
-  process.stderr.write(`\n${header}\n${'-'.repeat(header.length)}\n${rows.map(([label, value]) => `${label.padEnd(width)}${value}`).join('\n')}\n\n`);
+  process.stderr.write(
+    `\n${header}\n${'-'.repeat(header.length)}\n${rows.map(([label, value]) => `${label.padEnd(width)}${value}`).join('\n')}\n\n`,
+  );
 }
 
 type BenchResult = Awaited<ReturnType<typeof runBench>>;
@@ -240,11 +269,23 @@ async function runBench(settings: BenchSettings, kafka: KafkaSession, workDir: s
     // materialize (cold) and warm restart, in a worker process
     const bootstrapDir = join(workDir, 'bootstrap-state');
     display.begin('materialize (cold bootstrap)');
-    const cold = await runBootstrapWorker(kafka.brokers, topics.customers, bootstrapDir, `${prefix}-bootstrap`, join(workDir, 'bootstrap-cold.log'));
+    const cold = await runBootstrapWorker(
+      kafka.brokers,
+      topics.customers,
+      bootstrapDir,
+      `${prefix}-bootstrap`,
+      join(workDir, 'bootstrap-cold.log'),
+    );
     const coldMs = cold.startToRestoredMs ?? cold.startToReadyMs;
     display.finish(`${cold.restoredRecords} records in ${coldMs} ms`);
     display.begin('warm restart');
-    const warm = await runBootstrapWorker(kafka.brokers, topics.customers, bootstrapDir, `${prefix}-bootstrap`, join(workDir, 'bootstrap-warm.log'));
+    const warm = await runBootstrapWorker(
+      kafka.brokers,
+      topics.customers,
+      bootstrapDir,
+      `${prefix}-bootstrap`,
+      join(workDir, 'bootstrap-warm.log'),
+    );
     display.finish(`${warm.startToReadyMs} ms to ready`);
     rmSync(bootstrapDir, { recursive: true, force: true });
 
@@ -294,7 +335,10 @@ async function runBench(settings: BenchSettings, kafka: KafkaSession, workDir: s
     display.begin('join: processing the backlog');
     await waitForTopicCounts(
       client,
-      new Map([[topics.enriched, expectedBacklog], [topics.byCustomer, expectedBacklog]]),
+      new Map([
+        [topics.enriched, expectedBacklog],
+        [topics.byCustomer, expectedBacklog],
+      ]),
       performance.now(),
       { timeoutMs: 30 * 60_000, stillAlive: () => a.running },
     );
@@ -325,7 +369,10 @@ async function runBench(settings: BenchSettings, kafka: KafkaSession, workDir: s
     const pacedJoinable = joinableOrders(settings.orders, flow.nextIndex - settings.orders, settings.customers);
     await waitForTopicCounts(
       client,
-      new Map([[topics.enriched, enrichedBefore + pacedJoinable], [topics.byCustomer, byCustomerBefore + pacedJoinable]]),
+      new Map([
+        [topics.enriched, enrichedBefore + pacedJoinable],
+        [topics.byCustomer, byCustomerBefore + pacedJoinable],
+      ]),
       performance.now(),
       { timeoutMs: 120_000, stillAlive: () => a.running },
     );
@@ -376,9 +423,18 @@ async function runBench(settings: BenchSettings, kafka: KafkaSession, workDir: s
         node: process.version,
         platform: `${process.platform}-${process.arch}`,
       },
-      kafka: { version: kafka.version, broker: kafka.broker ? 'local, started by the bench' : 'KAFKA_BROKERS', partitionsPerTopic: PARTITIONS },
+      kafka: {
+        version: kafka.version,
+        broker: kafka.broker ? 'local, started by the bench' : 'KAFKA_BROKERS',
+        partitionsPerTopic: PARTITIONS,
+      },
       settings: { ...settings, jsonOut: undefined, valueBytes: '~200 (JSON customer)', updateEvery: 4, deleteEvery: 20 },
-      seed: { records: seed.records, seconds: round(seed.seconds, 2), recordsPerSecond: seed.recordsPerSecond, producers: settings.producers },
+      seed: {
+        records: seed.records,
+        seconds: round(seed.seconds, 2),
+        recordsPerSecond: seed.recordsPerSecond,
+        producers: settings.producers,
+      },
       ceiling,
       materialize: {
         records: cold.restoredRecords,
@@ -397,7 +453,11 @@ async function runBench(settings: BenchSettings, kafka: KafkaSession, workDir: s
         instanceWarmReadyMs: warmReadyMs,
         restorePeakRssMb,
         globalJoin: { outputs: globalJoin.records, ms: globalJoin.ms, recordsPerSecond: globalJoin.recordsPerSecond },
-        coPartitionedJoin: { outputs: coPartitionedJoin.records, ms: coPartitionedJoin.ms, recordsPerSecond: coPartitionedJoin.recordsPerSecond },
+        coPartitionedJoin: {
+          outputs: coPartitionedJoin.records,
+          ms: coPartitionedJoin.ms,
+          recordsPerSecond: coPartitionedJoin.recordsPerSecond,
+        },
         peakRssMb: joinPeakRssMb,
         measuredAs:
           'joined outputs per second between the first and the last output append (LogAppendTime) of the backlog, processed by one warm-started instance; both joins run in it at once, sharing its CPU',
@@ -410,7 +470,12 @@ async function runBench(settings: BenchSettings, kafka: KafkaSession, workDir: s
         coPartitionedJoin: coPartitionedLatency,
         measuredAs: 'output LogAppendTime minus order produce time (same clock); includes the producer tick (50 ms batches)',
       },
-      lookups: { target: 'two CLI instances (child processes) of the order-enrichment topology', keys: keys.length, ...lookups, instancePeakRssMb },
+      lookups: {
+        target: 'two CLI instances (child processes) of the order-enrichment topology',
+        keys: keys.length,
+        ...lookups,
+        instancePeakRssMb,
+      },
       restoreBench,
       httpInProcess,
     };
@@ -446,7 +511,10 @@ async function main(): Promise<number> {
   const workDir = join(REPO_ROOT, '.state', 'bench', new Date().toISOString().replace(/[:.]/g, '-'));
   mkdirSync(workDir, { recursive: true });
   note(`bench: work dir ${workDir} (logs kept, state removed)`);
-  const kafka = await openKafkaSession({ logFile: join(workDir, 'kafka.log'), onStarting: (version) => note(`bench: starting a local Kafka ${version} broker`) });
+  const kafka = await openKafkaSession({
+    logFile: join(workDir, 'kafka.log'),
+    onStarting: (version) => note(`bench: starting a local Kafka ${version} broker`),
+  });
   const stopOnSignal = (signal: NodeJS.Signals) => {
     note(`bench: ${signal}, stopping`);
     void kafka.stop().finally(() => process.exit(130));
@@ -466,7 +534,8 @@ async function main(): Promise<number> {
     return 1;
   } finally {
     await kafka.stop();
-    for (const name of ['instance-a-state', 'instance-b-state', 'bootstrap-state']) rmSync(join(workDir, name), { recursive: true, force: true });
+    for (const name of ['instance-a-state', 'instance-b-state', 'bootstrap-state'])
+      rmSync(join(workDir, name), { recursive: true, force: true });
   }
 }
 

@@ -43,5 +43,11 @@ export async function runRequestLoop(
   await Promise.all(Array.from({ length: concurrency }, worker));
   const seconds = (performance.now() - started) / 1000;
   const sorted = latencies.subarray(0, done).sort();
-  return { requests: done, errors, rps: Math.round(done / seconds), p50Ms: round(percentile(sorted, 50), 3), p99Ms: round(percentile(sorted, 99), 3) };
+  return {
+    requests: done,
+    errors,
+    rps: Math.round(done / seconds),
+    p50Ms: round(percentile(sorted, 50), 3),
+    p99Ms: round(percentile(sorted, 99), 3),
+  };
 }

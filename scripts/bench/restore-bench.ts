@@ -78,7 +78,12 @@ export async function runRestoreBench(options: RestoreBenchOptions): Promise<Res
   }
 
   const dir = await mkdtemp(join(tmpdir(), 'tributary-restore-bench-'));
-  const store = await LevelKeyValueStore.open({ location: join(dir, 'db'), name: 'customers', partition: 'global', tuning: options.tuning });
+  const store = await LevelKeyValueStore.open({
+    location: join(dir, 'db'),
+    name: 'customers',
+    partition: 'global',
+    tuning: options.tuning,
+  });
   try {
     const started = performance.now();
     const result = await restoreStore({

@@ -73,7 +73,9 @@ export async function runRuntimeProfile(options: RuntimeProfileOptions = {}): Pr
   const prefix = options.prefix ?? `rp-${customers}-${orders}-${partitions}`;
   const progress = options.onProgress ?? (() => {});
   let session: KafkaSession | undefined;
-  const brokers = options.brokers ?? (session = await openKafkaSession({ logFile: join(tmpdir(), `tributary-runtime-profile-broker-${Date.now()}.log`) })).brokers;
+  const brokers =
+    options.brokers ??
+    (session = await openKafkaSession({ logFile: join(tmpdir(), `tributary-runtime-profile-broker-${Date.now()}.log`) })).brokers;
   const client = createKafkaClient({ brokers: brokers.split(','), clientId: 'runtime-profile' });
   const stateDir = await mkdtemp(join(tmpdir(), 'tributary-runtime-profile-'));
   const runId = randomBytes(3).toString('hex');
@@ -195,13 +197,20 @@ async function totalEnd(admin: KafkaAdmin, topic: string): Promise<number> {
   return total;
 }
 
-async function waitForOutputs(admin: KafkaAdmin, outputs: readonly string[], target: number, timeoutMs: number, alive: () => boolean): Promise<void> {
+async function waitForOutputs(
+  admin: KafkaAdmin,
+  outputs: readonly string[],
+  target: number,
+  timeoutMs: number,
+  alive: () => boolean,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const counts = await Promise.all(outputs.map((topic) => totalEnd(admin, topic)));
     if (counts.every((count) => count >= target)) return;
     if (!alive()) throw new Error('the application failed before its outputs were complete');
-    if (Date.now() > deadline) throw new Error(`outputs incomplete after ${timeoutMs} ms: ${outputs.map((t, i) => `${t}=${counts[i]}`).join(', ')}`);
+    if (Date.now() > deadline)
+      throw new Error(`outputs incomplete after ${timeoutMs} ms: ${outputs.map((t, i) => `${t}=${counts[i]}`).join(', ')}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }

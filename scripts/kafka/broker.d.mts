@@ -40,6 +40,6 @@ export declare function serverProperties(options: { port: number; controllerPort
 export declare function isRunning(pid: number): boolean;
 export declare function startBroker(options?: StartBrokerOptions): Promise<BrokerHandle>;
 export declare function stopBroker(
-  pidOrHandle: number | Pick<BrokerHandle, 'pid'> & Partial<Pick<BrokerHandle, 'dataDir' | 'ownsDataDir'>>,
+  pidOrHandle: number | (Pick<BrokerHandle, 'pid'> & Partial<Pick<BrokerHandle, 'dataDir' | 'ownsDataDir'>>),
   options?: { graceMs?: number },
 ): Promise<void>;

@@ -6,7 +6,19 @@
 //   stopBroker(pidOrHandle) -> SIGTERM, up to 20 s, then SIGKILL; removes the temp data dir when given a handle
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -32,7 +44,9 @@ export function kafkaCacheDir(version) {
 function majorVersion(version) {
   const major = Number.parseInt(version.split('.')[0] ?? '', 10);
   if (!Number.isInteger(major) || major < 3) {
-    throw new Error(`Unsupported Kafka version "${version}": use 3.x (e.g. ${DEFAULT_KAFKA_VERSION}) or 4.x (e.g. ${DEFAULT_KAFKA4_VERSION})`);
+    throw new Error(
+      `Unsupported Kafka version "${version}": use 3.x (e.g. ${DEFAULT_KAFKA_VERSION}) or 4.x (e.g. ${DEFAULT_KAFKA4_VERSION})`,
+    );
   }
   return major;
 }
@@ -51,7 +65,10 @@ export async function fetchJars(version = DEFAULT_KAFKA_VERSION, { quiet = false
   mkdirSync(cache, { recursive: true });
   const staging = mkdtempSync(join(cache, 'libs-fetching-'));
   const args = [
-    '-B', '-q', '-f', POM,
+    '-B',
+    '-q',
+    '-f',
+    POM,
     ...(major >= 4 ? ['-Pkafka4'] : []),
     `-Dkafka.version=${version}`,
     'org.apache.maven.plugins:maven-dependency-plugin:3.6.1:copy-dependencies',
@@ -63,7 +80,9 @@ export async function fetchJars(version = DEFAULT_KAFKA_VERSION, { quiet = false
   const result = await runProcess('mvn', args);
   if (result.code !== 0) {
     rmSync(staging, { recursive: true, force: true });
-    throw new Error(`mvn could not fetch Kafka ${version} (exit ${result.code}). Is Maven installed and Maven Central reachable?\n${tail(result.output, 40)}`);
+    throw new Error(
+      `mvn could not fetch Kafka ${version} (exit ${result.code}). Is Maven installed and Maven Central reachable?\n${tail(result.output, 40)}`,
+    );
   }
   const coreJar = join(staging, `kafka_2.13-${version}.jar`);
   if (!existsSync(coreJar)) {
@@ -80,8 +99,12 @@ function runProcess(command, args) {
   return new Promise((resolvePromise) => {
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
-    child.stdout.on('data', (chunk) => { output += chunk; });
-    child.stderr.on('data', (chunk) => { output += chunk; });
+    child.stdout.on('data', (chunk) => {
+      output += chunk;
+    });
+    child.stderr.on('data', (chunk) => {
+      output += chunk;
+    });
     child.on('error', (error) => resolvePromise({ code: -1, output: output + String(error) }));
     child.on('close', (code) => resolvePromise({ code: code ?? -1, output }));
   });
@@ -154,33 +177,39 @@ export function serverProperties({ port, controllerPort, logDirs }) {
 function writeLoggingConfig(dir, major) {
   if (major >= 4) {
     const file = join(dir, 'log4j2.properties');
-    writeFileSync(file, [
-      'status = warn',
-      'appender.stdout.type = Console',
-      'appender.stdout.name = STDOUT',
-      'appender.stdout.layout.type = PatternLayout',
-      'appender.stdout.layout.pattern = [%d] %p %m (%c)%n',
-      'rootLogger.level = INFO',
-      'rootLogger.appenderRefs = stdout',
-      'rootLogger.appenderRef.stdout.ref = STDOUT',
-      'logger.request.name = kafka.request.logger',
-      'logger.request.level = WARN',
-      'logger.statechange.name = state.change.logger',
-      'logger.statechange.level = WARN',
-      '',
-    ].join('\n'));
+    writeFileSync(
+      file,
+      [
+        'status = warn',
+        'appender.stdout.type = Console',
+        'appender.stdout.name = STDOUT',
+        'appender.stdout.layout.type = PatternLayout',
+        'appender.stdout.layout.pattern = [%d] %p %m (%c)%n',
+        'rootLogger.level = INFO',
+        'rootLogger.appenderRefs = stdout',
+        'rootLogger.appenderRef.stdout.ref = STDOUT',
+        'logger.request.name = kafka.request.logger',
+        'logger.request.level = WARN',
+        'logger.statechange.name = state.change.logger',
+        'logger.statechange.level = WARN',
+        '',
+      ].join('\n'),
+    );
     return [`-Dlog4j2.configurationFile=${file}`];
   }
   const file = join(dir, 'log4j.properties');
-  writeFileSync(file, [
-    'log4j.rootLogger=INFO, stdout',
-    'log4j.appender.stdout=org.apache.log4j.ConsoleAppender',
-    'log4j.appender.stdout.layout=org.apache.log4j.PatternLayout',
-    'log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n',
-    'log4j.logger.kafka.request.logger=WARN',
-    'log4j.logger.state.change.logger=WARN',
-    '',
-  ].join('\n'));
+  writeFileSync(
+    file,
+    [
+      'log4j.rootLogger=INFO, stdout',
+      'log4j.appender.stdout=org.apache.log4j.ConsoleAppender',
+      'log4j.appender.stdout.layout=org.apache.log4j.PatternLayout',
+      'log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n',
+      'log4j.logger.kafka.request.logger=WARN',
+      'log4j.logger.state.change.logger=WARN',
+      '',
+    ].join('\n'),
+  );
   return [`-Dlog4j.configuration=file:${file}`];
 }
 
@@ -256,10 +285,26 @@ export async function startBroker(options = {}) {
   // A reused dataDir (the CLI keeps topics across restarts) is already formatted with its own cluster id; formatting
   // again with a new id fails even with --ignore-formatted.
   const alreadyFormatted = existsSync(join(dataDir, 'kraft-logs', 'meta.properties'));
-  const format = alreadyFormatted ? { status: 0 } : spawnSync(javaBinary(), [
-    '-Xmx256m', '-XX:TieredStopAtLevel=1', ...loggingFlags, '-cp', classpath,
-    'kafka.tools.StorageTool', 'format', '-t', newClusterId(), '-c', propertiesFile, '--ignore-formatted',
-  ], { encoding: 'utf8' });
+  const format = alreadyFormatted
+    ? { status: 0 }
+    : spawnSync(
+        javaBinary(),
+        [
+          '-Xmx256m',
+          '-XX:TieredStopAtLevel=1',
+          ...loggingFlags,
+          '-cp',
+          classpath,
+          'kafka.tools.StorageTool',
+          'format',
+          '-t',
+          newClusterId(),
+          '-c',
+          propertiesFile,
+          '--ignore-formatted',
+        ],
+        { encoding: 'utf8' },
+      );
   if (format.status !== 0) {
     if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
     const output = tail(`${format.stdout ?? ''}\n${format.stderr ?? ''}${format.error ? String(format.error) : ''}`, 20);
@@ -267,14 +312,29 @@ export async function startBroker(options = {}) {
   }
 
   const logFd = openSync(logFile, 'a');
-  const child = spawn(javaBinary(), [
-    '-Xms512m', '-Xmx1g', '-XX:+UseG1GC', '-XX:MaxGCPauseMillis=20', '-XX:TieredStopAtLevel=1',
-    '-Djava.awt.headless=true', '-Djava.net.preferIPv4Stack=true', ...loggingFlags,
-    '-cp', classpath, 'kafka.Kafka', propertiesFile,
-  ], { detached: true, stdio: ['ignore', logFd, logFd] });
+  const child = spawn(
+    javaBinary(),
+    [
+      '-Xms512m',
+      '-Xmx1g',
+      '-XX:+UseG1GC',
+      '-XX:MaxGCPauseMillis=20',
+      '-XX:TieredStopAtLevel=1',
+      '-Djava.awt.headless=true',
+      '-Djava.net.preferIPv4Stack=true',
+      ...loggingFlags,
+      '-cp',
+      classpath,
+      'kafka.Kafka',
+      propertiesFile,
+    ],
+    { detached: true, stdio: ['ignore', logFd, logFd] },
+  );
   closeSync(logFd);
   let exited = null;
-  child.on('exit', (code, signal) => { exited = { code, signal }; });
+  child.on('exit', (code, signal) => {
+    exited = { code, signal };
+  });
   child.unref();
   const pid = child.pid;
   if (pid === undefined) throw new Error(`Could not spawn ${javaBinary()}; is Java 17+ installed?`);
@@ -335,11 +395,19 @@ export async function stopBroker(pidOrHandle, { graceMs = STOP_GRACE_MS } = {}) 
   const handle = typeof pidOrHandle === 'number' ? { pid: pidOrHandle } : pidOrHandle;
   const { pid } = handle;
   if (isRunning(pid)) {
-    try { process.kill(pid, 'SIGTERM'); } catch { /* already gone */ }
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      /* already gone */
+    }
     const deadline = Date.now() + graceMs;
     while (isRunning(pid) && Date.now() < deadline) await sleep(100);
     if (isRunning(pid)) {
-      try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
       const killDeadline = Date.now() + 5000;
       while (isRunning(pid) && Date.now() < killDeadline) await sleep(50);
     }

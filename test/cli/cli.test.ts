@@ -23,7 +23,10 @@ interface CliResult {
   readonly stderr: string;
 }
 
-function cli(args: readonly string[], env: Readonly<Record<string, string>>): { done: Promise<CliResult>; pid: number; kill: (signal: NodeJS.Signals) => void } {
+function cli(
+  args: readonly string[],
+  env: Readonly<Record<string, string>>,
+): { done: Promise<CliResult>; pid: number; kill: (signal: NodeJS.Signals) => void } {
   const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', ...args], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env },
@@ -61,21 +64,42 @@ describe('tributary CLI against a broker', () => {
       { key: 'customer-1', value: JSON.stringify({ id: 'customer-1', name: 'Ada', tier: 'gold', country: 'NL', version: 1 }) },
       { key: 'customer-2', value: JSON.stringify({ id: 'customer-2', name: 'Grace', tier: 'basic', country: 'US', version: 1 }) },
     ]);
-    await produce(topics.orders, [{ key: 'order-1', value: JSON.stringify({ orderId: 'order-1', customerId: 'customer-2', amount: 3, createdAt: 1 }) }]);
+    await produce(topics.orders, [
+      { key: 'order-1', value: JSON.stringify({ orderId: 'order-1', customerId: 'customer-2', amount: 3, createdAt: 1 }) },
+    ]);
 
     const port = await freePort();
-    const app = cli(['run', MODULE, '--application-id', applicationId, '--state-dir', stateDir, '--port', String(port), '--commit-interval-ms', '200', '--session-timeout-ms', '6000'], env);
+    const app = cli(
+      [
+        'run',
+        MODULE,
+        '--application-id',
+        applicationId,
+        '--state-dir',
+        stateDir,
+        '--port',
+        String(port),
+        '--commit-interval-ms',
+        '200',
+        '--session-timeout-ms',
+        '6000',
+      ],
+      env,
+    );
     try {
       const url = `http://127.0.0.1:${port}`;
-      await waitUntil(async () => (await fetch(`${url}/ready`).catch(() => undefined))?.status === 200, { timeoutMs: 60_000, description: 'the app to be ready' });
+      await waitUntil(async () => (await fetch(`${url}/ready`).catch(() => undefined))?.status === 200, {
+        timeoutMs: 60_000,
+        description: 'the app to be ready',
+      });
       const lookup = await fetch(`${url}/stores/customers/keys/customer-2`);
       expect(lookup.status).toBe(200);
       expect(((await lookup.json()) as { value: { name: string } }).value.name).toBe('Grace');
       // The order was joined and its offset committed: the reset below has offsets to delete.
-      await waitUntil(
-        async () => (await withAdmin((admin) => admin.fetchCommittedOffsets(applicationId, [topics.orders]))).size > 0,
-        { timeoutMs: 30_000, description: 'committed offsets of the orders topic' },
-      );
+      await waitUntil(async () => (await withAdmin((admin) => admin.fetchCommittedOffsets(applicationId, [topics.orders]))).size > 0, {
+        timeoutMs: 30_000,
+        description: 'committed offsets of the orders topic',
+      });
 
       const refused = await cli(['reset', '--application-id', applicationId, '--yes'], env).done;
       expect(refused.code).toBe(1);
@@ -102,11 +126,15 @@ describe('tributary CLI against a broker', () => {
     expect(existsSync(join(stateDir, applicationId))).toBe(true);
 
     // With the module and --yes: everything listed is gone.
-    const reset = await cli(['reset', MODULE, '--application-id', applicationId, '--local-state', '--state-dir', stateDir, '--yes'], env).done;
+    const reset = await cli(['reset', MODULE, '--application-id', applicationId, '--local-state', '--state-dir', stateDir, '--yes'], env)
+      .done;
     expect(reset.code, reset.stderr).toBe(0);
     expect(reset.stdout).toContain('Repartition topics (from the topology):');
     expect(reset.stdout).toContain('Reset done.');
-    await waitUntil(async () => !(await withAdmin((admin) => admin.listTopics())).includes(repartitionTopic), { timeoutMs: 30_000, description: 'the repartition topic to be deleted' });
+    await waitUntil(async () => !(await withAdmin((admin) => admin.listTopics())).includes(repartitionTopic), {
+      timeoutMs: 30_000,
+      description: 'the repartition topic to be deleted',
+    });
     expect((await withAdmin((admin) => admin.fetchCommittedOffsets(applicationId, [topics.orders]))).size).toBe(0);
     expect(existsSync(join(stateDir, applicationId))).toBe(false);
     expect(await withAdmin((admin) => admin.listTopics())).toEqual(expect.arrayContaining([topics.customers, topics.orders]));

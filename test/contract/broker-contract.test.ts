@@ -23,7 +23,14 @@ async function createTopic(partitions: number, configs: Record<string, string> =
   const topic = uniqueName('contract');
   const created = await admin.createTopics({
     waitForLeaders: true,
-    topics: [{ topic, numPartitions: partitions, replicationFactor: 1, configEntries: Object.entries(configs).map(([name, value]) => ({ name, value })) }],
+    topics: [
+      {
+        topic,
+        numPartitions: partitions,
+        replicationFactor: 1,
+        configEntries: Object.entries(configs).map(([name, value]) => ({ name, value })),
+      },
+    ],
   });
   expect(created).toBe(true);
   return topic;
@@ -61,7 +68,10 @@ describe(`Kafka broker contract (${kafkaVersion()})`, () => {
     const topic = await createTopic(3, { 'cleanup.policy': 'compact', 'segment.ms': '100' });
     const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
     expect(metadata.topics[0]?.partitions.map((p) => p.partitionId).sort()).toEqual([0, 1, 2]);
-    const configs = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: 2, name: topic, configNames: ['cleanup.policy'] }] });
+    const configs = await admin.describeConfigs({
+      includeSynonyms: false,
+      resources: [{ type: 2, name: topic, configNames: ['cleanup.policy'] }],
+    });
     expect(configs.resources[0]?.configEntries.find((e) => e.configName === 'cleanup.policy')?.configValue).toBe('compact');
     // Creating it again is not an error, just `false`.
     expect(await admin.createTopics({ topics: [{ topic, numPartitions: 3 }] })).toBe(false);
@@ -69,9 +79,15 @@ describe(`Kafka broker contract (${kafkaVersion()})`, () => {
 
   it('produces, consumes with a group, commits, and reads committed and end offsets', async () => {
     const topic = await createTopic(2);
-    await produce(topic, Array.from({ length: 10 }, (_, i) => ({ key: `k${i}`, value: `v${i}`, partition: i % 2 })));
+    await produce(
+      topic,
+      Array.from({ length: 10 }, (_, i) => ({ key: `k${i}`, value: `v${i}`, partition: i % 2 })),
+    );
     const ends = await admin.fetchTopicOffsets(topic);
-    expect(ends.map((o) => [o.partition, o.high, o.low]).sort()).toEqual([[0, '5', '0'], [1, '5', '0']]);
+    expect(ends.map((o) => [o.partition, o.high, o.low]).sort()).toEqual([
+      [0, '5', '0'],
+      [1, '5', '0'],
+    ]);
 
     const groupId = uniqueName('contract-group');
     const consumer: Consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100, sessionTimeout: 10_000 });
@@ -92,7 +108,10 @@ describe(`Kafka broker contract (${kafkaVersion()})`, () => {
     }
     expect(seen.sort()).toEqual(Array.from({ length: 10 }, (_, i) => `v${i}`).sort());
     const committed = await admin.fetchOffsets({ groupId, topics: [topic] });
-    expect(committed[0]?.partitions.map((p) => [p.partition, p.offset]).sort()).toEqual([[0, '5'], [1, '5']]);
+    expect(committed[0]?.partitions.map((p) => [p.partition, p.offset]).sort()).toEqual([
+      [0, '5'],
+      [1, '5'],
+    ]);
     await admin.deleteGroups([groupId]);
   });
 
@@ -110,15 +129,21 @@ describe(`Kafka broker contract (${kafkaVersion()})`, () => {
     // tombstone (which needs a second cleaning pass after delete.retention.ms).
     let survivors: KafkaMessage[] = [];
     let filler = 0;
-    await waitUntil(async () => {
-      await sleep(150);
-      await produce(topic, [{ key: 'filler', value: String(filler++) }]);
-      const end = Number((await admin.fetchTopicOffsets(topic))[0]?.high);
-      const all = await consumeAllUntilOffset(topic, end);
-      survivors = all.filter((m) => String(m.key) !== 'filler');
-      return survivors.length === 2;
-    }, { timeoutMs: 60_000, intervalMs: 0, description: 'log compaction of a and b' });
-    expect(survivors.map((m) => [String(m.key), String(m.value)])).toEqual([['a', 'a2'], ['c', 'c1']]);
+    await waitUntil(
+      async () => {
+        await sleep(150);
+        await produce(topic, [{ key: 'filler', value: String(filler++) }]);
+        const end = Number((await admin.fetchTopicOffsets(topic))[0]?.high);
+        const all = await consumeAllUntilOffset(topic, end);
+        survivors = all.filter((m) => String(m.key) !== 'filler');
+        return survivors.length === 2;
+      },
+      { timeoutMs: 60_000, intervalMs: 0, description: 'log compaction of a and b' },
+    );
+    expect(survivors.map((m) => [String(m.key), String(m.value)])).toEqual([
+      ['a', 'a2'],
+      ['c', 'c1'],
+    ]);
     expect(survivors.map((m) => Number(m.offset))).toEqual([2, 4]);
   });
 
@@ -134,7 +159,13 @@ describe(`Kafka broker contract (${kafkaVersion()})`, () => {
     await producer.connect();
     try {
       const tx = await producer.transaction();
-      await tx.send({ topic, messages: [{ key: 'k', value: 'pending-1' }, { key: 'k', value: 'pending-2' }] });
+      await tx.send({
+        topic,
+        messages: [
+          { key: 'k', value: 'pending-1' },
+          { key: 'k', value: 'pending-2' },
+        ],
+      });
       // The log end is 3, but the last stable offset stays 1 while the transaction is open.
       expect((await admin.fetchTopicOffsets(topic))[0]?.high).toBe('1');
       await tx.commit();
@@ -144,17 +175,23 @@ describe(`Kafka broker contract (${kafkaVersion()})`, () => {
     // 1, 2 data, 3 commit marker. commit() resolves when the coordinator accepted it; the markers are written to the
     // partitions afterwards, so the last stable offset catches up a moment later.
     let high = '';
-    await waitUntil(async () => {
-      high = (await admin.fetchTopicOffsets(topic))[0]?.high ?? '';
-      return high !== '1';
-    }, { timeoutMs: 10_000, intervalMs: 20, description: 'the commit marker' });
+    await waitUntil(
+      async () => {
+        high = (await admin.fetchTopicOffsets(topic))[0]?.high ?? '';
+        return high !== '1';
+      },
+      { timeoutMs: 10_000, intervalMs: 20, description: 'the commit marker' },
+    );
     expect(high).toBe('4');
   });
 
   it('transactions: a read-committed consumer sees committed records only, and sendOffsets commits group offsets', async () => {
     const input = await createTopic(1);
     const output = await createTopic(1);
-    await produce(input, [{ key: 'in', value: '1' }, { key: 'in', value: '2' }]);
+    await produce(input, [
+      { key: 'in', value: '1' },
+      { key: 'in', value: '2' },
+    ]);
     const groupId = uniqueName('contract-tx-group');
     const producer = kafka.producer({
       createPartitioner: Partitioners.DefaultPartitioner,
@@ -165,7 +202,13 @@ describe(`Kafka broker contract (${kafkaVersion()})`, () => {
     await producer.connect();
     try {
       const committedTx = await producer.transaction();
-      await committedTx.send({ topic: output, messages: [{ key: 'k', value: 'committed-1' }, { key: 'k', value: 'committed-2' }] });
+      await committedTx.send({
+        topic: output,
+        messages: [
+          { key: 'k', value: 'committed-1' },
+          { key: 'k', value: 'committed-2' },
+        ],
+      });
       await committedTx.sendOffsets({ consumerGroupId: groupId, topics: [{ topic: input, partitions: [{ partition: 0, offset: '2' }] }] });
       await committedTx.commit();
 

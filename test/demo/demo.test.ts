@@ -30,8 +30,23 @@ describe('npm run demo', () => {
     const ports = [await freePort(), await freePort()];
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', 'scripts/demo.ts', '--duration', '12', '--customers', '2000', '--orders-per-second', '50',
-        '--ports', ports.join(','), '--application-id', uniqueName('demo'), '--state-root', stateRoot],
+      [
+        '--import',
+        'tsx',
+        'scripts/demo.ts',
+        '--duration',
+        '12',
+        '--customers',
+        '2000',
+        '--orders-per-second',
+        '50',
+        '--ports',
+        ports.join(','),
+        '--application-id',
+        uniqueName('demo'),
+        '--state-root',
+        stateRoot,
+      ],
       { cwd: REPO_ROOT, env: { ...process.env, KAFKA_BROKERS: kafkaBrokers() }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let output = '';

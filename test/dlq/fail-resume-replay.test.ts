@@ -21,7 +21,8 @@ const apps = new InProcessApps();
 afterEach(() => apps.cleanup());
 
 const payment = (id: string, amount: number | string) => ({ key: id, value: JSON.stringify({ id, amount }) });
-const outputs = async (topic: string): Promise<Payment[]> => (await readTopic(topic)).map((r) => JSON.parse(r.value?.toString() ?? 'null') as Payment);
+const outputs = async (topic: string): Promise<Payment[]> =>
+  (await readTopic(topic)).map((r) => JSON.parse(r.value?.toString() ?? 'null') as Payment);
 
 describe("'fail' policy, resume and replay on the real broker", () => {
   it('stops at the bad record without committing it, resumes from it, and replays its dead letter once', async () => {
@@ -36,7 +37,9 @@ describe("'fail' policy, resume and replay on the real broker", () => {
 
     // 1. Strict serde, 'fail'. Two good records are processed and committed first.
     await produce(topics.payments, [payment('pay-0', 10), payment('pay-1', 11)]);
-    const strict = await apps.start(paymentTopology(appId, topics, { serde: strictPaymentSerde, deserialization: 'fail' }), { applicationId: appId });
+    const strict = await apps.start(paymentTopology(appId, topics, { serde: strictPaymentSerde, deserialization: 'fail' }), {
+      applicationId: appId,
+    });
     const errors: TributaryError[] = [];
     strict.on('error', (error) => errors.push(error));
     await waitUntil(async () => (await committed()) === 2, { description: 'offset 2 committed' });
@@ -52,24 +55,43 @@ describe("'fail' policy, resume and replay on the real broker", () => {
     expect(await committed()).toBe(2);
     expect((await outputs(topics.paymentsOut)).map((p) => p.id)).toEqual(['pay-0', 'pay-1']);
     expect(await readTopic(`${appId}-dlq`)).toEqual([]);
-    console.log('fail policy: app failed with', (cause as TributaryError).code, 'at offset', (cause as DeserializationError).offset, '; committed offset', await committed());
+    console.log(
+      'fail policy: app failed with',
+      (cause as TributaryError).code,
+      'at offset',
+      (cause as DeserializationError).offset,
+      '; committed offset',
+      await committed(),
+    );
 
     // 2. Policy changed to 'dead-letter': resumes from offset 2 (3 records read: 2, 3, 4).
-    const deadLettering = await apps.start(paymentTopology(appId, topics, { serde: strictPaymentSerde, deserialization: 'dead-letter' }), { applicationId: appId });
+    const deadLettering = await apps.start(paymentTopology(appId, topics, { serde: strictPaymentSerde, deserialization: 'dead-letter' }), {
+      applicationId: appId,
+    });
     let deadLetters: ConsumedRecord[] = [];
-    await waitUntil(async () => {
-      deadLetters = await readTopic(`${appId}-dlq`);
-      return deadLetters.length === 1 && (await outputs(topics.paymentsOut)).length === 4;
-    }, { description: 'pay-2 dead-lettered, pay-3 and pay-4 output' });
+    await waitUntil(
+      async () => {
+        deadLetters = await readTopic(`${appId}-dlq`);
+        return deadLetters.length === 1 && (await outputs(topics.paymentsOut)).length === 4;
+      },
+      { description: 'pay-2 dead-lettered, pay-3 and pay-4 output' },
+    );
     await waitUntil(async () => (await committed()) === 5, { description: 'offset 5 committed' });
     expect(deadLettering.stats().engine.processed[topics.payments]).toBe(3);
     expect(deadLetters[0].headers[DeadLetterHeaders.sourceOffset]?.toString()).toBe('2');
     expect((await outputs(topics.paymentsOut)).map((p) => p.id)).toEqual(['pay-0', 'pay-1', 'pay-3', 'pay-4']);
-    console.log('resumed with dead-letter policy: first record read at offset', deadLetters[0].headers[DeadLetterHeaders.sourceOffset]?.toString(), '; records read', deadLettering.stats().engine.processed[topics.payments]);
+    console.log(
+      'resumed with dead-letter policy: first record read at offset',
+      deadLetters[0].headers[DeadLetterHeaders.sourceOffset]?.toString(),
+      '; records read',
+      deadLettering.stats().engine.processed[topics.payments],
+    );
     await deadLettering.stop();
 
     // 3. Fixed serde; replay the dead letter; the app processes it; a second replay sends nothing.
-    const fixed = await apps.start(paymentTopology(appId, topics, { serde: lenientPaymentSerde, deserialization: 'dead-letter' }), { applicationId: appId });
+    const fixed = await apps.start(paymentTopology(appId, topics, { serde: lenientPaymentSerde, deserialization: 'dead-letter' }), {
+      applicationId: appId,
+    });
     const kafka = { brokers: kafkaBrokers().split(',') };
     const first = await replayDeadLetters({ kafka, applicationId: appId });
     expect(first).toMatchObject({ scanned: 1, replayed: 1, malformed: 0, replayedByTopic: { [topics.payments]: 1 } });

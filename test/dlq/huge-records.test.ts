@@ -34,8 +34,16 @@ describe('a huge poison record on default topic settings', () => {
     const app = await apps.start(b.build({ applicationId: appId }), { applicationId: appId });
     await produce(topics.in, [{ key: 'huge', value: 'x'.repeat(NEAR_DEFAULT_LIMIT) }]);
     await produce(topics.in, [{ key: 'fine', value: '{"ok":1}' }]);
-    await waitUntil(async () => app.state === 'failed' || (await readTopic(topics.out)).length === 1, { timeoutMs: 60_000, description: 'the good record output, or the app failing' });
-    console.log('huge poison record:', app.state, app.failureCause instanceof Error ? app.failureCause.message : '', JSON.stringify(app.stats().engine.errors));
+    await waitUntil(async () => app.state === 'failed' || (await readTopic(topics.out)).length === 1, {
+      timeoutMs: 60_000,
+      description: 'the good record output, or the app failing',
+    });
+    console.log(
+      'huge poison record:',
+      app.state,
+      app.failureCause instanceof Error ? app.failureCause.message : '',
+      JSON.stringify(app.stats().engine.errors),
+    );
     expect(app.state).toBe('running');
     const [letter] = await readTopic(`${appId}-dlq`);
     expect(letter.value?.length).toBe(NEAR_DEFAULT_LIMIT);
@@ -56,8 +64,15 @@ describe('a huge poison record on default topic settings', () => {
     await produce(topics.in, [{ key: 'a', value: JSON.stringify('a'.repeat(200_000)) }]);
     await produce(topics.in, [{ key: 'b', value: JSON.stringify('b'.repeat(200_000)) }]);
     await app.start();
-    await waitUntil(async () => app.state === 'failed' || (await readTopic(topics.out)).length === 2, { timeoutMs: 60_000, description: 'both outputs, or the app failing' });
-    console.log('two 200 KB outputs, 300 000-byte topic limit:', app.state, app.failureCause instanceof Error ? app.failureCause.message : '');
+    await waitUntil(async () => app.state === 'failed' || (await readTopic(topics.out)).length === 2, {
+      timeoutMs: 60_000,
+      description: 'both outputs, or the app failing',
+    });
+    console.log(
+      'two 200 KB outputs, 300 000-byte topic limit:',
+      app.state,
+      app.failureCause instanceof Error ? app.failureCause.message : '',
+    );
     expect(app.state).toBe('running');
   });
 });

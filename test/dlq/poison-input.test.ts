@@ -37,7 +37,9 @@ function input(topic: string, id: string, fate: Fate, key: string | null, value:
 }
 
 function customersInput(t: MixedTopics): { good: Input[]; bad: Input[] } {
-  const good = Array.from({ length: 8 }, (_, i) => input(t.customers, `cust-${i}`, 'table', `c${i}`, JSON.stringify({ name: `Customer ${i}` })));
+  const good = Array.from({ length: 8 }, (_, i) =>
+    input(t.customers, `cust-${i}`, 'table', `c${i}`, JSON.stringify({ name: `Customer ${i}` })),
+  );
   const bad = [
     input(t.customers, 'cust-bad-json', 'dead-letter:deserialization', 'c1', '{"name":', { part: 'value' }),
     input(t.customers, 'cust-null-key', 'dead-letter:deserialization', null, JSON.stringify({ name: 'ghost' }), { part: 'key' }),
@@ -68,7 +70,8 @@ function eventsInput(t: MixedTopics): Input[] {
   return Array.from({ length: 20 }, (_, i) => {
     const id = `event-${i}`;
     const bytes = msgpack.serialize({ id, kind: i % 2 === 0 ? 'click' : 'view' });
-    if (i % 5 === 2) return input(t.events, id, 'dead-letter:deserialization', `e${i}`, bytes.subarray(0, bytes.length - 1 - (i % 3)), { part: 'value' });
+    if (i % 5 === 2)
+      return input(t.events, id, 'dead-letter:deserialization', `e${i}`, bytes.subarray(0, bytes.length - 1 - (i % 3)), { part: 'value' });
     return input(t.events, id, 'out', i % 7 === 0 ? null : `e${i}`, bytes);
   });
 }
@@ -120,23 +123,35 @@ describe('poison input on the real broker', () => {
     const inputs = [...customers.good, ...customers.bad, ...ordersInput(t), ...eventsInput(t), ...paymentsInput(t)];
     // The test's own premise: every value meant to fail really fails its serde.
     for (const i of eventsInput(t).filter((e) => e.fate !== 'out')) expect(() => msgpack.deserialize(i.record.value as Buffer)).toThrow();
-    for (const i of paymentsInput(t).filter((e) => e.fate !== 'out')) expect(() => strictPaymentSerde.deserialize(Buffer.from(i.record.value as string | Buffer))).toThrow();
+    for (const i of paymentsInput(t).filter((e) => e.fate !== 'out'))
+      expect(() => strictPaymentSerde.deserialize(Buffer.from(i.record.value as string | Buffer))).toThrow();
 
     const app = await apps.start(mixedTopology(appId, t), { applicationId: appId });
     // Customers first and processed, so every valid order finds its customer (no join misses to account for).
-    await produce(t.customers, customers.good.map((i) => i.record));
+    await produce(
+      t.customers,
+      customers.good.map((i) => i.record),
+    );
     await waitUntil(() => app.stats().engine.tablePuts === customers.good.length, { description: 'customers in the table' });
     const rest = inputs.filter((i) => i.topic !== t.customers || i.fate !== 'table');
     // max.message.bytes limits a record BATCH: send each huge record in its own request.
     const huge = (i: Input): boolean => (i.record.value?.length ?? 0) >= HUGE_BYTES;
     for (const topic of [t.customers, t.orders, t.events, t.payments]) {
-      await produce(topic, rest.filter((i) => i.topic === topic && !huge(i)).map((i) => i.record));
+      await produce(
+        topic,
+        rest.filter((i) => i.topic === topic && !huge(i)).map((i) => i.record),
+      );
     }
     for (const i of rest.filter(huge)) await produce(i.topic, [i.record]);
 
-    const expected = (fate: Fate | 'dead-letter'): Input[] => inputs.filter((i) => i.fate === fate || (fate === 'dead-letter' && i.fate.startsWith('dead-letter')));
+    const expected = (fate: Fate | 'dead-letter'): Input[] =>
+      inputs.filter((i) => i.fate === fate || (fate === 'dead-letter' && i.fate.startsWith('dead-letter')));
     const dlqTopic = `${appId}-dlq`;
-    const outputs = async (): Promise<ConsumedRecord[]> => [...(await readTopic(t.enriched)), ...(await readTopic(t.eventsOut)), ...(await readTopic(t.paymentsOut))];
+    const outputs = async (): Promise<ConsumedRecord[]> => [
+      ...(await readTopic(t.enriched)),
+      ...(await readTopic(t.eventsOut)),
+      ...(await readTopic(t.paymentsOut)),
+    ];
     let deadLetters: ConsumedRecord[] = [];
     let outs: ConsumedRecord[] = [];
     await waitUntil(
@@ -147,7 +162,9 @@ describe('poison input on the real broker', () => {
       },
       { timeoutMs: 60_000, description: 'all outputs and dead letters' },
     );
-    await waitUntil(() => Object.values(app.stats().engine.processed).reduce((a, b) => a + b, 0) >= inputs.length, { description: 'every input counted' });
+    await waitUntil(() => Object.values(app.stats().engine.processed).reduce((a, b) => a + b, 0) >= inputs.length, {
+      description: 'every input counted',
+    });
     const engine = app.stats().engine;
 
     const counts = {
@@ -168,8 +185,16 @@ describe('poison input on the real broker', () => {
     expect(counts.in).toBe(counts.out + counts.tablePuts + counts.deadLetters + counts.drops);
 
     // Exactly the expected records on each side, none twice.
-    expect(outs.map(outputId).sort()).toEqual(expected('out').map((i) => i.id).sort());
-    expect(deadLetters.map(testId).sort()).toEqual(expected('dead-letter').map((i) => i.id).sort());
+    expect(outs.map(outputId).sort()).toEqual(
+      expected('out')
+        .map((i) => i.id)
+        .sort(),
+    );
+    expect(deadLetters.map(testId).sort()).toEqual(
+      expected('dead-letter')
+        .map((i) => i.id)
+        .sort(),
+    );
     for (const r of await readTopic(t.enriched)) {
       const value = JSON.parse(text(r.value) ?? '') as { customer: string };
       expect(value.customer).toBe(`Customer ${text(r.key)?.slice(1)}`);
@@ -181,7 +206,8 @@ describe('poison input on the real broker', () => {
     expect(engine.errors.processing['dead-letter']).toBe(count(inputs, (i) => i.fate === 'dead-letter:processing'));
     expect(engine.errors.deserialization.fail + engine.errors.processing.fail + engine.skipped).toBe(0);
     expect(engine.joinMisses).toBe(0);
-    for (const topic of [t.customers, t.orders, t.events, t.payments]) expect(engine.processed[topic]).toBe(count(inputs, (i) => i.topic === topic));
+    for (const topic of [t.customers, t.orders, t.events, t.payments])
+      expect(engine.processed[topic]).toBe(count(inputs, (i) => i.topic === topic));
 
     // Every header of every dead letter, against where the original record really was.
     const positions = new Map<string, ConsumedRecord>();
@@ -204,7 +230,9 @@ describe('poison input on the real broker', () => {
         [h.errorMessage]:
           spec.failure !== undefined && 'message' in spec.failure
             ? spec.failure.message
-            : expect.stringContaining(`Cannot deserialize the ${spec.failure !== undefined && 'part' in spec.failure ? spec.failure.part : '?'} of ${where}`),
+            : expect.stringContaining(
+                `Cannot deserialize the ${spec.failure !== undefined && 'part' in spec.failure ? spec.failure.part : '?'} of ${where}`,
+              ),
         [h.sourceTopic]: source.topic,
         [h.sourcePartition]: String(source.partition),
         [h.sourceOffset]: String(source.offset),
@@ -217,7 +245,9 @@ describe('poison input on the real broker', () => {
 
     // The table kept the last good value of c1, and the null-key record is nowhere.
     const table = await readLocalStore(app, 'customers');
-    expect(Object.fromEntries(table)).toEqual(Object.fromEntries(customers.good.map((i) => [i.record.key, { name: `Customer ${i.record.key?.slice(1)}` }])));
+    expect(Object.fromEntries(table)).toEqual(
+      Object.fromEntries(customers.good.map((i) => [i.record.key, { name: `Customer ${i.record.key?.slice(1)}` }])),
+    );
 
     // Restoration from the topic into a fresh state dir: the bad table records are skipped again (dead-letter
     // policy: their dead letters were written at first processing), never stored, never dead-lettered twice.

@@ -71,10 +71,24 @@ describe('replayDeadLetters on a real broker', () => {
       letter(f, 'processing', source(f.orders, 1, 11, 'o-11', '{"total":-1}'), 1),
       letter(f, 'deserialization', source(f.customers, 0, 5, null, 'no key'), 0),
       // A production-stage letter: an output the app could not write; it goes back to its target topic.
-      { topic: f.dlq, partition: 1, timestamp: 5, key: Buffer.from('c-9'), value: Buffer.from('out'), headers: { [DeadLetterHeaders.stage]: Buffer.from('production'), [TARGET_TOPIC_HEADER]: Buffer.from(f.customers) } },
+      {
+        topic: f.dlq,
+        partition: 1,
+        timestamp: 5,
+        key: Buffer.from('c-9'),
+        value: Buffer.from('out'),
+        headers: { [DeadLetterHeaders.stage]: Buffer.from('production'), [TARGET_TOPIC_HEADER]: Buffer.from(f.customers) },
+      },
       // Malformed: no headers at all, and a source-stage letter without its partition.
       { topic: f.dlq, partition: 0, timestamp: 6, key: null, value: Buffer.from('stray'), headers: {} },
-      { topic: f.dlq, partition: 1, timestamp: 7, key: null, value: Buffer.from('half'), headers: { [DeadLetterHeaders.stage]: Buffer.from('processing'), [DeadLetterHeaders.sourceTopic]: Buffer.from(f.orders) } },
+      {
+        topic: f.dlq,
+        partition: 1,
+        timestamp: 7,
+        key: null,
+        value: Buffer.from('half'),
+        headers: { [DeadLetterHeaders.stage]: Buffer.from('processing'), [DeadLetterHeaders.sourceTopic]: Buffer.from(f.orders) },
+      },
     ]);
 
     const dry = await replayDeadLetters({ kafka, applicationId: f.app, dryRun: true });
@@ -84,8 +98,16 @@ describe('replayDeadLetters on a real broker', () => {
     const events: number[] = [];
     const first = await replayDeadLetters({ kafka, applicationId: f.app, onProgress: (e) => events.push(e.scanned) });
     console.log('replay run 1', JSON.stringify({ ...first, malformedRecords: first.malformedRecords.length }));
-    expect(first).toMatchObject({ dryRun: false, scanned: 6, replayed: 4, malformed: 2, replayedByTopic: { [f.orders]: 2, [f.customers]: 2 } });
-    expect(first.malformedRecords.map((m) => m.reason).sort()).toEqual([expect.stringMatching(/no tributary.stage header/), expect.stringMatching(/source.partition is missing/)].sort());
+    expect(first).toMatchObject({
+      dryRun: false,
+      scanned: 6,
+      replayed: 4,
+      malformed: 2,
+      replayedByTopic: { [f.orders]: 2, [f.customers]: 2 },
+    });
+    expect(first.malformedRecords.map((m) => m.reason).sort()).toEqual(
+      [expect.stringMatching(/no tributary.stage header/), expect.stringMatching(/source.partition is missing/)].sort(),
+    );
     expect(events.at(-1)).toBe(6);
 
     const orders = await readTopic(f.orders);
@@ -101,7 +123,12 @@ describe('replayDeadLetters on a real broker', () => {
       expect(text(r.headers['trace-id'])).toBe(`t-${text(r.key)?.slice(2)}`);
     }
     const customers = await readTopic(f.customers);
-    expect(customers.map((r) => [text(r.key), text(r.value)]).sort()).toEqual([['c-9', 'out'], [null, 'no key']].sort());
+    expect(customers.map((r) => [text(r.key), text(r.value)]).sort()).toEqual(
+      [
+        ['c-9', 'out'],
+        [null, 'no key'],
+      ].sort(),
+    );
     expect(customers.find((r) => r.key === null)?.partition).toBe(0); // null key: back to its original partition
 
     const second = await replayDeadLetters({ kafka, applicationId: f.app });
@@ -145,7 +172,10 @@ describe('replayDeadLetters on a real broker', () => {
     expect((failure as DeadLetterTargetMissingError).topics).toEqual([`${f.app}-deleted`]);
     // The other topics can still be replayed.
     await send([letter(f, 'deserialization', source(f.orders, 0, 2, 'k2', 'v2'), 1)]);
-    expect(await replayDeadLetters({ kafka, applicationId: f.app, sourceTopic: f.orders })).toMatchObject({ replayed: 1, skippedByFilter: 1 });
+    expect(await replayDeadLetters({ kafka, applicationId: f.app, sourceTopic: f.orders })).toMatchObject({
+      replayed: 1,
+      skippedByFilter: 1,
+    });
   });
 
   it('the CLI prints what it did; bad settings and failures are typed errors for the dispatcher', async () => {
@@ -154,18 +184,28 @@ describe('replayDeadLetters on a real broker', () => {
     const out: string[] = [];
     const io = { out: (l: string) => out.push(l), err: () => undefined };
     // Settings from the environment too, as every tributary command.
-    expect(await runDlqCommand(['replay', '--dry-run'], io, { TRIBUTARY_APPLICATION_ID: f.app, TRIBUTARY_BROKERS: kafkaBrokers() })).toBe(0);
+    expect(await runDlqCommand(['replay', '--dry-run'], io, { TRIBUTARY_APPLICATION_ID: f.app, TRIBUTARY_BROKERS: kafkaBrokers() })).toBe(
+      0,
+    );
     expect(out.join('\n')).toContain('Would replay 1;');
     out.length = 0;
     expect(await runDlqCommand(['replay', '--application-id', f.app, '--brokers', kafkaBrokers()], io, {})).toBe(0);
     console.log(out.join('\n'));
-    expect(out).toEqual([`Scanned 1 dead letter(s) in ${f.dlq}.`, 'Replayed 1; skipped by filter 0; already replayed 0; malformed 0.', `  ${f.orders}: 1`]);
+    expect(out).toEqual([
+      `Scanned 1 dead letter(s) in ${f.dlq}.`,
+      'Replayed 1; skipped by filter 0; already replayed 0; malformed 0.',
+      `  ${f.orders}: 1`,
+    ]);
 
     await expect(runDlqCommand(['replay', '--brokers', kafkaBrokers()], io, {})).rejects.toBeInstanceOf(CliConfigError);
-    await expect(runDlqCommand(['replay', '--application-id', f.app, '--brokers', kafkaBrokers(), '--stage', 'later'], io, {})).rejects.toThrow(/--stage: "later" is not one of/);
+    await expect(
+      runDlqCommand(['replay', '--application-id', f.app, '--brokers', kafkaBrokers(), '--stage', 'later'], io, {}),
+    ).rejects.toThrow(/--stage: "later" is not one of/);
     await expect(runDlqCommand(['replay', '--nope'], io, {})).rejects.toBeInstanceOf(CliUsageError);
     await expect(runDlqCommand(['rewind'], io, {})).rejects.toBeInstanceOf(CliUsageError);
-    await expect(runDlqCommand(['replay', '--application-id', uniqueName('none'), '--brokers', kafkaBrokers()], io, {})).rejects.toBeInstanceOf(DeadLetterTopicMissingError);
+    await expect(
+      runDlqCommand(['replay', '--application-id', uniqueName('none'), '--brokers', kafkaBrokers()], io, {}),
+    ).rejects.toBeInstanceOf(DeadLetterTopicMissingError);
     out.length = 0;
     expect(await runDlqCommand(['--help'], io, {})).toBe(0);
     expect(out[0]).toMatch(/^Usage: tributary dlq replay/);

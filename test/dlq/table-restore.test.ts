@@ -52,7 +52,10 @@ describe('a bad record in a table source', () => {
       description: 'the committed store without c2',
     });
     expect(deadLetters.map((d) => [d.key?.toString() ?? null, d.value?.toString()])).toEqual(
-      expect.arrayContaining([['c1', '{"name": Grace Hopper}'], [null, '{"name":"nobody"}']]),
+      expect.arrayContaining([
+        ['c1', '{"name": Grace Hopper}'],
+        [null, '{"name":"nobody"}'],
+      ]),
     );
     expect(deadLetters).toHaveLength(2);
     expect(live.stats().engine).toMatchObject({ deadLettered: 2, tablePuts: 3, tableDeletes: 1 });
@@ -72,7 +75,10 @@ describe('a bad record in a table source', () => {
     const failure = await strict
       .start()
       .then(() => waitUntil(() => strict.state === 'failed', { description: "the 'fail' restoration failing" }))
-      .then(() => strict.failureCause, (error: unknown) => error);
+      .then(
+        () => strict.failureCause,
+        (error: unknown) => error,
+      );
     console.log("restoration under 'fail':", failure instanceof Error ? `${failure.name}: ${failure.message}` : String(failure));
     expect(failure).toBeInstanceOf(TributaryError);
     expect((failure as TributaryError).code).toMatch(/^TRIBUTARY_(RESTORE_DECODE_FAILED|DESERIALIZATION)$/);
@@ -91,9 +97,19 @@ describe('a bad record in a table source', () => {
     await createTopics([{ topic, partitions: 2 }]);
     await produce(topic, [...goodCustomers, ...badCustomers]);
     const app = await apps.start(customersTopology(appId, topic, 'dead-letter'), { applicationId: appId });
-    await waitUntil(async () => (await readLocalStore(app, 'customers')).size === 2, { timeoutMs: 10_000, description: 'the good customers in the store' });
+    await waitUntil(async () => (await readLocalStore(app, 'customers')).size === 2, {
+      timeoutMs: 10_000,
+      description: 'the good customers in the store',
+    });
     expect(Object.fromEntries(await readLocalStore(app, 'customers'))).toEqual({ c0: { name: 'Ada' }, c1: { name: 'Grace' } });
-    console.log('first start over a topic with bad table records:', JSON.stringify(app.stats().engine.errors), JSON.stringify(app.stats().restoration));
-    await waitUntil(async () => (await readTopic(`${appId}-dlq`)).length === 2, { timeoutMs: 5000, description: 'the two bad records dead-lettered' });
+    console.log(
+      'first start over a topic with bad table records:',
+      JSON.stringify(app.stats().engine.errors),
+      JSON.stringify(app.stats().restoration),
+    );
+    await waitUntil(async () => (await readTopic(`${appId}-dlq`)).length === 2, {
+      timeoutMs: 5000,
+      description: 'the two bad records dead-lettered',
+    });
   });
 });

@@ -109,9 +109,12 @@ export class AppProcess {
     try {
       await polling;
     } catch (error) {
-      throw new Error(`${error instanceof Error ? error.message : String(error)}\n--- ${this.name} log tail ---\n${this.tail()}`, { cause: error });
+      throw new Error(`${error instanceof Error ? error.message : String(error)}\n--- ${this.name} log tail ---\n${this.tail()}`, {
+        cause: error,
+      });
     }
-    if (exitedEarly) throw new Error(`${this.name} exited (code ${this.exitCode}, signal ${this.exitSignal}) before it was ready:\n${this.tail()}`);
+    if (exitedEarly)
+      throw new Error(`${this.name} exited (code ${this.exitCode}, signal ${this.exitSignal}) before it was ready:\n${this.tail()}`);
   }
 
   async request(path: string): Promise<{ status: number; body: string }> {
@@ -240,7 +243,8 @@ export class AppProcessGroup {
   /** Stops (SIGTERM, then SIGKILL) every child still running; prints their logs when asked (test failed). */
   async cleanup({ printLogs = false }: { printLogs?: boolean } = {}): Promise<void> {
     if (printLogs) {
-      for (const proc of this.processes) console.log(`\n===== ${proc.name} (pid ${proc.pid}) log: ${proc.logFile} =====\n${proc.tail(200)}`);
+      for (const proc of this.processes)
+        console.log(`\n===== ${proc.name} (pid ${proc.pid}) log: ${proc.logFile} =====\n${proc.tail(200)}`);
     }
     await Promise.all(this.processes.map((proc) => proc.stop(5000)));
     this.processes.length = 0;

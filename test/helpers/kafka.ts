@@ -128,17 +128,24 @@ export async function readTopic(topic: string, client = testKafkaClient()): Prom
 /** Waits until `count` records are readable from `topic`, then returns the first `count` (polls end offsets). */
 export async function consumeN(topic: string, count: number, timeoutMs = 30_000): Promise<ConsumedRecord[]> {
   let records: ConsumedRecord[] = [];
-  await waitUntil(async () => {
-    records = await readTopic(topic);
-    return records.length >= count;
-  }, { timeoutMs, description: `${count} records in ${topic}` });
+  await waitUntil(
+    async () => {
+      records = await readTopic(topic);
+      return records.length >= count;
+    },
+    { timeoutMs, description: `${count} records in ${topic}` },
+  );
   return records.slice(0, count);
 }
 
 /** Polls `condition` until it returns true; fails with `description` after `timeoutMs`. */
 export async function waitUntil(
   condition: () => boolean | Promise<boolean>,
-  { timeoutMs = 30_000, intervalMs = 200, description = 'condition' }: { timeoutMs?: number; intervalMs?: number; description?: string } = {},
+  {
+    timeoutMs = 30_000,
+    intervalMs = 200,
+    description = 'condition',
+  }: { timeoutMs?: number; intervalMs?: number; description?: string } = {},
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;

@@ -137,7 +137,12 @@ export async function scanPages(base: string, store: string, limit: number, reve
 }
 
 /** A scan that must complete (no 503 allowed). */
-export async function scanAll(base: string, store: string, limit: number, reverse = false): Promise<{ entries: ScanPage['entries']; pages: number }> {
+export async function scanAll(
+  base: string,
+  store: string,
+  limit: number,
+  reverse = false,
+): Promise<{ entries: ScanPage['entries']; pages: number }> {
   const outcome = await scanPages(base, store, limit, reverse);
   if (outcome.kind !== 'complete') throw new Error(`scan of ${store} at ${base}: page ${outcome.page} answered 503 ${outcome.code}`);
   return outcome;
@@ -176,7 +181,10 @@ export class ScanPoller {
           const outcome = await scanPages(base, this.store, this.limit);
           if (outcome.kind === 'unavailable') this.unavailable++;
           else if (isCompleteScan(outcome.entries, this.expected)) this.complete++;
-          else this.wrong.push(`${base}: scan returned ${outcome.entries.length} entries, not the ${this.expected.size} expected in key order`);
+          else
+            this.wrong.push(
+              `${base}: scan returned ${outcome.entries.length} entries, not the ${this.expected.size} expected in key order`,
+            );
         } catch (error) {
           this.wrong.push(`${base}: ${error instanceof Error ? error.message : String(error)}`);
         }
@@ -228,7 +236,14 @@ function percentile(sorted: readonly number[], p: number): number {
 }
 
 /** `count` lookups of `keys` (cycled) against `base`, `concurrency` at a time; every answer is checked. */
-export async function loadLoop(base: string, store: string, keys: readonly string[], expected: ReadonlyMap<string, unknown>, count: number, concurrency: number): Promise<LoadResult> {
+export async function loadLoop(
+  base: string,
+  store: string,
+  keys: readonly string[],
+  expected: ReadonlyMap<string, unknown>,
+  count: number,
+  concurrency: number,
+): Promise<LoadResult> {
   const latencies: number[] = [];
   let failures = 0;
   let next = 0;

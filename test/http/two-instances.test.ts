@@ -27,9 +27,14 @@ const regionKey = (i: number): string => `r-${String(i).padStart(2, '0')}`;
 const partitionOf = (key: string): number => defaultPartition(Buffer.from(key), PARTITIONS);
 
 const customers = new Map<string, QueryCustomer>(
-  Array.from({ length: CUSTOMERS }, (_, i) => [customerKey(i), { id: customerKey(i), name: `Customer ${i}`, region: regionKey(i % REGIONS) }]),
+  Array.from({ length: CUSTOMERS }, (_, i) => [
+    customerKey(i),
+    { id: customerKey(i), name: `Customer ${i}`, region: regionKey(i % REGIONS) },
+  ]),
 );
-const regions = new Map<string, QueryRegion>(Array.from({ length: REGIONS }, (_, i) => [regionKey(i), { code: regionKey(i), label: `Region ${i}` }]));
+const regions = new Map<string, QueryRegion>(
+  Array.from({ length: REGIONS }, (_, i) => [regionKey(i), { code: regionKey(i), label: `Region ${i}` }]),
+);
 
 /** Waits until every instance reports the same task map with `instances.length` members and all are ready. */
 async function agreedMetadata(instances: readonly AppProcess[]): Promise<ClusterMetadata> {
@@ -52,7 +57,10 @@ async function agreedMetadata(instances: readonly AppProcess[]): Promise<Cluster
       { timeoutMs: 60_000, intervalMs: 250, description: `${instances.length} ready instances agreeing on /metadata` },
     );
   } catch (error) {
-    throw new Error(`${error instanceof Error ? error.message : String(error)}; last /ready statuses ${JSON.stringify(ready)}, /metadata views:\n${views.map((v) => JSON.stringify(v)).join('\n')}`, { cause: error });
+    throw new Error(
+      `${error instanceof Error ? error.message : String(error)}; last /ready statuses ${JSON.stringify(ready)}, /metadata views:\n${views.map((v) => JSON.stringify(v)).join('\n')}`,
+      { cause: error },
+    );
   }
   return views[0];
 }
@@ -65,7 +73,12 @@ function ownerUrl(metadata: ClusterMetadata, key: string): string {
 }
 
 /** Every key of `expected` on `instance`, strictly (only correct 200s). Returns how many were local there. */
-async function checkEveryKey(instance: AppProcess, store: string, expected: ReadonlyMap<string, unknown>, isLocal: (key: string) => boolean): Promise<{ local: number; forwarded: number }> {
+async function checkEveryKey(
+  instance: AppProcess,
+  store: string,
+  expected: ReadonlyMap<string, unknown>,
+  isLocal: (key: string) => boolean,
+): Promise<{ local: number; forwarded: number }> {
   const problems: string[] = [];
   let local = 0;
   const keys = [...expected.keys()];
@@ -82,7 +95,13 @@ async function checkEveryKey(instance: AppProcess, store: string, expected: Read
   return { local, forwarded: keys.length - local };
 }
 
-async function expectCompleteScan(instance: AppProcess, store: string, expected: ReadonlyMap<string, unknown>, limit: number, reverse = false): Promise<number> {
+async function expectCompleteScan(
+  instance: AppProcess,
+  store: string,
+  expected: ReadonlyMap<string, unknown>,
+  limit: number,
+  reverse = false,
+): Promise<number> {
   const { entries, pages } = await scanAll(instance.url, store, limit, reverse);
   const keys = [...expected.keys()].sort();
   if (reverse) keys.reverse();
@@ -95,7 +114,8 @@ describe('HTTP queries across two instances on the real broker', () => {
   const apps = new AppProcessGroup('http-query');
   const appId = uniqueName('query');
   const env = { TOPIC_CUSTOMERS: `${appId}-customers`, TOPIC_REGIONS: `${appId}-regions` };
-  const start = (name: string): Promise<AppProcess> => apps.start({ fixture: 'test/fixtures/query-app.ts', appId, name, env, commitIntervalMs: 500 });
+  const start = (name: string): Promise<AppProcess> =>
+    apps.start({ fixture: 'test/fixtures/query-app.ts', appId, name, env, commitIntervalMs: 500 });
   let a: AppProcess;
   let b: AppProcess;
   let c: AppProcess;
@@ -106,8 +126,14 @@ describe('HTTP queries across two instances on the real broker', () => {
       { topic: env.TOPIC_CUSTOMERS, partitions: PARTITIONS },
       { topic: env.TOPIC_REGIONS, partitions: 2 },
     ]);
-    await produce(env.TOPIC_CUSTOMERS, [...customers].map(([key, value]) => ({ key, value: JSON.stringify(value) })));
-    await produce(env.TOPIC_REGIONS, [...regions].map(([key, value]) => ({ key, value: JSON.stringify(value) })));
+    await produce(
+      env.TOPIC_CUSTOMERS,
+      [...customers].map(([key, value]) => ({ key, value: JSON.stringify(value) })),
+    );
+    await produce(
+      env.TOPIC_REGIONS,
+      [...regions].map(([key, value]) => ({ key, value: JSON.stringify(value) })),
+    );
   });
 
   afterEach(({ task }) => {
@@ -133,7 +159,10 @@ describe('HTTP queries across two instances on the real broker', () => {
     await checkEveryKey(b, 'regions', regions, () => true);
     for (const instance of [a, b]) {
       const missing = await get(keyUrl(instance.url, 'customers', 'cust-999'));
-      expect([missing.status, (JSON.parse(missing.body) as { error: { code: string } }).error.code]).toEqual([404, 'TRIBUTARY_QUERY_KEY_NOT_FOUND']);
+      expect([missing.status, (JSON.parse(missing.body) as { error: { code: string } }).error.code]).toEqual([
+        404,
+        'TRIBUTARY_QUERY_KEY_NOT_FOUND',
+      ]);
     }
 
     const pages = await expectCompleteScan(a, 'customers', customers, 37);
@@ -203,7 +232,9 @@ describe('HTTP queries across two instances on the real broker', () => {
     const global = await loadLoop(a.url, 'regions', [...regions.keys()], regions, LOAD_REQUESTS, LOAD_CONCURRENCY);
     console.log(`HTTP lookups on 127.0.0.1 (2 cores, broker + 2 app processes + test runner on the same machine):`);
     for (const [name, r] of Object.entries({ local, forwarded, global })) {
-      console.log(`  ${name.padEnd(9)} ${r.requests} requests, concurrency ${r.concurrency}: ${r.perSecond}/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, max ${r.maxMs} ms`);
+      console.log(
+        `  ${name.padEnd(9)} ${r.requests} requests, concurrency ${r.concurrency}: ${r.perSecond}/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, max ${r.maxMs} ms`,
+      );
     }
     expect([local.failures, forwarded.failures, global.failures]).toEqual([0, 0, 0]);
   });

@@ -3,7 +3,16 @@ import { describe, expect, it } from 'vitest';
 import { KafkaAdmin } from '../../processor/kafka/admin.js';
 import { partitionFor, RecordProducer } from '../../processor/kafka/producer.js';
 import { topicPartitionId } from '../../common/records.js';
-import { createTestTopic, produce, readTopic, testKafkaClient, toProducedRecord, uniqueName, waitUntil, withAdmin } from '../helpers/kafka.js';
+import {
+  createTestTopic,
+  produce,
+  readTopic,
+  testKafkaClient,
+  toProducedRecord,
+  uniqueName,
+  waitUntil,
+  withAdmin,
+} from '../helpers/kafka.js';
 
 describe('KafkaAdmin', () => {
   it('ensureTopics creates missing topics with configs, is idempotent, and reports actual partition counts', async () => {
@@ -14,20 +23,31 @@ describe('KafkaAdmin', () => {
         { topic: fresh, partitions: 3, configs: { 'cleanup.policy': 'compact' } },
         { topic: existing, partitions: 5 },
       ]);
-      expect(counts).toEqual(new Map([[fresh, 3], [existing, 2]]));
+      expect(counts).toEqual(
+        new Map([
+          [fresh, 3],
+          [existing, 2],
+        ]),
+      );
       expect(await admin.ensureTopics([{ topic: fresh, partitions: 3 }])).toEqual(new Map([[fresh, 3]]));
       expect(await admin.listTopics()).toEqual(expect.arrayContaining([fresh, existing]));
       expect((await admin.listTopics()).some((t) => t.startsWith('__'))).toBe(false);
       const described = await admin.describeTopicPartitions([fresh, 'no-such-topic-tributary']);
       expect(described.partitions).toEqual(new Map([[fresh, 3]]));
       expect(described.missing).toEqual(['no-such-topic-tributary']);
-      await expect(admin.ensureTopics([{ topic: uniqueName('bad'), partitions: 0 }])).rejects.toMatchObject({ code: 'TRIBUTARY_KAFKA_ADMIN_FAILED' });
+      await expect(admin.ensureTopics([{ topic: uniqueName('bad'), partitions: 0 }])).rejects.toMatchObject({
+        code: 'TRIBUTARY_KAFKA_ADMIN_FAILED',
+      });
     });
   });
 
   it('fetches end offsets and committed offsets, deletes groups and topics', async () => {
     const topic = await createTestTopic('admin-offsets', 2);
-    await produce(topic, [{ key: 'a', value: '1', partition: 0 }, { key: 'b', value: '2', partition: 0 }, { key: 'c', value: '3', partition: 1 }]);
+    await produce(topic, [
+      { key: 'a', value: '1', partition: 0 },
+      { key: 'b', value: '2', partition: 0 },
+      { key: 'c', value: '3', partition: 1 },
+    ]);
     const client = testKafkaClient();
     const groupId = uniqueName('admin-group');
     // Commit offset 2 on partition 0 through a real group member (kafkajs admin.setOffsets spins up a consumer too,
@@ -50,7 +70,12 @@ describe('KafkaAdmin', () => {
       await consumer.disconnect();
     }
     await withAdmin(async (admin) => {
-      expect(await admin.fetchEndOffsets(topic)).toEqual(new Map([[0, 2], [1, 1]]));
+      expect(await admin.fetchEndOffsets(topic)).toEqual(
+        new Map([
+          [0, 2],
+          [1, 1],
+        ]),
+      );
       expect(await admin.fetchCommittedOffsets(groupId, [topic])).toEqual(new Map([[topicPartitionId(topic, 0), 2]]));
       await admin.deleteGroups([groupId, uniqueName('never-existed')]);
       expect(await admin.fetchCommittedOffsets(groupId, [topic])).toEqual(new Map());
@@ -68,7 +93,9 @@ describe('RecordProducer', () => {
     const producer = new RecordProducer(client, { maxRequestBytes: 2_000 }); // forces several requests
     await producer.connect();
     try {
-      const keyed = Array.from({ length: 200 }, (_, i) => toProducedRecord(topic, { key: `key-${i}`, value: `value-${i}`.repeat(3), timestamp: 1_600_000_000_000 + i }));
+      const keyed = Array.from({ length: 200 }, (_, i) =>
+        toProducedRecord(topic, { key: `key-${i}`, value: `value-${i}`.repeat(3), timestamp: 1_600_000_000_000 + i }),
+      );
       await producer.send([
         ...keyed,
         toProducedRecord(topic, { key: 'pinned', value: null, partition: 3, timestamp: 42, headers: { trace: 'abc' } }),

@@ -132,9 +132,15 @@ describe('GroupConsumer: a group of co-partitioned consumers', () => {
 
     // Real delivery: every partition of every topic is read by the owner of its task, and only by it.
     for (const topic of [left, right]) {
-      await produce(topic, [0, 1, 2, 3].map((partition) => ({ key: `k${partition}`, value: `${topic}-${partition}`, partition })));
+      await produce(
+        topic,
+        [0, 1, 2, 3].map((partition) => ({ key: `k${partition}`, value: `${topic}-${partition}`, partition })),
+      );
     }
-    await produce(side, [0, 1].map((partition) => ({ key: `k${partition}`, value: `side-${partition}`, partition, headers: { origin: 'test' } })));
+    await produce(
+      side,
+      [0, 1].map((partition) => ({ key: `k${partition}`, value: `side-${partition}`, partition, headers: { origin: 'test' } })),
+    );
     await waitUntil(() => a.records.length + b.records.length >= 10, { description: '10 records across both members' });
     twoMemberMap = ownersByTask(latest(a));
     for (const member of [a, b]) {
@@ -206,7 +212,10 @@ describe('GroupConsumer: offsets', () => {
     const topic = uniqueName('gc-offsets');
     await createTopics([{ topic, partitions: 2 }]);
     const tasks: TaskSpec[] = [{ subtopology: 0, topics: [topic], partitions: 2 }];
-    await produce(topic, [0, 1].flatMap((partition) => Array.from({ length: 10 }, (_, i) => ({ key: `k${i}`, value: `v${i}`, partition }))));
+    await produce(
+      topic,
+      [0, 1].flatMap((partition) => Array.from({ length: 10 }, (_, i) => ({ key: `k${i}`, value: `v${i}`, partition }))),
+    );
 
     const first = makeMember('first', groupId, tasks);
     await first.consumer.start();
@@ -219,7 +228,13 @@ describe('GroupConsumer: offsets', () => {
     await expect(first.consumer.commitOffsets(new Map([[topicPartitionId(topic, 7), 1]]), epoch)).rejects.toBeInstanceOf(
       StaleAssignmentError,
     );
-    await first.consumer.commitOffsets(new Map<TopicPartitionId, number>([[p0, 6], [p1, 3]]), epoch);
+    await first.consumer.commitOffsets(
+      new Map<TopicPartitionId, number>([
+        [p0, 6],
+        [p1, 3],
+      ]),
+      epoch,
+    );
     await first.consumer.stop();
 
     // The second member seeks partition 1 in onAssignment, after an await (as a restoration would), and takes at most
@@ -280,7 +295,10 @@ describe('GroupConsumer: offsets', () => {
       await slow.consumer.start();
       await survivor.consumer.start();
       await waitForStableGroup([slow, survivor]);
-      await produce(topic, [0, 1].map((partition) => ({ key: 'k', value: 'v', partition })));
+      await produce(
+        topic,
+        [0, 1].map((partition) => ({ key: 'k', value: 'v', partition })),
+      );
       await waitUntil(() => outcome.heartbeat !== undefined, { timeoutMs: 60_000, description: 'the evicted member to heartbeat' });
       expect(outcome.commit).toBeInstanceOf(StaleAssignmentError);
       expect(outcome.heartbeat).toBeInstanceOf(StaleAssignmentError);
@@ -331,7 +349,10 @@ describe('GroupConsumer: offsets', () => {
       await flusher.consumer.start();
       await other.consumer.start();
       await waitForStableGroup([flusher, other]);
-      await produce(topic, [0, 1].map((partition) => ({ key: 'k', value: 'v', partition })));
+      await produce(
+        topic,
+        [0, 1].map((partition) => ({ key: 'k', value: 'v', partition })),
+      );
       await waitUntil(() => outcome.committed !== undefined || outcome.commitError !== undefined, {
         timeoutMs: 60_000,
         description: 'the flusher to commit',
@@ -356,7 +377,10 @@ describe('GroupConsumer: offsets', () => {
     const kafka = new Kafka({ clientId: uniqueName('gc-headers'), brokers: kafkaBrokers().split(','), logLevel: logLevel.NOTHING });
     const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
     await producer.connect();
-    await producer.send({ topic, messages: [{ key: null, value: 'v', headers: { trace: ['first', 'second'], bin: Buffer.from([1, 2]) } }] });
+    await producer.send({
+      topic,
+      messages: [{ key: null, value: 'v', headers: { trace: ['first', 'second'], bin: Buffer.from([1, 2]) } }],
+    });
     await producer.disconnect();
 
     const member = makeMember('headers', uniqueName('gc-headers'), [{ subtopology: 0, topics: [topic], partitions: 1 }]);

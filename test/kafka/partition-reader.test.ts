@@ -3,14 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { TributaryError } from '../../errors.js';
 import { PartitionReader } from '../../processor/kafka/partition-reader.js';
 import { topicPartitionId, type ConsumedRecord } from '../../common/records.js';
-import {
-  FAST_COMPACTION_CONFIGS,
-  createTestTopic,
-  produce,
-  testKafkaClient,
-  waitUntil,
-  withAdmin,
-} from '../helpers/kafka.js';
+import { FAST_COMPACTION_CONFIGS, createTestTopic, produce, testKafkaClient, waitUntil, withAdmin } from '../helpers/kafka.js';
 
 const client = testKafkaClient();
 const readers: PartitionReader[] = [];
@@ -30,16 +23,23 @@ const summary = (records: ConsumedRecord[]) => records.map((r) => `${r.partition
 describe('PartitionReader', () => {
   it('reads chosen partitions from given start offsets up to the end, delivering keys, values, headers, timestamps', async () => {
     const topic = await createTestTopic('reader-multi', 3);
-    await produce(topic, Array.from({ length: 30 }, (_, i) => ({
-      key: `k${i}`,
-      value: `v${i}`,
-      partition: i % 3,
-      timestamp: 1_700_000_000_000 + i,
-      headers: { h: `x${i}` },
-    })));
+    await produce(
+      topic,
+      Array.from({ length: 30 }, (_, i) => ({
+        key: `k${i}`,
+        value: `v${i}`,
+        partition: i % 3,
+        timestamp: 1_700_000_000_000 + i,
+        headers: { h: `x${i}` },
+      })),
+    );
     const batches: ConsumedRecord[][] = [];
     const r = reader({
-      partitions: [{ topic, partition: 0, offset: 0 }, { topic, partition: 1, offset: 5 }, { topic, partition: 2 }],
+      partitions: [
+        { topic, partition: 0, offset: 0 },
+        { topic, partition: 1, offset: 5 },
+        { topic, partition: 2 },
+      ],
       onBatch: async (batch) => void batches.push(batch),
     });
     await r.run();
@@ -54,17 +54,32 @@ describe('PartitionReader', () => {
     const first = records.find((rec) => rec.partition === 2 && rec.offset === 0);
     expect(first).toMatchObject({ topic, key: Buffer.from('k2'), value: Buffer.from('v2'), timestamp: 1_700_000_000_002 });
     expect(first?.headers.h).toEqual(Buffer.from('x2'));
-    expect(r.positions()).toEqual(new Map([[topicPartitionId(topic, 0), 10], [topicPartitionId(topic, 1), 10], [topicPartitionId(topic, 2), 10]]));
+    expect(r.positions()).toEqual(
+      new Map([
+        [topicPartitionId(topic, 0), 10],
+        [topicPartitionId(topic, 1), 10],
+        [topicPartitionId(topic, 2), 10],
+      ]),
+    );
   });
 
   it('stops exactly at the given end offsets even when more records exist', async () => {
     const topic = await createTestTopic('reader-end', 2);
-    await produce(topic, Array.from({ length: 20 }, (_, i) => ({ key: `k${i}`, value: `v${i}`, partition: i % 2 })));
+    await produce(
+      topic,
+      Array.from({ length: 20 }, (_, i) => ({ key: `k${i}`, value: `v${i}`, partition: i % 2 })),
+    );
     const ends = await withAdmin((admin) => admin.fetchEndOffsets(topic));
-    await produce(topic, Array.from({ length: 6 }, (_, i) => ({ key: `late${i}`, value: `late${i}`, partition: i % 2 })));
+    await produce(
+      topic,
+      Array.from({ length: 6 }, (_, i) => ({ key: `late${i}`, value: `late${i}`, partition: i % 2 })),
+    );
     const records: ConsumedRecord[] = [];
     const r = reader({
-      partitions: [{ topic, partition: 0 }, { topic, partition: 1 }],
+      partitions: [
+        { topic, partition: 0 },
+        { topic, partition: 1 },
+      ],
       endOffsets: new Map([...ends].map(([p, end]) => [topicPartitionId(topic, p), end])),
       onBatch: async (batch) => void records.push(...batch),
     });
@@ -76,17 +91,27 @@ describe('PartitionReader', () => {
 
   it('finishes at once for empty partitions and for start offsets already at the end', async () => {
     const topic = await createTestTopic('reader-empty', 3);
-    await produce(topic, [{ key: 'a', value: '1', partition: 0 }, { key: 'b', value: '2', partition: 0 }]);
+    await produce(topic, [
+      { key: 'a', value: '1', partition: 0 },
+      { key: 'b', value: '2', partition: 0 },
+    ]);
     const records: ConsumedRecord[] = [];
     await reader({
-      partitions: [{ topic, partition: 0 }, { topic, partition: 1 }, { topic, partition: 2 }],
+      partitions: [
+        { topic, partition: 0 },
+        { topic, partition: 1 },
+        { topic, partition: 2 },
+      ],
       onBatch: async (batch) => void records.push(...batch),
     }).run();
     expect(summary(records)).toEqual(['0@0=1', '0@1=2']);
 
     const none: ConsumedRecord[] = [];
     const caughtUp = reader({
-      partitions: [{ topic, partition: 0, offset: 2 }, { topic, partition: 1 }],
+      partitions: [
+        { topic, partition: 0, offset: 2 },
+        { topic, partition: 1 },
+      ],
       onBatch: async (batch) => void none.push(...batch),
     });
     await caughtUp.run();
@@ -96,19 +121,30 @@ describe('PartitionReader', () => {
 
   it('reads a compacted topic with offset gaps to its end', async () => {
     const topic = await createTestTopic('reader-compacted', 1, FAST_COMPACTION_CONFIGS);
-    await produce(topic, [{ key: 'a', value: 'a1' }, { key: 'a', value: 'a2' }, { key: 'b', value: 'b1' }, { key: 'a', value: 'a3' }]);
+    await produce(topic, [
+      { key: 'a', value: 'a1' },
+      { key: 'a', value: 'a2' },
+      { key: 'b', value: 'b1' },
+      { key: 'a', value: 'a3' },
+    ]);
     // Roll the segment (append after segment.ms) until the cleaner removed the superseded values of `a`.
     let records: ConsumedRecord[] = [];
     let filler = 0;
-    await waitUntil(async () => {
-      await new Promise((resolve) => setTimeout(resolve, 150));
-      await produce(topic, [{ key: 'filler', value: String(filler++) }]);
-      records = [];
-      await reader({ partitions: [{ topic, partition: 0 }], onBatch: async (batch) => void records.push(...batch) }).run();
-      return records.filter((rec) => String(rec.key) === 'a').length === 1;
-    }, { timeoutMs: 60_000, intervalMs: 0, description: 'compaction of key a' });
+    await waitUntil(
+      async () => {
+        await new Promise((resolve) => setTimeout(resolve, 150));
+        await produce(topic, [{ key: 'filler', value: String(filler++) }]);
+        records = [];
+        await reader({ partitions: [{ topic, partition: 0 }], onBatch: async (batch) => void records.push(...batch) }).run();
+        return records.filter((rec) => String(rec.key) === 'a').length === 1;
+      },
+      { timeoutMs: 60_000, intervalMs: 0, description: 'compaction of key a' },
+    );
     const data = records.filter((rec) => String(rec.key) !== 'filler');
-    expect(data.map((rec) => [String(rec.key), String(rec.value), rec.offset])).toEqual([['b', 'b1', 2], ['a', 'a3', 3]]);
+    expect(data.map((rec) => [String(rec.key), String(rec.value), rec.offset])).toEqual([
+      ['b', 'b1', 2],
+      ['a', 'a3', 3],
+    ]);
   });
 
   it('treats a trailing transaction marker as caught up (end offset past the last data record)', async () => {
@@ -117,7 +153,13 @@ describe('PartitionReader', () => {
     await producer.connect();
     try {
       const tx = await producer.transaction();
-      await tx.send({ topic, messages: [{ key: 'a', value: '1' }, { key: 'b', value: '2' }] });
+      await tx.send({
+        topic,
+        messages: [
+          { key: 'a', value: '1' },
+          { key: 'b', value: '2' },
+        ],
+      });
       await tx.commit();
       const aborted = await producer.transaction();
       await aborted.send({ topic, messages: [{ key: 'c', value: 'aborted' }] });
@@ -145,13 +187,19 @@ describe('PartitionReader', () => {
     const records: ConsumedRecord[] = [];
     const r = reader({
       mode: 'forever',
-      partitions: [{ topic, partition: 0 }, { topic, partition: 1 }],
+      partitions: [
+        { topic, partition: 0 },
+        { topic, partition: 1 },
+      ],
       onBatch: async (batch) => void records.push(...batch),
     });
     const running = r.run();
     await r.caughtUp();
     expect(summary(records)).toEqual(['0@0=1']);
-    await produce(topic, [{ key: 'b', value: '2', partition: 1 }, { key: 'c', value: '3', partition: 0 }]);
+    await produce(topic, [
+      { key: 'b', value: '2', partition: 1 },
+      { key: 'c', value: '3', partition: 0 },
+    ]);
     await waitUntil(() => records.length === 3, { timeoutMs: 20_000, description: 'two new records' });
     await r.stop();
     await running;

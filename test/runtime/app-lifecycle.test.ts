@@ -56,7 +56,10 @@ describe('TributaryApp lifecycle (in-process)', () => {
     ]);
     // One table key per partition, so both table partitions have something to restore.
     const keys = [0, 1].map((partition) => keyOnPartition(partition, 2));
-    await produce(tableTopic, [{ key: keys[0], value: '"table-1"' }, { key: keys[1], value: '"table-2"' }]);
+    await produce(tableTopic, [
+      { key: keys[0], value: '"table-1"' },
+      { key: keys[1], value: '"table-2"' },
+    ]);
     await produce(globalTopic, [{ key: 'g', value: '"global"' }]);
 
     const builder = new StreamsBuilder();
@@ -65,7 +68,11 @@ describe('TributaryApp lifecycle (in-process)', () => {
     builder
       .stream(input, { key: Serdes.string(), value: Serdes.json<number>() })
       .join(table, (n, t) => `${t}:${n}`)
-      .join(global, () => 'g', (v, g) => `${v}:${g}`)
+      .join(
+        global,
+        () => 'g',
+        (v, g) => `${v}:${g}`,
+      )
       .to(output, { value: Serdes.string() });
     const applicationId = uniqueName('life-app');
     const app = new TributaryApp(builder.build({ applicationId }), options(applicationId));
@@ -85,18 +92,28 @@ describe('TributaryApp lifecycle (in-process)', () => {
     expect(states).toEqual(['bootstrapping', 'running']);
     // Running does not wait for task restoration; ready does.
     await app.waitUntilReady();
-    expect(restorations.filter((e) => e.done).map((e) => `${e.store}/${e.partition}`).sort()).toEqual(['life-global/global', 'life-table/0', 'life-table/1']);
+    expect(
+      restorations
+        .filter((e) => e.done)
+        .map((e) => `${e.store}/${e.partition}`)
+        .sort(),
+    ).toEqual(['life-global/global', 'life-table/0', 'life-table/1']);
     expect(assignments).toHaveLength(1);
     expect(assignments[0].tasks).toEqual(['0_0', '0_1']);
     const ready = await fetch(`${app.url}/ready`);
     expect(ready.status).toBe(200);
 
     const count = 200;
-    await produce(input, Array.from({ length: count }, (_, i) => ({ key: keys[i % 2], value: String(i) })));
+    await produce(
+      input,
+      Array.from({ length: count }, (_, i) => ({ key: keys[i % 2], value: String(i) })),
+    );
     await waitUntil(async () => (await readTopic(output)).length >= count, { description: `${count} outputs` });
     const outputs = (await readTopic(output)).map((r) => r.value?.toString());
     expect(outputs.filter((v) => v?.startsWith('table-1:') && v.endsWith(':global'))).toHaveLength(count / 2);
-    await waitUntil(async () => (await committedTotal(applicationId, input)) === count, { description: 'offsets committed for every processed record' });
+    await waitUntil(async () => (await committedTotal(applicationId, input)) === count, {
+      description: 'offsets committed for every processed record',
+    });
 
     const stats = app.stats();
     expect(stats).toMatchObject({ state: 'running', recordsProcessed: count, recordsSent: count });
@@ -136,10 +153,16 @@ describe('TributaryApp lifecycle (in-process)', () => {
 
     const first = new TributaryApp(build(), failOptions);
     await first.start();
-    await produce(input, ['a', 'b', 'c'].map((v) => ({ key: v, value: v })));
+    await produce(
+      input,
+      ['a', 'b', 'c'].map((v) => ({ key: v, value: v })),
+    );
     await waitUntil(async () => (await committedTotal(applicationId, input)) === 3, { description: 'the good records committed' });
     const failed = new Promise<TributaryError>((resolve) => first.on('error', resolve));
-    await produce(input, ['poison', 'd'].map((v) => ({ key: v, value: v })));
+    await produce(
+      input,
+      ['poison', 'd'].map((v) => ({ key: v, value: v })),
+    );
     const error = await failed;
     expect(error).toBeInstanceOf(ProcessingError);
     expect(error).toMatchObject({ topic: input, partition: 0, offset: 3 });

@@ -26,7 +26,11 @@ export interface EnrichmentTopicOptions {
   readonly globalPartitions?: number;
 }
 
-export async function createEnrichmentTopics(prefix: string, partitions: number, options: EnrichmentTopicOptions = {}): Promise<EnrichmentTopics> {
+export async function createEnrichmentTopics(
+  prefix: string,
+  partitions: number,
+  options: EnrichmentTopicOptions = {},
+): Promise<EnrichmentTopics> {
   const topics: EnrichmentTopics = {
     appId: uniqueName(`${prefix}-app`),
     orders: uniqueName(`${prefix}-orders`),
@@ -38,7 +42,11 @@ export async function createEnrichmentTopics(prefix: string, partitions: number,
   };
   await createTopics([
     { topic: topics.orders, partitions },
-    { topic: topics.customersGlobal, partitions: options.globalPartitions ?? 2, configs: options.globalConfigs ?? { 'cleanup.policy': 'compact' } },
+    {
+      topic: topics.customersGlobal,
+      partitions: options.globalPartitions ?? 2,
+      configs: options.globalConfigs ?? { 'cleanup.policy': 'compact' },
+    },
     { topic: topics.customers, partitions, configs: { 'cleanup.policy': 'compact' } },
     { topic: topics.outGlobal, partitions },
     { topic: topics.outCopart, partitions },
@@ -61,7 +69,13 @@ export function startEnrichmentApp(
   topics: EnrichmentTopics,
   options: Partial<AppProcessOptions> = {},
 ): Promise<AppProcess> {
-  return group.start({ fixture: ENRICHMENT_FIXTURE, appId: topics.appId, commitIntervalMs: 200, ...options, env: { ...enrichmentEnv(topics), ...options.env } });
+  return group.start({
+    fixture: ENRICHMENT_FIXTURE,
+    appId: topics.appId,
+    commitIntervalMs: 200,
+    ...options,
+    env: { ...enrichmentEnv(topics), ...options.env },
+  });
 }
 
 export const customerName = (id: string, version: number): string => `name-${id}-v${version}`;

@@ -9,7 +9,14 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { Customer } from '../fixtures/enrichment-app.js';
 import { AppProcessGroup, type AppProcess } from '../helpers/app-process.js';
 import { FAST_COMPACTION_CONFIGS, produce, readTopic, waitUntil, type TestRecord } from '../helpers/kafka.js';
-import { createEnrichmentTopics, customerIds, customerName, customerRecords, produceCustomers, startEnrichmentApp } from './enrichment-fixture.js';
+import {
+  createEnrichmentTopics,
+  customerIds,
+  customerName,
+  customerRecords,
+  produceCustomers,
+  startEnrichmentApp,
+} from './enrichment-fixture.js';
 
 const CUSTOMERS = 100_000;
 const UPDATED = 30_000; // c0..c29999 → version 2

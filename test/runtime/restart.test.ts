@@ -39,7 +39,12 @@ async function waitForOrders(topics: EnrichmentTopics, from: number, count: numb
       const [global, copart] = await Promise.all([readEnriched(topics.outGlobal), readEnriched(topics.outCopart)]);
       const pick = (orders: typeof global) => orders.filter((o) => o.seq >= from && o.seq < from + count);
       const ok = (orders: typeof global) => {
-        const report = deliveryReport(pick(orders).map((o) => ({ ...o, seq: o.seq - from })), count, customers, version);
+        const report = deliveryReport(
+          pick(orders).map((o) => ({ ...o, seq: o.seq - from })),
+          count,
+          customers,
+          version,
+        );
         return report.lost === 0 && report.wrongCustomer === 0;
       };
       return ok(global) && ok(copart);

@@ -58,7 +58,9 @@ describe('TributaryApp.start() against a cluster that does not fit the topology'
     const applicationId = uniqueName('val-app');
     const app = appFor((b) => {
       const table = b.table(customers, { key: Serdes.string(), value: Serdes.json(), store: 'customers' });
-      b.stream(orders, { key: Serdes.string(), value: Serdes.json() }).join(table, (o, c) => ({ o, c })).to(uniqueName('val-out'));
+      b.stream(orders, { key: Serdes.string(), value: Serdes.json() })
+        .join(table, (o, c) => ({ o, c }))
+        .to(uniqueName('val-out'));
     }, applicationId);
 
     const failure = await startFailure(app);
@@ -103,7 +105,13 @@ describe('TributaryApp.start() against a cluster that does not fit the topology'
     await createTopics([{ topic: present, partitions: 1 }]);
     const app = appFor((b) => {
       const global = b.globalTable(missingGlobal, { key: Serdes.string(), value: Serdes.json(), store: 'g' });
-      b.stream(present, { key: Serdes.string(), value: Serdes.json() }).join(global, (k) => k, (v, g) => ({ v, g })).to(uniqueName('val-out'));
+      b.stream(present, { key: Serdes.string(), value: Serdes.json() })
+        .join(
+          global,
+          (k) => k,
+          (v, g) => ({ v, g }),
+        )
+        .to(uniqueName('val-out'));
       b.stream(missingStream, { key: Serdes.string(), value: Serdes.json() }).to(uniqueName('val-out'));
     }, uniqueName('val-app'));
 

@@ -12,14 +12,7 @@ import { topicPartitionId, type ConsumedRecord, type TopicPartitionId } from '..
 import { LevelKeyValueStore } from '../../state-store/level-store.js';
 import { restoreStore, type RestoreBatch, type RestoreResult } from '../../state-store/restore.js';
 import type { StoreWrite } from '../../state-store/types.js';
-import {
-  FAST_COMPACTION_CONFIGS,
-  createTestTopic,
-  produce,
-  testKafkaClient,
-  withAdmin,
-  type TestRecord,
-} from '../helpers/kafka.js';
+import { FAST_COMPACTION_CONFIGS, createTestTopic, produce, testKafkaClient, withAdmin, type TestRecord } from '../helpers/kafka.js';
 
 const PARTITIONS = 3;
 
