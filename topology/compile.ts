@@ -3,6 +3,7 @@
  * components, cut at repartition topics; nodes sharing a task-local store or a source topic are connected), and lists what the
  * runtime needs: source/sink topics per sub-topology, table stores, repartition topics, global tables.
  */
+import { assertNever } from '../common/assert-never.js';
 import { TopologyBuildError } from '../errors.js';
 import { describeTopology, topologyToMermaid } from './describe.js';
 import {
@@ -103,8 +104,13 @@ export class Topology {
       case 'repartition-sink':
       case 'repartition-source':
         return repartitionTopicName(this.applicationId, node.baseName);
-      default:
+      case 'transform':
+      case 'stream-table-join':
+      case 'stream-global-join':
+      case 'process':
         return undefined;
+      default:
+        return assertNever(node, 'topology node');
     }
   }
 
@@ -271,8 +277,14 @@ export function compileTopology(input: CompileInput): Topology {
           anchorStore(store, node.id);
         }
         break;
-      default:
+      case 'global-table':
+      case 'transform':
+      case 'sink':
+      case 'repartition-sink':
+      case 'repartition-source':
         break;
+      default:
+        assertNever(node, 'topology node');
     }
   }
 
@@ -436,8 +448,13 @@ function upstreamKeySerde(nodes: readonly TopologyNode[], nodeId: number): Serde
     case 'stream-table-join':
     case 'stream-global-join':
       return upstreamKeySerde(nodes, node.parents[0]);
-    default:
+    case 'global-table':
+    case 'sink':
+    case 'repartition-sink':
+    case 'process':
       return undefined;
+    default:
+      return assertNever(node, 'topology node');
   }
 }
 

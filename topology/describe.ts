@@ -2,6 +2,7 @@
  * Text and Mermaid renderings of a compiled topology, modelled on Kafka Streams' `TopologyDescription`:
  * sub-topologies with their sources, processors (with stores), sinks and the edges between them.
  */
+import { assertNever } from '../common/assert-never.js';
 import type { Topology } from './compile.js';
 import type { TopologyNode } from './nodes.js';
 
@@ -13,8 +14,15 @@ function storesOf(node: TopologyNode): string[] {
       return [node.store];
     case 'process':
       return [...node.stores];
-    default:
+    case 'source':
+    case 'global-table':
+    case 'transform':
+    case 'sink':
+    case 'repartition-sink':
+    case 'repartition-source':
       return [];
+    default:
+      return assertNever(node, 'topology node');
   }
 }
 
@@ -33,8 +41,12 @@ function headline(topology: Topology, node: TopologyNode): string {
       return `Sink: ${node.name} (topic: ${topology.topicOf(node)})`;
     case 'transform':
       return `Processor: ${node.name} (op: ${node.op}, stores: [])`;
-    default:
+    case 'stream-table-join':
+    case 'stream-global-join':
+    case 'process':
       return `Processor: ${node.name} (stores: [${storesOf(node).join(', ')}])`;
+    default:
+      return assertNever(node, 'topology node');
   }
 }
 
