@@ -18,8 +18,8 @@ export type {
   BuildOptions,
   StreamsBuilderOptions,
 } from './topology/builder.js';
-export { Topology } from './topology/compile.js';
-export type { Subtopology, RepartitionTopicSpec, GlobalTableSpec, TableSourceSpec, StoreSpec } from './topology/compile.js';
+export { Topology } from './topology/topology.js';
+export type { Subtopology, RepartitionTopicSpec, GlobalTableSpec, TableSourceSpec, StoreSpec } from './topology/specs.js';
 export { Serdes, type Serde, type CustomSerdeOptions } from './topology/serdes.js';
 export type { ErrorAction, SourceErrorPolicy, ProcessorContext, ProcessorStore, ForwardOptions } from './topology/nodes.js';
 

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { TopologyModuleError } from '../errors.js';
-import type { Topology } from '../topology/compile.js';
+import type { Topology } from '../topology/topology.js';
 
 /** What a topology factory function receives. */
 export interface TopologyModuleContext {

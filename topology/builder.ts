@@ -8,7 +8,8 @@
  * table's key serde so the stream and the table agree on partitions.
  */
 import { TopologyBuildError } from '../errors.js';
-import { compileTopology, type Topology } from './compile.js';
+import { compileTopology } from './compile.js';
+import type { Topology } from './topology.js';
 import type {
   Emit,
   ProcessorContext,

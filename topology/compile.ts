@@ -5,169 +5,19 @@
  */
 import { assertNever } from '../common/assert-never.js';
 import { TopologyBuildError } from '../errors.js';
-import { describeTopology, topologyToMermaid } from './describe.js';
-import {
-  repartitionTopicName,
-  type GlobalTableNode,
-  type SourceErrorPolicy,
-  type StateStoreDeclaration,
-  type TableSourceNode,
-  type TopologyNode,
-} from './nodes.js';
+import { nodeTopic, type GlobalTableNode, type StateStoreDeclaration, type TableSourceNode, type TopologyNode } from './nodes.js';
 import { sameSerde, type Serde } from './serdes.js';
+import type { RepartitionTopicSpec, StoreSpec, Subtopology, TableSourceSpec } from './specs.js';
+import { Topology } from './topology.js';
 
-export interface TableSourceSpec {
-  readonly topic: string;
-  readonly store: string;
-  readonly nodeId: number;
-  readonly keySerde: Serde<unknown>;
-  readonly valueSerde: Serde<unknown>;
-  readonly errorPolicy?: SourceErrorPolicy;
-}
-
-export interface Subtopology {
-  readonly id: number;
-  /** Node ids in creation order (a valid topological order). */
-  readonly nodeIds: readonly number[];
-  /** Every topic a task of this sub-topology reads (user + repartition), sorted. All must have equal partition counts. */
-  readonly sourceTopics: readonly string[];
-  readonly repartitionSourceTopics: readonly string[];
-  /** Sources materialized into a store of this sub-topology (tasks checkpoint these partitions with the store). */
-  readonly tableSources: readonly TableSourceSpec[];
-  /** Task-local stores: table stores + state stores used by process nodes. */
-  readonly stores: readonly string[];
-  /** User sink topics and repartition topics written by this sub-topology, sorted. */
-  readonly sinkTopics: readonly string[];
-}
-
-export interface RepartitionTopicSpec {
-  readonly topic: string;
-  /** User-fixed partition count, if any. Otherwise see `Topology.partitionCounts`. */
-  readonly partitions?: number;
-  readonly producedBy: number;
-  readonly consumedBy: number;
-}
-
-export type GlobalTableSpec = TableSourceSpec;
-
-export interface StoreSpec {
-  readonly name: string;
-  readonly kind: 'table' | 'global' | 'state';
-  /** Source topic for table and global stores. */
-  readonly topic?: string;
-  readonly keySerde: Serde<unknown>;
-  readonly valueSerde?: Serde<unknown>;
-  /** Owning sub-topology; undefined for global stores. */
-  readonly subtopologyId?: number;
-}
+// The Topology type and its parts moved to topology.ts and specs.ts; re-exported for the modules importing them here.
+export { Topology } from './topology.js';
+export type { GlobalTableSpec, RepartitionTopicSpec, StoreSpec, Subtopology, TableSourceSpec } from './specs.js';
 
 interface CompileInput {
   readonly applicationId: string;
   readonly nodes: readonly TopologyNode[];
   readonly stateStores: readonly StateStoreDeclaration[];
-}
-
-/** A validated, immutable topology. Hand it to a runtime or to `TopologyTestDriver`. */
-export class Topology {
-  readonly applicationId: string;
-  readonly nodes: readonly TopologyNode[];
-  readonly subtopologies: readonly Subtopology[];
-  readonly repartitionTopics: readonly RepartitionTopicSpec[];
-  readonly globalTables: readonly GlobalTableSpec[];
-  readonly stores: readonly StoreSpec[];
-  /** Node id → ids of the nodes it forwards to (repartition sinks have none: the topic is the edge). */
-  readonly children: readonly (readonly number[])[];
-  /** Node id → its sub-topology id (undefined for global-table nodes). */
-  readonly subtopologyOf: readonly (number | undefined)[];
-
-  /** @internal built by compileTopology */
-  constructor(fields: Omit<Topology, 'describe' | 'toMermaid' | 'partitionCounts' | 'topicOf' | 'userSourceTopics'>) {
-    this.applicationId = fields.applicationId;
-    this.nodes = fields.nodes;
-    this.subtopologies = fields.subtopologies;
-    this.repartitionTopics = fields.repartitionTopics;
-    this.globalTables = fields.globalTables;
-    this.stores = fields.stores;
-    this.children = fields.children;
-    this.subtopologyOf = fields.subtopologyOf;
-    Object.freeze(this);
-  }
-
-  /** Topic a source/sink node reads or writes (repartition nodes resolve to their full topic name). */
-  topicOf(node: TopologyNode): string | undefined {
-    switch (node.kind) {
-      case 'source':
-      case 'table-source':
-      case 'global-table':
-      case 'sink':
-        return node.topic;
-      case 'repartition-sink':
-      case 'repartition-source':
-        return repartitionTopicName(this.applicationId, node.baseName);
-      case 'transform':
-      case 'stream-table-join':
-      case 'stream-global-join':
-      case 'process':
-        return undefined;
-      default:
-        return assertNever(node, 'topology node');
-    }
-  }
-
-  /** User (non-internal) topics read by sub-topologies and global tables. */
-  userSourceTopics(): string[] {
-    const internal = new Set(this.repartitionTopics.map((r) => r.topic));
-    const topics = new Set<string>();
-    for (const sub of this.subtopologies) for (const t of sub.sourceTopics) if (!internal.has(t)) topics.add(t);
-    for (const g of this.globalTables) topics.add(g.topic);
-    return [...topics].sort();
-  }
-
-  /**
-   * Partition counts for every repartition topic, given the user topics' counts (Kafka Streams' rule):
-   * 1. the count the user fixed with `repartition({ partitions })`;
-   * 2. else, when the sub-topology reading it also reads user topics (e.g. the table of a join), their count, so
-   *    the group is co-partitioned (the runtime still validates that those user topics agree);
-   * 3. else the max over the source topics of the sub-topology writing it (recursively through repartitions).
-   */
-  partitionCounts(userTopicPartitions: (topic: string) => number): ReadonlyMap<string, number> {
-    const result = new Map<string, number>();
-    const byTopic = new Map(this.repartitionTopics.map((r) => [r.topic, r]));
-    const resolve = (topic: string, seen: Set<string>): number => {
-      const known = result.get(topic);
-      if (known !== undefined) return known;
-      const spec = byTopic.get(topic);
-      if (!spec) return userTopicPartitions(topic);
-      if (spec.partitions !== undefined) {
-        result.set(topic, spec.partitions);
-        return spec.partitions;
-      }
-      const internal = new Set(byTopic.keys());
-      const coPartitioned = this.subtopologies[spec.consumedBy].sourceTopics.filter((t) => !internal.has(t));
-      if (coPartitioned.length > 0) {
-        const count = Math.max(...coPartitioned.map(userTopicPartitions));
-        result.set(topic, count);
-        return count;
-      }
-      if (seen.has(topic))
-        throw new TopologyBuildError(topic, 'repartition topics feed each other in a loop; give one of them a fixed partition count.');
-      seen.add(topic);
-      const producer = this.subtopologies[spec.producedBy];
-      const count = Math.max(1, ...producer.sourceTopics.map((t) => resolve(t, seen)));
-      result.set(topic, count);
-      return count;
-    };
-    for (const r of this.repartitionTopics) resolve(r.topic, new Set());
-    return result;
-  }
-
-  describe(): string {
-    return describeTopology(this);
-  }
-
-  toMermaid(): string {
-    return topologyToMermaid(this);
-  }
 }
 
 const VALID_NAME = /^[a-zA-Z0-9._-]+$/;
@@ -302,11 +152,7 @@ export function compileTopology(input: CompileInput): Topology {
     subtopologyOf[node.id] = sub;
   }
 
-  const topicOf = (node: TopologyNode): string | undefined => {
-    if (node.kind === 'repartition-sink' || node.kind === 'repartition-source') return repartitionTopicName(applicationId, node.baseName);
-    if ('topic' in node) return node.topic;
-    return undefined;
-  };
+  const topicOf = (node: TopologyNode): string | undefined => nodeTopic(applicationId, node);
 
   // Repartition topics: unique names, not colliding with user topics.
   const userTopics = new Set(

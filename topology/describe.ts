@@ -3,8 +3,8 @@
  * sub-topologies with their sources, processors (with stores), sinks and the edges between them.
  */
 import { assertNever } from '../common/assert-never.js';
-import type { Topology } from './compile.js';
-import type { TopologyNode } from './nodes.js';
+import { nodeTopic, type TopologyNode } from './nodes.js';
+import type { CompiledTopology } from './specs.js';
 
 function storesOf(node: TopologyNode): string[] {
   switch (node.kind) {
@@ -26,19 +26,19 @@ function storesOf(node: TopologyNode): string[] {
   }
 }
 
-function headline(topology: Topology, node: TopologyNode): string {
+function headline(topology: CompiledTopology, node: TopologyNode): string {
   switch (node.kind) {
     case 'source':
       return `Source: ${node.name} (topics: [${node.topic}])`;
     case 'repartition-source':
-      return `Source: ${node.name} (topics: [${topology.topicOf(node)}])`;
+      return `Source: ${node.name} (topics: [${nodeTopic(topology.applicationId, node)}])`;
     case 'table-source':
       return `Source: ${node.name} (topics: [${node.topic}]) (table, stores: [${node.store}])`;
     case 'global-table':
       return `Source: ${node.name} (topics: [${node.topic}]) (global table, stores: [${node.store}])`;
     case 'sink':
     case 'repartition-sink':
-      return `Sink: ${node.name} (topic: ${topology.topicOf(node)})`;
+      return `Sink: ${node.name} (topic: ${nodeTopic(topology.applicationId, node)})`;
     case 'transform':
       return `Processor: ${node.name} (op: ${node.op}, stores: [])`;
     case 'stream-table-join':
@@ -50,7 +50,7 @@ function headline(topology: Topology, node: TopologyNode): string {
   }
 }
 
-export function describeTopology(topology: Topology): string {
+export function describeTopology(topology: CompiledTopology): string {
   const lines: string[] = ['Topologies:'];
   for (const sub of topology.subtopologies) {
     lines.push(`   Sub-topology: ${sub.id}`);
@@ -93,10 +93,10 @@ export function describeTopology(topology: Topology): string {
 
 const mermaidId = (node: TopologyNode): string => `n${node.id}`;
 
-export function topologyToMermaid(topology: Topology): string {
+export function topologyToMermaid(topology: CompiledTopology): string {
   const lines: string[] = ['flowchart LR'];
   const label = (node: TopologyNode): string => {
-    const topic = topology.topicOf(node);
+    const topic = nodeTopic(topology.applicationId, node);
     const extra = node.kind === 'transform' ? node.op : (topic ?? storesOf(node).join(', '));
     return `${mermaidId(node)}["${node.name}<br/>${extra}"]`;
   };
@@ -110,7 +110,8 @@ export function topologyToMermaid(topology: Topology): string {
     for (const child of topology.children[node.id]) lines.push(`  ${mermaidId(node)} --> ${mermaidId(topology.nodes[child])}`);
     if (node.kind === 'stream-table-join') lines.push(`  n${node.tableSourceId} -. ${node.store} .-> ${mermaidId(node)}`);
     if (node.kind === 'stream-global-join') lines.push(`  n${node.globalTableId} -. ${node.store} .-> ${mermaidId(node)}`);
-    if (node.kind === 'repartition-source') lines.push(`  n${node.sinkId} -- ${topology.topicOf(node)} --> ${mermaidId(node)}`);
+    if (node.kind === 'repartition-source')
+      lines.push(`  n${node.sinkId} -- ${nodeTopic(topology.applicationId, node)} --> ${mermaidId(node)}`);
   }
   return lines.join('\n');
 }

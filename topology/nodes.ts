@@ -5,6 +5,7 @@
  *
  * Values inside nodes are untyped (`unknown`): the typed DSL (builder.ts) guarantees the types line up.
  */
+import { assertNever } from '../common/assert-never.js';
 import type { RecordHeaders } from '../common/records.js';
 import type { Serde } from './serdes.js';
 
@@ -165,4 +166,25 @@ export interface StateStoreDeclaration {
 /** Full repartition topic name. */
 export function repartitionTopicName(applicationId: string, baseName: string): string {
   return `${applicationId}-${baseName}-repartition`;
+}
+
+/** Topic a source or sink node reads or writes (repartition nodes: their full topic name); undefined for the others. */
+export function nodeTopic(applicationId: string, node: TopologyNode): string | undefined {
+  switch (node.kind) {
+    case 'source':
+    case 'table-source':
+    case 'global-table':
+    case 'sink':
+      return node.topic;
+    case 'repartition-sink':
+    case 'repartition-source':
+      return repartitionTopicName(applicationId, node.baseName);
+    case 'transform':
+    case 'stream-table-join':
+    case 'stream-global-join':
+    case 'process':
+      return undefined;
+    default:
+      return assertNever(node, 'topology node');
+  }
 }

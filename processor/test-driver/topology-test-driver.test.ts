@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { LevelKeyValueStore } from '../../state-store/level-store.js';
 import { DeserializationError, ProcessingError } from '../../errors.js';
 import { StreamsBuilder } from '../../topology/builder.js';
-import type { Topology } from '../../topology/compile.js';
+import type { Topology } from '../../topology/topology.js';
 import { Serdes } from '../../topology/serdes.js';
 import { defaultPartition } from '../../common/partitioner.js';
 import { DeadLetterHeaders } from '../../common/dead-letters.js';

@@ -12,7 +12,7 @@
  * committed; outputs are then readable synchronously. Reading an output topic consumes what was read.
  */
 import { TaskStateError } from '../../errors.js';
-import type { Topology } from '../../topology/compile.js';
+import type { Topology } from '../../topology/topology.js';
 import type { Serde } from '../../topology/serdes.js';
 import { MemoryKeyValueStore } from '../../state-store/memory-store.js';
 import type { Logger } from '../../common/logger.js';

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TributaryApp } from '../../processor/runtime/app.js';
 import type { TributaryAppOptions } from '../../processor/runtime/options.js';
-import type { Topology } from '../../topology/compile.js';
+import type { Topology } from '../../topology/topology.js';
 import { kafkaBrokers, waitUntil } from '../helpers/kafka.js';
 
 export class InProcessApps {

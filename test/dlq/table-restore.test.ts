@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { TributaryError } from '../../errors.js';
 import type { ErrorAction } from '../../processor/engine/error-policy.js';
 import { StreamsBuilder } from '../../topology/builder.js';
-import type { Topology } from '../../topology/compile.js';
+import type { Topology } from '../../topology/topology.js';
 import { Serdes } from '../../topology/serdes.js';
 import { createTopics, produce, readTopic, uniqueName, waitUntil, withAdmin } from '../helpers/kafka.js';
 import { InProcessApps, readLocalStore } from './in-process-app.js';
