@@ -15,6 +15,15 @@ export class TributaryError extends Error {
   }
 }
 
+/**
+ * How a message quotes the error that caused it: an Error by its message (`withName`: `Name: message`), anything
+ * else by `String()`, or not at all with `errorsOnly`.
+ */
+function causeText(cause: unknown, options: { readonly withName?: boolean; readonly errorsOnly?: boolean } = {}): string {
+  if (!(cause instanceof Error)) return options.errorsOnly ? '' : String(cause);
+  return options.withName ? `${cause.name}: ${cause.message}` : cause.message;
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // topology/ (DSL, serdes, validation)
 // ---------------------------------------------------------------------------------------------------------------
@@ -209,7 +218,7 @@ export class ProcessingError extends TributaryError {
   readonly offset: number;
 
   constructor(node: string, location: RecordLocation, options?: { cause?: unknown }) {
-    const reason = options?.cause instanceof Error ? options.cause.message : String(options?.cause);
+    const reason = causeText(options?.cause);
     super(
       'TRIBUTARY_PROCESSING',
       `${node} threw while processing ${location.topic}:${location.partition}@${location.offset}: ${reason}. ` +
@@ -352,7 +361,7 @@ export class OffsetCommitError extends TributaryError {
   readonly groupId: string;
 
   constructor(groupId: string, options?: { cause?: unknown }) {
-    const reason = options?.cause instanceof Error ? options.cause.message : String(options?.cause);
+    const reason = causeText(options?.cause);
     super(
       'TRIBUTARY_OFFSET_COMMIT_FAILED',
       `Committing offsets of group "${groupId}" failed: ${reason}. Nothing was lost: the records after the last successful commit will be processed again; check the brokers and retry the commit.`,
@@ -367,7 +376,7 @@ export class GroupConsumerCrashedError extends TributaryError {
   readonly groupId: string;
 
   constructor(groupId: string, options?: { cause?: unknown }) {
-    const reason = options?.cause instanceof Error ? `${options.cause.name}: ${options.cause.message}` : String(options?.cause);
+    const reason = causeText(options?.cause, { withName: true });
     super(
       'TRIBUTARY_GROUP_CONSUMER_CRASHED',
       `Consumer of group "${groupId}" crashed and will not restart: ${reason}. Check the brokers and the topics, then restart the application.`,
@@ -415,7 +424,7 @@ export class AppStateError extends TributaryError {
 /** The app failed for a reason that has no Tributary error of its own (reported through the app's 'error' event). */
 export class AppFailedError extends TributaryError {
   constructor(options: { cause: unknown }) {
-    const reason = options.cause instanceof Error ? `${options.cause.name}: ${options.cause.message}` : String(options.cause);
+    const reason = causeText(options.cause, { withName: true });
     super(
       'TRIBUTARY_APP_FAILED',
       `TributaryApp failed and stopped processing (uncommitted work will be processed again after a restart): ${reason}. Fix the cause and restart the application.`,
@@ -429,10 +438,10 @@ export class AppNotRunningError extends TributaryError {
   readonly state: string;
 
   constructor(state: string, options?: { cause?: unknown }) {
-    const reason = options?.cause instanceof Error ? `: ${options.cause.message}` : '';
+    const reason = causeText(options?.cause, { errorsOnly: true });
     super(
       'TRIBUTARY_APP_NOT_RUNNING',
-      `TributaryApp ended up ${state} instead of running${reason}. Check the 'error' events and the log, fix the cause and start a new app.`,
+      `TributaryApp ended up ${state} instead of running${reason && `: ${reason}`}. Check the 'error' events and the log, fix the cause and start a new app.`,
       options,
     );
     this.state = state;
@@ -483,10 +492,10 @@ export class DeadLetterTargetMissingError extends TributaryError {
 /** Replaying failed (reading the DLQ, producing, or recording progress); progress up to the last saved batch is kept. */
 export class DeadLetterReplayError extends TributaryError {
   constructor(detail: string, options?: { cause?: unknown }) {
-    const reason = options?.cause instanceof Error ? `: ${options.cause.message}` : '';
+    const reason = causeText(options?.cause, { errorsOnly: true });
     super(
       'TRIBUTARY_DLQ_REPLAY_FAILED',
-      `Dead-letter replay failed: ${detail}${reason}. Run the replay again once the cause is fixed: it resumes after the last batch whose progress was saved (that batch may be replayed twice).`,
+      `Dead-letter replay failed: ${detail}${reason && `: ${reason}`}. Run the replay again once the cause is fixed: it resumes after the last batch whose progress was saved (that batch may be replayed twice).`,
       options,
     );
   }
@@ -717,7 +726,7 @@ export class ResetGroupError extends TributaryError {
   readonly groupId: string;
 
   constructor(groupId: string, options?: { cause?: unknown }) {
-    const reason = options?.cause instanceof Error ? options.cause.message : String(options?.cause);
+    const reason = causeText(options?.cause);
     super(
       'TRIBUTARY_CLI_RESET_GROUP_FAILED',
       `Could not delete the committed offsets of consumer group "${groupId}": ${reason}. Stop every instance of the application (a group with live members cannot be deleted), then run the reset again.`,
