@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { TopologyBuildError } from '../errors.js';
-import { StreamsBuilder } from './builder.js';
+import { StreamsBuilder, type BuildOptions } from './builder.js';
 import { Serdes } from './serdes.js';
 import { TopologyTestDriver } from '../processor/test-driver/topology-test-driver.js';
 
@@ -151,6 +151,25 @@ describe('StreamsBuilder.build()', () => {
     const t = b.build({ applicationId: 'app' });
     expect(t.repartitionTopics).toEqual([]);
     expect(t.subtopologies).toHaveLength(1);
+  });
+
+  it('build() without options, or with options it cannot use, says what to pass, and the builder can still build', () => {
+    const b = new StreamsBuilder();
+    b.stream('in', orders).to('out');
+    // What a JavaScript caller (or tsx, which does not typecheck) can pass: the type says BuildOptions.
+    const untyped = (options: unknown) => () => b.build(options as BuildOptions);
+    const missing = buildError(untyped(undefined));
+    expect(missing.code).toBe('TRIBUTARY_TOPOLOGY_INVALID');
+    expect(missing.node).toBe('build');
+    expect(missing.message).toContain("build() needs its options: call builder.build({ applicationId: 'my-app' })");
+    expect(buildError(untyped({})).message).toContain("applicationId is missing: call builder.build({ applicationId: 'my-app' })");
+    expect(buildError(untyped({ applicationId: 42 })).message).toContain('applicationId must be a string');
+    expect(buildError(untyped({ 'application.id': 'shop' })).message).toContain(
+      "unknown build() option(s) 'application.id'; the only option is applicationId",
+    );
+    expect(buildError(untyped('shop')).message).toContain('got "shop"');
+    expect(buildError(() => b.build({ applicationId: 'has space' })).message).toContain("applicationId 'has space' must be non-empty");
+    expect(b.build({ applicationId: 'shop' }).applicationId).toBe('shop');
   });
 
   it('rejects duplicate store names, naming the node and the fix', () => {

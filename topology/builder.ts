@@ -7,6 +7,7 @@
  * A co-partitioned join after a key change gets a repartition topic inserted automatically, keyed with the
  * table's key serde so the stream and the table agree on partitions.
  */
+import { describeValue } from '../common/describe-value.js';
 import { TopologyBuildError } from '../errors.js';
 import { compileTopology } from './compile.js';
 import type { Topology } from './topology.js';
@@ -522,14 +523,43 @@ export class StreamsBuilder {
 
   /** Validates and compiles. The builder can build once; the result is frozen. Throws `TopologyBuildError`. */
   build(options: BuildOptions): Topology {
+    const applicationId = applicationIdOption(options);
     if (this.built) throw new TopologyBuildError('StreamsBuilder', 'build() was already called; use a new StreamsBuilder per topology.');
     if (this.state.issues.length > 0) throw this.state.issues[0];
     const topology = compileTopology({
-      applicationId: options.applicationId,
+      applicationId,
       nodes: [...this.state.nodes],
       stateStores: [...this.state.stateStores],
     });
     this.built = true;
     return topology;
   }
+}
+
+const BUILD_EXAMPLE = "builder.build({ applicationId: 'my-app' })";
+const APPLICATION_ID_ROLE =
+  'the application id is the consumer group id and prefixes internal topic names such as <applicationId>-<name>-repartition';
+
+/**
+ * `build()`'s options, checked at run time too: JavaScript callers and `tsx` (which does not typecheck) reach here
+ * with whatever they passed, and `build()` without options would otherwise fail on `undefined.applicationId`.
+ */
+function applicationIdOption(options: unknown): string {
+  const fail = (detail: string): never => {
+    throw new TopologyBuildError('build', detail);
+  };
+  if (typeof options !== 'object' || options === null) {
+    return fail(`build() needs its options: call ${BUILD_EXAMPLE} (${APPLICATION_ID_ROLE}); got ${describeValue(options)}.`);
+  }
+  const unknown = Object.keys(options).filter((key) => key !== 'applicationId');
+  if (unknown.length > 0) {
+    return fail(
+      `unknown build() option(s) ${unknown.map((key) => `'${key}'`).join(', ')}; the only option is applicationId (Kafka Streams' application.id), as in ${BUILD_EXAMPLE}.`,
+    );
+  }
+  const { applicationId } = options as { readonly applicationId?: unknown };
+  if (applicationId === undefined) return fail(`applicationId is missing: call ${BUILD_EXAMPLE} (${APPLICATION_ID_ROLE}).`);
+  if (typeof applicationId !== 'string')
+    return fail(`applicationId must be a string, as in ${BUILD_EXAMPLE}; got ${describeValue(applicationId)}.`);
+  return applicationId;
 }
