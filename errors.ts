@@ -252,6 +252,18 @@ export class MissingStoreError extends TributaryError {
   }
 }
 
+// processor/test-driver/ (TopologyTestDriver)
+
+/** `new TopologyTestDriver(topology, options)` was given a topology or options it cannot use; `problems` lists each one. */
+export class TestDriverOptionsError extends TributaryError {
+  readonly problems: readonly string[];
+
+  constructor(problems: readonly string[]) {
+    super('TRIBUTARY_TEST_DRIVER_OPTIONS_INVALID', `Invalid TopologyTestDriver arguments; fix these:\n  - ${problems.join('\n  - ')}`);
+    this.problems = problems;
+  }
+}
+
 // processor/kafka/ (Kafka adapter: config, admin, producer, partition reader)
 
 /** The Kafka connection settings are invalid; `problems` lists each one. */

@@ -11,15 +11,13 @@
  * `pipe` resolves once the record and everything it caused (repartition hops included) is processed and
  * committed; outputs are then readable synchronously. Reading an output topic consumes what was read.
  */
-import { TaskStateError } from '../../errors.js';
+import { TaskStateError, TestDriverOptionsError } from '../../errors.js';
 import type { Topology } from '../../topology/topology.js';
 import type { Serde } from '../../topology/serdes.js';
 import { MemoryKeyValueStore } from '../../state-store/memory-store.js';
-import type { Logger } from '../../common/logger.js';
 import type { KeyValueStore, RangeOptions } from '../../state-store/types.js';
 import { EngineMetrics } from '../engine/metrics.js';
 import { GlobalTableUpdater } from '../engine/global-updater.js';
-import type { ErrorPolicy } from '../engine/error-policy.js';
 import { StreamTask } from '../engine/stream-task.js';
 import { defaultPartition } from '../../common/partitioner.js';
 import {
@@ -29,20 +27,9 @@ import {
   type RecordHeaders,
   type TopicPartitionId,
 } from '../../common/records.js';
+import { driverArgumentProblems, type TopologyTestDriverOptions } from './driver-options.js';
 
-export interface TopologyTestDriverOptions {
-  /** Partition count of every topic not listed in `topicPartitions`. Default 1. */
-  readonly partitions?: number;
-  /** Per-topic partition counts (user topics; repartition topics follow the topology's rule unless listed). */
-  readonly topicPartitions?: Readonly<Record<string, number>>;
-  /** Stores to use; default in-memory (`MemoryKeyValueStore`). Plug LevelDB stores here. */
-  readonly storeFactory?: (name: string, partition: number | 'global') => Promise<KeyValueStore<unknown>>;
-  readonly errorPolicy?: ErrorPolicy;
-  /** Initial driver clock (default timestamp of piped records). Default 0. */
-  readonly startTimeMs?: number;
-  readonly maxTaskIdleMs?: number;
-  readonly logger?: Logger;
-}
+export type { TopologyTestDriverOptions };
 
 export interface PipeOptions {
   /** Default: the driver clock (see `advanceTime`). */
@@ -167,7 +154,10 @@ export class TopologyTestDriver {
   private queue: Promise<void> = Promise.resolve();
   private closed = false;
 
+  /** Throws `TestDriverOptionsError` listing every problem with the topology or the options. */
   constructor(topology: Topology, options: TopologyTestDriverOptions = {}) {
+    const problems = driverArgumentProblems(topology, options);
+    if (problems.length > 0) throw new TestDriverOptionsError(problems);
     this.topology = topology;
     this.options = options;
     this.clock = options.startTimeMs ?? 0;
