@@ -3,7 +3,7 @@
  *
  * Each class has a stable `code` (part of the public API: match on it, not on messages) and a message that says
  * what to do about it. Layers add their classes in their own section below; keep codes unique and prefixed
- * `TRIBUTARY_`.
+ * `TRIBUTARY_`, and document each in docs/errors.md (errors.test.ts checks both).
  */
 export class TributaryError extends Error {
   readonly code: string;
