@@ -1,12 +1,13 @@
-// The one public entry point of Tributary. Flat list of re-exports grouped by layer; append yours in your group.
+/**
+ * `tributary`: what an application is written with. The DSL and the compiled Topology, serdes, TributaryApp with its
+ * options, events and stats, dead-letter replay, logging, the topology-module shape the CLI loads, and every error
+ * class. Test support is in `tributary/testing`, the engine's building blocks in `tributary/internals`.
+ */
 
-// Errors (all layers)
+// Errors (all layers): every class, each with a stable `code` (docs/errors.md)
 export * from './errors.js';
 
-// Records crossing layers
-export { topicPartitionId, type ConsumedRecord, type ProducedRecord, type RecordHeaders, type TopicPartitionId } from './common/records.js';
-
-// topology/: DSL, serdes, compiled topology
+// topology/: DSL, serdes, the compiled topology
 export { StreamsBuilder, KStream, KTable, GlobalKTable } from './topology/builder.js';
 export type {
   SourceOptions,
@@ -22,74 +23,12 @@ export { Topology } from './topology/topology.js';
 export type { Subtopology, RepartitionTopicSpec, GlobalTableSpec, TableSourceSpec, StoreSpec } from './topology/specs.js';
 export { Serdes, type Serde, type CustomSerdeOptions } from './topology/serdes.js';
 export type { ErrorAction, SourceErrorPolicy, ProcessorContext, ProcessorStore, ForwardOptions } from './topology/nodes.js';
+export type { RecordHeaders } from './common/records.js';
 
-// processor/: partitioner, task engine, error policies, metrics
-export { defaultPartition, murmur2 } from './common/partitioner.js';
-export { StreamTask, type StreamTaskOptions, type ProcessResult } from './processor/engine/stream-task.js';
-export { GlobalTableUpdater, type GlobalTableUpdaterOptions, type GlobalBatch } from './processor/engine/global-updater.js';
-export { EngineMetrics, type EngineMetricsSnapshot } from './processor/engine/metrics.js';
-export { resolveErrorPolicy, type ErrorPolicy, type ResolvedErrorPolicy } from './processor/engine/error-policy.js';
-export { DeadLetterHeaders, TARGET_TOPIC_HEADER, type ErrorStage } from './common/dead-letters.js';
-export { createTableRecordDecoder, type TableRecordDecoder } from './processor/engine/table-decoder.js';
-
-// processor/test-driver/: TopologyTestDriver for users' unit tests
-export { TopologyTestDriver, TestInputTopic, TestOutputTopic } from './processor/test-driver/topology-test-driver.js';
-export type {
-  TopologyTestDriverOptions,
-  PipeOptions,
-  TestRecord,
-  KeyValue,
-  DriverStore,
-} from './processor/test-driver/topology-test-driver.js';
-
-// state-store/: stores
-export { MemoryKeyValueStore } from './state-store/memory-store.js';
-export type { KeyValueStore, ReadOnlyKeyValueStore, Checkpoints, RangeOptions, StoreWrite, StoreEntry } from './state-store/types.js';
-// state-store: LevelDB stores, state directory, restoration, snapshots
-export { LevelKeyValueStore, type LevelStoreOptions, type LevelTuning } from './state-store/level-store.js';
-export { StateDirectory, type StateDirectoryOptions, type StoreId } from './state-store/state-directory.js';
-export { restoreStore, DEFAULT_RESTORE_BATCH_SIZE } from './state-store/restore.js';
-export type {
-  RestoreOptions,
-  RestoreResult,
-  RestoreProgress,
-  RestoreBatch,
-  PositionedBatch,
-  DecodeErrorDecision,
-} from './state-store/restore.js';
-export { exportSnapshot, importSnapshot, type SnapshotSummary } from './state-store/snapshot.js';
+// Logging
 export { silentLogger, loggerFromPino, type Logger, type LogFields, type PinoLike } from './common/logger.js';
 
-// http-query/: interactive-query HTTP server and the QuerySource seam the runtime implements
-export {
-  createQueryServer,
-  INTERNAL_ERROR_CODE,
-  storeCodecFromSerdes,
-  FORWARDED_HEADER,
-  MAX_KEY_BYTES,
-  DEFAULT_SCAN_LIMIT,
-  MAX_SCAN_LIMIT,
-} from './http-query/index.js';
-export type {
-  QueryServer,
-  QueryServerOptions,
-  QuerySource,
-  StoreInfo,
-  StoreKind,
-  StoreCodec,
-  KeyLocation,
-  ScanTarget,
-  ClusterMetadata,
-  InstanceInfo,
-  AppState,
-  AppStatus,
-  RestorationProgress,
-  MetricFamily,
-  MetricSample,
-  JsonValue,
-} from './http-query/index.js';
-
-// runtime: TributaryApp (Kafka runtime: lifecycle, global tables, tasks, commits, query seam)
+// processor/runtime/: TributaryApp, its options, events and stats
 export { TributaryApp } from './processor/runtime/index.js';
 export type {
   TributaryAppOptions,
@@ -106,17 +45,12 @@ export type {
   StoreRestoreTotals,
   TaskView,
 } from './processor/runtime/index.js';
+export type { ErrorPolicy } from './processor/engine/error-policy.js';
+export type { EngineMetricsSnapshot } from './processor/engine/metrics.js';
+export type { AppState, AppStatus, RestorationProgress } from './http-query/index.js';
 
-// dlq: dead-letter replay (processor/dlq/)
-export {
-  replayDeadLetters,
-  parseDeadLetter,
-  replayRecord,
-  ReplayProgress,
-  progressTopicName,
-  REPLAYED_FROM_HEADER,
-  MAX_MALFORMED_LISTED,
-} from './processor/dlq/index.js';
+// processor/dlq/: dead-letter replay
+export { replayDeadLetters } from './processor/dlq/index.js';
 export type {
   ReplayDeadLettersOptions,
   ReplayKafkaConfig,
@@ -124,11 +58,8 @@ export type {
   ReplayResult,
   ReplayProgressEvent,
   MalformedDeadLetter,
-  DeadLetter,
-  ParsedDeadLetter,
-  ReplayFilter,
-  ProgressEntry,
 } from './processor/dlq/index.js';
+export type { ErrorStage } from './common/dead-letters.js';
 
-// cli: the shape of a topology module that `tributary run` loads (a topology, or a factory returning one)
+// cli/: the shape of a topology module that `tributary run` loads (a topology, or a factory returning one)
 export type { TopologyModuleContext, TopologyFactory } from './cli/topology-module.js';

@@ -3,7 +3,8 @@
  * Orders are enriched from a global customer table, and (re-keyed by customer) left-joined with a
  * co-partitioned customer table; 4 partitions per topic, so the re-key really crosses partitions.
  */
-import { Serdes, StreamsBuilder, TopologyTestDriver } from '../index.js';
+import { Serdes, StreamsBuilder } from '../index.js';
+import { TopologyTestDriver } from '../testing.js';
 
 interface Customer {
   readonly name: string;

@@ -102,8 +102,8 @@ abstract class TableHandle<K, V> {
   readonly keySerde: Serde<K>;
   readonly valueSerde: Serde<V>;
 
-  /** @internal */
-  constructor(state: BuildState, nodeId: number, topic: string, options: TableOptions<K, V>) {
+  // Protected, not stripped from the declarations: without it they would offer a public no-argument constructor.
+  protected constructor(state: BuildState, nodeId: number, topic: string, options: TableOptions<K, V>) {
     this.state = state;
     this.nodeId = nodeId;
     this.topic = topic;
@@ -116,11 +116,21 @@ abstract class TableHandle<K, V> {
 /** A co-partitioned table (one store per partition). Only stream records trigger join output. */
 export class KTable<K, V> extends TableHandle<K, V> {
   readonly kind = 'table' as const;
+
+  /** @internal created by `StreamsBuilder.table()` */
+  static create<K, V>(state: BuildState, nodeId: number, topic: string, options: TableOptions<K, V>): KTable<K, V> {
+    return new KTable(state, nodeId, topic, options);
+  }
 }
 
 /** A table replicated in full on every instance; joined through a key mapper, no co-partitioning needed. */
 export class GlobalKTable<K, V> extends TableHandle<K, V> {
   readonly kind = 'global-table' as const;
+
+  /** @internal created by `StreamsBuilder.globalTable()` */
+  static create<K, V>(state: BuildState, nodeId: number, topic: string, options: TableOptions<K, V>): GlobalKTable<K, V> {
+    return new GlobalKTable(state, nodeId, topic, options);
+  }
 }
 
 interface StreamShape<K, V> {
@@ -135,10 +145,15 @@ export class KStream<K, V> {
   /** @internal */ readonly state: BuildState;
   /** @internal */ readonly shape: StreamShape<K, V>;
 
-  /** @internal */
-  constructor(state: BuildState, shape: StreamShape<K, V>) {
+  // Private, not stripped from the declarations: without it they would offer a public no-argument constructor.
+  private constructor(state: BuildState, shape: StreamShape<K, V>) {
     this.state = state;
     this.shape = shape;
+  }
+
+  /** @internal created by `StreamsBuilder.stream()`; operators create theirs with the constructor */
+  static create<K, V>(state: BuildState, shape: StreamShape<K, V>): KStream<K, V> {
+    return new KStream(state, shape);
   }
 
   private transform<K2, V2>(
@@ -486,7 +501,7 @@ export class StreamsBuilder {
       valueSerde: erase(options.value),
       errorPolicy: options.errorPolicy,
     });
-    return new KStream<K, V>(this.state, { nodeId: node.id, keySerde: options.key, valueSerde: options.value, keyChanged: false });
+    return KStream.create<K, V>(this.state, { nodeId: node.id, keySerde: options.key, valueSerde: options.value, keyChanged: false });
   }
 
   table<K, V>(topic: string, options: TableOptions<K, V>): KTable<K, V> {
@@ -499,7 +514,7 @@ export class StreamsBuilder {
       valueSerde: erase(options.value),
       errorPolicy: options.errorPolicy,
     });
-    return new KTable<K, V>(this.state, node.id, topic, options);
+    return KTable.create<K, V>(this.state, node.id, topic, options);
   }
 
   globalTable<K, V>(topic: string, options: TableOptions<K, V>): GlobalKTable<K, V> {
@@ -512,7 +527,7 @@ export class StreamsBuilder {
       valueSerde: erase(options.value),
       errorPolicy: options.errorPolicy,
     });
-    return new GlobalKTable<K, V>(this.state, node.id, topic, options);
+    return GlobalKTable.create<K, V>(this.state, node.id, topic, options);
   }
 
   /** Declares a task-local store for `process` nodes (one per partition; not backed by a topic). */

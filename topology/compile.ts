@@ -257,7 +257,7 @@ export function compileTopology(input: CompileInput): Topology {
     );
   }
 
-  return new Topology({
+  return Topology.fromCompiled({
     applicationId,
     nodes: Object.freeze([...nodes]),
     subtopologies: Object.freeze(subtopologies),

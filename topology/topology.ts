@@ -20,8 +20,8 @@ export class Topology implements CompiledTopology {
   /** Node id → its sub-topology id (undefined for global-table nodes). */
   readonly subtopologyOf: readonly (number | undefined)[];
 
-  /** @internal built by compileTopology */
-  constructor(fields: CompiledTopology) {
+  // Private, not stripped from the declarations: without it they would offer a public no-argument constructor.
+  private constructor(fields: CompiledTopology) {
     this.applicationId = fields.applicationId;
     this.nodes = fields.nodes;
     this.subtopologies = fields.subtopologies;
@@ -31,6 +31,11 @@ export class Topology implements CompiledTopology {
     this.children = fields.children;
     this.subtopologyOf = fields.subtopologyOf;
     Object.freeze(this);
+  }
+
+  /** @internal built by compileTopology */
+  static fromCompiled(fields: CompiledTopology): Topology {
+    return new Topology(fields);
   }
 
   /** Topic a source/sink node reads or writes (repartition nodes resolve to their full topic name). */
