@@ -1,5 +1,5 @@
 /**
- * Dead-letter replay (issue 7): put dead letters back on their topics once the cause is fixed, at most once per
+ * Dead-letter replay: put dead letters back on their topics once the cause is fixed, at most once per
  * completed run. See replay.ts for the guarantees and progress.ts for how runs with different filters compose.
  */
 export { replayDeadLetters, MAX_MALFORMED_LISTED } from './replay.js';

@@ -175,7 +175,7 @@ export interface GroupConsumerOptions {
     readonly maxWaitTimeMs?: number;
     readonly minBytes?: number;
     readonly maxBytes?: number;
-    /** Default 1 MiB; keep it at least the topics' max.message.bytes (kafkajs#1072). */
+    /** Default 1 MiB; keep it at least the topics' max.message.bytes, or the consumer can get stuck on a larger record. */
     readonly maxBytesPerPartition?: number;
   };
   /** Batches of different partitions handled at once. Default 1. */

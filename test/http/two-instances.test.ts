@@ -1,5 +1,5 @@
 /**
- * Interactive queries across instances on the real broker (issue 6), child processes via the harness, run in order
+ * Interactive queries across instances on the real broker, child processes via the harness, run in order
  * (they share one application):
  * 1. two instances, a partitioned `customers` table (6 partitions) and a global `regions` table: every key answered
  *    correctly by BOTH instances (one of them forwards), scans complete and in key order through cursors, /metadata
