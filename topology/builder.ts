@@ -102,7 +102,7 @@ abstract class TableHandle<K, V> {
   readonly keySerde: Serde<K>;
   readonly valueSerde: Serde<V>;
 
-  // Protected, not stripped from the declarations: without it they would offer a public no-argument constructor.
+  // Protected and kept in the .d.ts (not marked internal): a stripped constructor would read as a public one.
   protected constructor(state: BuildState, nodeId: number, topic: string, options: TableOptions<K, V>) {
     this.state = state;
     this.nodeId = nodeId;
@@ -145,7 +145,7 @@ export class KStream<K, V> {
   /** @internal */ readonly state: BuildState;
   /** @internal */ readonly shape: StreamShape<K, V>;
 
-  // Private, not stripped from the declarations: without it they would offer a public no-argument constructor.
+  // Private and kept in the .d.ts (not marked internal): a stripped constructor would read as a public one.
   private constructor(state: BuildState, shape: StreamShape<K, V>) {
     this.state = state;
     this.shape = shape;

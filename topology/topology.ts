@@ -20,7 +20,7 @@ export class Topology implements CompiledTopology {
   /** Node id → its sub-topology id (undefined for global-table nodes). */
   readonly subtopologyOf: readonly (number | undefined)[];
 
-  // Private, not stripped from the declarations: without it they would offer a public no-argument constructor.
+  // Private and kept in the .d.ts (not marked internal): a stripped constructor would read as a public one.
   private constructor(fields: CompiledTopology) {
     this.applicationId = fields.applicationId;
     this.nodes = fields.nodes;
