@@ -130,6 +130,13 @@ class TaskFailure {
   constructor(readonly error: unknown) {}
 }
 
+/** Makes a switch over a union exhaustive: a new member that is not handled is a compile error here. */
+function assertNever(value: never): never {
+  const unhandled: unknown = value;
+  const kind = typeof unhandled === 'object' && unhandled !== null && 'kind' in unhandled ? unhandled.kind : unhandled;
+  throw new Error(`unreachable: unhandled case '${String(kind)}'`);
+}
+
 function flatten(slot: OutputSlot, into: ProducedRecord[]): ProducedRecord[] {
   for (const item of slot.items) {
     if (item instanceof OutputSlot) flatten(item, into);
@@ -168,6 +175,8 @@ export class StreamTask {
   private readonly tableInputs = new Map<TopicPartitionId, string>();
   private readonly nextOffsets = new Map<TopicPartitionId, number>();
 
+  /** Node id → topic a sink or repartition sink of this sub-topology writes (resolved once, not per record). */
+  private readonly sinkTopics: string[] = [];
   /** Per transform node: reusable buffer and the emit function writing into it. */
   private readonly emitters: readonly { readonly buffer: unknown[]; readonly emit: (key: unknown, value: unknown) => void }[];
   private parked: ParkedLookup[] = [];
@@ -234,6 +243,7 @@ export class StreamTask {
         );
         this.sourcesByTopic.set(topic, [...(this.sourcesByTopic.get(topic) ?? []), { node, policy }]);
       }
+      if (node.kind === 'sink' || node.kind === 'repartition-sink') this.sinkTopics[node.id] = topology.topicOf(node) as string;
       if (node.kind === 'stream-global-join' && !this.globalStores.has(node.store)) {
         throw new MissingStoreError(node.store, `task ${this.id} (global store for ${node.name})`);
       }
@@ -509,13 +519,19 @@ export class StreamTask {
       case 'process':
         this.runProcess(node, record);
         return;
-      default:
+      case 'source':
+      case 'table-source':
+      case 'repartition-source':
+      case 'global-table':
+        // Sources have no parents, so they are never a child: records enter them through runInput.
         return;
+      default:
+        assertNever(node);
     }
   }
 
   private emit(node: SinkNode | RepartitionSinkNode, record: InFlight): void {
-    const topic = this.topology.topicOf(node) as string;
+    const topic = this.sinkTopics[node.id];
     let key: Buffer | null;
     let value: Buffer | null;
     let partition: number | undefined;
