@@ -12,7 +12,7 @@
  * - `process` nodes that return a promise act as a barrier: the task waits for them before the next record.
  */
 import { taskId, type TaskId } from '../../common/task-id.js';
-import { MissingStoreError, ProcessingError, TaskStateError } from '../../errors.js';
+import { MissingStoreError, TaskStateError } from '../../errors.js';
 import type { TableSourceSpec, Topology } from '../../topology/compile.js';
 import type {
   ProcessNode,
@@ -27,15 +27,12 @@ import type {
 import type { Serde } from '../../topology/serdes.js';
 import type { Logger } from '../../common/logger.js';
 import type { KeyValueStore, ReadOnlyKeyValueStore } from '../../state-store/types.js';
-import {
-  topicPartitionId,
-  type ConsumedRecord,
-  type ProducedRecord,
-  type RecordHeaders,
-  type TopicPartitionId,
-} from '../../common/records.js';
-import { resolveErrorPolicy, type ErrorPolicy, type ResolvedErrorPolicy } from './error-policy.js';
-import { deadLetterRecord, errorClassName, errorMessageOf, type ErrorStage } from '../../common/dead-letters.js';
+import { topicPartitionId, type ConsumedRecord, type ProducedRecord, type TopicPartitionId } from '../../common/records.js';
+import type { ErrorPolicy, ResolvedErrorPolicy } from './error-policy.js';
+import type { InFlight, Origin } from './in-flight.js';
+import { OutputSlot, TaskOutputs } from './output-slots.js';
+import { RecordErrorHandler, TaskFailure } from './record-errors.js';
+import { errorMessageOf } from '../../common/dead-letters.js';
 import { EngineMetrics } from './metrics.js';
 import { decodeTableRecord, deserializePart } from './table-decoder.js';
 import { NOT_CACHED, TaskStoreView } from './task-store.js';
@@ -83,26 +80,6 @@ export interface ProcessResult {
   readonly outputs: readonly ProducedRecord[];
 }
 
-/** Where a record in flight came from: for dead letters, offsets and policies. */
-interface Origin {
-  readonly record: ConsumedRecord;
-  readonly policy: ResolvedErrorPolicy;
-  deadLettered: boolean;
-}
-
-interface InFlight {
-  readonly key: unknown;
-  readonly value: unknown;
-  readonly timestamp: number;
-  readonly headers: RecordHeaders;
-  readonly origin: Origin;
-}
-
-/** Reserved place in the output sequence; filled when a parked record resumes. */
-class OutputSlot {
-  readonly items: (ProducedRecord | OutputSlot)[] = [];
-}
-
 interface ParkedLookup {
   readonly node: StreamTableJoinNode | StreamGlobalJoinNode;
   readonly record: InFlight;
@@ -125,24 +102,11 @@ interface InputQueue {
   knownEnd: number | undefined;
 }
 
-/** Thrown through the node graph when the fail policy stops the task; carries the typed error. */
-class TaskFailure {
-  constructor(readonly error: unknown) {}
-}
-
 /** Makes a switch over a union exhaustive: a new member that is not handled is a compile error here. */
 function assertNever(value: never): never {
   const unhandled: unknown = value;
   const kind = typeof unhandled === 'object' && unhandled !== null && 'kind' in unhandled ? unhandled.kind : unhandled;
   throw new Error(`unreachable: unhandled case '${String(kind)}'`);
-}
-
-function flatten(slot: OutputSlot, into: ProducedRecord[]): ProducedRecord[] {
-  for (const item of slot.items) {
-    if (item instanceof OutputSlot) flatten(item, into);
-    else into.push(item);
-  }
-  return into;
 }
 
 export class StreamTask {
@@ -186,7 +150,8 @@ export class StreamTask {
   private pendingAsync: Promise<void>[] = [];
   private asyncFailure: TaskFailure | undefined;
   private barrier = false;
-  private currentSlot = new OutputSlot();
+  private readonly outputs = new TaskOutputs();
+  private readonly errors: RecordErrorHandler;
   private idleSince: number | undefined;
   private failure: unknown;
   private closed = false;
@@ -207,6 +172,15 @@ export class StreamTask {
     this.maxFetchWaitMs = options.maxFetchWaitMs ?? 1000;
     this.partitionCount = options.partitionCount;
     this.globalStores = options.globalStores ?? new Map();
+
+    this.errors = new RecordErrorHandler({
+      taskId: this.id,
+      applicationId: topology.applicationId,
+      errorPolicy: options.errorPolicy,
+      metrics: this.metrics,
+      logger: this.logger,
+      outputs: this.outputs,
+    });
 
     const cacheSize = options.cacheSize ?? 10_000;
     for (const name of sub.stores) {
@@ -236,11 +210,7 @@ export class StreamTask {
       const node = this.nodes[id];
       if (node.kind === 'source' || node.kind === 'table-source' || node.kind === 'repartition-source') {
         const topic = topology.topicOf(node) as string;
-        const policy = resolveErrorPolicy(
-          topology.applicationId,
-          options.errorPolicy,
-          'errorPolicy' in node ? node.errorPolicy : undefined,
-        );
+        const policy = this.errors.policyFor('errorPolicy' in node ? node.errorPolicy : undefined);
         this.sourcesByTopic.set(topic, [...(this.sourcesByTopic.get(topic) ?? []), { node, policy }]);
       }
       if (node.kind === 'sink' || node.kind === 'repartition-sink') this.sinkTopics[node.id] = topology.topicOf(node) as string;
@@ -311,15 +281,14 @@ export class StreamTask {
     this.processing = true;
     const maxRecords = options.maxRecords ?? Number.POSITIVE_INFINITY;
     const nowMs = options.nowMs ?? Date.now();
-    const root = new OutputSlot();
-    this.currentSlot = root;
+    this.outputs.begin();
     let processed = 0;
     try {
       while (processed < maxRecords) {
         const queue = this.nextQueue(nowMs);
         if (!queue) break;
         const record = queue.records[queue.head];
-        if (this.barrier || this.writeNeedsFlush(record)) await this.flush(root);
+        if (this.barrier || this.writeNeedsFlush(record)) await this.flush();
         queue.head++;
         if (queue.head > 1024 && queue.head * 2 > queue.records.length) {
           queue.records = queue.records.slice(queue.head);
@@ -329,14 +298,14 @@ export class StreamTask {
         this.nextOffsets.set(queue.tp, record.offset + 1);
         processed++;
       }
-      await this.flush(root);
+      await this.flush();
     } catch (error) {
       this.failure = error instanceof TaskFailure ? error.error : error;
       throw this.failure;
     } finally {
       this.processing = false;
     }
-    return { processed, outputs: flatten(root, []) };
+    return { processed, outputs: this.outputs.flatten() };
   }
 
   /** Next offset to read per input partition, for everything processed so far. */
@@ -456,7 +425,7 @@ export class StreamTask {
         key = deserializePart(node.keySerde, record, 'key');
         value = deserializePart(node.valueSerde, record, 'value');
       } catch (error) {
-        this.handleError('deserialization', origin, error);
+        this.errors.deserializationFailed(origin, error);
         continue;
       }
       this.forward(node.id, { key, value, timestamp: record.timestamp, headers: record.headers, origin });
@@ -473,7 +442,7 @@ export class StreamTask {
       if (write.type === 'put') this.metrics.tablePuts++;
       else this.metrics.tableDeletes++;
     } catch (error) {
-      this.handleError('deserialization', origin, error);
+      this.errors.deserializationFailed(origin, error);
     }
   }
 
@@ -492,7 +461,7 @@ export class StreamTask {
           node.apply(record.key, record.value, emitter.emit);
         } catch (error) {
           emitted.length = 0;
-          this.processingFailed(node, record, error);
+          this.errors.processingFailed(node, record, error);
           return;
         }
         if (emitted.length === 2) {
@@ -544,10 +513,10 @@ export class StreamTask {
         partition = node.partitioner(record.key, record.value, this.partitionCount(topic));
       }
     } catch (error) {
-      this.processingFailed(node, record, error);
+      this.errors.processingFailed(node, record, error);
       return;
     }
-    this.currentSlot.items.push({ topic, partition, timestamp: record.timestamp, key, value, headers: record.headers });
+    this.outputs.push({ topic, partition, timestamp: record.timestamp, key, value, headers: record.headers });
   }
 
   private startTableJoin(node: StreamTableJoinNode, record: InFlight): void {
@@ -559,7 +528,7 @@ export class StreamTask {
     try {
       keyBytes = node.tableKeySerde.serialize(record.key);
     } catch (error) {
-      this.processingFailed(node, record, error);
+      this.errors.processingFailed(node, record, error);
       return;
     }
     const hex = keyBytes.toString('hex');
@@ -579,7 +548,7 @@ export class StreamTask {
       }
       keyBytes = node.tableKeySerde.serialize(tableKey);
     } catch (error) {
-      this.processingFailed(node, record, error);
+      this.errors.processingFailed(node, record, error);
       return;
     }
     // Global stores change under the task (the global updater writes them), so they are never cached.
@@ -600,15 +569,14 @@ export class StreamTask {
     try {
       joined = node.joiner(record.value, matched ? tableValue : null, record.key);
     } catch (error) {
-      this.processingFailed(node, record, error);
+      this.errors.processingFailed(node, record, error);
       return;
     }
     this.forward(node.id, { ...record, value: joined });
   }
 
   private park(node: StreamTableJoinNode | StreamGlobalJoinNode, record: InFlight, keyBytes: Buffer, hex: string): void {
-    const slot = new OutputSlot();
-    this.currentSlot.items.push(slot);
+    const slot = this.outputs.reserve();
     this.parked.push({ node, record, slot, store: node.store, keyBytes, hex });
     let keys = this.parkedKeys.get(node.store);
     if (!keys) {
@@ -622,7 +590,7 @@ export class StreamTask {
   }
 
   /** Resolves parked lookups (one getMany per store per round) and waits for async processors, until quiet. */
-  private async flush(root: OutputSlot): Promise<void> {
+  private async flush(): Promise<void> {
     while (this.parked.length > 0 || this.pendingAsync.length > 0) {
       if (this.pendingAsync.length > 0) {
         const pending = this.pendingAsync;
@@ -672,24 +640,22 @@ export class StreamTask {
         }),
       );
       for (const p of batch) {
-        this.currentSlot = p.slot;
+        this.outputs.current = p.slot;
         this.finishJoin(p.node, p.record, resolved.get(p.store)?.get(p.hex));
       }
-      this.currentSlot = root;
+      this.outputs.backToRoot();
     }
     this.barrier = false;
   }
 
   private runProcess(node: ProcessNode, record: InFlight): void {
-    const slot = new OutputSlot();
-    this.currentSlot.items.push(slot);
+    const slot = this.outputs.reserve();
     let settled = false;
     const source = record.origin.record;
     const context: ProcessorContext<unknown, unknown> = {
       forward: (key, value, options) => {
         if (settled) throw new TaskStateError(this.id, `${node.name} called forward() after its function returned.`);
-        const previous = this.currentSlot;
-        this.currentSlot = slot;
+        const previous = this.outputs.enter(slot);
         try {
           this.forward(node.id, {
             key,
@@ -702,7 +668,7 @@ export class StreamTask {
           if (error instanceof TaskFailure) this.asyncFailure ??= error;
           throw error;
         } finally {
-          this.currentSlot = previous;
+          this.outputs.restore(previous);
         }
       },
       store: <K, V>(name: string): ProcessorStore<K, V> => this.processorStore<K, V>(node, name),
@@ -718,10 +684,9 @@ export class StreamTask {
     } catch (error) {
       settled = true;
       if (error instanceof TaskFailure) throw error;
-      const previous = this.currentSlot;
-      this.currentSlot = slot;
-      this.processingFailed(node, record, error);
-      this.currentSlot = previous;
+      const previous = this.outputs.enter(slot);
+      this.errors.processingFailed(node, record, error);
+      this.outputs.restore(previous);
       return;
     }
     if (!(result instanceof Promise)) {
@@ -737,14 +702,13 @@ export class StreamTask {
         (error: unknown) => {
           settled = true;
           if (this.asyncFailure) return;
-          const previous = this.currentSlot;
-          this.currentSlot = slot;
+          const previous = this.outputs.enter(slot);
           try {
-            this.processingFailed(node, record, error);
+            this.errors.processingFailed(node, record, error);
           } catch (failure) {
             this.asyncFailure = failure instanceof TaskFailure ? failure : new TaskFailure(failure);
           } finally {
-            this.currentSlot = previous;
+            this.outputs.restore(previous);
           }
         },
       ),
@@ -779,39 +743,6 @@ export class StreamTask {
         view.write(bytes.toString('hex'), { type: 'delete', key: bytes });
       },
     };
-  }
-
-  // ---------------------------------------------------------------------------------------------------------
-  // Errors
-  // ---------------------------------------------------------------------------------------------------------
-
-  private processingFailed(node: TopologyNode, record: InFlight, cause: unknown): void {
-    if (cause instanceof TaskFailure) throw cause;
-    this.handleError('processing', record.origin, new ProcessingError(node.name, record.origin.record, { cause }));
-  }
-
-  /** Applies the source's policy for `stage`. Throws `TaskFailure` under 'fail'. */
-  private handleError(stage: ErrorStage, origin: Origin, error: unknown): void {
-    const action = origin.policy[stage];
-    this.metrics.recordError(stage, action);
-    // For processing errors the user's own error describes the problem best; ours adds the location.
-    const described = error instanceof ProcessingError && error.cause !== undefined ? error.cause : error;
-    const { record } = origin;
-    if (action === 'fail') throw new TaskFailure(error);
-    if (action === 'dead-letter') {
-      if (origin.deadLettered) return;
-      origin.deadLettered = true;
-      this.currentSlot.items.push(deadLetterRecord(origin.policy.deadLetterTopic, this.topology.applicationId, stage, record, described));
-      return;
-    }
-    this.logger?.warn(`skipping record after a ${stage} error`, {
-      task: this.id,
-      topic: record.topic,
-      partition: record.partition,
-      offset: record.offset,
-      errorClass: errorClassName(described),
-      error: errorMessageOf(described),
-    });
   }
 
   private collectDownstreamStores(id: number): string[] {
