@@ -36,6 +36,7 @@ import { errorMessageOf } from '../../common/dead-letters.js';
 import { EngineMetrics } from './metrics.js';
 import { decodeTableRecord, deserializePart } from './table-decoder.js';
 import { NOT_CACHED, TaskStoreView } from './task-store.js';
+import { InputQueues, type InputQueue } from './input-queues.js';
 
 export interface StreamTaskOptions {
   readonly topology: Topology;
@@ -89,19 +90,6 @@ interface ParkedLookup {
   readonly hex: string;
 }
 
-interface InputQueue {
-  readonly tp: TopicPartitionId;
-  readonly topic: string;
-  /** Tie-break for equal timestamps: table sources first, then topic name order. */
-  readonly rank: number;
-  records: ConsumedRecord[];
-  head: number;
-  /** Next offset the consumer will deliver for this partition, when the runtime told us (`noteFetchPosition`). */
-  fetchedTo: number | undefined;
-  /** Log end offset as last reported for this partition; undefined = unknown (never blocks). */
-  knownEnd: number | undefined;
-}
-
 /** Makes a switch over a union exhaustive: a new member that is not handled is a compile error here. */
 function assertNever(value: never): never {
   const unhandled: unknown = value;
@@ -121,14 +109,11 @@ export class StreamTask {
   private readonly nodes: readonly TopologyNode[];
   private readonly metrics: EngineMetrics;
   private readonly logger: Logger | undefined;
-  private readonly maxTaskIdleMs: number;
-  private readonly maxFetchWaitMs: number;
   private readonly partitionCount: ((topic: string) => number) | undefined;
   private readonly views = new Map<string, TaskStoreView>();
   private readonly globalStores: ReadonlyMap<string, ReadOnlyKeyValueStore<unknown>>;
   private readonly stateStoreKeySerdes = new Map<string, Serde<unknown>>();
-  private readonly queues = new Map<string, InputQueue>();
-  private readonly queueList: InputQueue[] = [];
+  private readonly inputs: InputQueues;
   /** Source nodes of this sub-topology per topic, each with its resolved error policy. */
   private readonly sourcesByTopic = new Map<string, { node: TopologyNode; policy: ResolvedErrorPolicy }[]>();
   /** Table stores read by joins strictly downstream of each node (for the flush-before-table-write rule). */
@@ -152,7 +137,6 @@ export class StreamTask {
   private barrier = false;
   private readonly outputs = new TaskOutputs();
   private readonly errors: RecordErrorHandler;
-  private idleSince: number | undefined;
   private failure: unknown;
   private closed = false;
   private processing = false;
@@ -168,8 +152,6 @@ export class StreamTask {
     this.nodes = topology.nodes;
     this.metrics = options.metrics ?? new EngineMetrics();
     this.logger = options.logger;
-    this.maxTaskIdleMs = options.maxTaskIdleMs ?? 0;
-    this.maxFetchWaitMs = options.maxFetchWaitMs ?? 1000;
     this.partitionCount = options.partitionCount;
     this.globalStores = options.globalStores ?? new Map();
 
@@ -190,17 +172,15 @@ export class StreamTask {
     }
     for (const spec of topology.stores) if (spec.kind === 'state') this.stateStoreKeySerdes.set(spec.name, spec.keySerde);
 
-    const tableTopics = new Set(sub.tableSources.map((t) => t.topic));
-    const ordered = [...sub.sourceTopics].sort(
-      (a, b) => Number(tableTopics.has(b)) - Number(tableTopics.has(a)) || (a < b ? -1 : a > b ? 1 : 0),
-    );
-    ordered.forEach((topic, rank) => {
-      const tp = topicPartitionId(topic, partition);
-      const queue: InputQueue = { tp, topic, rank, records: [], head: 0, fetchedTo: undefined, knownEnd: undefined };
-      this.queues.set(tp, queue);
-      this.queueList.push(queue);
+    this.inputs = new InputQueues({
+      taskId: this.id,
+      partition,
+      topics: sub.sourceTopics,
+      tableSources: sub.tableSources,
+      maxTaskIdleMs: options.maxTaskIdleMs ?? 0,
+      maxFetchWaitMs: options.maxFetchWaitMs ?? 1000,
     });
-    this.inputPartitions = Object.freeze(ordered.map((t) => topicPartitionId(t, partition)));
+    this.inputPartitions = this.inputs.partitions;
     for (const t of sub.tableSources) {
       this.tableInputs.set(topicPartitionId(t.topic, partition), t.store);
       this.tableSpecs.set(t.nodeId, t);
@@ -228,16 +208,7 @@ export class StreamTask {
   /** Buffers consumed records (any order across partitions; offsets ascending within a partition). */
   addRecords(records: readonly ConsumedRecord[]): void {
     this.assertUsable();
-    for (const record of records) {
-      const queue = this.queues.get(topicPartitionId(record.topic, record.partition));
-      if (!queue)
-        throw new TaskStateError(
-          this.id,
-          `received ${record.topic}:${record.partition}, which is not one of its inputs (${this.inputPartitions.join(', ')}).`,
-        );
-      queue.records.push(record);
-      if (queue.fetchedTo !== undefined && record.offset >= queue.fetchedTo) queue.fetchedTo = record.offset + 1;
-    }
+    this.inputs.add(records);
   }
 
   /**
@@ -248,26 +219,17 @@ export class StreamTask {
    * the two partitions' fetches arrive separately. Runtimes that never call this never wait (the test driver).
    */
   noteFetchPosition(tp: TopicPartitionId, nextOffset: number, endOffset: number): void {
-    const queue = this.queues.get(tp);
-    if (!queue)
-      throw new TaskStateError(
-        this.id,
-        `noteFetchPosition for ${tp}, which is not one of its inputs (${this.inputPartitions.join(', ')}).`,
-      );
-    queue.fetchedTo = Math.max(queue.fetchedTo ?? nextOffset, nextOffset);
-    queue.knownEnd = Math.max(queue.knownEnd ?? endOffset, endOffset);
+    this.inputs.noteFetchPosition(tp, nextOffset, endOffset);
   }
 
   /** Records buffered and not yet processed. */
   bufferedCount(): number {
-    let total = 0;
-    for (const q of this.queueList) total += q.records.length - q.head;
-    return total;
+    return this.inputs.bufferedCount();
   }
 
   /** Whether `process` would take a record now (idle rule included). */
   readyToProcess(nowMs: number = Date.now()): boolean {
-    return this.nextQueue(nowMs) !== undefined;
+    return this.inputs.next(nowMs) !== undefined;
   }
 
   /**
@@ -285,15 +247,11 @@ export class StreamTask {
     let processed = 0;
     try {
       while (processed < maxRecords) {
-        const queue = this.nextQueue(nowMs);
+        const queue = this.inputs.next(nowMs);
         if (!queue) break;
-        const record = queue.records[queue.head];
+        const record = queue.peek();
         if (this.barrier || this.writeNeedsFlush(record)) await this.flush();
-        queue.head++;
-        if (queue.head > 1024 && queue.head * 2 > queue.records.length) {
-          queue.records = queue.records.slice(queue.head);
-          queue.head = 0;
-        }
+        queue.take();
         this.runInput(queue, record);
         this.nextOffsets.set(queue.tp, record.offset + 1);
         processed++;
@@ -352,10 +310,7 @@ export class StreamTask {
   /** Drops buffered records. Stores stay open: whoever opened them closes them. */
   close(): void {
     this.closed = true;
-    for (const q of this.queueList) {
-      q.records = [];
-      q.head = 0;
-    }
+    this.inputs.clear();
   }
 
   // ---------------------------------------------------------------------------------------------------------
@@ -371,34 +326,6 @@ export class StreamTask {
         { cause: this.failure },
       );
     }
-  }
-
-  private nextQueue(nowMs: number): InputQueue | undefined {
-    let best: InputQueue | undefined;
-    let anyEmpty = false;
-    let anyUnfetched = false;
-    for (const q of this.queueList) {
-      if (q.head >= q.records.length) {
-        anyEmpty = true;
-        if (q.knownEnd !== undefined && q.fetchedTo !== undefined && q.fetchedTo < q.knownEnd) anyUnfetched = true;
-        continue;
-      }
-      if (!best) {
-        best = q;
-        continue;
-      }
-      const ts = q.records[q.head].timestamp;
-      const bestTs = best.records[best.head].timestamp;
-      if (ts < bestTs || (ts === bestTs && q.rank < best.rank)) best = q;
-    }
-    if (!best) return undefined;
-    const waitMs = anyUnfetched ? Math.max(this.maxTaskIdleMs, this.maxFetchWaitMs) : this.maxTaskIdleMs;
-    if (!anyEmpty || waitMs <= 0) {
-      this.idleSince = undefined;
-      return best;
-    }
-    this.idleSince ??= nowMs;
-    return nowMs - this.idleSince >= waitMs ? best : undefined;
   }
 
   private writeNeedsFlush(record: ConsumedRecord): boolean {
