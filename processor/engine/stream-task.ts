@@ -30,13 +30,14 @@ import type { KeyValueStore, ReadOnlyKeyValueStore } from '../../state-store/typ
 import { topicPartitionId, type ConsumedRecord, type ProducedRecord, type TopicPartitionId } from '../../common/records.js';
 import type { ErrorPolicy, ResolvedErrorPolicy } from './error-policy.js';
 import type { InFlight, Origin } from './in-flight.js';
-import { OutputSlot, TaskOutputs } from './output-slots.js';
+import { TaskOutputs } from './output-slots.js';
 import { RecordErrorHandler, TaskFailure } from './record-errors.js';
 import { errorMessageOf } from '../../common/dead-letters.js';
 import { EngineMetrics } from './metrics.js';
 import { decodeTableRecord, deserializePart } from './table-decoder.js';
 import { NOT_CACHED, TaskStoreView } from './task-store.js';
 import { InputQueues, type InputQueue } from './input-queues.js';
+import { JoinLookups, type ResumeJoin } from './join-lookups.js';
 
 export interface StreamTaskOptions {
   readonly topology: Topology;
@@ -81,15 +82,6 @@ export interface ProcessResult {
   readonly outputs: readonly ProducedRecord[];
 }
 
-interface ParkedLookup {
-  readonly node: StreamTableJoinNode | StreamGlobalJoinNode;
-  readonly record: InFlight;
-  readonly slot: OutputSlot;
-  readonly store: string;
-  readonly keyBytes: Buffer;
-  readonly hex: string;
-}
-
 /** Makes a switch over a union exhaustive: a new member that is not handled is a compile error here. */
 function assertNever(value: never): never {
   const unhandled: unknown = value;
@@ -114,10 +106,10 @@ export class StreamTask {
   private readonly globalStores: ReadonlyMap<string, ReadOnlyKeyValueStore<unknown>>;
   private readonly stateStoreKeySerdes = new Map<string, Serde<unknown>>();
   private readonly inputs: InputQueues;
+  private readonly lookups: JoinLookups;
+  private readonly resumeJoin: ResumeJoin = (node, record, tableValue) => this.finishJoin(node, record, tableValue);
   /** Source nodes of this sub-topology per topic, each with its resolved error policy. */
   private readonly sourcesByTopic = new Map<string, { node: TopologyNode; policy: ResolvedErrorPolicy }[]>();
-  /** Table stores read by joins strictly downstream of each node (for the flush-before-table-write rule). */
-  private readonly downstreamJoinStores = new Map<number, readonly string[]>();
   /** Table-source node id → its definition (serdes, store, policy). */
   private readonly tableSpecs = new Map<number, TableSourceSpec>();
   /** Table-source partition → store it feeds (for checkpoints). */
@@ -128,10 +120,6 @@ export class StreamTask {
   private readonly sinkTopics: string[] = [];
   /** Per transform node: reusable buffer and the emit function writing into it. */
   private readonly emitters: readonly { readonly buffer: unknown[]; readonly emit: (key: unknown, value: unknown) => void }[];
-  private parked: ParkedLookup[] = [];
-  /** Store name → hex keys of parked lookups on it. */
-  private readonly parkedKeys = new Map<string, Set<string>>();
-  private readonly parkedDownstream = new Map<string, number>();
   private pendingAsync: Promise<void>[] = [];
   private asyncFailure: TaskFailure | undefined;
   private barrier = false;
@@ -198,7 +186,14 @@ export class StreamTask {
         throw new MissingStoreError(node.store, `task ${this.id} (global store for ${node.name})`);
       }
     }
-    for (const id of sub.nodeIds) this.downstreamJoinStores.set(id, this.collectDownstreamStores(id));
+    this.lookups = new JoinLookups({
+      taskId: this.id,
+      topology,
+      nodeIds: sub.nodeIds,
+      views: this.views,
+      globalStores: this.globalStores,
+      outputs: this.outputs,
+    });
     this.emitters = this.nodes.map(() => {
       const buffer: unknown[] = [];
       return { buffer, emit: (key: unknown, value: unknown) => void buffer.push(key, value) };
@@ -250,7 +245,7 @@ export class StreamTask {
         const queue = this.inputs.next(nowMs);
         if (!queue) break;
         const record = queue.peek();
-        if (this.barrier || this.writeNeedsFlush(record)) await this.flush();
+        if (this.barrier || this.lookups.mustResolveBefore(queue.tableStore, record.key)) await this.flush();
         queue.take();
         this.runInput(queue, record);
         this.nextOffsets.set(queue.tp, record.offset + 1);
@@ -326,15 +321,6 @@ export class StreamTask {
         { cause: this.failure },
       );
     }
-  }
-
-  private writeNeedsFlush(record: ConsumedRecord): boolean {
-    if (this.parked.length === 0 || record.key === null) return false;
-    const store = this.tableInputs.get(topicPartitionId(record.topic, record.partition));
-    if (store === undefined) return false;
-    if ((this.parkedDownstream.get(store) ?? 0) > 0) return true;
-    const keys = this.parkedKeys.get(store);
-    return keys !== undefined && keys.has(record.key.toString('hex'));
   }
 
   private runInput(queue: InputQueue, record: ConsumedRecord): void {
@@ -460,7 +446,7 @@ export class StreamTask {
     }
     const hex = keyBytes.toString('hex');
     const known = (this.views.get(node.store) as TaskStoreView).peek(hex);
-    if (known === NOT_CACHED) this.park(node, record, keyBytes, hex);
+    if (known === NOT_CACHED) this.lookups.park(node, record, keyBytes, hex);
     else this.finishJoin(node, record, known);
   }
 
@@ -479,7 +465,7 @@ export class StreamTask {
       return;
     }
     // Global stores change under the task (the global updater writes them), so they are never cached.
-    this.park(node, record, keyBytes, keyBytes.toString('hex'));
+    this.lookups.park(node, record, keyBytes, keyBytes.toString('hex'));
   }
 
   private nullJoinKey(node: StreamTableJoinNode | StreamGlobalJoinNode, record: InFlight): void {
@@ -502,23 +488,9 @@ export class StreamTask {
     this.forward(node.id, { ...record, value: joined });
   }
 
-  private park(node: StreamTableJoinNode | StreamGlobalJoinNode, record: InFlight, keyBytes: Buffer, hex: string): void {
-    const slot = this.outputs.reserve();
-    this.parked.push({ node, record, slot, store: node.store, keyBytes, hex });
-    let keys = this.parkedKeys.get(node.store);
-    if (!keys) {
-      keys = new Set();
-      this.parkedKeys.set(node.store, keys);
-    }
-    keys.add(hex);
-    for (const store of this.downstreamJoinStores.get(node.id) ?? []) {
-      this.parkedDownstream.set(store, (this.parkedDownstream.get(store) ?? 0) + 1);
-    }
-  }
-
   /** Resolves parked lookups (one getMany per store per round) and waits for async processors, until quiet. */
   private async flush(): Promise<void> {
-    while (this.parked.length > 0 || this.pendingAsync.length > 0) {
+    while (this.lookups.count > 0 || this.pendingAsync.length > 0) {
       if (this.pendingAsync.length > 0) {
         const pending = this.pendingAsync;
         this.pendingAsync = [];
@@ -526,51 +498,7 @@ export class StreamTask {
         if (this.asyncFailure) throw this.asyncFailure;
         continue;
       }
-      const batch = this.parked;
-      this.parked = [];
-      this.parkedKeys.clear();
-      this.parkedDownstream.clear();
-
-      // store → hex → value; keys already known (overlay/cache) are not fetched again.
-      const resolved = new Map<string, Map<string, unknown>>();
-      const toFetch = new Map<string, Map<string, Buffer>>();
-      for (const p of batch) {
-        let values = resolved.get(p.store);
-        if (!values) {
-          values = new Map();
-          resolved.set(p.store, values);
-        }
-        const view = this.views.get(p.store);
-        const known = view ? view.peek(p.hex) : NOT_CACHED; // global stores are never cached
-        if (known !== NOT_CACHED) values.set(p.hex, known);
-        else {
-          let keys = toFetch.get(p.store);
-          if (!keys) {
-            keys = new Map();
-            toFetch.set(p.store, keys);
-          }
-          keys.set(p.hex, p.keyBytes);
-        }
-      }
-      await Promise.all(
-        [...toFetch].map(async ([store, keys]) => {
-          const reader = this.views.get(store)?.store ?? this.globalStores.get(store);
-          if (!reader) throw new MissingStoreError(store, `task ${this.id}`);
-          const hexes = [...keys.keys()];
-          const fetched = await reader.getMany([...keys.values()]);
-          const view = this.views.get(store);
-          const values = resolved.get(store) as Map<string, unknown>;
-          hexes.forEach((hex, i) => {
-            values.set(hex, fetched[i]);
-            view?.remember(hex, fetched[i]);
-          });
-        }),
-      );
-      for (const p of batch) {
-        this.outputs.current = p.slot;
-        this.finishJoin(p.node, p.record, resolved.get(p.store)?.get(p.hex));
-      }
-      this.outputs.backToRoot();
+      await this.lookups.resolveRound(this.resumeJoin);
     }
     this.barrier = false;
   }
@@ -670,20 +598,5 @@ export class StreamTask {
         view.write(bytes.toString('hex'), { type: 'delete', key: bytes });
       },
     };
-  }
-
-  private collectDownstreamStores(id: number): string[] {
-    const stores = new Set<string>();
-    const stack = [...this.topology.children[id]];
-    const seen = new Set<number>();
-    while (stack.length > 0) {
-      const next = stack.pop() as number;
-      if (seen.has(next)) continue;
-      seen.add(next);
-      const node = this.nodes[next];
-      if (node.kind === 'stream-table-join') stores.add(node.store);
-      stack.push(...this.topology.children[next]);
-    }
-    return [...stores];
   }
 }
