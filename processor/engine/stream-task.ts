@@ -14,17 +14,7 @@
 import { taskId, type TaskId } from '../../common/task-id.js';
 import { MissingStoreError, TaskStateError } from '../../errors.js';
 import type { TableSourceSpec, Topology } from '../../topology/compile.js';
-import type {
-  ProcessNode,
-  ProcessorContext,
-  ProcessorStore,
-  RepartitionSinkNode,
-  SinkNode,
-  StreamGlobalJoinNode,
-  StreamTableJoinNode,
-  TopologyNode,
-} from '../../topology/nodes.js';
-import type { Serde } from '../../topology/serdes.js';
+import type { RepartitionSinkNode, SinkNode, StreamGlobalJoinNode, StreamTableJoinNode, TopologyNode } from '../../topology/nodes.js';
 import type { Logger } from '../../common/logger.js';
 import type { KeyValueStore, ReadOnlyKeyValueStore } from '../../state-store/types.js';
 import { topicPartitionId, type ConsumedRecord, type ProducedRecord, type TopicPartitionId } from '../../common/records.js';
@@ -38,6 +28,7 @@ import { decodeTableRecord, deserializePart } from './table-decoder.js';
 import { NOT_CACHED, TaskStoreView } from './task-store.js';
 import { InputQueues, type InputQueue } from './input-queues.js';
 import { JoinLookups, type ResumeJoin } from './join-lookups.js';
+import { ProcessorCalls, ProcessorStores } from './processor-context.js';
 
 export interface StreamTaskOptions {
   readonly topology: Topology;
@@ -104,7 +95,6 @@ export class StreamTask {
   private readonly partitionCount: ((topic: string) => number) | undefined;
   private readonly views = new Map<string, TaskStoreView>();
   private readonly globalStores: ReadonlyMap<string, ReadOnlyKeyValueStore<unknown>>;
-  private readonly stateStoreKeySerdes = new Map<string, Serde<unknown>>();
   private readonly inputs: InputQueues;
   private readonly lookups: JoinLookups;
   private readonly resumeJoin: ResumeJoin = (node, record, tableValue) => this.finishJoin(node, record, tableValue);
@@ -120,9 +110,7 @@ export class StreamTask {
   private readonly sinkTopics: string[] = [];
   /** Per transform node: reusable buffer and the emit function writing into it. */
   private readonly emitters: readonly { readonly buffer: unknown[]; readonly emit: (key: unknown, value: unknown) => void }[];
-  private pendingAsync: Promise<void>[] = [];
-  private asyncFailure: TaskFailure | undefined;
-  private barrier = false;
+  private readonly processors: ProcessorCalls;
   private readonly outputs = new TaskOutputs();
   private readonly errors: RecordErrorHandler;
   private failure: unknown;
@@ -158,7 +146,10 @@ export class StreamTask {
       if (!store) throw new MissingStoreError(name, `task ${this.id}`);
       this.views.set(name, new TaskStoreView(store, cacheSize));
     }
-    for (const spec of topology.stores) if (spec.kind === 'state') this.stateStoreKeySerdes.set(spec.name, spec.keySerde);
+    this.processors = new ProcessorCalls(
+      { taskId: this.id, outputs: this.outputs, errors: this.errors, forward: (fromId, record) => this.forward(fromId, record) },
+      new ProcessorStores(this.id, this.views, topology.stores),
+    );
 
     this.inputs = new InputQueues({
       taskId: this.id,
@@ -245,7 +236,7 @@ export class StreamTask {
         const queue = this.inputs.next(nowMs);
         if (!queue) break;
         const record = queue.peek();
-        if (this.barrier || this.lookups.mustResolveBefore(queue.tableStore, record.key)) await this.flush();
+        if (this.processors.hasPending || this.lookups.mustResolveBefore(queue.tableStore, record.key)) await this.flush();
         queue.take();
         this.runInput(queue, record);
         this.nextOffsets.set(queue.tp, record.offset + 1);
@@ -399,7 +390,7 @@ export class StreamTask {
         this.startGlobalJoin(node, record);
         return;
       case 'process':
-        this.runProcess(node, record);
+        this.processors.run(node, record);
         return;
       case 'source':
       case 'table-source':
@@ -490,113 +481,9 @@ export class StreamTask {
 
   /** Resolves parked lookups (one getMany per store per round) and waits for async processors, until quiet. */
   private async flush(): Promise<void> {
-    while (this.lookups.count > 0 || this.pendingAsync.length > 0) {
-      if (this.pendingAsync.length > 0) {
-        const pending = this.pendingAsync;
-        this.pendingAsync = [];
-        await Promise.all(pending);
-        if (this.asyncFailure) throw this.asyncFailure;
-        continue;
-      }
-      await this.lookups.resolveRound(this.resumeJoin);
+    while (this.lookups.count > 0 || this.processors.hasPending) {
+      if (this.processors.hasPending) await this.processors.settle();
+      else await this.lookups.resolveRound(this.resumeJoin);
     }
-    this.barrier = false;
-  }
-
-  private runProcess(node: ProcessNode, record: InFlight): void {
-    const slot = this.outputs.reserve();
-    let settled = false;
-    const source = record.origin.record;
-    const context: ProcessorContext<unknown, unknown> = {
-      forward: (key, value, options) => {
-        if (settled) throw new TaskStateError(this.id, `${node.name} called forward() after its function returned.`);
-        const previous = this.outputs.enter(slot);
-        try {
-          this.forward(node.id, {
-            key,
-            value,
-            timestamp: options?.timestamp ?? record.timestamp,
-            headers: options?.headers ?? record.headers,
-            origin: record.origin,
-          });
-        } catch (error) {
-          if (error instanceof TaskFailure) this.asyncFailure ??= error;
-          throw error;
-        } finally {
-          this.outputs.restore(previous);
-        }
-      },
-      store: <K, V>(name: string): ProcessorStore<K, V> => this.processorStore<K, V>(node, name),
-      timestamp: record.timestamp,
-      headers: record.headers,
-      topic: source.topic,
-      partition: source.partition,
-      offset: source.offset,
-    };
-    let result: void | Promise<void>;
-    try {
-      result = node.fn(record.key, record.value, context);
-    } catch (error) {
-      settled = true;
-      if (error instanceof TaskFailure) throw error;
-      const previous = this.outputs.enter(slot);
-      this.errors.processingFailed(node, record, error);
-      this.outputs.restore(previous);
-      return;
-    }
-    if (!(result instanceof Promise)) {
-      settled = true;
-      return;
-    }
-    this.barrier = true;
-    this.pendingAsync.push(
-      result.then(
-        () => {
-          settled = true;
-        },
-        (error: unknown) => {
-          settled = true;
-          if (this.asyncFailure) return;
-          const previous = this.outputs.enter(slot);
-          try {
-            this.errors.processingFailed(node, record, error);
-          } catch (failure) {
-            this.asyncFailure = failure instanceof TaskFailure ? failure : new TaskFailure(failure);
-          } finally {
-            this.outputs.restore(previous);
-          }
-        },
-      ),
-    );
-  }
-
-  private processorStore<K, V>(node: ProcessNode, name: string): ProcessorStore<K, V> {
-    const view = this.views.get(name);
-    const keySerde = this.stateStoreKeySerdes.get(name);
-    if (!node.stores.includes(name) || !view || !keySerde) {
-      throw new TaskStateError(this.id, `${node.name} used store '${name}' without declaring it: process(fn, { stores: ['${name}'] }).`);
-    }
-    return {
-      get: async (key: K): Promise<V | undefined> => {
-        const bytes = keySerde.serialize(key);
-        const hex = bytes.toString('hex');
-        const known = view.peek(hex);
-        if (known !== NOT_CACHED) return known as V | undefined;
-        const value = await view.store.get(bytes);
-        // A put made while the read was in flight wins over what the read saw.
-        const after = view.peek(hex);
-        if (after !== NOT_CACHED) return after as V | undefined;
-        view.remember(hex, value);
-        return value as V | undefined;
-      },
-      put: (key: K, value: V): void => {
-        const bytes = keySerde.serialize(key);
-        view.write(bytes.toString('hex'), { type: 'put', key: bytes, value });
-      },
-      delete: (key: K): void => {
-        const bytes = keySerde.serialize(key);
-        view.write(bytes.toString('hex'), { type: 'delete', key: bytes });
-      },
-    };
   }
 }
