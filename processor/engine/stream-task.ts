@@ -2,33 +2,35 @@
  * StreamTask: runs one sub-topology for one partition. The SAME class runs under the Kafka runtime and under
  * `TopologyTestDriver`; only where records come from and where outputs go differs. See index.ts for the protocol.
  *
- * Execution model (no per-record await):
- * - Records are taken in timestamp order across the task's input partitions and pushed synchronously through
- *   the node graph.
- * - A record that reaches a join whose key is not in the overlay/cache is PARKED with a reserved output slot.
- *   Parked lookups are resolved together with one `getMany` per store when the chunk ends, or earlier when a
- *   table update would change what a parked record must see. Resumed records write into their reserved slots,
- *   so outputs keep input order.
- * - `process` nodes that return a promise act as a barrier: the task waits for them before the next record.
+ * The task orchestrates (addRecords → process → commit); each of its jobs has a module:
+ * - InputQueues (input-queues.ts): one queue per input partition; the next record is the smallest head timestamp,
+ *   unless the idle/fetch-wait rule says to wait for an empty input.
+ * - NodeInterpreter (node-interpreter.ts): pushes each record synchronously through the node graph.
+ * - JoinLookups (join-lookups.ts): a join whose key is not in the task's pending writes or cache parks with a
+ *   reserved output slot; parked lookups are resolved with one `getMany` per store when the chunk ends, or before
+ *   a table write that would change what a parked record must see.
+ * - ProcessorCalls (processor-context.ts): `process` nodes; a call that returns a promise is a barrier: the task
+ *   settles it before the next record.
+ * - TaskOutputs (output-slots.ts): outputs keep input order through the reserved slots.
+ * - RecordErrorHandler (record-errors.ts): error policies and dead letters.
+ * - TaskStoreView (task-store.ts): pending writes and a cache per store; `commit` writes them with checkpoints.
+ * Nothing awaits per record: the only awaits are per lookup round and per pending async processor.
  */
 import { taskId, type TaskId } from '../../common/task-id.js';
-import { MissingStoreError, TaskStateError } from '../../errors.js';
-import type { TableSourceSpec, Topology } from '../../topology/compile.js';
-import type { RepartitionSinkNode, SinkNode, StreamGlobalJoinNode, StreamTableJoinNode, TopologyNode } from '../../topology/nodes.js';
+import { errorMessageOf } from '../../common/dead-letters.js';
 import type { Logger } from '../../common/logger.js';
-import type { KeyValueStore, ReadOnlyKeyValueStore } from '../../state-store/types.js';
 import { topicPartitionId, type ConsumedRecord, type ProducedRecord, type TopicPartitionId } from '../../common/records.js';
-import type { ErrorPolicy, ResolvedErrorPolicy } from './error-policy.js';
-import type { InFlight, Origin } from './in-flight.js';
+import { MissingStoreError, TaskStateError } from '../../errors.js';
+import type { Topology } from '../../topology/compile.js';
+import type { KeyValueStore, ReadOnlyKeyValueStore } from '../../state-store/types.js';
+import type { ErrorPolicy } from './error-policy.js';
+import { InputQueues } from './input-queues.js';
+import { JoinLookups } from './join-lookups.js';
+import { EngineMetrics } from './metrics.js';
+import { NodeInterpreter } from './node-interpreter.js';
 import { TaskOutputs } from './output-slots.js';
 import { RecordErrorHandler, TaskFailure } from './record-errors.js';
-import { errorMessageOf } from '../../common/dead-letters.js';
-import { EngineMetrics } from './metrics.js';
-import { decodeTableRecord, deserializePart } from './table-decoder.js';
-import { NOT_CACHED, TaskStoreView } from './task-store.js';
-import { InputQueues, type InputQueue } from './input-queues.js';
-import { JoinLookups, type ResumeJoin } from './join-lookups.js';
-import { ProcessorCalls, ProcessorStores } from './processor-context.js';
+import { TaskStoreView } from './task-store.js';
 
 export interface StreamTaskOptions {
   readonly topology: Topology;
@@ -73,13 +75,6 @@ export interface ProcessResult {
   readonly outputs: readonly ProducedRecord[];
 }
 
-/** Makes a switch over a union exhaustive: a new member that is not handled is a compile error here. */
-function assertNever(value: never): never {
-  const unhandled: unknown = value;
-  const kind = typeof unhandled === 'object' && unhandled !== null && 'kind' in unhandled ? unhandled.kind : unhandled;
-  throw new Error(`unreachable: unhandled case '${String(kind)}'`);
-}
-
 export class StreamTask {
   /** `<subtopologyId>_<partition>`, as Kafka Streams names tasks. */
   readonly id: TaskId;
@@ -88,31 +83,14 @@ export class StreamTask {
   /** Every topic-partition this task reads. */
   readonly inputPartitions: readonly TopicPartitionId[];
 
-  private readonly topology: Topology;
-  private readonly nodes: readonly TopologyNode[];
-  private readonly metrics: EngineMetrics;
-  private readonly logger: Logger | undefined;
-  private readonly partitionCount: ((topic: string) => number) | undefined;
   private readonly views = new Map<string, TaskStoreView>();
-  private readonly globalStores: ReadonlyMap<string, ReadOnlyKeyValueStore<unknown>>;
-  private readonly inputs: InputQueues;
-  private readonly lookups: JoinLookups;
-  private readonly resumeJoin: ResumeJoin = (node, record, tableValue) => this.finishJoin(node, record, tableValue);
-  /** Source nodes of this sub-topology per topic, each with its resolved error policy. */
-  private readonly sourcesByTopic = new Map<string, { node: TopologyNode; policy: ResolvedErrorPolicy }[]>();
-  /** Table-source node id → its definition (serdes, store, policy). */
-  private readonly tableSpecs = new Map<number, TableSourceSpec>();
   /** Table-source partition → store it feeds (for checkpoints). */
   private readonly tableInputs = new Map<TopicPartitionId, string>();
   private readonly nextOffsets = new Map<TopicPartitionId, number>();
-
-  /** Node id → topic a sink or repartition sink of this sub-topology writes (resolved once, not per record). */
-  private readonly sinkTopics: string[] = [];
-  /** Per transform node: reusable buffer and the emit function writing into it. */
-  private readonly emitters: readonly { readonly buffer: unknown[]; readonly emit: (key: unknown, value: unknown) => void }[];
-  private readonly processors: ProcessorCalls;
+  private readonly inputs: InputQueues;
   private readonly outputs = new TaskOutputs();
-  private readonly errors: RecordErrorHandler;
+  private readonly lookups: JoinLookups;
+  private readonly graph: NodeInterpreter;
   private failure: unknown;
   private closed = false;
   private processing = false;
@@ -124,21 +102,8 @@ export class StreamTask {
     this.id = taskId(subtopologyId, partition);
     this.subtopologyId = subtopologyId;
     this.partition = partition;
-    this.topology = topology;
-    this.nodes = topology.nodes;
-    this.metrics = options.metrics ?? new EngineMetrics();
-    this.logger = options.logger;
-    this.partitionCount = options.partitionCount;
-    this.globalStores = options.globalStores ?? new Map();
-
-    this.errors = new RecordErrorHandler({
-      taskId: this.id,
-      applicationId: topology.applicationId,
-      errorPolicy: options.errorPolicy,
-      metrics: this.metrics,
-      logger: this.logger,
-      outputs: this.outputs,
-    });
+    const metrics = options.metrics ?? new EngineMetrics();
+    const globalStores = options.globalStores ?? new Map<string, ReadOnlyKeyValueStore<unknown>>();
 
     const cacheSize = options.cacheSize ?? 10_000;
     for (const name of sub.stores) {
@@ -146,10 +111,13 @@ export class StreamTask {
       if (!store) throw new MissingStoreError(name, `task ${this.id}`);
       this.views.set(name, new TaskStoreView(store, cacheSize));
     }
-    this.processors = new ProcessorCalls(
-      { taskId: this.id, outputs: this.outputs, errors: this.errors, forward: (fromId, record) => this.forward(fromId, record) },
-      new ProcessorStores(this.id, this.views, topology.stores),
-    );
+    for (const id of sub.nodeIds) {
+      const node = topology.nodes[id];
+      if (node.kind === 'stream-global-join' && !globalStores.has(node.store)) {
+        throw new MissingStoreError(node.store, `task ${this.id} (global store for ${node.name})`);
+      }
+    }
+    for (const t of sub.tableSources) this.tableInputs.set(topicPartitionId(t.topic, partition), t.store);
 
     this.inputs = new InputQueues({
       taskId: this.id,
@@ -160,34 +128,31 @@ export class StreamTask {
       maxFetchWaitMs: options.maxFetchWaitMs ?? 1000,
     });
     this.inputPartitions = this.inputs.partitions;
-    for (const t of sub.tableSources) {
-      this.tableInputs.set(topicPartitionId(t.topic, partition), t.store);
-      this.tableSpecs.set(t.nodeId, t);
-    }
-
-    for (const id of sub.nodeIds) {
-      const node = this.nodes[id];
-      if (node.kind === 'source' || node.kind === 'table-source' || node.kind === 'repartition-source') {
-        const topic = topology.topicOf(node) as string;
-        const policy = this.errors.policyFor('errorPolicy' in node ? node.errorPolicy : undefined);
-        this.sourcesByTopic.set(topic, [...(this.sourcesByTopic.get(topic) ?? []), { node, policy }]);
-      }
-      if (node.kind === 'sink' || node.kind === 'repartition-sink') this.sinkTopics[node.id] = topology.topicOf(node) as string;
-      if (node.kind === 'stream-global-join' && !this.globalStores.has(node.store)) {
-        throw new MissingStoreError(node.store, `task ${this.id} (global store for ${node.name})`);
-      }
-    }
     this.lookups = new JoinLookups({
       taskId: this.id,
       topology,
       nodeIds: sub.nodeIds,
       views: this.views,
-      globalStores: this.globalStores,
+      globalStores,
       outputs: this.outputs,
     });
-    this.emitters = this.nodes.map(() => {
-      const buffer: unknown[] = [];
-      return { buffer, emit: (key: unknown, value: unknown) => void buffer.push(key, value) };
+    this.graph = new NodeInterpreter({
+      taskId: this.id,
+      topology,
+      subtopology: sub,
+      views: this.views,
+      lookups: this.lookups,
+      outputs: this.outputs,
+      errors: new RecordErrorHandler({
+        taskId: this.id,
+        applicationId: topology.applicationId,
+        errorPolicy: options.errorPolicy,
+        metrics,
+        logger: options.logger,
+        outputs: this.outputs,
+      }),
+      metrics,
+      partitionCount: options.partitionCount,
     });
   }
 
@@ -236,9 +201,9 @@ export class StreamTask {
         const queue = this.inputs.next(nowMs);
         if (!queue) break;
         const record = queue.peek();
-        if (this.processors.hasPending || this.lookups.mustResolveBefore(queue.tableStore, record.key)) await this.flush();
+        if (this.graph.processors.hasPending || this.lookups.mustResolveBefore(queue.tableStore, record.key)) await this.flush();
         queue.take();
-        this.runInput(queue, record);
+        this.graph.runInput(queue.topic, record);
         this.nextOffsets.set(queue.tp, record.offset + 1);
         processed++;
       }
@@ -299,10 +264,6 @@ export class StreamTask {
     this.inputs.clear();
   }
 
-  // ---------------------------------------------------------------------------------------------------------
-  // Record flow
-  // ---------------------------------------------------------------------------------------------------------
-
   private assertUsable(): void {
     if (this.closed) throw new TaskStateError(this.id, 'the task is closed.');
     if (this.failure !== undefined) {
@@ -314,176 +275,12 @@ export class StreamTask {
     }
   }
 
-  private runInput(queue: InputQueue, record: ConsumedRecord): void {
-    this.metrics.recordProcessed(queue.topic);
-    for (const { node, policy } of this.sourcesByTopic.get(queue.topic) ?? []) {
-      const origin: Origin = { record, policy, deadLettered: false };
-      if (node.kind === 'table-source') {
-        this.applyTableRecord(node.store, node.id, origin);
-        continue;
-      }
-      if (node.kind !== 'source' && node.kind !== 'repartition-source') continue;
-      let key: unknown;
-      let value: unknown;
-      try {
-        key = deserializePart(node.keySerde, record, 'key');
-        value = deserializePart(node.valueSerde, record, 'value');
-      } catch (error) {
-        this.errors.deserializationFailed(origin, error);
-        continue;
-      }
-      this.forward(node.id, { key, value, timestamp: record.timestamp, headers: record.headers, origin });
-    }
-  }
-
-  private applyTableRecord(store: string, nodeId: number, origin: Origin): void {
-    const spec = this.tableSpecs.get(nodeId);
-    const view = this.views.get(store);
-    if (!spec || !view) return;
-    try {
-      const write = decodeTableRecord(spec, origin.record);
-      view.write(Buffer.from(write.key).toString('hex'), write);
-      if (write.type === 'put') this.metrics.tablePuts++;
-      else this.metrics.tableDeletes++;
-    } catch (error) {
-      this.errors.deserializationFailed(origin, error);
-    }
-  }
-
-  private forward(fromId: number, record: InFlight): void {
-    for (const child of this.topology.children[fromId]) this.runNode(this.nodes[child], record);
-  }
-
-  private runNode(node: TopologyNode, record: InFlight): void {
-    switch (node.kind) {
-      case 'transform': {
-        // Collect first, forward after: a function that throws midway forwards nothing (one policy decision per
-        // record and node). The buffer is per node and reused: a node is never re-entered while it forwards (DAG).
-        const emitter = this.emitters[node.id];
-        const emitted = emitter.buffer;
-        try {
-          node.apply(record.key, record.value, emitter.emit);
-        } catch (error) {
-          emitted.length = 0;
-          this.errors.processingFailed(node, record, error);
-          return;
-        }
-        if (emitted.length === 2) {
-          const key = emitted[0];
-          const value = emitted[1];
-          emitted.length = 0;
-          this.forward(node.id, key === record.key && value === record.value ? record : { ...record, key, value });
-          return;
-        }
-        const pairs = emitted.splice(0);
-        for (let i = 0; i < pairs.length; i += 2) this.forward(node.id, { ...record, key: pairs[i], value: pairs[i + 1] });
-        return;
-      }
-      case 'sink':
-      case 'repartition-sink':
-        this.emit(node, record);
-        return;
-      case 'stream-table-join':
-        this.startTableJoin(node, record);
-        return;
-      case 'stream-global-join':
-        this.startGlobalJoin(node, record);
-        return;
-      case 'process':
-        this.processors.run(node, record);
-        return;
-      case 'source':
-      case 'table-source':
-      case 'repartition-source':
-      case 'global-table':
-        // Sources have no parents, so they are never a child: records enter them through runInput.
-        return;
-      default:
-        assertNever(node);
-    }
-  }
-
-  private emit(node: SinkNode | RepartitionSinkNode, record: InFlight): void {
-    const topic = this.sinkTopics[node.id];
-    let key: Buffer | null;
-    let value: Buffer | null;
-    let partition: number | undefined;
-    try {
-      key = record.key === null || record.key === undefined ? null : node.keySerde.serialize(record.key);
-      value = record.value === null || record.value === undefined ? null : node.valueSerde.serialize(record.value);
-      if (node.kind === 'sink' && node.partitioner) {
-        if (!this.partitionCount)
-          throw new Error(`a custom partitioner needs the partition count of '${topic}'; pass partitionCount to the task.`);
-        partition = node.partitioner(record.key, record.value, this.partitionCount(topic));
-      }
-    } catch (error) {
-      this.errors.processingFailed(node, record, error);
-      return;
-    }
-    this.outputs.push({ topic, partition, timestamp: record.timestamp, key, value, headers: record.headers });
-  }
-
-  private startTableJoin(node: StreamTableJoinNode, record: InFlight): void {
-    if (record.key === null || record.key === undefined) {
-      this.nullJoinKey(node, record);
-      return;
-    }
-    let keyBytes: Buffer;
-    try {
-      keyBytes = node.tableKeySerde.serialize(record.key);
-    } catch (error) {
-      this.errors.processingFailed(node, record, error);
-      return;
-    }
-    const hex = keyBytes.toString('hex');
-    const known = (this.views.get(node.store) as TaskStoreView).peek(hex);
-    if (known === NOT_CACHED) this.lookups.park(node, record, keyBytes, hex);
-    else this.finishJoin(node, record, known);
-  }
-
-  private startGlobalJoin(node: StreamGlobalJoinNode, record: InFlight): void {
-    let tableKey: unknown;
-    let keyBytes: Buffer;
-    try {
-      tableKey = node.keyMapper(record.key, record.value);
-      if (tableKey === null || tableKey === undefined) {
-        this.nullJoinKey(node, record);
-        return;
-      }
-      keyBytes = node.tableKeySerde.serialize(tableKey);
-    } catch (error) {
-      this.errors.processingFailed(node, record, error);
-      return;
-    }
-    // Global stores change under the task (the global updater writes them), so they are never cached.
-    this.lookups.park(node, record, keyBytes, keyBytes.toString('hex'));
-  }
-
-  private nullJoinKey(node: StreamTableJoinNode | StreamGlobalJoinNode, record: InFlight): void {
-    if (node.leftJoin) this.finishJoin(node, record, undefined);
-    else this.metrics.nullKeyDrops++;
-  }
-
-  private finishJoin(node: StreamTableJoinNode | StreamGlobalJoinNode, record: InFlight, tableValue: unknown): void {
-    const matched = tableValue !== undefined;
-    if (matched) this.metrics.joinHits++;
-    else this.metrics.joinMisses++;
-    if (!matched && !node.leftJoin) return;
-    let joined: unknown;
-    try {
-      joined = node.joiner(record.value, matched ? tableValue : null, record.key);
-    } catch (error) {
-      this.errors.processingFailed(node, record, error);
-      return;
-    }
-    this.forward(node.id, { ...record, value: joined });
-  }
-
   /** Resolves parked lookups (one getMany per store per round) and waits for async processors, until quiet. */
   private async flush(): Promise<void> {
-    while (this.lookups.count > 0 || this.processors.hasPending) {
-      if (this.processors.hasPending) await this.processors.settle();
-      else await this.lookups.resolveRound(this.resumeJoin);
+    const { processors, resumeJoin } = this.graph;
+    while (this.lookups.count > 0 || processors.hasPending) {
+      if (processors.hasPending) await processors.settle();
+      else await this.lookups.resolveRound(resumeJoin);
     }
   }
 }
