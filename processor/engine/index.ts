@@ -36,6 +36,19 @@
  *   failed: do not commit it; close it; restarting resumes from the last committed offsets (the bad record).
  *
  * Production errors: the runtime applies `resolveErrorPolicy(...).production` after its own retries.
+ *
+ * Modules (StreamTask orchestrates; the rest are internal to the engine):
+ *   stream-task.ts       StreamTask: addRecords → process → commit, and the loop that resolves what is pending
+ *   input-queues.ts      per-partition queues, next record by head timestamp, the idle/fetch-wait rule
+ *   node-interpreter.ts  runs records through the node graph, one function per node kind (exhaustive dispatch)
+ *   join-lookups.ts      parked join lookups: reserved output slots, one getMany per store per round,
+ *                        the flush-before-table-write rule
+ *   processor-context.ts process() nodes: their context and stores, the barrier for async calls
+ *   output-slots.ts      outputs in input order through reserved slots
+ *   record-errors.ts     error policies per source and dead letters (one per source record)
+ *   in-flight.ts         a record in the graph and the consumed record it came from
+ *   task-store.ts        a task's view of a store: pending writes + LRU cache, written at commit
+ *   error-policy.ts, table-decoder.ts, global-updater.ts, metrics.ts: policies, table decoding, global tables, counters
  */
 export { StreamTask, type StreamTaskOptions, type ProcessOptions, type ProcessResult } from './stream-task.js';
 export { GlobalTableUpdater, type GlobalTableUpdaterOptions, type GlobalBatch } from './global-updater.js';

@@ -4,11 +4,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import fc from 'fast-check';
 import { TaskStateError } from '../../errors.js';
 import { StreamsBuilder } from '../../topology/builder.js';
-import type { Topology } from '../../topology/compile.js';
+import { Topology } from '../../topology/compile.js';
 import { Serdes } from '../../topology/serdes.js';
 import { MemoryKeyValueStore } from '../../state-store/memory-store.js';
 import { LevelKeyValueStore } from '../../state-store/level-store.js';
@@ -202,6 +202,19 @@ describe('StreamTask', () => {
     expect(task.bufferedCount()).toBe(1);
     expect([...task.committableOffsets()]).toEqual([['orders:0', 2]]);
     expect(() => task.addRecords([{ ...rec('orders', 0, 1, 'a', '1'), partition: 1 }])).toThrow(TaskStateError);
+  });
+
+  it('resolves source and sink topics when it is built, not per record', async () => {
+    const topicOf = vi.spyOn(Topology.prototype, 'topicOf');
+    try {
+      const task = newTask(joinTopology(), new MemoryKeyValueStore('customers', 0));
+      topicOf.mockClear();
+      task.addRecords(Array.from({ length: 20 }, (_, i) => rec('orders', i, i, 'c1', `o${i}`)));
+      expect((await task.process()).outputs).toHaveLength(20);
+      expect(topicOf).not.toHaveBeenCalled();
+    } finally {
+      topicOf.mockRestore();
+    }
   });
 
   it('after a fail-policy error the task refuses further work', async () => {

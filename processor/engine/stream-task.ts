@@ -2,43 +2,35 @@
  * StreamTask: runs one sub-topology for one partition. The SAME class runs under the Kafka runtime and under
  * `TopologyTestDriver`; only where records come from and where outputs go differs. See index.ts for the protocol.
  *
- * Execution model (no per-record await):
- * - Records are taken in timestamp order across the task's input partitions and pushed synchronously through
- *   the node graph.
- * - A record that reaches a join whose key is not in the overlay/cache is PARKED with a reserved output slot.
- *   Parked lookups are resolved together with one `getMany` per store when the chunk ends, or earlier when a
- *   table update would change what a parked record must see. Resumed records write into their reserved slots,
- *   so outputs keep input order.
- * - `process` nodes that return a promise act as a barrier: the task waits for them before the next record.
+ * The task orchestrates (addRecords → process → commit); each of its jobs has a module:
+ * - InputQueues (input-queues.ts): one queue per input partition; the next record is the smallest head timestamp,
+ *   unless the idle/fetch-wait rule says to wait for an empty input.
+ * - NodeInterpreter (node-interpreter.ts): pushes each record synchronously through the node graph.
+ * - JoinLookups (join-lookups.ts): a join whose key is not in the task's pending writes or cache parks with a
+ *   reserved output slot; parked lookups are resolved with one `getMany` per store when the chunk ends, or before
+ *   a table write that would change what a parked record must see.
+ * - ProcessorCalls (processor-context.ts): `process` nodes; a call that returns a promise is a barrier: the task
+ *   settles it before the next record.
+ * - TaskOutputs (output-slots.ts): outputs keep input order through the reserved slots.
+ * - RecordErrorHandler (record-errors.ts): error policies and dead letters.
+ * - TaskStoreView (task-store.ts): pending writes and a cache per store; `commit` writes them with checkpoints.
+ * Nothing awaits per record: the only awaits are per lookup round and per pending async processor.
  */
 import { taskId, type TaskId } from '../../common/task-id.js';
-import { MissingStoreError, ProcessingError, TaskStateError } from '../../errors.js';
-import type { TableSourceSpec, Topology } from '../../topology/compile.js';
-import type {
-  ProcessNode,
-  ProcessorContext,
-  ProcessorStore,
-  RepartitionSinkNode,
-  SinkNode,
-  StreamGlobalJoinNode,
-  StreamTableJoinNode,
-  TopologyNode,
-} from '../../topology/nodes.js';
-import type { Serde } from '../../topology/serdes.js';
+import { errorMessageOf } from '../../common/dead-letters.js';
 import type { Logger } from '../../common/logger.js';
+import { topicPartitionId, type ConsumedRecord, type ProducedRecord, type TopicPartitionId } from '../../common/records.js';
+import { MissingStoreError, TaskStateError } from '../../errors.js';
+import type { Topology } from '../../topology/compile.js';
 import type { KeyValueStore, ReadOnlyKeyValueStore } from '../../state-store/types.js';
-import {
-  topicPartitionId,
-  type ConsumedRecord,
-  type ProducedRecord,
-  type RecordHeaders,
-  type TopicPartitionId,
-} from '../../common/records.js';
-import { resolveErrorPolicy, type ErrorPolicy, type ResolvedErrorPolicy } from './error-policy.js';
-import { deadLetterRecord, errorClassName, errorMessageOf, type ErrorStage } from '../../common/dead-letters.js';
+import type { ErrorPolicy } from './error-policy.js';
+import { InputQueues } from './input-queues.js';
+import { JoinLookups } from './join-lookups.js';
 import { EngineMetrics } from './metrics.js';
-import { decodeTableRecord, deserializePart } from './table-decoder.js';
-import { NOT_CACHED, TaskStoreView } from './task-store.js';
+import { NodeInterpreter } from './node-interpreter.js';
+import { TaskOutputs } from './output-slots.js';
+import { RecordErrorHandler, TaskFailure } from './record-errors.js';
+import { TaskStoreView } from './task-store.js';
 
 export interface StreamTaskOptions {
   readonly topology: Topology;
@@ -83,61 +75,6 @@ export interface ProcessResult {
   readonly outputs: readonly ProducedRecord[];
 }
 
-/** Where a record in flight came from: for dead letters, offsets and policies. */
-interface Origin {
-  readonly record: ConsumedRecord;
-  readonly policy: ResolvedErrorPolicy;
-  deadLettered: boolean;
-}
-
-interface InFlight {
-  readonly key: unknown;
-  readonly value: unknown;
-  readonly timestamp: number;
-  readonly headers: RecordHeaders;
-  readonly origin: Origin;
-}
-
-/** Reserved place in the output sequence; filled when a parked record resumes. */
-class OutputSlot {
-  readonly items: (ProducedRecord | OutputSlot)[] = [];
-}
-
-interface ParkedLookup {
-  readonly node: StreamTableJoinNode | StreamGlobalJoinNode;
-  readonly record: InFlight;
-  readonly slot: OutputSlot;
-  readonly store: string;
-  readonly keyBytes: Buffer;
-  readonly hex: string;
-}
-
-interface InputQueue {
-  readonly tp: TopicPartitionId;
-  readonly topic: string;
-  /** Tie-break for equal timestamps: table sources first, then topic name order. */
-  readonly rank: number;
-  records: ConsumedRecord[];
-  head: number;
-  /** Next offset the consumer will deliver for this partition, when the runtime told us (`noteFetchPosition`). */
-  fetchedTo: number | undefined;
-  /** Log end offset as last reported for this partition; undefined = unknown (never blocks). */
-  knownEnd: number | undefined;
-}
-
-/** Thrown through the node graph when the fail policy stops the task; carries the typed error. */
-class TaskFailure {
-  constructor(readonly error: unknown) {}
-}
-
-function flatten(slot: OutputSlot, into: ProducedRecord[]): ProducedRecord[] {
-  for (const item of slot.items) {
-    if (item instanceof OutputSlot) flatten(item, into);
-    else into.push(item);
-  }
-  return into;
-}
-
 export class StreamTask {
   /** `<subtopologyId>_<partition>`, as Kafka Streams names tasks. */
   readonly id: TaskId;
@@ -146,39 +83,14 @@ export class StreamTask {
   /** Every topic-partition this task reads. */
   readonly inputPartitions: readonly TopicPartitionId[];
 
-  private readonly topology: Topology;
-  private readonly nodes: readonly TopologyNode[];
-  private readonly metrics: EngineMetrics;
-  private readonly logger: Logger | undefined;
-  private readonly maxTaskIdleMs: number;
-  private readonly maxFetchWaitMs: number;
-  private readonly partitionCount: ((topic: string) => number) | undefined;
   private readonly views = new Map<string, TaskStoreView>();
-  private readonly globalStores: ReadonlyMap<string, ReadOnlyKeyValueStore<unknown>>;
-  private readonly stateStoreKeySerdes = new Map<string, Serde<unknown>>();
-  private readonly queues = new Map<string, InputQueue>();
-  private readonly queueList: InputQueue[] = [];
-  /** Source nodes of this sub-topology per topic, each with its resolved error policy. */
-  private readonly sourcesByTopic = new Map<string, { node: TopologyNode; policy: ResolvedErrorPolicy }[]>();
-  /** Table stores read by joins strictly downstream of each node (for the flush-before-table-write rule). */
-  private readonly downstreamJoinStores = new Map<number, readonly string[]>();
-  /** Table-source node id → its definition (serdes, store, policy). */
-  private readonly tableSpecs = new Map<number, TableSourceSpec>();
   /** Table-source partition → store it feeds (for checkpoints). */
   private readonly tableInputs = new Map<TopicPartitionId, string>();
   private readonly nextOffsets = new Map<TopicPartitionId, number>();
-
-  /** Per transform node: reusable buffer and the emit function writing into it. */
-  private readonly emitters: readonly { readonly buffer: unknown[]; readonly emit: (key: unknown, value: unknown) => void }[];
-  private parked: ParkedLookup[] = [];
-  /** Store name → hex keys of parked lookups on it. */
-  private readonly parkedKeys = new Map<string, Set<string>>();
-  private readonly parkedDownstream = new Map<string, number>();
-  private pendingAsync: Promise<void>[] = [];
-  private asyncFailure: TaskFailure | undefined;
-  private barrier = false;
-  private currentSlot = new OutputSlot();
-  private idleSince: number | undefined;
+  private readonly inputs: InputQueues;
+  private readonly outputs = new TaskOutputs();
+  private readonly lookups: JoinLookups;
+  private readonly graph: NodeInterpreter;
   private failure: unknown;
   private closed = false;
   private processing = false;
@@ -190,14 +102,8 @@ export class StreamTask {
     this.id = taskId(subtopologyId, partition);
     this.subtopologyId = subtopologyId;
     this.partition = partition;
-    this.topology = topology;
-    this.nodes = topology.nodes;
-    this.metrics = options.metrics ?? new EngineMetrics();
-    this.logger = options.logger;
-    this.maxTaskIdleMs = options.maxTaskIdleMs ?? 0;
-    this.maxFetchWaitMs = options.maxFetchWaitMs ?? 1000;
-    this.partitionCount = options.partitionCount;
-    this.globalStores = options.globalStores ?? new Map();
+    const metrics = options.metrics ?? new EngineMetrics();
+    const globalStores = options.globalStores ?? new Map<string, ReadOnlyKeyValueStore<unknown>>();
 
     const cacheSize = options.cacheSize ?? 10_000;
     for (const name of sub.stores) {
@@ -205,59 +111,55 @@ export class StreamTask {
       if (!store) throw new MissingStoreError(name, `task ${this.id}`);
       this.views.set(name, new TaskStoreView(store, cacheSize));
     }
-    for (const spec of topology.stores) if (spec.kind === 'state') this.stateStoreKeySerdes.set(spec.name, spec.keySerde);
-
-    const tableTopics = new Set(sub.tableSources.map((t) => t.topic));
-    const ordered = [...sub.sourceTopics].sort(
-      (a, b) => Number(tableTopics.has(b)) - Number(tableTopics.has(a)) || (a < b ? -1 : a > b ? 1 : 0),
-    );
-    ordered.forEach((topic, rank) => {
-      const tp = topicPartitionId(topic, partition);
-      const queue: InputQueue = { tp, topic, rank, records: [], head: 0, fetchedTo: undefined, knownEnd: undefined };
-      this.queues.set(tp, queue);
-      this.queueList.push(queue);
-    });
-    this.inputPartitions = Object.freeze(ordered.map((t) => topicPartitionId(t, partition)));
-    for (const t of sub.tableSources) {
-      this.tableInputs.set(topicPartitionId(t.topic, partition), t.store);
-      this.tableSpecs.set(t.nodeId, t);
-    }
-
     for (const id of sub.nodeIds) {
-      const node = this.nodes[id];
-      if (node.kind === 'source' || node.kind === 'table-source' || node.kind === 'repartition-source') {
-        const topic = topology.topicOf(node) as string;
-        const policy = resolveErrorPolicy(
-          topology.applicationId,
-          options.errorPolicy,
-          'errorPolicy' in node ? node.errorPolicy : undefined,
-        );
-        this.sourcesByTopic.set(topic, [...(this.sourcesByTopic.get(topic) ?? []), { node, policy }]);
-      }
-      if (node.kind === 'stream-global-join' && !this.globalStores.has(node.store)) {
+      const node = topology.nodes[id];
+      if (node.kind === 'stream-global-join' && !globalStores.has(node.store)) {
         throw new MissingStoreError(node.store, `task ${this.id} (global store for ${node.name})`);
       }
     }
-    for (const id of sub.nodeIds) this.downstreamJoinStores.set(id, this.collectDownstreamStores(id));
-    this.emitters = this.nodes.map(() => {
-      const buffer: unknown[] = [];
-      return { buffer, emit: (key: unknown, value: unknown) => void buffer.push(key, value) };
+    for (const t of sub.tableSources) this.tableInputs.set(topicPartitionId(t.topic, partition), t.store);
+
+    this.inputs = new InputQueues({
+      taskId: this.id,
+      partition,
+      topics: sub.sourceTopics,
+      tableSources: sub.tableSources,
+      maxTaskIdleMs: options.maxTaskIdleMs ?? 0,
+      maxFetchWaitMs: options.maxFetchWaitMs ?? 1000,
+    });
+    this.inputPartitions = this.inputs.partitions;
+    this.lookups = new JoinLookups({
+      taskId: this.id,
+      topology,
+      nodeIds: sub.nodeIds,
+      views: this.views,
+      globalStores,
+      outputs: this.outputs,
+    });
+    this.graph = new NodeInterpreter({
+      taskId: this.id,
+      topology,
+      subtopology: sub,
+      views: this.views,
+      lookups: this.lookups,
+      outputs: this.outputs,
+      errors: new RecordErrorHandler({
+        taskId: this.id,
+        applicationId: topology.applicationId,
+        errorPolicy: options.errorPolicy,
+        metrics,
+        logger: options.logger,
+        outputs: this.outputs,
+      }),
+      metrics,
+      partitionCount: options.partitionCount,
     });
   }
 
   /** Buffers consumed records (any order across partitions; offsets ascending within a partition). */
   addRecords(records: readonly ConsumedRecord[]): void {
     this.assertUsable();
-    for (const record of records) {
-      const queue = this.queues.get(topicPartitionId(record.topic, record.partition));
-      if (!queue)
-        throw new TaskStateError(
-          this.id,
-          `received ${record.topic}:${record.partition}, which is not one of its inputs (${this.inputPartitions.join(', ')}).`,
-        );
-      queue.records.push(record);
-      if (queue.fetchedTo !== undefined && record.offset >= queue.fetchedTo) queue.fetchedTo = record.offset + 1;
-    }
+    this.inputs.add(records);
   }
 
   /**
@@ -268,26 +170,17 @@ export class StreamTask {
    * the two partitions' fetches arrive separately. Runtimes that never call this never wait (the test driver).
    */
   noteFetchPosition(tp: TopicPartitionId, nextOffset: number, endOffset: number): void {
-    const queue = this.queues.get(tp);
-    if (!queue)
-      throw new TaskStateError(
-        this.id,
-        `noteFetchPosition for ${tp}, which is not one of its inputs (${this.inputPartitions.join(', ')}).`,
-      );
-    queue.fetchedTo = Math.max(queue.fetchedTo ?? nextOffset, nextOffset);
-    queue.knownEnd = Math.max(queue.knownEnd ?? endOffset, endOffset);
+    this.inputs.noteFetchPosition(tp, nextOffset, endOffset);
   }
 
   /** Records buffered and not yet processed. */
   bufferedCount(): number {
-    let total = 0;
-    for (const q of this.queueList) total += q.records.length - q.head;
-    return total;
+    return this.inputs.bufferedCount();
   }
 
   /** Whether `process` would take a record now (idle rule included). */
   readyToProcess(nowMs: number = Date.now()): boolean {
-    return this.nextQueue(nowMs) !== undefined;
+    return this.inputs.next(nowMs) !== undefined;
   }
 
   /**
@@ -301,32 +194,27 @@ export class StreamTask {
     this.processing = true;
     const maxRecords = options.maxRecords ?? Number.POSITIVE_INFINITY;
     const nowMs = options.nowMs ?? Date.now();
-    const root = new OutputSlot();
-    this.currentSlot = root;
+    this.outputs.begin();
     let processed = 0;
     try {
       while (processed < maxRecords) {
-        const queue = this.nextQueue(nowMs);
+        const queue = this.inputs.next(nowMs);
         if (!queue) break;
-        const record = queue.records[queue.head];
-        if (this.barrier || this.writeNeedsFlush(record)) await this.flush(root);
-        queue.head++;
-        if (queue.head > 1024 && queue.head * 2 > queue.records.length) {
-          queue.records = queue.records.slice(queue.head);
-          queue.head = 0;
-        }
-        this.runInput(queue, record);
+        const record = queue.peek();
+        if (this.graph.processors.hasPending || this.lookups.mustResolveBefore(queue.tableStore, record.key)) await this.flush();
+        queue.take();
+        this.graph.runInput(queue.topic, record);
         this.nextOffsets.set(queue.tp, record.offset + 1);
         processed++;
       }
-      await this.flush(root);
+      await this.flush();
     } catch (error) {
       this.failure = error instanceof TaskFailure ? error.error : error;
       throw this.failure;
     } finally {
       this.processing = false;
     }
-    return { processed, outputs: flatten(root, []) };
+    return { processed, outputs: this.outputs.flatten() };
   }
 
   /** Next offset to read per input partition, for everything processed so far. */
@@ -373,15 +261,8 @@ export class StreamTask {
   /** Drops buffered records. Stores stay open: whoever opened them closes them. */
   close(): void {
     this.closed = true;
-    for (const q of this.queueList) {
-      q.records = [];
-      q.head = 0;
-    }
+    this.inputs.clear();
   }
-
-  // ---------------------------------------------------------------------------------------------------------
-  // Record flow
-  // ---------------------------------------------------------------------------------------------------------
 
   private assertUsable(): void {
     if (this.closed) throw new TaskStateError(this.id, 'the task is closed.');
@@ -394,422 +275,12 @@ export class StreamTask {
     }
   }
 
-  private nextQueue(nowMs: number): InputQueue | undefined {
-    let best: InputQueue | undefined;
-    let anyEmpty = false;
-    let anyUnfetched = false;
-    for (const q of this.queueList) {
-      if (q.head >= q.records.length) {
-        anyEmpty = true;
-        if (q.knownEnd !== undefined && q.fetchedTo !== undefined && q.fetchedTo < q.knownEnd) anyUnfetched = true;
-        continue;
-      }
-      if (!best) {
-        best = q;
-        continue;
-      }
-      const ts = q.records[q.head].timestamp;
-      const bestTs = best.records[best.head].timestamp;
-      if (ts < bestTs || (ts === bestTs && q.rank < best.rank)) best = q;
-    }
-    if (!best) return undefined;
-    const waitMs = anyUnfetched ? Math.max(this.maxTaskIdleMs, this.maxFetchWaitMs) : this.maxTaskIdleMs;
-    if (!anyEmpty || waitMs <= 0) {
-      this.idleSince = undefined;
-      return best;
-    }
-    this.idleSince ??= nowMs;
-    return nowMs - this.idleSince >= waitMs ? best : undefined;
-  }
-
-  private writeNeedsFlush(record: ConsumedRecord): boolean {
-    if (this.parked.length === 0 || record.key === null) return false;
-    const store = this.tableInputs.get(topicPartitionId(record.topic, record.partition));
-    if (store === undefined) return false;
-    if ((this.parkedDownstream.get(store) ?? 0) > 0) return true;
-    const keys = this.parkedKeys.get(store);
-    return keys !== undefined && keys.has(record.key.toString('hex'));
-  }
-
-  private runInput(queue: InputQueue, record: ConsumedRecord): void {
-    this.metrics.recordProcessed(queue.topic);
-    for (const { node, policy } of this.sourcesByTopic.get(queue.topic) ?? []) {
-      const origin: Origin = { record, policy, deadLettered: false };
-      if (node.kind === 'table-source') {
-        this.applyTableRecord(node.store, node.id, origin);
-        continue;
-      }
-      if (node.kind !== 'source' && node.kind !== 'repartition-source') continue;
-      let key: unknown;
-      let value: unknown;
-      try {
-        key = deserializePart(node.keySerde, record, 'key');
-        value = deserializePart(node.valueSerde, record, 'value');
-      } catch (error) {
-        this.handleError('deserialization', origin, error);
-        continue;
-      }
-      this.forward(node.id, { key, value, timestamp: record.timestamp, headers: record.headers, origin });
-    }
-  }
-
-  private applyTableRecord(store: string, nodeId: number, origin: Origin): void {
-    const spec = this.tableSpecs.get(nodeId);
-    const view = this.views.get(store);
-    if (!spec || !view) return;
-    try {
-      const write = decodeTableRecord(spec, origin.record);
-      view.write(Buffer.from(write.key).toString('hex'), write);
-      if (write.type === 'put') this.metrics.tablePuts++;
-      else this.metrics.tableDeletes++;
-    } catch (error) {
-      this.handleError('deserialization', origin, error);
-    }
-  }
-
-  private forward(fromId: number, record: InFlight): void {
-    for (const child of this.topology.children[fromId]) this.runNode(this.nodes[child], record);
-  }
-
-  private runNode(node: TopologyNode, record: InFlight): void {
-    switch (node.kind) {
-      case 'transform': {
-        // Collect first, forward after: a function that throws midway forwards nothing (one policy decision per
-        // record and node). The buffer is per node and reused: a node is never re-entered while it forwards (DAG).
-        const emitter = this.emitters[node.id];
-        const emitted = emitter.buffer;
-        try {
-          node.apply(record.key, record.value, emitter.emit);
-        } catch (error) {
-          emitted.length = 0;
-          this.processingFailed(node, record, error);
-          return;
-        }
-        if (emitted.length === 2) {
-          const key = emitted[0];
-          const value = emitted[1];
-          emitted.length = 0;
-          this.forward(node.id, key === record.key && value === record.value ? record : { ...record, key, value });
-          return;
-        }
-        const pairs = emitted.splice(0);
-        for (let i = 0; i < pairs.length; i += 2) this.forward(node.id, { ...record, key: pairs[i], value: pairs[i + 1] });
-        return;
-      }
-      case 'sink':
-      case 'repartition-sink':
-        this.emit(node, record);
-        return;
-      case 'stream-table-join':
-        this.startTableJoin(node, record);
-        return;
-      case 'stream-global-join':
-        this.startGlobalJoin(node, record);
-        return;
-      case 'process':
-        this.runProcess(node, record);
-        return;
-      default:
-        return;
-    }
-  }
-
-  private emit(node: SinkNode | RepartitionSinkNode, record: InFlight): void {
-    const topic = this.topology.topicOf(node) as string;
-    let key: Buffer | null;
-    let value: Buffer | null;
-    let partition: number | undefined;
-    try {
-      key = record.key === null || record.key === undefined ? null : node.keySerde.serialize(record.key);
-      value = record.value === null || record.value === undefined ? null : node.valueSerde.serialize(record.value);
-      if (node.kind === 'sink' && node.partitioner) {
-        if (!this.partitionCount)
-          throw new Error(`a custom partitioner needs the partition count of '${topic}'; pass partitionCount to the task.`);
-        partition = node.partitioner(record.key, record.value, this.partitionCount(topic));
-      }
-    } catch (error) {
-      this.processingFailed(node, record, error);
-      return;
-    }
-    this.currentSlot.items.push({ topic, partition, timestamp: record.timestamp, key, value, headers: record.headers });
-  }
-
-  private startTableJoin(node: StreamTableJoinNode, record: InFlight): void {
-    if (record.key === null || record.key === undefined) {
-      this.nullJoinKey(node, record);
-      return;
-    }
-    let keyBytes: Buffer;
-    try {
-      keyBytes = node.tableKeySerde.serialize(record.key);
-    } catch (error) {
-      this.processingFailed(node, record, error);
-      return;
-    }
-    const hex = keyBytes.toString('hex');
-    const known = (this.views.get(node.store) as TaskStoreView).peek(hex);
-    if (known === NOT_CACHED) this.park(node, record, keyBytes, hex);
-    else this.finishJoin(node, record, known);
-  }
-
-  private startGlobalJoin(node: StreamGlobalJoinNode, record: InFlight): void {
-    let tableKey: unknown;
-    let keyBytes: Buffer;
-    try {
-      tableKey = node.keyMapper(record.key, record.value);
-      if (tableKey === null || tableKey === undefined) {
-        this.nullJoinKey(node, record);
-        return;
-      }
-      keyBytes = node.tableKeySerde.serialize(tableKey);
-    } catch (error) {
-      this.processingFailed(node, record, error);
-      return;
-    }
-    // Global stores change under the task (the global updater writes them), so they are never cached.
-    this.park(node, record, keyBytes, keyBytes.toString('hex'));
-  }
-
-  private nullJoinKey(node: StreamTableJoinNode | StreamGlobalJoinNode, record: InFlight): void {
-    if (node.leftJoin) this.finishJoin(node, record, undefined);
-    else this.metrics.nullKeyDrops++;
-  }
-
-  private finishJoin(node: StreamTableJoinNode | StreamGlobalJoinNode, record: InFlight, tableValue: unknown): void {
-    const matched = tableValue !== undefined;
-    if (matched) this.metrics.joinHits++;
-    else this.metrics.joinMisses++;
-    if (!matched && !node.leftJoin) return;
-    let joined: unknown;
-    try {
-      joined = node.joiner(record.value, matched ? tableValue : null, record.key);
-    } catch (error) {
-      this.processingFailed(node, record, error);
-      return;
-    }
-    this.forward(node.id, { ...record, value: joined });
-  }
-
-  private park(node: StreamTableJoinNode | StreamGlobalJoinNode, record: InFlight, keyBytes: Buffer, hex: string): void {
-    const slot = new OutputSlot();
-    this.currentSlot.items.push(slot);
-    this.parked.push({ node, record, slot, store: node.store, keyBytes, hex });
-    let keys = this.parkedKeys.get(node.store);
-    if (!keys) {
-      keys = new Set();
-      this.parkedKeys.set(node.store, keys);
-    }
-    keys.add(hex);
-    for (const store of this.downstreamJoinStores.get(node.id) ?? []) {
-      this.parkedDownstream.set(store, (this.parkedDownstream.get(store) ?? 0) + 1);
-    }
-  }
-
   /** Resolves parked lookups (one getMany per store per round) and waits for async processors, until quiet. */
-  private async flush(root: OutputSlot): Promise<void> {
-    while (this.parked.length > 0 || this.pendingAsync.length > 0) {
-      if (this.pendingAsync.length > 0) {
-        const pending = this.pendingAsync;
-        this.pendingAsync = [];
-        await Promise.all(pending);
-        if (this.asyncFailure) throw this.asyncFailure;
-        continue;
-      }
-      const batch = this.parked;
-      this.parked = [];
-      this.parkedKeys.clear();
-      this.parkedDownstream.clear();
-
-      // store → hex → value; keys already known (overlay/cache) are not fetched again.
-      const resolved = new Map<string, Map<string, unknown>>();
-      const toFetch = new Map<string, Map<string, Buffer>>();
-      for (const p of batch) {
-        let values = resolved.get(p.store);
-        if (!values) {
-          values = new Map();
-          resolved.set(p.store, values);
-        }
-        const view = this.views.get(p.store);
-        const known = view ? view.peek(p.hex) : NOT_CACHED; // global stores are never cached
-        if (known !== NOT_CACHED) values.set(p.hex, known);
-        else {
-          let keys = toFetch.get(p.store);
-          if (!keys) {
-            keys = new Map();
-            toFetch.set(p.store, keys);
-          }
-          keys.set(p.hex, p.keyBytes);
-        }
-      }
-      await Promise.all(
-        [...toFetch].map(async ([store, keys]) => {
-          const reader = this.views.get(store)?.store ?? this.globalStores.get(store);
-          if (!reader) throw new MissingStoreError(store, `task ${this.id}`);
-          const hexes = [...keys.keys()];
-          const fetched = await reader.getMany([...keys.values()]);
-          const view = this.views.get(store);
-          const values = resolved.get(store) as Map<string, unknown>;
-          hexes.forEach((hex, i) => {
-            values.set(hex, fetched[i]);
-            view?.remember(hex, fetched[i]);
-          });
-        }),
-      );
-      for (const p of batch) {
-        this.currentSlot = p.slot;
-        this.finishJoin(p.node, p.record, resolved.get(p.store)?.get(p.hex));
-      }
-      this.currentSlot = root;
+  private async flush(): Promise<void> {
+    const { processors, resumeJoin } = this.graph;
+    while (this.lookups.count > 0 || processors.hasPending) {
+      if (processors.hasPending) await processors.settle();
+      else await this.lookups.resolveRound(resumeJoin);
     }
-    this.barrier = false;
-  }
-
-  private runProcess(node: ProcessNode, record: InFlight): void {
-    const slot = new OutputSlot();
-    this.currentSlot.items.push(slot);
-    let settled = false;
-    const source = record.origin.record;
-    const context: ProcessorContext<unknown, unknown> = {
-      forward: (key, value, options) => {
-        if (settled) throw new TaskStateError(this.id, `${node.name} called forward() after its function returned.`);
-        const previous = this.currentSlot;
-        this.currentSlot = slot;
-        try {
-          this.forward(node.id, {
-            key,
-            value,
-            timestamp: options?.timestamp ?? record.timestamp,
-            headers: options?.headers ?? record.headers,
-            origin: record.origin,
-          });
-        } catch (error) {
-          if (error instanceof TaskFailure) this.asyncFailure ??= error;
-          throw error;
-        } finally {
-          this.currentSlot = previous;
-        }
-      },
-      store: <K, V>(name: string): ProcessorStore<K, V> => this.processorStore<K, V>(node, name),
-      timestamp: record.timestamp,
-      headers: record.headers,
-      topic: source.topic,
-      partition: source.partition,
-      offset: source.offset,
-    };
-    let result: void | Promise<void>;
-    try {
-      result = node.fn(record.key, record.value, context);
-    } catch (error) {
-      settled = true;
-      if (error instanceof TaskFailure) throw error;
-      const previous = this.currentSlot;
-      this.currentSlot = slot;
-      this.processingFailed(node, record, error);
-      this.currentSlot = previous;
-      return;
-    }
-    if (!(result instanceof Promise)) {
-      settled = true;
-      return;
-    }
-    this.barrier = true;
-    this.pendingAsync.push(
-      result.then(
-        () => {
-          settled = true;
-        },
-        (error: unknown) => {
-          settled = true;
-          if (this.asyncFailure) return;
-          const previous = this.currentSlot;
-          this.currentSlot = slot;
-          try {
-            this.processingFailed(node, record, error);
-          } catch (failure) {
-            this.asyncFailure = failure instanceof TaskFailure ? failure : new TaskFailure(failure);
-          } finally {
-            this.currentSlot = previous;
-          }
-        },
-      ),
-    );
-  }
-
-  private processorStore<K, V>(node: ProcessNode, name: string): ProcessorStore<K, V> {
-    const view = this.views.get(name);
-    const keySerde = this.stateStoreKeySerdes.get(name);
-    if (!node.stores.includes(name) || !view || !keySerde) {
-      throw new TaskStateError(this.id, `${node.name} used store '${name}' without declaring it: process(fn, { stores: ['${name}'] }).`);
-    }
-    return {
-      get: async (key: K): Promise<V | undefined> => {
-        const bytes = keySerde.serialize(key);
-        const hex = bytes.toString('hex');
-        const known = view.peek(hex);
-        if (known !== NOT_CACHED) return known as V | undefined;
-        const value = await view.store.get(bytes);
-        // A put made while the read was in flight wins over what the read saw.
-        const after = view.peek(hex);
-        if (after !== NOT_CACHED) return after as V | undefined;
-        view.remember(hex, value);
-        return value as V | undefined;
-      },
-      put: (key: K, value: V): void => {
-        const bytes = keySerde.serialize(key);
-        view.write(bytes.toString('hex'), { type: 'put', key: bytes, value });
-      },
-      delete: (key: K): void => {
-        const bytes = keySerde.serialize(key);
-        view.write(bytes.toString('hex'), { type: 'delete', key: bytes });
-      },
-    };
-  }
-
-  // ---------------------------------------------------------------------------------------------------------
-  // Errors
-  // ---------------------------------------------------------------------------------------------------------
-
-  private processingFailed(node: TopologyNode, record: InFlight, cause: unknown): void {
-    if (cause instanceof TaskFailure) throw cause;
-    this.handleError('processing', record.origin, new ProcessingError(node.name, record.origin.record, { cause }));
-  }
-
-  /** Applies the source's policy for `stage`. Throws `TaskFailure` under 'fail'. */
-  private handleError(stage: ErrorStage, origin: Origin, error: unknown): void {
-    const action = origin.policy[stage];
-    this.metrics.recordError(stage, action);
-    // For processing errors the user's own error describes the problem best; ours adds the location.
-    const described = error instanceof ProcessingError && error.cause !== undefined ? error.cause : error;
-    const { record } = origin;
-    if (action === 'fail') throw new TaskFailure(error);
-    if (action === 'dead-letter') {
-      if (origin.deadLettered) return;
-      origin.deadLettered = true;
-      this.currentSlot.items.push(deadLetterRecord(origin.policy.deadLetterTopic, this.topology.applicationId, stage, record, described));
-      return;
-    }
-    this.logger?.warn(`skipping record after a ${stage} error`, {
-      task: this.id,
-      topic: record.topic,
-      partition: record.partition,
-      offset: record.offset,
-      errorClass: errorClassName(described),
-      error: errorMessageOf(described),
-    });
-  }
-
-  private collectDownstreamStores(id: number): string[] {
-    const stores = new Set<string>();
-    const stack = [...this.topology.children[id]];
-    const seen = new Set<number>();
-    while (stack.length > 0) {
-      const next = stack.pop() as number;
-      if (seen.has(next)) continue;
-      seen.add(next);
-      const node = this.nodes[next];
-      if (node.kind === 'stream-table-join') stores.add(node.store);
-      stack.push(...this.topology.children[next]);
-    }
-    return [...stores];
   }
 }

@@ -1,0 +1,295 @@
+/**
+ * Runs a task's node graph: a consumed record enters at its topic's source nodes (`runInput`) and is pushed
+ * synchronously from node to node (`forward`). One small function per node kind; `runNode`'s switch is exhaustive,
+ * so a new node kind does not compile until it is handled here.
+ *
+ * What may not finish synchronously leaves the flow with a reserved output slot: a join whose key is not known in
+ * memory parks in `JoinLookups` (and comes back through `resumeJoin`), an async processor stays pending in
+ * `ProcessorCalls`. The task decides when to resolve them.
+ */
+import type { TaskId } from '../../common/task-id.js';
+import type { ConsumedRecord } from '../../common/records.js';
+import type { Subtopology, TableSourceSpec, Topology } from '../../topology/compile.js';
+import type {
+  RepartitionSinkNode,
+  RepartitionSourceNode,
+  SinkNode,
+  StreamGlobalJoinNode,
+  StreamSourceNode,
+  StreamTableJoinNode,
+  TableSourceNode,
+  TopologyNode,
+  TransformNode,
+} from '../../topology/nodes.js';
+import type { ResolvedErrorPolicy } from './error-policy.js';
+import type { InFlight, Origin } from './in-flight.js';
+import type { JoinLookups, JoinNode, ResumeJoin } from './join-lookups.js';
+import type { EngineMetrics } from './metrics.js';
+import type { TaskOutputs } from './output-slots.js';
+import { ProcessorCalls, ProcessorStores } from './processor-context.js';
+import type { RecordErrorHandler } from './record-errors.js';
+import { decodeTableRecord, deserializePart } from './table-decoder.js';
+import { NOT_CACHED, type TaskStoreView } from './task-store.js';
+
+type SourceNode = StreamSourceNode | TableSourceNode | RepartitionSourceNode;
+
+/** A transform node's reusable output buffer and the emit function writing into it. */
+interface Emitter {
+  readonly buffer: unknown[];
+  readonly emit: (key: unknown, value: unknown) => void;
+}
+
+export interface NodeInterpreterOptions {
+  readonly taskId: TaskId;
+  readonly topology: Topology;
+  readonly subtopology: Subtopology;
+  /** The task's stores by name. */
+  readonly views: ReadonlyMap<string, TaskStoreView>;
+  readonly lookups: JoinLookups;
+  readonly outputs: TaskOutputs;
+  readonly errors: RecordErrorHandler;
+  readonly metrics: EngineMetrics;
+  /** Partition count of a sink topic, for custom partitioners. */
+  readonly partitionCount: ((topic: string) => number) | undefined;
+}
+
+export class NodeInterpreter {
+  /** `process()` calls started by the flow; the task settles the async ones. */
+  readonly processors: ProcessorCalls;
+  /** Continues a parked join once its lookup is resolved (handed to `JoinLookups.resolveRound`). */
+  readonly resumeJoin: ResumeJoin = (node, record, tableValue) => this.finishJoin(node, record, tableValue);
+
+  private readonly nodes: readonly TopologyNode[];
+  private readonly children: readonly (readonly number[])[];
+  private readonly views: ReadonlyMap<string, TaskStoreView>;
+  private readonly lookups: JoinLookups;
+  private readonly outputs: TaskOutputs;
+  private readonly errors: RecordErrorHandler;
+  private readonly metrics: EngineMetrics;
+  private readonly partitionCount: ((topic: string) => number) | undefined;
+  /** Source nodes of this sub-topology per topic, each with its resolved error policy. */
+  private readonly sourcesByTopic = new Map<string, { node: SourceNode; policy: ResolvedErrorPolicy }[]>();
+  /** Table-source node id → its definition (serdes, store, policy). */
+  private readonly tableSpecs = new Map<number, TableSourceSpec>();
+  /** Node id → topic a sink or repartition sink writes (resolved once, not per record). */
+  private readonly sinkTopics: string[] = [];
+  /** Per node id; used by transform nodes. */
+  private readonly emitters: readonly Emitter[];
+
+  constructor(options: NodeInterpreterOptions) {
+    const { topology, subtopology } = options;
+    this.nodes = topology.nodes;
+    this.children = topology.children;
+    this.views = options.views;
+    this.lookups = options.lookups;
+    this.outputs = options.outputs;
+    this.errors = options.errors;
+    this.metrics = options.metrics;
+    this.partitionCount = options.partitionCount;
+    this.processors = new ProcessorCalls(
+      { taskId: options.taskId, outputs: this.outputs, errors: this.errors, forward: (fromId, record) => this.forward(fromId, record) },
+      new ProcessorStores(options.taskId, this.views, topology.stores),
+    );
+    for (const t of subtopology.tableSources) this.tableSpecs.set(t.nodeId, t);
+    for (const id of subtopology.nodeIds) {
+      const node = this.nodes[id];
+      if (node.kind === 'source' || node.kind === 'table-source' || node.kind === 'repartition-source') {
+        const topic = topology.topicOf(node) as string;
+        const policy = this.errors.policyFor('errorPolicy' in node ? node.errorPolicy : undefined);
+        this.sourcesByTopic.set(topic, [...(this.sourcesByTopic.get(topic) ?? []), { node, policy }]);
+      }
+      if (node.kind === 'sink' || node.kind === 'repartition-sink') this.sinkTopics[node.id] = topology.topicOf(node) as string;
+    }
+    this.emitters = this.nodes.map(() => {
+      const buffer: unknown[] = [];
+      return { buffer, emit: (key: unknown, value: unknown) => void buffer.push(key, value) };
+    });
+  }
+
+  /** Runs a consumed record of `topic` through every source node reading that topic. */
+  runInput(topic: string, record: ConsumedRecord): void {
+    this.metrics.recordProcessed(topic);
+    for (const { node, policy } of this.sourcesByTopic.get(topic) ?? []) {
+      const origin: Origin = { record, policy, deadLettered: false };
+      switch (node.kind) {
+        case 'table-source':
+          this.applyTableRecord(node.store, node.id, origin);
+          break;
+        case 'source':
+        case 'repartition-source':
+          this.runSource(node, origin);
+          break;
+        default:
+          assertNever(node);
+      }
+    }
+  }
+
+  /** Sends `record` to every child of node `fromId`. */
+  forward(fromId: number, record: InFlight): void {
+    for (const child of this.children[fromId]) this.runNode(this.nodes[child], record);
+  }
+
+  private runNode(node: TopologyNode, record: InFlight): void {
+    switch (node.kind) {
+      case 'transform':
+        this.runTransform(node, record);
+        return;
+      case 'sink':
+      case 'repartition-sink':
+        this.runSink(node, record);
+        return;
+      case 'stream-table-join':
+        this.startTableJoin(node, record);
+        return;
+      case 'stream-global-join':
+        this.startGlobalJoin(node, record);
+        return;
+      case 'process':
+        this.processors.run(node, record);
+        return;
+      case 'source':
+      case 'table-source':
+      case 'repartition-source':
+      case 'global-table':
+        // Sources have no parents, so they are never a child: records enter them through runInput.
+        return;
+      default:
+        assertNever(node);
+    }
+  }
+
+  private runSource(node: StreamSourceNode | RepartitionSourceNode, origin: Origin): void {
+    const { record } = origin;
+    let key: unknown;
+    let value: unknown;
+    try {
+      key = deserializePart(node.keySerde, record, 'key');
+      value = deserializePart(node.valueSerde, record, 'value');
+    } catch (error) {
+      this.errors.deserializationFailed(origin, error);
+      return;
+    }
+    this.forward(node.id, { key, value, timestamp: record.timestamp, headers: record.headers, origin });
+  }
+
+  private applyTableRecord(store: string, nodeId: number, origin: Origin): void {
+    const spec = this.tableSpecs.get(nodeId);
+    const view = this.views.get(store);
+    if (!spec || !view) return;
+    try {
+      const write = decodeTableRecord(spec, origin.record);
+      view.write(Buffer.from(write.key).toString('hex'), write);
+      if (write.type === 'put') this.metrics.tablePuts++;
+      else this.metrics.tableDeletes++;
+    } catch (error) {
+      this.errors.deserializationFailed(origin, error);
+    }
+  }
+
+  private runTransform(node: TransformNode, record: InFlight): void {
+    // Collect first, forward after: a function that throws midway forwards nothing (one policy decision per
+    // record and node). The buffer is per node and reused: a node is never re-entered while it forwards (DAG).
+    const emitter = this.emitters[node.id];
+    const emitted = emitter.buffer;
+    try {
+      node.apply(record.key, record.value, emitter.emit);
+    } catch (error) {
+      emitted.length = 0;
+      this.errors.processingFailed(node, record, error);
+      return;
+    }
+    if (emitted.length === 2) {
+      const key = emitted[0];
+      const value = emitted[1];
+      emitted.length = 0;
+      this.forward(node.id, key === record.key && value === record.value ? record : { ...record, key, value });
+      return;
+    }
+    const pairs = emitted.splice(0);
+    for (let i = 0; i < pairs.length; i += 2) this.forward(node.id, { ...record, key: pairs[i], value: pairs[i + 1] });
+  }
+
+  private runSink(node: SinkNode | RepartitionSinkNode, record: InFlight): void {
+    const topic = this.sinkTopics[node.id];
+    let key: Buffer | null;
+    let value: Buffer | null;
+    let partition: number | undefined;
+    try {
+      key = record.key === null || record.key === undefined ? null : node.keySerde.serialize(record.key);
+      value = record.value === null || record.value === undefined ? null : node.valueSerde.serialize(record.value);
+      if (node.kind === 'sink' && node.partitioner) {
+        if (!this.partitionCount)
+          throw new Error(`a custom partitioner needs the partition count of '${topic}'; pass partitionCount to the task.`);
+        partition = node.partitioner(record.key, record.value, this.partitionCount(topic));
+      }
+    } catch (error) {
+      this.errors.processingFailed(node, record, error);
+      return;
+    }
+    this.outputs.push({ topic, partition, timestamp: record.timestamp, key, value, headers: record.headers });
+  }
+
+  private startTableJoin(node: StreamTableJoinNode, record: InFlight): void {
+    if (record.key === null || record.key === undefined) {
+      this.nullJoinKey(node, record);
+      return;
+    }
+    let keyBytes: Buffer;
+    try {
+      keyBytes = node.tableKeySerde.serialize(record.key);
+    } catch (error) {
+      this.errors.processingFailed(node, record, error);
+      return;
+    }
+    const hex = keyBytes.toString('hex');
+    const known = (this.views.get(node.store) as TaskStoreView).peek(hex);
+    if (known === NOT_CACHED) this.lookups.park(node, record, keyBytes, hex);
+    else this.finishJoin(node, record, known);
+  }
+
+  private startGlobalJoin(node: StreamGlobalJoinNode, record: InFlight): void {
+    let tableKey: unknown;
+    let keyBytes: Buffer;
+    try {
+      tableKey = node.keyMapper(record.key, record.value);
+      if (tableKey === null || tableKey === undefined) {
+        this.nullJoinKey(node, record);
+        return;
+      }
+      keyBytes = node.tableKeySerde.serialize(tableKey);
+    } catch (error) {
+      this.errors.processingFailed(node, record, error);
+      return;
+    }
+    // Global stores change under the task (the global updater writes them), so they are never cached.
+    this.lookups.park(node, record, keyBytes, keyBytes.toString('hex'));
+  }
+
+  private nullJoinKey(node: JoinNode, record: InFlight): void {
+    if (node.leftJoin) this.finishJoin(node, record, undefined);
+    else this.metrics.nullKeyDrops++;
+  }
+
+  private finishJoin(node: JoinNode, record: InFlight, tableValue: unknown): void {
+    const matched = tableValue !== undefined;
+    if (matched) this.metrics.joinHits++;
+    else this.metrics.joinMisses++;
+    if (!matched && !node.leftJoin) return;
+    let joined: unknown;
+    try {
+      joined = node.joiner(record.value, matched ? tableValue : null, record.key);
+    } catch (error) {
+      this.errors.processingFailed(node, record, error);
+      return;
+    }
+    this.forward(node.id, { ...record, value: joined });
+  }
+}
+
+/** Makes a switch over a union exhaustive: a new member that is not handled is a compile error at the call. */
+function assertNever(value: never): never {
+  const unhandled: unknown = value;
+  const kind = typeof unhandled === 'object' && unhandled !== null && 'kind' in unhandled ? unhandled.kind : unhandled;
+  throw new Error(`unreachable: unhandled case '${String(kind)}'`);
+}

@@ -1,0 +1,62 @@
+/**
+ * The ordered outputs of one `process()` call. Records go into the current slot; a record that must wait (a parked
+ * join lookup, an async processor) first reserves a nested slot in place, and whatever it emits when it resumes is
+ * written there. Flattening the tree yields every output in input order, however the waits resolved.
+ */
+import type { ProducedRecord } from '../../common/records.js';
+
+/** A reserved place in the output sequence: records, and slots reserved after them. */
+export class OutputSlot {
+  readonly items: (ProducedRecord | OutputSlot)[] = [];
+}
+
+export class TaskOutputs {
+  private root = new OutputSlot();
+  /** Where `push` and `reserve` write now: the root, or the slot of the record being resumed. */
+  current: OutputSlot = this.root;
+
+  /** Starts the outputs of a new `process()` call. */
+  begin(): void {
+    this.root = new OutputSlot();
+    this.current = this.root;
+  }
+
+  push(record: ProducedRecord): void {
+    this.current.items.push(record);
+  }
+
+  /** Reserves a slot at the current position, for outputs that come later. */
+  reserve(): OutputSlot {
+    const slot = new OutputSlot();
+    this.current.items.push(slot);
+    return slot;
+  }
+
+  /** Makes `slot` current and returns the slot that was, to put back with `restore`. */
+  enter(slot: OutputSlot): OutputSlot {
+    const previous = this.current;
+    this.current = slot;
+    return previous;
+  }
+
+  restore(previous: OutputSlot): void {
+    this.current = previous;
+  }
+
+  backToRoot(): void {
+    this.current = this.root;
+  }
+
+  /** Every output of this call, in order. */
+  flatten(): ProducedRecord[] {
+    return flattenInto(this.root, []);
+  }
+}
+
+function flattenInto(slot: OutputSlot, into: ProducedRecord[]): ProducedRecord[] {
+  for (const item of slot.items) {
+    if (item instanceof OutputSlot) flattenInto(item, into);
+    else into.push(item);
+  }
+  return into;
+}
