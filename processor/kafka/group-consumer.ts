@@ -11,32 +11,21 @@
  *   its own result) reads the map back with `describeGroup()`, retrying until the group is Stable and the map agrees
  *   with the partitions the member received.
  *
- * What the runtime can rely on around rebalances (kafkajs rebalances are eager and have no revoke callback):
- * 1. Every assignment revokes everything before it. `onRebalancing` fires (once per epoch) as soon as a rebalance
- *    is detected: kafkajs's REBALANCING event, a failed `ctx.heartbeat()` or a rejected commit. kafkajs does not
- *    signal every rejoin this way (e.g. after UNKNOWN_MEMBER_ID or a metadata change it rejoins silently), so the
- *    authoritative signal is the next `onAssignment`: treat it as "revoke all, then assign `mine`".
- * 2. `eachBatch` never runs concurrently with a join: kafkajs rejoins only after every batch of the current fetch
- *    has been handled. A batch delivered in epoch E is handled while this member still belongs to generation E
- *    (unless it took longer than the session timeout: then the coordinator has already evicted it). Nor does it run
- *    while `onAssignment` runs (see 3), and `onAssignment` calls never overlap each other (the next one waits; one
- *    whose epoch was replaced before it started is skipped; `isCurrentEpoch(epoch)` lets a long one give up).
- * 3. Records are gated per assignment: on GROUP_JOIN every assigned partition is paused synchronously, before
- *    kafkajs fetches again, and resumed only after `onAssignment` has resolved. So `seek()` calls made inside
- *    `onAssignment` always decide the first record delivered. Without a seek, a partition starts at the group's
- *    committed offset (or the earliest/latest offset per `fromBeginning` when there is none), NOT where this member
- *    stopped reading: `autoCommit` is off and kafkajs forgets its fetch positions on every rebalance.
- * 4. `ctx.isStale()` is true when the batch's records must not be applied: a seek is pending for the partition, the
- *    partition was paused after the batch was fetched, or a rebalance was detected since. Check it after any await.
- * 5. Commits name the epoch they belong to. `commitOffsets` refuses (StaleAssignmentError) partitions this member
- *    does not own in the current epoch, and the coordinator rejects commits of an old generation
- *    (REBALANCE_IN_PROGRESS / ILLEGAL_GENERATION / UNKNOWN_MEMBER_ID: mapped to StaleAssignmentError). A commit
- *    made while a rebalance is pending but before this member rejoined is still accepted: that is the window to
- *    flush work of the current epoch (e.g. right after `ctx.heartbeat()` threw).
- * 6. Pending seeks survive a rebalance inside kafkajs and apply if the partition comes back later, so `seek()`
- *    accepts only partitions owned in the current epoch; seek every newly assigned partition in `onAssignment`.
- * 7. Pauses are per assignment: a partition paused by `pause()` and then revoked is no longer paused when it is
- *    assigned again (as in the Java client).
+ * How it keeps the contract of the group-member port (group-member.ts) on kafkajs, whose rebalances are eager and
+ * have no revoke callback:
+ * - `onRebalancing` comes from kafkajs's REBALANCING event, a failed `ctx.heartbeat()` or a rejected commit. kafkajs
+ *   does not signal every rejoin this way (after UNKNOWN_MEMBER_ID or a metadata change it rejoins silently): hence
+ *   the port's rule that the next `onAssignment` is the authoritative signal.
+ * - kafkajs rejoins only after every batch of the current fetch has been handled, so `eachBatch` never overlaps a
+ *   join. The next `onAssignment` waits for the previous one; one whose epoch was replaced before it started is
+ *   skipped; `isCurrentEpoch(epoch)` lets a long one give up.
+ * - The gate: on GROUP_JOIN (synchronous inside kafkajs, before it fetches again) every assigned partition is
+ *   paused, and resumed only after `onAssignment` has resolved. `autoCommit` is off and kafkajs forgets its fetch
+ *   positions on every rebalance, so an unsought partition starts at the committed offset.
+ * - kafkajs keeps pending seeks across a rebalance and applies them if the partition comes back later: `seek()`
+ *   refuses partitions not owned in the current epoch.
+ * - The coordinator's REBALANCE_IN_PROGRESS / ILLEGAL_GENERATION / UNKNOWN_MEMBER_ID on a commit or heartbeat become
+ *   StaleAssignmentError.
  */
 import type {
   Assigner,
@@ -45,7 +34,7 @@ import type {
   ConsumerCrashEvent,
   ConsumerGroupJoinEvent,
   EachBatchPayload,
-  GroupMember,
+  GroupMember as KafkaGroupMember,
   GroupMemberAssignment,
   PartitionAssigner,
 } from 'kafkajs';
@@ -58,7 +47,7 @@ import {
   StaleAssignmentError,
   TributaryError,
 } from '../../errors.js';
-import { parseTopicPartitionId, topicPartitionId, type ConsumedRecord, type TopicPartitionId } from '../../common/records.js';
+import { parseTopicPartitionId, topicPartitionId, type TopicPartitionId } from '../../common/records.js';
 import type { TaskId } from '../../common/task-id.js';
 import { tasksOfTopicPartitions, topicPartitionsOfTasks, type TaskSpec } from './assignor.js';
 import {
@@ -71,71 +60,23 @@ import {
   PROTOCOL_VERSION,
   TRIBUTARY_ASSIGNOR_NAME,
   type GroupMap,
-  type GroupMemberInfo,
   type MemberUserData,
-  type TaskOwner,
 } from './group-protocol.js';
 import type { Logger } from '../../common/logger.js';
 import type { KafkaClient } from './client.js';
 import { toConsumedRecords } from './kafka-records.js';
+import type { BatchContext, GroupAssignment, GroupMember, GroupMemberHandlers, TaskOwner, TopicPartition } from './group-member.js';
 
 // kafkajs spreads its error classes into module.exports, which Node's ESM named-export detection cannot see
 // (a named import works under vitest's transform but fails under plain node/tsx).
 const { KafkaJSNonRetriableError } = kafkajs;
 
-export { TRIBUTARY_ASSIGNOR_NAME, type GroupMemberInfo, type TaskOwner } from './group-protocol.js';
-
-export interface TopicPartition {
-  readonly topic: string;
-  readonly partition: number;
-}
-
-export interface GroupAssignment {
-  /** Local counter: +1 on every assignment this member receives. Pass it to `commitOffsets`. */
-  readonly epoch: number;
-  /** Made by the leader for one generation: every member of that generation sees the same id and map. */
-  readonly assignmentId: string;
-  readonly memberId: string;
-  readonly isLeader: boolean;
-  /** This member's tasks, sorted by (subtopology, partition). */
-  readonly mine: readonly TaskId[];
-  /** The topic-partitions `mine` reads (partition p of every source topic of the task's sub-topology). */
-  readonly topicPartitions: readonly TopicPartition[];
-  /** Every task of the application → its owner. */
-  readonly all: ReadonlyMap<TaskId, TaskOwner>;
-  readonly members: readonly GroupMemberInfo[];
-}
-
-export interface BatchContext {
-  readonly topic: string;
-  readonly partition: number;
-  /** The epoch (see `GroupAssignment.epoch`) the batch was fetched in. */
-  readonly epoch: number;
-  /** The partition's high watermark when the batch was fetched (last stable offset under read_committed). */
-  readonly highWatermark: number;
-  /**
-   * Sends a heartbeat if one is due; call it in long loops. Throws StaleAssignmentError when the group is
-   * rebalancing: stop work on this batch (offsets of the current epoch may still be committed right away).
-   */
-  heartbeat(): Promise<void>;
-  /** True when the batch's remaining records must not be applied (see point 4 at the top of this file). */
-  isStale(): boolean;
-}
-
-/**
- * Handles one batch of one topic-partition. Return how many records (a prefix of `records`) were processed; the
- * rest is fetched again, from the first unprocessed offset (that is the backpressure: return fewer, and `pause()`
- * the partition until there is room). Returning nothing means all of them.
- * Throwing makes kafkajs redeliver the batch (same offsets) with backoff and, after its retries, restart the consumer:
- * it leaves and rejoins the group, which rebalances every member. Handle record errors (error policies) inside, and
- * throw only when the member cannot go on. The StaleAssignmentError of `context.heartbeat()` may be rethrown: it
- * makes kafkajs rejoin at once.
- */
-export type BatchHandler = (records: readonly ConsumedRecord[], context: BatchContext) => Promise<number | void>;
+export { TRIBUTARY_ASSIGNOR_NAME } from './group-protocol.js';
 
 export type GroupConsumerStatus = 'created' | 'joining' | 'rebalancing' | 'stable' | 'stopped' | 'crashed';
 
-export interface GroupConsumerOptions {
+/** The kafkajs member's settings, plus the runtime's handlers (see group-member.ts). */
+export interface GroupConsumerOptions extends GroupMemberHandlers {
   readonly client: KafkaClient;
   readonly groupId: string;
   /** The application's sub-topologies; every instance must pass the same ones (the leader assigns from its own). */
@@ -144,21 +85,6 @@ export interface GroupConsumerOptions {
   readonly url: string;
   /** Stable across restarts (e.g. the state directory's id); used for deterministic tie-breaks. */
   readonly instanceId?: string;
-  /**
-   * Tasks this instance has state for on local disk, asked at every join. The assignor prefers this member for
-   * them when they have to move anyway (e.g. they come back after a restart), without moving more tasks.
-   */
-  readonly localTasks?: () => readonly TaskId[];
-  readonly eachBatch: BatchHandler;
-  /**
-   * After every rebalance, with this member's tasks and the full map. Records of `mine` flow only after it
-   * resolves; seek there. If it throws, the error goes to `onError` and this assignment stays paused.
-   */
-  readonly onAssignment: (assignment: GroupAssignment) => Promise<void> | void;
-  /** A rebalance started: the current assignment is about to be revoked (answer queries with 503). */
-  readonly onRebalancing?: (event: { readonly epoch: number }) => void;
-  /** Errors outside any call: a crash (GroupConsumerCrashedError), a failing `onAssignment`, bad group metadata. */
-  readonly onError?: (error: TributaryError) => void;
   /** Default 30000 (kafkajs). The broker bounds it with group.min/max.session.timeout.ms. */
   readonly sessionTimeoutMs?: number;
   /** Default 60000 (kafkajs): how long the coordinator waits for every member to rejoin. */
@@ -189,7 +115,7 @@ interface PendingCommit {
 
 const REBALANCE_ERROR_TYPES: ReadonlySet<string> = new Set(['REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID']);
 
-export class GroupConsumer {
+export class GroupConsumer implements GroupMember {
   private readonly options: GroupConsumerOptions;
   private readonly topics: readonly string[];
   private readonly logger: Logger;
@@ -426,14 +352,14 @@ export class GroupConsumer {
     }
   }
 
-  private assignAsLeader(members: readonly GroupMember[]): GroupMemberAssignment[] {
+  private assignAsLeader(members: readonly KafkaGroupMember[]): GroupMemberAssignment[] {
     const decoded = members.map((member) => ({ memberId: member.memberId, data: this.decodeMemberMetadata(member) }));
     const { map, assignments } = buildLeaderAssignment(this.options.tasks, decoded);
     this.leaderMap = map;
     return assignments;
   }
 
-  private decodeMemberMetadata(member: GroupMember): MemberUserData {
+  private decodeMemberMetadata(member: KafkaGroupMember): MemberUserData {
     const data = decodeMemberUserData(member.memberMetadata);
     if (data !== undefined) return data;
     throw new GroupMetadataError(this.options.groupId, `member ${member.memberId} sent metadata this version cannot read`);

@@ -31,7 +31,8 @@ import type { KafkaAdmin } from '../kafka/admin.js';
 import { parseTaskId, taskId, type TaskId } from '../../common/task-id.js';
 import type { TaskSpec } from '../kafka/assignor.js';
 import type { KafkaClient } from '../kafka/client.js';
-import { GroupConsumer, type BatchContext, type GroupAssignment, type TopicPartition } from '../kafka/group-consumer.js';
+import { GroupConsumer } from '../kafka/group-consumer.js';
+import type { BatchContext, GroupAssignment, TopicPartition } from '../kafka/group-member.js';
 import { murmur2, toPositive } from '../../common/partitioner.js';
 import {
   parseTopicPartitionId,
