@@ -30,6 +30,7 @@ import { resolveErrorPolicy } from '../engine/error-policy.js';
 import { EngineMetrics } from '../engine/metrics.js';
 import { KafkaAdmin } from '../kafka/admin.js';
 import { createKafkaClient, type KafkaClient } from '../kafka/client.js';
+import { GroupConsumer } from '../kafka/group-consumer.js';
 import { RecordProducer } from '../kafka/producer.js';
 import { prepareClusterLayout, type ClusterLayout } from './cluster-layout.js';
 import { TypedEvents, type TributaryAppEventName, type TributaryAppListener } from './events.js';
@@ -45,6 +46,8 @@ import { TaskManager } from './task-manager.js';
 
 const INSTANCE_ID_FILE = 'instance.id';
 const TERMINAL: ReadonlySet<AppState> = new Set(['stopping', 'stopped', 'failed']);
+/** Fetch sizes of the group member: large batches per partition, several partitions per request. */
+const GROUP_FETCH = { maxBytesPerPartition: 2 * 1024 * 1024, maxBytes: 8 * 1024 * 1024 } as const;
 
 /** The transitions the state machine allows (anything may go to 'failed' until stopped). */
 const NEXT: Readonly<Record<AppState, readonly AppState[]>> = {
@@ -306,14 +309,25 @@ export class TributaryApp {
         const tasks = new TaskManager(
           {
             topology: this.topology,
-            client,
-            admin,
+            // The one place the runtime meets the kafkajs group member; TaskManager sees only the port.
+            member: (handlers) =>
+              new GroupConsumer({
+                client,
+                groupId: options.applicationId,
+                tasks: layout.tasks,
+                url: this.advertisedUrl,
+                instanceId: this.resolvedInstanceId,
+                sessionTimeoutMs: options.sessionTimeoutMs,
+                heartbeatIntervalMs: options.heartbeatIntervalMs,
+                rebalanceTimeoutMs: options.rebalanceTimeoutMs,
+                fromBeginning: true,
+                fetch: { maxWaitTimeMs: options.fetchMaxWaitMs, ...GROUP_FETCH },
+                ...handlers,
+              }),
+            cluster: admin,
             stateDirectory,
             groupId: options.applicationId,
-            taskSpecs: layout.tasks,
             partitions: layout.partitions,
-            url: this.advertisedUrl,
-            instanceId: this.resolvedInstanceId,
             globalStores: globals.readOnlyStores(),
             errorPolicy: options.errorPolicy,
             metrics: this.engineMetrics,
@@ -321,10 +335,6 @@ export class TributaryApp {
             sender,
             logger: options.logger,
             commitIntervalMs: options.commitIntervalMs,
-            sessionTimeoutMs: options.sessionTimeoutMs,
-            heartbeatIntervalMs: options.heartbeatIntervalMs,
-            rebalanceTimeoutMs: options.rebalanceTimeoutMs,
-            fetchMaxWaitMs: options.fetchMaxWaitMs,
             maxTaskIdleMs: options.maxTaskIdleMs,
             onRebalancing: () => {
               if (this.currentState === 'running') this.transition('rebalancing');

@@ -27,12 +27,9 @@ import type { ErrorPolicy } from '../engine/error-policy.js';
 import type { EngineMetrics } from '../engine/metrics.js';
 import { StreamTask } from '../engine/stream-task.js';
 import { createTableRecordDecoder, type TableRecordDecoder } from '../engine/table-decoder.js';
-import type { KafkaAdmin } from '../kafka/admin.js';
 import { parseTaskId, taskId, type TaskId } from '../../common/task-id.js';
-import type { TaskSpec } from '../kafka/assignor.js';
-import type { KafkaClient } from '../kafka/client.js';
-import { GroupConsumer } from '../kafka/group-consumer.js';
-import type { BatchContext, GroupAssignment, TopicPartition } from '../kafka/group-member.js';
+import type { ClusterLookups } from '../kafka/cluster-lookups.js';
+import type { BatchContext, GroupAssignment, GroupMember, GroupMemberFactory, TopicPartition } from '../kafka/group-member.js';
 import { murmur2, toPositive } from '../../common/partitioner.js';
 import {
   parseTopicPartitionId,
@@ -52,14 +49,14 @@ import { SerialExecutor } from './serial.js';
 
 export interface TaskManagerOptions {
   readonly topology: Topology;
-  readonly client: KafkaClient;
-  readonly admin: KafkaAdmin;
+  /** Builds this instance's member of the application's group (the real one wraps kafkajs: see app.ts). */
+  readonly member: GroupMemberFactory;
+  /** Committed and end offsets at every assignment, sink partition counts at start. */
+  readonly cluster: ClusterLookups;
   readonly stateDirectory: StateDirectory;
+  /** The group whose committed offsets bound table restoration. */
   readonly groupId: string;
-  readonly taskSpecs: readonly TaskSpec[];
   readonly partitions: ReadonlyMap<string, number>;
-  readonly url: string;
-  readonly instanceId: string;
   readonly globalStores: ReadonlyMap<string, ReadOnlyKeyValueStore<unknown>>;
   readonly errorPolicy: ErrorPolicy;
   readonly metrics: EngineMetrics;
@@ -67,10 +64,6 @@ export interface TaskManagerOptions {
   readonly sender: OutputSender;
   readonly logger: Logger;
   readonly commitIntervalMs: number;
-  readonly sessionTimeoutMs: number;
-  readonly heartbeatIntervalMs: number;
-  readonly rebalanceTimeoutMs: number;
-  readonly fetchMaxWaitMs: number;
   readonly maxTaskIdleMs: number;
   /** A rebalance started: queries must answer 503 until the next assignment is set up. */
   readonly onRebalancing: () => void;
@@ -116,13 +109,12 @@ export interface TaskManagerCounters {
   readonly firstRecordProcessedAt: number | undefined;
 }
 
-const FETCH = { maxBytesPerPartition: 2 * 1024 * 1024, maxBytes: 8 * 1024 * 1024 } as const;
 /** Output bytes (keys + values) queued behind the send in flight before a cycle waits for it. */
 const MAX_QUEUED_OUTPUT_BYTES = 8 * 1024 * 1024;
 
 export class TaskManager {
   private readonly options: TaskManagerOptions;
-  private readonly consumer: GroupConsumer;
+  private readonly member: GroupMember;
   private readonly serial = new SerialExecutor();
   private readonly tasks = new Map<TaskId, ActiveTask>();
   /** Input partition → the tasks reading it. */
@@ -165,22 +157,12 @@ export class TaskManager {
   constructor(options: TaskManagerOptions, localStateTasks: readonly TaskId[]) {
     this.options = options;
     this.localStateTasks = new Set(localStateTasks);
-    this.consumer = new GroupConsumer({
-      client: options.client,
-      groupId: options.groupId,
-      tasks: options.taskSpecs,
-      url: options.url,
-      instanceId: options.instanceId,
+    this.member = options.member({
       localTasks: () => [...this.localStateTasks],
       eachBatch: (records, context) => this.handleBatch(records, context),
       onAssignment: (assignment) => this.handleAssignment(assignment),
       onRebalancing: ({ epoch }) => this.handleRebalancing(epoch),
       onError: (error: TributaryError) => this.fail(error),
-      sessionTimeoutMs: options.sessionTimeoutMs,
-      heartbeatIntervalMs: options.heartbeatIntervalMs,
-      rebalanceTimeoutMs: options.rebalanceTimeoutMs,
-      fromBeginning: true,
-      fetch: { maxWaitTimeMs: options.fetchMaxWaitMs, ...FETCH },
     });
   }
 
@@ -200,7 +182,7 @@ export class TaskManager {
   /** Joins the group; resolves once the first assignment is set up. */
   async start(): Promise<void> {
     await this.learnOutputPartitionCounts();
-    await this.consumer.start();
+    await this.member.start();
     this.timer = setInterval(() => this.onTimer(), Math.max(50, Math.min(this.options.commitIntervalMs, 1000)));
     this.timer.unref();
   }
@@ -217,7 +199,7 @@ export class TaskManager {
       if (commit && !wasHalted)
         await this.commitAll(this.epoch, true).catch((error: unknown) => this.options.logger.error('final commit failed', { error }));
     });
-    await this.consumer.stop().catch((error: unknown) => this.options.logger.warn('leaving the group failed', { error }));
+    await this.member.stop().catch((error: unknown) => this.options.logger.warn('leaving the group failed', { error }));
     await this.serial.run(async () => this.closeTasks(new Set()));
   }
 
@@ -418,7 +400,7 @@ export class TaskManager {
     this.dirty = false;
     if (changed.size === 0 || epoch !== this.epoch) return;
     try {
-      await this.consumer.commitOffsets(changed, epoch);
+      await this.member.commitOffsets(changed, epoch);
       for (const [tp, offset] of changed) this.committed.set(tp, offset);
       this.counters.commits++;
     } catch (error) {
@@ -436,7 +418,7 @@ export class TaskManager {
   // -------------------------------------------------------------------------------------------------------------
 
   private async learnOutputPartitionCounts(): Promise<void> {
-    const { topology, partitions, admin } = this.options;
+    const { topology, partitions, cluster } = this.options;
     const sinks = [...new Set(topology.subtopologies.flatMap((s) => s.sinkTopics))];
     const unknown = sinks.filter((topic) => !partitions.has(topic));
     for (const topic of sinks) {
@@ -446,7 +428,8 @@ export class TaskManager {
     if (unknown.length === 0) return;
     // Best effort: a sink topic missing now (or a failed lookup) is left to kafkajs's partitioner.
     try {
-      for (const [topic, count] of (await admin.describeTopicPartitions(unknown)).partitions) this.outputPartitionCounts.set(topic, count);
+      for (const [topic, count] of (await cluster.describeTopicPartitions(unknown)).partitions)
+        this.outputPartitionCounts.set(topic, count);
     } catch (error) {
       this.options.logger.warn('could not read the partition counts of sink topics; kafkajs will partition their records', {
         topics: unknown.join(','),
@@ -529,15 +512,15 @@ export class TaskManager {
   }
 
   private async openTasks(assignment: GroupAssignment): Promise<void> {
-    const { topology, stateDirectory, admin, groupId, tracker, logger } = this.options;
+    const { topology, stateDirectory, cluster, groupId, tracker, logger } = this.options;
     // Committed and end offsets of every input: table restoration targets, and where each input starts, so tasks
     // wait for partitions known to hold unfetched records (timestamp order across separately fetched partitions).
     const inputTopics = [...new Set(assignment.mine.flatMap((id) => topology.subtopologies[parseTaskId(id).subtopology].sourceTopics))];
     const committed =
-      inputTopics.length > 0 ? await admin.fetchCommittedOffsets(groupId, inputTopics) : new Map<TopicPartitionId, number>();
+      inputTopics.length > 0 ? await cluster.fetchCommittedOffsets(groupId, inputTopics) : new Map<TopicPartitionId, number>();
     const inputEnds = new Map<TopicPartitionId, number>();
     for (const topic of inputTopics) {
-      for (const [partition, end] of await admin.fetchEndOffsets(topic)) inputEnds.set(topicPartitionId(topic, partition), end);
+      for (const [partition, end] of await cluster.fetchEndOffsets(topic)) inputEnds.set(topicPartitionId(topic, partition), end);
     }
 
     for (const id of assignment.mine) {
@@ -582,7 +565,7 @@ export class TaskManager {
           active.floors.set(tp, checkpoint);
         }
         // Start the table partition where the store stands (earliest when it has nothing yet).
-        this.consumer.seek(spec.topic, partition, start);
+        this.member.seek(spec.topic, partition, start);
         task.noteFetchPosition(tp, start, inputEnds.get(tp) ?? start);
       }
       // Other inputs start at the committed offset (earliest when never committed).
@@ -595,7 +578,7 @@ export class TaskManager {
           if (active.restoring.has(input)) continue;
           active.paused.push(parseTopicPartitionId(input));
         }
-        if (active.paused.length > 0) this.consumer.pause(active.paused);
+        if (active.paused.length > 0) this.member.pause(active.paused);
       }
       this.tasks.set(id, active);
       if (stores.size > 0) this.localStateTasks.add(id);
@@ -648,7 +631,7 @@ export class TaskManager {
       active.floors.set(tp, cut < batch.length ? Math.max(position, restoring.target) : position);
       tracker.finish(restoring.spec.store, active.partition);
       if (active.restoring.size === 0 && active.paused.length > 0) {
-        this.consumer.resume(active.paused);
+        this.member.resume(active.paused);
         active.paused.length = 0;
       }
       this.dirty = true;
