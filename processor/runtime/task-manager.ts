@@ -11,14 +11,13 @@
  *   write with the checkpoint per batch) while the task's other inputs stay paused; then the task processes.
  * Cycle (per fetched batch, and on a timer while idle):
  *   records → every task reading that partition → `task.process()` for ready tasks (timestamp order) →
- *   (1) the outputs (sinks, repartition, dead letters) join the send pipeline: one producer send at a time, acks=all;
- *   outputs queued while a send is in flight go out together in the next one (fewer, larger requests), and
- *   processing goes on meanwhile (it overlaps the broker round trip). The queue is bounded: past
- *   MAX_QUEUED_OUTPUT_BYTES a cycle waits for the send in flight before returning to kafkajs (backpressure) →
+ *   (1) the outputs (sinks, repartition, dead letters) join the record collector (record-collector.ts): one
+ *   producer send in flight, acks=all, processing overlapping it, a bounded queue whose limit makes the cycle wait
+ *   before returning to the consumer (backpressure) →
  *   every `commitIntervalMs`: every queued and in-flight output acknowledged (awaited), then (2) `task.commit()` per
  *   task = one atomic write per store with its checkpoints → (3) commit the next offsets to the group. A crash
- *   between steps re-processes from the last (3): at-least-once. Sends never overlap, so per-partition output order
- *   is the processing order.
+ *   between steps re-processes from the last (3): at-least-once. A failed send fails the manager: nothing after it
+ *   is committed.
  */
 import type { TributaryError } from '../../errors.js';
 import { StaleAssignmentError } from '../../errors.js';
@@ -30,7 +29,6 @@ import { createTableRecordDecoder, type TableRecordDecoder } from '../engine/tab
 import { parseTaskId, taskId, type TaskId } from '../../common/task-id.js';
 import type { ClusterLookups } from '../kafka/cluster-lookups.js';
 import type { BatchContext, GroupAssignment, GroupMember, GroupMemberFactory, TopicPartition } from '../kafka/group-member.js';
-import { murmur2, toPositive } from '../../common/partitioner.js';
 import {
   parseTopicPartitionId,
   topicPartitionId,
@@ -44,6 +42,7 @@ import type { KeyValueStore, ReadOnlyKeyValueStore } from '../../state-store/typ
 import type { AssignmentEvent } from './events.js';
 import type { Logger } from '../../common/logger.js';
 import type { OutputSender } from './output-sender.js';
+import { OutputPartitioner, RecordCollector } from './record-collector.js';
 import type { RestorationTracker } from './restoration-tracker.js';
 import { SerialExecutor } from './serial.js';
 
@@ -109,9 +108,6 @@ export interface TaskManagerCounters {
   readonly firstRecordProcessedAt: number | undefined;
 }
 
-/** Output bytes (keys + values) queued behind the send in flight before a cycle waits for it. */
-const MAX_QUEUED_OUTPUT_BYTES = 8 * 1024 * 1024;
-
 export class TaskManager {
   private readonly options: TaskManagerOptions;
   private readonly member: GroupMember;
@@ -130,19 +126,9 @@ export class TaskManager {
   private dirty = false;
   private lastCommitAt = Date.now();
   private timer: NodeJS.Timeout | undefined;
-  /** The producer send in flight (never rejects: a failure lands in `sendFailure`). */
-  private sending: Promise<void> | undefined;
-  /** Outputs waiting for the send in flight, in processing order. */
-  private queuedOutputs: ProducedRecord[] = [];
-  private queuedBytes = 0;
-  private sendFailure: { readonly error: unknown } | undefined;
-  /**
-   * Partition counts of the topics outputs go to (taken at start). Keyed outputs get their partition here with
-   * the same murmur2 rule as kafkajs's DefaultPartitioner: kafkajs's own murmur2 cost ~1-2 µs a record (6% of the
-   * CPU), and RecordProducer needs known partitions to bound its requests per partition (see producer.ts).
-   * Like every co-partitioned topology, this assumes partition counts do not change while the app runs.
-   */
-  private readonly outputPartitionCounts = new Map<string, number>();
+  private readonly partitioner = new OutputPartitioner();
+  /** Every task's outputs and dead letters, in processing order (see record-collector.ts). */
+  private readonly collector: RecordCollector;
   private counters = {
     recordsProcessed: 0,
     commits: 0,
@@ -157,6 +143,11 @@ export class TaskManager {
   constructor(options: TaskManagerOptions, localStateTasks: readonly TaskId[]) {
     this.options = options;
     this.localStateTasks = new Set(localStateTasks);
+    this.collector = new RecordCollector({
+      sender: options.sender,
+      partitioner: this.partitioner,
+      onFailure: (error) => this.fail(error),
+    });
     this.member = options.member({
       localTasks: () => [...this.localStateTasks],
       eachBatch: (records, context) => this.handleBatch(records, context),
@@ -181,7 +172,13 @@ export class TaskManager {
 
   /** Joins the group; resolves once the first assignment is set up. */
   async start(): Promise<void> {
-    await this.learnOutputPartitionCounts();
+    const { topology, partitions, cluster, logger } = this.options;
+    await this.partitioner.learn(
+      topology.subtopologies.flatMap((s) => s.sinkTopics),
+      partitions,
+      cluster,
+      logger,
+    );
     await this.member.start();
     this.timer = setInterval(() => this.onTimer(), Math.max(50, Math.min(this.options.commitIntervalMs, 1000)));
     this.timer.unref();
@@ -370,9 +367,8 @@ export class TaskManager {
       processed += result.processed;
       for (const record of result.outputs) outputs.push(record);
     }
-    this.enqueueOutputs(outputs);
-    if (this.queuedBytes > MAX_QUEUED_OUTPUT_BYTES) await this.waitForSendRoom();
-    this.throwIfSendFailed();
+    this.collector.add(outputs);
+    await this.collector.makeRoom();
     if (processed > 0) {
       this.dirty = true;
       this.counters.recordsProcessed += processed;
@@ -388,7 +384,7 @@ export class TaskManager {
    */
   private async commitAll(epoch: number, tolerateStale: boolean): Promise<void> {
     this.lastCommitAt = Date.now();
-    await this.flushOutputs();
+    await this.collector.flush();
     const perTask = await Promise.all([...this.tasks.values()].map(async (active) => ({ active, offsets: await active.task.commit() })));
     // Each topic-partition feeds exactly one task (the compiler puts all sources of a topic in one sub-topology).
     const offsets = new Map<TopicPartitionId, number>();
@@ -411,84 +407,6 @@ export class TaskManager {
       this.dirty = true;
       this.options.logger.warn('offset commit failed; retrying at the next commit interval', { error });
     }
-  }
-
-  // -------------------------------------------------------------------------------------------------------------
-  // Output pipeline (see the top of the file)
-  // -------------------------------------------------------------------------------------------------------------
-
-  private async learnOutputPartitionCounts(): Promise<void> {
-    const { topology, partitions, cluster } = this.options;
-    const sinks = [...new Set(topology.subtopologies.flatMap((s) => s.sinkTopics))];
-    const unknown = sinks.filter((topic) => !partitions.has(topic));
-    for (const topic of sinks) {
-      const count = partitions.get(topic);
-      if (count !== undefined) this.outputPartitionCounts.set(topic, count);
-    }
-    if (unknown.length === 0) return;
-    // Best effort: a sink topic missing now (or a failed lookup) is left to kafkajs's partitioner.
-    try {
-      for (const [topic, count] of (await cluster.describeTopicPartitions(unknown)).partitions)
-        this.outputPartitionCounts.set(topic, count);
-    } catch (error) {
-      this.options.logger.warn('could not read the partition counts of sink topics; kafkajs will partition their records', {
-        topics: unknown.join(','),
-        error,
-      });
-    }
-  }
-
-  private enqueueOutputs(outputs: ProducedRecord[]): void {
-    if (outputs.length === 0) return;
-    const counts = this.outputPartitionCounts;
-    for (let i = 0; i < outputs.length; i++) {
-      const record = outputs[i];
-      if (record.partition !== undefined || record.key === null) continue;
-      const count = counts.get(record.topic);
-      if (count !== undefined) outputs[i] = { ...record, partition: toPositive(murmur2(record.key)) % count };
-    }
-    if (this.queuedOutputs.length === 0) this.queuedOutputs = outputs;
-    else for (const record of outputs) this.queuedOutputs.push(record);
-    for (const record of outputs) this.queuedBytes += (record.key?.length ?? 0) + (record.value?.length ?? 0);
-    this.pumpOutputs();
-  }
-
-  /** Starts the next send unless one is in flight; chained from the end of every send. */
-  private pumpOutputs(): void {
-    if (this.sending !== undefined || this.queuedOutputs.length === 0 || this.sendFailure !== undefined) return;
-    const batch = this.queuedOutputs;
-    this.queuedOutputs = [];
-    this.queuedBytes = 0;
-    this.sending = this.options.sender.send(batch).then(
-      () => {
-        this.sending = undefined;
-        this.pumpOutputs();
-      },
-      (error: unknown) => {
-        this.sending = undefined;
-        // Production error policy 'fail' (or a dead-letter write that failed): nothing after it may be committed.
-        this.sendFailure ??= { error };
-        this.fail(error);
-      },
-    );
-  }
-
-  private async waitForSendRoom(): Promise<void> {
-    while (this.queuedBytes > MAX_QUEUED_OUTPUT_BYTES && this.sending !== undefined && this.sendFailure === undefined) await this.sending;
-  }
-
-  /** Resolves once every output so far is acknowledged; throws the send failure, if any. */
-  private async flushOutputs(): Promise<void> {
-    for (;;) {
-      this.throwIfSendFailed();
-      this.pumpOutputs();
-      if (this.sending === undefined) return;
-      await this.sending;
-    }
-  }
-
-  private throwIfSendFailed(): void {
-    if (this.sendFailure !== undefined) throw this.sendFailure.error;
   }
 
   // -------------------------------------------------------------------------------------------------------------
