@@ -4,11 +4,11 @@
  *
  * Assignment (kafkajs rebalances are eager: every assignment replaces the previous one):
  *   flush the previous tasks (stores written; the offset commit may be refused), close them, close the stores of
- *   tasks that moved away (kept on disk for a later return), open stores for the new tasks and decide per table
- *   partition: restore from the local checkpoint (or earliest) up to the group's committed offset (a partition
- *   never committed: up to its end offset now, dead-lettering bad records, which nobody processed before). Restoration runs through this same consumer: the table partition
- *   is sought to the checkpoint, records below the target go straight to the store (`restoreStore`, one atomic
- *   write with the checkpoint per batch) while the task's other inputs stay paused; then the task processes.
+ *   tasks that moved away (kept on disk for a later return), open stores for the new tasks and plan their table
+ *   restoration (restoration-plan.ts: from the local checkpoint up to the group's committed offset). Restoration
+ *   runs through this same group member: the table partition is sought to the checkpoint, its batches go to the
+ *   plan (records below the target straight to the store) while the task's other inputs stay paused; then the
+ *   task processes.
  * Cycle (per fetched batch, and on a timer while idle):
  *   records → every task reading that partition → `task.process()` for ready tasks (timestamp order) →
  *   (1) the outputs (sinks, repartition, dead letters) join the record collector (record-collector.ts): one
@@ -21,11 +21,11 @@
  */
 import type { TributaryError } from '../../errors.js';
 import { StaleAssignmentError } from '../../errors.js';
-import type { Subtopology, TableSourceSpec, Topology } from '../../topology/compile.js';
+import type { Subtopology, Topology } from '../../topology/compile.js';
 import type { ErrorPolicy } from '../engine/error-policy.js';
 import type { EngineMetrics } from '../engine/metrics.js';
 import { StreamTask } from '../engine/stream-task.js';
-import { createTableRecordDecoder, type TableRecordDecoder } from '../engine/table-decoder.js';
+import { createTableRecordDecoder } from '../engine/table-decoder.js';
 import { parseTaskId, taskId, type TaskId } from '../../common/task-id.js';
 import type { ClusterLookups } from '../kafka/cluster-lookups.js';
 import type { BatchContext, GroupAssignment, GroupMember, GroupMemberFactory, TopicPartition } from '../kafka/group-member.js';
@@ -36,13 +36,13 @@ import {
   type ProducedRecord,
   type TopicPartitionId,
 } from '../../common/records.js';
-import { restoreStore } from '../../state-store/restore.js';
 import type { StateDirectory } from '../../state-store/state-directory.js';
 import type { KeyValueStore, ReadOnlyKeyValueStore } from '../../state-store/types.js';
 import type { AssignmentEvent } from './events.js';
 import type { Logger } from '../../common/logger.js';
 import type { OutputSender } from './output-sender.js';
 import { OutputPartitioner, RecordCollector } from './record-collector.js';
+import { RestorationPlan } from './restoration-plan.js';
 import type { RestorationTracker } from './restoration-tracker.js';
 import { SerialExecutor } from './serial.js';
 
@@ -72,26 +72,15 @@ export interface TaskManagerOptions {
   readonly onFailure: (error: unknown) => void;
 }
 
-/** A table partition of a task still being restored through the group consumer. */
-interface RestoringPartition {
-  readonly spec: TableSourceSpec;
-  readonly store: KeyValueStore<unknown>;
-  readonly decoder: TableRecordDecoder;
-  /** Restore records below this offset; records from it on are processed by the task. */
-  readonly target: number;
-}
-
 interface ActiveTask {
   readonly id: TaskId;
   readonly subtopology: Subtopology;
   readonly partition: number;
   readonly task: StreamTask;
   readonly stores: ReadonlyMap<string, KeyValueStore<unknown>>;
-  readonly restoring: Map<TopicPartitionId, RestoringPartition>;
+  readonly restoration: RestorationPlan;
   /** Inputs paused until restoration finishes. */
   readonly paused: TopicPartition[];
-  /** Committable position of table partitions the task has not processed yet (their store checkpoint). */
-  readonly floors: Map<TopicPartitionId, number>;
 }
 
 export interface TaskView {
@@ -213,7 +202,7 @@ export class TaskManager {
   }
 
   taskViews(): TaskView[] {
-    return [...this.tasks.values()].map((t) => ({ id: t.id, restoring: t.restoring.size > 0, inputPartitions: t.task.inputPartitions }));
+    return [...this.tasks.values()].map((t) => ({ id: t.id, restoring: t.restoration.restoring, inputPartitions: t.task.inputPartitions }));
   }
 
   /** The open store of a local task that is fully restored, or why not. */
@@ -223,7 +212,7 @@ export class TaskManager {
     if (active === undefined) return { reason: `task ${task} is not assigned to this instance` };
     const kv = active.stores.get(store);
     if (kv === undefined) return { reason: `task ${task} has no store ${store}` };
-    if (active.restoring.size > 0) return { reason: `task ${task} is restoring` };
+    if (active.restoration.restoring) return { reason: `task ${task} is restoring` };
     return { store: kv.readOnly() };
   }
 
@@ -301,9 +290,7 @@ export class TaskManager {
       const tp = topicPartitionId(context.topic, context.partition);
       try {
         for (const active of this.tasksByInput.get(tp) ?? []) {
-          const restoring = active.restoring.get(tp);
-          const rest =
-            restoring === undefined ? records : await this.restoreFromBatch(active, tp, restoring, records, context.highWatermark);
+          const rest = active.restoration.isRestoring(tp) ? await this.restore(active, tp, records, context.highWatermark) : records;
           if (rest.length > 0) active.task.addRecords(rest);
           const tail = records[records.length - 1];
           if (tail !== undefined) active.task.noteFetchPosition(tp, tail.offset + 1, context.highWatermark);
@@ -343,7 +330,7 @@ export class TaskManager {
 
   private dirtyOrBuffered(): boolean {
     if (this.dirty) return true;
-    for (const t of this.tasks.values()) if (t.restoring.size === 0 && t.task.bufferedCount() > 0) return true;
+    for (const t of this.tasks.values()) if (!t.restoration.restoring && t.task.bufferedCount() > 0) return true;
     return false;
   }
 
@@ -362,7 +349,7 @@ export class TaskManager {
     const outputs: ProducedRecord[] = [];
     let processed = 0;
     for (const active of this.tasks.values()) {
-      if (active.restoring.size > 0 || !active.task.readyToProcess(now)) continue;
+      if (active.restoration.restoring || !active.task.readyToProcess(now)) continue;
       const result = await active.task.process({ nowMs: now });
       processed += result.processed;
       for (const record of result.outputs) outputs.push(record);
@@ -390,7 +377,7 @@ export class TaskManager {
     const offsets = new Map<TopicPartitionId, number>();
     for (const { active, offsets: taskOffsets } of perTask) {
       for (const [tp, offset] of taskOffsets) offsets.set(tp, offset);
-      for (const [tp, floor] of active.floors) if (!taskOffsets.has(tp)) offsets.set(tp, floor);
+      for (const [tp, floor] of active.restoration.floors()) if (!taskOffsets.has(tp)) offsets.set(tp, floor);
     }
     const changed = new Map([...offsets].filter(([tp, offset]) => this.committed.get(tp) !== offset));
     this.dirty = false;
@@ -458,42 +445,35 @@ export class TaskManager {
         maxTaskIdleMs: this.options.maxTaskIdleMs,
         partitionCount: (topic) => this.options.partitions.get(topic) ?? 1,
       });
-      const active: ActiveTask = { id, subtopology, partition, task, stores, restoring: new Map(), paused: [], floors: new Map() };
-      for (const spec of subtopology.tableSources) {
-        const tp = topicPartitionId(spec.topic, partition);
-        const store = stores.get(spec.store) as KeyValueStore<unknown>;
-        const checkpoint = store.checkpoints().get(tp);
-        const start = checkpoint ?? 0;
-        // Never committed (a new application): bootstrap the table to its current end before joining against it.
-        const target = committed.get(tp) ?? inputEnds.get(tp) ?? 0;
-        tracker.begin(spec.store, partition, start, target);
-        if (start < target) {
-          // Records below a committed offset were processed before (a bad one was dead-lettered then); a partition
-          // never committed restores records nobody processed, so its bad records are dead-lettered now.
-          const neverProcessed = !committed.has(tp);
-          const decoder = createTableRecordDecoder(spec, {
+      const restoration = new RestorationPlan({
+        partition,
+        tableSources: subtopology.tableSources,
+        stores,
+        committed,
+        ends: inputEnds,
+        tracker,
+        decoder: (spec, deadLetterBadRecords) =>
+          createTableRecordDecoder(spec, {
             applicationId: topology.applicationId,
             errorPolicy: this.options.errorPolicy,
             logger,
             metrics: this.options.metrics,
-            deadLetters: neverProcessed ? (letters) => this.options.sender.send(letters) : undefined,
-          });
-          active.restoring.set(tp, { spec, store, target, decoder });
-        } else if (checkpoint !== undefined) {
-          active.floors.set(tp, checkpoint);
-        }
-        // Start the table partition where the store stands (earliest when it has nothing yet).
-        this.member.seek(spec.topic, partition, start);
-        task.noteFetchPosition(tp, start, inputEnds.get(tp) ?? start);
+            deadLetters: deadLetterBadRecords ? (letters) => this.options.sender.send(letters) : undefined,
+          }),
+      });
+      const active: ActiveTask = { id, subtopology, partition, task, stores, restoration, paused: [] };
+      // Table partitions start where their store stands; other inputs at the committed offset (earliest without).
+      for (const start of restoration.starts) {
+        this.member.seek(start.topic, start.partition, start.offset);
+        task.noteFetchPosition(start.tp, start.offset, start.end);
       }
-      // Other inputs start at the committed offset (earliest when never committed).
       for (const input of task.inputPartitions) {
-        if (subtopology.tableSources.some((spec) => topicPartitionId(spec.topic, partition) === input)) continue;
+        if (restoration.isTablePartition(input)) continue;
         task.noteFetchPosition(input, committed.get(input) ?? 0, inputEnds.get(input) ?? 0);
       }
-      if (active.restoring.size > 0) {
+      if (restoration.restoring) {
         for (const input of task.inputPartitions) {
-          if (active.restoring.has(input)) continue;
+          if (restoration.isRestoring(input)) continue;
           active.paused.push(parseTopicPartitionId(input));
         }
         if (active.paused.length > 0) this.member.pause(active.paused);
@@ -510,54 +490,28 @@ export class TaskManager {
       epoch: assignment.epoch,
       tasks: assignment.mine.join(','),
       restoring: [...this.tasks.values()]
-        .filter((t) => t.restoring.size > 0)
+        .filter((t) => t.restoration.restoring)
         .map((t) => t.id)
         .join(','),
       members: assignment.members.length,
     });
   }
 
-  /**
-   * Applies the records of `batch` below the restore target to the store (one atomic write with the checkpoint)
-   * and returns the rest, which the task processes. Finishes the partition when the target (or the log end) is
-   * reached, and resumes the task's other inputs when its last table partition is done.
-   */
-  private async restoreFromBatch(
+  /** Feeds a table partition's batch to the task's restoration; resumes its other inputs when the last one finishes. */
+  private async restore(
     active: ActiveTask,
     tp: TopicPartitionId,
-    restoring: RestoringPartition,
-    batch: readonly ConsumedRecord[],
+    records: readonly ConsumedRecord[],
     highWatermark: number,
   ): Promise<readonly ConsumedRecord[]> {
-    const { tracker } = this.options;
-    let cut = batch.findIndex((record) => record.offset >= restoring.target);
-    if (cut < 0) cut = batch.length;
-    const toRestore = batch.slice(0, cut);
-    if (toRestore.length > 0) {
-      const result = await restoreStore({
-        store: restoring.store,
-        batches: oneBatch(toRestore),
-        endOffsets: new Map([[tp, restoring.target]]),
-        decode: (record) => restoring.decoder.decode(record),
-        onDecodeError: (record, error) => restoring.decoder.onDecodeError(record, error),
-      });
-      tracker.advance(restoring.spec.store, active.partition, result.restored, result.checkpoints.get(tp) ?? 0);
-    }
-    const position = restoring.store.checkpoints().get(tp) ?? 0;
-    if (cut < batch.length || position >= restoring.target || highWatermark <= position) {
-      active.restoring.delete(tp);
-      active.floors.set(tp, cut < batch.length ? Math.max(position, restoring.target) : position);
-      tracker.finish(restoring.spec.store, active.partition);
-      if (active.restoring.size === 0 && active.paused.length > 0) {
+    const { rest, finished } = await active.restoration.apply(tp, records, highWatermark);
+    if (finished) {
+      if (!active.restoration.restoring && active.paused.length > 0) {
         this.member.resume(active.paused);
         active.paused.length = 0;
       }
       this.dirty = true;
     }
-    return batch.slice(cut);
+    return rest;
   }
-}
-
-async function* oneBatch(records: readonly ConsumedRecord[]): AsyncGenerator<readonly ConsumedRecord[]> {
-  yield records;
 }
