@@ -102,7 +102,7 @@ export class TributaryApp {
       instanceId: () => this.resolvedInstanceId ?? this.options.instanceId ?? '',
       partitions: () => this.layout?.partitions,
       globals: () => this.globals,
-      tasks: () => this.tasks,
+      tasks: () => this.tasks?.view,
       status: () => this.status(),
       metrics: () => this.metricFamilies(),
     });
@@ -149,7 +149,7 @@ export class TributaryApp {
       state: this.currentState,
       instanceId: this.resolvedInstanceId,
       url: this.advertisedUrl,
-      tasks: this.tasks?.taskViews() ?? [],
+      tasks: this.tasks?.view.taskViews() ?? [],
       engine: this.engineMetrics.snapshot(),
       restoration: this.tracker.totalsByStore(),
       recordsProcessed: tasks?.recordsProcessed ?? 0,
@@ -353,7 +353,7 @@ export class TributaryApp {
       if (this.stopRequested || this.currentState !== 'bootstrapping') return;
       this.timings.runningAt = Date.now();
       this.transition('running');
-      if (this.tasks?.isRebalancing) this.transition('rebalancing');
+      if (this.tasks?.view.isRebalancing) this.transition('rebalancing');
     } catch (error) {
       if (this.stopRequested && this.failure === undefined) return;
       await this.fail(error);

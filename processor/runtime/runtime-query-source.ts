@@ -31,7 +31,7 @@ export interface GlobalStoresView {
   store(name: string): KeyValueStore<unknown> | undefined;
 }
 
-/** What routing needs from the partitioned work (TaskManager implements it). */
+/** What routing needs from the partitioned work (TaskRegistry implements it; TaskManager.view). */
 export interface TaskOwnershipView {
   readonly isRebalancing: boolean;
   currentAssignment(): Pick<GroupAssignment, 'epoch' | 'assignmentId' | 'memberId' | 'all' | 'members'> | undefined;

@@ -129,7 +129,7 @@ class Harness {
   }
 
   async storeGet(task: TaskId, key: string): Promise<unknown> {
-    const local = this.manager.localStore(task, 'customers');
+    const local = this.manager.view.localStore(task, 'customers');
     if (!('store' in local)) throw new Error(local.reason);
     return local.store.get(Buffer.from(key));
   }
@@ -168,13 +168,13 @@ describe('TaskManager on a fake group member', () => {
     // Never committed: the table restores from the earliest offset up to its end at assignment; orders wait.
     expect(h.member.seeks).toEqual([{ topic: 'customers', partition: 0, offset: 0 }]);
     expect(h.member.isPaused('orders', 0)).toBe(true);
-    expect(h.manager.localStore('0_0', 'customers')).toEqual({ reason: 'task 0_0 is restoring' });
-    expect(h.manager.taskViews()).toEqual([{ id: '0_0', restoring: true, inputPartitions: expect.arrayContaining(['customers:0']) }]);
+    expect(h.manager.view.localStore('0_0', 'customers')).toEqual({ reason: 'task 0_0 is restoring' });
+    expect(h.manager.view.taskViews()).toEqual([{ id: '0_0', restoring: true, inputPartitions: expect.arrayContaining(['customers:0']) }]);
     expect(h.assigned).toEqual([{ epoch: 1, tasks: ['0_0'], added: ['0_0'], removed: [], members: 1 }]);
 
     await h.member.pollUntilIdle();
     expect(h.member.isPaused('orders', 0)).toBe(false);
-    expect(h.manager.taskViews()[0].restoring).toBe(false);
+    expect(h.manager.view.taskViews()[0].restoring).toBe(false);
     expect(await h.storeGet('0_0', KEY.p0[1])).toBe('Bob');
     expect(h.tracker.progress()).toEqual([{ store: 'customers', partition: 0, restoredOffset: 2, endOffset: 2, done: true }]);
     expect(h.tracker.totalsByStore()).toEqual({ customers: { restoredRecords: 2, restorations: 1, skipped: 0 } });
@@ -273,8 +273,8 @@ describe('TaskManager on a fake group member', () => {
     h.member.signalRebalance();
     await vi.waitFor(() => expect(h.member.commits).toHaveLength(1));
     expect(h.rebalancingSignals).toBe(1);
-    expect(h.manager.isRebalancing).toBe(true);
-    expect(h.manager.localStore('0_0', 'customers')).toEqual({ reason: 'a rebalance is in progress' });
+    expect(h.manager.view.isRebalancing).toBe(true);
+    expect(h.manager.view.localStore('0_0', 'customers')).toEqual({ reason: 'a rebalance is in progress' });
     await h.member.assign(['0_1'], [{ memberId: 'member-2', url: 'http://member-2', tasks: ['0_0'] }]);
 
     // The rebalance commit ran before the revocation, for the epoch the work belonged to.
@@ -286,10 +286,10 @@ describe('TaskManager on a fake group member', () => {
       ]),
     });
     expect(h.assigned.at(-1)).toEqual({ epoch: 2, tasks: ['0_1'], added: [], removed: ['0_0'], members: 2 });
-    expect(h.manager.isRebalancing).toBe(false);
-    expect(h.manager.localStore('0_0', 'customers')).toEqual({ reason: 'task 0_0 is not assigned to this instance' });
-    expect(h.manager.localPartitions('customers')).toEqual([1]);
-    expect(h.manager.currentAssignment()?.all.get('0_0')?.memberId).toBe('member-2');
+    expect(h.manager.view.isRebalancing).toBe(false);
+    expect(h.manager.view.localStore('0_0', 'customers')).toEqual({ reason: 'task 0_0 is not assigned to this instance' });
+    expect(h.manager.view.localPartitions('customers')).toEqual([1]);
+    expect(h.manager.view.currentAssignment()?.all.get('0_0')?.memberId).toBe('member-2');
     expect(h.tracker.progress().map((p) => p.partition)).toEqual([1]);
     await h.stop();
   });
@@ -314,7 +314,7 @@ describe('TaskManager on a fake group member', () => {
     await h.member.pollUntilIdle();
     expect(h.failures).toEqual([]);
     expect(h.member.commits).toEqual([]);
-    expect(h.manager.isRebalancing).toBe(true); // the refusal signalled the rebalance
+    expect(h.manager.view.isRebalancing).toBe(true); // the refusal signalled the rebalance
 
     h.member.refuseCommits = false;
     await h.member.assign(['0_0']);
@@ -358,6 +358,6 @@ describe('TaskManager on a fake group member', () => {
     expect(h.committed('customers', 0)).toBe(1);
     expect(h.committed('orders', 0)).toBe(1);
     expect(store.isClosed).toBe(true);
-    expect(h.manager.taskViews()).toEqual([]);
+    expect(h.manager.view.taskViews()).toEqual([]);
   });
 });

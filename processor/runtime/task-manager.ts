@@ -1,8 +1,12 @@
 /**
- * The partitioned work of one instance: a member of the application's consumer group (sticky co-partitioning
- * assignor), one StreamTask per assigned task, table-store restoration, and the at-least-once commit cycle.
+ * The partitioned work of one instance: the group callbacks and the at-least-once process/commit cycle. It drives
+ * a member of the application's group through the group-member port (kafka/group-member.ts: seek, pause, resume,
+ * commit, assignment callbacks), keeps its open tasks in a TaskRegistry (task-registry.ts, also the read path for
+ * queries and stats), restores table stores with a RestorationPlan per task (restoration-plan.ts) and sends every
+ * output through one RecordCollector (record-collector.ts). Offsets and partition counts come from the cluster
+ * lookups port (kafka/cluster-lookups.ts).
  *
- * Assignment (kafkajs rebalances are eager: every assignment replaces the previous one):
+ * Assignment (rebalances are eager: every assignment replaces the previous one):
  *   flush the previous tasks (stores written; the offset commit may be refused), close them, close the stores of
  *   tasks that moved away (kept on disk for a later return), open stores for the new tasks and plan their table
  *   restoration (restoration-plan.ts: from the local checkpoint up to the group's committed offset). Restoration
@@ -21,14 +25,14 @@
  */
 import type { TributaryError } from '../../errors.js';
 import { StaleAssignmentError } from '../../errors.js';
-import type { Subtopology, Topology } from '../../topology/compile.js';
+import type { Topology } from '../../topology/compile.js';
 import type { ErrorPolicy } from '../engine/error-policy.js';
 import type { EngineMetrics } from '../engine/metrics.js';
 import { StreamTask } from '../engine/stream-task.js';
 import { createTableRecordDecoder } from '../engine/table-decoder.js';
 import { parseTaskId, taskId, type TaskId } from '../../common/task-id.js';
 import type { ClusterLookups } from '../kafka/cluster-lookups.js';
-import type { BatchContext, GroupAssignment, GroupMember, GroupMemberFactory, TopicPartition } from '../kafka/group-member.js';
+import type { BatchContext, GroupAssignment, GroupMember, GroupMemberFactory } from '../kafka/group-member.js';
 import {
   parseTopicPartitionId,
   topicPartitionId,
@@ -45,6 +49,7 @@ import { OutputPartitioner, RecordCollector } from './record-collector.js';
 import { RestorationPlan } from './restoration-plan.js';
 import type { RestorationTracker } from './restoration-tracker.js';
 import { SerialExecutor } from './serial.js';
+import { TaskRegistry, type ActiveTask, type TaskRegistryView } from './task-registry.js';
 
 export interface TaskManagerOptions {
   readonly topology: Topology;
@@ -72,23 +77,6 @@ export interface TaskManagerOptions {
   readonly onFailure: (error: unknown) => void;
 }
 
-interface ActiveTask {
-  readonly id: TaskId;
-  readonly subtopology: Subtopology;
-  readonly partition: number;
-  readonly task: StreamTask;
-  readonly stores: ReadonlyMap<string, KeyValueStore<unknown>>;
-  readonly restoration: RestorationPlan;
-  /** Inputs paused until restoration finishes. */
-  readonly paused: TopicPartition[];
-}
-
-export interface TaskView {
-  readonly id: string;
-  readonly restoring: boolean;
-  readonly inputPartitions: readonly string[];
-}
-
 export interface TaskManagerCounters {
   readonly recordsProcessed: number;
   readonly commits: number;
@@ -101,16 +89,13 @@ export class TaskManager {
   private readonly options: TaskManagerOptions;
   private readonly member: GroupMember;
   private readonly serial = new SerialExecutor();
-  private readonly tasks = new Map<TaskId, ActiveTask>();
-  /** Input partition → the tasks reading it. */
-  private readonly tasksByInput = new Map<TopicPartitionId, ActiveTask[]>();
+  /** The open tasks; what queries and stats read of them (see `view`). */
+  private readonly registry = new TaskRegistry();
   /** Offsets last committed to the group by this member (commits only send what moved). */
   private readonly committed = new Map<TopicPartitionId, number>();
   /** Per input partition: high watermark − next offset, from the last fetched batch. */
   private readonly lag = new Map<TopicPartitionId, number>();
-  private assignment: GroupAssignment | undefined;
   private epoch = -1;
-  private rebalancing = true;
   private halted = false;
   private dirty = false;
   private lastCommitAt = Date.now();
@@ -193,39 +178,9 @@ export class TaskManager {
   // Views for queries and stats (in-memory, no I/O)
   // -------------------------------------------------------------------------------------------------------------
 
-  get isRebalancing(): boolean {
-    return this.rebalancing;
-  }
-
-  currentAssignment(): GroupAssignment | undefined {
-    return this.assignment;
-  }
-
-  taskViews(): TaskView[] {
-    return [...this.tasks.values()].map((t) => ({ id: t.id, restoring: t.restoration.restoring, inputPartitions: t.task.inputPartitions }));
-  }
-
-  /** The open store of a local task that is fully restored, or why not. */
-  localStore(task: TaskId, store: string): { store: ReadOnlyKeyValueStore<unknown> } | { reason: string } {
-    if (this.rebalancing) return { reason: 'a rebalance is in progress' };
-    const active = this.tasks.get(task);
-    if (active === undefined) return { reason: `task ${task} is not assigned to this instance` };
-    const kv = active.stores.get(store);
-    if (kv === undefined) return { reason: `task ${task} has no store ${store}` };
-    if (active.restoration.restoring) return { reason: `task ${task} is restoring` };
-    return { store: kv.readOnly() };
-  }
-
-  localPartitions(store: string): number[] {
-    return [...this.tasks.values()]
-      .filter((t) => t.stores.has(store))
-      .map((t) => t.partition)
-      .sort((a, b) => a - b);
-  }
-
-  async approximateCount(store: string): Promise<number> {
-    const counts = await Promise.all([...this.tasks.values()].map((t) => t.stores.get(store)?.approximateCount() ?? 0));
-    return counts.reduce((a, b) => a + b, 0);
+  /** The read path: ownership, local stores and task views for queries and stats. */
+  get view(): TaskRegistryView {
+    return this.registry;
   }
 
   consumerLag(): ReadonlyMap<TopicPartitionId, number> {
@@ -242,7 +197,7 @@ export class TaskManager {
 
   private handleRebalancing(epoch: number): void {
     if (this.halted) return;
-    this.rebalancing = true;
+    this.registry.rebalanceStarted();
     this.options.onRebalancing();
     // Best effort: while this member has not rejoined, the coordinator still takes commits of this generation.
     void this.serial
@@ -255,25 +210,26 @@ export class TaskManager {
   private handleAssignment(assignment: GroupAssignment): Promise<void> {
     return this.serial.run(async () => {
       if (this.halted) return;
-      this.rebalancing = true;
+      this.registry.rebalanceStarted();
       try {
         if (this.epoch >= 0) await this.commitAll(this.epoch, true);
       } catch (error) {
         this.fail(error);
         return;
       }
-      const before = new Set(this.tasks.keys());
+      const before = new Set([...this.registry.all()].map((active) => active.id));
       const mine = new Set(assignment.mine);
+      // Eager: every task is closed and the new ones opened; stores of tasks kept stay open in between.
       await this.closeTasks(mine);
       this.epoch = assignment.epoch;
-      this.assignment = assignment;
+      this.registry.assignmentReceived(assignment);
       this.committed.clear();
       this.lag.clear();
       await this.openTasks(assignment);
       this.counters.rebalances++;
       this.counters.firstAssignmentAt ??= Date.now();
       this.lastCommitAt = Date.now();
-      this.rebalancing = false;
+      this.registry.assigned();
       this.options.onAssigned({
         epoch: assignment.epoch,
         tasks: assignment.mine,
@@ -289,7 +245,7 @@ export class TaskManager {
       if (this.halted || context.epoch !== this.epoch || context.isStale()) return 0;
       const tp = topicPartitionId(context.topic, context.partition);
       try {
-        for (const active of this.tasksByInput.get(tp) ?? []) {
+        for (const active of this.registry.readersOf(tp)) {
           const rest = active.restoration.isRestoring(tp) ? await this.restore(active, tp, records, context.highWatermark) : records;
           if (rest.length > 0) active.task.addRecords(rest);
           const tail = records[records.length - 1];
@@ -319,18 +275,18 @@ export class TaskManager {
   }
 
   private onTimer(): void {
-    if (this.halted || this.rebalancing || !this.dirtyOrBuffered()) return;
+    if (this.halted || this.registry.isRebalancing || !this.dirtyOrBuffered()) return;
     const epoch = this.epoch;
     void this.serial
       .run(async () => {
-        if (!this.halted && epoch === this.epoch && !this.rebalancing) await this.runCycle(epoch);
+        if (!this.halted && epoch === this.epoch && !this.registry.isRebalancing) await this.runCycle(epoch);
       })
       .catch((error: unknown) => this.fail(error));
   }
 
   private dirtyOrBuffered(): boolean {
     if (this.dirty) return true;
-    for (const t of this.tasks.values()) if (!t.restoration.restoring && t.task.bufferedCount() > 0) return true;
+    for (const t of this.registry.all()) if (!t.restoration.restoring && t.task.bufferedCount() > 0) return true;
     return false;
   }
 
@@ -348,7 +304,7 @@ export class TaskManager {
     const now = Date.now();
     const outputs: ProducedRecord[] = [];
     let processed = 0;
-    for (const active of this.tasks.values()) {
+    for (const active of this.registry.all()) {
       if (active.restoration.restoring || !active.task.readyToProcess(now)) continue;
       const result = await active.task.process({ nowMs: now });
       processed += result.processed;
@@ -372,7 +328,7 @@ export class TaskManager {
   private async commitAll(epoch: number, tolerateStale: boolean): Promise<void> {
     this.lastCommitAt = Date.now();
     await this.collector.flush();
-    const perTask = await Promise.all([...this.tasks.values()].map(async (active) => ({ active, offsets: await active.task.commit() })));
+    const perTask = await Promise.all([...this.registry.all()].map(async (active) => ({ active, offsets: await active.task.commit() })));
     // Each topic-partition feeds exactly one task (the compiler puts all sources of a topic in one sub-topology).
     const offsets = new Map<TopicPartitionId, number>();
     for (const { active, offsets: taskOffsets } of perTask) {
@@ -400,101 +356,100 @@ export class TaskManager {
   // Task lifecycle and restoration
   // -------------------------------------------------------------------------------------------------------------
 
-  /** Closes every task; closes the stores of tasks not in `keep` (their directories stay for a later return). */
-  private async closeTasks(keep: ReadonlySet<TaskId>): Promise<void> {
-    const closing: Promise<void>[] = [];
-    for (const active of this.tasks.values()) {
-      active.task.close();
-      if (keep.has(active.id)) continue;
-      for (const [name, store] of active.stores) {
-        this.options.tracker.remove(name, active.partition);
-        closing.push(store.close());
-      }
-    }
-    this.tasks.clear();
-    this.tasksByInput.clear();
-    await Promise.all(closing);
+  /** Closes every task; closes the stores of tasks not in `keepStores` (their directories stay for a later return). */
+  private async closeTasks(keepStores: ReadonlySet<TaskId>): Promise<void> {
+    await Promise.all([...this.registry.all()].map((active) => this.closeTask(active, keepStores.has(active.id))));
+  }
+
+  private closeTask(active: ActiveTask, keepStores: boolean): Promise<unknown> {
+    this.registry.remove(active.id);
+    active.task.close();
+    if (keepStores) return Promise.resolve();
+    for (const name of active.stores.keys()) this.options.tracker.remove(name, active.partition);
+    return Promise.all([...active.stores.values()].map((store) => store.close()));
   }
 
   private async openTasks(assignment: GroupAssignment): Promise<void> {
-    const { topology, stateDirectory, cluster, groupId, tracker, logger } = this.options;
+    const { topology, cluster, groupId, logger } = this.options;
     // Committed and end offsets of every input: table restoration targets, and where each input starts, so tasks
     // wait for partitions known to hold unfetched records (timestamp order across separately fetched partitions).
     const inputTopics = [...new Set(assignment.mine.flatMap((id) => topology.subtopologies[parseTaskId(id).subtopology].sourceTopics))];
     const committed =
       inputTopics.length > 0 ? await cluster.fetchCommittedOffsets(groupId, inputTopics) : new Map<TopicPartitionId, number>();
-    const inputEnds = new Map<TopicPartitionId, number>();
+    const ends = new Map<TopicPartitionId, number>();
     for (const topic of inputTopics) {
-      for (const [partition, end] of await cluster.fetchEndOffsets(topic)) inputEnds.set(topicPartitionId(topic, partition), end);
+      for (const [partition, end] of await cluster.fetchEndOffsets(topic)) ends.set(topicPartitionId(topic, partition), end);
     }
-
-    for (const id of assignment.mine) {
-      const { subtopology: subId, partition } = parseTaskId(id);
-      const subtopology = topology.subtopologies[subId];
-      const stores = new Map<string, KeyValueStore<unknown>>();
-      for (const name of subtopology.stores) stores.set(name, await stateDirectory.openStore<unknown>(name, partition));
-      const task = new StreamTask({
-        topology,
-        subtopologyId: subId,
-        partition,
-        stores,
-        globalStores: this.options.globalStores,
-        errorPolicy: this.options.errorPolicy,
-        metrics: this.options.metrics,
-        logger,
-        maxTaskIdleMs: this.options.maxTaskIdleMs,
-        partitionCount: (topic) => this.options.partitions.get(topic) ?? 1,
-      });
-      const restoration = new RestorationPlan({
-        partition,
-        tableSources: subtopology.tableSources,
-        stores,
-        committed,
-        ends: inputEnds,
-        tracker,
-        decoder: (spec, deadLetterBadRecords) =>
-          createTableRecordDecoder(spec, {
-            applicationId: topology.applicationId,
-            errorPolicy: this.options.errorPolicy,
-            logger,
-            metrics: this.options.metrics,
-            deadLetters: deadLetterBadRecords ? (letters) => this.options.sender.send(letters) : undefined,
-          }),
-      });
-      const active: ActiveTask = { id, subtopology, partition, task, stores, restoration, paused: [] };
-      // Table partitions start where their store stands; other inputs at the committed offset (earliest without).
-      for (const start of restoration.starts) {
-        this.member.seek(start.topic, start.partition, start.offset);
-        task.noteFetchPosition(start.tp, start.offset, start.end);
-      }
-      for (const input of task.inputPartitions) {
-        if (restoration.isTablePartition(input)) continue;
-        task.noteFetchPosition(input, committed.get(input) ?? 0, inputEnds.get(input) ?? 0);
-      }
-      if (restoration.restoring) {
-        for (const input of task.inputPartitions) {
-          if (restoration.isRestoring(input)) continue;
-          active.paused.push(parseTopicPartitionId(input));
-        }
-        if (active.paused.length > 0) this.member.pause(active.paused);
-      }
-      this.tasks.set(id, active);
-      if (stores.size > 0) this.localStateTasks.add(id);
-      for (const input of task.inputPartitions) {
-        const readers = this.tasksByInput.get(input) ?? [];
-        readers.push(active);
-        this.tasksByInput.set(input, readers);
-      }
-    }
+    for (const id of assignment.mine) this.registry.add(await this.openTask(id, committed, ends));
     logger.info('assignment set up', {
       epoch: assignment.epoch,
       tasks: assignment.mine.join(','),
-      restoring: [...this.tasks.values()]
+      restoring: [...this.registry.all()]
         .filter((t) => t.restoration.restoring)
         .map((t) => t.id)
         .join(','),
       members: assignment.members.length,
     });
+  }
+
+  /** Opens a task's stores and engine, plans its restoration and positions its inputs (seek, pause). */
+  private async openTask(
+    id: TaskId,
+    committed: ReadonlyMap<TopicPartitionId, number>,
+    ends: ReadonlyMap<TopicPartitionId, number>,
+  ): Promise<ActiveTask> {
+    const { topology, stateDirectory, tracker, logger } = this.options;
+    const { subtopology: subId, partition } = parseTaskId(id);
+    const subtopology = topology.subtopologies[subId];
+    const stores = new Map<string, KeyValueStore<unknown>>();
+    for (const name of subtopology.stores) stores.set(name, await stateDirectory.openStore<unknown>(name, partition));
+    const task = new StreamTask({
+      topology,
+      subtopologyId: subId,
+      partition,
+      stores,
+      globalStores: this.options.globalStores,
+      errorPolicy: this.options.errorPolicy,
+      metrics: this.options.metrics,
+      logger,
+      maxTaskIdleMs: this.options.maxTaskIdleMs,
+      partitionCount: (topic) => this.options.partitions.get(topic) ?? 1,
+    });
+    const restoration = new RestorationPlan({
+      partition,
+      tableSources: subtopology.tableSources,
+      stores,
+      committed,
+      ends,
+      tracker,
+      decoder: (spec, deadLetterBadRecords) =>
+        createTableRecordDecoder(spec, {
+          applicationId: topology.applicationId,
+          errorPolicy: this.options.errorPolicy,
+          logger,
+          metrics: this.options.metrics,
+          deadLetters: deadLetterBadRecords ? (letters) => this.options.sender.send(letters) : undefined,
+        }),
+    });
+    const active: ActiveTask = { id, subtopology, partition, task, stores, restoration, paused: [] };
+    // Table partitions start where their store stands; other inputs at the committed offset (earliest without).
+    for (const start of restoration.starts) {
+      this.member.seek(start.topic, start.partition, start.offset);
+      task.noteFetchPosition(start.tp, start.offset, start.end);
+    }
+    for (const input of task.inputPartitions) {
+      if (restoration.isTablePartition(input)) continue;
+      task.noteFetchPosition(input, committed.get(input) ?? 0, ends.get(input) ?? 0);
+    }
+    if (restoration.restoring) {
+      for (const input of task.inputPartitions) {
+        if (restoration.isRestoring(input)) continue;
+        active.paused.push(parseTopicPartitionId(input));
+      }
+      if (active.paused.length > 0) this.member.pause(active.paused);
+    }
+    if (stores.size > 0) this.localStateTasks.add(id);
+    return active;
   }
 
   /** Feeds a table partition's batch to the task's restoration; resumes its other inputs when the last one finishes. */
