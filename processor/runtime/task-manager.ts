@@ -28,8 +28,6 @@ import { StaleAssignmentError } from '../../errors.js';
 import type { Topology } from '../../topology/compile.js';
 import type { ErrorPolicy } from '../engine/error-policy.js';
 import type { EngineMetrics } from '../engine/metrics.js';
-import { StreamTask } from '../engine/stream-task.js';
-import { createTableRecordDecoder } from '../engine/table-decoder.js';
 import { parseTaskId, taskId, type TaskId } from '../../common/task-id.js';
 import type { ClusterLookups } from '../kafka/cluster-lookups.js';
 import type { BatchContext, GroupAssignment, GroupMember, GroupMemberFactory } from '../kafka/group-member.js';
@@ -41,15 +39,15 @@ import {
   type TopicPartitionId,
 } from '../../common/records.js';
 import type { StateDirectory } from '../../state-store/state-directory.js';
-import type { KeyValueStore, ReadOnlyKeyValueStore } from '../../state-store/types.js';
+import type { ReadOnlyKeyValueStore } from '../../state-store/types.js';
 import type { AssignmentEvent } from './events.js';
 import type { Logger } from '../../common/logger.js';
 import type { OutputSender } from './output-sender.js';
 import { OutputPartitioner, RecordCollector } from './record-collector.js';
-import { RestorationPlan } from './restoration-plan.js';
 import type { RestorationTracker } from './restoration-tracker.js';
 import { SerialExecutor } from './serial.js';
-import { TaskRegistry, type ActiveTask, type TaskRegistryView } from './task-registry.js';
+import { TaskRegistry, type TaskRegistryView } from './task-registry.js';
+import { closeActiveTask, openActiveTask, type ActiveTask, type TaskOpeningContext } from './active-task.js';
 
 export interface TaskManagerOptions {
   readonly topology: Topology;
@@ -113,10 +111,12 @@ export class TaskManager {
 
   /** Tasks with a store directory on local disk (asked at every join: the assignor prefers us for them). */
   private readonly localStateTasks: Set<TaskId>;
+  private readonly taskContext: TaskOpeningContext;
 
   constructor(options: TaskManagerOptions, localStateTasks: readonly TaskId[]) {
     this.options = options;
     this.localStateTasks = new Set(localStateTasks);
+    this.taskContext = { ...options, deadLetters: (letters) => options.sender.send(letters) };
     this.collector = new RecordCollector({
       sender: options.sender,
       partitioner: this.partitioner,
@@ -363,10 +363,7 @@ export class TaskManager {
 
   private closeTask(active: ActiveTask, keepStores: boolean): Promise<unknown> {
     this.registry.remove(active.id);
-    active.task.close();
-    if (keepStores) return Promise.resolve();
-    for (const name of active.stores.keys()) this.options.tracker.remove(name, active.partition);
-    return Promise.all([...active.stores.values()].map((store) => store.close()));
+    return closeActiveTask(active, keepStores, this.options.tracker);
   }
 
   private async openTasks(assignment: GroupAssignment): Promise<void> {
@@ -392,46 +389,14 @@ export class TaskManager {
     });
   }
 
-  /** Opens a task's stores and engine, plans its restoration and positions its inputs (seek, pause). */
+  /** Opens a task and positions its inputs: table partitions sought to their stores, the others noted, paused while it restores. */
   private async openTask(
     id: TaskId,
     committed: ReadonlyMap<TopicPartitionId, number>,
     ends: ReadonlyMap<TopicPartitionId, number>,
   ): Promise<ActiveTask> {
-    const { topology, stateDirectory, tracker, logger } = this.options;
-    const { subtopology: subId, partition } = parseTaskId(id);
-    const subtopology = topology.subtopologies[subId];
-    const stores = new Map<string, KeyValueStore<unknown>>();
-    for (const name of subtopology.stores) stores.set(name, await stateDirectory.openStore<unknown>(name, partition));
-    const task = new StreamTask({
-      topology,
-      subtopologyId: subId,
-      partition,
-      stores,
-      globalStores: this.options.globalStores,
-      errorPolicy: this.options.errorPolicy,
-      metrics: this.options.metrics,
-      logger,
-      maxTaskIdleMs: this.options.maxTaskIdleMs,
-      partitionCount: (topic) => this.options.partitions.get(topic) ?? 1,
-    });
-    const restoration = new RestorationPlan({
-      partition,
-      tableSources: subtopology.tableSources,
-      stores,
-      committed,
-      ends,
-      tracker,
-      decoder: (spec, deadLetterBadRecords) =>
-        createTableRecordDecoder(spec, {
-          applicationId: topology.applicationId,
-          errorPolicy: this.options.errorPolicy,
-          logger,
-          metrics: this.options.metrics,
-          deadLetters: deadLetterBadRecords ? (letters) => this.options.sender.send(letters) : undefined,
-        }),
-    });
-    const active: ActiveTask = { id, subtopology, partition, task, stores, restoration, paused: [] };
+    const active = await openActiveTask(id, this.taskContext, committed, ends);
+    const { task, restoration } = active;
     // Table partitions start where their store stands; other inputs at the committed offset (earliest without).
     for (const start of restoration.starts) {
       this.member.seek(start.topic, start.partition, start.offset);
@@ -448,7 +413,7 @@ export class TaskManager {
       }
       if (active.paused.length > 0) this.member.pause(active.paused);
     }
-    if (stores.size > 0) this.localStateTasks.add(id);
+    if (active.stores.size > 0) this.localStateTasks.add(id);
     return active;
   }
 

@@ -9,7 +9,8 @@ import { createTableRecordDecoder } from '../engine/table-decoder.js';
 import type { GroupAssignment } from '../kafka/group-member.js';
 import { RestorationPlan } from './restoration-plan.js';
 import { RestorationTracker } from './restoration-tracker.js';
-import { TaskRegistry, type ActiveTask } from './task-registry.js';
+import type { ActiveTask } from './active-task.js';
+import { TaskRegistry } from './task-registry.js';
 
 const builder = new StreamsBuilder();
 const customers = builder.table('customers', { key: Serdes.string(), value: Serdes.string(), store: 'customers' });

@@ -8,24 +8,10 @@
  */
 import type { TopicPartitionId } from '../../common/records.js';
 import type { TaskId } from '../../common/task-id.js';
-import type { KeyValueStore, ReadOnlyKeyValueStore } from '../../state-store/types.js';
-import type { Subtopology } from '../../topology/compile.js';
-import type { StreamTask } from '../engine/stream-task.js';
-import type { GroupAssignment, TopicPartition } from '../kafka/group-member.js';
-import type { RestorationPlan } from './restoration-plan.js';
+import type { ReadOnlyKeyValueStore } from '../../state-store/types.js';
+import type { GroupAssignment } from '../kafka/group-member.js';
+import type { ActiveTask } from './active-task.js';
 import type { TaskOwnershipView } from './runtime-query-source.js';
-
-/** One open task: its engine, its open stores, its restoration and the inputs paused while it restores. */
-export interface ActiveTask {
-  readonly id: TaskId;
-  readonly subtopology: Subtopology;
-  readonly partition: number;
-  readonly task: StreamTask;
-  readonly stores: ReadonlyMap<string, KeyValueStore<unknown>>;
-  readonly restoration: RestorationPlan;
-  /** Inputs paused until restoration finishes. */
-  readonly paused: TopicPartition[];
-}
 
 export interface TaskView {
   readonly id: string;
