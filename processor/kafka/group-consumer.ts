@@ -3,13 +3,8 @@
  * assignor (assignor.ts), tells the runtime which tasks it owns and who owns every other task (with their HTTP
  * URLs, for query routing), and delivers records per topic-partition batch.
  *
- * kafkajs 2.2.4 wiring (checked against its source):
- * - The assignor is a kafkajs `PartitionAssigner`. Each member's JoinGroup metadata carries, in `userData`, its HTTP
- *   URL, instance id and the tasks it holds (the stickiness hint). Only the group leader runs `assign`; it encodes
- *   the full task → member map into every member's assignment `userData`.
- * - kafkajs drops the assignment `userData` on followers, so after every GROUP_JOIN each member (the leader uses
- *   its own result) reads the map back with `describeGroup()`, retrying until the group is Stable and the map agrees
- *   with the partitions the member received.
+ * The join handshake (the assigner every member offers, and reading the task map back after a join, which kafkajs
+ * 2.2.4 needs because it drops assignment `userData` on followers) is in group-join.ts.
  *
  * How it keeps the contract of the group-member port (group-member.ts) on kafkajs, whose rebalances are eager and
  * have no revoke callback:
@@ -27,18 +22,7 @@
  * - The coordinator's REBALANCE_IN_PROGRESS / ILLEGAL_GENERATION / UNKNOWN_MEMBER_ID on a commit or heartbeat become
  *   StaleAssignmentError.
  */
-import type {
-  Assigner,
-  Consumer,
-  ConsumerCommitOffsetsEvent,
-  ConsumerCrashEvent,
-  ConsumerGroupJoinEvent,
-  EachBatchPayload,
-  GroupMember as KafkaGroupMember,
-  GroupMemberAssignment,
-  PartitionAssigner,
-} from 'kafkajs';
-import kafkajs from 'kafkajs';
+import type { Consumer, ConsumerCommitOffsetsEvent, ConsumerCrashEvent, ConsumerGroupJoinEvent, EachBatchPayload } from 'kafkajs';
 import {
   GroupConsumerCrashedError,
   GroupConsumerStateError,
@@ -48,28 +32,13 @@ import {
   TributaryError,
 } from '../../errors.js';
 import { parseTopicPartitionId, topicPartitionId, type TopicPartitionId } from '../../common/records.js';
-import type { TaskId } from '../../common/task-id.js';
-import { tasksOfTopicPartitions, topicPartitionsOfTasks, type TaskSpec } from './assignor.js';
-import {
-  agrees,
-  buildLeaderAssignment,
-  checkCoPartitioning,
-  decodeGroupMap,
-  decodeMemberUserData,
-  encodeMemberMetadata,
-  PROTOCOL_VERSION,
-  TRIBUTARY_ASSIGNOR_NAME,
-  type GroupMap,
-  type MemberUserData,
-} from './group-protocol.js';
+import type { TaskSpec } from './assignor.js';
+import type { GroupMap } from './group-protocol.js';
 import type { Logger } from '../../common/logger.js';
 import type { KafkaClient } from './client.js';
-import { toConsumedRecords } from './kafka-records.js';
-import type { BatchContext, GroupAssignment, GroupMember, GroupMemberHandlers, TaskOwner, TopicPartition } from './group-member.js';
-
-// kafkajs spreads its error classes into module.exports, which Node's ESM named-export detection cannot see
-// (a named import works under vitest's transform but fails under plain node/tsx).
-const { KafkaJSNonRetriableError } = kafkajs;
+import { groupByTopic, toConsumedRecords } from './kafka-records.js';
+import { GroupJoin, type ReceivedTasks } from './group-join.js';
+import type { BatchContext, GroupAssignment, GroupMember, GroupMemberHandlers, TopicPartition } from './group-member.js';
 
 export { TRIBUTARY_ASSIGNOR_NAME } from './group-protocol.js';
 
@@ -119,22 +88,18 @@ export class GroupConsumer implements GroupMember {
   private readonly options: GroupConsumerOptions;
   private readonly topics: readonly string[];
   private readonly logger: Logger;
+  /** The assigner and the task-map read-back (group-join.ts). */
+  private readonly join: GroupJoin;
   private consumer: Consumer | undefined;
   private currentStatus: GroupConsumerStatus = 'created';
   private epoch = 0;
   /** Epoch in which `onRebalancing` already fired (fire once per epoch). */
   private rebalanceSignalledEpoch = -1;
-  /** Tasks held: the stickiness hint sent in the next JoinGroup (kept while rebalancing, as Java's client does). */
-  private heldTasks: readonly TaskId[] = [];
   private owned: ReadonlySet<TopicPartitionId> = new Set();
   /** True from GROUP_JOIN until `onAssignment` of that epoch resolved: the assigned partitions stay paused. */
   private gated = true;
   private readonly userPaused = new Set<TopicPartitionId>();
   private assignment: GroupAssignment | undefined;
-  /** The leader's own last result (saves it a describeGroup round trip). */
-  private leaderMap: GroupMap | undefined;
-  /** A non-retriable error the assignor raised inside kafkajs; reported instead of kafkajs's wrapper. */
-  private assignorFailure: TributaryError | undefined;
   private firstAssignment: { resolve: () => void; reject: (error: Error) => void } | undefined;
   /** `onAssignment` calls run one after another: the next waits for this one. */
   private assignmentQueue: Promise<void> = Promise.resolve();
@@ -145,6 +110,7 @@ export class GroupConsumer implements GroupMember {
     this.options = options;
     this.topics = [...new Set(options.tasks.flatMap((spec) => spec.topics))].sort();
     this.logger = options.client.logger;
+    this.join = new GroupJoin({ ...options, logger: this.logger });
   }
 
   status(): GroupConsumerStatus {
@@ -172,7 +138,7 @@ export class GroupConsumer implements GroupMember {
     const { options } = this;
     const consumer = options.client.consumer({
       groupId: options.groupId,
-      partitionAssigners: [this.assignerFactory()],
+      partitionAssigners: [this.join.assigner()],
       sessionTimeout: options.sessionTimeoutMs,
       rebalanceTimeout: options.rebalanceTimeoutMs,
       heartbeatInterval: options.heartbeatIntervalMs,
@@ -310,61 +276,6 @@ export class GroupConsumer implements GroupMember {
   // Assignment
   // -------------------------------------------------------------------------------------------------------------
 
-  private assignerFactory(): PartitionAssigner {
-    return ({ cluster }) => {
-      const assigner: Assigner = {
-        name: TRIBUTARY_ASSIGNOR_NAME,
-        version: PROTOCOL_VERSION,
-        protocol: ({ topics }) => ({
-          name: TRIBUTARY_ASSIGNOR_NAME,
-          metadata: encodeMemberMetadata(topics, {
-            url: this.options.url,
-            instanceId: this.options.instanceId ?? null,
-            previousTasks: this.heldTasks,
-            localTasks: this.localTasks(),
-          }),
-        }),
-        assign: async ({ members }) => {
-          try {
-            checkCoPartitioning(this.options.tasks, (topic) => cluster.findTopicPartitionMetadata(topic).length);
-            return this.assignAsLeader(members);
-          } catch (error) {
-            if (error instanceof TributaryError) {
-              // kafkajs would retry (and restart on) any other error forever; these do not heal by retrying.
-              this.assignorFailure = error;
-              throw new KafkaJSNonRetriableError(error);
-            }
-            throw error;
-          }
-        },
-      };
-      return assigner;
-    };
-  }
-
-  /** Called inside kafkajs's JoinGroup: a throw must not escape into it. */
-  private localTasks(): readonly TaskId[] {
-    try {
-      return this.options.localTasks?.() ?? [];
-    } catch (error) {
-      this.logger.error('localTasks() threw; joining without local-state hints', { groupId: this.options.groupId, error: String(error) });
-      return [];
-    }
-  }
-
-  private assignAsLeader(members: readonly KafkaGroupMember[]): GroupMemberAssignment[] {
-    const decoded = members.map((member) => ({ memberId: member.memberId, data: this.decodeMemberMetadata(member) }));
-    const { map, assignments } = buildLeaderAssignment(this.options.tasks, decoded);
-    this.leaderMap = map;
-    return assignments;
-  }
-
-  private decodeMemberMetadata(member: KafkaGroupMember): MemberUserData {
-    const data = decodeMemberUserData(member.memberMetadata);
-    if (data !== undefined) return data;
-    throw new GroupMetadataError(this.options.groupId, `member ${member.memberId} sent metadata this version cannot read`);
-  }
-
   /**
    * GROUP_JOIN: runs synchronously inside kafkajs, before it fetches for the new generation, which is what makes
    * the pause below a reliable gate.
@@ -384,8 +295,8 @@ export class GroupConsumer implements GroupMember {
     const epoch = ++this.epoch;
     this.currentStatus = 'rebalancing';
     this.gated = true;
-    const mine = tasksOfTopicPartitions(payload.memberAssignment, this.options.tasks);
-    if (mine === undefined) {
+    const received = this.join.received(payload.memberAssignment);
+    if (received === undefined) {
       this.owned = new Set();
       this.reportError(
         new GroupMetadataError(
@@ -395,30 +306,26 @@ export class GroupConsumer implements GroupMember {
       );
       return;
     }
-    const topicPartitions = [...topicPartitionsOfTasks(mine, this.options.tasks)].flatMap(([topic, partitions]) =>
-      partitions.map((partition) => ({ topic, partition })),
-    );
-    this.heldTasks = mine;
+    const { topicPartitions } = received;
+    this.join.heldTasks = received.mine;
     this.owned = new Set(topicPartitions.map(({ topic, partition }) => topicPartitionId(topic, partition)));
     for (const id of this.userPaused) if (!this.owned.has(id)) this.userPaused.delete(id);
     if (topicPartitions.length > 0) consumer.pause(groupByTopic(topicPartitions));
-    const leaderMap = payload.isLeader ? this.leaderMap : undefined;
-    this.completeAssignment(epoch, payload, mine, topicPartitions, leaderMap).catch((error: unknown) =>
+    const leaderMap = this.join.leaderResult(payload.isLeader);
+    this.completeAssignment(consumer, epoch, payload, received, leaderMap).catch((error: unknown) =>
       this.reportError(new GroupConsumerCrashedError(this.options.groupId, { cause: error })),
     );
   }
 
   private async completeAssignment(
+    consumer: Consumer,
     epoch: number,
     payload: ConsumerGroupJoinEvent['payload'],
-    mine: readonly TaskId[],
-    topicPartitions: readonly TopicPartition[],
+    received: ReceivedTasks,
     leaderMap: GroupMap | undefined,
   ): Promise<void> {
-    const map =
-      leaderMap !== undefined && agrees(leaderMap, payload.memberId, mine)
-        ? leaderMap
-        : await this.readGroupMap(epoch, payload.memberId, mine);
+    const stillCurrent = (): boolean => epoch === this.epoch && this.currentStatus !== 'stopped';
+    const map = await this.join.taskMap(consumer, payload.memberId, received.mine, leaderMap, stillCurrent);
     const previous = this.assignmentQueue;
     let finished = (): void => {};
     this.assignmentQueue = new Promise<void>((resolve) => {
@@ -427,33 +334,14 @@ export class GroupConsumer implements GroupMember {
     try {
       await previous;
       if (map === undefined || epoch !== this.epoch) return; // superseded by a newer assignment, or stopped
-      await this.deliverAssignment(epoch, payload, mine, topicPartitions, map);
+      await this.deliverAssignment(this.join.assignment(epoch, payload, received, map));
     } finally {
       finished();
     }
   }
 
-  private async deliverAssignment(
-    epoch: number,
-    payload: ConsumerGroupJoinEvent['payload'],
-    mine: readonly TaskId[],
-    topicPartitions: readonly TopicPartition[],
-    map: GroupMap,
-  ): Promise<void> {
-    const all = new Map<TaskId, TaskOwner>();
-    for (const member of map.members) {
-      for (const id of member.tasks) all.set(id, { memberId: member.memberId, url: member.url, instanceId: member.instanceId });
-    }
-    const assignment: GroupAssignment = {
-      epoch,
-      assignmentId: map.assignmentId,
-      memberId: payload.memberId,
-      isLeader: payload.isLeader,
-      mine,
-      topicPartitions,
-      all,
-      members: map.members,
-    };
+  private async deliverAssignment(assignment: GroupAssignment): Promise<void> {
+    const { epoch, topicPartitions } = assignment;
     this.assignment = assignment;
     try {
       await this.options.onAssignment(assignment);
@@ -469,30 +357,6 @@ export class GroupConsumer implements GroupMember {
     if (flowing.length > 0) consumer.resume(groupByTopic(flowing));
     this.firstAssignment?.resolve();
     this.firstAssignment = undefined;
-  }
-
-  /**
-   * describeGroup returns member metadata and assignments only while the group is Stable, and carries no
-   * generation id; retry until the map agrees with what this member received (or a newer assignment arrives).
-   */
-  private async readGroupMap(epoch: number, memberId: string, mine: readonly TaskId[]): Promise<GroupMap | undefined> {
-    const consumer = this.consumer;
-    for (let attempt = 0; consumer !== undefined && epoch === this.epoch && this.currentStatus !== 'stopped'; attempt++) {
-      try {
-        const description = await consumer.describeGroup();
-        if (description.state === 'Stable') {
-          const map = decodeGroupMap(description.members.map((m) => m.memberAssignment));
-          if (map !== undefined && agrees(map, memberId, mine)) return map;
-        }
-      } catch (error) {
-        this.logger.warn('describeGroup failed while reading the task map; retrying', {
-          groupId: this.options.groupId,
-          error: String(error),
-        });
-      }
-      await sleep(Math.min(1000, 25 * 2 ** attempt));
-    }
-    return undefined;
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -557,7 +421,7 @@ export class GroupConsumer implements GroupMember {
     if (restart || this.currentStatus === 'stopped') return; // kafkajs rejoins by itself; the next GROUP_JOIN follows
     this.currentStatus = 'crashed';
     this.gated = true;
-    const failure = this.assignorFailure ?? new GroupConsumerCrashedError(this.options.groupId, { cause: error });
+    const failure = this.join.assignorFailure ?? new GroupConsumerCrashedError(this.options.groupId, { cause: error });
     this.reportError(failure);
   }
 
@@ -582,18 +446,4 @@ function isRebalanceError(error: unknown): boolean {
     if (typeof type === 'string' && REBALANCE_ERROR_TYPES.has(type)) return true;
   }
   return false;
-}
-
-function groupByTopic(partitions: readonly TopicPartition[]): { topic: string; partitions: number[] }[] {
-  const byTopic = new Map<string, number[]>();
-  for (const { topic, partition } of partitions) {
-    const list = byTopic.get(topic);
-    if (list) list.push(partition);
-    else byTopic.set(topic, [partition]);
-  }
-  return [...byTopic].map(([topic, list]) => ({ topic, partitions: list }));
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
