@@ -7,7 +7,7 @@
  * group's committed offset (earliest without one), seeks and commits need owned partitions of the current epoch,
  * pauses are per assignment, and `isStale()` reports seeks, pauses and rebalances since the fetch.
  */
-import { GroupConsumerCrashedError, StaleAssignmentError, TributaryError } from '../../../errors.js';
+import { GroupConsumerCrashedError, GroupConsumerStateError, StaleAssignmentError, TributaryError } from '../../../errors.js';
 import { parseTopicPartitionId, topicPartitionId, type ConsumedRecord, type TopicPartitionId } from '../../../common/records.js';
 import type { TaskId } from '../../../common/task-id.js';
 import { topicPartitionsOfTasks, type TaskSpec } from '../assignor.js';
@@ -87,6 +87,7 @@ export class FakeGroupMember implements GroupMember {
   }
 
   seek(topic: string, partition: number, offset: number): void {
+    this.requireStarted('seek()');
     const tp = this.requireOwned(topic, partition, 'seek()');
     this.positions.set(tp, offset);
     this.bump(tp);
@@ -94,6 +95,7 @@ export class FakeGroupMember implements GroupMember {
   }
 
   pause(partitions: readonly TopicPartition[]): void {
+    this.requireStarted('pause()');
     for (const { topic, partition } of partitions) {
       const tp = topicPartitionId(topic, partition);
       if (!this.owned.has(tp)) continue;
@@ -103,11 +105,12 @@ export class FakeGroupMember implements GroupMember {
   }
 
   resume(partitions: readonly TopicPartition[]): void {
+    this.requireStarted('resume()');
     for (const { topic, partition } of partitions) this.paused.delete(topicPartitionId(topic, partition));
   }
 
   async commitOffsets(offsets: ReadonlyMap<TopicPartitionId, number>, epoch: number): Promise<void> {
-    if (this.status !== 'started') throw new Error(`commitOffsets() on a ${this.status} member`);
+    this.requireStarted('commitOffsets()');
     if (epoch !== this.epoch) throw new StaleAssignmentError(`commit for epoch ${epoch}, current ${this.epoch}`, [...offsets.keys()]);
     const notOwned = [...offsets.keys()].filter((tp) => !this.owned.has(tp));
     if (notOwned.length > 0) throw new StaleAssignmentError('commit for partitions this member does not own', notOwned);
@@ -246,6 +249,10 @@ export class FakeGroupMember implements GroupMember {
       total += taken;
     }
     return total;
+  }
+
+  private requireStarted(method: string): void {
+    if (this.status !== 'started') throw new GroupConsumerStateError(`${method} needs a started member, but it is ${this.status}`);
   }
 
   private requireOwned(topic: string, partition: number, method: string): TopicPartitionId {
