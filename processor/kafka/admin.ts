@@ -5,6 +5,7 @@ import kafkajs, { type Admin } from 'kafkajs';
 import { KafkaAdminError } from '../../errors.js';
 import { topicPartitionId, type TopicPartitionId } from '../../common/records.js';
 import type { KafkaClient } from './client.js';
+import type { ClusterLookups, TopicPartitionCounts } from './cluster-lookups.js';
 
 export interface TopicSpec {
   readonly topic: string;
@@ -15,17 +16,10 @@ export interface TopicSpec {
   readonly configs?: Readonly<Record<string, string>>;
 }
 
-export interface TopicPartitionCounts {
-  /** Partition count of every topic that exists. */
-  readonly partitions: Map<string, number>;
-  /** Asked-for topics that do not exist. */
-  readonly missing: string[];
-}
-
 // kafkajs spreads its enums into module.exports, which Node's ESM loader cannot see as named exports.
 const { ConfigResourceTypes } = kafkajs;
 
-export class KafkaAdmin {
+export class KafkaAdmin implements ClusterLookups {
   private readonly admin: Admin;
   private connected = false;
 

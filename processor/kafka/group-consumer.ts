@@ -3,53 +3,26 @@
  * assignor (assignor.ts), tells the runtime which tasks it owns and who owns every other task (with their HTTP
  * URLs, for query routing), and delivers records per topic-partition batch.
  *
- * kafkajs 2.2.4 wiring (checked against its source):
- * - The assignor is a kafkajs `PartitionAssigner`. Each member's JoinGroup metadata carries, in `userData`, its HTTP
- *   URL, instance id and the tasks it holds (the stickiness hint). Only the group leader runs `assign`; it encodes
- *   the full task → member map into every member's assignment `userData`.
- * - kafkajs drops the assignment `userData` on followers, so after every GROUP_JOIN each member (the leader uses
- *   its own result) reads the map back with `describeGroup()`, retrying until the group is Stable and the map agrees
- *   with the partitions the member received.
+ * The join handshake (the assigner every member offers, and reading the task map back after a join, which kafkajs
+ * 2.2.4 needs because it drops assignment `userData` on followers) is in group-join.ts.
  *
- * What the runtime can rely on around rebalances (kafkajs rebalances are eager and have no revoke callback):
- * 1. Every assignment revokes everything before it. `onRebalancing` fires (once per epoch) as soon as a rebalance
- *    is detected: kafkajs's REBALANCING event, a failed `ctx.heartbeat()` or a rejected commit. kafkajs does not
- *    signal every rejoin this way (e.g. after UNKNOWN_MEMBER_ID or a metadata change it rejoins silently), so the
- *    authoritative signal is the next `onAssignment`: treat it as "revoke all, then assign `mine`".
- * 2. `eachBatch` never runs concurrently with a join: kafkajs rejoins only after every batch of the current fetch
- *    has been handled. A batch delivered in epoch E is handled while this member still belongs to generation E
- *    (unless it took longer than the session timeout: then the coordinator has already evicted it). Nor does it run
- *    while `onAssignment` runs (see 3), and `onAssignment` calls never overlap each other (the next one waits; one
- *    whose epoch was replaced before it started is skipped; `isCurrentEpoch(epoch)` lets a long one give up).
- * 3. Records are gated per assignment: on GROUP_JOIN every assigned partition is paused synchronously, before
- *    kafkajs fetches again, and resumed only after `onAssignment` has resolved. So `seek()` calls made inside
- *    `onAssignment` always decide the first record delivered. Without a seek, a partition starts at the group's
- *    committed offset (or the earliest/latest offset per `fromBeginning` when there is none), NOT where this member
- *    stopped reading: `autoCommit` is off and kafkajs forgets its fetch positions on every rebalance.
- * 4. `ctx.isStale()` is true when the batch's records must not be applied: a seek is pending for the partition, the
- *    partition was paused after the batch was fetched, or a rebalance was detected since. Check it after any await.
- * 5. Commits name the epoch they belong to. `commitOffsets` refuses (StaleAssignmentError) partitions this member
- *    does not own in the current epoch, and the coordinator rejects commits of an old generation
- *    (REBALANCE_IN_PROGRESS / ILLEGAL_GENERATION / UNKNOWN_MEMBER_ID: mapped to StaleAssignmentError). A commit
- *    made while a rebalance is pending but before this member rejoined is still accepted: that is the window to
- *    flush work of the current epoch (e.g. right after `ctx.heartbeat()` threw).
- * 6. Pending seeks survive a rebalance inside kafkajs and apply if the partition comes back later, so `seek()`
- *    accepts only partitions owned in the current epoch; seek every newly assigned partition in `onAssignment`.
- * 7. Pauses are per assignment: a partition paused by `pause()` and then revoked is no longer paused when it is
- *    assigned again (as in the Java client).
+ * How it keeps the contract of the group-member port (group-member.ts) on kafkajs, whose rebalances are eager and
+ * have no revoke callback:
+ * - `onRebalancing` comes from kafkajs's REBALANCING event, a failed `ctx.heartbeat()` or a rejected commit. kafkajs
+ *   does not signal every rejoin this way (after UNKNOWN_MEMBER_ID or a metadata change it rejoins silently): hence
+ *   the port's rule that the next `onAssignment` is the authoritative signal.
+ * - kafkajs rejoins only after every batch of the current fetch has been handled, so `eachBatch` never overlaps a
+ *   join. The next `onAssignment` waits for the previous one; one whose epoch was replaced before it started is
+ *   skipped; `isCurrentEpoch(epoch)` lets a long one give up.
+ * - The gate: on GROUP_JOIN (synchronous inside kafkajs, before it fetches again) every assigned partition is
+ *   paused, and resumed only after `onAssignment` has resolved. `autoCommit` is off and kafkajs forgets its fetch
+ *   positions on every rebalance, so an unsought partition starts at the committed offset.
+ * - kafkajs keeps pending seeks across a rebalance and applies them if the partition comes back later: `seek()`
+ *   refuses partitions not owned in the current epoch.
+ * - The coordinator's REBALANCE_IN_PROGRESS / ILLEGAL_GENERATION / UNKNOWN_MEMBER_ID on a commit or heartbeat become
+ *   StaleAssignmentError.
  */
-import type {
-  Assigner,
-  Consumer,
-  ConsumerCommitOffsetsEvent,
-  ConsumerCrashEvent,
-  ConsumerGroupJoinEvent,
-  EachBatchPayload,
-  GroupMember,
-  GroupMemberAssignment,
-  PartitionAssigner,
-} from 'kafkajs';
-import kafkajs from 'kafkajs';
+import type { Consumer, ConsumerCommitOffsetsEvent, ConsumerCrashEvent, ConsumerGroupJoinEvent, EachBatchPayload } from 'kafkajs';
 import {
   GroupConsumerCrashedError,
   GroupConsumerStateError,
@@ -58,84 +31,21 @@ import {
   StaleAssignmentError,
   TributaryError,
 } from '../../errors.js';
-import { parseTopicPartitionId, topicPartitionId, type ConsumedRecord, type TopicPartitionId } from '../../common/records.js';
-import type { TaskId } from '../../common/task-id.js';
-import { tasksOfTopicPartitions, topicPartitionsOfTasks, type TaskSpec } from './assignor.js';
-import {
-  agrees,
-  buildLeaderAssignment,
-  checkCoPartitioning,
-  decodeGroupMap,
-  decodeMemberUserData,
-  encodeMemberMetadata,
-  PROTOCOL_VERSION,
-  TRIBUTARY_ASSIGNOR_NAME,
-  type GroupMap,
-  type GroupMemberInfo,
-  type MemberUserData,
-  type TaskOwner,
-} from './group-protocol.js';
+import { parseTopicPartitionId, topicPartitionId, type TopicPartitionId } from '../../common/records.js';
+import type { TaskSpec } from './assignor.js';
+import type { GroupMap } from './group-protocol.js';
 import type { Logger } from '../../common/logger.js';
 import type { KafkaClient } from './client.js';
-import { toConsumedRecords } from './kafka-records.js';
+import { groupByTopic, toConsumedRecords } from './kafka-records.js';
+import { GroupJoin, type ReceivedTasks } from './group-join.js';
+import type { BatchContext, GroupAssignment, GroupMember, GroupMemberHandlers, TopicPartition } from './group-member.js';
 
-// kafkajs spreads its error classes into module.exports, which Node's ESM named-export detection cannot see
-// (a named import works under vitest's transform but fails under plain node/tsx).
-const { KafkaJSNonRetriableError } = kafkajs;
-
-export { TRIBUTARY_ASSIGNOR_NAME, type GroupMemberInfo, type TaskOwner } from './group-protocol.js';
-
-export interface TopicPartition {
-  readonly topic: string;
-  readonly partition: number;
-}
-
-export interface GroupAssignment {
-  /** Local counter: +1 on every assignment this member receives. Pass it to `commitOffsets`. */
-  readonly epoch: number;
-  /** Made by the leader for one generation: every member of that generation sees the same id and map. */
-  readonly assignmentId: string;
-  readonly memberId: string;
-  readonly isLeader: boolean;
-  /** This member's tasks, sorted by (subtopology, partition). */
-  readonly mine: readonly TaskId[];
-  /** The topic-partitions `mine` reads (partition p of every source topic of the task's sub-topology). */
-  readonly topicPartitions: readonly TopicPartition[];
-  /** Every task of the application → its owner. */
-  readonly all: ReadonlyMap<TaskId, TaskOwner>;
-  readonly members: readonly GroupMemberInfo[];
-}
-
-export interface BatchContext {
-  readonly topic: string;
-  readonly partition: number;
-  /** The epoch (see `GroupAssignment.epoch`) the batch was fetched in. */
-  readonly epoch: number;
-  /** The partition's high watermark when the batch was fetched (last stable offset under read_committed). */
-  readonly highWatermark: number;
-  /**
-   * Sends a heartbeat if one is due; call it in long loops. Throws StaleAssignmentError when the group is
-   * rebalancing: stop work on this batch (offsets of the current epoch may still be committed right away).
-   */
-  heartbeat(): Promise<void>;
-  /** True when the batch's remaining records must not be applied (see point 4 at the top of this file). */
-  isStale(): boolean;
-}
-
-/**
- * Handles one batch of one topic-partition. Return how many records (a prefix of `records`) were processed; the
- * rest is fetched again, from the first unprocessed offset (that is the backpressure: return fewer, and `pause()`
- * the partition until there is room). Returning nothing means all of them.
- * Throwing makes kafkajs redeliver the batch (same offsets) with backoff and, after its retries, restart the consumer:
- * it leaves and rejoins the group, which rebalances every member. Handle record errors (error policies) inside, and
- * throw only when the member cannot go on. The StaleAssignmentError of `context.heartbeat()` may be rethrown: it
- * makes kafkajs rejoin at once.
- */
-export type BatchHandler = (records: readonly ConsumedRecord[], context: BatchContext) => Promise<number | void>;
+export { TRIBUTARY_ASSIGNOR_NAME } from './group-protocol.js';
 
 export type GroupConsumerStatus = 'created' | 'joining' | 'rebalancing' | 'stable' | 'stopped' | 'crashed';
 
-export interface GroupConsumerOptions {
+/** The kafkajs member's settings, plus the runtime's handlers (see group-member.ts). */
+export interface GroupConsumerOptions extends GroupMemberHandlers {
   readonly client: KafkaClient;
   readonly groupId: string;
   /** The application's sub-topologies; every instance must pass the same ones (the leader assigns from its own). */
@@ -144,21 +54,6 @@ export interface GroupConsumerOptions {
   readonly url: string;
   /** Stable across restarts (e.g. the state directory's id); used for deterministic tie-breaks. */
   readonly instanceId?: string;
-  /**
-   * Tasks this instance has state for on local disk, asked at every join. The assignor prefers this member for
-   * them when they have to move anyway (e.g. they come back after a restart), without moving more tasks.
-   */
-  readonly localTasks?: () => readonly TaskId[];
-  readonly eachBatch: BatchHandler;
-  /**
-   * After every rebalance, with this member's tasks and the full map. Records of `mine` flow only after it
-   * resolves; seek there. If it throws, the error goes to `onError` and this assignment stays paused.
-   */
-  readonly onAssignment: (assignment: GroupAssignment) => Promise<void> | void;
-  /** A rebalance started: the current assignment is about to be revoked (answer queries with 503). */
-  readonly onRebalancing?: (event: { readonly epoch: number }) => void;
-  /** Errors outside any call: a crash (GroupConsumerCrashedError), a failing `onAssignment`, bad group metadata. */
-  readonly onError?: (error: TributaryError) => void;
   /** Default 30000 (kafkajs). The broker bounds it with group.min/max.session.timeout.ms. */
   readonly sessionTimeoutMs?: number;
   /** Default 60000 (kafkajs): how long the coordinator waits for every member to rejoin. */
@@ -189,26 +84,22 @@ interface PendingCommit {
 
 const REBALANCE_ERROR_TYPES: ReadonlySet<string> = new Set(['REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID']);
 
-export class GroupConsumer {
+export class GroupConsumer implements GroupMember {
   private readonly options: GroupConsumerOptions;
   private readonly topics: readonly string[];
   private readonly logger: Logger;
+  /** The assigner and the task-map read-back (group-join.ts). */
+  private readonly join: GroupJoin;
   private consumer: Consumer | undefined;
   private currentStatus: GroupConsumerStatus = 'created';
   private epoch = 0;
   /** Epoch in which `onRebalancing` already fired (fire once per epoch). */
   private rebalanceSignalledEpoch = -1;
-  /** Tasks held: the stickiness hint sent in the next JoinGroup (kept while rebalancing, as Java's client does). */
-  private heldTasks: readonly TaskId[] = [];
   private owned: ReadonlySet<TopicPartitionId> = new Set();
   /** True from GROUP_JOIN until `onAssignment` of that epoch resolved: the assigned partitions stay paused. */
   private gated = true;
   private readonly userPaused = new Set<TopicPartitionId>();
   private assignment: GroupAssignment | undefined;
-  /** The leader's own last result (saves it a describeGroup round trip). */
-  private leaderMap: GroupMap | undefined;
-  /** A non-retriable error the assignor raised inside kafkajs; reported instead of kafkajs's wrapper. */
-  private assignorFailure: TributaryError | undefined;
   private firstAssignment: { resolve: () => void; reject: (error: Error) => void } | undefined;
   /** `onAssignment` calls run one after another: the next waits for this one. */
   private assignmentQueue: Promise<void> = Promise.resolve();
@@ -219,6 +110,7 @@ export class GroupConsumer {
     this.options = options;
     this.topics = [...new Set(options.tasks.flatMap((spec) => spec.topics))].sort();
     this.logger = options.client.logger;
+    this.join = new GroupJoin({ ...options, logger: this.logger });
   }
 
   status(): GroupConsumerStatus {
@@ -246,7 +138,7 @@ export class GroupConsumer {
     const { options } = this;
     const consumer = options.client.consumer({
       groupId: options.groupId,
-      partitionAssigners: [this.assignerFactory()],
+      partitionAssigners: [this.join.assigner()],
       sessionTimeout: options.sessionTimeoutMs,
       rebalanceTimeout: options.rebalanceTimeoutMs,
       heartbeatInterval: options.heartbeatIntervalMs,
@@ -384,61 +276,6 @@ export class GroupConsumer {
   // Assignment
   // -------------------------------------------------------------------------------------------------------------
 
-  private assignerFactory(): PartitionAssigner {
-    return ({ cluster }) => {
-      const assigner: Assigner = {
-        name: TRIBUTARY_ASSIGNOR_NAME,
-        version: PROTOCOL_VERSION,
-        protocol: ({ topics }) => ({
-          name: TRIBUTARY_ASSIGNOR_NAME,
-          metadata: encodeMemberMetadata(topics, {
-            url: this.options.url,
-            instanceId: this.options.instanceId ?? null,
-            previousTasks: this.heldTasks,
-            localTasks: this.localTasks(),
-          }),
-        }),
-        assign: async ({ members }) => {
-          try {
-            checkCoPartitioning(this.options.tasks, (topic) => cluster.findTopicPartitionMetadata(topic).length);
-            return this.assignAsLeader(members);
-          } catch (error) {
-            if (error instanceof TributaryError) {
-              // kafkajs would retry (and restart on) any other error forever; these do not heal by retrying.
-              this.assignorFailure = error;
-              throw new KafkaJSNonRetriableError(error);
-            }
-            throw error;
-          }
-        },
-      };
-      return assigner;
-    };
-  }
-
-  /** Called inside kafkajs's JoinGroup: a throw must not escape into it. */
-  private localTasks(): readonly TaskId[] {
-    try {
-      return this.options.localTasks?.() ?? [];
-    } catch (error) {
-      this.logger.error('localTasks() threw; joining without local-state hints', { groupId: this.options.groupId, error: String(error) });
-      return [];
-    }
-  }
-
-  private assignAsLeader(members: readonly GroupMember[]): GroupMemberAssignment[] {
-    const decoded = members.map((member) => ({ memberId: member.memberId, data: this.decodeMemberMetadata(member) }));
-    const { map, assignments } = buildLeaderAssignment(this.options.tasks, decoded);
-    this.leaderMap = map;
-    return assignments;
-  }
-
-  private decodeMemberMetadata(member: GroupMember): MemberUserData {
-    const data = decodeMemberUserData(member.memberMetadata);
-    if (data !== undefined) return data;
-    throw new GroupMetadataError(this.options.groupId, `member ${member.memberId} sent metadata this version cannot read`);
-  }
-
   /**
    * GROUP_JOIN: runs synchronously inside kafkajs, before it fetches for the new generation, which is what makes
    * the pause below a reliable gate.
@@ -458,8 +295,8 @@ export class GroupConsumer {
     const epoch = ++this.epoch;
     this.currentStatus = 'rebalancing';
     this.gated = true;
-    const mine = tasksOfTopicPartitions(payload.memberAssignment, this.options.tasks);
-    if (mine === undefined) {
+    const received = this.join.received(payload.memberAssignment);
+    if (received === undefined) {
       this.owned = new Set();
       this.reportError(
         new GroupMetadataError(
@@ -469,30 +306,26 @@ export class GroupConsumer {
       );
       return;
     }
-    const topicPartitions = [...topicPartitionsOfTasks(mine, this.options.tasks)].flatMap(([topic, partitions]) =>
-      partitions.map((partition) => ({ topic, partition })),
-    );
-    this.heldTasks = mine;
+    const { topicPartitions } = received;
+    this.join.heldTasks = received.mine;
     this.owned = new Set(topicPartitions.map(({ topic, partition }) => topicPartitionId(topic, partition)));
     for (const id of this.userPaused) if (!this.owned.has(id)) this.userPaused.delete(id);
     if (topicPartitions.length > 0) consumer.pause(groupByTopic(topicPartitions));
-    const leaderMap = payload.isLeader ? this.leaderMap : undefined;
-    this.completeAssignment(epoch, payload, mine, topicPartitions, leaderMap).catch((error: unknown) =>
+    const leaderMap = this.join.leaderResult(payload.isLeader);
+    this.completeAssignment(consumer, epoch, payload, received, leaderMap).catch((error: unknown) =>
       this.reportError(new GroupConsumerCrashedError(this.options.groupId, { cause: error })),
     );
   }
 
   private async completeAssignment(
+    consumer: Consumer,
     epoch: number,
     payload: ConsumerGroupJoinEvent['payload'],
-    mine: readonly TaskId[],
-    topicPartitions: readonly TopicPartition[],
+    received: ReceivedTasks,
     leaderMap: GroupMap | undefined,
   ): Promise<void> {
-    const map =
-      leaderMap !== undefined && agrees(leaderMap, payload.memberId, mine)
-        ? leaderMap
-        : await this.readGroupMap(epoch, payload.memberId, mine);
+    const stillCurrent = (): boolean => epoch === this.epoch && this.currentStatus !== 'stopped';
+    const map = await this.join.taskMap(consumer, payload.memberId, received.mine, leaderMap, stillCurrent);
     const previous = this.assignmentQueue;
     let finished = (): void => {};
     this.assignmentQueue = new Promise<void>((resolve) => {
@@ -501,33 +334,14 @@ export class GroupConsumer {
     try {
       await previous;
       if (map === undefined || epoch !== this.epoch) return; // superseded by a newer assignment, or stopped
-      await this.deliverAssignment(epoch, payload, mine, topicPartitions, map);
+      await this.deliverAssignment(this.join.assignment(epoch, payload, received, map));
     } finally {
       finished();
     }
   }
 
-  private async deliverAssignment(
-    epoch: number,
-    payload: ConsumerGroupJoinEvent['payload'],
-    mine: readonly TaskId[],
-    topicPartitions: readonly TopicPartition[],
-    map: GroupMap,
-  ): Promise<void> {
-    const all = new Map<TaskId, TaskOwner>();
-    for (const member of map.members) {
-      for (const id of member.tasks) all.set(id, { memberId: member.memberId, url: member.url, instanceId: member.instanceId });
-    }
-    const assignment: GroupAssignment = {
-      epoch,
-      assignmentId: map.assignmentId,
-      memberId: payload.memberId,
-      isLeader: payload.isLeader,
-      mine,
-      topicPartitions,
-      all,
-      members: map.members,
-    };
+  private async deliverAssignment(assignment: GroupAssignment): Promise<void> {
+    const { epoch, topicPartitions } = assignment;
     this.assignment = assignment;
     try {
       await this.options.onAssignment(assignment);
@@ -543,30 +357,6 @@ export class GroupConsumer {
     if (flowing.length > 0) consumer.resume(groupByTopic(flowing));
     this.firstAssignment?.resolve();
     this.firstAssignment = undefined;
-  }
-
-  /**
-   * describeGroup returns member metadata and assignments only while the group is Stable, and carries no
-   * generation id; retry until the map agrees with what this member received (or a newer assignment arrives).
-   */
-  private async readGroupMap(epoch: number, memberId: string, mine: readonly TaskId[]): Promise<GroupMap | undefined> {
-    const consumer = this.consumer;
-    for (let attempt = 0; consumer !== undefined && epoch === this.epoch && this.currentStatus !== 'stopped'; attempt++) {
-      try {
-        const description = await consumer.describeGroup();
-        if (description.state === 'Stable') {
-          const map = decodeGroupMap(description.members.map((m) => m.memberAssignment));
-          if (map !== undefined && agrees(map, memberId, mine)) return map;
-        }
-      } catch (error) {
-        this.logger.warn('describeGroup failed while reading the task map; retrying', {
-          groupId: this.options.groupId,
-          error: String(error),
-        });
-      }
-      await sleep(Math.min(1000, 25 * 2 ** attempt));
-    }
-    return undefined;
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -631,7 +421,7 @@ export class GroupConsumer {
     if (restart || this.currentStatus === 'stopped') return; // kafkajs rejoins by itself; the next GROUP_JOIN follows
     this.currentStatus = 'crashed';
     this.gated = true;
-    const failure = this.assignorFailure ?? new GroupConsumerCrashedError(this.options.groupId, { cause: error });
+    const failure = this.join.assignorFailure ?? new GroupConsumerCrashedError(this.options.groupId, { cause: error });
     this.reportError(failure);
   }
 
@@ -656,18 +446,4 @@ function isRebalanceError(error: unknown): boolean {
     if (typeof type === 'string' && REBALANCE_ERROR_TYPES.has(type)) return true;
   }
   return false;
-}
-
-function groupByTopic(partitions: readonly TopicPartition[]): { topic: string; partitions: number[] }[] {
-  const byTopic = new Map<string, number[]>();
-  for (const { topic, partition } of partitions) {
-    const list = byTopic.get(topic);
-    if (list) list.push(partition);
-    else byTopic.set(topic, [partition]);
-  }
-  return [...byTopic].map(([topic, list]) => ({ topic, partitions: list }));
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

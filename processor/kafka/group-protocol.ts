@@ -14,6 +14,7 @@ import { pack, unpack } from 'msgpackr';
 import { CoPartitioningError } from '../../errors.js';
 import { isTaskId, type TaskId } from '../../common/task-id.js';
 import { assignTasks, topicPartitionsOfTasks, type AssignorMember, type TaskSpec } from './assignor.js';
+import type { GroupMemberInfo } from './group-member.js';
 
 // kafkajs spreads its exports into module.exports, which Node's ESM named-export detection cannot see.
 const { AssignerProtocol } = kafkajs;
@@ -21,17 +22,6 @@ const { AssignerProtocol } = kafkajs;
 /** The name every member must offer in JoinGroup; a member offering another protocol is refused by the broker. */
 export const TRIBUTARY_ASSIGNOR_NAME = 'tributary-sticky-copartitioned';
 export const PROTOCOL_VERSION = 1;
-
-/** Who owns a task, as the HTTP layer needs it for routing. */
-export interface TaskOwner {
-  readonly memberId: string;
-  readonly url: string;
-  readonly instanceId: string | undefined;
-}
-
-export interface GroupMemberInfo extends TaskOwner {
-  readonly tasks: readonly TaskId[];
-}
 
 /** Member metadata `userData` (JoinGroup). */
 export interface MemberUserData {

@@ -1,9 +1,11 @@
 /**
- * kafkajs message → `ConsumedRecord` (processor/records.ts): offsets and timestamps as numbers, headers as Buffers.
- * Runs once per record on the hot path, so it allocates only the record (and a headers object when there are any).
+ * kafkajs shapes ↔ ours. kafkajs message → `ConsumedRecord` (common/records.ts): offsets and timestamps as numbers,
+ * headers as Buffers; it runs once per record on the hot path, so it allocates only the record (and a headers object
+ * when there are any). Topic-partitions → kafkajs's `{ topic, partitions }` lists (pause/resume).
  */
 import type { IHeaders, KafkaMessage } from 'kafkajs';
 import type { ConsumedRecord, RecordHeaders } from '../../common/records.js';
+import type { TopicPartition } from './group-member.js';
 
 const NO_HEADERS: RecordHeaders = Object.freeze({});
 
@@ -39,4 +41,15 @@ export function toRecordHeaders(headers: IHeaders): RecordHeaders {
     result[key] = typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
   }
   return result ?? NO_HEADERS;
+}
+
+/** Topic-partitions as kafkajs's pause/resume take them: one entry per topic. */
+export function groupByTopic(partitions: readonly TopicPartition[]): { topic: string; partitions: number[] }[] {
+  const byTopic = new Map<string, number[]>();
+  for (const { topic, partition } of partitions) {
+    const list = byTopic.get(topic);
+    if (list) list.push(partition);
+    else byTopic.set(topic, [partition]);
+  }
+  return [...byTopic].map(([topic, list]) => ({ topic, partitions: list }));
 }

@@ -30,6 +30,7 @@ import { resolveErrorPolicy } from '../engine/error-policy.js';
 import { EngineMetrics } from '../engine/metrics.js';
 import { KafkaAdmin } from '../kafka/admin.js';
 import { createKafkaClient, type KafkaClient } from '../kafka/client.js';
+import { GroupConsumer } from '../kafka/group-consumer.js';
 import { RecordProducer } from '../kafka/producer.js';
 import { prepareClusterLayout, type ClusterLayout } from './cluster-layout.js';
 import { TypedEvents, type TributaryAppEventName, type TributaryAppListener } from './events.js';
@@ -45,6 +46,8 @@ import { TaskManager } from './task-manager.js';
 
 const INSTANCE_ID_FILE = 'instance.id';
 const TERMINAL: ReadonlySet<AppState> = new Set(['stopping', 'stopped', 'failed']);
+/** Fetch sizes of the group member: large batches per partition, several partitions per request. */
+const GROUP_FETCH = { maxBytesPerPartition: 2 * 1024 * 1024, maxBytes: 8 * 1024 * 1024 } as const;
 
 /** The transitions the state machine allows (anything may go to 'failed' until stopped). */
 const NEXT: Readonly<Record<AppState, readonly AppState[]>> = {
@@ -99,7 +102,7 @@ export class TributaryApp {
       instanceId: () => this.resolvedInstanceId ?? this.options.instanceId ?? '',
       partitions: () => this.layout?.partitions,
       globals: () => this.globals,
-      tasks: () => this.tasks,
+      tasks: () => this.tasks?.view,
       status: () => this.status(),
       metrics: () => this.metricFamilies(),
     });
@@ -146,7 +149,7 @@ export class TributaryApp {
       state: this.currentState,
       instanceId: this.resolvedInstanceId,
       url: this.advertisedUrl,
-      tasks: this.tasks?.taskViews() ?? [],
+      tasks: this.tasks?.view.taskViews() ?? [],
       engine: this.engineMetrics.snapshot(),
       restoration: this.tracker.totalsByStore(),
       recordsProcessed: tasks?.recordsProcessed ?? 0,
@@ -306,14 +309,25 @@ export class TributaryApp {
         const tasks = new TaskManager(
           {
             topology: this.topology,
-            client,
-            admin,
+            // The one place the runtime meets the kafkajs group member; TaskManager sees only the port.
+            member: (handlers) =>
+              new GroupConsumer({
+                client,
+                groupId: options.applicationId,
+                tasks: layout.tasks,
+                url: this.advertisedUrl,
+                instanceId: this.resolvedInstanceId,
+                sessionTimeoutMs: options.sessionTimeoutMs,
+                heartbeatIntervalMs: options.heartbeatIntervalMs,
+                rebalanceTimeoutMs: options.rebalanceTimeoutMs,
+                fromBeginning: true,
+                fetch: { maxWaitTimeMs: options.fetchMaxWaitMs, ...GROUP_FETCH },
+                ...handlers,
+              }),
+            cluster: admin,
             stateDirectory,
             groupId: options.applicationId,
-            taskSpecs: layout.tasks,
             partitions: layout.partitions,
-            url: this.advertisedUrl,
-            instanceId: this.resolvedInstanceId,
             globalStores: globals.readOnlyStores(),
             errorPolicy: options.errorPolicy,
             metrics: this.engineMetrics,
@@ -321,10 +335,6 @@ export class TributaryApp {
             sender,
             logger: options.logger,
             commitIntervalMs: options.commitIntervalMs,
-            sessionTimeoutMs: options.sessionTimeoutMs,
-            heartbeatIntervalMs: options.heartbeatIntervalMs,
-            rebalanceTimeoutMs: options.rebalanceTimeoutMs,
-            fetchMaxWaitMs: options.fetchMaxWaitMs,
             maxTaskIdleMs: options.maxTaskIdleMs,
             onRebalancing: () => {
               if (this.currentState === 'running') this.transition('rebalancing');
@@ -343,7 +353,7 @@ export class TributaryApp {
       if (this.stopRequested || this.currentState !== 'bootstrapping') return;
       this.timings.runningAt = Date.now();
       this.transition('running');
-      if (this.tasks?.isRebalancing) this.transition('rebalancing');
+      if (this.tasks?.view.isRebalancing) this.transition('rebalancing');
     } catch (error) {
       if (this.stopRequested && this.failure === undefined) return;
       await this.fail(error);

@@ -11,4 +11,4 @@ export type {
 } from './events.js';
 export type { RuntimeStats, RuntimeTimings } from './stats.js';
 export type { StoreRestoreTotals } from './restoration-tracker.js';
-export type { TaskView } from './task-manager.js';
+export type { TaskView } from './task-registry.js';

@@ -5,7 +5,7 @@ import type { ReadOnlyKeyValueStore } from '../../state-store/types.js';
 import { StreamsBuilder } from '../../topology/builder.js';
 import { Serdes } from '../../topology/serdes.js';
 import type { TaskId } from '../../common/task-id.js';
-import type { TaskOwner } from '../kafka/group-consumer.js';
+import type { TaskOwner } from '../kafka/group-member.js';
 import { defaultPartition } from '../../common/partitioner.js';
 import { RuntimeQuerySource, type GlobalStoresView, type TaskOwnershipView } from './runtime-query-source.js';
 

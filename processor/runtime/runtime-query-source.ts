@@ -21,7 +21,7 @@ import { storeCodecFromSerdes } from '../../http-query/serde-codec.js';
 import type { StoreSpec, Topology } from '../../topology/compile.js';
 import { Serdes, type Serde } from '../../topology/serdes.js';
 import { parseTaskId, taskId, type TaskId } from '../../common/task-id.js';
-import type { GroupAssignment } from '../kafka/group-consumer.js';
+import type { GroupAssignment } from '../kafka/group-member.js';
 import { defaultPartition } from '../../common/partitioner.js';
 import type { KeyValueStore, ReadOnlyKeyValueStore } from '../../state-store/types.js';
 
@@ -31,7 +31,7 @@ export interface GlobalStoresView {
   store(name: string): KeyValueStore<unknown> | undefined;
 }
 
-/** What routing needs from the partitioned work (TaskManager implements it). */
+/** What routing needs from the partitioned work (TaskRegistry implements it; TaskManager.view). */
 export interface TaskOwnershipView {
   readonly isRebalancing: boolean;
   currentAssignment(): Pick<GroupAssignment, 'epoch' | 'assignmentId' | 'memberId' | 'all' | 'members'> | undefined;

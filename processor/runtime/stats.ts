@@ -2,7 +2,7 @@
 import type { AppState } from '../../http-query/query-source.js';
 import type { EngineMetricsSnapshot } from '../engine/metrics.js';
 import type { StoreRestoreTotals } from './restoration-tracker.js';
-import type { TaskView } from './task-manager.js';
+import type { TaskView } from './task-registry.js';
 
 export interface RuntimeTimings {
   /** Epoch ms of each milestone (undefined until reached). */

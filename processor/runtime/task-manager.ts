@@ -1,38 +1,36 @@
 /**
- * The partitioned work of one instance: a member of the application's consumer group (sticky co-partitioning
- * assignor), one StreamTask per assigned task, table-store restoration, and the at-least-once commit cycle.
+ * The partitioned work of one instance: the group callbacks and the at-least-once process/commit cycle. It drives
+ * a member of the application's group through the group-member port (kafka/group-member.ts: seek, pause, resume,
+ * commit, assignment callbacks), keeps its open tasks in a TaskRegistry (task-registry.ts, also the read path for
+ * queries and stats), restores table stores with a RestorationPlan per task (restoration-plan.ts) and sends every
+ * output through one RecordCollector (record-collector.ts). Offsets and partition counts come from the cluster
+ * lookups port (kafka/cluster-lookups.ts).
  *
- * Assignment (kafkajs rebalances are eager: every assignment replaces the previous one):
+ * Assignment (rebalances are eager: every assignment replaces the previous one):
  *   flush the previous tasks (stores written; the offset commit may be refused), close them, close the stores of
- *   tasks that moved away (kept on disk for a later return), open stores for the new tasks and decide per table
- *   partition: restore from the local checkpoint (or earliest) up to the group's committed offset (a partition
- *   never committed: up to its end offset now, dead-lettering bad records, which nobody processed before). Restoration runs through this same consumer: the table partition
- *   is sought to the checkpoint, records below the target go straight to the store (`restoreStore`, one atomic
- *   write with the checkpoint per batch) while the task's other inputs stay paused; then the task processes.
+ *   tasks that moved away (kept on disk for a later return), open stores for the new tasks and plan their table
+ *   restoration (restoration-plan.ts: from the local checkpoint up to the group's committed offset). Restoration
+ *   runs through this same group member: the table partition is sought to the checkpoint, its batches go to the
+ *   plan (records below the target straight to the store) while the task's other inputs stay paused; then the
+ *   task processes.
  * Cycle (per fetched batch, and on a timer while idle):
  *   records → every task reading that partition → `task.process()` for ready tasks (timestamp order) →
- *   (1) the outputs (sinks, repartition, dead letters) join the send pipeline: one producer send at a time, acks=all;
- *   outputs queued while a send is in flight go out together in the next one (fewer, larger requests), and
- *   processing goes on meanwhile (it overlaps the broker round trip). The queue is bounded: past
- *   MAX_QUEUED_OUTPUT_BYTES a cycle waits for the send in flight before returning to kafkajs (backpressure) →
+ *   (1) the outputs (sinks, repartition, dead letters) join the record collector (record-collector.ts): one
+ *   producer send in flight, acks=all, processing overlapping it, a bounded queue whose limit makes the cycle wait
+ *   before returning to the consumer (backpressure) →
  *   every `commitIntervalMs`: every queued and in-flight output acknowledged (awaited), then (2) `task.commit()` per
  *   task = one atomic write per store with its checkpoints → (3) commit the next offsets to the group. A crash
- *   between steps re-processes from the last (3): at-least-once. Sends never overlap, so per-partition output order
- *   is the processing order.
+ *   between steps re-processes from the last (3): at-least-once. A failed send fails the manager: nothing after it
+ *   is committed.
  */
 import type { TributaryError } from '../../errors.js';
 import { StaleAssignmentError } from '../../errors.js';
-import type { Subtopology, TableSourceSpec, Topology } from '../../topology/compile.js';
+import type { Topology } from '../../topology/compile.js';
 import type { ErrorPolicy } from '../engine/error-policy.js';
 import type { EngineMetrics } from '../engine/metrics.js';
-import { StreamTask } from '../engine/stream-task.js';
-import { createTableRecordDecoder, type TableRecordDecoder } from '../engine/table-decoder.js';
-import type { KafkaAdmin } from '../kafka/admin.js';
 import { parseTaskId, taskId, type TaskId } from '../../common/task-id.js';
-import type { TaskSpec } from '../kafka/assignor.js';
-import type { KafkaClient } from '../kafka/client.js';
-import { GroupConsumer, type BatchContext, type GroupAssignment, type TopicPartition } from '../kafka/group-consumer.js';
-import { murmur2, toPositive } from '../../common/partitioner.js';
+import type { ClusterLookups } from '../kafka/cluster-lookups.js';
+import type { BatchContext, GroupAssignment, GroupMember, GroupMemberFactory } from '../kafka/group-member.js';
 import {
   parseTopicPartitionId,
   topicPartitionId,
@@ -40,25 +38,27 @@ import {
   type ProducedRecord,
   type TopicPartitionId,
 } from '../../common/records.js';
-import { restoreStore } from '../../state-store/restore.js';
 import type { StateDirectory } from '../../state-store/state-directory.js';
-import type { KeyValueStore, ReadOnlyKeyValueStore } from '../../state-store/types.js';
+import type { ReadOnlyKeyValueStore } from '../../state-store/types.js';
 import type { AssignmentEvent } from './events.js';
 import type { Logger } from '../../common/logger.js';
 import type { OutputSender } from './output-sender.js';
+import { OutputPartitioner, RecordCollector } from './record-collector.js';
 import type { RestorationTracker } from './restoration-tracker.js';
 import { SerialExecutor } from './serial.js';
+import { TaskRegistry, type TaskRegistryView } from './task-registry.js';
+import { closeActiveTask, openActiveTask, type ActiveTask, type TaskOpeningContext } from './active-task.js';
 
 export interface TaskManagerOptions {
   readonly topology: Topology;
-  readonly client: KafkaClient;
-  readonly admin: KafkaAdmin;
+  /** Builds this instance's member of the application's group (the real one wraps kafkajs: see app.ts). */
+  readonly member: GroupMemberFactory;
+  /** Committed and end offsets at every assignment, sink partition counts at start. */
+  readonly cluster: ClusterLookups;
   readonly stateDirectory: StateDirectory;
+  /** The group whose committed offsets bound table restoration. */
   readonly groupId: string;
-  readonly taskSpecs: readonly TaskSpec[];
   readonly partitions: ReadonlyMap<string, number>;
-  readonly url: string;
-  readonly instanceId: string;
   readonly globalStores: ReadonlyMap<string, ReadOnlyKeyValueStore<unknown>>;
   readonly errorPolicy: ErrorPolicy;
   readonly metrics: EngineMetrics;
@@ -66,10 +66,6 @@ export interface TaskManagerOptions {
   readonly sender: OutputSender;
   readonly logger: Logger;
   readonly commitIntervalMs: number;
-  readonly sessionTimeoutMs: number;
-  readonly heartbeatIntervalMs: number;
-  readonly rebalanceTimeoutMs: number;
-  readonly fetchMaxWaitMs: number;
   readonly maxTaskIdleMs: number;
   /** A rebalance started: queries must answer 503 until the next assignment is set up. */
   readonly onRebalancing: () => void;
@@ -77,34 +73,6 @@ export interface TaskManagerOptions {
   readonly onAssigned: (event: AssignmentEvent) => void;
   /** Something the manager cannot recover from (fail policy, store write error, group crash): fail the app. */
   readonly onFailure: (error: unknown) => void;
-}
-
-/** A table partition of a task still being restored through the group consumer. */
-interface RestoringPartition {
-  readonly spec: TableSourceSpec;
-  readonly store: KeyValueStore<unknown>;
-  readonly decoder: TableRecordDecoder;
-  /** Restore records below this offset; records from it on are processed by the task. */
-  readonly target: number;
-}
-
-interface ActiveTask {
-  readonly id: TaskId;
-  readonly subtopology: Subtopology;
-  readonly partition: number;
-  readonly task: StreamTask;
-  readonly stores: ReadonlyMap<string, KeyValueStore<unknown>>;
-  readonly restoring: Map<TopicPartitionId, RestoringPartition>;
-  /** Inputs paused until restoration finishes. */
-  readonly paused: TopicPartition[];
-  /** Committable position of table partitions the task has not processed yet (their store checkpoint). */
-  readonly floors: Map<TopicPartitionId, number>;
-}
-
-export interface TaskView {
-  readonly id: string;
-  readonly restoring: boolean;
-  readonly inputPartitions: readonly string[];
 }
 
 export interface TaskManagerCounters {
@@ -115,41 +83,24 @@ export interface TaskManagerCounters {
   readonly firstRecordProcessedAt: number | undefined;
 }
 
-const FETCH = { maxBytesPerPartition: 2 * 1024 * 1024, maxBytes: 8 * 1024 * 1024 } as const;
-/** Output bytes (keys + values) queued behind the send in flight before a cycle waits for it. */
-const MAX_QUEUED_OUTPUT_BYTES = 8 * 1024 * 1024;
-
 export class TaskManager {
   private readonly options: TaskManagerOptions;
-  private readonly consumer: GroupConsumer;
+  private readonly member: GroupMember;
   private readonly serial = new SerialExecutor();
-  private readonly tasks = new Map<TaskId, ActiveTask>();
-  /** Input partition → the tasks reading it. */
-  private readonly tasksByInput = new Map<TopicPartitionId, ActiveTask[]>();
+  /** The open tasks; what queries and stats read of them (see `view`). */
+  private readonly registry = new TaskRegistry();
   /** Offsets last committed to the group by this member (commits only send what moved). */
   private readonly committed = new Map<TopicPartitionId, number>();
   /** Per input partition: high watermark − next offset, from the last fetched batch. */
   private readonly lag = new Map<TopicPartitionId, number>();
-  private assignment: GroupAssignment | undefined;
   private epoch = -1;
-  private rebalancing = true;
   private halted = false;
   private dirty = false;
   private lastCommitAt = Date.now();
   private timer: NodeJS.Timeout | undefined;
-  /** The producer send in flight (never rejects: a failure lands in `sendFailure`). */
-  private sending: Promise<void> | undefined;
-  /** Outputs waiting for the send in flight, in processing order. */
-  private queuedOutputs: ProducedRecord[] = [];
-  private queuedBytes = 0;
-  private sendFailure: { readonly error: unknown } | undefined;
-  /**
-   * Partition counts of the topics outputs go to (taken at start). Keyed outputs get their partition here with
-   * the same murmur2 rule as kafkajs's DefaultPartitioner: kafkajs's own murmur2 cost ~1-2 µs a record (6% of the
-   * CPU), and RecordProducer needs known partitions to bound its requests per partition (see producer.ts).
-   * Like every co-partitioned topology, this assumes partition counts do not change while the app runs.
-   */
-  private readonly outputPartitionCounts = new Map<string, number>();
+  private readonly partitioner = new OutputPartitioner();
+  /** Every task's outputs and dead letters, in processing order (see record-collector.ts). */
+  private readonly collector: RecordCollector;
   private counters = {
     recordsProcessed: 0,
     commits: 0,
@@ -160,26 +111,23 @@ export class TaskManager {
 
   /** Tasks with a store directory on local disk (asked at every join: the assignor prefers us for them). */
   private readonly localStateTasks: Set<TaskId>;
+  private readonly taskContext: TaskOpeningContext;
 
   constructor(options: TaskManagerOptions, localStateTasks: readonly TaskId[]) {
     this.options = options;
     this.localStateTasks = new Set(localStateTasks);
-    this.consumer = new GroupConsumer({
-      client: options.client,
-      groupId: options.groupId,
-      tasks: options.taskSpecs,
-      url: options.url,
-      instanceId: options.instanceId,
+    this.taskContext = { ...options, deadLetters: (letters) => options.sender.send(letters) };
+    this.collector = new RecordCollector({
+      sender: options.sender,
+      partitioner: this.partitioner,
+      onFailure: (error) => this.fail(error),
+    });
+    this.member = options.member({
       localTasks: () => [...this.localStateTasks],
       eachBatch: (records, context) => this.handleBatch(records, context),
       onAssignment: (assignment) => this.handleAssignment(assignment),
       onRebalancing: ({ epoch }) => this.handleRebalancing(epoch),
       onError: (error: TributaryError) => this.fail(error),
-      sessionTimeoutMs: options.sessionTimeoutMs,
-      heartbeatIntervalMs: options.heartbeatIntervalMs,
-      rebalanceTimeoutMs: options.rebalanceTimeoutMs,
-      fromBeginning: true,
-      fetch: { maxWaitTimeMs: options.fetchMaxWaitMs, ...FETCH },
     });
   }
 
@@ -198,8 +146,14 @@ export class TaskManager {
 
   /** Joins the group; resolves once the first assignment is set up. */
   async start(): Promise<void> {
-    await this.learnOutputPartitionCounts();
-    await this.consumer.start();
+    const { topology, partitions, cluster, logger } = this.options;
+    await this.partitioner.learn(
+      topology.subtopologies.flatMap((s) => s.sinkTopics),
+      partitions,
+      cluster,
+      logger,
+    );
+    await this.member.start();
     this.timer = setInterval(() => this.onTimer(), Math.max(50, Math.min(this.options.commitIntervalMs, 1000)));
     this.timer.unref();
   }
@@ -216,7 +170,7 @@ export class TaskManager {
       if (commit && !wasHalted)
         await this.commitAll(this.epoch, true).catch((error: unknown) => this.options.logger.error('final commit failed', { error }));
     });
-    await this.consumer.stop().catch((error: unknown) => this.options.logger.warn('leaving the group failed', { error }));
+    await this.member.stop().catch((error: unknown) => this.options.logger.warn('leaving the group failed', { error }));
     await this.serial.run(async () => this.closeTasks(new Set()));
   }
 
@@ -224,39 +178,9 @@ export class TaskManager {
   // Views for queries and stats (in-memory, no I/O)
   // -------------------------------------------------------------------------------------------------------------
 
-  get isRebalancing(): boolean {
-    return this.rebalancing;
-  }
-
-  currentAssignment(): GroupAssignment | undefined {
-    return this.assignment;
-  }
-
-  taskViews(): TaskView[] {
-    return [...this.tasks.values()].map((t) => ({ id: t.id, restoring: t.restoring.size > 0, inputPartitions: t.task.inputPartitions }));
-  }
-
-  /** The open store of a local task that is fully restored, or why not. */
-  localStore(task: TaskId, store: string): { store: ReadOnlyKeyValueStore<unknown> } | { reason: string } {
-    if (this.rebalancing) return { reason: 'a rebalance is in progress' };
-    const active = this.tasks.get(task);
-    if (active === undefined) return { reason: `task ${task} is not assigned to this instance` };
-    const kv = active.stores.get(store);
-    if (kv === undefined) return { reason: `task ${task} has no store ${store}` };
-    if (active.restoring.size > 0) return { reason: `task ${task} is restoring` };
-    return { store: kv.readOnly() };
-  }
-
-  localPartitions(store: string): number[] {
-    return [...this.tasks.values()]
-      .filter((t) => t.stores.has(store))
-      .map((t) => t.partition)
-      .sort((a, b) => a - b);
-  }
-
-  async approximateCount(store: string): Promise<number> {
-    const counts = await Promise.all([...this.tasks.values()].map((t) => t.stores.get(store)?.approximateCount() ?? 0));
-    return counts.reduce((a, b) => a + b, 0);
+  /** The read path: ownership, local stores and task views for queries and stats. */
+  get view(): TaskRegistryView {
+    return this.registry;
   }
 
   consumerLag(): ReadonlyMap<TopicPartitionId, number> {
@@ -273,7 +197,7 @@ export class TaskManager {
 
   private handleRebalancing(epoch: number): void {
     if (this.halted) return;
-    this.rebalancing = true;
+    this.registry.rebalanceStarted();
     this.options.onRebalancing();
     // Best effort: while this member has not rejoined, the coordinator still takes commits of this generation.
     void this.serial
@@ -286,25 +210,26 @@ export class TaskManager {
   private handleAssignment(assignment: GroupAssignment): Promise<void> {
     return this.serial.run(async () => {
       if (this.halted) return;
-      this.rebalancing = true;
+      this.registry.rebalanceStarted();
       try {
         if (this.epoch >= 0) await this.commitAll(this.epoch, true);
       } catch (error) {
         this.fail(error);
         return;
       }
-      const before = new Set(this.tasks.keys());
+      const before = new Set([...this.registry.all()].map((active) => active.id));
       const mine = new Set(assignment.mine);
+      // Eager: every task is closed and the new ones opened; stores of tasks kept stay open in between.
       await this.closeTasks(mine);
       this.epoch = assignment.epoch;
-      this.assignment = assignment;
+      this.registry.assignmentReceived(assignment);
       this.committed.clear();
       this.lag.clear();
       await this.openTasks(assignment);
       this.counters.rebalances++;
       this.counters.firstAssignmentAt ??= Date.now();
       this.lastCommitAt = Date.now();
-      this.rebalancing = false;
+      this.registry.assigned();
       this.options.onAssigned({
         epoch: assignment.epoch,
         tasks: assignment.mine,
@@ -320,10 +245,8 @@ export class TaskManager {
       if (this.halted || context.epoch !== this.epoch || context.isStale()) return 0;
       const tp = topicPartitionId(context.topic, context.partition);
       try {
-        for (const active of this.tasksByInput.get(tp) ?? []) {
-          const restoring = active.restoring.get(tp);
-          const rest =
-            restoring === undefined ? records : await this.restoreFromBatch(active, tp, restoring, records, context.highWatermark);
+        for (const active of this.registry.readersOf(tp)) {
+          const rest = active.restoration.isRestoring(tp) ? await this.restore(active, tp, records, context.highWatermark) : records;
           if (rest.length > 0) active.task.addRecords(rest);
           const tail = records[records.length - 1];
           if (tail !== undefined) active.task.noteFetchPosition(tp, tail.offset + 1, context.highWatermark);
@@ -352,18 +275,18 @@ export class TaskManager {
   }
 
   private onTimer(): void {
-    if (this.halted || this.rebalancing || !this.dirtyOrBuffered()) return;
+    if (this.halted || this.registry.isRebalancing || !this.dirtyOrBuffered()) return;
     const epoch = this.epoch;
     void this.serial
       .run(async () => {
-        if (!this.halted && epoch === this.epoch && !this.rebalancing) await this.runCycle(epoch);
+        if (!this.halted && epoch === this.epoch && !this.registry.isRebalancing) await this.runCycle(epoch);
       })
       .catch((error: unknown) => this.fail(error));
   }
 
   private dirtyOrBuffered(): boolean {
     if (this.dirty) return true;
-    for (const t of this.tasks.values()) if (t.restoring.size === 0 && t.task.bufferedCount() > 0) return true;
+    for (const t of this.registry.all()) if (!t.restoration.restoring && t.task.bufferedCount() > 0) return true;
     return false;
   }
 
@@ -381,15 +304,14 @@ export class TaskManager {
     const now = Date.now();
     const outputs: ProducedRecord[] = [];
     let processed = 0;
-    for (const active of this.tasks.values()) {
-      if (active.restoring.size > 0 || !active.task.readyToProcess(now)) continue;
+    for (const active of this.registry.all()) {
+      if (active.restoration.restoring || !active.task.readyToProcess(now)) continue;
       const result = await active.task.process({ nowMs: now });
       processed += result.processed;
       for (const record of result.outputs) outputs.push(record);
     }
-    this.enqueueOutputs(outputs);
-    if (this.queuedBytes > MAX_QUEUED_OUTPUT_BYTES) await this.waitForSendRoom();
-    this.throwIfSendFailed();
+    this.collector.add(outputs);
+    await this.collector.makeRoom();
     if (processed > 0) {
       this.dirty = true;
       this.counters.recordsProcessed += processed;
@@ -405,19 +327,19 @@ export class TaskManager {
    */
   private async commitAll(epoch: number, tolerateStale: boolean): Promise<void> {
     this.lastCommitAt = Date.now();
-    await this.flushOutputs();
-    const perTask = await Promise.all([...this.tasks.values()].map(async (active) => ({ active, offsets: await active.task.commit() })));
+    await this.collector.flush();
+    const perTask = await Promise.all([...this.registry.all()].map(async (active) => ({ active, offsets: await active.task.commit() })));
     // Each topic-partition feeds exactly one task (the compiler puts all sources of a topic in one sub-topology).
     const offsets = new Map<TopicPartitionId, number>();
     for (const { active, offsets: taskOffsets } of perTask) {
       for (const [tp, offset] of taskOffsets) offsets.set(tp, offset);
-      for (const [tp, floor] of active.floors) if (!taskOffsets.has(tp)) offsets.set(tp, floor);
+      for (const [tp, floor] of active.restoration.floors()) if (!taskOffsets.has(tp)) offsets.set(tp, floor);
     }
     const changed = new Map([...offsets].filter(([tp, offset]) => this.committed.get(tp) !== offset));
     this.dirty = false;
     if (changed.size === 0 || epoch !== this.epoch) return;
     try {
-      await this.consumer.commitOffsets(changed, epoch);
+      await this.member.commitOffsets(changed, epoch);
       for (const [tp, offset] of changed) this.committed.set(tp, offset);
       this.counters.commits++;
     } catch (error) {
@@ -431,231 +353,85 @@ export class TaskManager {
   }
 
   // -------------------------------------------------------------------------------------------------------------
-  // Output pipeline (see the top of the file)
-  // -------------------------------------------------------------------------------------------------------------
-
-  private async learnOutputPartitionCounts(): Promise<void> {
-    const { topology, partitions, admin } = this.options;
-    const sinks = [...new Set(topology.subtopologies.flatMap((s) => s.sinkTopics))];
-    const unknown = sinks.filter((topic) => !partitions.has(topic));
-    for (const topic of sinks) {
-      const count = partitions.get(topic);
-      if (count !== undefined) this.outputPartitionCounts.set(topic, count);
-    }
-    if (unknown.length === 0) return;
-    // Best effort: a sink topic missing now (or a failed lookup) is left to kafkajs's partitioner.
-    try {
-      for (const [topic, count] of (await admin.describeTopicPartitions(unknown)).partitions) this.outputPartitionCounts.set(topic, count);
-    } catch (error) {
-      this.options.logger.warn('could not read the partition counts of sink topics; kafkajs will partition their records', {
-        topics: unknown.join(','),
-        error,
-      });
-    }
-  }
-
-  private enqueueOutputs(outputs: ProducedRecord[]): void {
-    if (outputs.length === 0) return;
-    const counts = this.outputPartitionCounts;
-    for (let i = 0; i < outputs.length; i++) {
-      const record = outputs[i];
-      if (record.partition !== undefined || record.key === null) continue;
-      const count = counts.get(record.topic);
-      if (count !== undefined) outputs[i] = { ...record, partition: toPositive(murmur2(record.key)) % count };
-    }
-    if (this.queuedOutputs.length === 0) this.queuedOutputs = outputs;
-    else for (const record of outputs) this.queuedOutputs.push(record);
-    for (const record of outputs) this.queuedBytes += (record.key?.length ?? 0) + (record.value?.length ?? 0);
-    this.pumpOutputs();
-  }
-
-  /** Starts the next send unless one is in flight; chained from the end of every send. */
-  private pumpOutputs(): void {
-    if (this.sending !== undefined || this.queuedOutputs.length === 0 || this.sendFailure !== undefined) return;
-    const batch = this.queuedOutputs;
-    this.queuedOutputs = [];
-    this.queuedBytes = 0;
-    this.sending = this.options.sender.send(batch).then(
-      () => {
-        this.sending = undefined;
-        this.pumpOutputs();
-      },
-      (error: unknown) => {
-        this.sending = undefined;
-        // Production error policy 'fail' (or a dead-letter write that failed): nothing after it may be committed.
-        this.sendFailure ??= { error };
-        this.fail(error);
-      },
-    );
-  }
-
-  private async waitForSendRoom(): Promise<void> {
-    while (this.queuedBytes > MAX_QUEUED_OUTPUT_BYTES && this.sending !== undefined && this.sendFailure === undefined) await this.sending;
-  }
-
-  /** Resolves once every output so far is acknowledged; throws the send failure, if any. */
-  private async flushOutputs(): Promise<void> {
-    for (;;) {
-      this.throwIfSendFailed();
-      this.pumpOutputs();
-      if (this.sending === undefined) return;
-      await this.sending;
-    }
-  }
-
-  private throwIfSendFailed(): void {
-    if (this.sendFailure !== undefined) throw this.sendFailure.error;
-  }
-
-  // -------------------------------------------------------------------------------------------------------------
   // Task lifecycle and restoration
   // -------------------------------------------------------------------------------------------------------------
 
-  /** Closes every task; closes the stores of tasks not in `keep` (their directories stay for a later return). */
-  private async closeTasks(keep: ReadonlySet<TaskId>): Promise<void> {
-    const closing: Promise<void>[] = [];
-    for (const active of this.tasks.values()) {
-      active.task.close();
-      if (keep.has(active.id)) continue;
-      for (const [name, store] of active.stores) {
-        this.options.tracker.remove(name, active.partition);
-        closing.push(store.close());
-      }
-    }
-    this.tasks.clear();
-    this.tasksByInput.clear();
-    await Promise.all(closing);
+  /** Closes every task; closes the stores of tasks not in `keepStores` (their directories stay for a later return). */
+  private async closeTasks(keepStores: ReadonlySet<TaskId>): Promise<void> {
+    await Promise.all([...this.registry.all()].map((active) => this.closeTask(active, keepStores.has(active.id))));
+  }
+
+  private closeTask(active: ActiveTask, keepStores: boolean): Promise<unknown> {
+    this.registry.remove(active.id);
+    return closeActiveTask(active, keepStores, this.options.tracker);
   }
 
   private async openTasks(assignment: GroupAssignment): Promise<void> {
-    const { topology, stateDirectory, admin, groupId, tracker, logger } = this.options;
+    const { topology, cluster, groupId, logger } = this.options;
     // Committed and end offsets of every input: table restoration targets, and where each input starts, so tasks
     // wait for partitions known to hold unfetched records (timestamp order across separately fetched partitions).
     const inputTopics = [...new Set(assignment.mine.flatMap((id) => topology.subtopologies[parseTaskId(id).subtopology].sourceTopics))];
     const committed =
-      inputTopics.length > 0 ? await admin.fetchCommittedOffsets(groupId, inputTopics) : new Map<TopicPartitionId, number>();
-    const inputEnds = new Map<TopicPartitionId, number>();
+      inputTopics.length > 0 ? await cluster.fetchCommittedOffsets(groupId, inputTopics) : new Map<TopicPartitionId, number>();
+    const ends = new Map<TopicPartitionId, number>();
     for (const topic of inputTopics) {
-      for (const [partition, end] of await admin.fetchEndOffsets(topic)) inputEnds.set(topicPartitionId(topic, partition), end);
+      for (const [partition, end] of await cluster.fetchEndOffsets(topic)) ends.set(topicPartitionId(topic, partition), end);
     }
-
-    for (const id of assignment.mine) {
-      const { subtopology: subId, partition } = parseTaskId(id);
-      const subtopology = topology.subtopologies[subId];
-      const stores = new Map<string, KeyValueStore<unknown>>();
-      for (const name of subtopology.stores) stores.set(name, await stateDirectory.openStore<unknown>(name, partition));
-      const task = new StreamTask({
-        topology,
-        subtopologyId: subId,
-        partition,
-        stores,
-        globalStores: this.options.globalStores,
-        errorPolicy: this.options.errorPolicy,
-        metrics: this.options.metrics,
-        logger,
-        maxTaskIdleMs: this.options.maxTaskIdleMs,
-        partitionCount: (topic) => this.options.partitions.get(topic) ?? 1,
-      });
-      const active: ActiveTask = { id, subtopology, partition, task, stores, restoring: new Map(), paused: [], floors: new Map() };
-      for (const spec of subtopology.tableSources) {
-        const tp = topicPartitionId(spec.topic, partition);
-        const store = stores.get(spec.store) as KeyValueStore<unknown>;
-        const checkpoint = store.checkpoints().get(tp);
-        const start = checkpoint ?? 0;
-        // Never committed (a new application): bootstrap the table to its current end before joining against it.
-        const target = committed.get(tp) ?? inputEnds.get(tp) ?? 0;
-        tracker.begin(spec.store, partition, start, target);
-        if (start < target) {
-          // Records below a committed offset were processed before (a bad one was dead-lettered then); a partition
-          // never committed restores records nobody processed, so its bad records are dead-lettered now.
-          const neverProcessed = !committed.has(tp);
-          const decoder = createTableRecordDecoder(spec, {
-            applicationId: topology.applicationId,
-            errorPolicy: this.options.errorPolicy,
-            logger,
-            metrics: this.options.metrics,
-            deadLetters: neverProcessed ? (letters) => this.options.sender.send(letters) : undefined,
-          });
-          active.restoring.set(tp, { spec, store, target, decoder });
-        } else if (checkpoint !== undefined) {
-          active.floors.set(tp, checkpoint);
-        }
-        // Start the table partition where the store stands (earliest when it has nothing yet).
-        this.consumer.seek(spec.topic, partition, start);
-        task.noteFetchPosition(tp, start, inputEnds.get(tp) ?? start);
-      }
-      // Other inputs start at the committed offset (earliest when never committed).
-      for (const input of task.inputPartitions) {
-        if (subtopology.tableSources.some((spec) => topicPartitionId(spec.topic, partition) === input)) continue;
-        task.noteFetchPosition(input, committed.get(input) ?? 0, inputEnds.get(input) ?? 0);
-      }
-      if (active.restoring.size > 0) {
-        for (const input of task.inputPartitions) {
-          if (active.restoring.has(input)) continue;
-          active.paused.push(parseTopicPartitionId(input));
-        }
-        if (active.paused.length > 0) this.consumer.pause(active.paused);
-      }
-      this.tasks.set(id, active);
-      if (stores.size > 0) this.localStateTasks.add(id);
-      for (const input of task.inputPartitions) {
-        const readers = this.tasksByInput.get(input) ?? [];
-        readers.push(active);
-        this.tasksByInput.set(input, readers);
-      }
-    }
+    for (const id of assignment.mine) this.registry.add(await this.openTask(id, committed, ends));
     logger.info('assignment set up', {
       epoch: assignment.epoch,
       tasks: assignment.mine.join(','),
-      restoring: [...this.tasks.values()]
-        .filter((t) => t.restoring.size > 0)
+      restoring: [...this.registry.all()]
+        .filter((t) => t.restoration.restoring)
         .map((t) => t.id)
         .join(','),
       members: assignment.members.length,
     });
   }
 
-  /**
-   * Applies the records of `batch` below the restore target to the store (one atomic write with the checkpoint)
-   * and returns the rest, which the task processes. Finishes the partition when the target (or the log end) is
-   * reached, and resumes the task's other inputs when its last table partition is done.
-   */
-  private async restoreFromBatch(
+  /** Opens a task and positions its inputs: table partitions sought to their stores, the others noted, paused while it restores. */
+  private async openTask(
+    id: TaskId,
+    committed: ReadonlyMap<TopicPartitionId, number>,
+    ends: ReadonlyMap<TopicPartitionId, number>,
+  ): Promise<ActiveTask> {
+    const active = await openActiveTask(id, this.taskContext, committed, ends);
+    const { task, restoration } = active;
+    // Table partitions start where their store stands; other inputs at the committed offset (earliest without).
+    for (const start of restoration.starts) {
+      this.member.seek(start.topic, start.partition, start.offset);
+      task.noteFetchPosition(start.tp, start.offset, start.end);
+    }
+    for (const input of task.inputPartitions) {
+      if (restoration.isTablePartition(input)) continue;
+      task.noteFetchPosition(input, committed.get(input) ?? 0, ends.get(input) ?? 0);
+    }
+    if (restoration.restoring) {
+      for (const input of task.inputPartitions) {
+        if (restoration.isRestoring(input)) continue;
+        active.paused.push(parseTopicPartitionId(input));
+      }
+      if (active.paused.length > 0) this.member.pause(active.paused);
+    }
+    if (active.stores.size > 0) this.localStateTasks.add(id);
+    return active;
+  }
+
+  /** Feeds a table partition's batch to the task's restoration; resumes its other inputs when the last one finishes. */
+  private async restore(
     active: ActiveTask,
     tp: TopicPartitionId,
-    restoring: RestoringPartition,
-    batch: readonly ConsumedRecord[],
+    records: readonly ConsumedRecord[],
     highWatermark: number,
   ): Promise<readonly ConsumedRecord[]> {
-    const { tracker } = this.options;
-    let cut = batch.findIndex((record) => record.offset >= restoring.target);
-    if (cut < 0) cut = batch.length;
-    const toRestore = batch.slice(0, cut);
-    if (toRestore.length > 0) {
-      const result = await restoreStore({
-        store: restoring.store,
-        batches: oneBatch(toRestore),
-        endOffsets: new Map([[tp, restoring.target]]),
-        decode: (record) => restoring.decoder.decode(record),
-        onDecodeError: (record, error) => restoring.decoder.onDecodeError(record, error),
-      });
-      tracker.advance(restoring.spec.store, active.partition, result.restored, result.checkpoints.get(tp) ?? 0);
-    }
-    const position = restoring.store.checkpoints().get(tp) ?? 0;
-    if (cut < batch.length || position >= restoring.target || highWatermark <= position) {
-      active.restoring.delete(tp);
-      active.floors.set(tp, cut < batch.length ? Math.max(position, restoring.target) : position);
-      tracker.finish(restoring.spec.store, active.partition);
-      if (active.restoring.size === 0 && active.paused.length > 0) {
-        this.consumer.resume(active.paused);
+    const { rest, finished } = await active.restoration.apply(tp, records, highWatermark);
+    if (finished) {
+      if (!active.restoration.restoring && active.paused.length > 0) {
+        this.member.resume(active.paused);
         active.paused.length = 0;
       }
       this.dirty = true;
     }
-    return batch.slice(cut);
+    return rest;
   }
-}
-
-async function* oneBatch(records: readonly ConsumedRecord[]): AsyncGenerator<readonly ConsumedRecord[]> {
-  yield records;
 }

@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CoPartitioningError, StaleAssignmentError } from '../../errors.js';
 import type { TaskId } from '../../common/task-id.js';
 import type { TaskSpec } from '../../processor/kafka/assignor.js';
-import { GroupConsumer, type GroupAssignment, type GroupConsumerOptions } from '../../processor/kafka/group-consumer.js';
+import { GroupConsumer, type GroupConsumerOptions } from '../../processor/kafka/group-consumer.js';
+import type { GroupAssignment } from '../../processor/kafka/group-member.js';
 import { topicPartitionId, type ConsumedRecord, type TopicPartitionId } from '../../common/records.js';
 import { createTopics, kafkaBrokers, produce, testKafkaClient, uniqueName, waitUntil } from '../helpers/kafka.js';
 

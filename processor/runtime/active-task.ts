@@ -1,0 +1,101 @@
+/**
+ * One open task of the runtime, and how it is opened and closed: its stores (one LevelDB per store partition,
+ * from the state directory), its StreamTask, and the RestorationPlan of its table partitions. Positioning its
+ * inputs on the group member (seek, pause) is the caller's: see TaskManager.
+ */
+import type { Logger } from '../../common/logger.js';
+import type { ProducedRecord, TopicPartitionId } from '../../common/records.js';
+import { parseTaskId, type TaskId } from '../../common/task-id.js';
+import type { StateDirectory } from '../../state-store/state-directory.js';
+import type { KeyValueStore, ReadOnlyKeyValueStore } from '../../state-store/types.js';
+import type { Subtopology, Topology } from '../../topology/compile.js';
+import type { ErrorPolicy } from '../engine/error-policy.js';
+import type { EngineMetrics } from '../engine/metrics.js';
+import { StreamTask } from '../engine/stream-task.js';
+import { createTableRecordDecoder } from '../engine/table-decoder.js';
+import type { TopicPartition } from '../kafka/group-member.js';
+import { RestorationPlan } from './restoration-plan.js';
+import type { RestorationTracker } from './restoration-tracker.js';
+
+export interface ActiveTask {
+  readonly id: TaskId;
+  readonly subtopology: Subtopology;
+  readonly partition: number;
+  readonly task: StreamTask;
+  readonly stores: ReadonlyMap<string, KeyValueStore<unknown>>;
+  readonly restoration: RestorationPlan;
+  /** Inputs paused until restoration finishes. */
+  readonly paused: TopicPartition[];
+}
+
+/** What opening a task needs (TaskManagerOptions has all of it). */
+export interface TaskOpeningContext {
+  readonly topology: Topology;
+  readonly stateDirectory: StateDirectory;
+  readonly partitions: ReadonlyMap<string, number>;
+  readonly globalStores: ReadonlyMap<string, ReadOnlyKeyValueStore<unknown>>;
+  readonly errorPolicy: ErrorPolicy;
+  readonly metrics: EngineMetrics;
+  readonly tracker: RestorationTracker;
+  readonly logger: Logger;
+  readonly maxTaskIdleMs: number;
+  /** Sends dead letters of bad table records found while restoring records nobody processed before. */
+  readonly deadLetters: (records: readonly ProducedRecord[]) => Promise<void>;
+}
+
+/**
+ * Opens task `id`'s stores and engine and plans its table restoration from the group's committed offsets and the
+ * end offsets at assignment.
+ */
+export async function openActiveTask(
+  id: TaskId,
+  context: TaskOpeningContext,
+  committed: ReadonlyMap<TopicPartitionId, number>,
+  ends: ReadonlyMap<TopicPartitionId, number>,
+): Promise<ActiveTask> {
+  const { topology, stateDirectory, logger } = context;
+  const { subtopology: subId, partition } = parseTaskId(id);
+  const subtopology = topology.subtopologies[subId];
+  const stores = new Map<string, KeyValueStore<unknown>>();
+  for (const name of subtopology.stores) stores.set(name, await stateDirectory.openStore<unknown>(name, partition));
+  const task = new StreamTask({
+    topology,
+    subtopologyId: subId,
+    partition,
+    stores,
+    globalStores: context.globalStores,
+    errorPolicy: context.errorPolicy,
+    metrics: context.metrics,
+    logger,
+    maxTaskIdleMs: context.maxTaskIdleMs,
+    partitionCount: (topic) => context.partitions.get(topic) ?? 1,
+  });
+  const restoration = new RestorationPlan({
+    partition,
+    tableSources: subtopology.tableSources,
+    stores,
+    committed,
+    ends,
+    tracker: context.tracker,
+    decoder: (spec, deadLetterBadRecords) =>
+      createTableRecordDecoder(spec, {
+        applicationId: topology.applicationId,
+        errorPolicy: context.errorPolicy,
+        logger,
+        metrics: context.metrics,
+        deadLetters: deadLetterBadRecords ? context.deadLetters : undefined,
+      }),
+  });
+  return { id, subtopology, partition, task, stores, restoration, paused: [] };
+}
+
+/**
+ * Closes the task (its buffered records are dropped) and, unless `keepStores`, its stores: their directories stay
+ * on disk for a later return, and their restoration progress is no longer reported.
+ */
+export function closeActiveTask(active: ActiveTask, keepStores: boolean, tracker: Pick<RestorationTracker, 'remove'>): Promise<unknown> {
+  active.task.close();
+  if (keepStores) return Promise.resolve();
+  for (const name of active.stores.keys()) tracker.remove(name, active.partition);
+  return Promise.all([...active.stores.values()].map((store) => store.close()));
+}

@@ -1,0 +1,363 @@
+/**
+ * TaskManager on a fake group member over an in-memory cluster (no broker): assignment, restoration, processing,
+ * the commit cycle, rebalances, refused commits, send failures and stop. Stores are real LevelDB in temp dirs.
+ * The same paths against a real broker: test/runtime/.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { KafkaProduceError } from '../../errors.js';
+import { silentLogger } from '../../common/logger.js';
+import { topicPartitionId, type TopicPartitionId } from '../../common/records.js';
+import type { TaskId } from '../../common/task-id.js';
+import { StateDirectory } from '../../state-store/state-directory.js';
+import { StreamsBuilder } from '../../topology/builder.js';
+import type { Topology } from '../../topology/compile.js';
+import { Serdes } from '../../topology/serdes.js';
+import { resolveErrorPolicy } from '../engine/error-policy.js';
+import { EngineMetrics } from '../engine/metrics.js';
+import type { TaskSpec } from '../kafka/assignor.js';
+import type { GroupMemberHandlers } from '../kafka/group-member.js';
+import { FakeCluster } from '../kafka/testing/fake-cluster.js';
+import { FakeGroupMember } from '../kafka/testing/fake-group-member.js';
+import type { AssignmentEvent } from './events.js';
+import { OutputSender } from './output-sender.js';
+import { RestorationTracker } from './restoration-tracker.js';
+import { TaskManager } from './task-manager.js';
+
+const APP = 'app';
+const PARTITIONS = 2;
+const str = Serdes.string();
+
+/** customers (table) ⋈ orders (stream) → out: one sub-topology, tasks 0_0 and 0_1. */
+function joinTopology(): Topology {
+  const b = new StreamsBuilder();
+  const customers = b.table('customers', { key: str, value: str, store: 'customers' });
+  b.stream('orders', { key: str, value: str })
+    .leftJoin(customers, (order, name) => `${order}@${name ?? 'none'}`)
+    .to('out', { value: str });
+  return b.build({ applicationId: APP });
+}
+
+/** Keys that land in each partition of a 2-partition topic (murmur2), so records go where their task reads. */
+const KEY = { p0: ['k3', 'k4', 'k5'], p1: ['k0', 'k1', 'k2'] } as const;
+
+class Harness {
+  readonly cluster = new FakeCluster();
+  readonly topology = joinTopology();
+  readonly failures: unknown[] = [];
+  readonly assigned: AssignmentEvent[] = [];
+  readonly tracker = new RestorationTracker(() => {});
+  rebalancingSignals = 0;
+  member!: FakeGroupMember;
+  manager!: TaskManager;
+  stateDirectory!: StateDirectory;
+
+  constructor(readonly stateDir: string) {
+    for (const topic of ['customers', 'orders', 'out']) this.cluster.createTopic(topic, PARTITIONS);
+    this.cluster.createTopic(`${APP}-dlq`, 1);
+  }
+
+  /** Opens the state directory and builds a manager whose member is `memberClass` (a FakeGroupMember). */
+  async create(options: { commitIntervalMs?: number; memberClass?: typeof FakeGroupMember } = {}): Promise<TaskManager> {
+    this.stateDirectory = await StateDirectory.open({ stateDir: this.stateDir, applicationId: APP });
+    const metrics = new EngineMetrics();
+    const sender = new OutputSender({
+      producer: this.cluster,
+      policy: resolveErrorPolicy(APP, {}),
+      applicationId: APP,
+      metrics,
+      logger: silentLogger,
+      retries: 0,
+    });
+    const specs: TaskSpec[] = [{ subtopology: 0, topics: this.topology.subtopologies[0].sourceTopics, partitions: PARTITIONS }];
+    const MemberClass = options.memberClass ?? FakeGroupMember;
+    this.manager = new TaskManager(
+      {
+        topology: this.topology,
+        member: (handlers: GroupMemberHandlers) => {
+          this.member = new MemberClass(this.cluster, handlers, { groupId: APP, tasks: specs });
+          return this.member;
+        },
+        cluster: this.cluster,
+        stateDirectory: this.stateDirectory,
+        groupId: APP,
+        partitions: new Map([
+          ['customers', PARTITIONS],
+          ['orders', PARTITIONS],
+          ['out', PARTITIONS],
+        ]),
+        globalStores: new Map(),
+        errorPolicy: {},
+        metrics,
+        tracker: this.tracker,
+        sender,
+        logger: silentLogger,
+        commitIntervalMs: options.commitIntervalMs ?? 60_000,
+        maxTaskIdleMs: 0,
+        onRebalancing: () => this.rebalancingSignals++,
+        onAssigned: (event) => this.assigned.push(event),
+        onFailure: (error) => this.failures.push(error),
+      },
+      await TaskManager.tasksWithLocalState(this.topology, this.stateDirectory),
+    );
+    return this.manager;
+  }
+
+  /** Starts the manager and hands it its first assignment. */
+  async start(mine: readonly TaskId[], options: Parameters<Harness['create']>[0] = {}): Promise<TaskManager> {
+    const manager = await this.create(options);
+    const started = manager.start();
+    await this.member.started;
+    await this.member.assign(mine);
+    await started;
+    return manager;
+  }
+
+  async stop(commit = true): Promise<void> {
+    await this.manager.stop(commit);
+    await this.stateDirectory.close();
+  }
+
+  outValues(partition: number): string[] {
+    return this.cluster.records('out', partition).map((r) => `${r.key?.toString()}=${r.value?.toString()}`);
+  }
+
+  committed(topic: string, partition: number): number | undefined {
+    return this.cluster.committed(APP).get(topicPartitionId(topic, partition));
+  }
+
+  async storeGet(task: TaskId, key: string): Promise<unknown> {
+    const local = this.manager.view.localStore(task, 'customers');
+    if (!('store' in local)) throw new Error(local.reason);
+    return local.store.get(Buffer.from(key));
+  }
+}
+
+const dirs: string[] = [];
+async function harness(): Promise<Harness> {
+  const dir = await mkdtemp(join(tmpdir(), 'tributary-task-manager-'));
+  dirs.push(dir);
+  return new Harness(dir);
+}
+
+afterEach(async () => {
+  await Promise.all(dirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
+});
+
+describe('TaskManager on a fake group member', () => {
+  it('uses keys that land in the partitions they are meant for', async () => {
+    const cluster = new FakeCluster().createTopic('t', PARTITIONS);
+    await cluster.send(
+      [...KEY.p0, ...KEY.p1].map((key) => ({ topic: 't', key: Buffer.from(key), value: null, timestamp: 0, headers: {} })),
+    );
+    expect(cluster.records('t', 0).map((r) => r.key?.toString())).toEqual(KEY.p0);
+    expect(cluster.records('t', 1).map((r) => r.key?.toString())).toEqual(KEY.p1);
+  });
+
+  it('opens the assigned tasks and restores their table partitions through the member before processing', async () => {
+    const h = await harness();
+    h.cluster.append('customers', 0, [
+      { key: KEY.p0[0], value: 'Ada' },
+      { key: KEY.p0[1], value: 'Bob' },
+    ]);
+    h.cluster.append('orders', 0, [{ key: KEY.p0[0], value: 'o1', timestamp: 10 }]);
+    await h.start(['0_0']);
+
+    // Never committed: the table restores from the earliest offset up to its end at assignment; orders wait.
+    expect(h.member.seeks).toEqual([{ topic: 'customers', partition: 0, offset: 0 }]);
+    expect(h.member.isPaused('orders', 0)).toBe(true);
+    expect(h.manager.view.localStore('0_0', 'customers')).toEqual({ reason: 'task 0_0 is restoring' });
+    expect(h.manager.view.taskViews()).toEqual([{ id: '0_0', restoring: true, inputPartitions: expect.arrayContaining(['customers:0']) }]);
+    expect(h.assigned).toEqual([{ epoch: 1, tasks: ['0_0'], added: ['0_0'], removed: [], members: 1 }]);
+
+    await h.member.pollUntilIdle();
+    expect(h.member.isPaused('orders', 0)).toBe(false);
+    expect(h.manager.view.taskViews()[0].restoring).toBe(false);
+    expect(await h.storeGet('0_0', KEY.p0[1])).toBe('Bob');
+    expect(h.tracker.progress()).toEqual([{ store: 'customers', partition: 0, restoredOffset: 2, endOffset: 2, done: true }]);
+    expect(h.tracker.totalsByStore()).toEqual({ customers: { restoredRecords: 2, restorations: 1, skipped: 0 } });
+    expect(h.outValues(0)).toEqual([`${KEY.p0[0]}=o1@Ada`]);
+    expect(h.failures).toEqual([]);
+    await h.stop();
+  });
+
+  it('restores only past the local checkpoint after a restart, and only up to the committed offset', async () => {
+    const h = await harness();
+    h.cluster.append('customers', 1, [
+      { key: KEY.p1[0], value: 'Ada' },
+      { key: KEY.p1[1], value: 'Bob' },
+    ]);
+    await h.start(['0_1']);
+    await h.member.pollUntilIdle();
+    await h.stop();
+    expect(h.committed('customers', 1)).toBe(2);
+
+    // While this instance was away: one update the group already processed (committed), one it did not.
+    h.cluster.append('customers', 1, [{ key: KEY.p1[0], value: 'Ann' }]);
+    h.cluster.commit(APP, new Map([[topicPartitionId('customers', 1), 3]]));
+    h.cluster.append('customers', 1, [{ key: KEY.p1[2], value: 'Cy' }]);
+    await h.start(['0_1'], { commitIntervalMs: 0 });
+    expect(h.member.seeks).toEqual([{ topic: 'customers', partition: 1, offset: 2 }]);
+    await h.member.pollUntilIdle();
+    expect(h.tracker.totalsByStore().customers).toMatchObject({ restoredRecords: 3, restorations: 2 });
+    expect(await h.storeGet('0_1', KEY.p1[0])).toBe('Ann');
+    // The record past the committed offset is processed by the task (a table update), not restored.
+    expect(await h.storeGet('0_1', KEY.p1[2])).toBe('Cy');
+    await h.stop();
+  });
+
+  it('processes records in order and sends every output, keyed to its murmur2 partition', async () => {
+    const h = await harness();
+    await h.start(['0_0', '0_1']);
+    h.cluster.append('customers', 1, [{ key: KEY.p1[0], value: 'Ada', timestamp: 1 }]);
+    h.cluster.append(
+      'orders',
+      1,
+      ['o1', 'o2', 'o3', 'o4'].map((value, i) => ({ key: KEY.p1[i % 2], value, timestamp: 10 + i })),
+    );
+    h.cluster.append('orders', 0, [{ key: KEY.p0[2], value: 'o5', timestamp: 20 }]);
+    await h.member.pollUntilIdle();
+    expect(h.outValues(1)).toEqual([`${KEY.p1[0]}=o1@Ada`, `${KEY.p1[1]}=o2@none`, `${KEY.p1[0]}=o3@Ada`, `${KEY.p1[1]}=o4@none`]);
+    expect(h.outValues(0)).toEqual([`${KEY.p0[2]}=o5@none`]);
+    expect(h.manager.stats()).toMatchObject({ recordsProcessed: 6, commits: 0, rebalances: 1 });
+    expect(h.member.commits).toEqual([]); // the commit interval has not passed
+    await h.stop();
+  });
+
+  it('at the commit interval writes the store batches, then commits the offsets they hold', async () => {
+    const snapshots: { offsets: Map<TopicPartitionId, number>; checkpoints: Map<TopicPartitionId, number>; outputs: number }[] = [];
+    const h = await harness();
+    class ObservedMember extends FakeGroupMember {
+      override async commitOffsets(offsets: ReadonlyMap<TopicPartitionId, number>, epoch: number): Promise<void> {
+        const store = await h.stateDirectory.openStore('customers', 0); // the open instance the task writes to
+        snapshots.push({
+          offsets: new Map(offsets),
+          checkpoints: new Map(store.checkpoints()),
+          outputs: h.cluster.records('out', 0).length,
+        });
+        return super.commitOffsets(offsets, epoch);
+      }
+    }
+    await h.start(['0_0'], { commitIntervalMs: 0, memberClass: ObservedMember });
+    h.cluster.append('customers', 0, [{ key: KEY.p0[0], value: 'Ada', timestamp: 1 }]);
+    h.cluster.append('orders', 0, [
+      { key: KEY.p0[0], value: 'o1', timestamp: 5 },
+      { key: KEY.p0[1], value: 'o2', timestamp: 6 },
+    ]);
+    await h.member.pollUntilIdle();
+
+    expect(h.committed('customers', 0)).toBe(1);
+    expect(h.committed('orders', 0)).toBe(2);
+    expect(snapshots.length).toBeGreaterThan(0);
+    for (const { offsets, checkpoints, outputs } of snapshots) {
+      // Every offset sent to the group is already in the store's checkpoint, and every output before it is acknowledged.
+      const table = offsets.get(topicPartitionId('customers', 0));
+      if (table !== undefined) expect(checkpoints.get(topicPartitionId('customers', 0))).toBe(table);
+      const orders = offsets.get(topicPartitionId('orders', 0));
+      if (orders !== undefined) expect(outputs).toBeGreaterThanOrEqual(orders);
+    }
+    expect(h.manager.stats().commits).toBe(h.member.commits.length);
+    await h.stop();
+  });
+
+  it('commits in the window when a rebalance starts, then revokes every task at the next assignment', async () => {
+    const h = await harness();
+    await h.start(['0_0', '0_1']);
+    h.cluster.append('orders', 0, [{ key: KEY.p0[0], value: 'o1', timestamp: 5 }]);
+    h.cluster.append('orders', 1, [{ key: KEY.p1[0], value: 'o2', timestamp: 5 }]);
+    await h.member.pollUntilIdle();
+    expect(h.member.commits).toEqual([]);
+
+    h.member.signalRebalance();
+    await vi.waitFor(() => expect(h.member.commits).toHaveLength(1));
+    expect(h.rebalancingSignals).toBe(1);
+    expect(h.manager.view.isRebalancing).toBe(true);
+    expect(h.manager.view.localStore('0_0', 'customers')).toEqual({ reason: 'a rebalance is in progress' });
+    await h.member.assign(['0_1'], [{ memberId: 'member-2', url: 'http://member-2', tasks: ['0_0'] }]);
+
+    // The rebalance commit ran before the revocation, for the epoch the work belonged to.
+    expect(h.member.commits[0]).toEqual({
+      epoch: 1,
+      offsets: new Map([
+        [topicPartitionId('orders', 0), 1],
+        [topicPartitionId('orders', 1), 1],
+      ]),
+    });
+    expect(h.assigned.at(-1)).toEqual({ epoch: 2, tasks: ['0_1'], added: [], removed: ['0_0'], members: 2 });
+    expect(h.manager.view.isRebalancing).toBe(false);
+    expect(h.manager.view.localStore('0_0', 'customers')).toEqual({ reason: 'task 0_0 is not assigned to this instance' });
+    expect(h.manager.view.localPartitions('customers')).toEqual([1]);
+    expect(h.manager.view.currentAssignment()?.all.get('0_0')?.memberId).toBe('member-2');
+    expect(h.tracker.progress().map((p) => p.partition)).toEqual([1]);
+    await h.stop();
+  });
+
+  it('commits the batch that saw the rebalance at its heartbeat, then lets the member rejoin', async () => {
+    const h = await harness();
+    await h.start(['0_0']);
+    h.cluster.append('orders', 0, [{ key: KEY.p0[0], value: 'o1', timestamp: 5 }]);
+    h.member.rebalanceOnHeartbeat = true;
+    expect(await h.member.poll()).toBe(0); // the handler rethrew the heartbeat's StaleAssignmentError
+    expect(h.member.commits).toEqual([{ epoch: 1, offsets: new Map([[topicPartitionId('orders', 0), 1]]) }]);
+    expect(h.outValues(0)).toEqual([`${KEY.p0[0]}=o1@none`]);
+    expect(h.failures).toEqual([]);
+    await h.stop();
+  });
+
+  it('tolerates a commit the coordinator refuses as stale, and commits again in the next epoch', async () => {
+    const h = await harness();
+    await h.start(['0_0'], { commitIntervalMs: 0 });
+    h.member.refuseCommits = true;
+    h.cluster.append('orders', 0, [{ key: KEY.p0[0], value: 'o1', timestamp: 5 }]);
+    await h.member.pollUntilIdle();
+    expect(h.failures).toEqual([]);
+    expect(h.member.commits).toEqual([]);
+    expect(h.manager.view.isRebalancing).toBe(true); // the refusal signalled the rebalance
+
+    h.member.refuseCommits = false;
+    await h.member.assign(['0_0']);
+    h.cluster.append('orders', 0, [{ key: KEY.p0[1], value: 'o2', timestamp: 6 }]);
+    await h.member.pollUntilIdle();
+    // The new epoch re-processes from the last accepted commit (none: the start): a duplicate, never a loss.
+    expect(h.outValues(0)).toEqual([`${KEY.p0[0]}=o1@none`, `${KEY.p0[0]}=o1@none`, `${KEY.p0[1]}=o2@none`]);
+    expect(h.committed('orders', 0)).toBe(2);
+    expect(h.failures).toEqual([]);
+    await h.stop();
+  });
+
+  it('fails without committing anything when a send fails', async () => {
+    const h = await harness();
+    await h.start(['0_0'], { commitIntervalMs: 0 });
+    h.cluster.sendFailure = new Error('broker said no');
+    h.cluster.append('orders', 0, [{ key: KEY.p0[0], value: 'o1', timestamp: 5 }]);
+    await h.member.pollUntilIdle();
+    expect(h.failures).toHaveLength(1);
+    expect(h.failures[0]).toBeInstanceOf(KafkaProduceError);
+    expect(h.member.commits).toEqual([]);
+    // Halted: later batches are not taken, and stopping after a failure commits nothing.
+    h.cluster.sendFailure = undefined;
+    expect(await h.member.poll()).toBe(0);
+    await h.stop(false);
+    expect(h.member.commits).toEqual([]);
+    expect(h.committed('orders', 0)).toBeUndefined();
+    expect(h.member.status).toBe('stopped');
+  });
+
+  it('stop() commits the work done since the last commit, leaves the group and closes the stores', async () => {
+    const h = await harness();
+    await h.start(['0_0']);
+    h.cluster.append('customers', 0, [{ key: KEY.p0[0], value: 'Ada', timestamp: 1 }]);
+    h.cluster.append('orders', 0, [{ key: KEY.p0[0], value: 'o1', timestamp: 5 }]);
+    await h.member.pollUntilIdle();
+    expect(h.member.commits).toEqual([]);
+    const store = await h.stateDirectory.openStore('customers', 0);
+    await h.stop();
+    expect(h.member.status).toBe('stopped');
+    expect(h.committed('customers', 0)).toBe(1);
+    expect(h.committed('orders', 0)).toBe(1);
+    expect(store.isClosed).toBe(true);
+    expect(h.manager.view.taskViews()).toEqual([]);
+  });
+});
