@@ -73,7 +73,7 @@ describe('entry points', () => {
     expect(testSupport).toEqual(expect.arrayContaining(['state-store/conformance.ts', 'http-query/testing/fake-query-source.ts']));
     expect(testSupport.filter(built)).toEqual([]);
     // Excluded from the package too, should a stale build have left them in dist.
-    for (const excluded of ['state-store/conformance.ts', 'state-store/test-fixtures', 'http-query/testing']) {
+    for (const excluded of ['state-store/conformance.ts', 'state-store/test-fixtures', 'http-query/testing', 'processor/kafka/testing']) {
       expect(pkg.files).toContain(`!dist/${excluded.replace(/\.ts$/, '.*')}`);
     }
   });

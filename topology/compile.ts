@@ -10,10 +10,6 @@ import { sameSerde, type Serde } from './serdes.js';
 import type { RepartitionTopicSpec, StoreSpec, Subtopology, TableSourceSpec } from './specs.js';
 import { Topology } from './topology.js';
 
-// The Topology type and its parts moved to topology.ts and specs.ts; re-exported for the modules importing them here.
-export { Topology } from './topology.js';
-export type { GlobalTableSpec, RepartitionTopicSpec, StoreSpec, Subtopology, TableSourceSpec } from './specs.js';
-
 interface CompileInput {
   readonly applicationId: string;
   readonly nodes: readonly TopologyNode[];

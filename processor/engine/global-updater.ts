@@ -9,7 +9,8 @@
  *   await updater.write(batch);               // store writes + checkpoints
  */
 import { MissingStoreError } from '../../errors.js';
-import type { GlobalTableSpec, Topology } from '../../topology/compile.js';
+import type { Topology } from '../../topology/topology.js';
+import type { GlobalTableSpec } from '../../topology/specs.js';
 import type { Logger } from '../../common/logger.js';
 import type { KeyValueStore, StoreWrite } from '../../state-store/types.js';
 import { topicPartitionId, type ConsumedRecord, type ProducedRecord, type TopicPartitionId } from '../../common/records.js';

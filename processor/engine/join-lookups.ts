@@ -13,7 +13,7 @@
  */
 import type { TaskId } from '../../common/task-id.js';
 import { MissingStoreError } from '../../errors.js';
-import type { Topology } from '../../topology/compile.js';
+import type { Topology } from '../../topology/topology.js';
 import type { StreamGlobalJoinNode, StreamTableJoinNode } from '../../topology/nodes.js';
 import type { ReadOnlyKeyValueStore } from '../../state-store/types.js';
 import type { InFlight } from './in-flight.js';

@@ -7,9 +7,11 @@
  * memory parks in `JoinLookups` (and comes back through `resumeJoin`), an async processor stays pending in
  * `ProcessorCalls`. The task decides when to resolve them.
  */
+import { assertNever } from '../../common/assert-never.js';
 import type { TaskId } from '../../common/task-id.js';
 import type { ConsumedRecord } from '../../common/records.js';
-import type { Subtopology, TableSourceSpec, Topology } from '../../topology/compile.js';
+import type { Topology } from '../../topology/topology.js';
+import type { Subtopology, TableSourceSpec } from '../../topology/specs.js';
 import type {
   RepartitionSinkNode,
   RepartitionSourceNode,
@@ -120,7 +122,7 @@ export class NodeInterpreter {
           this.runSource(node, origin);
           break;
         default:
-          assertNever(node);
+          assertNever(node, 'source node kind');
       }
     }
   }
@@ -155,7 +157,7 @@ export class NodeInterpreter {
         // Sources have no parents, so they are never a child: records enter them through runInput.
         return;
       default:
-        assertNever(node);
+        assertNever(node, 'node kind');
     }
   }
 
@@ -285,11 +287,4 @@ export class NodeInterpreter {
     }
     this.forward(node.id, { ...record, value: joined });
   }
-}
-
-/** Makes a switch over a union exhaustive: a new member that is not handled is a compile error at the call. */
-function assertNever(value: never): never {
-  const unhandled: unknown = value;
-  const kind = typeof unhandled === 'object' && unhandled !== null && 'kind' in unhandled ? unhandled.kind : unhandled;
-  throw new Error(`unreachable: unhandled case '${String(kind)}'`);
 }

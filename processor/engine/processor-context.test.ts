@@ -3,7 +3,7 @@ import type { ConsumedRecord, ProducedRecord } from '../../common/records.js';
 import { taskId } from '../../common/task-id.js';
 import { TaskStateError } from '../../errors.js';
 import { MemoryKeyValueStore } from '../../state-store/memory-store.js';
-import type { StoreSpec } from '../../topology/compile.js';
+import type { StoreSpec } from '../../topology/specs.js';
 import type { ProcessNode, ProcessorContext } from '../../topology/nodes.js';
 import { Serdes } from '../../topology/serdes.js';
 import type { ErrorPolicy } from './error-policy.js';

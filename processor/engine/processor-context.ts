@@ -8,7 +8,7 @@
  */
 import type { TaskId } from '../../common/task-id.js';
 import { TaskStateError } from '../../errors.js';
-import type { StoreSpec } from '../../topology/compile.js';
+import type { StoreSpec } from '../../topology/specs.js';
 import type { ProcessNode, ProcessorContext, ProcessorStore } from '../../topology/nodes.js';
 import type { Serde } from '../../topology/serdes.js';
 import type { InFlight } from './in-flight.js';

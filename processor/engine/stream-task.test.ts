@@ -8,7 +8,7 @@ import { describe, expect, it, vi } from 'vitest';
 import fc from 'fast-check';
 import { TaskStateError } from '../../errors.js';
 import { StreamsBuilder } from '../../topology/builder.js';
-import { Topology } from '../../topology/compile.js';
+import { Topology } from '../../topology/topology.js';
 import { Serdes } from '../../topology/serdes.js';
 import { MemoryKeyValueStore } from '../../state-store/memory-store.js';
 import { LevelKeyValueStore } from '../../state-store/level-store.js';

@@ -21,7 +21,7 @@ import { errorMessageOf } from '../../common/dead-letters.js';
 import type { Logger } from '../../common/logger.js';
 import { topicPartitionId, type ConsumedRecord, type ProducedRecord, type TopicPartitionId } from '../../common/records.js';
 import { MissingStoreError, TaskStateError } from '../../errors.js';
-import type { Topology } from '../../topology/compile.js';
+import type { Topology } from '../../topology/topology.js';
 import type { KeyValueStore, ReadOnlyKeyValueStore } from '../../state-store/types.js';
 import type { ErrorPolicy } from './error-policy.js';
 import { InputQueues } from './input-queues.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { TableSourceSpec } from '../../topology/compile.js';
+import type { TableSourceSpec } from '../../topology/specs.js';
 import { Serdes } from '../../topology/serdes.js';
 import type { ConsumedRecord, ProducedRecord } from '../../common/records.js';
 import { DeadLetterHeaders } from '../../common/dead-letters.js';

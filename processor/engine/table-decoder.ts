@@ -5,7 +5,7 @@
  * A bad record throws `DeserializationError` and never reaches the store, which keeps the last good value.
  */
 import { DeserializationError, SerdeError } from '../../errors.js';
-import type { TableSourceSpec } from '../../topology/compile.js';
+import type { TableSourceSpec } from '../../topology/specs.js';
 import type { Serde } from '../../topology/serdes.js';
 import type { Logger } from '../../common/logger.js';
 import type { StoreWrite } from '../../state-store/types.js';

@@ -25,7 +25,7 @@ import { createQueryServer, type QueryServer } from '../../http-query/server.js'
 import type { AppState, AppStatus, MetricFamily, QuerySource } from '../../http-query/query-source.js';
 import { engineMetricFamilies } from './engine-metrics.js';
 import { StateDirectory } from '../../state-store/state-directory.js';
-import type { Topology } from '../../topology/compile.js';
+import type { Topology } from '../../topology/topology.js';
 import { resolveErrorPolicy } from '../engine/error-policy.js';
 import { EngineMetrics } from '../engine/metrics.js';
 import { KafkaAdmin } from '../kafka/admin.js';

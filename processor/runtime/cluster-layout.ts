@@ -6,7 +6,7 @@
  * The result is the partition count of every topic the runtime touches, and the task specs for the group.
  */
 import { CoPartitioningError, MissingSourceTopicsError } from '../../errors.js';
-import type { Topology } from '../../topology/compile.js';
+import type { Topology } from '../../topology/topology.js';
 import type { KafkaAdmin, TopicSpec } from '../kafka/admin.js';
 import type { TaskSpec } from '../kafka/assignor.js';
 

@@ -8,7 +8,7 @@
  *    with `GlobalTableUpdater` (dead letters are acknowledged before the checkpoint moves past them).
  */
 import { PartitionReaderError } from '../../errors.js';
-import type { Topology } from '../../topology/compile.js';
+import type { Topology } from '../../topology/topology.js';
 import { GlobalTableUpdater } from '../engine/global-updater.js';
 import type { EngineMetrics } from '../engine/metrics.js';
 import type { ErrorPolicy } from '../engine/error-policy.js';

@@ -5,7 +5,7 @@
 import { RuntimeConfigError } from '../../errors.js';
 import type { ErrorPolicy } from '../engine/error-policy.js';
 import { kafkaClientConfigProblems, type KafkaClientConfig } from '../kafka/config.js';
-import type { Topology } from '../../topology/compile.js';
+import type { Topology } from '../../topology/topology.js';
 import type { Logger } from '../../common/logger.js';
 import { silentLogger } from '../../common/logger.js';
 

@@ -16,7 +16,7 @@
 import { topicPartitionId, type ConsumedRecord, type TopicPartitionId } from '../../common/records.js';
 import { restoreStore } from '../../state-store/restore.js';
 import type { KeyValueStore } from '../../state-store/types.js';
-import type { TableSourceSpec } from '../../topology/compile.js';
+import type { TableSourceSpec } from '../../topology/specs.js';
 import type { TableRecordDecoder } from '../engine/table-decoder.js';
 import type { RestorationTracker } from './restoration-tracker.js';
 

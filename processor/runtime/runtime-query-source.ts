@@ -18,7 +18,8 @@ import type {
   StoreInfo,
 } from '../../http-query/query-source.js';
 import { storeCodecFromSerdes } from '../../http-query/serde-codec.js';
-import type { StoreSpec, Topology } from '../../topology/compile.js';
+import type { Topology } from '../../topology/topology.js';
+import type { StoreSpec } from '../../topology/specs.js';
 import { Serdes, type Serde } from '../../topology/serdes.js';
 import { parseTaskId, taskId, type TaskId } from '../../common/task-id.js';
 import type { GroupAssignment } from '../kafka/group-member.js';

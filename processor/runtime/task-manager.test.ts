@@ -13,7 +13,7 @@ import { topicPartitionId, type TopicPartitionId } from '../../common/records.js
 import type { TaskId } from '../../common/task-id.js';
 import { StateDirectory } from '../../state-store/state-directory.js';
 import { StreamsBuilder } from '../../topology/builder.js';
-import type { Topology } from '../../topology/compile.js';
+import type { Topology } from '../../topology/topology.js';
 import { Serdes } from '../../topology/serdes.js';
 import { resolveErrorPolicy } from '../engine/error-policy.js';
 import { EngineMetrics } from '../engine/metrics.js';

@@ -25,7 +25,7 @@
  */
 import type { TributaryError } from '../../errors.js';
 import { StaleAssignmentError } from '../../errors.js';
-import type { Topology } from '../../topology/compile.js';
+import type { Topology } from '../../topology/topology.js';
 import type { ErrorPolicy } from '../engine/error-policy.js';
 import type { EngineMetrics } from '../engine/metrics.js';
 import { parseTaskId, taskId, type TaskId } from '../../common/task-id.js';
