@@ -10,6 +10,7 @@
 import { html } from 'htm/preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { formatClock, formatInt } from './format.js';
+import { shortTopic } from './topology-view.js';
 import { Badge, Card, Empty, ErrorNote, InstanceChip, StateBadge } from './ui.js';
 
 /** @typedef {import('../query-source.js').ClusterMetadata} ClusterMetadata */
@@ -171,7 +172,7 @@ export function ClusterView({ metadata, metadataError, cluster, graph, colors, r
                         html`<tr>
                           <th class="row-head">
                             <div>${sub}</div>
-                            <div class="row-sub">${groupOf(sub)?.sourceTopics.join(', ') ?? ''}</div>
+                            <div class="row-sub">${(groupOf(sub)?.sourceTopics ?? []).map((t) => shortTopic(t, graph?.applicationId ?? '')).join(', ')}</div>
                           </th>
                           ${Array.from({ length: partitions }, (_, p) => {
                             const task = `${sub}_${p}`;
