@@ -32,7 +32,9 @@ export function restorationFigures(r, now) {
     r.restoredRecords === undefined || elapsedMs === undefined || elapsedMs <= 0 ? undefined : (r.restoredRecords / elapsedMs) * 1000;
   const remaining = Math.max(0, r.endOffset - r.restoredOffset);
   const leftMs = r.done ? 0 : rate === undefined || rate <= 0 ? undefined : (remaining / rate) * 1000;
-  return { fraction, rate, remaining, leftMs, elapsedMs };
+  // The local checkpoint was already at the target (e.g. the task stayed here through a rebalance): nothing to read.
+  const upToDate = r.done && total === 0;
+  return { fraction, rate, remaining, leftMs, elapsedMs, upToDate };
 }
 
 /** @param {{ cluster: ClusterStats | undefined, colors: Map<string, string> }} props */
@@ -93,10 +95,18 @@ function Restorations({ cluster, colors }) {
                           label=${`${formatPercent(figures.fraction)}  ·  offset ${formatInt(r.restoredOffset)} / ${formatInt(r.endOffset)}`}
                         />
                       </td>
-                      <td class="num">${r.restoredRecords === undefined ? '–' : formatInt(r.restoredRecords)}</td>
+                      <td class="num">${r.restoredRecords === undefined || figures.upToDate ? '–' : formatInt(r.restoredRecords)}</td>
                       <td class="num">${formatInt(figures.remaining)}</td>
-                      <td class="num">${formatRate(figures.rate)}</td>
-                      <td class="num">${r.done ? html`<${Badge} tone="ok">done<//>` : formatDuration(figures.leftMs)}</td>
+                      <td class="num">${figures.upToDate ? '–' : formatRate(figures.rate)}</td>
+                      <td class="num">
+                        ${
+                          figures.upToDate
+                            ? html`<${Badge} tone="muted" title="The local checkpoint was already at the target: nothing to read">up to date<//>`
+                            : r.done
+                              ? html`<${Badge} tone="ok">done<//>`
+                              : formatDuration(figures.leftMs)
+                        }
+                      </td>
                     </tr>`,
                 )}
               </tbody>
@@ -165,7 +175,12 @@ export function ProgressView({ cluster, clusterError, metadata, graph, colors })
     if (group === undefined || group.subtopology === null) return undefined;
     return metadata?.instances.find((i) => i.tasks.includes(`${group.subtopology}_${partition}`));
   };
-  const partitions = [...(data?.partitions ?? [])].sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
+  // Streams first, tables (their topics are changelogs too, mostly idle) last; then by topic and partition.
+  const isTable = (/** @type {string} */ topic) =>
+    graph?.nodes.some((n) => n.kind === 'topic' && n.name === topic && (n.roles ?? []).includes('changelog')) ?? false;
+  const partitions = [...(data?.partitions ?? [])].sort(
+    (a, b) => Number(isTable(a.topic)) - Number(isTable(b.topic)) || a.topic.localeCompare(b.topic) || a.partition - b.partition,
+  );
   const totalLag = partitions.reduce((sum, p) => sum + (latest(p.lag) ?? 0), 0);
   const totalRate = partitions.reduce((sum, p) => sum + (latest(p.rate) ?? 0), 0);
   return html`
