@@ -48,7 +48,7 @@ export function TimeChart({ times, values, color, height = 110, label, unit = ''
         {
           ...AXIS,
           size: 26,
-          space: 56,
+          space: 40,
           values: (_u, splits) => splits.map((s) => new Date(s * 1000).toLocaleTimeString('en-GB', { hour12: false }).slice(0, 5)),
         },
         { ...AXIS, size: 48, space: 22, values: (_u, splits) => splits.map((s) => `${formatCompact(s)}${unit}`) },

@@ -36,11 +36,11 @@ async function forwardedKey(base: string): Promise<{ store: string; key: string 
   return remote === undefined ? undefined : { store: store.name, key: remote.key };
 }
 
-/** Opens each view and saves `<view>.png` (full page) into `outDir`. */
-export async function shootViews(page: Page, base: string, outDir: string): Promise<string[]> {
+/** Opens each view and saves `<view>.png` into `outDir`: the topology whole, the others as the window shows them. */
+export async function shootViews(page: Page, base: string, outDir: string, views: readonly string[] = CONSOLE_VIEWS): Promise<string[]> {
   mkdirSync(outDir, { recursive: true });
   const files: string[] = [];
-  for (const view of CONSOLE_VIEWS) {
+  for (const view of views) {
     await page.goto(`${base}/ui/#/${view}`);
     await page.waitForSelector(`[data-testid=view-${view}]`);
     await page.waitForTimeout(2500); // a couple of polls: charts and stats filled in
@@ -61,16 +61,18 @@ export async function shootViews(page: Page, base: string, outDir: string): Prom
       if ((await first.count()) > 0) await first.click();
     }
     const file = join(outDir, `${view}.png`);
-    await page.screenshot({ path: file, fullPage: true });
+    await page.screenshot({ path: file, fullPage: view === 'topology' });
     files.push(file);
   }
   return files;
 }
 
 async function main(): Promise<void> {
-  const [base, out = 'docs/console'] = process.argv.slice(2);
+  const [base, out = 'docs/console', only] = process.argv.slice(2);
   if (base === undefined || !/^https?:\/\//.test(base)) {
-    console.error('Usage: npx tsx scripts/browser/console-screenshots.ts <instance base URL, e.g. http://127.0.0.1:7071> [out dir]');
+    console.error(
+      'Usage: npx tsx scripts/browser/console-screenshots.ts <instance base URL, e.g. http://127.0.0.1:7071> [out dir] [views, e.g. topology,cluster]',
+    );
     process.exitCode = 2;
     return;
   }
@@ -79,7 +81,8 @@ async function main(): Promise<void> {
   try {
     const context = await chromium.newContext({ width: 1440, height: 900 });
     const page = await context.newPage();
-    for (const file of await shootViews(page, base.replace(/\/+$/, ''), resolve(out))) console.log(file);
+    const views = only === undefined ? CONSOLE_VIEWS : only.split(',');
+    for (const file of await shootViews(page, base.replace(/\/+$/, ''), resolve(out), views)) console.log(file);
   } finally {
     await chromium.close();
   }
