@@ -76,12 +76,18 @@ function TokenDialog({ onClose, reason }) {
 /** @param {{ view: ViewId, tokenVersion: number, onToken: () => void }} props */
 function Console({ view, tokenVersion, onToken }) {
   const metadata = usePoll(/** @type {string} */ ('metadata'), 2000);
-  const cluster = usePoll(/** @type {string} */ ('cluster/stats'), view === 'progress' ? 1000 : 2000);
+  // Progress view: every second, twice a second while something restores (or nothing is known yet), else every 2 s.
+  const [restoring, setRestoring] = useState(true);
+  const cluster = usePoll(/** @type {string} */ ('cluster/stats'), view !== 'progress' ? 2000 : restoring ? 500 : 1000);
   const topology = usePoll(/** @type {string} */ ('topology'), 60_000);
   const meta = /** @type {ClusterMetadata | undefined} */ (metadata.data);
   const stats = /** @type {ClusterStats | undefined} */ (cluster.data);
   const graph = /** @type {TopologyGraph | undefined} */ (topology.data);
   const rebalances = useRebalances(meta);
+  const anyRestoring =
+    stats === undefined ||
+    stats.instances.some((i) => i.stats?.state === 'bootstrapping' || (i.stats?.restoration ?? []).some((r) => !r.done));
+  useEffect(() => setRestoring(anyRestoring), [anyRestoring]);
   const colors = useMemo(() => instanceColors((meta?.instances ?? []).map((i) => i.id)), [meta]);
   const self = meta?.instances.find((i) => i.self);
   const selfState = stats?.instances.find((i) => i.self)?.stats?.state;

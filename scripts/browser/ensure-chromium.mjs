@@ -14,7 +14,7 @@ export const DEFAULT_CHROMIUM_PATH = '/usr/bin/chromium';
 export const DEFAULT_LOG_FILE = join(REPO_ROOT, '.state', 'browser', 'ensure-chromium.log');
 const APT_PACKAGES = ['chromium', 'chromium-driver'];
 /** apt-get waits this long for a dpkg lock another installer holds, instead of failing at once. */
-const APT_LOCK_TIMEOUT_SECONDS = 300;
+const APT_LOCK_TIMEOUT_SECONDS = 120;
 
 /** Raised when the browser is missing and cannot be installed here; the message says why and what to do. */
 export class BrowserUnavailableError extends Error {

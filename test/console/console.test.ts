@@ -6,7 +6,8 @@
  * 3. the Cluster view's task map is the one GET /metadata gives, and the second instance's arrival shows as a rebalance;
  * 4. the store browser shows what the API answers for a local key, a forwarded key and a missing key (404);
  * 5. the Errors view counts the dead letters of poison orders and lists them with their headers;
- * 6. with auth on, the page asks for the token and then loads (an in-process server over the fake source).
+ * 6. the Progress view has lag and rate charts for every input partition, with the instance owning it;
+ * 7. with auth on, the page asks for the token and then loads (an in-process server over the fake source).
  * No page error and no Content-Security-Policy violation is allowed anywhere. Screenshots of every view are saved in
  * test-artifacts/console/ (ignored by git). Without a browser that can be installed, the tests skip and say why.
  */
@@ -27,7 +28,7 @@ import { createTopics, produce, uniqueName, waitUntil } from '../helpers/kafka.j
 const ARTIFACTS = resolve(import.meta.dirname, '..', '..', 'test-artifacts', 'console');
 const PARTITIONS = 4;
 /** Enough for the global table's bootstrap to last a few seconds, so the Progress view sees it under way. */
-const GLOBAL_CUSTOMERS = 150_000;
+const GLOBAL_CUSTOMERS = 300_000;
 const CUSTOMERS = 400;
 const POISON_ORDERS = 3;
 
@@ -313,6 +314,32 @@ describe('web console in a browser, against two instances on the real broker', (
     expect(opened).toContain(env.TOPIC_ORDERS);
     expect(opened).toContain('{"orderId":"poison-');
     await screenshot('errors');
+    expectNoPageProblems();
+  });
+
+  it('progress: lag and rate charts for every input partition, each with the instance that owns it', async ({ skip }) => {
+    requireBrowser(skip);
+    await show('progress');
+    const graph = await a.json<TopologyGraph>('/topology');
+    const inputs = [...new Set(graph.groups.flatMap((g) => (g.kind === 'subtopology' ? g.sourceTopics : [])))];
+    await waitUntil(async () => (await page.locator('[data-testid=lag-card]').count()) === inputs.length * PARTITIONS, {
+      timeoutMs: 20_000,
+      intervalMs: 500,
+      description: `a lag card for each of the ${inputs.length * PARTITIONS} input partitions`,
+    });
+    const metadata = await a.json<ClusterMetadata>('/metadata');
+    const ownerOf = (topic: string, partition: number): string | undefined => {
+      const sub = graph.groups.find((g) => g.kind === 'subtopology' && g.sourceTopics.includes(topic))?.subtopology;
+      return metadata.instances.find((i) => i.tasks.includes(`${sub}_${partition}`))?.id;
+    };
+    for (const card of await page.locator('[data-testid=lag-card]').all()) {
+      const topic = (await card.getAttribute('data-topic')) as string;
+      const partition = Number(await card.getAttribute('data-partition'));
+      expect(inputs).toContain(topic);
+      expect(await card.locator('.instance-chip').innerText()).toContain(ownerOf(topic, partition) as string);
+      expect(await card.locator('canvas').count()).toBe(2); // lag and records/s
+    }
+    await screenshot('progress-lag');
     expectNoPageProblems();
   });
 
