@@ -672,7 +672,7 @@ export class QueryRequestRejectedError extends QueryServerError {
 
 /**
  * 503: the data cannot be served correctly right now (partition moving or restoring, ownership views disagree,
- * the owning instance is unreachable, this instance is shutting down). Retry after `retryAfterSeconds`; never an empty or partial answer.
+ * the owning instance is unreachable, this instance is shutting down, the dead-letter topic cannot be read). Retry after `retryAfterSeconds`; never an empty or partial answer.
  */
 export class QueryUnavailableError extends QueryServerError {
   constructor(
@@ -682,7 +682,8 @@ export class QueryUnavailableError extends QueryServerError {
       | 'TRIBUTARY_QUERY_REMOTE_UNREACHABLE'
       | 'TRIBUTARY_QUERY_REMOTE_FAILED'
       | 'TRIBUTARY_QUERY_STORE_READ_FAILED'
-      | 'TRIBUTARY_QUERY_SHUTTING_DOWN',
+      | 'TRIBUTARY_QUERY_SHUTTING_DOWN'
+      | 'TRIBUTARY_QUERY_DEAD_LETTERS_UNAVAILABLE',
     message: string,
     retryAfterSeconds: number,
     options?: { cause?: unknown },

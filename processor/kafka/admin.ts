@@ -125,6 +125,12 @@ export class KafkaAdmin implements ClusterLookups {
     return new Map(offsets.map((o) => [o.partition, Number(o.high)]));
   }
 
+  /** Earliest offset still in each partition (after retention or compaction) and its end offset (read-committed). */
+  async fetchOffsetRanges(topic: string): Promise<Map<number, { readonly earliest: number; readonly end: number }>> {
+    const offsets = await this.run('fetchTopicOffsets', () => this.admin.fetchTopicOffsets(topic));
+    return new Map(offsets.map((o) => [o.partition, { earliest: Number(o.low), end: Number(o.high) }]));
+  }
+
   /** Committed offsets of a group; partitions without a commit are left out. */
   async fetchCommittedOffsets(groupId: string, topics: readonly string[]): Promise<Map<TopicPartitionId, number>> {
     const result = await this.run('fetchOffsets', () => this.admin.fetchOffsets({ groupId, topics: [...topics] }));

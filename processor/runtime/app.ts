@@ -37,6 +37,9 @@ import { TypedEvents, type TributaryAppEventName, type TributaryAppListener } fr
 import { GlobalTables } from './global-tables.js';
 import { kafkaLoggerFor } from '../kafka/kafka-logger.js';
 import { resolveAppOptions, type ResolvedAppOptions, type TributaryAppOptions } from './options.js';
+import { DeadLetterCounts } from './dead-letter-counts.js';
+import { DeadLetterReader } from './dead-letter-reader.js';
+import { ConsumerLagSampler } from './lag-sampler.js';
 import { OutputSender } from './output-sender.js';
 import { RestorationTracker } from './restoration-tracker.js';
 import { RuntimeQuerySource } from './runtime-query-source.js';
@@ -66,6 +69,7 @@ export class TributaryApp {
   private readonly events: TypedEvents;
   private readonly engineMetrics = new EngineMetrics();
   private readonly tracker: RestorationTracker;
+  private readonly deadLetterCounts: DeadLetterCounts;
   private readonly source: RuntimeQuerySource;
   private currentState: AppState = 'created';
   private failure: unknown;
@@ -80,6 +84,8 @@ export class TributaryApp {
   private layout: ClusterLayout | undefined;
   private globals: GlobalTables | undefined;
   private tasks: TaskManager | undefined;
+  private lagSampler: ConsumerLagSampler | undefined;
+  private deadLetterReader: DeadLetterReader | undefined;
   private starting: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
   private stopRequested = false;
@@ -96,6 +102,7 @@ export class TributaryApp {
     this.options = resolveAppOptions(topology, options);
     this.events = new TypedEvents(this.options.logger);
     this.tracker = new RestorationTracker((event) => this.events.emit('restoration', event));
+    this.deadLetterCounts = new DeadLetterCounts(resolveErrorPolicy(this.options.applicationId, this.options.errorPolicy).deadLetterTopic);
     this.source = new RuntimeQuerySource({
       topology,
       url: () => this.advertisedUrl,
@@ -105,6 +112,8 @@ export class TributaryApp {
       tasks: () => this.tasks?.view,
       status: () => this.status(),
       metrics: () => this.metricFamilies(),
+      lagHistory: () => this.lagSampler?.history(),
+      deadLetterReader: () => this.deadLetterReader,
     });
   }
 
@@ -157,6 +166,7 @@ export class TributaryApp {
       commits: tasks?.commits ?? 0,
       rebalances: tasks?.rebalances ?? 0,
       consumerLag: Object.fromEntries(this.tasks?.consumerLag() ?? []),
+      deadLetters: this.deadLetterCounts.snapshot(),
       timings: {
         startedAt: this.timings.startedAt,
         runningAt: this.timings.runningAt,
@@ -245,6 +255,7 @@ export class TributaryApp {
           host: options.http.host,
           port: options.http.port,
           authToken: options.http.authToken,
+          ui: options.http.ui,
         });
         const listening = await this.server.listen();
         this.advertisedUrl = options.http.advertisedUrl ?? listening;
@@ -264,6 +275,7 @@ export class TributaryApp {
       this.admin = admin;
       await admin.connect();
       const policy = resolveErrorPolicy(options.applicationId, options.errorPolicy);
+      if (this.server !== undefined) this.deadLetterReader = new DeadLetterReader({ client, admin, topic: policy.deadLetterTopic });
       const layout = await prepareClusterLayout(admin, this.topology, {
         deadLetterTopic: policy.deadLetterTopic,
         deadLetterPartitions: options.dlqPartitions,
@@ -283,6 +295,7 @@ export class TributaryApp {
         logger: options.logger,
         retries: options.productionRetries,
         shouldRetry: () => !TERMINAL.has(this.currentState),
+        onAcknowledged: (records) => this.deadLetterCounts.acknowledged(records),
       });
       this.sender = sender;
 
@@ -349,6 +362,12 @@ export class TributaryApp {
         );
         this.tasks = tasks;
         await tasks.start();
+        if (this.server !== undefined) {
+          // The lag charts of GET /consumer-lag (and the console): the group's committed offsets against the input ends.
+          const inputTopics = [...new Set(this.topology.subtopologies.flatMap((sub) => sub.sourceTopics))];
+          this.lagSampler = new ConsumerLagSampler({ admin, groupId: options.applicationId, topics: inputTopics, logger: options.logger });
+          this.lagSampler.start();
+        }
       }
       if (this.stopRequested || this.currentState !== 'bootstrapping') return;
       this.timings.runningAt = Date.now();
@@ -386,6 +405,7 @@ export class TributaryApp {
   private releaseResources(commit: boolean): Promise<void> {
     this.teardown ??= (async () => {
       const { logger } = this.options;
+      await this.lagSampler?.stop();
       await this.tasks?.stop(commit);
       await this.globals?.stop();
       await this.producer?.disconnect().catch((error: unknown) => logger.warn('producer disconnect failed', { error }));

@@ -54,10 +54,12 @@ describe('RestorationTracker', () => {
     expect(tracker.isDone('t', 0)).toBe(false);
     tracker.advance('t', 0, 40, 110);
     tracker.finish('t', 0);
-    expect(tracker.progress()).toEqual([
-      { store: 't', partition: 0, restoredOffset: 110, endOffset: 110, done: true },
-      { store: 't', partition: 1, restoredOffset: 50, endOffset: 50, done: true },
+    expect(tracker.progress()).toMatchObject([
+      { store: 't', partition: 0, restoredOffset: 110, endOffset: 110, done: true, startOffset: 10, restoredRecords: 100 },
+      { store: 't', partition: 1, restoredOffset: 50, endOffset: 50, done: true, startOffset: 50, restoredRecords: 0 },
     ]);
+    // When each began and finished, so clients can show a rate and the time left.
+    for (const p of tracker.progress()) expect(p.finishedAt).toBeGreaterThanOrEqual(p.startedAt as number);
     expect(tracker.totalsByStore()).toEqual({ t: { restoredRecords: 100, restorations: 1, skipped: 1 } });
     expect(events.at(-1)).toMatchObject({ store: 't', partition: 0, restoredRecords: 100, done: true });
     tracker.remove('t', 1);

@@ -16,8 +16,10 @@ export interface HttpOptions {
   readonly port?: number;
   /** URL other instances use to reach this one (published in the group). Default: the URL the server listens on. */
   readonly advertisedUrl?: string;
-  /** Bearer token required on every route but /health. */
+  /** Bearer token required on every route but /health (and the console's static files, which hold no data). */
   readonly authToken?: string;
+  /** Serve the web console at `/ui/` (topology, cluster, progress and lag, store browser, dead letters). Default true. */
+  readonly ui?: boolean;
 }
 
 /** Kafka connection settings; `clientId` defaults to `<applicationId>-<instanceId>`, `brokers` may come from `brokers`. */
@@ -70,7 +72,7 @@ export interface ResolvedAppOptions {
   readonly applicationId: string;
   readonly kafka: KafkaClientConfig;
   readonly stateDir: string;
-  readonly http: (Required<Pick<HttpOptions, 'host' | 'port'>> & Pick<HttpOptions, 'advertisedUrl' | 'authToken'>) | undefined;
+  readonly http: (Required<Pick<HttpOptions, 'host' | 'port' | 'ui'>> & Pick<HttpOptions, 'advertisedUrl' | 'authToken'>) | undefined;
   readonly instanceId: string | undefined;
   readonly commitIntervalMs: number;
   readonly errorPolicy: ErrorPolicy;
@@ -154,7 +156,15 @@ export function resolveAppOptions(topology: Topology, options: TributaryAppOptio
     if (options.http.advertisedUrl !== undefined && !/^https?:\/\/[^/]+/.test(options.http.advertisedUrl)) {
       problems.push(`http.advertisedUrl: "${options.http.advertisedUrl}" must be an http(s) base URL such as http://10.0.0.7:7070`);
     }
-    http = { host: options.http.host ?? '127.0.0.1', port, advertisedUrl: options.http.advertisedUrl, authToken: options.http.authToken };
+    if (options.http.ui !== undefined && typeof options.http.ui !== 'boolean')
+      problems.push(`http.ui: ${String(options.http.ui)} must be true or false`);
+    http = {
+      host: options.http.host ?? '127.0.0.1',
+      port,
+      advertisedUrl: options.http.advertisedUrl,
+      authToken: options.http.authToken,
+      ui: options.http.ui ?? true,
+    };
   }
   if (
     options.dlqTopic !== undefined &&

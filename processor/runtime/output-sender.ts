@@ -28,6 +28,8 @@ export interface OutputSenderOptions {
   readonly initialBackoffMs?: number;
   /** False once the app is stopping: retries stop early. */
   readonly shouldRetry?: () => boolean;
+  /** Called with every batch Kafka acknowledged (dead letters included), e.g. to count dead letters. */
+  readonly onAcknowledged?: (records: readonly ProducedRecord[]) => void;
 }
 
 export class OutputSender {
@@ -41,6 +43,7 @@ export class OutputSender {
     const failure = await this.sendWithRetries(records);
     if (failure === undefined) {
       this.sent += records.length;
+      this.options.onAcknowledged?.(records);
       return;
     }
     const { policy, metrics, logger } = this.options;
@@ -59,6 +62,7 @@ export class OutputSender {
     const dlqFailure = await this.sendWithRetries(deadLetters);
     if (dlqFailure !== undefined) throw dlqFailure;
     this.sent += deadLetters.length;
+    this.options.onAcknowledged?.(deadLetters);
     logger.warn('sent records Kafka did not acknowledge to the dead-letter topic', {
       records: records.length,
       topics,

@@ -76,7 +76,7 @@ describe('RestorationPlan', () => {
     expect(store.checkpoints().get(TP)).toBe(3);
     expect(restoration.restoring).toBe(false);
     expect(restoration.floors()).toEqual(new Map([[TP, 3]]));
-    expect(tracker.progress()).toEqual([{ store: 'customers', partition: 3, restoredOffset: 3, endOffset: 3, done: true }]);
+    expect(tracker.progress()).toMatchObject([{ store: 'customers', partition: 3, restoredOffset: 3, endOffset: 3, done: true }]);
     expect(tracker.totalsByStore().customers).toEqual({ restoredRecords: 2, restorations: 1, skipped: 0 });
   });
 

@@ -9,6 +9,9 @@ import type { RestorationEvent } from './events.js';
 interface Entry {
   readonly store: string;
   readonly partition: number | 'global';
+  readonly startOffset: number;
+  readonly startedAt: number;
+  finishedAt: number | undefined;
   restoredRecords: number;
   restoredOffset: number;
   endOffset: number;
@@ -35,7 +38,18 @@ export class RestorationTracker {
   /** A store partition starts restoring from `restoredOffset` towards `endOffset` (done at once if already there). */
   begin(store: string, partition: number | 'global', restoredOffset: number, endOffset: number): void {
     const done = restoredOffset >= endOffset;
-    const entry: Entry = { store, partition, restoredRecords: 0, restoredOffset, endOffset, done };
+    const now = Date.now();
+    const entry: Entry = {
+      store,
+      partition,
+      startOffset: restoredOffset,
+      startedAt: now,
+      finishedAt: done ? now : undefined,
+      restoredRecords: 0,
+      restoredOffset,
+      endOffset,
+      done,
+    };
     this.entries.set(key(store, partition), entry);
     const totals = this.totalsOf(store);
     if (done) totals.skipped++;
@@ -57,6 +71,7 @@ export class RestorationTracker {
     const entry = this.entries.get(key(store, partition));
     if (entry === undefined || entry.done) return;
     entry.done = true;
+    entry.finishedAt = Date.now();
     entry.restoredOffset = Math.max(entry.restoredOffset, entry.endOffset);
     this.emit(snapshot(entry));
   }
@@ -77,6 +92,10 @@ export class RestorationTracker {
       restoredOffset: e.restoredOffset,
       endOffset: e.endOffset,
       done: e.done,
+      startOffset: e.startOffset,
+      restoredRecords: e.restoredRecords,
+      startedAt: e.startedAt,
+      ...(e.finishedAt === undefined ? {} : { finishedAt: e.finishedAt }),
     }));
   }
 

@@ -1,6 +1,7 @@
 /** What `TributaryApp.stats()` returns: plain data, safe to JSON.stringify. */
 import type { AppState } from '../../http-query/query-source.js';
 import type { EngineMetricsSnapshot } from '../engine/metrics.js';
+import type { DeadLetterCount } from './dead-letter-counts.js';
 import type { StoreRestoreTotals } from './restoration-tracker.js';
 import type { TaskView } from './task-registry.js';
 
@@ -27,5 +28,7 @@ export interface RuntimeStats {
   readonly rebalances: number;
   /** `topic:partition` → lag as of the last fetched batch. */
   readonly consumerLag: Readonly<Record<string, number>>;
+  /** Dead letters written since start, per stage and source topic (production: the topic the output was meant for). */
+  readonly deadLetters: readonly DeadLetterCount[];
   readonly timings: RuntimeTimings;
 }

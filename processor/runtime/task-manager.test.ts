@@ -176,7 +176,7 @@ describe('TaskManager on a fake group member', () => {
     expect(h.member.isPaused('orders', 0)).toBe(false);
     expect(h.manager.view.taskViews()[0].restoring).toBe(false);
     expect(await h.storeGet('0_0', KEY.p0[1])).toBe('Bob');
-    expect(h.tracker.progress()).toEqual([{ store: 'customers', partition: 0, restoredOffset: 2, endOffset: 2, done: true }]);
+    expect(h.tracker.progress()).toMatchObject([{ store: 'customers', partition: 0, restoredOffset: 2, endOffset: 2, done: true }]);
     expect(h.tracker.totalsByStore()).toEqual({ customers: { restoredRecords: 2, restorations: 1, skipped: 0 } });
     expect(h.outValues(0)).toEqual([`${KEY.p0[0]}=o1@Ada`]);
     expect(h.failures).toEqual([]);
