@@ -43,6 +43,7 @@ const AREAS: readonly { readonly area: string; readonly match: (fn: string, url:
       ),
   },
   { area: 'kafkajs network', match: (_fn, url) => /kafkajs\/src\/network/.test(url) },
+  { area: 'kafkajs Long (64-bit offsets, timestamps)', match: (_fn, url) => /kafkajs\/src\/utils\/long/.test(url) },
   { area: 'kafkajs consumer runner', match: (_fn, url) => /kafkajs\/src\/consumer/.test(url) },
   { area: 'kafkajs other', match: (_fn, url) => /kafkajs\//.test(url) },
   { area: 'msgpackr', match: (_fn, url) => /msgpackr/.test(url) },
@@ -52,7 +53,9 @@ const AREAS: readonly { readonly area: string; readonly match: (fn: string, url:
   },
   { area: 'tributary state-store', match: (_fn, url) => /\/state-store\//.test(url) },
   { area: 'tributary engine (StreamTask, joins)', match: (_fn, url) => /\/processor\/engine\//.test(url) },
-  { area: 'tributary topology (serdes, nodes)', match: (_fn, url) => /\/topology\//.test(url) },
+  { area: 'serdes: serialize (JSON.stringify, Buffer.from)', match: (fn, url) => /\/topology\/serdes/.test(url) && fn === 'serialize' },
+  { area: 'serdes: deserialize (UTF-8 decode, JSON.parse)', match: (_fn, url) => /\/topology\/serdes/.test(url) },
+  { area: 'tributary topology (nodes)', match: (_fn, url) => /\/topology\//.test(url) },
   { area: 'tributary kafka adapter', match: (_fn, url) => /\/processor\/kafka\//.test(url) },
   { area: 'tributary runtime (commit, tasks, global tables)', match: (_fn, url) => /\/processor\/runtime\//.test(url) },
   { area: 'tributary common (partitioner, records)', match: (_fn, url) => /\/common\//.test(url) },
@@ -62,6 +65,15 @@ const AREAS: readonly { readonly area: string; readonly match: (fn: string, url:
   { area: 'other node_modules', match: (_fn, url) => /node_modules/.test(url) },
   { area: 'V8 builtins / native', match: (_fn, url) => url === '' },
 ];
+
+/** Areas that say little on their own: their self time is charged to the nearest caller with a specific area. */
+const GENERIC_AREAS: ReadonlySet<string> = new Set([
+  'node internals',
+  'V8 builtins / native',
+  'kafkajs Long (64-bit offsets, timestamps)',
+  'other node_modules',
+  'other',
+]);
 
 export function areaOf(functionName: string, url: string): string {
   for (const rule of AREAS) if (rule.match(functionName, url)) return rule.area;
@@ -77,8 +89,11 @@ function shortUrl(url: string): string {
 
 export interface ProfileSummary {
   readonly totalMs: number;
+  /** Main-thread (JavaScript) busy time the profile saw; LevelDB and GC helper threads are not in a V8 profile. */
   readonly sampledMs: number;
   readonly areas: readonly { readonly area: string; readonly ms: number; readonly percent: number }[];
+  /** As `areas`, with the self time of generic frames (Buffer internals, natives, socket writes) charged to their caller. */
+  readonly areasByCaller: readonly { readonly area: string; readonly ms: number; readonly percent: number }[];
   readonly functions: readonly {
     readonly function: string;
     readonly where: string;
@@ -91,6 +106,21 @@ export interface ProfileSummary {
 /** Self time per area and per function (samples × their time deltas), biggest first; idle excluded from percentages. */
 export function summarizeProfile(profile: CpuProfile, top = 30): ProfileSummary {
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const parentOf = new Map<number, number>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parentOf.set(child, node.id);
+  const callerArea = (id: number): string => {
+    const own = byId.get(id)!.callFrame;
+    const ownArea = areaOf(own.functionName, own.url);
+    if (!GENERIC_AREAS.has(ownArea)) return ownArea;
+    for (let current = parentOf.get(id); current !== undefined; current = parentOf.get(current)) {
+      const frame = byId.get(current)!.callFrame;
+      if (frame.functionName === '(root)') break;
+      const area = areaOf(frame.functionName, frame.url);
+      if (!GENERIC_AREAS.has(area)) return area;
+    }
+    return ownArea;
+  };
+  const byCaller = new Map<string, number>();
   const selfUs = new Map<number, number>();
   for (let i = 0; i < profile.samples.length; i++) {
     const id = profile.samples[i];
@@ -105,6 +135,8 @@ export function summarizeProfile(profile: CpuProfile, top = 30): ProfileSummary 
     const { functionName, url, lineNumber } = node.callFrame;
     const area = areaOf(functionName, url);
     areas.set(area, (areas.get(area) ?? 0) + us);
+    const charged = callerArea(id);
+    byCaller.set(charged, (byCaller.get(charged) ?? 0) + us);
     if (area !== 'idle') busyUs += us;
     const where = url === '' ? '(native)' : `${shortUrl(url)}:${lineNumber + 1}`;
     const key = `${functionName}@${where}`;
@@ -113,13 +145,16 @@ export function summarizeProfile(profile: CpuProfile, top = 30): ProfileSummary 
     functions.set(key, entry);
   }
   const percent = (us: number) => (busyUs > 0 ? Math.round((us / busyUs) * 1000) / 10 : 0);
+  const ranked = (totals: ReadonlyMap<string, number>) =>
+    [...totals]
+      .filter(([area]) => area !== 'idle')
+      .sort((a, b) => b[1] - a[1])
+      .map(([area, us]) => ({ area, ms: Math.round(us / 1000), percent: percent(us) }));
   return {
     totalMs: Math.round((profile.endTime - profile.startTime) / 1000),
     sampledMs: Math.round(busyUs / 1000),
-    areas: [...areas]
-      .filter(([area]) => area !== 'idle')
-      .sort((a, b) => b[1] - a[1])
-      .map(([area, us]) => ({ area, ms: Math.round(us / 1000), percent: percent(us) })),
+    areas: ranked(areas),
+    areasByCaller: ranked(byCaller),
     functions: [...functions.values()]
       .filter((f) => f.area !== 'idle')
       .sort((a, b) => b.us - a.us)

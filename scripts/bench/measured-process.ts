@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { readProcUsage, type ProcUsage } from './proc-usage.js';
+import { readProcUsage, readThreadCpu, type ProcUsage } from './proc-usage.js';
 
 export interface ChildEvent {
   readonly event: string;
@@ -95,6 +95,11 @@ export class MeasuredProcess {
     } catch {
       return undefined;
     }
+  }
+
+  /** CPU per thread group since each live thread started (empty once the process is gone). */
+  threadCpu(): ReturnType<typeof readThreadCpu> {
+    return readThreadCpu(this.pid);
   }
 
   /** Events received so far (with their arrival stamps). */

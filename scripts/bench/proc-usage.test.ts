@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { clockTicksPerSecond, parseProcStat, parseVmHwmKb, readProcUsage, ticksToMs } from './proc-usage.js';
+import {
+  clockTicksPerSecond,
+  groupThreadCpu,
+  parseProcStat,
+  parseProcStatName,
+  parseVmHwmKb,
+  readProcUsage,
+  readThreadCpu,
+  threadGroup,
+  ticksToMs,
+} from './proc-usage.js';
 
 // Real lines: a JVM thread-name-like command with spaces and parentheses must not shift the fields.
 const STAT = '4242 (java) S 1 4242 4242 0 -1 4194560 123456 0 12 0 1534 287 0 0 20 0 57 0 9876 4123456789 61234 18446744073709551615';
@@ -41,5 +51,44 @@ describe('/proc parsing', () => {
     expect(after.cpuMs).toBeGreaterThan(before.cpuMs);
     expect(after.peakRssKb * 1024).toBeGreaterThanOrEqual(rss);
     expect(clockTicksPerSecond()).toBeGreaterThan(0);
+  });
+});
+
+describe('per-thread CPU', () => {
+  it('reads the thread name of a stat line, parentheses included', () => {
+    expect(parseProcStatName(TRICKY)).toBe('node (worker) x');
+    expect(parseProcStatName('9 (C2 CompilerThre) S 1 2 3')).toBe('C2 CompilerThre');
+  });
+
+  it('groups threads by name without their numbers', () => {
+    expect(threadGroup('GC Thread#3')).toBe('GC Thread');
+    expect(threadGroup('ks-StreamThread')).toBe('ks-StreamThread');
+    expect(threadGroup('libuv-worker')).toBe('libuv-worker');
+    expect(threadGroup('G1 Conc#0')).toBe('G1 Conc');
+    expect(threadGroup('C2 CompilerThre')).toBe('C2 CompilerThre');
+  });
+
+  it('sums CPU per group, biggest first', () => {
+    const groups = groupThreadCpu(
+      [
+        { name: 'GC Thread#0', ticks: { utime: 10, stime: 0 } },
+        { name: 'GC Thread#1', ticks: { utime: 5, stime: 5 } },
+        { name: 'java', ticks: { utime: 1, stime: 0 } },
+        { name: 'ks-StreamThread', ticks: { utime: 300, stime: 20 } },
+      ],
+      100,
+    );
+    expect(groups).toEqual([
+      { group: 'ks-StreamThread', threads: 1, cpuMs: 3200 },
+      { group: 'GC Thread', threads: 2, cpuMs: 200 },
+      { group: 'java', threads: 1, cpuMs: 10 },
+    ]);
+  });
+
+  it.runIf(process.platform === 'linux')('reads the threads of this process', () => {
+    const groups = readThreadCpu(process.pid);
+    expect(groups.length).toBeGreaterThan(0);
+    expect(groups.every((g) => g.threads > 0 && g.cpuMs >= 0)).toBe(true);
+    expect(readThreadCpu(2 ** 22 + 12345)).toEqual([]);
   });
 });

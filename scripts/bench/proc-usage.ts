@@ -4,7 +4,7 @@
  * resident-set high-water mark VmHWM from /proc/<pid>/status. Must be read while the process is alive.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 export interface ProcCpuTicks {
   readonly utime: number;
@@ -35,6 +35,63 @@ export function parseProcStat(text: string): ProcCpuTicks {
   if (!Number.isInteger(utime) || !Number.isInteger(stime))
     throw new Error(`no utime/stime in /proc/<pid>/stat line: ${text.slice(0, 80)}`);
   return { utime, stime };
+}
+
+/** The command name (thread name for /proc/<pid>/task/<tid>/stat, at most 15 characters) of a stat line. */
+export function parseProcStatName(text: string): string {
+  const open = text.indexOf('(');
+  const close = text.lastIndexOf(')');
+  if (open === -1 || close < open) throw new Error(`not a /proc/<pid>/stat line: ${text.slice(0, 80)}`);
+  return text.slice(open + 1, close);
+}
+
+/**
+ * Groups threads by name without a trailing number ("GC Thread#0" and "GC Thread#1" → "GC Thread"), so per-thread CPU
+ * of the JVM and of Node reads as: main/stream threads, JIT compiler, GC, I/O pool, ...
+ */
+export function threadGroup(name: string): string {
+  return name.replace(/[-_ #]*\d+$/, '') || name;
+}
+
+/** Sums CPU ms per thread group, biggest first; `threads` is each thread's (name, ticks). */
+export function groupThreadCpu(
+  threads: readonly { readonly name: string; readonly ticks: ProcCpuTicks }[],
+  ticksPerSecond: number,
+): { readonly group: string; readonly threads: number; readonly cpuMs: number }[] {
+  const groups = new Map<string, { threads: number; cpuMs: number }>();
+  for (const thread of threads) {
+    const group = threadGroup(thread.name);
+    const entry = groups.get(group) ?? { threads: 0, cpuMs: 0 };
+    entry.threads++;
+    entry.cpuMs += ticksToMs(thread.ticks, ticksPerSecond);
+    groups.set(group, entry);
+  }
+  return [...groups]
+    .map(([group, { threads: count, cpuMs }]) => ({ group, threads: count, cpuMs: Math.round(cpuMs) }))
+    .sort((a, b) => b.cpuMs - a.cpuMs);
+}
+
+/**
+ * CPU per thread group of `pid` since each live thread started (threads that already ended are only in the process
+ * total). Empty when the process is gone.
+ */
+export function readThreadCpu(pid: number): { readonly group: string; readonly threads: number; readonly cpuMs: number }[] {
+  const threads: { name: string; ticks: ProcCpuTicks }[] = [];
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return [];
+  }
+  for (const tid of tids) {
+    try {
+      const text = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      threads.push({ name: parseProcStatName(text), ticks: parseProcStat(text) });
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return groupThreadCpu(threads, clockTicksPerSecond());
 }
 
 /** VmHWM of a /proc/<pid>/status text, in KiB. */

@@ -134,6 +134,7 @@ export interface ComparisonSettings {
   readonly verify: boolean;
   readonly tributaryCpuProfDir: string | undefined;
   readonly runTimeoutMs: number;
+  readonly retries: number;
   readonly jsonOut: string | undefined;
 }
 
@@ -150,6 +151,7 @@ export const comparisonUsage = `Usage: npm run bench -- --vs-kafka-streams [opti
   --verify                   Read every join output and check it record by record (default with --quick)
   --tributary-cpu-prof <dir> Write a V8 CPU profile of every Tributary process into <dir> (slows Tributary down)
   --run-timeout-minutes <n>  Give up on a run after this long (default 30)
+  --retries <n>              Retry a failed run this often with a fresh application id (default 2; listed in the JSON)
   --json-out <file>          Also write the JSON document to this file
 Env: KAFKA_BROKERS uses that broker instead of starting one; KAFKA_VERSION picks the local broker's version.`;
 
@@ -168,6 +170,7 @@ export function parseComparisonSettings(argv: readonly string[]): ComparisonSett
       verify: { type: 'boolean' },
       'tributary-cpu-prof': { type: 'string' },
       'run-timeout-minutes': { type: 'string' },
+      retries: { type: 'string' },
       'json-out': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -201,6 +204,7 @@ export function parseComparisonSettings(argv: readonly string[]): ComparisonSett
     verify: values.verify === true || quick,
     tributaryCpuProfDir: values['tributary-cpu-prof'],
     runTimeoutMs: int('run-timeout-minutes', values['run-timeout-minutes'], 30) * 60_000,
+    retries: values.retries === '0' ? 0 : int('retries', values.retries, 2),
     jsonOut: values['json-out'],
   };
 }
@@ -213,7 +217,17 @@ export interface SideRun extends DerivedFigures {
   readonly applicationId: string;
   /** CPU the processes used before their "starting" line (runtime boot, module/class loading), summed. */
   readonly bootCpuMs: number;
+  /**
+   * Start → RUNNING (the "running" line: global tables bootstrapped and the group joined; for two processes the later
+   * one) and the CPU up to it: the start-up share of `ms` and `cpuMs`. Task restoration and processing come after.
+   */
+  readonly toRunning: { readonly ms: number; readonly cpuMs: number };
   readonly peakRssMbPerProcess: readonly number[];
+  /**
+   * CPU ms per thread group (names from /proc/<pid>/task/<tid>/comm, numbers stripped), summed over the processes,
+   * since each thread started (so boot included), read at the end condition: where the CPU went (JIT, GC, I/O pool).
+   */
+  readonly threadCpuMs: Readonly<Record<string, number>>;
   /** Joins: joinable orders, records in the output after the processes stopped, and duplicates beyond the expected. */
   readonly expectedOutputs?: number;
   readonly outputs?: number;
@@ -221,6 +235,8 @@ export interface SideRun extends DerivedFigures {
   readonly outputAppendWindow?: { readonly ms: number; readonly recordsPerSecond: number };
   readonly verification?: EnrichedCheck;
   readonly logFiles: readonly string[];
+  /** Attempts of this run that failed before the measured one (each run is retried up to --retries times). */
+  readonly failedAttempts: readonly string[];
 }
 
 export interface WorkloadResult {
@@ -260,6 +276,33 @@ function windowOf(start: ChildEvent, end: ProcUsage | undefined, name: string): 
   return { cpuMs: end.cpuMs - start.usage.cpuMs, bootCpuMs: start.usage.cpuMs, peakRssKb: end.peakRssKb };
 }
 
+/**
+ * Retries an admin call a few times: right after topics were deleted, kafkajs's createTopics (waitForLeaders) can
+ * fail with a transient UNKNOWN_TOPIC_OR_PARTITION while the broker's metadata settles.
+ */
+async function withRetries<T>(call: () => Promise<T>, what: string, note: (text: string) => void, attempts = 5): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (error) {
+      if (attempt >= attempts) throw error;
+      note(`bench: ${what} failed (${error instanceof Error ? error.message : String(error)}), retrying`);
+      await new Promise((resolve) => setTimeout(resolve, 1000 * attempt));
+    }
+  }
+}
+
+/** Sums thread-group CPU over processes; the 12 biggest groups, the rest as "others". */
+function mergeThreadCpu(perProcess: readonly (readonly { group: string; cpuMs: number }[])[]): Record<string, number> {
+  const total = new Map<string, number>();
+  for (const groups of perProcess) for (const { group, cpuMs } of groups) total.set(group, (total.get(group) ?? 0) + cpuMs);
+  const sorted = [...total].sort((a, b) => b[1] - a[1]);
+  const result: Record<string, number> = Object.fromEntries(sorted.slice(0, 12));
+  const rest = sorted.slice(12).reduce((sum, [, ms]) => sum + ms, 0);
+  if (rest > 0) result.others = rest;
+  return result;
+}
+
 async function sumEnds(admin: KafkaAdmin, topic: string): Promise<number> {
   let total = 0;
   for (const end of (await admin.fetchEndOffsets(topic)).values()) total += end;
@@ -267,17 +310,22 @@ async function sumEnds(admin: KafkaAdmin, topic: string): Promise<number> {
 }
 
 /** Starts one side's processes for `workload`, waits for its end condition, measures, stops and cleans up. */
-async function runSide(ctx: RunContext, workload: ComparisonWorkload, side: Side, round: number): Promise<SideRun> {
+async function runSide(
+  ctx: RunContext,
+  workload: ComparisonWorkload,
+  side: Side,
+  round: number,
+  attempt: number,
+): Promise<Omit<SideRun, 'failedAttempts'>> {
   const spec = WORKLOADS[workload];
   const { settings } = ctx;
   const short = side === 'tributary' ? 't' : 'ks';
-  const applicationId = `${ctx.prefix}-${workload}-${short}-r${round + 1}`;
+  const applicationId = `${ctx.prefix}-${workload}-${short}-r${round + 1}${attempt > 0 ? `-a${attempt + 1}` : ''}`;
   const isJoin = spec.worker === 'global-join' || spec.worker === 'copartitioned-join';
   const outputTopic = `${applicationId}-output`;
   if (isJoin) {
-    await ctx.admin.ensureTopics([
-      { topic: outputTopic, partitions: settings.partitions, configs: { 'message.timestamp.type': 'LogAppendTime' } },
-    ]);
+    const spec = { topic: outputTopic, partitions: settings.partitions, configs: { 'message.timestamp.type': 'LogAppendTime' } };
+    await withRetries(() => ctx.admin.ensureTopics([spec]), `create ${outputTopic}`, ctx.note);
   }
   const common = (stateDir: string): string[] => [
     '--brokers',
@@ -367,6 +415,14 @@ async function runSide(ctx: RunContext, workload: ComparisonWorkload, side: Side
       records = settings.orders;
     }
     const windows = processes.map((p, i) => windowOf(starts[i], ends[i], p.name));
+    const running = processes.map((p) => p.received().find((e) => e.event === 'running'));
+    const toRunning = {
+      ms: Math.round(Math.max(...running.map((e) => (e === undefined ? endAt : e.at))) - t0),
+      cpuMs: Math.round(
+        running.reduce((sum, e, i) => sum + (e?.usage === undefined ? windows[i].cpuMs : e.usage.cpuMs - (starts[i].usage?.cpuMs ?? 0)), 0),
+      ),
+    };
+    const threadCpuMs = mergeThreadCpu(processes.map((p) => p.threadCpu()));
     await Promise.all(processes.map((p) => p.stop()));
 
     let joinFields: Pick<SideRun, 'expectedOutputs' | 'outputs' | 'outputAppendWindow' | 'verification'> = {};
@@ -401,7 +457,9 @@ async function runSide(ctx: RunContext, workload: ComparisonWorkload, side: Side
       threads: side === 'tributary' ? 1 : spec.scale,
       applicationId,
       bootCpuMs: Math.round(windows.reduce((sum, w) => sum + w.bootCpuMs, 0)),
+      toRunning,
       peakRssMbPerProcess: windows.map((w) => mb(w.peakRssKb)),
+      threadCpuMs,
       ...joinFields,
       logFiles: processes.map((p) => p.logFile),
     };
@@ -486,7 +544,19 @@ export async function runComparison(
         const measured: Partial<Record<Side, SideRun>> = {};
         for (const side of order) {
           display.begin(`round ${round + 1}/${settings.rounds} ${workload}: ${side}`);
-          const run = await runSide(ctx, workload, side, round);
+          const failedAttempts: string[] = [];
+          let run: SideRun | undefined;
+          while (run === undefined) {
+            try {
+              run = { ...(await runSide(ctx, workload, side, round, failedAttempts.length)), failedAttempts };
+            } catch (error) {
+              const message = (error instanceof Error ? error.message : String(error)).slice(0, 2000);
+              failedAttempts.push(message);
+              if (failedAttempts.length > settings.retries) throw error;
+              display.finish(`attempt ${failedAttempts.length} failed, retrying with a fresh application id: ${message.split('\n')[0]}`);
+              display.begin(`round ${round + 1}/${settings.rounds} ${workload}: ${side} (attempt ${failedAttempts.length + 1})`);
+            }
+          }
           measured[side] = run;
           display.finish(`${run.recordsPerSecond} records/s, ${run.cpuMs} ms CPU, peak RSS ${run.peakRssMb} MiB`);
         }
@@ -634,8 +704,17 @@ function printComparisonTable(result: ComparisonResult): void {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: readonly string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   const title = `Tributary vs Kafka Streams ${result.sides.kafkaStreams.version} (${n(result.data.customers)} customers, ${n(result.data.orders)} orders, ${result.settings.rounds} round(s), medians) on ${result.machine.cpus} CPUs, Kafka ${result.kafka.version}, ${result.durationSeconds} s`;
+  const retried = result.workloads.flatMap((w) =>
+    w.runs.flatMap((run) =>
+      [run.tributary, run.kafkaStreams]
+        .filter((side) => side.failedAttempts.length > 0)
+        .map((side) => `  ${w.id} round ${run.round} ${side.side}: ${side.failedAttempts.map((m) => m.split('\n')[0]).join(' | ')}`),
+    ),
+  );
+  const retriedText =
+    retried.length === 0 ? '' : `runs that failed and were retried (see failedAttempts in the JSON):\n${retried.join('\n')}\n\n`;
   process.stderr.write(
-    `\n${title}\nceiling (kafkajs consume, no processing): ${n(result.ceiling.recordsPerSecond)} records/s; JVM: ${result.sides.kafkaStreams.jvmFlags.join(' ')}\n\n${line(header)}\n${rows.map(line).join('\n')}\n\n`,
+    `\n${title}\nceiling (kafkajs consume, no processing): ${n(result.ceiling.recordsPerSecond)} records/s; JVM: ${result.sides.kafkaStreams.jvmFlags.join(' ')}\n\n${line(header)}\n${rows.map(line).join('\n')}\n\n${retriedText}`,
   );
 }
 

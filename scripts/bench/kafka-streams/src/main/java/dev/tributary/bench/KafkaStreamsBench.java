@@ -153,6 +153,9 @@ public final class KafkaStreamsBench {
         final Properties props = new Properties();
         props.put(StreamsConfig.APPLICATION_ID_CONFIG, args.get("application-id"));
         props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, args.get("brokers"));
+        // Short client id: thread names ("ks-StreamThread-1", "ks-GlobalStreamThread") survive Linux's 15-character
+        // limit, so the harness can tell them apart in /proc/<pid>/task.
+        props.put(StreamsConfig.CLIENT_ID_CONFIG, "ks");
         props.put(StreamsConfig.STATE_DIR_CONFIG, args.get("state-dir"));
         props.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, Integer.parseInt(args.getOrDefault("threads", "1")));
         props.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, Long.parseLong(args.getOrDefault("commit-interval-ms", "1000")));
