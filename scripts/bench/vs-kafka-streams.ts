@@ -324,8 +324,8 @@ async function runSide(
   const isJoin = spec.worker === 'global-join' || spec.worker === 'copartitioned-join';
   const outputTopic = `${applicationId}-output`;
   if (isJoin) {
-    const spec = { topic: outputTopic, partitions: settings.partitions, configs: { 'message.timestamp.type': 'LogAppendTime' } };
-    await withRetries(() => ctx.admin.ensureTopics([spec]), `create ${outputTopic}`, ctx.note);
+    const output = { topic: outputTopic, partitions: settings.partitions, configs: { 'message.timestamp.type': 'LogAppendTime' } };
+    await withRetries(() => ctx.admin.ensureTopics([output]), `create ${outputTopic}`, ctx.note);
   }
   const common = (stateDir: string): string[] => [
     '--brokers',
