@@ -748,3 +748,89 @@ export class ResetGroupError extends TributaryError {
     this.groupId = groupId;
   }
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Database change formats (Debezium, outbox) and the change feed
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * A table fed by Kafka Connect cannot route keys the way Connect partitioned them: the key bytes cannot be reproduced
+ * from the unwrapped key, or the connector does not partition with Kafka's default partitioner. Thrown at start.
+ */
+export class ConnectKeyRoutingError extends TributaryError {
+  readonly topic: string;
+
+  constructor(topic: string, detail: string, options?: { cause?: unknown }) {
+    super(
+      'TRIBUTARY_CONNECT_KEY_ROUTING',
+      `Table topic ${topic}: ${detail}. Lookups by key and co-partitioned joins would miss rows, so the application does not start. Use a globalTable for this topic (it needs no routing), or make the connector use Kafka's default partitioner and the JsonConverter for keys.`,
+      options,
+    );
+    this.topic = topic;
+  }
+}
+
+/** A key of a Connect-fed table was serialized before any record of its topic showed the key format. */
+export class ConnectKeyUnknownError extends TributaryError {
+  readonly topic: string;
+
+  constructor(topic: string) {
+    super(
+      'TRIBUTARY_CONNECT_KEY_UNKNOWN',
+      `The key format of ${topic} is not known yet: no record of the topic has been read, so the bytes Kafka Connect would write for this key (schema wrapper or not) cannot be reproduced. Retry once the topic holds a record.`,
+    );
+    this.topic = topic;
+  }
+}
+
+/** A Debezium truncate event reached a table whose truncate handling is `fail` (the default). */
+export class TableTruncatedError extends TributaryError {
+  readonly store: string;
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+
+  constructor(store: string, location: RecordLocation) {
+    super(
+      'TRIBUTARY_TABLE_TRUNCATED',
+      `The source table of store '${store}' was truncated (Debezium op 't' at ${location.topic}:${location.partition}@${location.offset}); the task stops instead of keeping rows the database no longer has. Set the table's format to debezium({ truncate: 'clear' }) on a global table to clear it, or reset the table's state and restart.`,
+    );
+    this.store = store;
+    this.topic = location.topic;
+    this.partition = location.partition;
+    this.offset = location.offset;
+  }
+}
+
+/** 410: a change-feed client asked to resume from a position older than what this instance can replay. */
+export class ChangeFeedPositionTooOldError extends QueryServerError {
+  constructor(store: string, detail: string) {
+    super(
+      'TRIBUTARY_QUERY_CHANGES_POSITION_TOO_OLD',
+      410,
+      `Cannot resume the change feed of store "${store}" from the given position: ${detail}. Reload the store (GET /stores/${store}/entries) and subscribe again without Last-Event-ID.`,
+    );
+  }
+}
+
+/** 429: this instance already serves its maximum number of change-feed subscribers. */
+export class ChangeFeedSubscriberLimitError extends QueryServerError {
+  constructor(limit: number) {
+    super(
+      'TRIBUTARY_QUERY_CHANGES_TOO_MANY_SUBSCRIBERS',
+      429,
+      `This instance already serves ${limit} change-feed subscribers (its limit). Retry later, subscribe through another instance, or raise changeFeed.maxSubscribers.`,
+    );
+  }
+}
+
+/** 400: the store has no change feed (only table and global-table stores have one). */
+export class ChangeFeedUnsupportedError extends QueryServerError {
+  constructor(store: string) {
+    super(
+      'TRIBUTARY_QUERY_CHANGES_UNSUPPORTED',
+      400,
+      `Store "${store}" has no change feed: only stores materialized from a topic (tables and global tables) have one.`,
+    );
+  }
+}

@@ -22,6 +22,18 @@ export type {
 export { Topology } from './topology/topology.js';
 export type { Subtopology, RepartitionTopicSpec, GlobalTableSpec, TableSourceSpec, StoreSpec } from './topology/specs.js';
 export { Serdes, type Serde, type CustomSerdeOptions } from './topology/serdes.js';
+// topology/formats/: tables fed by a database through Kafka Connect (Debezium, outbox)
+export { TableFormats } from './topology/formats/table-format.js';
+export type {
+  TableFormat,
+  TableFormatName,
+  DebeziumFormat,
+  DebeziumUnwrappedFormat,
+  OutboxFormat,
+  TruncateHandling,
+} from './topology/formats/table-format.js';
+export type { OutboxEvent } from './topology/formats/outbox.js';
+export { ConnectKeySerde } from './topology/formats/connect-key.js';
 export type { ErrorAction, SourceErrorPolicy, ProcessorContext, ProcessorStore, ForwardOptions } from './topology/nodes.js';
 export type { RecordHeaders } from './common/records.js';
 

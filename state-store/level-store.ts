@@ -194,10 +194,20 @@ export class LevelKeyValueStore<V = unknown> implements KeyValueStore<V> {
 
   async write(writes: readonly StoreWrite<V>[], checkpoints?: Checkpoints): Promise<void> {
     this.#assertOpen();
+    let from = 0;
+    for (let i = writes.length - 1; i >= 0; i--) {
+      if (writes[i].type === 'clear') {
+        from = i + 1;
+        // LevelDB has no range delete inside a batch: clear first (the checkpoint stays behind until the batch below).
+        await this.#db.clear({ gte: DATA_START, lt: DATA_END });
+        break;
+      }
+    }
     await this.#commit((batch) => {
-      for (const w of writes) {
+      for (let i = from; i < writes.length; i++) {
+        const w = writes[i];
         if (w.type === 'put') batch.put(dataKey(w.key), encodeStoreValue(this.name, w.value));
-        else batch.del(dataKey(w.key));
+        else if (w.type === 'delete') batch.del(dataKey(w.key));
       }
     }, checkpoints);
   }

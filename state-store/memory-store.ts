@@ -66,11 +66,19 @@ export class MemoryKeyValueStore<V = unknown> implements KeyValueStore<V> {
   async write(writes: readonly StoreWrite<V>[], checkpoints?: Checkpoints): Promise<void> {
     this.assertOpen();
     // Encode everything before mutating, so an unencodable value leaves the store untouched (atomicity).
-    const prepared = writes.map((w) =>
-      w.type === 'put'
-        ? { key: Buffer.from(w.key), bytes: encodeStoreValue(this.name, w.value) }
-        : { key: Buffer.from(w.key), bytes: undefined },
-    );
+    const lastClear = writes.findLastIndex((w) => w.type === 'clear');
+    const prepared = writes
+      .slice(lastClear + 1)
+      .filter((w) => w.type !== 'clear')
+      .map((w) =>
+        w.type === 'put'
+          ? { key: Buffer.from(w.key), bytes: encodeStoreValue(this.name, w.value) }
+          : { key: Buffer.from(w.key), bytes: undefined },
+      );
+    if (lastClear >= 0) {
+      this.keys.length = 0;
+      this.encoded.clear();
+    }
     for (const { key, bytes } of prepared) {
       if (bytes === undefined) this.remove(key);
       else this.insert(key, bytes);

@@ -70,15 +70,23 @@ function isPositioned(batch: RestoreBatch): batch is PositionedBatch {
   return !Array.isArray(batch);
 }
 
+/** A map key no latin1 string of key bytes can equal (latin1 chars are below U+0100). */
+const CLEAR_SLOT = '\uffff';
+
 /** Buffers one store write: last write per key wins, checkpoints track the last offset + 1 per partition. */
 class PendingWrite<V> {
+  /** By latin1 key bytes (a clear, first, under CLEAR_SLOT). */
   readonly writes = new Map<string, StoreWrite<V>>();
   readonly checkpoints = new Map<TopicPartitionId, number>();
   records = 0;
 
   add(tp: TopicPartitionId, offset: number, write: StoreWrite<V> | null): void {
     // latin1 maps each byte to one char: a cheap, collision-free map key for raw key bytes.
-    if (write !== null) {
+    if (write?.type === 'clear') {
+      // Everything buffered before a clear is cleared anyway; what follows must come after it.
+      this.writes.clear();
+      this.writes.set(CLEAR_SLOT, write);
+    } else if (write !== null) {
       const key = Buffer.isBuffer(write.key) ? write.key : Buffer.from(write.key.buffer, write.key.byteOffset, write.key.byteLength);
       this.writes.set(key.toString('latin1'), write);
     }

@@ -11,8 +11,20 @@ import type { TopicPartitionId } from '../common/records.js';
 /** Next offset to read per source topic-partition, stored atomically with the data it describes. */
 export type Checkpoints = ReadonlyMap<TopicPartitionId, number>;
 
-export type StoreWrite<V> =
+/** A write to one key. */
+export type KeyedWrite<V> =
   { readonly type: 'put'; readonly key: Uint8Array; readonly value: V } | { readonly type: 'delete'; readonly key: Uint8Array };
+
+/**
+ * Removes every entry written before it (a database table was truncated; global table stores only). The writes after
+ * it in the same batch apply on top. Not atomic on LevelDB: a crash mid-clear leaves some entries with the old
+ * checkpoint, and replaying from that checkpoint reaches the clear again.
+ */
+export interface ClearWrite {
+  readonly type: 'clear';
+}
+
+export type StoreWrite<V> = KeyedWrite<V> | ClearWrite;
 
 export interface StoreEntry<V> {
   readonly key: Buffer;

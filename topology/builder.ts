@@ -21,6 +21,8 @@ import type {
   ValueJoiner,
 } from './nodes.js';
 import { Serdes, type Serde } from './serdes.js';
+import { ConnectKeySerde } from './formats/connect-key.js';
+import { resolveTableFormat, type ResolvedTableFormat, type TableFormat } from './formats/table-format.js';
 
 export interface SourceOptions<K, V> {
   readonly key: Serde<K>;
@@ -32,6 +34,14 @@ export interface SourceOptions<K, V> {
 export interface TableOptions<K, V> extends SourceOptions<K, V> {
   /** Name of the store the table is materialized in (unique in the topology; queryable over HTTP). */
   readonly store: string;
+  /**
+   * Records written by a database through Kafka Connect: `'debezium'` (change events), `'debezium-unwrapped'`
+   * (ExtractNewRecordState rows), `'outbox'` (the outbox event router). `key` then describes the unwrapped key and
+   * `value` the row. See README "Tables from databases".
+   */
+  readonly format?: TableFormat<V>;
+  /** With a format: unwrap this single column of the Connect key struct (`/stores/customers/keys/42`). */
+  readonly keyField?: string;
 }
 
 export interface ToOptions<K, V> {
@@ -108,7 +118,7 @@ abstract class TableHandle<K, V> {
     this.nodeId = nodeId;
     this.topic = topic;
     this.store = options.store;
-    this.keySerde = options.key;
+    this.keySerde = formattedKeySerde(topic, options);
     this.valueSerde = options.value;
   }
 }
@@ -505,29 +515,63 @@ export class StreamsBuilder {
   }
 
   table<K, V>(topic: string, options: TableOptions<K, V>): KTable<K, V> {
-    const node = addNode(this.state, 'KTABLE-SOURCE', {
+    const format = this.tableFormat(topic, options, 'table');
+    const table = KTable.create<K, V>(this.state, this.state.nodes.length, topic, options);
+    addNode(this.state, 'KTABLE-SOURCE', {
       kind: 'table-source',
       parents: [],
       topic,
       store: options.store,
-      keySerde: erase(options.key),
+      keySerde: erase(table.keySerde),
       valueSerde: erase(options.value),
       errorPolicy: options.errorPolicy,
+      ...(format === undefined ? {} : { format }),
     });
-    return KTable.create<K, V>(this.state, node.id, topic, options);
+    return table;
   }
 
   globalTable<K, V>(topic: string, options: TableOptions<K, V>): GlobalKTable<K, V> {
-    const node = addNode(this.state, 'GLOBALKTABLE-SOURCE', {
+    const format = this.tableFormat(topic, options, 'globalTable');
+    const table = GlobalKTable.create<K, V>(this.state, this.state.nodes.length, topic, options);
+    addNode(this.state, 'GLOBALKTABLE-SOURCE', {
       kind: 'global-table',
       parents: [],
       topic,
       store: options.store,
-      keySerde: erase(options.key),
+      keySerde: erase(table.keySerde),
       valueSerde: erase(options.value),
       errorPolicy: options.errorPolicy,
+      ...(format === undefined ? {} : { format }),
     });
-    return GlobalKTable.create<K, V>(this.state, node.id, topic, options);
+    return table;
+  }
+
+  /** Checks and resolves a table's `format`/`keyField` options (problems are reported by `build()`). */
+  private tableFormat<K, V>(topic: string, options: TableOptions<K, V>, method: string): ResolvedTableFormat | undefined {
+    if (options.format === undefined) {
+      if (options.keyField !== undefined) {
+        this.state.issues.push(
+          new TopologyBuildError(
+            `${method}('${topic}')`,
+            'keyField unwraps Kafka Connect key structs and needs a format (debezium, debezium-unwrapped or outbox).',
+          ),
+        );
+      }
+      return undefined;
+    }
+    const format = resolveTableFormat(options.format, options.keyField);
+    if (format.truncate === 'clear' && method === 'table') {
+      this.state.issues.push(
+        new TopologyBuildError(
+          `table('${topic}')`,
+          "truncate: 'clear' needs a globalTable: Debezium's truncate events have no key, so they land on one partition of a partitioned table and cannot clear the others.",
+        ),
+      );
+    }
+    if (format.type === 'outbox' && options.keyField !== undefined) {
+      this.state.issues.push(new TopologyBuildError(`${method}('${topic}')`, 'outbox keys are aggregate ids, not structs: drop keyField.'));
+    }
+    return format;
   }
 
   /** Declares a task-local store for `process` nodes (one per partition; not backed by a topic). */
@@ -577,4 +621,16 @@ function applicationIdOption(options: unknown): string {
   if (typeof applicationId !== 'string')
     return fail(`applicationId must be a string, as in ${BUILD_EXAMPLE}; got ${describeValue(applicationId)}.`);
   return applicationId;
+}
+
+/** The key serde a table handle and its node use: with a format, the Connect key serde over the user's key serde. */
+function formattedKeySerde<K, V>(topic: string, options: TableOptions<K, V>): Serde<K> {
+  if (options.format === undefined) return options.key;
+  const type = typeof options.format === 'string' ? options.format : options.format.type;
+  return new ConnectKeySerde<K>({
+    topic,
+    inner: options.key,
+    keyField: options.keyField,
+    expect: type === 'outbox' ? 'any' : 'struct',
+  });
 }

@@ -273,6 +273,7 @@ function tableSpec(n: TableSourceNode | GlobalTableNode): TableSourceSpec {
     keySerde: n.keySerde,
     valueSerde: n.valueSerde,
     errorPolicy: n.errorPolicy,
+    ...(n.format === undefined ? {} : { format: n.format }),
   });
 }
 

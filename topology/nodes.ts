@@ -8,6 +8,7 @@
 import { assertNever } from '../common/assert-never.js';
 import type { RecordHeaders } from '../common/records.js';
 import type { Serde } from './serdes.js';
+import type { ResolvedTableFormat } from './formats/table-format.js';
 
 /** What to do with a record that fails at one stage. */
 export type ErrorAction = 'dead-letter' | 'fail' | 'log-and-skip';
@@ -47,6 +48,8 @@ export interface TableSourceNode extends NodeBase {
   readonly keySerde: Serde<unknown>;
   readonly valueSerde: Serde<unknown>;
   readonly errorPolicy?: SourceErrorPolicy;
+  /** Records written by a database through Kafka Connect (Debezium, outbox); see formats/table-format.ts. */
+  readonly format?: ResolvedTableFormat;
 }
 
 /** A global table: every instance materializes every partition of `topic` into one `store`. */
@@ -57,6 +60,8 @@ export interface GlobalTableNode extends NodeBase {
   readonly keySerde: Serde<unknown>;
   readonly valueSerde: Serde<unknown>;
   readonly errorPolicy?: SourceErrorPolicy;
+  /** Records written by a database through Kafka Connect (Debezium, outbox); see formats/table-format.ts. */
+  readonly format?: ResolvedTableFormat;
 }
 
 /** Stateless one-in, zero-or-more-out step (filter, map, flatMap, selectKey, peek, branch, merge ...). */

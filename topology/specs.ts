@@ -4,6 +4,7 @@
  */
 import type { SourceErrorPolicy, TopologyNode } from './nodes.js';
 import type { Serde } from './serdes.js';
+import type { ResolvedTableFormat } from './formats/table-format.js';
 
 export interface TableSourceSpec {
   readonly topic: string;
@@ -12,6 +13,8 @@ export interface TableSourceSpec {
   readonly keySerde: Serde<unknown>;
   readonly valueSerde: Serde<unknown>;
   readonly errorPolicy?: SourceErrorPolicy;
+  /** Set for a table fed by a database through Kafka Connect (Debezium, outbox). */
+  readonly format?: ResolvedTableFormat;
 }
 
 export interface Subtopology {

@@ -18,6 +18,7 @@ import { resolveErrorPolicy, type ErrorPolicy, type ResolvedErrorPolicy } from '
 import { deadLetterRecord, errorClassName, errorMessageOf } from '../../common/dead-letters.js';
 import { EngineMetrics } from './metrics.js';
 import { decodeTableRecord } from './table-decoder.js';
+import { bypassesErrorPolicy } from './formatted-table-decoder.js';
 
 export interface GlobalTableUpdaterOptions {
   readonly topology: Topology;
@@ -70,12 +71,12 @@ export class GlobalTableUpdater {
         const pending = writes.get(spec.store) ?? { writes: [], checkpoints: new Map<TopicPartitionId, number>() };
         writes.set(spec.store, pending);
         pending.checkpoints.set(topicPartitionId(record.topic, record.partition), record.offset + 1);
-        let write: StoreWrite<unknown>;
+        let write: StoreWrite<unknown> | null;
         try {
           write = decodeTableRecord(spec, record);
         } catch (error) {
           this.metrics.recordError('deserialization', policy.deserialization);
-          if (policy.deserialization === 'fail') throw error;
+          if (policy.deserialization === 'fail' || bypassesErrorPolicy(error)) throw error;
           if (policy.deserialization === 'dead-letter') {
             deadLetters.push(deadLetterRecord(policy.deadLetterTopic, this.applicationId, 'deserialization', record, error));
           } else {
@@ -90,9 +91,10 @@ export class GlobalTableUpdater {
           }
           continue;
         }
+        if (write === null) continue;
         pending.writes.push(write);
         if (write.type === 'put') this.metrics.tablePuts++;
-        else this.metrics.tableDeletes++;
+        else if (write.type === 'delete') this.metrics.tableDeletes++;
       }
     }
     return { deadLetters, writes };

@@ -30,7 +30,7 @@ import type { EngineMetrics } from './metrics.js';
 import type { TaskOutputs } from './output-slots.js';
 import { ProcessorCalls, ProcessorStores } from './processor-context.js';
 import type { RecordErrorHandler } from './record-errors.js';
-import { decodeTableRecord, deserializePart } from './table-decoder.js';
+import { decodeKeyedTableRecord, deserializePart } from './table-decoder.js';
 import { NOT_CACHED, type TaskStoreView } from './task-store.js';
 
 type SourceNode = StreamSourceNode | TableSourceNode | RepartitionSourceNode;
@@ -180,7 +180,8 @@ export class NodeInterpreter {
     const view = this.views.get(store);
     if (!spec || !view) return;
     try {
-      const write = decodeTableRecord(spec, origin.record);
+      const write = decodeKeyedTableRecord(spec, origin.record);
+      if (write === null) return;
       view.write(Buffer.from(write.key).toString('hex'), write);
       if (write.type === 'put') this.metrics.tablePuts++;
       else this.metrics.tableDeletes++;

@@ -8,6 +8,7 @@ import type { Logger } from '../../common/logger.js';
 import { deadLetterRecord, errorClassName, errorMessageOf, type ErrorStage } from '../../common/dead-letters.js';
 import { ProcessingError } from '../../errors.js';
 import type { SourceErrorPolicy, TopologyNode } from '../../topology/nodes.js';
+import { bypassesErrorPolicy } from './formatted-table-decoder.js';
 import { resolveErrorPolicy, type ErrorPolicy, type ResolvedErrorPolicy } from './error-policy.js';
 import type { InFlight, Origin } from './in-flight.js';
 import type { EngineMetrics } from './metrics.js';
@@ -54,7 +55,7 @@ export class RecordErrorHandler {
   /** Applies the source's policy for `stage`. Throws `TaskFailure` under 'fail'. */
   private handle(stage: ErrorStage, origin: Origin, error: unknown): void {
     const { metrics, logger, outputs, applicationId, taskId } = this.options;
-    const action = origin.policy[stage];
+    const action = bypassesErrorPolicy(error) ? 'fail' : origin.policy[stage];
     metrics.recordError(stage, action);
     // For processing errors the user's own error describes the problem best; ours adds the location.
     const described = error instanceof ProcessingError && error.cause !== undefined ? error.cause : error;

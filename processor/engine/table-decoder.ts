@@ -4,11 +4,12 @@
  * a store write: a put of the deserialized value under the record's key bytes, or a delete for a tombstone.
  * A bad record throws `DeserializationError` and never reaches the store, which keeps the last good value.
  */
-import { DeserializationError, SerdeError } from '../../errors.js';
+import { DeserializationError, SerdeError, TableTruncatedError } from '../../errors.js';
 import type { TableSourceSpec } from '../../topology/specs.js';
 import type { Serde } from '../../topology/serdes.js';
 import type { Logger } from '../../common/logger.js';
-import type { StoreWrite } from '../../state-store/types.js';
+import type { KeyedWrite, StoreWrite } from '../../state-store/types.js';
+import { bypassesErrorPolicy, decodeFormattedTableRecord } from './formatted-table-decoder.js';
 import type { ConsumedRecord, ProducedRecord } from '../../common/records.js';
 import { resolveErrorPolicy, type ErrorPolicy } from './error-policy.js';
 import { deadLetterRecord } from '../../common/dead-letters.js';
@@ -30,13 +31,22 @@ export function deserializePart(serde: Serde<unknown>, record: ConsumedRecord, p
  * The store write for a table record. The key is validated with the key serde but stored as the record's own
  * bytes (so the store's byte order is the topic's key order and lookups serialize with the same serde).
  */
-export function decodeTableRecord(source: TableSourceSpec, record: ConsumedRecord): StoreWrite<unknown> {
+export function decodeTableRecord(source: TableSourceSpec, record: ConsumedRecord): StoreWrite<unknown> | null {
+  // Tables fed by a database through Kafka Connect (Debezium, outbox): formatted-table-decoder.ts.
+  if (source.format !== undefined) return decodeFormattedTableRecord(source, source.format, record);
   if (record.key === null) {
     throw new DeserializationError(record, 'key', `table '${source.store}' records need a key (null keys cannot be stored)`);
   }
   deserializePart(source.keySerde, record, 'key');
   if (record.value === null) return { type: 'delete', key: record.key };
   return { type: 'put', key: record.key, value: deserializePart(source.valueSerde, record, 'value') };
+}
+
+/** The write for a record of a task's (co-partitioned) table: never a clear (build() allows those on global tables only). */
+export function decodeKeyedTableRecord(source: TableSourceSpec, record: ConsumedRecord): KeyedWrite<unknown> | null {
+  const write = decodeTableRecord(source, record);
+  if (write?.type === 'clear') throw new TableTruncatedError(source.store, record);
+  return write;
 }
 
 export interface TableRecordDecoder {
@@ -68,7 +78,7 @@ export function createTableRecordDecoder(source: TableSourceSpec, options: Table
   return {
     decode: (record) => decodeTableRecord(source, record),
     onDecodeError(record, error) {
-      if (policy.deserialization === 'fail') return 'fail';
+      if (policy.deserialization === 'fail' || bypassesErrorPolicy(error)) return 'fail';
       if (policy.deserialization === 'dead-letter' && options.deadLetters) {
         options.metrics?.recordError('deserialization', 'dead-letter');
         const letter = deadLetterRecord(policy.deadLetterTopic, options.applicationId, 'deserialization', record, error);

@@ -3,7 +3,7 @@
  * bounded LRU cache of decoded values, in front of the store itself. Only the task writes its stores, so cached
  * values (including "known absent") stay true until the task itself changes them.
  */
-import type { KeyValueStore, StoreWrite } from '../../state-store/types.js';
+import type { KeyedWrite, KeyValueStore } from '../../state-store/types.js';
 
 /** `peek` result meaning "not known here: read the store". Anything else is the value (undefined = absent). */
 export const NOT_CACHED: unique symbol = Symbol('not-cached');
@@ -12,7 +12,7 @@ const ABSENT = Symbol('absent');
 export class TaskStoreView {
   readonly name: string;
   readonly store: KeyValueStore<unknown>;
-  private overlay = new Map<string, StoreWrite<unknown>>();
+  private overlay = new Map<string, KeyedWrite<unknown>>();
   private readonly cache = new Map<string, unknown>();
   private readonly cacheSize: number;
 
@@ -45,7 +45,7 @@ export class TaskStoreView {
     }
   }
 
-  write(hex: string, write: StoreWrite<unknown>): void {
+  write(hex: string, write: KeyedWrite<unknown>): void {
     this.overlay.set(hex, write);
   }
 
@@ -54,10 +54,10 @@ export class TaskStoreView {
   }
 
   /** Hands out the pending batch (last write per key) and moves it into the cache as the new known state. */
-  takePending(): StoreWrite<unknown>[] {
+  takePending(): KeyedWrite<unknown>[] {
     const pending = this.overlay;
     this.overlay = new Map();
-    const writes: StoreWrite<unknown>[] = [];
+    const writes: KeyedWrite<unknown>[] = [];
     for (const [hex, write] of pending) {
       writes.push(write);
       this.remember(hex, write.type === 'put' ? write.value : undefined);
@@ -66,7 +66,7 @@ export class TaskStoreView {
   }
 
   /** Puts a batch back in front of newer writes after a failed store write, so a retry writes it again. */
-  restorePending(writes: readonly StoreWrite<unknown>[]): void {
+  restorePending(writes: readonly KeyedWrite<unknown>[]): void {
     const newer = this.overlay;
     this.overlay = new Map();
     for (const write of writes) {
