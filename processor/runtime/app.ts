@@ -33,6 +33,7 @@ import { createKafkaClient, type KafkaClient } from '../kafka/client.js';
 import { GroupConsumer } from '../kafka/group-consumer.js';
 import { RecordProducer } from '../kafka/producer.js';
 import { prepareClusterLayout, type ClusterLayout } from './cluster-layout.js';
+import { checkConnectKeyRouting } from './connect-key-check.js';
 import { TypedEvents, type TributaryAppEventName, type TributaryAppListener } from './events.js';
 import { GlobalTables } from './global-tables.js';
 import { kafkaLoggerFor } from '../kafka/kafka-logger.js';
@@ -282,6 +283,9 @@ export class TributaryApp {
         replicationFactor: options.internalTopicReplicationFactor,
       });
       this.layout = layout;
+      if (this.stopRequested) return;
+      // Tables fed by Kafka Connect: routing by key must agree with where Connect put the rows (and learn their keys).
+      await checkConnectKeyRouting({ topology: this.topology, client, admin, partitions: layout.partitions, logger: options.logger });
       if (this.stopRequested) return;
 
       const producer = new RecordProducer(client);
