@@ -7,6 +7,7 @@
  */
 import type { ReadOnlyKeyValueStore } from '../state-store/types.js';
 import type { TopologyGraph } from '../topology/graph.js';
+import type { ChangeFeedSource } from './change-feed.js';
 
 export type JsonValue = null | boolean | number | string | readonly JsonValue[] | { readonly [key: string]: JsonValue };
 
@@ -196,4 +197,6 @@ export interface QuerySource {
    * `limit` records per partition; rejects when the topic cannot be read (the server answers 503).
    */
   deadLetters?(request: DeadLetterPageRequest): Promise<DeadLetterPage>;
+  /** Live changes of table and global-table stores (GET /stores/:store/changes); the route exists only with it. */
+  changeFeed?(): ChangeFeedSource | undefined;
 }

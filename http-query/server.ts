@@ -31,6 +31,8 @@ import { consumerLagRoutes, statsRoutes } from './routes/stats.js';
 import { statusRoutes } from './routes/status.js';
 import { storeListRoutes } from './routes/stores.js';
 import { topologyRoutes } from './routes/topology.js';
+import { changeRoutes, ChangeStreams } from './routes/changes.js';
+import { ChangeFeedClient } from './change-feed-client.js';
 
 export interface QueryServerOptions {
   readonly source: QuerySource;
@@ -195,6 +197,9 @@ export function createQueryServer(options: QueryServerOptions): QueryServer {
     timeoutMs: options.forwardTimeoutMs ?? 2000,
     authToken: options.authToken,
   });
+  // The change feed's streams to other instances (merged feeds) and the streams this server holds open.
+  const changeClient = new ChangeFeedClient({ authToken: options.authToken, connectTimeoutMs: options.forwardTimeoutMs ?? 2000 });
+  const changeStreams = new ChangeStreams();
   const metrics = new QueryServerMetrics(options.source, app.log);
   const context: RouteContext = { source: options.source, forwarder, metrics };
 
@@ -215,6 +220,11 @@ export function createQueryServer(options: QueryServerOptions): QueryServer {
   let closing = false;
   app.addHook('preClose', (done) => {
     closing = true;
+    changeStreams.endAll({
+      code: 'TRIBUTARY_QUERY_SHUTTING_DOWN',
+      message: 'this instance is shutting down; reconnect to resume',
+      retryable: true,
+    });
     done();
   });
   app.addHook('onRequest', (_request, reply, done) => {
@@ -312,6 +322,8 @@ export function createQueryServer(options: QueryServerOptions): QueryServer {
     if (lagHistory !== undefined) await protectedScope.register(consumerLagRoutes(lagHistory));
     const deadLetters = source.deadLetters?.bind(source);
     if (deadLetters !== undefined) await protectedScope.register(deadLetterRoutes(deadLetters));
+    const changeFeed = source.changeFeed?.();
+    if (changeFeed !== undefined) await protectedScope.register(changeRoutes(changeFeed, changeClient, changeStreams), context);
   });
   if (options.ui === true) void app.register(consoleRoutes);
 
@@ -329,6 +341,7 @@ export function createQueryServer(options: QueryServerOptions): QueryServer {
         await app.close();
       } finally {
         await forwarder.close();
+        await changeClient.close();
       }
     },
   };

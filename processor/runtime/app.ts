@@ -20,7 +20,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { AppFailedError, AppNotRunningError, AppStateError, TributaryError } from '../../errors.js';
+import { AppFailedError, AppNotRunningError, AppStateError, TributaryError, UnknownStoreError } from '../../errors.js';
 import { createQueryServer, type QueryServer } from '../../http-query/server.js';
 import type { AppState, AppStatus, MetricFamily, QuerySource } from '../../http-query/query-source.js';
 import { engineMetricFamilies } from './engine-metrics.js';
@@ -47,6 +47,10 @@ import { RuntimeQuerySource } from './runtime-query-source.js';
 import { runtimeMetricFamilies } from './runtime-metrics.js';
 import type { RuntimeStats } from './stats.js';
 import { TaskManager } from './task-manager.js';
+import { ChangeFeed } from './change-feed.js';
+import { ChangeFeedClient } from '../../http-query/change-feed-client.js';
+import { parsePosition, type ChangeEvent, type ChangeFeedEnd, type ChangePosition } from '../../http-query/change-feed.js';
+import { ChangeReader, openChangeStream } from '../../http-query/change-stream.js';
 
 const INSTANCE_ID_FILE = 'instance.id';
 const TERMINAL: ReadonlySet<AppState> = new Set(['stopping', 'stopped', 'failed']);
@@ -72,6 +76,8 @@ export class TributaryApp {
   private readonly tracker: RestorationTracker;
   private readonly deadLetterCounts: DeadLetterCounts;
   private readonly source: RuntimeQuerySource;
+  private readonly feed: ChangeFeed;
+  private changeClient: ChangeFeedClient | undefined;
   private currentState: AppState = 'created';
   private failure: unknown;
   private advertisedUrl = '';
@@ -115,6 +121,14 @@ export class TributaryApp {
       metrics: () => this.metricFamilies(),
       lagHistory: () => this.lagSampler?.history(),
       deadLetterReader: () => this.deadLetterReader,
+      changeFeed: () => this.feed,
+    });
+    this.feed = new ChangeFeed({
+      topology,
+      options: this.options.changeFeed,
+      scanTargets: (store) => this.source.scanTargets(store),
+      partitionCounts: () => this.layout?.partitions,
+      globalStore: (name) => (this.globals?.bootstrapped ? this.globals.store(name) : undefined),
     });
   }
 
@@ -142,6 +156,40 @@ export class TributaryApp {
 
   off<E extends TributaryAppEventName>(event: E, listener: TributaryAppListener<E>): void {
     this.events.off(event, listener);
+  }
+
+  /**
+   * The changes applied to a table or global-table store, as they are committed: the in-process equivalent of
+   * GET /stores/:store/changes (a partitioned store is merged across the instances owning its partitions, which
+   * needs HTTP on every instance). Each message carries the position after it; pass the last one as `from` to resume
+   * without a gap. The last message is `{ type: 'end' }` with the reason (retryable ones: resume from `position`).
+   * Breaking out of the loop unsubscribes.
+   */
+  async *changes(store: string, options: ChangesOptions = {}): AsyncGenerator<ChangeMessage, void, undefined> {
+    const info = this.source.store(store);
+    if (info === undefined) throw new UnknownStoreError(store);
+    const from = typeof options.from === 'string' ? parsePosition(options.from) : options.from;
+    this.changeClient ??= new ChangeFeedClient({ authToken: this.options.http?.authToken, connectTimeoutMs: 2000 });
+    const stream = await openChangeStream(
+      this.feed,
+      info,
+      { from, key: options.key, prefix: options.prefix, localOnly: false },
+      this.changeClient,
+    );
+    const reader = new ChangeReader(stream);
+    try {
+      for (;;) {
+        for (const message of await reader.next()) {
+          if (message.kind === 'change') yield { type: 'change', event: message.event, position: message.position };
+          else if (message.kind === 'end') {
+            yield { type: 'end', end: message.end, position: message.position };
+            return;
+          }
+        }
+      }
+    } finally {
+      stream.close();
+    }
   }
 
   /** The interactive-query seam, e.g. to serve it from your own server (`createQueryServer({ source })`). */
@@ -315,6 +363,7 @@ export class TributaryApp {
         sender,
         logger: options.logger,
         onFailure: (error) => void this.fail(error),
+        onBatchWritten: (records) => this.feed.globalBatchWritten(records),
       });
       this.globals = globals;
       await globals.open();
@@ -361,6 +410,7 @@ export class TributaryApp {
               if (this.currentState === 'rebalancing') this.transition('running');
             },
             onFailure: (error) => void this.fail(error),
+            changes: this.feed,
           },
           await TaskManager.tasksWithLocalState(this.topology, stateDirectory),
         );
@@ -415,6 +465,7 @@ export class TributaryApp {
       await this.producer?.disconnect().catch((error: unknown) => logger.warn('producer disconnect failed', { error }));
       await this.admin?.disconnect().catch((error: unknown) => logger.warn('admin disconnect failed', { error }));
       await this.stateDirectory?.close().catch((error: unknown) => logger.error('closing the state directory failed', { error }));
+      await this.changeClient?.close().catch(() => undefined);
     })();
     return this.teardown;
   }
@@ -465,3 +516,18 @@ async function persistentInstanceId(appDir: string): Promise<string> {
   await writeFile(file, `${id}\n`);
   return id;
 }
+
+/** Options of `app.changes()`. */
+export interface ChangesOptions {
+  /** Resume after this position (a message's `position`, or the SSE id). */
+  readonly from?: string | ChangePosition;
+  /** Only this key (string form, as in a URL). */
+  readonly key?: string;
+  /** Only keys whose text form starts with this. */
+  readonly prefix?: string;
+}
+
+/** A message of `app.changes()`. */
+export type ChangeMessage =
+  | { readonly type: 'change'; readonly event: ChangeEvent; readonly position: string }
+  | { readonly type: 'end'; readonly end: ChangeFeedEnd; readonly position: string };

@@ -38,6 +38,8 @@ export interface GlobalTablesOptions {
   readonly logger: Logger;
   /** The continuous reader failed for good (fail policy, lost topic): the app must fail. */
   readonly onFailure: (error: unknown) => void;
+  /** Called after each batch of updates is written to the stores (the change feed publishes it). */
+  readonly onBatchWritten?: (records: readonly ConsumedRecord[]) => void;
 }
 
 /** Fetch sizes for bulk reads: big fetches, few round trips. */
@@ -111,6 +113,7 @@ export class GlobalTables {
         const batch = updater.prepare(records);
         await sender.send(batch.deadLetters);
         await updater.write(batch);
+        this.options.onBatchWritten?.(records);
       },
     });
     this.updates = reader;

@@ -2,6 +2,7 @@
  * `TributaryApp` options: what users pass, the defaults, and validation into one resolved object the runtime parts
  * read. Kafka connection settings pass through to processor/kafka/config.ts unchanged (SSL, SASL, timeouts).
  */
+import { DEFAULT_CHANGE_FEED_OPTIONS, type ChangeFeedOptions } from './change-feed.js';
 import { RuntimeConfigError } from '../../errors.js';
 import type { ErrorPolicy } from '../engine/error-policy.js';
 import { kafkaClientConfigProblems, type KafkaClientConfig } from '../kafka/config.js';
@@ -27,6 +28,18 @@ export type AppKafkaConfig = Omit<KafkaClientConfig, 'clientId' | 'brokers'> & {
   readonly clientId?: string;
   readonly brokers?: readonly string[];
 };
+
+/** The change feed (GET /stores/:store/changes, `app.changes()`); every field optional. */
+export interface ChangeFeedAppOptions {
+  /** Changes kept per store partition so a reconnecting subscriber resumes without a gap. Default 10,000. */
+  readonly replayEvents?: number;
+  /** Changes queued per subscriber before it is dropped as too slow. Default 1,000. */
+  readonly queueLimit?: number;
+  /** Concurrent SSE subscribers per instance (other instances' merged streams count). Default 2,000. */
+  readonly maxSubscribers?: number;
+  /** Heartbeat interval of SSE streams. Default 15,000 ms. */
+  readonly heartbeatMs?: number;
+}
 
 export interface TributaryAppOptions {
   /** Consumer group id and internal topic prefix. Must equal the topology's `applicationId` (default: that one). */
@@ -66,6 +79,7 @@ export interface TributaryAppOptions {
   readonly logger?: Logger;
   /** Stop gracefully on SIGTERM/SIGINT. Default false. */
   readonly handleSignals?: boolean;
+  readonly changeFeed?: ChangeFeedAppOptions;
 }
 
 export interface ResolvedAppOptions {
@@ -86,6 +100,7 @@ export interface ResolvedAppOptions {
   readonly productionRetries: number;
   readonly logger: Logger;
   readonly handleSignals: boolean;
+  readonly changeFeed: ChangeFeedOptions;
 }
 
 /** Validates and fills defaults; throws `RuntimeConfigError` listing every problem (Kafka ones included). */
@@ -173,6 +188,13 @@ export function resolveAppOptions(topology: Topology, options: TributaryAppOptio
   ) {
     problems.push('dlqTopic: differs from errorPolicy.deadLetterTopic; give one of them');
   }
+  const feed = options.changeFeed ?? {};
+  const changeFeed: ChangeFeedOptions = {
+    replayEvents: nonNegativeInt('changeFeed.replayEvents', feed.replayEvents, DEFAULT_CHANGE_FEED_OPTIONS.replayEvents),
+    queueLimit: Math.max(1, nonNegativeInt('changeFeed.queueLimit', feed.queueLimit, DEFAULT_CHANGE_FEED_OPTIONS.queueLimit)),
+    maxSubscribers: nonNegativeInt('changeFeed.maxSubscribers', feed.maxSubscribers, DEFAULT_CHANGE_FEED_OPTIONS.maxSubscribers),
+    heartbeatMs: positive('changeFeed.heartbeatMs', feed.heartbeatMs, DEFAULT_CHANGE_FEED_OPTIONS.heartbeatMs),
+  };
   if (problems.length > 0) throw new RuntimeConfigError(problems);
 
   const deadLetterTopic = options.dlqTopic ?? options.errorPolicy?.deadLetterTopic ?? `${applicationId}-dlq`;
@@ -194,5 +216,6 @@ export function resolveAppOptions(topology: Topology, options: TributaryAppOptio
     productionRetries,
     logger: options.logger ?? silentLogger,
     handleSignals: options.handleSignals ?? false,
+    changeFeed,
   };
 }

@@ -21,6 +21,7 @@ import type {
   StoreInfo,
 } from '../../http-query/query-source.js';
 import { storeCodecFromSerdes } from '../../http-query/serde-codec.js';
+import type { ChangeFeedSource } from '../../http-query/change-feed.js';
 import type { Topology } from '../../topology/topology.js';
 import type { StoreSpec } from '../../topology/specs.js';
 import { topologyGraph, type TopologyGraph } from '../../topology/graph.js';
@@ -60,6 +61,8 @@ export interface RuntimeQueryParts {
   readonly lagHistory?: () => ConsumerLagHistory | undefined;
   /** Reads pages of the dead-letter topic (DeadLetterReader), once the Kafka client is connected. */
   readonly deadLetterReader?: () => { page(request: DeadLetterPageRequest): Promise<DeadLetterPage> } | undefined;
+  /** The instance's change feed (GET /stores/:store/changes). */
+  readonly changeFeed?: () => ChangeFeedSource | undefined;
 }
 
 /** How long clients should wait before retrying while the runtime moves or restores partitions. */
@@ -172,6 +175,10 @@ export class RuntimeQuerySource implements QuerySource {
     const reader = this.parts.deadLetterReader?.();
     if (reader === undefined) return Promise.reject(new Error('the instance is starting: it is not connected to Kafka yet'));
     return reader.page(request);
+  }
+
+  changeFeed(): ChangeFeedSource | undefined {
+    return this.parts.changeFeed?.();
   }
 
   private locatePartition(spec: StoreSpec, partition: number): KeyLocation {

@@ -73,6 +73,16 @@ export interface TaskManagerOptions {
   readonly onAssigned: (event: AssignmentEvent) => void;
   /** Something the manager cannot recover from (fail policy, store write error, group crash): fail the app. */
   readonly onFailure: (error: unknown) => void;
+  /** The change feed (change-feed.ts): told which table records reached tasks, what each commit wrote, task moves. */
+  readonly changes?: TaskChangeHooks;
+}
+
+/** What the task manager tells the change feed (ChangeFeed implements it). */
+export interface TaskChangeHooks {
+  taskOpened(task: ActiveTask): void;
+  taskClosed(task: ActiveTask): void;
+  consumed(tp: TopicPartitionId, records: readonly ConsumedRecord[]): void;
+  committed(offsets: ReadonlyMap<TopicPartitionId, number>): void;
 }
 
 export interface TaskManagerCounters {
@@ -247,7 +257,10 @@ export class TaskManager {
       try {
         for (const active of this.registry.readersOf(tp)) {
           const rest = active.restoration.isRestoring(tp) ? await this.restore(active, tp, records, context.highWatermark) : records;
-          if (rest.length > 0) active.task.addRecords(rest);
+          if (rest.length > 0) {
+            active.task.addRecords(rest);
+            this.options.changes?.consumed(tp, rest);
+          }
           const tail = records[records.length - 1];
           if (tail !== undefined) active.task.noteFetchPosition(tp, tail.offset + 1, context.highWatermark);
         }
@@ -335,6 +348,8 @@ export class TaskManager {
       for (const [tp, offset] of taskOffsets) offsets.set(tp, offset);
       for (const [tp, floor] of active.restoration.floors()) if (!taskOffsets.has(tp)) offsets.set(tp, floor);
     }
+    // The stores hold these records now: the change feed publishes them.
+    this.options.changes?.committed(offsets);
     const changed = new Map([...offsets].filter(([tp, offset]) => this.committed.get(tp) !== offset));
     this.dirty = false;
     if (changed.size === 0 || epoch !== this.epoch) return;
@@ -363,6 +378,7 @@ export class TaskManager {
 
   private closeTask(active: ActiveTask, keepStores: boolean): Promise<unknown> {
     this.registry.remove(active.id);
+    this.options.changes?.taskClosed(active);
     return closeActiveTask(active, keepStores, this.options.tracker);
   }
 
@@ -414,6 +430,7 @@ export class TaskManager {
       if (active.paused.length > 0) this.member.pause(active.paused);
     }
     if (active.stores.size > 0) this.localStateTasks.add(id);
+    this.options.changes?.taskOpened(active);
     return active;
   }
 
