@@ -7,6 +7,7 @@
 import { Agent, request } from 'undici';
 import { ChangeFeedPositionTooOldError, QueryUnavailableError } from '../errors.js';
 import {
+  changeFrame,
   encodePosition,
   parsePosition,
   type ChangeEvent,
@@ -137,7 +138,7 @@ function deliver(frame: string, sink: ChangeQueue): boolean {
       return id === undefined || sink.push({ kind: 'start', position: parsePosition(id) });
     case 'change': {
       const parsed = JSON.parse(data) as ChangeEvent;
-      return sink.push({ kind: 'change', event: parsed, data });
+      return sink.push({ kind: 'change', event: parsed, data, frame: changeFrame(data) });
     }
     case 'heartbeat': {
       if (id === undefined) return true;

@@ -60,7 +60,7 @@ export interface ChangeFilter {
 /** What travels through a subscriber's queue. */
 export type ChangeItem =
   /** `data` is the event's JSON, rendered once per event. */
-  | { readonly kind: 'change'; readonly event: ChangeEvent; readonly data: string }
+  | { readonly kind: 'change'; readonly event: ChangeEvent; readonly data: string; readonly frame: Buffer }
   /** The position of `partition` moved to `next` without a delivered event (filtered out, or nothing to replay). */
   | { readonly kind: 'advance'; readonly partition: number; readonly next: number }
   /** One part of the subscription (local partitions, or a remote instance) starts at these positions. */
@@ -77,15 +77,23 @@ export interface ChangeFeedEnd {
 
 export const SLOW_CONSUMER = 'TRIBUTARY_FEED_SLOW_CONSUMER';
 
+/** How many times `limit` may wait while the consumer is not blocked (see ChangeQueue). */
+const BURST_FACTOR = 10;
+
 /**
  * A subscriber's bounded queue. Producers `push` synchronously (false once ended); the consumer `take`s everything
  * queued, waiting when empty. Consecutive `advance` items of one partition coalesce, so filtered-out changes cost no
  * queue space.
+ *
+ * Slow means: more than `limit` items wait while the consumer is blocked on its socket. While it is not blocked (a
+ * burst released by one commit, a replay), up to BURST_FACTOR × `limit` may wait, so a fast subscriber is not dropped
+ * for a large commit.
  */
 export class ChangeQueue {
   private items: ChangeItem[] = [];
   private waiter: (() => void) | undefined;
   private ending: ChangeFeedEnd | undefined;
+  private blocked = false;
   private readonly onEnd = new Set<(end: ChangeFeedEnd) => void>();
 
   constructor(readonly limit: number) {}
@@ -107,17 +115,27 @@ export class ChangeQueue {
         return true;
       }
     }
-    if (this.items.length >= this.limit) {
-      this.end({
-        code: SLOW_CONSUMER,
-        message: `the subscriber fell ${this.limit} items behind and was dropped; reconnect with Last-Event-ID to resume`,
-        retryable: true,
-      });
+    if (this.items.length >= (this.blocked ? this.limit : this.limit * BURST_FACTOR)) {
+      this.overflow();
       return false;
     }
     this.items.push(item);
     this.wake();
     return true;
+  }
+
+  /** The consumer waits for its socket to drain (true) or writes again (false). */
+  consumerBlocked(blocked: boolean): void {
+    this.blocked = blocked;
+    if (blocked && this.items.length >= this.limit) this.overflow();
+  }
+
+  private overflow(): void {
+    this.end({
+      code: SLOW_CONSUMER,
+      message: `the subscriber fell ${this.limit} items behind and was dropped; reconnect with Last-Event-ID to resume`,
+      retryable: true,
+    });
   }
 
   /** Ends the queue: what is queued is dropped (except for a slow consumer, nothing of it could be written anyway). */
@@ -191,6 +209,14 @@ export interface ChangeFeedSettings {
   readonly maxSubscribers: number;
   /** An `event: heartbeat` (carrying the position as its id) every this many ms. */
   readonly heartbeatMs: number;
+}
+
+/**
+ * The SSE frame of a change after its `id:` line, encoded once per event and shared by every subscriber's socket
+ * write (writing it costs no per-subscriber copy in the heap).
+ */
+export function changeFrame(data: string): Buffer {
+  return Buffer.from(`event: change\ndata: ${data}\n\n`, 'utf8');
 }
 
 /** Text a `prefix` filter matches: the key itself when a string, else its JSON. */

@@ -167,15 +167,17 @@ export class PositionTracker {
 /** What a subscriber receives, each with the position after it (the SSE id). */
 export type ChangeMessage =
   | { readonly kind: 'subscribed'; readonly position: string }
-  | { readonly kind: 'change'; readonly event: ChangeItemEvent; readonly data: string; readonly position: string }
+  | { readonly kind: 'change'; readonly event: ChangeItemEvent; readonly data: string; readonly frame: Buffer; readonly position: string }
   | { readonly kind: 'heartbeat'; readonly position: string }
   | { readonly kind: 'end'; readonly end: ChangeFeedEnd; readonly position: string };
 
 type ChangeItemEvent = Extract<ChangeItem, { kind: 'change' }>['event'];
 
 /**
- * Turns a stream's queue into messages with positions. Changes that arrive before every part reported its start
- * position wait (at most the queue limit: their ids would not cover every partition yet).
+ * Turns a stream's queue into messages with positions, lazily: `next()` takes the queued items (pointers to shared
+ * events), and its generator renders each message (with its position text) only when the consumer asks for it, so
+ * a consumer waiting on a slow socket holds no per-message strings. Changes that arrive before every part reported
+ * its start position wait (at most the queue limit: their ids would not cover every partition yet).
  */
 export class ChangeReader {
   private readonly tracker: PositionTracker;
@@ -190,43 +192,48 @@ export class ChangeReader {
     return this.tracker.text;
   }
 
-  /** The next messages (waits for at least one queue item); empty only... never: an ended stream yields its end. */
-  async next(): Promise<ChangeMessage[]> {
-    if (this.done) return [];
-    const messages: ChangeMessage[] = [];
-    for (const item of await this.stream.queue.take()) {
+  /** Waits for queued items; the generator yields their messages (an ended stream's last one is `end`). */
+  async next(): Promise<Generator<ChangeMessage, void, undefined>> {
+    const items = this.done ? [] : await this.stream.queue.take();
+    return this.messages(items);
+  }
+
+  private *messages(items: readonly ChangeItem[]): Generator<ChangeMessage, void, undefined> {
+    for (const item of items) {
       if (item.kind === 'end') {
         this.done = true;
-        messages.push({ kind: 'end', end: item.end, position: this.tracker.text });
-        break;
+        yield { kind: 'end', end: item.end, position: this.tracker.text };
+        return;
       }
       if (!this.tracker.ready && item.kind !== 'start') {
         this.held.push(item);
         if (this.held.length > this.stream.queue.limit) {
-          this.stream.close({
-            code: 'TRIBUTARY_FEED_SLOW_CONSUMER',
-            message: 'a part of the feed did not start in time',
-            retryable: true,
-          });
+          this.stream.close({ code: 'TRIBUTARY_FEED_SLOW_CONSUMER', message: 'a part of the feed did not start in time', retryable: true });
         }
         continue;
       }
       if (item.kind === 'start') {
         this.tracker.apply(item);
         if (!this.tracker.ready) continue;
-        messages.push({ kind: 'subscribed', position: this.tracker.text });
-        for (const early of this.held) this.message(early, messages);
+        yield { kind: 'subscribed', position: this.tracker.text };
+        const held = this.held;
         this.held = [];
+        for (const early of held) {
+          const message = this.message(early);
+          if (message !== undefined) yield message;
+        }
         continue;
       }
-      this.message(item, messages);
+      const message = this.message(item);
+      if (message !== undefined) yield message;
     }
-    return messages;
   }
 
-  private message(item: ChangeItem, into: ChangeMessage[]): void {
+  private message(item: ChangeItem): ChangeMessage | undefined {
     this.tracker.apply(item);
-    if (item.kind === 'change') into.push({ kind: 'change', event: item.event, data: item.data, position: this.tracker.text });
-    else if (item.kind === 'heartbeat') into.push({ kind: 'heartbeat', position: this.tracker.text });
+    if (item.kind === 'change')
+      return { kind: 'change', event: item.event, data: item.data, frame: item.frame, position: this.tracker.text };
+    if (item.kind === 'heartbeat') return { kind: 'heartbeat', position: this.tracker.text };
+    return undefined;
   }
 }

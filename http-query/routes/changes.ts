@@ -13,12 +13,12 @@
  * that waits for `drain`, which is what bounds memory per subscriber.
  */
 import { once } from 'node:events';
-import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyPluginAsync } from 'fastify';
 import { ChangeFeedSubscriberLimitError } from '../../errors.js';
 import { parsePosition, type ChangeFeedEnd, type ChangeFeedSource } from '../change-feed.js';
 import type { ChangeFeedClient } from '../change-feed-client.js';
-import { ChangeReader, openChangeStream, type ChangeStream } from '../change-stream.js';
+import { ChangeReader, openChangeStream, type ChangeMessage, type ChangeStream } from '../change-stream.js';
 import { FORWARDED_HEADER } from '../forwarding-client.js';
 import { MAX_KEY_BYTES } from '../keys.js';
 import { parsePartitionList } from '../scan.js';
@@ -95,15 +95,13 @@ export function changeRoutes(feed: ChangeFeedSource, client: ChangeFeedClient, s
         );
         streams.open.add(stream);
         reply.hijack();
-        const response = reply.raw;
-        response.writeHead(200, {
-          'content-type': 'text/event-stream; charset=utf-8',
-          'cache-control': 'no-cache',
-          'x-accel-buffering': 'no',
-          // One connection per stream: closed with it, so a shutdown never waits on an idle keep-alive socket.
-          connection: 'close',
-        });
-        response.write(`retry: ${RETRY_MS}\n\n`);
+        // The stream is written on the socket itself: no chunked encoding (the body ends when the connection
+        // closes), and the socket's own backpressure (write() false, 'drain') is what the write loop waits on.
+        const response = request.raw.socket;
+        response.write(
+          'HTTP/1.1 200 OK\r\ncontent-type: text/event-stream; charset=utf-8\r\ncache-control: no-cache\r\n' +
+            `x-accel-buffering: no\r\nconnection: close\r\n\r\nretry: ${RETRY_MS}\n\n`,
+        );
         const heartbeat = setInterval(() => stream.queue.push({ kind: 'heartbeat' }), feed.settings.heartbeatMs);
         heartbeat.unref();
         const onClose = (): void => stream.close();
@@ -125,41 +123,66 @@ export function changeRoutes(feed: ChangeFeedSource, client: ChangeFeedClient, s
   };
 }
 
-/** The write loop: frames for everything queued, one write per batch, waiting for `drain` (or the end) between. */
-async function writeFrames(storeName: string, stream: ChangeStream, response: ServerResponse): Promise<void> {
+/** Bytes handed to the socket before the writer checks for backpressure (what a slow subscriber can hold). */
+const WRITE_CHUNK_BYTES = 16 * 1024;
+
+/**
+ * The write loop. A change is written as its own `id:` line plus the event's shared frame bytes (corked, so the
+ * socket sends them together): no per-subscriber copy of the event. After about WRITE_CHUNK_BYTES it waits for the
+ * socket to drain; meanwhile new items pile up in the bounded queue, and a full queue ends the stream (slow
+ * consumer): the loop then writes only the end frame.
+ */
+async function writeFrames(storeName: string, stream: ChangeStream, response: Socket): Promise<void> {
   const reader = new ChangeReader(stream);
   for (;;) {
-    let chunk = '';
-    let ended = false;
-    for (const message of await reader.next()) {
-      switch (message.kind) {
-        case 'subscribed':
-          chunk += `id: ${message.position}\nevent: subscribed\ndata: ${JSON.stringify({ store: storeName, position: message.position })}\n\n`;
-          break;
-        case 'change':
-          chunk += `id: ${message.position}\nevent: change\ndata: ${message.data}\n\n`;
-          break;
-        case 'heartbeat':
-          chunk += `id: ${message.position}\nevent: heartbeat\ndata: {}\n\n`;
-          break;
-        case 'end':
-          chunk += `event: end\ndata: ${JSON.stringify(message.end)}\n\n`;
-          ended = true;
-          break;
+    let written = 0;
+    response.cork();
+    try {
+      for (const message of await reader.next()) {
+        if (response.destroyed) return;
+        if (message.kind === 'end') {
+          response.write(`event: end\ndata: ${JSON.stringify(message.end)}\n\n`);
+          return;
+        }
+        // A stream ended while this batch waited for the socket: skip to its end frame.
+        if (stream.queue.ended) break;
+        if (message.kind === 'change') {
+          response.write(`id: ${message.position}\n`);
+          response.write(message.frame);
+          written += message.frame.length + 64;
+        } else {
+          const frame = frameOf(storeName, message);
+          response.write(frame);
+          written += frame.length;
+        }
+        if (written >= WRITE_CHUNK_BYTES) {
+          response.uncork();
+          written = 0;
+          if (response.writableNeedDrain) await drainOrEnd(response, stream);
+          response.cork();
+        }
       }
+    } finally {
+      while (response.writableCorked > 0) response.uncork();
     }
-    if (chunk.length > 0 && !response.destroyed) {
-      const flushed = response.write(chunk);
-      if (!flushed && !ended) await drainOrEnd(response, stream);
-    }
-    if (ended || response.destroyed) return;
+    if (response.writableNeedDrain && !stream.queue.ended) await drainOrEnd(response, stream);
+  }
+}
+
+function frameOf(storeName: string, message: Exclude<ChangeMessage, { kind: 'end' | 'change' }>): string {
+  switch (message.kind) {
+    case 'subscribed':
+      return `id: ${message.position}\nevent: subscribed\ndata: ${JSON.stringify({ store: storeName, position: message.position })}\n\n`;
+    case 'heartbeat':
+      return `id: ${message.position}\nevent: heartbeat\ndata: {}\n\n`;
   }
 }
 
 /** Resolves on `drain`, when the socket closes, or when the stream ends (a slow consumer waits no longer). */
-async function drainOrEnd(response: ServerResponse, stream: ChangeStream): Promise<void> {
+async function drainOrEnd(response: Socket, stream: ChangeStream): Promise<void> {
   const controller = new AbortController();
   const ended = new Promise<void>((resolve) => stream.queue.whenEnded(() => resolve()));
+  stream.queue.consumerBlocked(true);
   try {
     await Promise.race([
       once(response, 'drain', { signal: controller.signal }),
@@ -169,6 +192,7 @@ async function drainOrEnd(response: ServerResponse, stream: ChangeStream): Promi
   } catch {
     // aborted below, or the response errored: the loop sees `destroyed` or the end item
   } finally {
+    stream.queue.consumerBlocked(false);
     controller.abort();
   }
 }

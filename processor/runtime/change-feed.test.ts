@@ -113,16 +113,25 @@ describe('ChangeFeed', () => {
     expect(end).toMatchObject({ kind: 'end', end: { code: 'TRIBUTARY_FEED_REBALANCE', retryable: true } });
   });
 
-  it('a subscriber that falls queueLimit items behind is dropped with a reason, its queue freed', async () => {
+  it('a subscriber blocked on its socket with queueLimit items waiting is dropped with a reason, its queue freed', async () => {
     const { feed, subscribe, ready } = setup();
     ready();
     const slow = subscribe();
+    slow.consumerBlocked(true);
     feed.consumed(
       'customers:0',
       Array.from({ length: 80 }, (_, o) => record(0, o, `k${o}`, { v: o })),
     );
     feed.committed(new Map([['customers:0', 80]]));
     expect(slow.size).toBe(1);
+    // Not blocked, a burst of up to ten times the limit waits for the writer.
+    const fast = subscribe(80);
+    feed.consumed(
+      'customers:0',
+      Array.from({ length: 300 }, (_, o) => record(0, 80 + o, `k${o}`, { v: o })),
+    );
+    feed.committed(new Map([['customers:0', 380]]));
+    expect((await fast.take()).filter((i) => i.kind === 'change')).toHaveLength(300);
     expect(await slow.take()).toEqual([
       { kind: 'end', end: expect.objectContaining({ code: 'TRIBUTARY_FEED_SLOW_CONSUMER', retryable: true }) },
     ]);

@@ -20,12 +20,14 @@
  */
 import { ChangeFeedPositionTooOldError, ChangeFeedUnsupportedError, QueryUnavailableError } from '../../errors.js';
 import {
+  changeFrame,
   keyText,
   type ChangeEvent,
   type ChangeFeedEnd,
   type ChangeFeedSettings,
   type ChangeFeedSource,
   type ChangeFilter,
+  type ChangeItem,
   type ChangeQueue,
   type ChangeTarget,
   type JsonValue,
@@ -55,6 +57,9 @@ export const DEFAULT_CHANGE_FEED_OPTIONS: ChangeFeedOptions = {
 interface Rendered {
   readonly event: ChangeEvent;
   readonly data: string;
+  readonly frame: Buffer;
+  /** The queue item, one object shared by every subscriber's queue. */
+  readonly item: ChangeItem;
   readonly keyBytes: Buffer | null;
   readonly keyText: string;
 }
@@ -388,7 +393,7 @@ function deliver(subscriber: Subscriber, rendered: Rendered): boolean {
   const { event } = rendered;
   const floor = subscriber.floor.get(event.partition);
   if (floor !== undefined && event.offset < floor) return true;
-  if (matches(subscriber.filter, rendered)) return subscriber.sink.push({ kind: 'change', event, data: rendered.data });
+  if (matches(subscriber.filter, rendered)) return subscriber.sink.push(rendered.item);
   return subscriber.sink.push({ kind: 'advance', partition: event.partition, next: event.offset + 1 });
 }
 
@@ -425,5 +430,14 @@ function render(spec: TableSourceSpec, record: ConsumedRecord): Rendered | undef
     offset: record.offset,
     timestamp: record.timestamp,
   };
-  return { event, data: JSON.stringify(event), keyBytes, keyText: write.type === 'clear' ? '' : keyText(key) };
+  const data = JSON.stringify(event);
+  const frame = changeFrame(data);
+  return {
+    event,
+    data,
+    frame,
+    item: { kind: 'change', event, data, frame },
+    keyBytes,
+    keyText: write.type === 'clear' ? '' : keyText(key),
+  };
 }

@@ -33,7 +33,7 @@ export type AppKafkaConfig = Omit<KafkaClientConfig, 'clientId' | 'brokers'> & {
 export interface ChangeFeedAppOptions {
   /** Changes kept per store partition so a reconnecting subscriber resumes without a gap. Default 10,000. */
   readonly replayEvents?: number;
-  /** Changes queued per subscriber before it is dropped as too slow. Default 1,000. */
+  /** Changes waiting for a subscriber whose socket is full before it is dropped as too slow (a pointer each: events are shared). Default 1,000. */
   readonly queueLimit?: number;
   /** Concurrent SSE subscribers per instance (other instances' merged streams count). Default 2,000. */
   readonly maxSubscribers?: number;
