@@ -94,6 +94,8 @@ export class ChangeQueue {
   private waiter: (() => void) | undefined;
   private ending: ChangeFeedEnd | undefined;
   private blocked = false;
+  /** Ended as a slow consumer: what was queued is gone. */
+  dropped = false;
   private readonly onEnd = new Set<(end: ChangeFeedEnd) => void>();
 
   constructor(readonly limit: number) {}
@@ -131,6 +133,7 @@ export class ChangeQueue {
   }
 
   private overflow(): void {
+    this.dropped = true;
     this.end({
       code: SLOW_CONSUMER,
       message: `the subscriber fell ${this.limit} items behind and was dropped; reconnect with Last-Event-ID to resume`,
@@ -138,20 +141,28 @@ export class ChangeQueue {
     });
   }
 
-  /** Ends the queue: what is queued is dropped (except for a slow consumer, nothing of it could be written anyway). */
+  /**
+   * Ends the queue after what is queued (a rebalance, a shutdown: the consumer still gets every change published
+   * before, so its position reaches what was committed). A slow consumer's queue is dropped instead.
+   */
   end(end: ChangeFeedEnd): void {
     if (this.ending !== undefined) return;
     this.ending = end;
-    this.items = [{ kind: 'end', end }];
+    if (this.dropped) this.items = [{ kind: 'end', end }];
+    else this.items.push({ kind: 'end', end });
     this.wake();
     for (const listener of this.onEnd) listener(end);
     this.onEnd.clear();
   }
 
-  /** Called once when the queue ends (by a producer, the consumer or overflow). */
-  whenEnded(listener: (end: ChangeFeedEnd) => void): void {
-    if (this.ending !== undefined) listener(this.ending);
-    else this.onEnd.add(listener);
+  /** Called once when the queue ends (by a producer, the consumer or overflow); returns the unsubscribe. */
+  whenEnded(listener: (end: ChangeFeedEnd) => void): () => void {
+    if (this.ending !== undefined) {
+      listener(this.ending);
+      return () => undefined;
+    }
+    this.onEnd.add(listener);
+    return () => this.onEnd.delete(listener);
   }
 
   /** Everything queued (waits while nothing is); the last batch of an ended queue holds its `end` item. */

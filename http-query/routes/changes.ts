@@ -144,8 +144,8 @@ async function writeFrames(storeName: string, stream: ChangeStream, response: So
           response.write(`event: end\ndata: ${JSON.stringify(message.end)}\n\n`);
           return;
         }
-        // A stream ended while this batch waited for the socket: skip to its end frame.
-        if (stream.queue.ended) break;
+        // Dropped as slow while this batch waited for the socket: skip to its end frame.
+        if (stream.queue.dropped) break;
         if (message.kind === 'change') {
           response.write(`id: ${message.position}\n`);
           response.write(message.frame);
@@ -165,7 +165,7 @@ async function writeFrames(storeName: string, stream: ChangeStream, response: So
     } finally {
       while (response.writableCorked > 0) response.uncork();
     }
-    if (response.writableNeedDrain && !stream.queue.ended) await drainOrEnd(response, stream);
+    if (response.writableNeedDrain && !stream.queue.dropped) await drainOrEnd(response, stream);
   }
 }
 
@@ -178,20 +178,33 @@ function frameOf(storeName: string, message: Exclude<ChangeMessage, { kind: 'end
   }
 }
 
-/** Resolves on `drain`, when the socket closes, or when the stream ends (a slow consumer waits no longer). */
+/**
+ * Resolves on `drain` or when the socket closes; early when the subscriber is dropped as slow (its queue is gone).
+ * After a graceful end (rebalance, shutdown) the rest is flushed, but a socket that does not drain within
+ * END_GRACE_MS is destroyed: a stuck client never holds a shutdown.
+ */
 async function drainOrEnd(response: Socket, stream: ChangeStream): Promise<void> {
   const controller = new AbortController();
-  const ended = new Promise<void>((resolve) => stream.queue.whenEnded(() => resolve()));
+  let timer: NodeJS.Timeout | undefined;
+  let unsubscribe = (): void => undefined;
+  const stop = new Promise<void>((resolve) => {
+    unsubscribe = stream.queue.whenEnded(() => {
+      if (stream.queue.dropped) resolve();
+      else timer = setTimeout(() => response.destroy(), END_GRACE_MS).unref();
+    });
+  });
   stream.queue.consumerBlocked(true);
   try {
     await Promise.race([
       once(response, 'drain', { signal: controller.signal }),
       once(response, 'close', { signal: controller.signal }),
-      ended,
+      stop,
     ]);
   } catch {
-    // aborted below, or the response errored: the loop sees `destroyed` or the end item
+    // aborted below, or the socket errored: the loop sees `destroyed` or the end item
   } finally {
+    if (timer !== undefined) clearTimeout(timer);
+    unsubscribe();
     stream.queue.consumerBlocked(false);
     controller.abort();
   }

@@ -113,6 +113,27 @@ describe('ChangeFeed', () => {
     expect(end).toMatchObject({ kind: 'end', end: { code: 'TRIBUTARY_FEED_REBALANCE', retryable: true } });
   });
 
+  it('a task closed and reopened here (an eager rebalance) keeps its replay ring when its store did not move on', async () => {
+    const { feed, store, task, subscribe, ready } = setup();
+    ready();
+    subscribe();
+    feed.consumed(
+      'customers:0',
+      [0, 1, 2].map((o) => record(0, o, `k${o}`, { v: o })),
+    );
+    feed.committed(new Map([['customers:0', 3]]));
+    await store.write([], new Map([['customers:0', 3]]));
+    feed.taskClosed(task);
+    feed.taskOpened(task);
+    expect((await drain(subscribe(1))).flatMap((i) => (i.kind === 'change' ? [i.event.offset] : []))).toEqual([1, 2]);
+    // Reopened after another owner moved the store on: the ring is gone, older positions cannot be resumed.
+    feed.taskClosed(task);
+    await store.write([], new Map([['customers:0', 9]]));
+    feed.taskOpened(task);
+    expect(() => subscribe(1)).toThrow(ChangeFeedPositionTooOldError);
+    expect((await drain(subscribe(9)))[0]).toEqual({ kind: 'start', position: new Map([[0, 9]]) });
+  });
+
   it('a subscriber blocked on its socket with queueLimit items waiting is dropped with a reason, its queue freed', async () => {
     const { feed, subscribe, ready } = setup();
     ready();

@@ -80,6 +80,8 @@ interface PartitionFeed {
   ring: Rendered[];
   ringHead: number;
   ringStart: number;
+  /** The same partition's feed before its task was closed here (a rebalance): its ring is kept if the store did not move on. */
+  previous: PartitionFeed | undefined;
 }
 
 interface Subscriber {
@@ -128,6 +130,8 @@ export class ChangeFeed implements ChangeFeedSource {
   private readonly feeds = new Map<string, StoreFeed>();
   private readonly tableFeedsByTopic = new Map<string, StoreFeed[]>();
   private readonly globalFeedsByTopic = new Map<string, StoreFeed[]>();
+  /** Feeds of task partitions closed here, by `<store>:<partition>`, until the partition is opened here again. */
+  private readonly retired = new Map<string, PartitionFeed>();
 
   constructor(private readonly parts: ChangeFeedParts) {
     this.settings = parts.options;
@@ -222,15 +226,15 @@ export class ChangeFeed implements ChangeFeedSource {
       const feed = this.feeds.get(spec.store);
       if (feed === undefined) continue;
       const tp = topicPartitionId(spec.topic, task.partition);
-      feed.partitions.set(
+      const state = newPartition(
+        tp,
         task.partition,
-        newPartition(
-          tp,
-          task.partition,
-          () => task.stores.get(spec.store),
-          () => task.restoration.isRestoring(tp),
-        ),
+        () => task.stores.get(spec.store),
+        () => task.restoration.isRestoring(tp),
       );
+      state.previous = this.retired.get(`${spec.store}:${task.partition}`);
+      this.retired.delete(`${spec.store}:${task.partition}`);
+      feed.partitions.set(task.partition, state);
     }
   }
 
@@ -239,7 +243,13 @@ export class ChangeFeed implements ChangeFeedSource {
     for (const spec of task.subtopology.tableSources) {
       const feed = this.feeds.get(spec.store);
       if (feed === undefined) continue;
+      const state = feed.partitions.get(task.partition);
       feed.partitions.delete(task.partition);
+      if (state?.published !== undefined) {
+        state.pending = [];
+        state.previous = undefined;
+        this.retired.set(`${spec.store}:${task.partition}`, state);
+      }
       for (const subscriber of feed.subscribers) {
         if (!subscriber.partitions.has(task.partition)) continue;
         subscriber.sink.end(REBALANCED(task.partition));
@@ -329,6 +339,15 @@ export class ChangeFeed implements ChangeFeedSource {
     if (store === undefined) return undefined;
     state.published = store.checkpoints().get(state.tp) ?? 0;
     state.ringStart = state.published;
+    const previous = state.previous;
+    state.previous = undefined;
+    if (previous !== undefined && previous.published === state.published) {
+      // The task was closed and reopened here with nothing applied in between (an eager rebalance kept it):
+      // its replay ring is still exact.
+      state.ring = previous.ring;
+      state.ringHead = previous.ringHead;
+      state.ringStart = previous.ringStart;
+    }
     return state.published;
   }
 
@@ -363,7 +382,7 @@ function newPartition(
   store: () => KeyValueStore<unknown> | undefined,
   restoring: () => boolean,
 ): PartitionFeed {
-  return { tp, partition, store, restoring, published: undefined, pending: [], ring: [], ringHead: 0, ringStart: 0 };
+  return { tp, partition, store, restoring, published: undefined, pending: [], ring: [], ringHead: 0, ringStart: 0, previous: undefined };
 }
 
 /** Pushes into the ring (a circular buffer of `capacity`); the evicted change moves the replayable start. */

@@ -5,7 +5,10 @@
  *    merged) exactly once and in per-partition order; `app.changes()` on B sees the same changes; key/prefix
  *    filters; a global store's feed;
  * 2. a client that disconnects mid-stream and reconnects with Last-Event-ID misses nothing and gets nothing twice;
- *    a position older than the replay buffer is refused with 410.
+ *    a position older than the replay buffer is refused with 410;
+ * 3. a third instance joins while a client follows the feed through A and changes are produced: the rebalance ends
+ *    the stream with a retryable reason, the client resumes from its last id (503s while partitions move), and gets
+ *    every change exactly once.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StreamsBuilder } from '../../topology/builder.js';
@@ -153,5 +156,63 @@ describe('GET /stores/:store/changes on two instances', () => {
     await tooOld.done;
     expect(tooOld.status).toBe(410);
     expect(tooOld.events[0].data).toContain('TRIBUTARY_QUERY_CHANGES_POSITION_TOO_OLD');
+  });
+
+  it('a rebalance ends the stream with a retryable reason; resuming from the last id misses nothing', async () => {
+    const received: string[] = [];
+    let current = subscribe(a, '/stores/customers/changes');
+    await waitUntil(() => current.events.some((e) => e.event === 'subscribed'), { description: 'subscribed' });
+    const start = new Map((current.lastEventId as string).split(',').map((p) => p.split(':').map(Number) as [number, number]));
+    let reconnects = 0;
+    let rebalanceEnds = 0;
+    let lastId = current.lastEventId as string;
+    const follow = (): void => {
+      if (current.ended() === undefined && (current.status === 0 || current.status === 200)) return;
+      if (current.ended()?.data.includes('TRIBUTARY_FEED_REBALANCE')) rebalanceEnds++;
+      for (const c of current.changes()) received.push(`${c.partition}@${c.offset}`);
+      lastId = current.lastEventId ?? lastId;
+      current.close();
+      current = subscribe(a, '/stores/customers/changes', lastId);
+      reconnects++;
+    };
+    const timer = setInterval(follow, 100);
+    try {
+      await produce(customers, updates(20_000, 150));
+      const c = await apps.start(topology(customers, regions, a.topology.applicationId), {
+        http: { port: 0 },
+        changeFeed: { replayEvents: 500, heartbeatMs: 300 },
+      });
+      await produce(customers, updates(30_000, 150));
+      await waitUntil(
+        async () =>
+          (await fetch(`${c.url}/ready`)).status === 200 && (c.querySource().store('customers')?.localPartitions().length ?? 0) > 0,
+        { timeoutMs: 60_000, description: 'the third instance owns partitions' },
+      );
+      await produce(customers, updates(40_000, 150));
+      const expected = (await readTopic(customers))
+        .filter((r) => r.offset >= (start.get(r.partition) ?? 0))
+        .map((r) => `${r.partition}@${r.offset}`);
+      await waitUntil(() => received.length + current.changes().length >= expected.length, {
+        timeoutMs: 60_000,
+        description: `${expected.length} changes across the rebalance`,
+      }).catch((error: unknown) => {
+        const state = {
+          received: received.length,
+          current: current.changes().length,
+          status: current.status,
+          reconnects,
+          lastId,
+          last: current.events.slice(-2),
+        };
+        throw new Error(`${String(error)} ${JSON.stringify(state)}`);
+      });
+      const seen = [...received, ...current.changes().map((ch) => `${ch.partition}@${ch.offset}`)];
+      expect(seen).toHaveLength(expected.length);
+      expect(new Set(seen)).toEqual(new Set(expected));
+      expect(rebalanceEnds).toBeGreaterThan(0);
+      console.log(`[change feed] across a rebalance: ${seen.length} changes exactly once, ${reconnects} reconnects`);
+    } finally {
+      clearInterval(timer);
+    }
   });
 });
