@@ -41,9 +41,14 @@ export interface RestoreOptions<V> {
   readonly endOffsets: ReadonlyMap<TopicPartitionId, number>;
   /**
    * Turns a record into a store write; `null` skips it. Tombstones (non-null key, null value) never reach the
-   * decoder: they become deletes of the record key.
+   * decoder unless `decodeTombstones` is set: they become deletes of the record key.
    */
   readonly decode: (record: ConsumedRecord) => StoreWrite<V> | null;
+  /**
+   * Hand tombstones to `decode` too: for stores whose keys are not the record keys (a window store restored from its
+   * changelog keys its entries by segment, key and window start).
+   */
+  readonly decodeTombstones?: boolean;
   /** Called when `decode` throws. 'skip' drops the record; 'fail' stops with RestoreDecodeError. */
   readonly onDecodeError: (record: ConsumedRecord, error: unknown) => DecodeErrorDecision | Promise<DecodeErrorDecision>;
   readonly onProgress?: (progress: RestoreProgress) => void;
@@ -160,7 +165,7 @@ export async function restoreStore<V>(options: RestoreOptions<V>): Promise<Resto
         const position = positions.get(tp);
         if (position === undefined || record.offset < position) continue; // not restored here, or already applied
         let write: StoreWrite<V> | null;
-        if (record.value === null && record.key !== null) {
+        if (record.value === null && record.key !== null && options.decodeTombstones !== true) {
           write = { type: 'delete', key: record.key };
         } else {
           try {

@@ -3,7 +3,7 @@
  * sub-topologies with their sources, processors (with stores), sinks and the edges between them.
  */
 import { assertNever } from '../common/assert-never.js';
-import { nodeTopic, type TopologyNode } from './nodes.js';
+import { changelogTopicName, isDerivedTableNode, nodeTopic, type TopologyNode } from './nodes.js';
 import type { CompiledTopology } from './specs.js';
 
 function storesOf(node: TopologyNode): string[] {
@@ -14,12 +14,22 @@ function storesOf(node: TopologyNode): string[] {
       return [node.store];
     case 'process':
       return [...node.stores];
+    case 'stream-aggregate':
+    case 'window-aggregate':
+    case 'table-aggregate':
+      return [node.store];
+    case 'table-join':
+      // Its own store, then the stores it reads the other side from.
+      return [...new Set([node.store, node.left.store, node.right.store])];
     case 'source':
     case 'global-table':
     case 'transform':
     case 'sink':
     case 'repartition-sink':
     case 'repartition-source':
+    case 'table-transform':
+    case 'table-to-stream':
+    case 'table-group-by':
       return [];
     default:
       return assertNever(node, 'topology node');
@@ -45,6 +55,21 @@ function headline(topology: CompiledTopology, node: TopologyNode): string {
     case 'stream-global-join':
     case 'process':
       return `Processor: ${node.name} (stores: [${storesOf(node).join(', ')}])`;
+    case 'stream-aggregate':
+    case 'table-aggregate':
+    case 'table-join':
+      return `Processor: ${node.name} (op: ${node.op}, emit: ${node.emit}, stores: [${storesOf(node).join(', ')}])`;
+    case 'window-aggregate': {
+      const { sizeMs, advanceMs, graceMs } = node.windows;
+      const windows = `windows: size ${sizeMs} ms, advance ${advanceMs} ms, grace ${graceMs} ms, retention ${node.retentionMs} ms`;
+      return `Processor: ${node.name} (op: ${node.op}, ${windows}, emit: ${node.emit}, stores: [${node.store}])`;
+    }
+    case 'table-transform':
+      return `Processor: ${node.name} (op: ${node.op}, stores: [])`;
+    case 'table-to-stream':
+      return `Processor: ${node.name} (op: toStream, stores: [])`;
+    case 'table-group-by':
+      return `Processor: ${node.name} (op: groupBy, stores: [])`;
     default:
       return assertNever(node, 'topology node');
   }
@@ -62,7 +87,7 @@ export function describeTopology(topology: CompiledTopology): string {
       if (node.kind === 'table-source') {
         for (const other of sub.nodeIds) {
           const o = topology.nodes[other];
-          if (o.kind === 'stream-table-join' && o.tableSourceId === id) next.push(other);
+          if (o.kind === 'stream-table-join' && o.table.rootId === id) next.push(other);
         }
       }
       lines.push(`      --> ${next.length > 0 ? next.map((c) => topology.nodes[c].name).join(', ') : 'none'}`);
@@ -74,6 +99,13 @@ export function describeTopology(topology: CompiledTopology): string {
     lines.push('  Global Stores:');
     for (const g of topology.globalTables) {
       lines.push(`    ${headline(topology, topology.nodes[g.nodeId])}`);
+    }
+    lines.push('');
+  }
+  if (topology.changelogTopics.length > 0) {
+    lines.push('  Changelog Topics:');
+    for (const c of topology.changelogTopics) {
+      lines.push(`    ${c.topic} (store: ${c.store}, sub-topology ${c.subtopologyId}, partitions: one per task, compacted)`);
     }
     lines.push('');
   }
@@ -108,7 +140,10 @@ export function topologyToMermaid(topology: CompiledTopology): string {
   for (const g of topology.globalTables) lines.push(`  ${label(topology.nodes[g.nodeId])}`);
   for (const node of topology.nodes) {
     for (const child of topology.children[node.id]) lines.push(`  ${mermaidId(node)} --> ${mermaidId(topology.nodes[child])}`);
-    if (node.kind === 'stream-table-join') lines.push(`  n${node.tableSourceId} -. ${node.store} .-> ${mermaidId(node)}`);
+    if (node.kind === 'stream-table-join') lines.push(`  n${node.table.rootId} -. ${node.store} .-> ${mermaidId(node)}`);
+    if (isDerivedTableNode(node)) {
+      lines.push(`  ${mermaidId(node)} -. changelog .-> cl${node.id}[("${changelogTopicName(topology.applicationId, node.store)}")]`);
+    }
     if (node.kind === 'stream-global-join') lines.push(`  n${node.globalTableId} -. ${node.store} .-> ${mermaidId(node)}`);
     if (node.kind === 'repartition-source')
       lines.push(`  n${node.sinkId} -- ${nodeTopic(topology.applicationId, node)} --> ${mermaidId(node)}`);

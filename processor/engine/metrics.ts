@@ -19,6 +19,10 @@ export interface EngineMetricsSnapshot {
   /** Table updates applied (puts) and tombstones applied (deletes). */
   readonly tablePuts: number;
   readonly tableDeletes: number;
+  /** Records an aggregation or a table groupBy skipped: a null key or value (Kafka Streams drops them too). */
+  readonly aggregationSkips: number;
+  /** Window updates dropped because the window had closed (stream time past its end + grace), once per closed window. */
+  readonly lateRecordDrops: number;
 }
 
 const zeroActions = (): Record<ErrorAction, number> => ({ 'dead-letter': 0, fail: 0, 'log-and-skip': 0 });
@@ -35,6 +39,8 @@ export class EngineMetrics {
   nullKeyDrops = 0;
   tablePuts = 0;
   tableDeletes = 0;
+  aggregationSkips = 0;
+  lateRecordDrops = 0;
 
   recordProcessed(topic: string, count = 1): void {
     this.processedByTopic.set(topic, (this.processedByTopic.get(topic) ?? 0) + count);
@@ -65,6 +71,8 @@ export class EngineMetrics {
       nullKeyDrops: this.nullKeyDrops,
       tablePuts: this.tablePuts,
       tableDeletes: this.tableDeletes,
+      aggregationSkips: this.aggregationSkips,
+      lateRecordDrops: this.lateRecordDrops,
     };
   }
 }

@@ -39,6 +39,16 @@ export function decodeTableRecord(source: TableSourceSpec, record: ConsumedRecor
   return { type: 'put', key: record.key, value: deserializePart(source.valueSerde, record, 'value') };
 }
 
+/** `decodeTableRecord` plus the deserialized key, for table sources that forward their changes to other nodes. */
+export function decodeTableChange(source: TableSourceSpec, record: ConsumedRecord): { write: StoreWrite<unknown>; key: unknown } {
+  if (record.key === null) {
+    throw new DeserializationError(record, 'key', `table '${source.store}' records need a key (null keys cannot be stored)`);
+  }
+  const key = deserializePart(source.keySerde, record, 'key');
+  if (record.value === null) return { write: { type: 'delete', key: record.key }, key };
+  return { write: { type: 'put', key: record.key, value: deserializePart(source.valueSerde, record, 'value') }, key };
+}
+
 export interface TableRecordDecoder {
   /** Throws `DeserializationError` for a bad record. */
   decode(record: ConsumedRecord): StoreWrite<unknown> | null;
