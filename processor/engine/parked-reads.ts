@@ -155,21 +155,26 @@ export class ParkedReads {
     this.parkedAt.clear();
     this.parkedAbove.clear();
 
-    // store → hex → key bytes, for keys the views do not know.
+    // What the round knows per store and hex: values the views know now (kept here too, because fetching other keys
+    // can evict them from the LRU cache before their record resumes), then the values read from the stores.
+    const known = new Map<string, Map<string, unknown>>();
     const toFetch = new Map<string, Map<string, Buffer>>();
+    const entry = <V>(maps: Map<string, Map<string, V>>, store: string): Map<string, V> => {
+      let map = maps.get(store);
+      if (!map) {
+        map = new Map();
+        maps.set(store, map);
+      }
+      return map;
+    };
     for (const p of batch) {
       for (const read of p.reads) {
         const view = this.views.get(read.store);
-        if (view !== undefined && view.peek(read.hex) !== NOT_CACHED) continue;
-        let keys = toFetch.get(read.store);
-        if (!keys) {
-          keys = new Map();
-          toFetch.set(read.store, keys);
-        }
-        keys.set(read.hex, read.keyBytes);
+        const value = view === undefined ? NOT_CACHED : view.peek(read.hex); // global stores are never cached
+        if (value !== NOT_CACHED) entry(known, read.store).set(read.hex, value);
+        else entry(toFetch, read.store).set(read.hex, read.keyBytes);
       }
     }
-    const fetched = new Map<string, Map<string, unknown>>();
     await Promise.all(
       [...toFetch].map(async ([store, keys]) => {
         const view = this.views.get(store);
@@ -177,12 +182,11 @@ export class ParkedReads {
         if (!reader) throw new MissingStoreError(store, `task ${this.taskId}`);
         const hexes = [...keys.keys()];
         const values = await reader.getMany([...keys.values()]);
-        const byHex = new Map<string, unknown>();
+        const byHex = entry(known, store);
         hexes.forEach((hex, i) => {
           byHex.set(hex, values[i]);
           view?.remember(hex, values[i]);
         });
-        fetched.set(store, byHex);
       }),
     );
     const views = this.views;
@@ -193,7 +197,7 @@ export class ParkedReads {
           const known = view.peek(hex);
           if (known !== NOT_CACHED) return known;
         }
-        return fetched.get(store)?.get(hex);
+        return known.get(store)?.get(hex);
       },
     };
     const previous = this.outputs.current;
