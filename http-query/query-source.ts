@@ -6,6 +6,7 @@
  * map, open stores) and must not do I/O in `locate`/`scanTargets`.
  */
 import type { ReadOnlyKeyValueStore } from '../state-store/types.js';
+import type { WindowLayout } from '../state-store/window-layout.js';
 
 export type JsonValue = null | boolean | number | string | readonly JsonValue[] | { readonly [key: string]: JsonValue };
 
@@ -22,7 +23,11 @@ export interface StoreCodec {
   valueToJson(value: unknown): JsonValue;
 }
 
-export type StoreKind = 'global' | 'partitioned';
+/**
+ * `partitioned` and `windowed` stores are spread over partitions (routed by key); a `windowed` store holds windowed
+ * aggregates in the window layout (state-store/window-layout.ts) and answers the window routes only.
+ */
+export type StoreKind = 'global' | 'partitioned' | 'windowed';
 
 export interface StoreInfo {
   readonly name: string;
@@ -32,6 +37,11 @@ export interface StoreInfo {
   readonly valueSerde: string;
   /** Partitions of the store's changelog/source topic (1 for a global store's view). */
   readonly partitionCount: number;
+  /**
+   * Set for `windowed` stores: their windows' size, retention and segments. The window routes read the stores that
+   * `locate` and `scanTargets` return through it (the same routing as other partitioned stores).
+   */
+  readonly window?: WindowLayout;
   readonly codec: StoreCodec;
   /** Partitions this instance currently holds (all of them for a global store). Live: changes on rebalance. */
   localPartitions(): readonly number[];

@@ -27,6 +27,7 @@ import { lookupRoutes } from './routes/lookup.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { statusRoutes } from './routes/status.js';
 import { storeListRoutes } from './routes/stores.js';
+import { windowRoutes } from './routes/windows.js';
 
 export interface QueryServerOptions {
   readonly source: QuerySource;
@@ -291,6 +292,7 @@ export function createQueryServer(options: QueryServerOptions): QueryServer {
     await protectedScope.register(storeListRoutes, context);
     await protectedScope.register(lookupRoutes, context);
     await protectedScope.register(entriesRoutes, context);
+    await protectedScope.register(windowRoutes, context);
     await protectedScope.register(statusRoutes, context);
     await protectedScope.register(metricsRoutes, context);
   });
