@@ -8,7 +8,7 @@
 export * from './errors.js';
 
 // topology/: DSL, serdes, the compiled topology
-export { StreamsBuilder, KStream, KTable, GlobalKTable } from './topology/builder.js';
+export { StreamsBuilder, KStream, KTable, GlobalKTable, KGroupedStream, KGroupedTable, TimeWindowedKStream } from './topology/builder.js';
 export type {
   SourceOptions,
   TableOptions,
@@ -18,11 +18,25 @@ export type {
   ProcessOptions,
   BuildOptions,
   StreamsBuilderOptions,
+  GroupedOptions,
+  MaterializedOptions,
+  WindowedMaterializedOptions,
+  TableMapValuesOptions,
 } from './topology/builder.js';
+export { TimeWindows, type Windowed, type WindowSpec } from './topology/windows.js';
 export { Topology } from './topology/topology.js';
-export type { Subtopology, RepartitionTopicSpec, GlobalTableSpec, TableSourceSpec, StoreSpec } from './topology/specs.js';
+export type {
+  Subtopology,
+  RepartitionTopicSpec,
+  ChangelogTopicSpec,
+  GlobalTableSpec,
+  TableSourceSpec,
+  StoreSpec,
+  StoreSpecKind,
+  WindowStoreSpec,
+} from './topology/specs.js';
 export { Serdes, type Serde, type CustomSerdeOptions } from './topology/serdes.js';
-export type { ErrorAction, SourceErrorPolicy, ProcessorContext, ProcessorStore, ForwardOptions } from './topology/nodes.js';
+export type { ErrorAction, EmitMode, SourceErrorPolicy, ProcessorContext, ProcessorStore, ForwardOptions } from './topology/nodes.js';
 export type { RecordHeaders } from './common/records.js';
 
 // Logging

@@ -129,7 +129,9 @@ export function topologyToMermaid(topology: CompiledTopology): string {
   const lines: string[] = ['flowchart LR'];
   const label = (node: TopologyNode): string => {
     const topic = nodeTopic(topology.applicationId, node);
-    const extra = node.kind === 'transform' ? node.op : (topic ?? storesOf(node).join(', '));
+    const op =
+      node.kind === 'transform' || node.kind === 'table-transform' ? node.op : node.kind === 'table-to-stream' ? 'toStream' : undefined;
+    const extra = op ?? topic ?? storesOf(node).join(', ');
     return `${mermaidId(node)}["${node.name}<br/>${extra}"]`;
   };
   for (const sub of topology.subtopologies) {
