@@ -289,6 +289,14 @@ export function addTableJoin(
   if (left.nodeId === right.nodeId) {
     addIssue(state, node.name, 'joins a table with itself; join it with a mapValues() of itself, or use mapValues() alone.');
   }
+  const storeKey = (options ?? {}).key;
+  if (storeKey !== undefined && !sameSerde(storeKey, left.keySerde)) {
+    addIssue(
+      state,
+      node.name,
+      `the join store's key serde '${storeKey.name}' differs from the tables' key serde '${left.keySerde.name}'; a table join keeps the tables' keys, so leave the key option out.`,
+    );
+  }
   if (!sameSerde(left.keySerde, right.keySerde)) {
     addIssue(
       state,

@@ -64,7 +64,7 @@ export interface StreamTaskOptions {
   readonly maxFetchWaitMs?: number;
   /** Partition count of a sink topic; required only when a sink has a custom partitioner. */
   readonly partitionCount?: (topic: string) => number;
-  /** Decoded lookups cached per task store (LRU). Default 10 000. */
+  /** Decoded values cached per task store (recently used, approximately; see task-store.ts). Default 10 000. */
   readonly cacheSize?: number;
   /**
    * Keys an `on-commit` derived table holds back per task before emitting the least recently updated one early

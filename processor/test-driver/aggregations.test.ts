@@ -377,3 +377,55 @@ async function all<T>(iterable: AsyncIterable<T>): Promise<T[]> {
   for await (const item of iterable) out.push(item);
   return out;
 }
+
+describe('aggregations and error policies', () => {
+  function failing(errorPolicy: { processing: 'dead-letter' | 'fail' }) {
+    const b = new StreamsBuilder();
+    b.stream('orders', { key: str, value: orderSerde })
+      .groupByKey()
+      .aggregate(
+        () => 0,
+        (_k, order, sum) => {
+          if (order.total < 0) throw new Error(`negative total ${order.total}`);
+          return sum + order.total;
+        },
+        { store: 'sums', value: num },
+      )
+      .toStream()
+      .to('sums-out', { value: num });
+    const driver = new TopologyTestDriver(b.build({ applicationId: 'errors' }), { partitions: 2, errorPolicy });
+    drivers.push(driver);
+    return driver;
+  }
+
+  it('an aggregator that throws dead-letters the record and leaves the aggregate and its changelog untouched', async () => {
+    const driver = failing({ processing: 'dead-letter' });
+    const orders = driver.inputTopic('orders', str, orderSerde);
+    await orders.pipe('c1', { customerId: 'c1', total: 5 });
+    await orders.pipe('c1', { customerId: 'c1', total: -1 });
+    await orders.pipe('c1', { customerId: 'c1', total: 2 });
+    expect(
+      driver
+        .outputTopic('sums-out', str, num)
+        .readKeyValues()
+        .map((r) => r.value),
+    ).toEqual([5, 7]);
+    expect(
+      driver
+        .outputTopic('errors-sums-changelog', str, num)
+        .readKeyValues()
+        .map((r) => r.value),
+    ).toEqual([5, 7]);
+    const letters = driver.outputTopic(driver.deadLetterTopic, str, orderSerde).readRecords();
+    expect(letters.map((r) => r.value)).toEqual([{ customerId: 'c1', total: -1 }]);
+    expect(letters[0].headers['tributary.error.message']?.toString()).toBe('negative total -1');
+  });
+
+  it("under the 'fail' policy the task stops at the record, before its aggregate is committed", async () => {
+    const driver = failing({ processing: 'fail' });
+    const orders = driver.inputTopic('orders', str, orderSerde);
+    await orders.pipe('c1', { customerId: 'c1', total: 5 });
+    await expect(orders.pipe('c1', { customerId: 'c1', total: -1 })).rejects.toThrow('negative total -1');
+    expect(await driver.store('sums').get('c1')).toBe(5);
+  });
+});
