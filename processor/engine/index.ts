@@ -61,7 +61,7 @@
  *   output-slots.ts      outputs in input order through reserved slots
  *   record-errors.ts     error policies per source and dead letters (one per source record)
  *   in-flight.ts         a record in the graph and the consumed record it came from
- *   task-store.ts        a task's view of a store: pending writes + LRU cache, written at commit
+ *   task-store.ts        a task's view of a store: pending writes + a bounded cache of recent values, written at commit
  *   error-policy.ts, table-decoder.ts, global-updater.ts, metrics.ts: policies, table decoding, global tables, counters
  */
 export { StreamTask, type StreamTaskOptions, type ProcessOptions, type ProcessResult, type CommitOptions } from './stream-task.js';

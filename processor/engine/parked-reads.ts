@@ -156,7 +156,7 @@ export class ParkedReads {
     this.parkedAbove.clear();
 
     // What the round knows per store and hex: values the views know now (kept here too, because fetching other keys
-    // can evict them from the LRU cache before their record resumes), then the values read from the stores.
+    // can evict them from the cache before their record resumes), then the values read from the stores.
     const known = new Map<string, Map<string, unknown>>();
     const toFetch = new Map<string, Map<string, Buffer>>();
     const entry = <V>(maps: Map<string, Map<string, V>>, store: string): Map<string, V> => {
