@@ -83,12 +83,10 @@ export function describeTopology(topology: CompiledTopology): string {
       const node = topology.nodes[id];
       lines.push(`    ${headline(topology, node)}`);
       const next = [...topology.children[id]];
-      // A table source feeds its joins through the store, as Kafka Streams draws it.
-      if (node.kind === 'table-source') {
-        for (const other of sub.nodeIds) {
-          const o = topology.nodes[other];
-          if (o.kind === 'stream-table-join' && o.table.rootId === id) next.push(other);
-        }
+      // A materialized table feeds the stream joins reading it through its store, as Kafka Streams draws it.
+      for (const other of sub.nodeIds) {
+        const o = topology.nodes[other];
+        if (o.kind === 'stream-table-join' && o.table.rootId === id) next.push(other);
       }
       lines.push(`      --> ${next.length > 0 ? next.map((c) => topology.nodes[c].name).join(', ') : 'none'}`);
       if (node.parents.length > 0) lines.push(`      <-- ${node.parents.map((p) => topology.nodes[p].name).join(', ')}`);
