@@ -75,18 +75,37 @@ export class DeserializationError extends TributaryError {
   readonly partition: number;
   readonly offset: number;
   readonly part: 'key' | 'value';
+  /** What was wrong with the bytes, without the location or advice. */
+  readonly reason: string;
 
-  constructor(location: RecordLocation, part: 'key' | 'value', reason: string, options?: { cause?: unknown }) {
+  /**
+   * `stoppedByFailPolicy`: the error stops processing (the 'fail' policy), so the message also says how to keep
+   * going; dead letters and skips describe the record without that advice (their policy is already not 'fail').
+   */
+  constructor(
+    location: RecordLocation,
+    part: 'key' | 'value',
+    reason: string,
+    options?: { cause?: unknown; stoppedByFailPolicy?: boolean },
+  ) {
     super(
       'TRIBUTARY_DESERIALIZATION',
       `Cannot deserialize the ${part} of ${location.topic}:${location.partition}@${location.offset}: ${reason}. ` +
-        `Fix the producer or the serde, or set the deserialization error policy to 'dead-letter' or 'log-and-skip'.`,
+        (options?.stoppedByFailPolicy === true
+          ? `Fix the producer or the serde, or set the deserialization error policy to 'dead-letter' or 'log-and-skip' to keep going past bad records (it is 'fail').`
+          : 'Fix the producer or the serde.'),
       options,
     );
     this.topic = location.topic;
     this.partition = location.partition;
     this.offset = location.offset;
     this.part = part;
+    this.reason = reason;
+  }
+
+  /** This error as thrown when the 'fail' policy stops processing (its message then says how to keep going). */
+  underFailPolicy(): DeserializationError {
+    return new DeserializationError(this, this.part, this.reason, { cause: this.cause, stoppedByFailPolicy: true });
   }
 }
 
