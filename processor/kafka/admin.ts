@@ -125,6 +125,12 @@ export class KafkaAdmin implements ClusterLookups {
     return new Map(offsets.map((o) => [o.partition, Number(o.high)]));
   }
 
+  /** Earliest offset still in the log (`low`) and end offset (`high`, read-committed) of each partition. */
+  async fetchOffsetRanges(topic: string): Promise<Map<number, { readonly low: number; readonly high: number }>> {
+    const offsets = await this.run('fetchTopicOffsets', () => this.admin.fetchTopicOffsets(topic));
+    return new Map(offsets.map((o) => [o.partition, { low: Number(o.low), high: Number(o.high) }]));
+  }
+
   /** Committed offsets of a group; partitions without a commit are left out. */
   async fetchCommittedOffsets(groupId: string, topics: readonly string[]): Promise<Map<TopicPartitionId, number>> {
     const result = await this.run('fetchOffsets', () => this.admin.fetchOffsets({ groupId, topics: [...topics] }));

@@ -84,7 +84,9 @@ export async function openActiveTask(
         errorPolicy: context.errorPolicy,
         logger,
         metrics: context.metrics,
+        // Below a committed offset the records were processed (and dead-lettered) before: none is written again.
         deadLetters: deadLetterBadRecords ? context.deadLetters : undefined,
+        deadLetteredElsewhere: 'restored',
       }),
   });
   return { id, subtopology, partition, task, stores, restoration, paused: [] };

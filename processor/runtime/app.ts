@@ -35,6 +35,8 @@ import { RecordProducer } from '../kafka/producer.js';
 import { prepareClusterLayout, type ClusterLayout } from './cluster-layout.js';
 import { TypedEvents, type TributaryAppEventName, type TributaryAppListener } from './events.js';
 import { GlobalTables } from './global-tables.js';
+import { GlobalDeadLetterWriter } from './global-dead-letters.js';
+import { fetchRecords } from '../kafka/record-fetcher.js';
 import { kafkaLoggerFor } from '../kafka/kafka-logger.js';
 import { resolveAppOptions, type ResolvedAppOptions, type TributaryAppOptions } from './options.js';
 import { OutputSender } from './output-sender.js';
@@ -79,6 +81,7 @@ export class TributaryApp {
   private sender: OutputSender | undefined;
   private layout: ClusterLayout | undefined;
   private globals: GlobalTables | undefined;
+  private globalDeadLetters: GlobalDeadLetterWriter | undefined;
   private tasks: TaskManager | undefined;
   private starting: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
@@ -304,6 +307,21 @@ export class TributaryApp {
       await globals.bootstrap();
       if (this.stopRequested) return;
       globals.startUpdates();
+      // Dead letters of topics only global tables read: one elected writer per partition (dead-letter-ownership.ts).
+      const globalDeadLetters = new GlobalDeadLetterWriter({
+        topology: this.topology,
+        client,
+        errorPolicy: options.errorPolicy,
+        sender,
+        metrics: this.engineMetrics,
+        logger: options.logger,
+        sessionTimeoutMs: options.sessionTimeoutMs,
+        heartbeatIntervalMs: options.heartbeatIntervalMs,
+        onFailure: (error) => void this.fail(error),
+      });
+      this.globalDeadLetters = globalDeadLetters;
+      await globalDeadLetters.start();
+      if (this.stopRequested) return;
 
       if (this.topology.subtopologies.length > 0) {
         const tasks = new TaskManager(
@@ -333,6 +351,7 @@ export class TributaryApp {
             metrics: this.engineMetrics,
             tracker: this.tracker,
             sender,
+            fetchRecords: (positions) => fetchRecords(client, admin, positions),
             logger: options.logger,
             commitIntervalMs: options.commitIntervalMs,
             maxTaskIdleMs: options.maxTaskIdleMs,
@@ -372,7 +391,7 @@ export class TributaryApp {
     if (this.currentState !== 'failed') this.transition('stopping');
     if (!this.startSettled) {
       // Interrupt a start in progress (a bootstrap read, a group join), then wait for it to bail out.
-      await Promise.all([this.globals?.stop(), this.tasks?.stop(true)]);
+      await Promise.all([this.globals?.stop(), this.tasks?.stop(true), this.globalDeadLetters?.stop()]);
       await this.starting?.catch(() => undefined);
     }
     await this.releaseResources(this.failure === undefined);
@@ -387,6 +406,7 @@ export class TributaryApp {
     this.teardown ??= (async () => {
       const { logger } = this.options;
       await this.tasks?.stop(commit);
+      await this.globalDeadLetters?.stop().catch((error: unknown) => logger.warn('leaving the global dead-letter group failed', { error }));
       await this.globals?.stop();
       await this.producer?.disconnect().catch((error: unknown) => logger.warn('producer disconnect failed', { error }));
       await this.admin?.disconnect().catch((error: unknown) => logger.warn('admin disconnect failed', { error }));

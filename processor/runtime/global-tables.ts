@@ -24,6 +24,7 @@ import { BatchChannel } from './batch-channel.js';
 import type { Logger } from '../../common/logger.js';
 import type { OutputSender } from './output-sender.js';
 import type { RestorationTracker } from './restoration-tracker.js';
+import { globalUpdatersWriteDeadLetters } from './dead-letter-ownership.js';
 
 export interface GlobalTablesOptions {
   readonly topology: Topology;
@@ -85,7 +86,15 @@ export class GlobalTables {
   startUpdates(): void {
     const { topology, client, errorPolicy, metrics, logger, sender } = this.options;
     if (this.isEmpty || this.stopped) return;
-    const updater = new GlobalTableUpdater({ topology, stores: this.stores, errorPolicy, metrics, logger });
+    // Dead letters of global-table records are written by the partition's owner, never here (dead-letter-ownership.ts).
+    const updater = new GlobalTableUpdater({
+      topology,
+      stores: this.stores,
+      errorPolicy,
+      metrics,
+      logger,
+      writesDeadLetters: globalUpdatersWriteDeadLetters,
+    });
     // Where to resume per partition: the lowest checkpoint of the stores fed by it (re-applying is idempotent).
     const starts = new Map<TopicPartitionId, PartitionStart>();
     for (const spec of topology.globalTables) {
@@ -167,7 +176,14 @@ export class GlobalTables {
       },
       (error: unknown) => channel.fail(error),
     );
-    const decoder = createTableRecordDecoder(spec, { applicationId: topology.applicationId, errorPolicy, logger });
+    // Bad records: their dead letters are the partition owner's to write (dead-letter-ownership.ts); skips are counted.
+    const decoder = createTableRecordDecoder(spec, {
+      applicationId: topology.applicationId,
+      errorPolicy,
+      logger,
+      metrics: this.options.metrics,
+      deadLetteredElsewhere: 'owner',
+    });
     let reported = 0;
     const result = await restoreStore({
       store,

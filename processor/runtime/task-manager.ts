@@ -43,6 +43,7 @@ import type { ReadOnlyKeyValueStore } from '../../state-store/types.js';
 import type { AssignmentEvent } from './events.js';
 import type { Logger } from '../../common/logger.js';
 import type { OutputSender } from './output-sender.js';
+import { completeDeadLetters, type FetchRecords } from './original-records.js';
 import { OutputPartitioner, RecordCollector } from './record-collector.js';
 import type { RestorationTracker } from './restoration-tracker.js';
 import { SerialExecutor } from './serial.js';
@@ -64,6 +65,11 @@ export interface TaskManagerOptions {
   readonly metrics: EngineMetrics;
   readonly tracker: RestorationTracker;
   readonly sender: OutputSender;
+  /**
+   * Reads user records back by position: the originals of dead letters written after a repartition
+   * (original-records.ts). Without it such letters keep the internal record's bytes, marked re-serialized.
+   */
+  readonly fetchRecords?: FetchRecords;
   readonly logger: Logger;
   readonly commitIntervalMs: number;
   readonly maxTaskIdleMs: number;
@@ -310,7 +316,8 @@ export class TaskManager {
       processed += result.processed;
       for (const record of result.outputs) outputs.push(record);
     }
-    this.collector.add(outputs);
+    // Dead letters of records that failed after a repartition get the user's original record first (rare).
+    this.collector.add(await completeDeadLetters(outputs, this.options.fetchRecords ?? noOriginals, this.options.logger));
     await this.collector.makeRoom();
     if (processed > 0) {
       this.dirty = true;
@@ -435,3 +442,5 @@ export class TaskManager {
     return rest;
   }
 }
+
+const noOriginals: FetchRecords = async () => new Map();
