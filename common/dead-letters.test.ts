@@ -1,11 +1,8 @@
-import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   DeadLetterHeaders,
   deadLetterIdentity,
   deadLetterRecord,
-  decodeOrigin,
-  encodeOrigin,
   isInternalTopic,
   isPendingOriginal,
   pendingOriginalPosition,
@@ -34,31 +31,8 @@ const repartitioned: ConsumedRecord = {
   timestamp: userRecord.timestamp,
   key: Buffer.from('c-1'),
   value: Buffer.from('{"id":"o-1","reserialized":true}'),
-  headers: { trace: Buffer.from('t-1'), 'tributary.origin': encodeOrigin(userRecord) },
+  headers: { trace: Buffer.from('t-1') },
 };
-
-describe('origin headers', () => {
-  it('round-trip any position', () => {
-    fc.assert(
-      fc.property(
-        fc.string({ minLength: 1 }),
-        fc.nat({ max: 2 ** 31 - 1 }),
-        fc.maxSafeNat(),
-        fc.integer({ min: -(2 ** 40), max: 2 ** 45 }),
-        (topic, partition, offset, timestamp) => {
-          expect(decodeOrigin(encodeOrigin({ topic, partition, offset, timestamp }))).toEqual({ topic, partition, offset, timestamp });
-        },
-      ),
-    );
-  });
-
-  it('decode anything else to undefined, never throwing', () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => void decodeOrigin(Buffer.from(bytes))));
-    expect(decodeOrigin(undefined)).toBeUndefined();
-    expect(decodeOrigin(Buffer.from('3:41:orders'))).toBeUndefined();
-    expect(decodeOrigin(Buffer.from('x:41:5:orders'))).toBeUndefined();
-  });
-});
 
 describe('isInternalTopic', () => {
   it("names the application's repartition and changelog topics, nothing else", () => {
@@ -80,7 +54,6 @@ describe('a dead letter for a record that failed after a repartition', () => {
     expect(text(pending.headers[h.sourceOffset])).toBe('41');
     expect(text(pending.headers[h.sourceTimestamp])).toBe(String(userRecord.timestamp));
     expect(text(pending.headers[h.failedAt])).toBe('shop-by-customer-repartition:1@9');
-    expect(pending.headers['tributary.origin']).toBeUndefined();
     expect(isPendingOriginal(pending)).toBe(true);
     expect(pendingOriginalPosition(pending)).toEqual({ topic: 'orders', partition: 3, offset: 41, timestamp: userRecord.timestamp });
   });

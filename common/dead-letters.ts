@@ -8,8 +8,8 @@
  * one dead letter is written per bad source record, and a copy written again after a crash (at-least-once) carries
  * the same identity, so the replay tool and counting tools recognise it (`deadLetterIdentity`).
  *
- * Records a task writes to a repartition topic carry where the user's record was read (`RepartitionHeaders`), so a
- * failure after the repartition is dead-lettered under the user's record, never under the internal topic.
+ * Records a task writes to a repartition topic carry where the user's record was read (repartition-envelope.ts), so
+ * a failure after the repartition is dead-lettered under the user's record, never under the internal topic.
  */
 import type { ConsumedRecord, ProducedRecord, RecordHeaders } from './records.js';
 
@@ -47,32 +47,12 @@ export const TARGET_TOPIC_HEADER = DeadLetterHeaders.targetTopic;
 /** `tributary.bytes` values. `pending` never reaches Kafka: the runtime swaps in the original record first. */
 export const DeadLetterBytes = Object.freeze({ pending: 'pending-original', reserialized: 're-serialized' });
 
-/** Headers a task adds to the records it writes to a repartition topic (internal; stripped when read back). */
-export const RepartitionHeaders = Object.freeze({
-  /** `<partition>:<offset>:<timestamp>:<topic>` of the user record this one came from. */
-  origin: 'tributary.origin',
-  /** Present when the user record already has a dead letter (value: its stage): downstream writes none. */
-  deadLettered: 'tributary.origin.dead-lettered',
-});
-
 /** A position in a user topic: what a dead letter names as its source. */
 export interface SourcePosition {
   readonly topic: string;
   readonly partition: number;
   readonly offset: number;
   readonly timestamp: number;
-}
-
-export function encodeOrigin(source: SourcePosition): Buffer {
-  return Buffer.from(`${source.partition}:${source.offset}:${source.timestamp}:${source.topic}`);
-}
-
-/** The inverse of `encodeOrigin`; undefined for anything else (a record written by an older version). */
-export function decodeOrigin(bytes: Buffer | undefined): SourcePosition | undefined {
-  if (bytes === undefined) return undefined;
-  const match = /^(\d{1,10}):(\d{1,16}):(-?\d{1,16}):(.+)$/s.exec(bytes.toString('utf8'));
-  if (match === null) return undefined;
-  return { partition: Number(match[1]), offset: Number(match[2]), timestamp: Number(match[3]), topic: match[4] };
 }
 
 /**
@@ -139,8 +119,7 @@ export function deadLetterRecord(
     key: record.key,
     value: record.value,
     headers: {
-      // An internal record's own tributary.* headers (its origin) are not the user's.
-      ...(repartitioned === undefined ? record.headers : userHeaders(record.headers)),
+      ...record.headers,
       [h.stage]: Buffer.from(stage),
       [h.errorClass]: Buffer.from(errorClassName(error)),
       [h.errorMessage]: Buffer.from(errorMessageOf(error)),
@@ -158,13 +137,6 @@ function sourceHeaders(source: SourcePosition): Record<string, Buffer> {
     [h.sourceOffset]: Buffer.from(String(source.offset)),
     [h.sourceTimestamp]: Buffer.from(String(source.timestamp)),
   };
-}
-
-/** The headers of `headers` that are not Tributary's (`tributary.*`). */
-export function userHeaders(headers: RecordHeaders): Record<string, Buffer> {
-  const result: Record<string, Buffer> = {};
-  for (const name in headers) if (!name.startsWith('tributary.')) result[name] = headers[name] as Buffer;
-  return result;
 }
 
 /** True for a dead letter still waiting for its original record (see `deadLetterRecord`'s `repartitioned`). */
@@ -197,7 +169,7 @@ export function withOriginalRecord(letter: ProducedRecord, original: ConsumedRec
     timestamp: original.timestamp,
     key: original.key,
     value: original.value,
-    headers: { ...userHeaders(original.headers), ...tributary },
+    headers: { ...original.headers, ...tributary },
   };
 }
 

@@ -4,7 +4,8 @@
  * a table on one topic); they all share one `RecordFate`, which is what error handling and dead letters are about.
  */
 import type { ConsumedRecord, RecordHeaders } from '../../common/records.js';
-import { decodeOrigin, encodeOrigin, RepartitionHeaders, type ErrorStage, type SourcePosition } from '../../common/dead-letters.js';
+import type { ErrorStage, SourcePosition } from '../../common/dead-letters.js';
+import { markSealedValue, openRepartitionValue, sealRepartitionValue } from '../../common/repartition-envelope.js';
 import type { ResolvedErrorPolicy } from './error-policy.js';
 
 const STAGE_BIT: Readonly<Record<ErrorStage, number>> = { deserialization: 1, processing: 2, production: 4 };
@@ -12,41 +13,45 @@ const SUPPRESSED_BIT = 8;
 
 /**
  * What happened to one consumed record in a task: whether it has a dead letter (written here, or upstream of a
- * repartition), which stages already counted an error, and the repartition records it produced (stamped if it is
+ * repartition), which stages already counted an error, and the repartition records it produced (marked if it is
  * dead-lettered after they were emitted, so downstream writes no second dead letter).
  */
 export class RecordFate {
+  /** The record as the task's source nodes see it: for a repartition record, the user's value without the trailer. */
+  readonly record: ConsumedRecord;
+  /**
+   * The user record this one stands for: itself, or for a repartition record the one its trailer names (undefined
+   * without one: a record written by an older version).
+   */
+  readonly source: SourcePosition | undefined;
   /** Set once a dead letter exists for the user record: at most one per source record, whatever fails next. */
   deadLettered: boolean;
   /** The stage of the dead letter written before a repartition, if any. */
-  readonly upstreamStage: string | undefined;
+  readonly upstreamStage: ErrorStage | undefined;
   /** Stage of the dead letter this record has (here or upstream). */
-  private letterStage: string | undefined;
+  private letterStage: ErrorStage | undefined;
   private counted = 0;
-  private emitted: Record<string, Buffer>[] | undefined;
-  private sourcePosition: SourcePosition | undefined | null = null;
-  private originBytes: Buffer | undefined;
+  /** Repartition values written while not dead-lettered (one in the common case: no array). */
+  private emitted: Buffer | Buffer[] | undefined;
 
-  /** `repartitioned`: the record was read from a repartition topic (its origin is in its headers). */
+  /** `repartitioned`: the record was read from a repartition topic (its origin is in its value's trailer). */
   constructor(
-    readonly record: ConsumedRecord,
+    consumed: ConsumedRecord,
     readonly repartitioned: boolean,
   ) {
-    const mark = repartitioned ? record.headers[RepartitionHeaders.deadLettered] : undefined;
-    this.upstreamStage = mark?.toString('utf8');
-    this.letterStage = this.upstreamStage;
-    this.deadLettered = mark !== undefined;
-  }
-
-  /**
-   * The user record this one stands for: itself, or for a repartition record the one its origin header names
-   * (undefined when the header is missing: a record written by an older version).
-   */
-  get source(): SourcePosition | undefined {
-    if (this.sourcePosition === null) {
-      this.sourcePosition = this.repartitioned ? decodeOrigin(this.record.headers[RepartitionHeaders.origin]) : this.record;
+    if (repartitioned) {
+      const opened = openRepartitionValue(consumed.value);
+      const { topic, partition, offset, timestamp, key, headers } = consumed;
+      this.record = { topic, partition, offset, timestamp, key, value: opened.value, headers };
+      this.source = opened.origin;
+      this.upstreamStage = opened.deadLettered;
+    } else {
+      this.record = consumed;
+      this.source = consumed;
+      this.upstreamStage = undefined;
     }
-    return this.sourcePosition;
+    this.letterStage = this.upstreamStage;
+    this.deadLettered = this.upstreamStage !== undefined;
   }
 
   /** True the first time `stage` fails for this record (errors are counted once per record and stage). */
@@ -67,27 +72,25 @@ export class RecordFate {
   markDeadLettered(stage: ErrorStage): void {
     this.deadLettered = true;
     this.letterStage = stage;
-    if (this.emitted === undefined) return;
-    const mark = Buffer.from(stage);
-    for (const headers of this.emitted) headers[RepartitionHeaders.deadLettered] = mark;
+    const emitted = this.emitted;
+    if (emitted === undefined) return;
+    if (Array.isArray(emitted)) for (const sealed of emitted) markSealedValue(sealed, stage);
+    else markSealedValue(emitted, stage);
     this.emitted = undefined;
   }
 
   /**
-   * The headers of a record this one writes to a repartition topic: `headers` plus its origin, and the dead-letter
-   * mark when it has one. The object stays writable until the task's `process()` returns, so a dead letter written
-   * later for this record (another branch failing) still marks it.
+   * The value of a record this one writes to a repartition topic: `value` sealed with its origin and dead-letter
+   * mark. The buffer stays writable until the task's `process()` returns, so a dead letter written later for this
+   * record (another branch failing) still marks it.
    */
-  repartitionHeaders(headers: RecordHeaders): Record<string, Buffer> {
-    const result: Record<string, Buffer> = { ...headers };
-    const source = this.source;
-    if (source !== undefined) {
-      this.originBytes ??= this.repartitioned ? this.record.headers[RepartitionHeaders.origin] : encodeOrigin(source);
-      if (this.originBytes !== undefined) result[RepartitionHeaders.origin] = this.originBytes;
-    }
-    if (this.deadLettered) result[RepartitionHeaders.deadLettered] = Buffer.from(this.letterStage ?? 'processing');
-    else (this.emitted ??= []).push(result);
-    return result;
+  repartitionValue(value: Buffer | null): Buffer {
+    const sealed = sealRepartitionValue(value, this.source, this.deadLettered ? this.letterStage : undefined);
+    if (this.deadLettered) return sealed;
+    if (this.emitted === undefined) this.emitted = sealed;
+    else if (Array.isArray(this.emitted)) this.emitted.push(sealed);
+    else this.emitted = [this.emitted, sealed];
+    return sealed;
   }
 }
 
@@ -104,14 +107,4 @@ export interface InFlight {
   readonly timestamp: number;
   readonly headers: RecordHeaders;
   readonly origin: Origin;
-}
-
-/** The headers of a repartition record without Tributary's origin headers (what the user's functions see). */
-export function withoutRepartitionHeaders(headers: RecordHeaders): RecordHeaders {
-  if (headers[RepartitionHeaders.origin] === undefined && headers[RepartitionHeaders.deadLettered] === undefined) return headers;
-  const result: Record<string, Buffer> = {};
-  for (const name in headers) {
-    if (name !== RepartitionHeaders.origin && name !== RepartitionHeaders.deadLettered) result[name] = headers[name] as Buffer;
-  }
-  return result;
 }

@@ -24,7 +24,7 @@ import type {
   TransformNode,
 } from '../../topology/nodes.js';
 import type { ResolvedErrorPolicy } from './error-policy.js';
-import { RecordFate, withoutRepartitionHeaders, type InFlight, type Origin } from './in-flight.js';
+import { RecordFate, type InFlight, type Origin } from './in-flight.js';
 import type { JoinLookups, JoinNode, ResumeJoin } from './join-lookups.js';
 import type { EngineMetrics } from './metrics.js';
 import type { TaskOutputs } from './output-slots.js';
@@ -131,9 +131,10 @@ export class NodeInterpreter {
   }
 
   /** Runs a consumed record of `topic` through every source node reading that topic. */
-  runInput(topic: string, record: ConsumedRecord): void {
+  runInput(topic: string, consumed: ConsumedRecord): void {
     this.metrics.recordProcessed(topic);
-    const fate = new RecordFate(record, this.repartitionInputs.has(topic));
+    const fate = new RecordFate(consumed, this.repartitionInputs.has(topic));
+    const record = fate.record;
     for (const { node, policy } of this.sourcesByTopic.get(topic) ?? []) {
       const origin: Origin = { record, policy, fate };
       switch (node.kind) {
@@ -213,8 +214,7 @@ export class NodeInterpreter {
       this.errors.deserializationFailed(origin, error);
       return;
     }
-    const headers = node.kind === 'repartition-source' ? withoutRepartitionHeaders(record.headers) : record.headers;
-    this.forward(node.id, { key, value, timestamp: record.timestamp, headers, origin });
+    this.forward(node.id, { key, value, timestamp: record.timestamp, headers: record.headers, origin });
   }
 
   private applyTableRecord(store: string, nodeId: number, origin: Origin): void {
@@ -271,8 +271,9 @@ export class NodeInterpreter {
       this.errors.processingFailed(node, record, error);
       return;
     }
-    const headers = node.kind === 'repartition-sink' ? record.origin.fate.repartitionHeaders(record.headers) : record.headers;
-    this.outputs.push({ topic, partition, timestamp: record.timestamp, key, value, headers });
+    // A repartition record carries its user record's origin (and dead-letter mark) in a trailer of its value.
+    if (node.kind === 'repartition-sink') value = record.origin.fate.repartitionValue(value);
+    this.outputs.push({ topic, partition, timestamp: record.timestamp, key, value, headers: record.headers });
   }
 
   private startTableJoin(node: StreamTableJoinNode, record: InFlight): void {

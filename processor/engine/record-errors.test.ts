@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DeadLetterHeaders, decodeOrigin, encodeOrigin, isPendingOriginal } from '../../common/dead-letters.js';
+import { DeadLetterHeaders, isPendingOriginal } from '../../common/dead-letters.js';
+import { openRepartitionValue, sealRepartitionValue } from '../../common/repartition-envelope.js';
 import type { Logger, LogFields } from '../../common/logger.js';
 import type { ConsumedRecord } from '../../common/records.js';
 import { taskId } from '../../common/task-id.js';
@@ -80,14 +81,14 @@ describe('RecordErrorHandler', () => {
 });
 
 describe('RecordErrorHandler: one dead letter per source record, across source nodes, branches and repartitions', () => {
-  const repartitionRecord = (headers: Record<string, Buffer>): ConsumedRecord => ({
+  const repartitionRecord = (deadLettered?: 'processing'): ConsumedRecord => ({
     topic: 'app-by-customer-repartition',
     partition: 0,
     offset: 5,
     timestamp: 7,
     key: Buffer.from('c'),
-    value: Buffer.from('re-serialized'),
-    headers,
+    value: sealRepartitionValue(Buffer.from('re-serialized'), consumed, deadLettered),
+    headers: { trace: Buffer.from('t') },
   });
 
   it('a record read by two source nodes of the task and failing in both gets one letter; its error counts once', () => {
@@ -108,23 +109,21 @@ describe('RecordErrorHandler: one dead letter per source record, across source n
 
   it("after a repartition, the letter names the user's record and waits for its original bytes", () => {
     const { outputs, errors } = setup({});
-    const record = repartitionRecord({ trace: Buffer.from('t'), 'tributary.origin': encodeOrigin(consumed) });
-    const origin: Origin = { record, policy: errors.policyFor(undefined), fate: new RecordFate(record, true) };
+    const fate = new RecordFate(repartitionRecord(), true);
+    const origin: Origin = { record: fate.record, policy: errors.policyFor(undefined), fate };
     errors.processingFailed(node, { key: 'c', value: 1, timestamp: 7, headers: {}, origin }, new RangeError('downstream'));
     const [letter] = outputs.flatten();
     expect(letter.headers[DeadLetterHeaders.sourceTopic]?.toString()).toBe('orders');
     expect(letter.headers[DeadLetterHeaders.sourceOffset]?.toString()).toBe('41');
     expect(letter.headers[DeadLetterHeaders.failedAt]?.toString()).toBe('app-by-customer-repartition:0@5');
     expect(isPendingOriginal(letter)).toBe(true);
+    expect(letter.value?.toString()).toBe('re-serialized'); // the internal record's payload until the runtime swaps it
   });
 
   it('a record already dead-lettered before the repartition gets none; counted once as upstream, not as an error', () => {
     const { outputs, metrics, errors } = setup({});
-    const record = repartitionRecord({
-      'tributary.origin': encodeOrigin(consumed),
-      'tributary.origin.dead-lettered': Buffer.from('processing'),
-    });
-    const origin: Origin = { record, policy: errors.policyFor(undefined), fate: new RecordFate(record, true) };
+    const fate = new RecordFate(repartitionRecord('processing'), true);
+    const origin: Origin = { record: fate.record, policy: errors.policyFor(undefined), fate };
     errors.processingFailed(node, { key: 'c', value: 1, timestamp: 7, headers: {}, origin }, new RangeError('again'));
     errors.processingFailed(node, { key: 'c', value: 2, timestamp: 7, headers: {}, origin }, new RangeError('and again'));
     expect(outputs.flatten()).toEqual([]);
@@ -135,16 +134,21 @@ describe('RecordErrorHandler: one dead letter per source record, across source n
   it('marks the repartition records a record wrote before one of its branches failed', () => {
     const { errors } = setup({});
     const fate = new RecordFate(consumed, false);
-    const emitted = fate.repartitionHeaders({ trace: Buffer.from('t') });
-    expect(decodeOrigin(emitted['tributary.origin'])).toEqual({ topic: 'orders', partition: 2, offset: 41, timestamp: 7 });
-    expect(emitted['tributary.origin.dead-lettered']).toBeUndefined();
+    const emitted = fate.repartitionValue(Buffer.from('v'));
+    const fannedOut = [fate.repartitionValue(Buffer.from('w')), fate.repartitionValue(null)];
+    expect(openRepartitionValue(emitted)).toEqual({
+      value: Buffer.from('v'),
+      origin: { topic: 'orders', partition: 2, offset: 41, timestamp: 7 },
+      deadLettered: undefined,
+    });
     errors.processingFailed(
       node,
       { key: 'k', value: 1, timestamp: 7, headers: {}, origin: { record: consumed, policy: errors.policyFor(undefined), fate } },
       new Error('later branch'),
     );
-    expect(emitted['tributary.origin.dead-lettered']?.toString()).toBe('processing');
-    expect(fate.repartitionHeaders({})['tributary.origin.dead-lettered']?.toString()).toBe('processing');
+    expect(openRepartitionValue(emitted).deadLettered).toBe('processing');
+    for (const value of fannedOut) expect(openRepartitionValue(value).deadLettered).toBe('processing');
+    expect(openRepartitionValue(fate.repartitionValue(null)).deadLettered).toBe('processing');
   });
 
   it("'log-and-skip' counts and logs a record once, however many branches fail on it", () => {

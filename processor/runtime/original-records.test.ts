@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DeadLetterHeaders, deadLetterRecord, encodeOrigin } from '../../common/dead-letters.js';
+import { DeadLetterHeaders, deadLetterRecord } from '../../common/dead-letters.js';
 import { silentLogger } from '../../common/logger.js';
 import type { ConsumedRecord, ProducedRecord } from '../../common/records.js';
 import type { RecordPosition } from '../kafka/record-fetcher.js';
@@ -22,7 +22,7 @@ const internal = (source: ConsumedRecord): ConsumedRecord => ({
   timestamp: source.timestamp,
   key: Buffer.from('c-1'),
   value: Buffer.from('re-serialized'),
-  headers: { trace: source.headers.trace as Buffer, 'tributary.origin': encodeOrigin(source) },
+  headers: { trace: source.headers.trace as Buffer },
 });
 
 const pendingFor = (source: ConsumedRecord): ProducedRecord =>

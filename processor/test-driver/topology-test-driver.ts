@@ -28,6 +28,7 @@ import {
   withoutOriginalRecord,
   type ErrorStage,
 } from '../../common/dead-letters.js';
+import { openRepartitionValue } from '../../common/repartition-envelope.js';
 import {
   topicPartitionId,
   type ConsumedRecord,
@@ -370,9 +371,13 @@ export class TopologyTestDriver {
       headers: record.headers,
     };
     log[partition].push(consumed);
+    // Repartition topics are read back as the user's records, without the origin trailer tasks add to their values.
+    const visible = this.repartitionCounts.has(record.topic)
+      ? { ...consumed, value: openRepartitionValue(consumed.value).value }
+      : consumed;
     const produced = this.produced.get(record.topic);
-    if (produced) produced.push(consumed);
-    else this.produced.set(record.topic, [consumed]);
+    if (produced) produced.push(visible);
+    else this.produced.set(record.topic, [visible]);
     if (record.topic === this.deadLetterTopic) {
       const h = DeadLetterHeaders;
       const stage = (record.headers[h.stage]?.toString('utf8') ?? 'processing') as ErrorStage;
