@@ -1,7 +1,7 @@
 /**
  * Soak (npm run test:soak): the issue's reproduction at scale on the real broker. Three instances (child processes)
  * of the exact-accounting topology; 200 bad customers and 60 bad regions already in their topics at the first
- * start; 6,000 orders (a fifth of each bad kind) produced in waves while one instance is killed (-9) and restarted
+ * start; 20,000 orders (a fifth of each bad kind) produced in waves while one instance is killed (-9) and restarted
  * and another is stopped gracefully and restarted; more bad table records while it all runs. In the end the distinct
  * dead letters are exactly the bad source records per topic and stage, every copy is recognised by the replay dry
  * run, originals are byte-identical, and no internal topic is a source.
@@ -54,7 +54,7 @@ describe('dead letters under failures, at scale', () => {
     await produce(t.regions, tableRecords('r', 40, 60));
     await produce(t.customers, tableRecords('c', 50, 200));
     const instance = (name: string, stateDir: string): Promise<AppProcess> =>
-      processes.start({ fixture: FIXTURE, appId, name, stateDir, commitIntervalMs: 1000, env: { TOPIC_PREFIX: appId } });
+      processes.start({ fixture: FIXTURE, appId, name, stateDir, commitIntervalMs: 5000, env: { TOPIC_PREFIX: appId } });
     const dirs = ['a', 'b', 'c'].map((n) => processes.newDir(`state-${n}`));
     let a = await instance('a', dirs[0]);
     let b = await instance('b', dirs[1]);
@@ -66,16 +66,21 @@ describe('dead letters under failures, at scale', () => {
       await produce(t.orders, orderRecords(next, count));
       next += count;
     };
-    await wave(1500);
+    await wave(5000);
+    // Killed while dead letters are being written and offsets are (up to 5 s) behind them: copies follow.
+    await waitUntil(async () => ((await tallyDeadLetters(`${appId}-dlq`)).raw[`${t.orders}/processing`] ?? 0) >= 300, {
+      timeoutMs: 120_000,
+      description: 'order dead letters before the kill',
+    });
     await a.kill();
-    await wave(1500);
+    await wave(5000);
     await produce(t.customers, tableRecords('e', 10, 40));
     a = await instance('a2', dirs[0]);
-    await wave(1500);
+    await wave(5000);
     await b.stop();
     await produce(t.regions, tableRecords('s', 5, 20));
     b = await instance('b2', dirs[1]);
-    await wave(1500);
+    await wave(5000);
     await Promise.all([a, b, c].map((p) => p.waitUntilReady(120_000)));
 
     const expected = await expectedDeadLetters([t.regions, t.customers, t.orders]);
