@@ -56,7 +56,7 @@ describe('kill -9 and restart', () => {
     await produce(t.customers, tableRecords('c', 10, 4));
     const stateDir = processes.newDir('state');
     // A long commit interval: the crash lands after dead letters were written but before their offsets were committed.
-    const options = { fixture: FIXTURE, appId, stateDir, name: 'crashing', commitIntervalMs: 20_000, env: { TOPIC_PREFIX: appId } };
+    const options = { fixture: FIXTURE, appId, stateDir, name: 'crashing', commitIntervalMs: 60_000, env: { TOPIC_PREFIX: appId } };
     const first = await processes.start(options);
     await first.waitUntilReady();
     await produce(t.orders, orderRecords(0, 200));
