@@ -90,13 +90,21 @@ export interface ClusterMetadata {
 
 export type AppState = 'created' | 'bootstrapping' | 'running' | 'rebalancing' | 'stopping' | 'stopped' | 'failed';
 
+/**
+ * `restoring`: records are read into the store; `catching-up`: the store's task processes its table partition up to
+ * the end offset taken at assignment; `caught-up`: the store holds everything below that end offset (done).
+ */
+export type RestorationPhase = 'restoring' | 'catching-up' | 'caught-up';
+
 export interface RestorationProgress {
   readonly store: string;
   readonly partition: number | 'global';
-  /** Changelog offset restored up to (exclusive) and the end offset restoration targets. */
+  /** Offset the store holds everything below (summed over partitions for a global store), and the end offset it must reach. */
   readonly restoredOffset: number;
   readonly endOffset: number;
+  /** True once caught up: lookups of the partition are answered, and /ready counts it as ready. */
   readonly done: boolean;
+  readonly phase?: RestorationPhase;
 }
 
 export interface AppStatus {

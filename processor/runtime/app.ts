@@ -12,7 +12,8 @@
  * up to the end offsets taken now → continuous global updates → join the group, set up the first assignment →
  * RUNNING. `start()` resolves then (or when stop() interrupted it) and rejects with the typed error when start
  * fails; `waitUntilRunning()` gives the same point to other callers. Tasks assigned at that point may still be
- * restoring their table stores: `waitUntilReady()` (and GET /ready) waits for that too.
+ * restoring or catching up their table stores: `waitUntilReady()` (and GET /ready) waits until every store partition
+ * served here holds everything below the end offsets taken when it was assigned.
  *
  * States: created → bootstrapping → running ⇄ rebalancing → stopping → stopped; any → failed (then stop() cleans up).
  * Partitioned work and commits: task-manager.ts. Global tables: global-tables.ts. Queries: runtime-query-source.ts.
@@ -31,6 +32,7 @@ import { EngineMetrics } from '../engine/metrics.js';
 import { KafkaAdmin } from '../kafka/admin.js';
 import { createKafkaClient, type KafkaClient } from '../kafka/client.js';
 import { GroupConsumer } from '../kafka/group-consumer.js';
+import { PartitionReader } from '../kafka/partition-reader.js';
 import { RecordProducer } from '../kafka/producer.js';
 import { prepareClusterLayout, type ClusterLayout } from './cluster-layout.js';
 import { TypedEvents, type TributaryAppEventName, type TributaryAppListener } from './events.js';
@@ -196,11 +198,12 @@ export class TributaryApp {
   }
 
   /**
-   * Resolves when the app is running and every store partition it serves is restored (what GET /ready reports as
-   * 200); rejects with AppNotRunningError if it stops or fails first.
+   * Resolves when the app is running and every store partition it serves has caught up to the end offsets taken when
+   * it was assigned (global stores: at bootstrap), within `readinessLag`: what GET /ready reports as 200. Rejects
+   * with AppNotRunningError if it stops or fails first.
    */
   waitUntilReady(): Promise<void> {
-    const ready = (): boolean => this.currentState === 'running' && this.tracker.progress().every((p) => p.done);
+    const ready = (): boolean => this.currentState === 'running' && this.tracker.allDone();
     if (ready()) return Promise.resolve();
     if (TERMINAL.has(this.currentState)) return Promise.reject(new AppNotRunningError(this.currentState, { cause: this.failure }));
     return new Promise((resolve, reject) => {
@@ -336,6 +339,8 @@ export class TributaryApp {
             logger: options.logger,
             commitIntervalMs: options.commitIntervalMs,
             maxTaskIdleMs: options.maxTaskIdleMs,
+            readers: (readerOptions) => new PartitionReader(client, readerOptions),
+            readinessLag: options.readinessLag,
             onRebalancing: () => {
               if (this.currentState === 'running') this.transition('rebalancing');
             },
