@@ -86,6 +86,11 @@ export interface ClusterMetadata {
    */
   readonly assignmentId: string | null;
   readonly instances: readonly InstanceInfo[];
+  /**
+   * Internal topics of the application the running topology no longer reads, with the records its group never
+   * read in them (left behind when an internal topic got another name). Absent when there are none.
+   */
+  readonly orphanedInternalTopics?: readonly { readonly topic: string; readonly unreadRecords: number }[];
 }
 
 export type AppState = 'created' | 'bootstrapping' | 'running' | 'rebalancing' | 'stopping' | 'stopped' | 'failed';

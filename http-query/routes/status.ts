@@ -24,6 +24,14 @@ const metadataSchema = {
         },
       },
     },
+    orphanedInternalTopics: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['topic', 'unreadRecords'],
+        properties: { topic: { type: 'string' }, unreadRecords: { type: 'integer' } },
+      },
+    },
   },
 } as const;
 

@@ -21,7 +21,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { AppFailedError, AppNotRunningError, AppStateError, TributaryError } from '../../errors.js';
+import { AppFailedError, AppNotRunningError, AppStateError, OrphanedInternalTopicsError, TributaryError } from '../../errors.js';
 import { createQueryServer, type QueryServer } from '../../http-query/server.js';
 import type { AppState, AppStatus, MetricFamily, QuerySource } from '../../http-query/query-source.js';
 import { engineMetricFamilies } from './engine-metrics.js';
@@ -34,7 +34,13 @@ import { createKafkaClient, type KafkaClient } from '../kafka/client.js';
 import { GroupConsumer } from '../kafka/group-consumer.js';
 import { PartitionReader } from '../kafka/partition-reader.js';
 import { RecordProducer } from '../kafka/producer.js';
-import { prepareClusterLayout, type ClusterLayout } from './cluster-layout.js';
+import {
+  describeOrphanedTopic,
+  findOrphanedInternalTopics,
+  prepareClusterLayout,
+  type ClusterLayout,
+  type OrphanedInternalTopic,
+} from './cluster-layout.js';
 import { TypedEvents, type TributaryAppEventName, type TributaryAppListener } from './events.js';
 import { GlobalTables } from './global-tables.js';
 import { kafkaLoggerFor } from '../kafka/kafka-logger.js';
@@ -80,6 +86,7 @@ export class TributaryApp {
   private producer: RecordProducer | undefined;
   private sender: OutputSender | undefined;
   private layout: ClusterLayout | undefined;
+  private orphanedTopics: readonly OrphanedInternalTopic[] = [];
   private globals: GlobalTables | undefined;
   private tasks: TaskManager | undefined;
   private starting: Promise<void> | undefined;
@@ -107,6 +114,7 @@ export class TributaryApp {
       tasks: () => this.tasks?.view,
       status: () => this.status(),
       metrics: () => this.metricFamilies(),
+      orphanedInternalTopics: () => this.orphanedTopics,
     });
   }
 
@@ -273,6 +281,7 @@ export class TributaryApp {
         replicationFactor: options.internalTopicReplicationFactor,
       });
       this.layout = layout;
+      await this.checkOrphanedInternalTopics(admin);
       if (this.stopRequested) return;
 
       const producer = new RecordProducer(client);
@@ -365,6 +374,22 @@ export class TributaryApp {
       throw error;
     } finally {
       this.startSettled = true;
+    }
+  }
+
+  /**
+   * Internal topics this topology no longer reads (renamed between deploys) with records never read: warn with how
+   * to drain them (or refuse to start, when asked), and list them in /metadata.
+   */
+  private async checkOrphanedInternalTopics(admin: KafkaAdmin): Promise<void> {
+    const { logger } = this.options;
+    this.orphanedTopics = await findOrphanedInternalTopics(admin, this.topology);
+    const unread = this.orphanedTopics.filter((t) => t.unreadRecords > 0);
+    if (unread.length > 0 && this.options.orphanedInternalTopics === 'fail') throw new OrphanedInternalTopicsError(unread);
+    for (const orphan of this.orphanedTopics) {
+      const fields = { topic: orphan.topic, unreadRecords: orphan.unreadRecords };
+      if (orphan.unreadRecords > 0) logger.warn(describeOrphanedTopic(orphan), fields);
+      else logger.info(describeOrphanedTopic(orphan), fields);
     }
   }
 

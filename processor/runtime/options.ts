@@ -65,6 +65,12 @@ export interface TributaryAppOptions {
    * the end offset is in the store). Global tables always bootstrap to their end offsets.
    */
   readonly readinessLag?: number;
+  /**
+   * What start() does when an internal topic of this application that the topology no longer reads (a renamed
+   * repartition topic) holds records the group never read: `'warn'` (default) logs how to drain it and lists it in
+   * GET /metadata; `'fail'` refuses to start (OrphanedInternalTopicsError).
+   */
+  readonly orphanedInternalTopics?: 'warn' | 'fail';
   /** Retries of a failed produce (after kafkajs's own retries) before the production error policy applies. Default 3. */
   readonly productionRetries?: number;
   readonly logger?: Logger;
@@ -88,6 +94,7 @@ export interface ResolvedAppOptions {
   readonly fetchMaxWaitMs: number;
   readonly maxTaskIdleMs: number;
   readonly readinessLag: number;
+  readonly orphanedInternalTopics: 'warn' | 'fail';
   readonly productionRetries: number;
   readonly logger: Logger;
   readonly handleSignals: boolean;
@@ -149,6 +156,9 @@ export function resolveAppOptions(topology: Topology, options: TributaryAppOptio
   const maxTaskIdleMs = nonNegativeInt('maxTaskIdleMs', options.maxTaskIdleMs, 0);
   const productionRetries = nonNegativeInt('productionRetries', options.productionRetries, 3);
   const readinessLag = nonNegativeInt('readinessLag', options.readinessLag, 0);
+  const orphanedInternalTopics = options.orphanedInternalTopics ?? 'warn';
+  if (orphanedInternalTopics !== 'warn' && orphanedInternalTopics !== 'fail')
+    problems.push(`orphanedInternalTopics: ${String(orphanedInternalTopics)} must be 'warn' or 'fail'`);
   const dlqPartitions = positive('dlqPartitions', options.dlqPartitions, 1);
   if (!Number.isInteger(dlqPartitions)) problems.push(`dlqPartitions: ${dlqPartitions} must be an integer`);
   const rf = options.internalTopicReplicationFactor;
@@ -190,6 +200,7 @@ export function resolveAppOptions(topology: Topology, options: TributaryAppOptio
     fetchMaxWaitMs,
     maxTaskIdleMs,
     readinessLag,
+    orphanedInternalTopics,
     productionRetries,
     logger: options.logger ?? silentLogger,
     handleSignals: options.handleSignals ?? false,

@@ -50,6 +50,8 @@ export interface RuntimeQueryParts {
   readonly globals: () => GlobalStoresView | undefined;
   readonly tasks: () => TaskOwnershipView | undefined;
   readonly status: () => AppStatus;
+  /** Internal topics found at start that the topology no longer reads (see cluster-layout.ts). */
+  readonly orphanedInternalTopics?: () => readonly { readonly topic: string; readonly unreadRecords: number }[];
   readonly metrics: () => readonly MetricFamily[];
 }
 
@@ -116,12 +118,15 @@ export class RuntimeQuerySource implements QuerySource {
   }
 
   metadata(): ClusterMetadata {
+    const orphaned = this.parts.orphanedInternalTopics?.() ?? [];
+    const extra = orphaned.length > 0 ? { orphanedInternalTopics: orphaned } : {};
     const tasks = this.parts.tasks();
     const assignment = tasks?.currentAssignment();
     if (assignment === undefined) {
       return {
         assignmentId: null,
         instances: [{ id: this.parts.instanceId(), url: this.parts.url(), self: true, tasks: [], storePartitions: {} }],
+        ...extra,
       };
     }
     const instances: InstanceInfo[] = assignment.members.map((member) => ({
@@ -131,7 +136,7 @@ export class RuntimeQuerySource implements QuerySource {
       tasks: member.tasks,
       storePartitions: this.storePartitionsOf(member.tasks),
     }));
-    return { assignmentId: assignment.assignmentId, instances };
+    return { assignmentId: assignment.assignmentId, instances, ...extra };
   }
 
   state(): AppStatus {

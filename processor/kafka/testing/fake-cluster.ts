@@ -47,6 +47,11 @@ export class FakeCluster implements ClusterLookups {
     return this;
   }
 
+  /** Every topic, sorted. */
+  async listTopics(): Promise<string[]> {
+    return [...this.partitionCounts.keys()].sort();
+  }
+
   partitionCount(topic: string): number | undefined {
     return this.partitionCounts.get(topic);
   }
