@@ -34,7 +34,7 @@ describe('orphaned internal topics', () => {
     expect(internalTopicsOf('a.b', ['a.b-x-repartition', 'aXb-x-repartition'])).toEqual(['a.b-x-repartition']);
   });
 
-  it('lists internal topics the topology no longer reads, with the records the group never read', async () => {
+  it('lists internal topics the group read before and the topology no longer reads, with the records it never read', async () => {
     const t = topology();
     expect(t.internalTopics()).toEqual(['shop-customers-repartition']);
     const old = 'shop-KSTREAM-KEY-SELECT-0000000003-repartition';
@@ -56,6 +56,9 @@ describe('orphaned internal topics', () => {
     // The group read partition 0 of the old topic up to offset 1, never partition 1; the older one completely.
     cluster.commit('shop', new Map([[topicPartitionId(old, 0), 1]]));
     cluster.commit('shop', new Map([[topicPartitionId(drained, 0), 1]]));
+
+    // Another application's topic that happens to match the name pattern (app 'shop-eu'): never read by 'shop'.
+    cluster.createTopic('shop-eu-orders-repartition', 1).append('shop-eu-orders-repartition', 0, [{ key: 'x', value: '1' }]);
 
     const orphans = await findOrphanedInternalTopics(cluster, t);
     expect(orphans).toEqual([

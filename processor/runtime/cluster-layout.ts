@@ -6,8 +6,8 @@
  * The result is the partition count of every topic the runtime touches, and the task specs for the group.
  *
  * `findOrphanedInternalTopics` lists internal topics of the application (`<applicationId>-...-repartition` or
- * `-changelog`) that this topology no longer uses, with the records the group never read in them: what an earlier
- * deploy left behind when an internal topic got another name.
+ * `-changelog`, read by its group before) that this topology no longer uses, with the records the group never read
+ * in them: what an earlier deploy left behind when an internal topic got another name.
  */
 import { CoPartitioningError, MissingSourceTopicsError } from '../../errors.js';
 import type { Topology } from '../../topology/topology.js';
@@ -108,15 +108,22 @@ export function internalTopicsOf(applicationId: string, topics: readonly string[
   return topics.filter((topic) => pattern.test(topic));
 }
 
+/**
+ * Internal topics of the application the topology no longer reads. Only topics the application's group has read
+ * (committed offsets on them) count: a name like `shop-eu-orders-repartition` may belong to another application
+ * `shop-eu`, and its records are not this one's to drain.
+ */
 export async function findOrphanedInternalTopics(lookups: InternalTopicLookups, topology: Topology): Promise<OrphanedInternalTopic[]> {
   const used = new Set(topology.internalTopics());
-  const orphaned = internalTopicsOf(topology.applicationId, await lookups.listTopics())
+  const candidates = internalTopicsOf(topology.applicationId, await lookups.listTopics())
     .filter((topic) => !used.has(topic))
     .sort();
-  if (orphaned.length === 0) return [];
-  const committed = await lookups.fetchCommittedOffsets(topology.applicationId, orphaned);
+  if (candidates.length === 0) return [];
+  const committed = await lookups.fetchCommittedOffsets(topology.applicationId, candidates);
+  const readByGroup = new Set([...committed.keys()].map((tp) => tp.slice(0, tp.lastIndexOf(':'))));
   const result: OrphanedInternalTopic[] = [];
-  for (const topic of orphaned) {
+  for (const topic of candidates) {
+    if (!readByGroup.has(topic)) continue;
     let unreadRecords = 0;
     for (const [partition, log] of await lookups.fetchOffsetRanges(topic)) {
       const read = Math.max(committed.get(topicPartitionId(topic, partition)) ?? log.start, log.start);

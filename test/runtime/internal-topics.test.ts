@@ -10,7 +10,7 @@ import { OrphanedInternalTopicsError } from '../../errors.js';
 import { StreamsBuilder } from '../../topology/builder.js';
 import { Serdes } from '../../topology/serdes.js';
 import { InProcessApps } from '../dlq/in-process-app.js';
-import { createTopics, produce, uniqueName } from '../helpers/kafka.js';
+import { createTopics, produce, testKafkaClient, uniqueName } from '../helpers/kafka.js';
 
 const apps = new InProcessApps();
 afterEach(() => apps.cleanup());
@@ -21,13 +21,18 @@ describe('internal topics across deploys', () => {
     const appId = uniqueName('internal-topics');
     const [orders, customers, out] = ['orders', 'customers', 'out'].map((name) => `${appId}-in-${name}`);
     await createTopics([orders, customers, out].map((topic) => ({ topic, partitions: 2 })));
-    // What an earlier version (repartition topic named after a generated node) left behind: 5 records never read.
+    // What an earlier version (repartition topic named after a generated node) left behind: 7 records, of which
+    // its group read 2 (partition 0), so 5 were never read.
     const previous = `${appId}-KSTREAM-KEY-SELECT-0000000003-repartition`;
     await createTopics([{ topic: previous, partitions: 2 }]);
     await produce(
       previous,
-      Array.from({ length: 5 }, (_, i) => ({ key: `c${i}`, value: `"o${i}"` })),
+      Array.from({ length: 7 }, (_, i) => ({ key: `c${i}`, value: `"o${i}"`, partition: i < 3 ? 0 : 1 })),
     );
+    const admin = testKafkaClient().admin();
+    await admin.connect();
+    await admin.setOffsets({ groupId: appId, topic: previous, partitions: [{ partition: 0, offset: '2' }] });
+    await admin.disconnect();
 
     const b = new StreamsBuilder();
     const table = b.table(customers, { key: str, value: str, store: 'customers' });
