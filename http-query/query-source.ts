@@ -87,16 +87,28 @@ export interface ClusterMetadata {
    */
   readonly assignmentId: string | null;
   readonly instances: readonly InstanceInfo[];
+  /**
+   * Internal topics of the application the running topology no longer reads, with the records its group never
+   * read in them (left behind when an internal topic got another name). Absent when there are none.
+   */
+  readonly orphanedInternalTopics?: readonly { readonly topic: string; readonly unreadRecords: number }[];
 }
 
 export type AppState = 'created' | 'bootstrapping' | 'running' | 'rebalancing' | 'stopping' | 'stopped' | 'failed';
 
+/**
+ * `restoring`: records are read into the store; `catching-up`: the store's task processes its table partition up to
+ * the end offset taken at assignment; `caught-up`: the store holds everything below that end offset (done).
+ */
+export type RestorationPhase = 'restoring' | 'catching-up' | 'caught-up';
+
 export interface RestorationProgress {
   readonly store: string;
   readonly partition: number | 'global';
-  /** Changelog offset restored up to (exclusive) and the end offset restoration targets. */
+  /** Offset the store holds everything below (summed over partitions for a global store), and the end offset it must reach. */
   readonly restoredOffset: number;
   readonly endOffset: number;
+  /** True once caught up: lookups of the partition are answered, and /ready counts it as ready. */
   readonly done: boolean;
   /** Offset this restoration started from (the store's checkpoint), and the records applied since (offsets can skip). */
   readonly startOffset?: number;
@@ -104,6 +116,7 @@ export interface RestorationProgress {
   /** Epoch ms this restoration began, and when it finished (so clients can show a rate and the time left). */
   readonly startedAt?: number;
   readonly finishedAt?: number;
+  readonly phase?: RestorationPhase;
 }
 
 export interface AppStatus {

@@ -12,7 +12,8 @@
  * up to the end offsets taken now → continuous global updates → join the group, set up the first assignment →
  * RUNNING. `start()` resolves then (or when stop() interrupted it) and rejects with the typed error when start
  * fails; `waitUntilRunning()` gives the same point to other callers. Tasks assigned at that point may still be
- * restoring their table stores: `waitUntilReady()` (and GET /ready) waits for that too.
+ * restoring or catching up their table stores: `waitUntilReady()` (and GET /ready) waits until every store partition
+ * served here holds everything below the end offsets taken when it was assigned.
  *
  * States: created → bootstrapping → running ⇄ rebalancing → stopping → stopped; any → failed (then stop() cleans up).
  * Partitioned work and commits: task-manager.ts. Global tables: global-tables.ts. Queries: runtime-query-source.ts.
@@ -20,7 +21,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { AppFailedError, AppNotRunningError, AppStateError, TributaryError } from '../../errors.js';
+import { AppFailedError, AppNotRunningError, AppStateError, OrphanedInternalTopicsError, TributaryError } from '../../errors.js';
 import { createQueryServer, type QueryServer } from '../../http-query/server.js';
 import type { AppState, AppStatus, MetricFamily, QuerySource } from '../../http-query/query-source.js';
 import { engineMetricFamilies } from './engine-metrics.js';
@@ -31,8 +32,15 @@ import { EngineMetrics } from '../engine/metrics.js';
 import { KafkaAdmin } from '../kafka/admin.js';
 import { createKafkaClient, type KafkaClient } from '../kafka/client.js';
 import { GroupConsumer } from '../kafka/group-consumer.js';
+import { PartitionReader } from '../kafka/partition-reader.js';
 import { RecordProducer } from '../kafka/producer.js';
-import { prepareClusterLayout, type ClusterLayout } from './cluster-layout.js';
+import {
+  describeOrphanedTopic,
+  findOrphanedInternalTopics,
+  prepareClusterLayout,
+  type ClusterLayout,
+  type OrphanedInternalTopic,
+} from './cluster-layout.js';
 import { TypedEvents, type TributaryAppEventName, type TributaryAppListener } from './events.js';
 import { GlobalTables } from './global-tables.js';
 import { kafkaLoggerFor } from '../kafka/kafka-logger.js';
@@ -82,6 +90,7 @@ export class TributaryApp {
   private producer: RecordProducer | undefined;
   private sender: OutputSender | undefined;
   private layout: ClusterLayout | undefined;
+  private orphanedTopics: readonly OrphanedInternalTopic[] = [];
   private globals: GlobalTables | undefined;
   private tasks: TaskManager | undefined;
   private lagSampler: ConsumerLagSampler | undefined;
@@ -114,6 +123,7 @@ export class TributaryApp {
       metrics: () => this.metricFamilies(),
       lagHistory: () => this.lagSampler?.history(),
       deadLetterReader: () => this.deadLetterReader,
+      orphanedInternalTopics: () => this.orphanedTopics,
     });
   }
 
@@ -206,11 +216,12 @@ export class TributaryApp {
   }
 
   /**
-   * Resolves when the app is running and every store partition it serves is restored (what GET /ready reports as
-   * 200); rejects with AppNotRunningError if it stops or fails first.
+   * Resolves when the app is running and every store partition it serves has caught up to the end offsets taken when
+   * it was assigned (global stores: at bootstrap), within `readinessLag`: what GET /ready reports as 200. Rejects
+   * with AppNotRunningError if it stops or fails first.
    */
   waitUntilReady(): Promise<void> {
-    const ready = (): boolean => this.currentState === 'running' && this.tracker.progress().every((p) => p.done);
+    const ready = (): boolean => this.currentState === 'running' && this.tracker.allDone();
     if (ready()) return Promise.resolve();
     if (TERMINAL.has(this.currentState)) return Promise.reject(new AppNotRunningError(this.currentState, { cause: this.failure }));
     return new Promise((resolve, reject) => {
@@ -282,6 +293,7 @@ export class TributaryApp {
         replicationFactor: options.internalTopicReplicationFactor,
       });
       this.layout = layout;
+      await this.checkOrphanedInternalTopics(admin);
       if (this.stopRequested) return;
 
       const producer = new RecordProducer(client);
@@ -349,6 +361,8 @@ export class TributaryApp {
             logger: options.logger,
             commitIntervalMs: options.commitIntervalMs,
             maxTaskIdleMs: options.maxTaskIdleMs,
+            readers: (readerOptions) => new PartitionReader(client, readerOptions),
+            readinessLag: options.readinessLag,
             onRebalancing: () => {
               if (this.currentState === 'running') this.transition('rebalancing');
             },
@@ -379,6 +393,22 @@ export class TributaryApp {
       throw error;
     } finally {
       this.startSettled = true;
+    }
+  }
+
+  /**
+   * Internal topics this topology no longer reads (renamed between deploys) with records never read: warn with how
+   * to drain them (or refuse to start, when asked), and list them in /metadata.
+   */
+  private async checkOrphanedInternalTopics(admin: KafkaAdmin): Promise<void> {
+    const { logger } = this.options;
+    this.orphanedTopics = await findOrphanedInternalTopics(admin, this.topology);
+    const unread = this.orphanedTopics.filter((t) => t.unreadRecords > 0);
+    if (unread.length > 0 && this.options.orphanedInternalTopics === 'fail') throw new OrphanedInternalTopicsError(unread);
+    for (const orphan of this.orphanedTopics) {
+      const fields = { topic: orphan.topic, unreadRecords: orphan.unreadRecords };
+      if (orphan.unreadRecords > 0) logger.warn(describeOrphanedTopic(orphan), fields);
+      else logger.info(describeOrphanedTopic(orphan), fields);
     }
   }
 

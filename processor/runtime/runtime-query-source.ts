@@ -55,6 +55,8 @@ export interface RuntimeQueryParts {
   readonly globals: () => GlobalStoresView | undefined;
   readonly tasks: () => TaskOwnershipView | undefined;
   readonly status: () => AppStatus;
+  /** Internal topics found at start that the topology no longer reads (see cluster-layout.ts). */
+  readonly orphanedInternalTopics?: () => readonly { readonly topic: string; readonly unreadRecords: number }[];
   readonly metrics: () => readonly MetricFamily[];
   /** The group's lag history (ConsumerLagSampler), once sampling runs. */
   readonly lagHistory?: () => ConsumerLagHistory | undefined;
@@ -126,12 +128,15 @@ export class RuntimeQuerySource implements QuerySource {
   }
 
   metadata(): ClusterMetadata {
+    const orphaned = this.parts.orphanedInternalTopics?.() ?? [];
+    const extra = orphaned.length > 0 ? { orphanedInternalTopics: orphaned } : {};
     const tasks = this.parts.tasks();
     const assignment = tasks?.currentAssignment();
     if (assignment === undefined) {
       return {
         assignmentId: null,
         instances: [{ id: this.parts.instanceId(), url: this.parts.url(), self: true, tasks: [], storePartitions: {} }],
+        ...extra,
       };
     }
     const instances: InstanceInfo[] = assignment.members.map((member) => ({
@@ -141,7 +146,7 @@ export class RuntimeQuerySource implements QuerySource {
       tasks: member.tasks,
       storePartitions: this.storePartitionsOf(member.tasks),
     }));
-    return { assignmentId: assignment.assignmentId, instances };
+    return { assignmentId: assignment.assignmentId, instances, ...extra };
   }
 
   state(): AppStatus {
