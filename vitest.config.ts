@@ -5,7 +5,8 @@ import { configDefaults, defineConfig } from 'vitest/config';
 // - integration: `test/**/*.test.ts` against a real Kafka broker that the global setup starts (or KAFKA_BROKERS).
 //   Files run one at a time: they share one broker on a 2-core machine and start child processes.
 // - contract-kafka4: the broker contract tests again, against the newest Kafka 4.x broker.
-// - soak: long variants of integration tests (`test/soak/`, `npm run test:soak`), not part of `npm test`.
+// - bench-smoke (`npm run test:bench-smoke`, not in `npm test`): the Kafka Streams comparison end to end, tiny data.
+// - soak: longer variants of integration tests (`test/soak/`, `npm run test:soak`), not part of `npm test`.
 export default defineConfig({
   test: {
     projects: [
@@ -26,6 +27,17 @@ export default defineConfig({
           globalSetup: ['test/setup/kafka-global-setup.ts'],
           fileParallelism: false,
           testTimeout: 120_000,
+          hookTimeout: 180_000,
+        },
+      },
+      {
+        test: {
+          name: 'bench-smoke',
+          include: ['test/bench/**/*.smoke.ts'],
+          environment: 'node',
+          globalSetup: ['test/setup/kafka-global-setup.ts'],
+          fileParallelism: false,
+          testTimeout: 600_000,
           hookTimeout: 180_000,
         },
       },

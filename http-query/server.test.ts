@@ -342,6 +342,12 @@ describe('errors and docs', () => {
         '/stores',
         '/stores/{store}/entries',
         '/stores/{store}/keys/{key}',
+        '/stats',
+        '/cluster/stats',
+        // the fake source provides the optional parts of the seam
+        '/topology',
+        '/consumer-lag',
+        '/dead-letters',
       ].sort(),
     );
   });

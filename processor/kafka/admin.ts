@@ -5,7 +5,7 @@ import kafkajs, { type Admin } from 'kafkajs';
 import { KafkaAdminError } from '../../errors.js';
 import { topicPartitionId, type TopicPartitionId } from '../../common/records.js';
 import type { KafkaClient } from './client.js';
-import type { ClusterLookups, TopicPartitionCounts } from './cluster-lookups.js';
+import type { ClusterLookups, LogOffsets, TopicPartitionCounts } from './cluster-lookups.js';
 
 export interface TopicSpec {
   readonly topic: string;
@@ -125,10 +125,10 @@ export class KafkaAdmin implements ClusterLookups {
     return new Map(offsets.map((o) => [o.partition, Number(o.high)]));
   }
 
-  /** Earliest offset still in the log (`low`) and end offset (`high`, read-committed) of each partition. */
-  async fetchOffsetRanges(topic: string): Promise<Map<number, { readonly low: number; readonly high: number }>> {
+  /** Log start offset (`low`) and end offset (`high`, the last stable offset) of each partition. */
+  async fetchOffsetRanges(topic: string): Promise<Map<number, LogOffsets>> {
     const offsets = await this.run('fetchTopicOffsets', () => this.admin.fetchTopicOffsets(topic));
-    return new Map(offsets.map((o) => [o.partition, { low: Number(o.low), high: Number(o.high) }]));
+    return new Map(offsets.map((o) => [o.partition, { start: Number(o.low), end: Number(o.high) }]));
   }
 
   /** Committed offsets of a group; partitions without a commit are left out. */

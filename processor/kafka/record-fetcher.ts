@@ -47,8 +47,8 @@ export async function fetchRecords(
         ranges.delete(tp);
         continue;
       }
-      range.from = Math.max(range.from, log.low);
-      range.to = Math.min(range.to, log.high);
+      range.from = Math.max(range.from, log.start);
+      range.to = Math.min(range.to, log.end);
       if (range.from >= range.to) ranges.delete(tp);
     }
   }

@@ -31,6 +31,7 @@ export interface OutputSenderOptions {
   readonly initialBackoffMs?: number;
   /** False once the app is stopping: retries stop early. */
   readonly shouldRetry?: () => boolean;
+  /** Called with every batch Kafka acknowledged (dead letters included), e.g. to count dead letters. */
 }
 
 export class OutputSender {
