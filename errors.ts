@@ -75,18 +75,37 @@ export class DeserializationError extends TributaryError {
   readonly partition: number;
   readonly offset: number;
   readonly part: 'key' | 'value';
+  /** What was wrong with the bytes, without the location or advice. */
+  readonly reason: string;
 
-  constructor(location: RecordLocation, part: 'key' | 'value', reason: string, options?: { cause?: unknown }) {
+  /**
+   * `stoppedByFailPolicy`: the error stops processing (the 'fail' policy), so the message also says how to keep
+   * going; dead letters and skips describe the record without that advice (their policy is already not 'fail').
+   */
+  constructor(
+    location: RecordLocation,
+    part: 'key' | 'value',
+    reason: string,
+    options?: { cause?: unknown; stoppedByFailPolicy?: boolean },
+  ) {
     super(
       'TRIBUTARY_DESERIALIZATION',
       `Cannot deserialize the ${part} of ${location.topic}:${location.partition}@${location.offset}: ${reason}. ` +
-        `Fix the producer or the serde, or set the deserialization error policy to 'dead-letter' or 'log-and-skip'.`,
+        (options?.stoppedByFailPolicy === true
+          ? `Fix the producer or the serde, or set the deserialization error policy to 'dead-letter' or 'log-and-skip' to keep going past bad records (it is 'fail').`
+          : 'Fix the producer or the serde.'),
       options,
     );
     this.topic = location.topic;
     this.partition = location.partition;
     this.offset = location.offset;
     this.part = part;
+    this.reason = reason;
+  }
+
+  /** This error as thrown when the 'fail' policy stops processing (its message then says how to keep going). */
+  underFailPolicy(): DeserializationError {
+    return new DeserializationError(this, this.part, this.reason, { cause: this.cause, stoppedByFailPolicy: true });
   }
 }
 
@@ -423,6 +442,25 @@ export class MissingSourceTopicsError extends TributaryError {
   }
 }
 
+/**
+ * Internal topics of the application that this topology no longer reads still hold records its group never read
+ * (an internal topic got another name), and the app was told to refuse that (`orphanedInternalTopics: 'fail'`).
+ */
+export class OrphanedInternalTopicsError extends TributaryError {
+  readonly topics: readonly { readonly topic: string; readonly unreadRecords: number }[];
+
+  constructor(topics: readonly { readonly topic: string; readonly unreadRecords: number }[]) {
+    super(
+      'TRIBUTARY_ORPHANED_INTERNAL_TOPICS',
+      `Internal topic(s) this topology no longer reads hold records the application never processed: ${topics
+        .map((t) => `${t.topic} (${t.unreadRecords} unread)`)
+        .join(', ')}. Run the previous version until its lag on them is 0, give the renamed repartition topic its old name ` +
+        `(repartition({ name }) / join(..., { repartitionName })), or delete the topics to drop the records; then start again.`,
+    );
+    this.topics = topics;
+  }
+}
+
 /** A TributaryApp method was called in a state that does not allow it (e.g. `start()` twice). */
 export class AppStateError extends TributaryError {
   readonly state: string;
@@ -672,7 +710,7 @@ export class QueryRequestRejectedError extends QueryServerError {
 
 /**
  * 503: the data cannot be served correctly right now (partition moving or restoring, ownership views disagree,
- * the owning instance is unreachable, this instance is shutting down). Retry after `retryAfterSeconds`; never an empty or partial answer.
+ * the owning instance is unreachable, this instance is shutting down, the dead-letter topic cannot be read). Retry after `retryAfterSeconds`; never an empty or partial answer.
  */
 export class QueryUnavailableError extends QueryServerError {
   constructor(
@@ -682,7 +720,8 @@ export class QueryUnavailableError extends QueryServerError {
       | 'TRIBUTARY_QUERY_REMOTE_UNREACHABLE'
       | 'TRIBUTARY_QUERY_REMOTE_FAILED'
       | 'TRIBUTARY_QUERY_STORE_READ_FAILED'
-      | 'TRIBUTARY_QUERY_SHUTTING_DOWN',
+      | 'TRIBUTARY_QUERY_SHUTTING_DOWN'
+      | 'TRIBUTARY_QUERY_DEAD_LETTERS_UNAVAILABLE',
     message: string,
     retryAfterSeconds: number,
     options?: { cause?: unknown },

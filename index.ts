@@ -61,7 +61,7 @@ export type {
 } from './processor/runtime/index.js';
 export type { ErrorPolicy } from './processor/engine/error-policy.js';
 export type { EngineMetricsSnapshot } from './processor/engine/metrics.js';
-export type { AppState, AppStatus, RestorationProgress } from './http-query/index.js';
+export type { AppState, AppStatus, RestorationPhase, RestorationProgress } from './http-query/index.js';
 
 // processor/dlq/: dead-letter replay
 export { replayDeadLetters } from './processor/dlq/index.js';

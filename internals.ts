@@ -7,7 +7,18 @@
 // common/: record shapes, the partitioner, dead-letter headers
 export { topicPartitionId, type ConsumedRecord, type ProducedRecord, type TopicPartitionId } from './common/records.js';
 export { defaultPartition, murmur2 } from './common/partitioner.js';
-export { DeadLetterHeaders, TARGET_TOPIC_HEADER } from './common/dead-letters.js';
+export {
+  DeadLetterHeaders,
+  TARGET_TOPIC_HEADER,
+  deadLetterIdentity,
+  isInternalTopic,
+  isPendingOriginal,
+  pendingOriginalPosition,
+  withOriginalRecord,
+  withoutOriginalRecord,
+  type SourcePosition,
+} from './common/dead-letters.js';
+export { openRepartitionValue } from './common/repartition-envelope.js';
 
 // processor/engine/: task engine, global tables, error policies, metrics
 export { StreamTask, type StreamTaskOptions, type ProcessResult, type CommitOptions } from './processor/engine/stream-task.js';

@@ -263,7 +263,15 @@ export interface OrderFlowOptions {
   readonly tickMs?: number;
   /** Called when a send fails; the flow keeps going (the records of that tick are lost). */
   readonly onError?: (error: unknown) => void;
+  /**
+   * Every n-th order is sent as bytes that are not JSON (a poison record: Tributary dead-letters it and goes on).
+   * Default: never.
+   */
+  readonly poisonEvery?: number;
 }
+
+/** The value bytes of a poison order: truncated JSON, as a broken producer might write. */
+export const POISON_ORDER_VALUE = '{"orderId":"order-';
 
 /**
  * A steady flow of orders at a fixed rate: every tick it sends the orders due since the start (one batch, never
@@ -319,8 +327,12 @@ export class OrderFlow {
     const now = Date.now();
     const first = this.nextIndex;
     const records = new Array<ProducedRecord>(due);
+    const poisonEvery = this.options.poisonEvery;
     for (let i = 0; i < due; i++) {
-      records[i] = this.sender.record(this.options.topic, orderKey(first + i), orderValue(first + i, this.options.customerCount, now), now);
+      const index = first + i;
+      const record = this.sender.record(this.options.topic, orderKey(index), orderValue(index, this.options.customerCount, now), now);
+      const poison = poisonEvery !== undefined && index > 0 && index % poisonEvery === 0;
+      records[i] = poison ? { ...record, value: Buffer.from(POISON_ORDER_VALUE) } : record;
     }
     this.inFlight = this.sender
       .send(records)

@@ -62,7 +62,7 @@ export const DEFAULT_TOPICS: OrderEnrichmentTopics = {
   byCustomer: BY_CUSTOMER_TOPIC,
 };
 
-function enrich(order: Order, customer: Customer): EnrichedOrder {
+export function enrich(order: Order, customer: Customer): EnrichedOrder {
   return {
     ...order,
     customer: { name: customer.name, tier: customer.tier, country: customer.country },

@@ -28,6 +28,7 @@ export const QUERY_ERROR_STATUS = {
   TRIBUTARY_QUERY_REMOTE_FAILED: 503,
   TRIBUTARY_QUERY_STORE_READ_FAILED: 503,
   TRIBUTARY_QUERY_SHUTTING_DOWN: 503,
+  TRIBUTARY_QUERY_DEAD_LETTERS_UNAVAILABLE: 503,
 } as const satisfies Record<string, number | '4xx'>;
 
 export type QueryErrorCode = keyof typeof QUERY_ERROR_STATUS;

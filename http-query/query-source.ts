@@ -7,6 +7,7 @@
  */
 import type { ReadOnlyKeyValueStore } from '../state-store/types.js';
 import type { WindowLayout } from '../state-store/window-layout.js';
+import type { TopologyGraph } from '../topology/graph.js';
 
 export type JsonValue = null | boolean | number | string | readonly JsonValue[] | { readonly [key: string]: JsonValue };
 
@@ -96,17 +97,36 @@ export interface ClusterMetadata {
    */
   readonly assignmentId: string | null;
   readonly instances: readonly InstanceInfo[];
+  /**
+   * Internal topics of the application the running topology no longer reads, with the records its group never
+   * read in them (left behind when an internal topic got another name). Absent when there are none.
+   */
+  readonly orphanedInternalTopics?: readonly { readonly topic: string; readonly unreadRecords: number }[];
 }
 
 export type AppState = 'created' | 'bootstrapping' | 'running' | 'rebalancing' | 'stopping' | 'stopped' | 'failed';
 
+/**
+ * `restoring`: records are read into the store; `catching-up`: the store's task processes its table partition up to
+ * the end offset taken at assignment; `caught-up`: the store holds everything below that end offset (done).
+ */
+export type RestorationPhase = 'restoring' | 'catching-up' | 'caught-up';
+
 export interface RestorationProgress {
   readonly store: string;
   readonly partition: number | 'global';
-  /** Changelog offset restored up to (exclusive) and the end offset restoration targets. */
+  /** Offset the store holds everything below (summed over partitions for a global store), and the end offset it must reach. */
   readonly restoredOffset: number;
   readonly endOffset: number;
+  /** True once caught up: lookups of the partition are answered, and /ready counts it as ready. */
   readonly done: boolean;
+  /** Offset this restoration started from (the store's checkpoint), and the records applied since (offsets can skip). */
+  readonly startOffset?: number;
+  readonly restoredRecords?: number;
+  /** Epoch ms this restoration began, and when it finished (so clients can show a rate and the time left). */
+  readonly startedAt?: number;
+  readonly finishedAt?: number;
+  readonly phase?: RestorationPhase;
 }
 
 export interface AppStatus {
@@ -131,6 +151,51 @@ export interface MetricFamily {
   readonly samples: readonly MetricSample[];
 }
 
+/**
+ * Committed offsets of the application's consumer group against the end offsets of its input topics, sampled at a
+ * fixed interval (oldest first, bounded), for lag and processing-rate charts. Arrays line up with `times`; `null`
+ * where a sample has no value (no commit yet, a failed sample).
+ */
+export interface ConsumerLagHistory {
+  readonly groupId: string;
+  readonly intervalMs: number;
+  /** Epoch ms of each sample. */
+  readonly times: readonly number[];
+  readonly partitions: readonly {
+    readonly topic: string;
+    readonly partition: number;
+    readonly committed: readonly (number | null)[];
+    readonly end: readonly (number | null)[];
+  }[];
+}
+
+/** A page request on the dead-letter topic: newest first, `before` = per partition the offset to stop below. */
+export interface DeadLetterPageRequest {
+  readonly limit: number;
+  /** Partition → exclusive upper offset (the `next` of the previous page); absent: from each partition's end. */
+  readonly before?: ReadonlyMap<number, number>;
+}
+
+/** A record of the dead-letter topic, bytes as read (the server renders them). */
+export interface DeadLetterEntry {
+  readonly partition: number;
+  readonly offset: number;
+  readonly timestamp: number;
+  readonly key: Uint8Array | null;
+  readonly value: Uint8Array | null;
+  readonly headers: Readonly<Record<string, Uint8Array>>;
+}
+
+export interface DeadLetterPage {
+  readonly topic: string;
+  /** Newest first. */
+  readonly entries: readonly DeadLetterEntry[];
+  /** Per partition: earliest offset still in the topic and its end offset (`end - earliest` records at most). */
+  readonly partitions: readonly { readonly partition: number; readonly earliest: number; readonly end: number }[];
+  /** Pass as `before` for the next (older) page; `null` when nothing older is left. */
+  readonly next: ReadonlyMap<number, number> | null;
+}
+
 export interface QuerySource {
   stores(): readonly StoreInfo[];
   /** Same objects as `stores()`, by name; `undefined` for an unknown store. */
@@ -145,4 +210,13 @@ export interface QuerySource {
    * The server adds store sizes, restoration progress and HTTP latency itself.
    */
   metrics(): readonly MetricFamily[];
+  /** The compiled topology as a graph (GET /topology and the console's topology view); the route exists only with it. */
+  topologyGraph?(): TopologyGraph;
+  /** Lag history of the application's group (GET /consumer-lag); the route exists only with it. */
+  consumerLag?(): ConsumerLagHistory;
+  /**
+   * One page of the dead-letter topic, newest first (GET /dead-letters); the route exists only with it. Reads at most
+   * `limit` records per partition; rejects when the topic cannot be read (the server answers 503).
+   */
+  deadLetters?(request: DeadLetterPageRequest): Promise<DeadLetterPage>;
 }

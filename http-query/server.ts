@@ -1,7 +1,7 @@
 /**
  * The interactive-query HTTP server: fastify with one encapsulated plugin per route group, JSON schemas on every
- * route (published as OpenAPI at /openapi.json), uniform JSON errors, optional bearer auth (all but /health, unknown
- * routes included).
+ * route (published as OpenAPI at /openapi.json), uniform JSON errors, optional bearer auth (all but /health and the
+ * web console's static files, unknown routes included), and optionally the web console at /ui/.
  */
 import fastifySwagger from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -23,11 +23,15 @@ import { QueryServerMetrics } from './metrics.js';
 import type { QuerySource } from './query-source.js';
 import type { RouteContext } from './routes/context.js';
 import { entriesRoutes } from './routes/entries.js';
+import { consoleRoutes, isConsoleRoute } from './routes/console.js';
+import { deadLetterRoutes } from './routes/dead-letters.js';
 import { lookupRoutes } from './routes/lookup.js';
 import { metricsRoutes } from './routes/metrics.js';
+import { consumerLagRoutes, statsRoutes } from './routes/stats.js';
 import { statusRoutes } from './routes/status.js';
 import { storeListRoutes } from './routes/stores.js';
 import { windowRoutes } from './routes/windows.js';
+import { topologyRoutes } from './routes/topology.js';
 
 export interface QueryServerOptions {
   readonly source: QuerySource;
@@ -35,8 +39,13 @@ export interface QueryServerOptions {
   readonly host?: string;
   /** Default 0: an ephemeral port (see the URL `listen()` returns). */
   readonly port?: number;
-  /** When set, every route but /health needs `Authorization: Bearer <authToken>`; forwarded requests carry it. */
+  /**
+   * When set, every route but /health and the console's static files needs `Authorization: Bearer <authToken>`;
+   * forwarded requests carry it.
+   */
   readonly authToken?: string;
+  /** Serve the web console at /ui/ (see routes/console.ts). Default false; TributaryApp turns it on by default. */
+  readonly ui?: boolean;
   /** A pino-compatible logger; default: no logging. */
   readonly logger?: FastifyBaseLogger;
   /** Connect/response timeout for requests to other instances; default 2000 ms. */
@@ -224,9 +233,10 @@ export function createQueryServer(options: QueryServerOptions): QueryServer {
     );
   });
   if (checkToken !== undefined) {
-    // On the root so it also guards unknown routes (401 before 404); /health alone stays open.
+    // On the root so it also guards unknown routes (401 before 404); /health and the console's files stay open
+    // (they hold no data: the console page sends the token with its API calls).
     app.addHook('onRequest', (request, _reply, done) => {
-      if (request.routeOptions.url === HEALTH_ROUTE) {
+      if (request.routeOptions.url === HEALTH_ROUTE || isConsoleRoute(request.routeOptions.url)) {
         done();
         return;
       }
@@ -295,7 +305,17 @@ export function createQueryServer(options: QueryServerOptions): QueryServer {
     await protectedScope.register(windowRoutes, context);
     await protectedScope.register(statusRoutes, context);
     await protectedScope.register(metricsRoutes, context);
+    await protectedScope.register(statsRoutes, context);
+    // Optional parts of the seam: their routes exist only when the source provides them.
+    const { source } = options;
+    const graph = source.topologyGraph?.bind(source);
+    if (graph !== undefined) await protectedScope.register(topologyRoutes(graph));
+    const lagHistory = source.consumerLag?.bind(source);
+    if (lagHistory !== undefined) await protectedScope.register(consumerLagRoutes(lagHistory));
+    const deadLetters = source.deadLetters?.bind(source);
+    if (deadLetters !== undefined) await protectedScope.register(deadLetterRoutes(deadLetters));
   });
+  if (options.ui === true) void app.register(consoleRoutes);
 
   return {
     app,

@@ -3,7 +3,7 @@
  *
  * Starts a local Kafka broker (unless KAFKA_BROKERS is set), creates and seeds the topics, keeps orders flowing,
  * runs two instances of examples/order-enrichment.ts through the CLI, then prints curl commands against both
- * instances (checked before they are shown) and a few enriched orders. Ctrl-C stops everything it started, by
+ * instances (checked before they are shown), the web console's URL and a few enriched orders. Ctrl-C stops everything it started, by
  * PID: the order flow, the instances, then the broker. `--duration <s>` stops by itself after that many seconds.
  * Logs and state live under .state/demo/ (a fresh state directory per run).
  */
@@ -44,6 +44,7 @@ Options:
   --duration <s>            Stop by itself after the instances ran this long (default: until Ctrl-C)
   --customers <n>           Customers to seed (default 10000; every 4th updated, every 20th deleted)
   --orders-per-second <n>   Steady order flow (default 20)
+  --poison-every <n>        Every n-th order is not JSON, to see dead letters in the console (default 200; 0: none)
   --ports <p1,p2>           Query-server ports of the two instances (default 7071,7072)
   --application-id <id>     Application id (default ${DEFAULT_APPLICATION_ID})
   --state-root <dir>        Logs and state directories (default .state/demo)
@@ -54,6 +55,7 @@ interface DemoOptions {
   readonly durationSeconds: number | undefined;
   readonly customers: number;
   readonly ordersPerSecond: number;
+  readonly poisonEvery: number;
   readonly ports: readonly [number, number];
   readonly applicationId: string;
   readonly stateRoot: string;
@@ -66,6 +68,7 @@ function parseOptions(argv: readonly string[]): DemoOptions | undefined {
       duration: { type: 'string' },
       customers: { type: 'string' },
       'orders-per-second': { type: 'string' },
+      'poison-every': { type: 'string' },
       ports: { type: 'string' },
       'application-id': { type: 'string' },
       'state-root': { type: 'string' },
@@ -88,6 +91,7 @@ function parseOptions(argv: readonly string[]): DemoOptions | undefined {
     durationSeconds: values.duration === undefined ? undefined : positive('duration', values.duration, 0),
     customers: Math.floor(positive('customers', values.customers, 10_000)),
     ordersPerSecond: positive('orders-per-second', values['orders-per-second'], 20),
+    poisonEvery: values['poison-every'] === '0' ? 0 : Math.floor(positive('poison-every', values['poison-every'], 200)),
     ports: [ports[0], ports[1]],
     applicationId: values['application-id'] ?? DEFAULT_APPLICATION_ID,
     stateRoot: resolve(values['state-root'] ?? join(REPO_ROOT, '.state', 'demo')),
@@ -287,11 +291,15 @@ async function main(): Promise<number> {
       partitions: PARTITIONS,
       customerCount: options.customers,
       ordersPerSecond: options.ordersPerSecond,
+      ...(options.poisonEvery > 0 ? { poisonEvery: options.poisonEvery } : {}),
       onError: (error) => say(`  order flow: a send failed: ${error instanceof Error ? error.message : String(error)}`),
     });
     resources.flow = flow;
     await flow.start();
-    say(`[4/5] Orders: ${options.ordersPerSecond}/s into ${ORDERS_TOPIC}`);
+    say(
+      `[4/5] Orders: ${options.ordersPerSecond}/s into ${ORDERS_TOPIC}` +
+        (options.poisonEvery > 0 ? `; every ${options.poisonEvery}th is not JSON (a poison record: see the console's Errors view)` : ''),
+    );
 
     say('[5/5] Starting two instances of examples/order-enrichment.ts through the CLI:');
     for (const [index, port] of options.ports.entries()) {
@@ -310,6 +318,7 @@ async function main(): Promise<number> {
       });
       resources.instances.push(instance);
       say(`      ${name}: pid ${instance.pid}, ${instance.url}, state ${rel(stateDir)}, log ${rel(instance.logFile)}`);
+      say(`        console: ${instance.url}/ui/ (watch the bootstrap there while it runs)`);
       say(
         `        (= npx tsx cli/main.ts run examples/order-enrichment.ts --brokers ${kafka.brokers} --state-dir ${rel(stateDir)} --port ${port})`,
       );
@@ -347,6 +356,15 @@ async function main(): Promise<number> {
         `  ${ok ? 'ok  ' : 'FAIL'} ${response.status} ${new URL(example.url).pathname}${new URL(example.url).search}: ${text.slice(0, 150)}${text.length > 150 ? ' ...' : ''}`,
       );
     }
+
+    // The web console of each instance (same data from either; the first one is enough to look at everything).
+    const consoleUrls = urls.map((url) => `${url}/ui/`);
+    const consolePage = await fetch(consoleUrls[0], { signal: AbortSignal.timeout(5000) });
+    if (consolePage.status !== 200) failures++;
+    say(
+      `\nWeb console (topology, cluster, progress and lag, store browser, dead letters)${consolePage.status === 200 ? '' : ` FAIL ${consolePage.status}`}:`,
+    );
+    say(`  open ${consoleUrls[0]}    # or ${consoleUrls[1]} on the other instance`);
 
     say('\nEnriched orders (the newest per partition):');
     await showEnrichedOrders(client);

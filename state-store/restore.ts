@@ -40,6 +40,11 @@ export interface RestoreOptions<V> {
   /** Offset restoration must reach per partition (the next offset after the last stable record). */
   readonly endOffsets: ReadonlyMap<TopicPartitionId, number>;
   /**
+   * Where reading starts per partition when that is past the store's checkpoint (e.g. the log start offset of a
+   * store without one): records below it are ignored and progress counts from it. Default: the checkpoints.
+   */
+  readonly startOffsets?: ReadonlyMap<TopicPartitionId, number>;
+  /**
    * Turns a record into a store write; `null` skips it. Tombstones (non-null key, null value) never reach the
    * decoder unless `decodeTombstones` is set: they become deletes of the record key.
    */
@@ -105,7 +110,7 @@ export async function restoreStore<V>(options: RestoreOptions<V>): Promise<Resto
   // Next offset to apply per restored partition; records below it are already in the store.
   const positions = new Map<TopicPartitionId, number>();
   const initial = store.checkpoints();
-  for (const tp of endOffsets.keys()) positions.set(tp, initial.get(tp) ?? 0);
+  for (const tp of endOffsets.keys()) positions.set(tp, Math.max(initial.get(tp) ?? 0, options.startOffsets?.get(tp) ?? 0));
 
   let restored = 0;
   let decodeErrorsSkipped = 0;

@@ -50,7 +50,10 @@ export interface ToOptions<K, V> {
 }
 
 export interface RepartitionOptions<K, V> {
-  /** Topic becomes `<applicationId>-<name>-repartition`. Default: derived from the upstream node name. */
+  /**
+   * Topic becomes `<applicationId>-<name>-repartition`. Required: the name must not change between deploys, or the
+   * records still unread in the old topic are left behind (`build()` refuses a repartition() without one).
+   */
   readonly name?: string;
   /** Default: the max partition count of the upstream source topics. */
   readonly partitions?: number;
@@ -59,7 +62,11 @@ export interface RepartitionOptions<K, V> {
 }
 
 export interface JoinOptions {
-  /** Base name of the repartition topic inserted when the stream's key changed before this join. */
+  /**
+   * Base name of the repartition topic inserted when the stream's key changed before this join:
+   * `<applicationId>-<name>-repartition`. Default: the joined table's store name, which stays the same when
+   * operators are added upstream; name it when two re-keyed joins read one table.
+   */
   readonly repartitionName?: string;
 }
 
@@ -601,8 +608,21 @@ export class KStream<K, V> {
 
   /** Writes the stream through `<applicationId>-<name>-repartition` so records are partitioned by their current key. */
   repartition(options: RepartitionOptions<K, V> = {}): KStream<K, V> {
+    if (options.name === undefined) {
+      // A name generated from the node graph would change whenever an operator is added upstream, silently leaving
+      // the records still unread in the old topic behind: ask for a stable one.
+      const generated = `${this.state.nodes[this.shape.nodeId].name}`;
+      this.state.issues.push(
+        new TopologyBuildError(
+          'repartition()',
+          `give the repartition topic a name that stays the same across deploys, e.g. .repartition({ name: 'orders-by-customer' }) ` +
+            `(the topic is <applicationId>-<name>-repartition). Earlier versions named it after the upstream node ('${generated}'); ` +
+            `pass name: '${generated}' to keep reading the topic an earlier deploy created.`,
+        ),
+      );
+    }
     return this.insertRepartition(
-      options.name,
+      options.name ?? this.state.nodes[this.shape.nodeId].name,
       options.partitions,
       options.key ?? this.shape.keySerde,
       options.value ?? this.shape.valueSerde,
@@ -610,12 +630,11 @@ export class KStream<K, V> {
   }
 
   private insertRepartition<K2>(
-    name: string | undefined,
+    baseName: string,
     partitions: number | undefined,
     keySerde: Serde<K2> | undefined,
     valueSerde: Serde<V> | undefined,
   ): KStream<K2, V> {
-    const baseName = name ?? this.state.nodes[this.shape.nodeId].name;
     const key = keySerde ? erase(keySerde) : this.state.defaultKeySerde;
     const value = valueSerde ? erase(valueSerde) : this.state.defaultValueSerde;
     const sourceId = addRepartition(this.state, this.shape.nodeId, baseName, partitions, key, value);
@@ -745,15 +764,17 @@ export class KStream<K, V> {
     }
     const options = (third ?? {}) as JoinOptions;
     // Co-partitioning: after a key change the stream goes through a repartition topic keyed like the table.
-    const left: KStream<K, V> = this.shape.keyChanged
-      ? this.insertRepartition(options.repartitionName, undefined, table.keySerde as Serde<K>, this.shape.valueSerde)
-      : this;
+    // Named after the table's store by default: the name then survives operators added upstream of the join.
     const getter = table.shape.getter;
+    const joinStore = getter?.store ?? table.store ?? '';
+    const left: KStream<K, V> = this.shape.keyChanged
+      ? this.insertRepartition(options.repartitionName ?? joinStore, undefined, table.keySerde as Serde<K>, this.shape.valueSerde)
+      : this;
     const node = addNode(this.state, leftJoin ? 'KSTREAM-LEFTJOIN' : 'KSTREAM-JOIN', {
       kind: 'stream-table-join',
       parents: [left.shape.nodeId],
-      table: getter ?? { rootId: table.nodeId, store: table.store ?? '', transforms: [] },
-      store: getter?.store ?? table.store ?? '',
+      table: getter ?? { rootId: table.nodeId, store: joinStore, transforms: [] },
+      store: joinStore,
       tableKeySerde: erase(table.keySerde),
       leftJoin,
       joiner: second as ValueJoiner,

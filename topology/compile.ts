@@ -189,7 +189,8 @@ export function compileTopology(input: CompileInput): Topology {
     if (other !== undefined)
       fail(
         sink.name,
-        `repartition topic '${topic}' is also created by ${other}; pass a distinct name to repartition({ name }) or join(..., { repartitionName }).`,
+        `repartition topic '${topic}' is also created by ${other}; pass a distinct name to repartition({ name }) or join(..., { repartitionName }) ` +
+          `(a re-keyed join's topic is named after its table's store by default, so two re-keyed joins with one table need names).`,
       );
     if (userTopics.has(topic)) fail(sink.name, `repartition topic '${topic}' collides with a user topic; pass another name.`);
     if (sink.partitions !== undefined && (!Number.isInteger(sink.partitions) || sink.partitions < 1)) {

@@ -46,9 +46,14 @@ export class Topology implements CompiledTopology {
     return nodeTopic(this.applicationId, node);
   }
 
+  /** Internal topics this topology reads and writes (`<applicationId>-...-repartition`), sorted. */
+  internalTopics(): string[] {
+    return this.repartitionTopics.map((r) => r.topic).sort();
+  }
+
   /** User (non-internal) topics read by sub-topologies and global tables. */
   userSourceTopics(): string[] {
-    const internal = new Set(this.repartitionTopics.map((r) => r.topic));
+    const internal = new Set(this.internalTopics());
     const topics = new Set<string>();
     for (const sub of this.subtopologies) for (const t of sub.sourceTopics) if (!internal.has(t)) topics.add(t);
     for (const g of this.globalTables) topics.add(g.topic);

@@ -11,6 +11,7 @@ import { ResetGroupError } from '../../errors.js';
 import { KafkaAdmin } from '../../processor/kafka/admin.js';
 import { createKafkaClient } from '../../processor/kafka/client.js';
 import { StateDirectory } from '../../state-store/state-directory.js';
+import { globalDeadLetterGroupId } from '../../processor/runtime/dead-letter-ownership.js';
 import { ExitCode, type CliCommand } from '../command.js';
 import { KAFKA_SETTINGS, readKafkaSettings } from '../kafka-settings.js';
 import { formatCount } from '../progress.js';
@@ -43,7 +44,8 @@ const usage = `Usage: tributary reset [<module>] --application-id <id> --brokers
 Resets an application so it reprocesses its input from the start. Prints what it deletes:
   - the internal repartition topics (from the module's topology when given, else every existing topic named
     <application-id>-...-repartition),
-  - the consumer group <application-id> with its committed offsets,
+  - the consumer group <application-id> with its committed offsets (and <application-id>-global-dead-letters,
+    the progress of the dead-letter writer of topics only global tables read),
   - with --include-dlq, the dead-letter topic,
   - with --local-state, <state-dir>/<application-id> on this machine.
 Nothing is deleted without --yes. Stop every instance of the application first.
@@ -176,11 +178,11 @@ export const resetCommand: CliCommand = {
       }
       // The group first: it fails while instances still run, before anything else is gone.
       try {
-        await admin.deleteGroups([applicationId]);
+        await admin.deleteGroups([applicationId, globalDeadLetterGroupId(applicationId)]);
       } catch (error) {
         throw new ResetGroupError(applicationId, { cause: error });
       }
-      process.stdout.write(`Deleted consumer group ${applicationId}\n`);
+      process.stdout.write(`Deleted consumer group ${applicationId} (and ${globalDeadLetterGroupId(applicationId)} if present)\n`);
       const topicsToDelete = [...plan.repartitionTopics, ...(plan.dlqTopic ? [plan.dlqTopic] : [])];
       if (topicsToDelete.length > 0) {
         await admin.deleteTopics(topicsToDelete);

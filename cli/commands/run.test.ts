@@ -19,7 +19,7 @@ describe('readRunSettings', () => {
     expect(settings.options).toEqual({
       kafka: { brokers: ['k1:9092', 'k2:9092'] },
       stateDir: resolve('state/a'),
-      http: { host: '127.0.0.1', port: 7071, authToken: 's3cret' },
+      http: { host: '127.0.0.1', port: 7071, authToken: 's3cret', ui: true },
       commitIntervalMs: 250,
       sessionTimeoutMs: 30_000,
     });
@@ -38,7 +38,19 @@ describe('readRunSettings', () => {
     );
     const settings = readRunSettings(['app.ts', '--brokers', 'k:1', '--host', '0.0.0.0', '--advertised-url', 'http://node-1:7070/'], {});
     if (settings === 'help') throw new Error('unexpected help');
-    expect(settings.options.http).toEqual({ host: '0.0.0.0', port: 7070, advertisedUrl: 'http://node-1:7070' });
+    expect(settings.options.http).toEqual({ host: '0.0.0.0', port: 7070, advertisedUrl: 'http://node-1:7070', ui: true });
+  });
+
+  it('turns the web console off with --no-ui (or TRIBUTARY_NO_UI), keeping the query server', () => {
+    for (const [argv, env] of [
+      [['app.ts', '--brokers', 'k:1', '--no-ui'], {}],
+      [['app.ts', '--brokers', 'k:1'], { TRIBUTARY_NO_UI: 'true' }],
+    ] as const) {
+      const settings = readRunSettings(argv, env);
+      if (settings === 'help') throw new Error('unexpected help');
+      expect(settings.options.http).toEqual({ host: '127.0.0.1', port: 7070, ui: false });
+    }
+    expect(() => readRunSettings(['app.ts', '--brokers', 'k:1', '--no-http', '--no-ui'], {})).toThrow(/--no-ui: is set but --no-http/);
   });
 
   it('lists all problems at once', () => {

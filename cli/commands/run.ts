@@ -60,6 +60,7 @@ const SETTINGS: readonly SettingSpec[] = [
     description: 'Bearer token required by the query server (prefer the variable)',
   },
   { flag: 'no-http', type: 'boolean', description: 'Do not start the query server' },
+  { flag: 'no-ui', type: 'boolean', description: 'Do not serve the web console at /ui/ (the query routes stay)' },
   {
     flag: 'instance-id',
     type: 'string',
@@ -119,12 +120,13 @@ export function readRunSettings(argv: readonly string[], env: NodeJS.ProcessEnv)
   const kafka = readKafkaSettings(line);
   const stateDir = resolve(line.string('state-dir') ?? DEFAULT_STATE_DIR);
   const noHttp = line.boolean('no-http');
+  const noUi = line.boolean('no-ui');
   const host = line.string('host') ?? '127.0.0.1';
   const port = line.integer('port', { min: 0, max: 65_535 }, DEFAULT_PORT);
   const advertisedUrl = line.httpUrl('advertised-url');
   const authToken = line.string('auth-token');
   if (noHttp) {
-    for (const flag of ['port', 'advertised-url', 'auth-token', 'host']) {
+    for (const flag of ['port', 'advertised-url', 'auth-token', 'host', 'no-ui']) {
       if (line.source(flag) !== undefined) line.problem(flag, 'is set but --no-http turns the query server off');
     }
   }
@@ -149,7 +151,9 @@ export function readRunSettings(argv: readonly string[], env: NodeJS.ProcessEnv)
     options: {
       kafka,
       stateDir,
-      ...(noHttp ? {} : { http: { host, port, ...(advertisedUrl ? { advertisedUrl } : {}), ...(authToken ? { authToken } : {}) } }),
+      ...(noHttp
+        ? {}
+        : { http: { host, port, ui: !noUi, ...(advertisedUrl ? { advertisedUrl } : {}), ...(authToken ? { authToken } : {}) } }),
       ...(instanceId ? { instanceId } : {}),
       commitIntervalMs,
       sessionTimeoutMs,
@@ -157,6 +161,8 @@ export function readRunSettings(argv: readonly string[], env: NodeJS.ProcessEnv)
     },
   };
 }
+
+const noUiOf = (settings: RunSettings): boolean => settings.options.http?.ui === false;
 
 export const runCommand: CliCommand = {
   name: 'run',
@@ -215,7 +221,11 @@ export const runCommand: CliCommand = {
         throw error;
       }
       if (app.state === 'running' || app.state === 'rebalancing') {
-        logger.info('running', { instanceId: app.instanceId, url: app.url || '(no query server)' });
+        logger.info('running', {
+          instanceId: app.instanceId,
+          url: app.url || '(no query server)',
+          ...(app.url !== '' && !noUiOf(settings) ? { console: `${app.url}/ui/` } : {}),
+        });
       }
       const end = await finished;
       if (end === 'failed') {

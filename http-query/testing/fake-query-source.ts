@@ -4,9 +4,15 @@
  */
 import { defaultPartition } from '../../common/partitioner.js';
 import { Serdes } from '../../topology/serdes.js';
+import type { TopologyGraph } from '../../topology/graph.js';
+import { assemblePage, tailRange } from '../dead-letter-page.js';
 import type {
   AppStatus,
   ClusterMetadata,
+  ConsumerLagHistory,
+  DeadLetterEntry,
+  DeadLetterPage,
+  DeadLetterPageRequest,
   KeyLocation,
   MetricFamily,
   QuerySource,
@@ -82,6 +88,12 @@ export class FakeQuerySource implements QuerySource {
   readonly urls = new Map<string, string>();
   status: AppStatus = { state: 'running', restoration: [] };
   metricFamilies: MetricFamily[] = [];
+  graph: TopologyGraph = { applicationId: 'fake', nodes: [], edges: [], groups: [] };
+  lagHistory: ConsumerLagHistory = { groupId: 'fake', intervalMs: 5000, times: [], partitions: [] };
+  /** The dead-letter topic: per partition its earliest offset and records (offset order); the end follows the last. */
+  deadLetterPartitions: { earliest: number; records: DeadLetterEntry[] }[] = [{ earliest: 0, records: [] }];
+  /** Set to make `deadLetters` fail (the topic cannot be read). */
+  deadLetterFailure: Error | undefined;
   private readonly infos = new Map<string, StoreInfo>();
 
   constructor(
@@ -205,5 +217,24 @@ export class FakeQuerySource implements QuerySource {
 
   metrics(): readonly MetricFamily[] {
     return this.metricFamilies;
+  }
+
+  topologyGraph(): TopologyGraph {
+    return this.graph;
+  }
+
+  consumerLag(): ConsumerLagHistory {
+    return this.lagHistory;
+  }
+
+  async deadLetters(request: DeadLetterPageRequest): Promise<DeadLetterPage> {
+    if (this.deadLetterFailure !== undefined) throw this.deadLetterFailure;
+    const tails = this.deadLetterPartitions.map(({ earliest, records }, partition) => {
+      const last = records[records.length - 1];
+      const bounds = { partition, earliest, end: last === undefined ? earliest : Math.max(earliest, last.offset + 1) };
+      const { from, upper } = tailRange(bounds, request.before?.get(partition), request.limit);
+      return { ...bounds, from, upper, records: records.filter((r) => r.offset >= from && r.offset < upper) };
+    });
+    return assemblePage('fake-dlq', tails, request.limit);
   }
 }

@@ -9,8 +9,11 @@
  * Global tables (every instance, all partitions): open one KeyValueStore per `topology.globalTables[i].store`
  * (partition 'global'); restore it with `createTableRecordDecoder(spec, {...})` + restoreStore; then for every
  * consumed batch:
- *   const g = new GlobalTableUpdater({ topology, stores, errorPolicy, metrics });
+ *   const g = new GlobalTableUpdater({ topology, stores, errorPolicy, metrics, writesDeadLetters });
  *   const batch = g.prepare(records); await send(batch.deadLetters); await g.write(batch);
+ *   With several instances, one writer per partition must own the dead letters of a global-only topic (the runtime
+ *   elects one: processor/runtime/dead-letter-ownership.ts) and `writesDeadLetters` is false everywhere else;
+ *   bad records of a topic a sub-topology also reads are always the owning task's.
  *
  * Tasks: one per (sub-topology id, partition) assigned to this instance.
  *   const task = new StreamTask({ topology, subtopologyId, partition, stores, globalStores, errorPolicy, metrics,
@@ -30,8 +33,10 @@
  *   Loop:
  *     if (task.readyToProcess(now)) {
  *       const { outputs } = await task.process({ maxRecords, nowMs: now });   // timestamp order, no per-record await
- *       send outputs (ProducedRecord.partition undefined ⇒ murmur2 of the key, see processor/partitioner.ts;
- *       changelog records of derived tables carry the task's partition)
+ *       send outputs (ProducedRecord.partition undefined ⇒ murmur2 of the key, see common/partitioner.ts;
+ *       changelog records of derived tables carry the task's partition);
+ *       a dead letter of a record that failed after a repartition is pending (`isPendingOriginal`): put the user's
+ *       record it names in first (`withOriginalRecord`; `withoutOriginalRecord` if it is gone from its topic)
  *     }
  *   Commit (every commit interval):
  *     0. const { outputs } = await task.prepareCommit();   // updates 'on-commit' tables held back; send them too
@@ -60,7 +65,8 @@
  *   processor-context.ts process() nodes: their context and stores, the barrier for async calls
  *   output-slots.ts      outputs in input order through reserved slots
  *   record-errors.ts     error policies per source and dead letters (one per source record)
- *   in-flight.ts         a record in the graph and the consumed record it came from
+ *   in-flight.ts         a record in the graph, and the RecordFate of the consumed record it came from (one dead
+ *                        letter per record; the origin trailer of the repartition records it writes)
  *   task-store.ts        a task's view of a store: pending writes + a bounded cache of recent values, written at commit
  *   error-policy.ts, table-decoder.ts, global-updater.ts, metrics.ts: policies, table decoding, global tables, counters
  */

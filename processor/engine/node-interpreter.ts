@@ -12,7 +12,7 @@ import { assertNever } from '../../common/assert-never.js';
 import type { TaskId } from '../../common/task-id.js';
 import type { ConsumedRecord } from '../../common/records.js';
 import type { Topology } from '../../topology/topology.js';
-import type { Subtopology, TableSourceSpec } from '../../topology/specs.js';
+import type { GlobalTableSpec, Subtopology, TableSourceSpec } from '../../topology/specs.js';
 import type {
   RepartitionSinkNode,
   RepartitionSourceNode,
@@ -26,7 +26,7 @@ import type {
 } from '../../topology/nodes.js';
 import { Aggregations } from './aggregations.js';
 import type { ResolvedErrorPolicy } from './error-policy.js';
-import type { InFlight, Origin } from './in-flight.js';
+import { RecordFate, type InFlight, type Origin } from './in-flight.js';
 import type { EngineMetrics } from './metrics.js';
 import type { NodeHost } from './node-host.js';
 import type { TaskOutputs } from './output-slots.js';
@@ -85,6 +85,14 @@ export class NodeInterpreter implements NodeHost {
   private readonly partitionCount: ((topic: string) => number) | undefined;
   /** Source nodes of this sub-topology per topic, each with its resolved error policy. */
   private readonly sourcesByTopic = new Map<string, { node: SourceNode; policy: ResolvedErrorPolicy }[]>();
+  /** Repartition topics this sub-topology reads (their records carry the user record's origin). */
+  private readonly repartitionInputs = new Set<string>();
+  /**
+   * Per topic, the global tables on it whose bad records this task dead-letters: the task owning a partition owns
+   * the dead letters of every reader of that partition (global updaters defer to it). Global tables whose decoding
+   * a table source here already covers (same serdes, same policy) are left out.
+   */
+  private readonly globalChecks = new Map<string, { spec: GlobalTableSpec; policy: ResolvedErrorPolicy }[]>();
   /** Table-source node id → its definition (serdes, store, policy). */
   private readonly tableSpecs = new Map<number, TableSourceSpec>();
   /** Node id → topic a sink or repartition sink writes (resolved once, not per record). */
@@ -118,8 +126,22 @@ export class NodeInterpreter implements NodeHost {
         const topic = topology.topicOf(node) as string;
         const policy = this.errors.policyFor('errorPolicy' in node ? node.errorPolicy : undefined);
         this.sourcesByTopic.set(topic, [...(this.sourcesByTopic.get(topic) ?? []), { node, policy }]);
+        if (node.kind === 'repartition-source') this.repartitionInputs.add(topic);
       }
       if (node.kind === 'sink' || node.kind === 'repartition-sink') this.sinkTopics[node.id] = topology.topicOf(node) as string;
+    }
+    for (const spec of topology.globalTables) {
+      if (!this.sourcesByTopic.has(spec.topic)) continue;
+      const policy = this.errors.policyFor(spec.errorPolicy);
+      if (policy.deserialization !== 'dead-letter') continue;
+      const covered = subtopology.tableSources.some(
+        (t) =>
+          t.topic === spec.topic &&
+          t.keySerde === spec.keySerde &&
+          t.valueSerde === spec.valueSerde &&
+          this.errors.policyFor(t.errorPolicy).deserialization === 'dead-letter',
+      );
+      if (!covered) this.globalChecks.set(spec.topic, [...(this.globalChecks.get(spec.topic) ?? []), { spec, policy }]);
     }
     this.emitters = this.nodes.map(() => {
       const buffer: unknown[] = [];
@@ -144,10 +166,12 @@ export class NodeInterpreter implements NodeHost {
   }
 
   /** Runs a consumed record of `topic` through every source node reading that topic. */
-  runInput(topic: string, record: ConsumedRecord): void {
+  runInput(topic: string, consumed: ConsumedRecord): void {
     this.metrics.recordProcessed(topic);
+    const fate = new RecordFate(consumed, this.repartitionInputs.has(topic));
+    const record = fate.record;
     for (const { node, policy } of this.sourcesByTopic.get(topic) ?? []) {
-      const origin: Origin = { record, policy, deadLettered: false };
+      const origin: Origin = { record, policy, fate };
       switch (node.kind) {
         case 'table-source':
           if (this.changeSources.has(node.store)) this.tables.startSource(node, this.tableSpecs.get(node.id) as TableSourceSpec, origin);
@@ -159,6 +183,24 @@ export class NodeInterpreter implements NodeHost {
           break;
         default:
           assertNever(node, 'source node kind');
+      }
+    }
+    const checks = this.globalChecks.get(topic);
+    if (checks !== undefined && !fate.deadLettered) this.checkGlobalTables(checks, record, fate);
+  }
+
+  /** Decodes the record as each global table on its topic would, and dead-letters it if one of them cannot. */
+  private checkGlobalTables(
+    checks: readonly { spec: GlobalTableSpec; policy: ResolvedErrorPolicy }[],
+    record: ConsumedRecord,
+    fate: RecordFate,
+  ): void {
+    for (const { spec, policy } of checks) {
+      try {
+        decodeTableRecord(spec, record);
+      } catch (error) {
+        this.errors.deserializationFailed({ record, policy, fate }, error);
+        return;
       }
     }
   }
@@ -287,6 +329,8 @@ export class NodeInterpreter implements NodeHost {
       this.errors.processingFailed(node, record, error);
       return;
     }
+    // A repartition record carries its user record's origin (and dead-letter mark) in a trailer of its value.
+    if (node.kind === 'repartition-sink') value = record.origin.fate.repartitionValue(value);
     this.outputs.push({ topic, partition, timestamp: record.timestamp, key, value, headers: record.headers });
   }
 

@@ -6,7 +6,7 @@ import { StreamsBuilder } from '../../topology/builder.js';
 import type { StreamGlobalJoinNode, StreamTableJoinNode } from '../../topology/nodes.js';
 import { Serdes } from '../../topology/serdes.js';
 import { resolveErrorPolicy } from './error-policy.js';
-import type { InFlight } from './in-flight.js';
+import { RecordFate, type InFlight } from './in-flight.js';
 import { ParkedReads, type ParkingNode, type StoreReader } from './parked-reads.js';
 import { TaskOutputs } from './output-slots.js';
 import { TaskStoreView } from './task-store.js';
@@ -61,11 +61,8 @@ function setup() {
     globalStores: new Map([['products', stores.products]]),
     outputs,
   });
-  const origin = {
-    record: { topic: 'orders', partition: 0, offset: 0, timestamp: 0, key: null, value: null, headers: {} },
-    policy: resolveErrorPolicy('lookups', undefined),
-    deadLettered: false,
-  };
+  const record = { topic: 'orders', partition: 0, offset: 0, timestamp: 0, key: null, value: null, headers: {} };
+  const origin = { record, policy: resolveErrorPolicy('lookups', undefined), fate: new RecordFate(record, false) };
   const inFlight = (key: string, value: string): InFlight => ({ key, value, timestamp: 0, headers: {}, origin });
   const park = (node: StreamTableJoinNode | StreamGlobalJoinNode, record: InFlight) => {
     const keyBytes = Buffer.from(record.key as string);

@@ -212,6 +212,24 @@ export class StreamTask {
     this.inputs.noteFetchPosition(tp, nextOffset, endOffset);
   }
 
+  /**
+   * The consumer moved past offsets of input `tp` that hold no record it delivers (transaction markers, aborted
+   * records) up to `nextOffset`, after delivering every record below it. Once those are processed, the task's
+   * position for `tp` is `nextOffset`: its committed offset and, for a table input, its store's checkpoint, so a
+   * partition ending in markers is fully consumed instead of one short of its end. Also a fetch position (see
+   * `noteFetchPosition`).
+   */
+  advancePosition(tp: TopicPartitionId, nextOffset: number): void {
+    this.assertUsable();
+    this.inputs.advancePosition(tp, nextOffset);
+  }
+
+  /** Next offset of input `tp` for everything processed so far (skipped offsets included), if any. */
+  position(tp: TopicPartitionId): number | undefined {
+    this.inputs.applySkips(this.nextOffsets);
+    return this.nextOffsets.get(tp);
+  }
+
   /** Records buffered and not yet processed. */
   bufferedCount(): number {
     return this.inputs.bufferedCount();
@@ -284,6 +302,7 @@ export class StreamTask {
   /** Next offset to read per input partition, for everything processed so far. */
   committableOffsets(): ReadonlyMap<TopicPartitionId, number> {
     this.assertUsable();
+    this.inputs.applySkips(this.nextOffsets);
     return new Map(this.nextOffsets);
   }
 
@@ -303,6 +322,7 @@ export class StreamTask {
         `${this.graph.updates.cachedCount} derived-table update(s) are held back until commit (emit: 'on-commit'); call prepareCommit() and send its outputs before commit().`,
       );
     }
+    this.inputs.applySkips(this.nextOffsets);
     const writes: Promise<void>[] = [];
     for (const view of this.views.values()) {
       const checkpoints = new Map<TopicPartitionId, number>();

@@ -5,7 +5,7 @@ import kafkajs, { type Admin } from 'kafkajs';
 import { KafkaAdminError } from '../../errors.js';
 import { topicPartitionId, type TopicPartitionId } from '../../common/records.js';
 import type { KafkaClient } from './client.js';
-import type { ClusterLookups, TopicPartitionCounts } from './cluster-lookups.js';
+import type { ClusterLookups, LogOffsets, TopicPartitionCounts } from './cluster-lookups.js';
 
 export interface TopicSpec {
   readonly topic: string;
@@ -123,6 +123,12 @@ export class KafkaAdmin implements ClusterLookups {
   async fetchEndOffsets(topic: string): Promise<Map<number, number>> {
     const offsets = await this.run('fetchTopicOffsets', () => this.admin.fetchTopicOffsets(topic));
     return new Map(offsets.map((o) => [o.partition, Number(o.high)]));
+  }
+
+  /** Log start offset (`low`) and end offset (`high`, the last stable offset) of each partition. */
+  async fetchOffsetRanges(topic: string): Promise<Map<number, LogOffsets>> {
+    const offsets = await this.run('fetchTopicOffsets', () => this.admin.fetchTopicOffsets(topic));
+    return new Map(offsets.map((o) => [o.partition, { start: Number(o.low), end: Number(o.high) }]));
   }
 
   /** Committed offsets of a group; partitions without a commit are left out. */

@@ -1,10 +1,11 @@
 /**
  * One open task of the runtime, and how it is opened and closed: its stores (one LevelDB per store partition,
- * from the state directory), its StreamTask, and the RestorationPlan of its table partitions. Positioning its
- * inputs on the group member (seek, pause) is the caller's: see TaskManager.
+ * from the state directory; a table store whose checkpoint lies outside its topic's log is cleared first, see
+ * restore-range.ts), its StreamTask, and the RestorationPlan of its table partitions. Positioning its inputs on the
+ * group member (seek, pause) and running the restoration is the caller's: see TaskManager.
  */
 import type { Logger } from '../../common/logger.js';
-import type { ProducedRecord, TopicPartitionId } from '../../common/records.js';
+import { topicPartitionId, type ProducedRecord, type TopicPartitionId } from '../../common/records.js';
 import { parseTaskId, type TaskId } from '../../common/task-id.js';
 import type { StateDirectory } from '../../state-store/state-directory.js';
 import type { KeyValueStore, ReadOnlyKeyValueStore } from '../../state-store/types.js';
@@ -14,8 +15,10 @@ import type { ErrorPolicy } from '../engine/error-policy.js';
 import type { EngineMetrics } from '../engine/metrics.js';
 import { StreamTask } from '../engine/stream-task.js';
 import { createTableRecordDecoder } from '../engine/table-decoder.js';
+import type { LogOffsets } from '../kafka/cluster-lookups.js';
 import type { TopicPartition } from '../kafka/group-member.js';
 import { RestorationPlan } from './restoration-plan.js';
+import { describeRebuild, restoreRange } from './restore-range.js';
 import type { RestorationTracker } from './restoration-tracker.js';
 
 export interface ActiveTask {
@@ -40,25 +43,46 @@ export interface TaskOpeningContext {
   readonly tracker: RestorationTracker;
   readonly logger: Logger;
   readonly maxTaskIdleMs: number;
+  /** Records a table store partition may be behind its end offset and count as caught up (see RestorationPlan). */
+  readonly readinessLag: number;
   /** Sends dead letters of bad table records found while restoring records nobody processed before. */
   readonly deadLetters: (records: readonly ProducedRecord[]) => Promise<void>;
 }
 
 /**
  * Opens task `id`'s stores and engine and plans its table restoration from the group's committed offsets and the
- * end offsets at assignment.
+ * log offsets at assignment.
  */
 export async function openActiveTask(
   id: TaskId,
   context: TaskOpeningContext,
   committed: ReadonlyMap<TopicPartitionId, number>,
-  ends: ReadonlyMap<TopicPartitionId, number>,
+  logs: ReadonlyMap<TopicPartitionId, LogOffsets>,
 ): Promise<ActiveTask> {
   const { topology, stateDirectory, logger } = context;
   const { subtopology: subId, partition } = parseTaskId(id);
   const subtopology = topology.subtopologies[subId];
   const stores = new Map<string, KeyValueStore<unknown>>();
   for (const name of subtopology.stores) stores.set(name, await stateDirectory.openStore<unknown>(name, partition));
+  // A store whose checkpoint the log cannot continue from (retention past it, a recreated topic) is cleared and
+  // restored from the log start: patching it would keep keys whose later updates or tombstones are gone.
+  for (const spec of subtopology.tableSources) {
+    const tp = topicPartitionId(spec.topic, partition);
+    const log = logs.get(tp);
+    const checkpoint = stores.get(spec.store)?.checkpoints().get(tp);
+    if (log === undefined) continue;
+    const { rebuild } = restoreRange(checkpoint, log, committed.get(tp));
+    if (rebuild === undefined) continue;
+    logger.warn(`store ${spec.store} partition ${partition} is rebuilt from the log start of ${tp}: ${describeRebuild(rebuild)}`, {
+      store: spec.store,
+      partition,
+      checkpoint,
+      logStartOffset: log.start,
+      endOffset: log.end,
+    });
+    await stateDirectory.deleteStore(spec.store, partition);
+    stores.set(spec.store, await stateDirectory.openStore<unknown>(spec.store, partition));
+  }
   const task = new StreamTask({
     topology,
     subtopologyId: subId,
@@ -76,15 +100,18 @@ export async function openActiveTask(
     tableSources: subtopology.tableSources,
     stores,
     committed,
-    ends,
+    logs,
     tracker: context.tracker,
+    readinessLag: context.readinessLag,
     decoder: (spec, deadLetterBadRecords) =>
       createTableRecordDecoder(spec, {
         applicationId: topology.applicationId,
         errorPolicy: context.errorPolicy,
         logger,
         metrics: context.metrics,
+        // Below a committed offset the records were processed (and dead-lettered) before: none is written again.
         deadLetters: deadLetterBadRecords ? context.deadLetters : undefined,
+        deadLetteredElsewhere: 'restored',
       }),
   });
   return { id, subtopology, partition, task, stores, restoration, paused: [] };

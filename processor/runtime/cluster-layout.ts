@@ -4,11 +4,17 @@
  * - repartition topics and the dead-letter topic are created if missing (idempotent, safe with concurrent instances);
  * - all source topics of a sub-topology must have one partition count → CoPartitioningError naming topics and counts.
  * The result is the partition count of every topic the runtime touches, and the task specs for the group.
+ *
+ * `findOrphanedInternalTopics` lists internal topics of the application (`<applicationId>-...-repartition` or
+ * `-changelog`, read by its group before) that this topology no longer uses, with the records the group never read
+ * in them: what an earlier deploy left behind when an internal topic got another name.
  */
 import { CoPartitioningError, MissingSourceTopicsError } from '../../errors.js';
 import type { Topology } from '../../topology/topology.js';
 import type { KafkaAdmin, TopicSpec } from '../kafka/admin.js';
 import type { TaskSpec } from '../kafka/assignor.js';
+import type { ClusterLookups } from '../kafka/cluster-lookups.js';
+import { topicPartitionId } from '../../common/records.js';
 
 /** Kafka's default `max.message.bytes` (1 MiB + record-batch overhead). */
 const DEFAULT_MAX_MESSAGE_BYTES = 1_048_588;
@@ -82,4 +88,60 @@ function checkCoPartitioning(topology: Topology, countOf: (topic: string) => num
     const distinct = new Set(Object.values(counts));
     if (distinct.size > 1) throw new CoPartitioningError(sub.id, counts, Math.max(...distinct));
   }
+}
+
+/** An internal topic of the application the topology no longer reads. */
+export interface OrphanedInternalTopic {
+  readonly topic: string;
+  /** Records in it the application's group has not read (committed offset, else the log start, to the end). */
+  readonly unreadRecords: number;
+}
+
+/** What finding orphaned internal topics reads from the cluster (KafkaAdmin has it). */
+export type InternalTopicLookups = Pick<ClusterLookups, 'fetchOffsetRanges' | 'fetchCommittedOffsets'> & {
+  listTopics(): Promise<string[]>;
+};
+
+/** Internal topic names of `applicationId` among `topics`: `<applicationId>-<name>-repartition` or `-changelog`. */
+export function internalTopicsOf(applicationId: string, topics: readonly string[]): string[] {
+  const pattern = new RegExp(`^${applicationId.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-.+-(repartition|changelog)$`);
+  return topics.filter((topic) => pattern.test(topic));
+}
+
+/**
+ * Internal topics of the application the topology no longer reads. Only topics the application's group has read
+ * (committed offsets on them) count: a name like `shop-eu-orders-repartition` may belong to another application
+ * `shop-eu`, and its records are not this one's to drain.
+ */
+export async function findOrphanedInternalTopics(lookups: InternalTopicLookups, topology: Topology): Promise<OrphanedInternalTopic[]> {
+  const used = new Set(topology.internalTopics());
+  const candidates = internalTopicsOf(topology.applicationId, await lookups.listTopics())
+    .filter((topic) => !used.has(topic))
+    .sort();
+  if (candidates.length === 0) return [];
+  const committed = await lookups.fetchCommittedOffsets(topology.applicationId, candidates);
+  const readByGroup = new Set([...committed.keys()].map((tp) => tp.slice(0, tp.lastIndexOf(':'))));
+  const result: OrphanedInternalTopic[] = [];
+  for (const topic of candidates) {
+    if (!readByGroup.has(topic)) continue;
+    let unreadRecords = 0;
+    for (const [partition, log] of await lookups.fetchOffsetRanges(topic)) {
+      const read = Math.max(committed.get(topicPartitionId(topic, partition)) ?? log.start, log.start);
+      unreadRecords += Math.max(0, log.end - read);
+    }
+    result.push({ topic, unreadRecords });
+  }
+  return result;
+}
+
+/** The log line for an orphaned topic: what is in it, and how to drain or drop it. */
+export function describeOrphanedTopic({ topic, unreadRecords }: OrphanedInternalTopic): string {
+  if (unreadRecords === 0)
+    return `internal topic ${topic} is no longer used by this topology and the group read all of it: it can be deleted`;
+  return (
+    `internal topic ${topic} is no longer used by this topology, and holds ${unreadRecords} record(s) its group never read: ` +
+    `they will not be processed. To process them, stop this version, run the previous one until its consumer lag on ${topic} ` +
+    `is 0, then deploy this one; or keep the old name (repartition({ name }) / join(..., { repartitionName }) with the ` +
+    `part between '<applicationId>-' and '-repartition'). To drop them, delete the topic.`
+  );
 }

@@ -28,4 +28,19 @@ describe('engineMetricFamilies', () => {
       await server.close();
     }
   });
+
+  it('labels dead letters by stage and source topic, skips by stage, and letters not written by reason', () => {
+    const metrics = new EngineMetrics();
+    metrics.recordDeadLetter('processing', 'orders', 2);
+    metrics.recordDeadLetter('deserialization', 'customers');
+    metrics.recordSkipped('deserialization', 3);
+    metrics.recordNotDeadLettered('owner', 4);
+    const families = new Map(engineMetricFamilies(metrics.snapshot()).map((f) => [f.name, f.samples]));
+    expect(families.get('tributary_records_dead_lettered_total')).toEqual([
+      { labels: { stage: 'deserialization', source: 'customers' }, value: 1 },
+      { labels: { stage: 'processing', source: 'orders' }, value: 2 },
+    ]);
+    expect(families.get('tributary_records_skipped_total')).toContainEqual({ labels: { stage: 'deserialization' }, value: 3 });
+    expect(families.get('tributary_dead_letters_not_written_total')).toContainEqual({ labels: { reason: 'owner' }, value: 4 });
+  });
 });

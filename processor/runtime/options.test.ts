@@ -19,12 +19,13 @@ function problemsOf(run: () => unknown): readonly string[] {
 }
 
 describe('resolveAppOptions', () => {
-  it('fills defaults: the topology app id, `<appId>-dlq`, loopback HTTP on an ephemeral port', () => {
+  it('fills defaults: the topology app id, `<appId>-dlq`, loopback HTTP on an ephemeral port with the console', () => {
     const resolved = resolveAppOptions(topology, { brokers: '127.0.0.1:9092, 127.0.0.1:9093', stateDir: '/tmp/x', http: {} });
     expect(resolved.applicationId).toBe('shop');
     expect(resolved.kafka).toMatchObject({ brokers: ['127.0.0.1:9092', '127.0.0.1:9093'], clientId: 'shop' });
     expect(resolved.errorPolicy.deadLetterTopic).toBe('shop-dlq');
-    expect(resolved.http).toEqual({ host: '127.0.0.1', port: 0, advertisedUrl: undefined, authToken: undefined });
+    expect(resolved.http).toEqual({ host: '127.0.0.1', port: 0, advertisedUrl: undefined, authToken: undefined, ui: true });
+    expect(resolveAppOptions(topology, { brokers: 'b:1', stateDir: '/tmp/x', http: { ui: false } }).http?.ui).toBe(false);
     expect(resolved).toMatchObject({ commitIntervalMs: 1000, sessionTimeoutMs: 30_000, heartbeatIntervalMs: 3000, handleSignals: false });
   });
 

@@ -16,8 +16,10 @@ export interface HttpOptions {
   readonly port?: number;
   /** URL other instances use to reach this one (published in the group). Default: the URL the server listens on. */
   readonly advertisedUrl?: string;
-  /** Bearer token required on every route but /health. */
+  /** Bearer token required on every route but /health (and the console's static files, which hold no data). */
   readonly authToken?: string;
+  /** Serve the web console at `/ui/` (topology, cluster, progress and lag, store browser, dead letters). Default true. */
+  readonly ui?: boolean;
 }
 
 /** Kafka connection settings; `clientId` defaults to `<applicationId>-<instanceId>`, `brokers` may come from `brokers`. */
@@ -59,6 +61,18 @@ export interface TributaryAppOptions {
   readonly fetchMaxWaitMs?: number;
   /** Kafka Streams' max.task.idle.ms: wait this long for every input of a task before processing. Default 0. */
   readonly maxTaskIdleMs?: number;
+  /**
+   * How many records a co-partitioned table partition may still be behind the end offset taken when it was assigned
+   * and count as caught up: its lookups are answered and /ready may say 200. Default 0 (caught up = everything below
+   * the end offset is in the store). Global tables always bootstrap to their end offsets.
+   */
+  readonly readinessLag?: number;
+  /**
+   * What start() does when an internal topic of this application that the topology no longer reads (a renamed
+   * repartition topic) holds records the group never read: `'warn'` (default) logs how to drain it and lists it in
+   * GET /metadata; `'fail'` refuses to start (OrphanedInternalTopicsError).
+   */
+  readonly orphanedInternalTopics?: 'warn' | 'fail';
   /** Retries of a failed produce (after kafkajs's own retries) before the production error policy applies. Default 3. */
   readonly productionRetries?: number;
   readonly logger?: Logger;
@@ -70,7 +84,7 @@ export interface ResolvedAppOptions {
   readonly applicationId: string;
   readonly kafka: KafkaClientConfig;
   readonly stateDir: string;
-  readonly http: (Required<Pick<HttpOptions, 'host' | 'port'>> & Pick<HttpOptions, 'advertisedUrl' | 'authToken'>) | undefined;
+  readonly http: (Required<Pick<HttpOptions, 'host' | 'port' | 'ui'>> & Pick<HttpOptions, 'advertisedUrl' | 'authToken'>) | undefined;
   readonly instanceId: string | undefined;
   readonly commitIntervalMs: number;
   readonly errorPolicy: ErrorPolicy;
@@ -81,6 +95,8 @@ export interface ResolvedAppOptions {
   readonly rebalanceTimeoutMs: number;
   readonly fetchMaxWaitMs: number;
   readonly maxTaskIdleMs: number;
+  readonly readinessLag: number;
+  readonly orphanedInternalTopics: 'warn' | 'fail';
   readonly productionRetries: number;
   readonly logger: Logger;
   readonly handleSignals: boolean;
@@ -141,6 +157,10 @@ export function resolveAppOptions(topology: Topology, options: TributaryAppOptio
   const fetchMaxWaitMs = positive('fetchMaxWaitMs', options.fetchMaxWaitMs, 100);
   const maxTaskIdleMs = nonNegativeInt('maxTaskIdleMs', options.maxTaskIdleMs, 0);
   const productionRetries = nonNegativeInt('productionRetries', options.productionRetries, 3);
+  const readinessLag = nonNegativeInt('readinessLag', options.readinessLag, 0);
+  const orphanedInternalTopics = options.orphanedInternalTopics ?? 'warn';
+  if (orphanedInternalTopics !== 'warn' && orphanedInternalTopics !== 'fail')
+    problems.push(`orphanedInternalTopics: ${String(orphanedInternalTopics)} must be 'warn' or 'fail'`);
   const dlqPartitions = positive('dlqPartitions', options.dlqPartitions, 1);
   if (!Number.isInteger(dlqPartitions)) problems.push(`dlqPartitions: ${dlqPartitions} must be an integer`);
   const rf = options.internalTopicReplicationFactor;
@@ -154,7 +174,15 @@ export function resolveAppOptions(topology: Topology, options: TributaryAppOptio
     if (options.http.advertisedUrl !== undefined && !/^https?:\/\/[^/]+/.test(options.http.advertisedUrl)) {
       problems.push(`http.advertisedUrl: "${options.http.advertisedUrl}" must be an http(s) base URL such as http://10.0.0.7:7070`);
     }
-    http = { host: options.http.host ?? '127.0.0.1', port, advertisedUrl: options.http.advertisedUrl, authToken: options.http.authToken };
+    if (options.http.ui !== undefined && typeof options.http.ui !== 'boolean')
+      problems.push(`http.ui: ${String(options.http.ui)} must be true or false`);
+    http = {
+      host: options.http.host ?? '127.0.0.1',
+      port,
+      advertisedUrl: options.http.advertisedUrl,
+      authToken: options.http.authToken,
+      ui: options.http.ui ?? true,
+    };
   }
   if (
     options.dlqTopic !== undefined &&
@@ -181,6 +209,8 @@ export function resolveAppOptions(topology: Topology, options: TributaryAppOptio
     rebalanceTimeoutMs,
     fetchMaxWaitMs,
     maxTaskIdleMs,
+    readinessLag,
+    orphanedInternalTopics,
     productionRetries,
     logger: options.logger ?? silentLogger,
     handleSignals: options.handleSignals ?? false,

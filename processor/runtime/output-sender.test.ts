@@ -90,4 +90,17 @@ describe('OutputSender', () => {
     await sender(sink, 'fail').sender.send([]);
     expect(sink.calls).toHaveLength(0);
   });
+
+  it('counts the dead letters among acknowledged records, per stage and source topic; a failed send counts none', async () => {
+    const letter = (stage: string, source: string): ProducedRecord => ({
+      ...record('app-dlq', source),
+      headers: { [DeadLetterHeaders.stage]: Buffer.from(stage), [DeadLetterHeaders.sourceTopic]: Buffer.from(source) },
+    });
+    const failing = sender(new FlakySink(10), 'fail', 0);
+    await expect(failing.sender.send([letter('processing', 'orders')])).rejects.toBeInstanceOf(KafkaProduceError);
+    expect(failing.metrics.snapshot().deadLettered).toBe(0);
+    const { sender: s, metrics } = sender(new FlakySink(0), 'fail');
+    await s.send([record('out', 'a'), letter('processing', 'orders'), letter('deserialization', 'orders'), letter('processing', 'orders')]);
+    expect(metrics.snapshot().deadLetteredBy).toEqual({ deserialization: { orders: 1 }, processing: { orders: 2 }, production: {} });
+  });
 });

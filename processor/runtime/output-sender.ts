@@ -2,9 +2,12 @@
  * Sends a cycle's outputs (sinks, repartition records, dead letters) in one producer call, acks=all. A failed send
  * is retried with backoff (on top of kafkajs's own retries); then the application's production error policy
  * decides: 'fail' (default) rethrows, 'log-and-skip' drops the records, 'dead-letter' writes them to the DLQ.
+ *
+ * Every dead letter this instance writes goes through here, so this is where they are counted: once Kafka
+ * acknowledged them, per stage and source topic (`tributary_records_dead_lettered_total` equals the letters written).
  */
 import { KafkaProduceError } from '../../errors.js';
-import { deadLetterRecord } from '../../common/dead-letters.js';
+import { deadLetterRecord, DeadLetterHeaders, type ErrorStage } from '../../common/dead-letters.js';
 import type { ResolvedErrorPolicy } from '../engine/error-policy.js';
 import type { EngineMetrics } from '../engine/metrics.js';
 import type { RecordProducer } from '../kafka/producer.js';
@@ -28,6 +31,7 @@ export interface OutputSenderOptions {
   readonly initialBackoffMs?: number;
   /** False once the app is stopping: retries stop early. */
   readonly shouldRetry?: () => boolean;
+  /** Called with every batch Kafka acknowledged (dead letters included), e.g. to count dead letters. */
 }
 
 export class OutputSender {
@@ -41,13 +45,15 @@ export class OutputSender {
     const failure = await this.sendWithRetries(records);
     if (failure === undefined) {
       this.sent += records.length;
+      this.countDeadLetters(records);
       return;
     }
     const { policy, metrics, logger } = this.options;
     const topics = [...new Set(records.map((r) => r.topic))];
-    metrics.recordError('production', policy.production);
+    metrics.recordError('production', policy.production, records.length);
     if (policy.production === 'fail') throw failure;
     if (policy.production === 'log-and-skip') {
+      metrics.recordSkipped('production', records.length);
       logger.error('dropping records Kafka did not acknowledge (production error policy: log-and-skip)', {
         records: records.length,
         topics,
@@ -59,6 +65,7 @@ export class OutputSender {
     const dlqFailure = await this.sendWithRetries(deadLetters);
     if (dlqFailure !== undefined) throw dlqFailure;
     this.sent += deadLetters.length;
+    this.countDeadLetters(deadLetters);
     logger.warn('sent records Kafka did not acknowledge to the dead-letter topic', {
       records: records.length,
       topics,
@@ -85,6 +92,18 @@ export class OutputSender {
         await new Promise((resolve) => setTimeout(resolve, backoff));
         backoff *= 4;
       }
+    }
+  }
+
+  /** Counts the acknowledged dead letters among `records` (a string comparison per record; letters are rare). */
+  private countDeadLetters(records: readonly ProducedRecord[]): void {
+    const { deadLetterTopic } = this.options.policy;
+    const h = DeadLetterHeaders;
+    for (const record of records) {
+      if (record.topic !== deadLetterTopic) continue;
+      const stage = (record.headers[h.stage]?.toString('utf8') ?? 'processing') as ErrorStage;
+      const source = (record.headers[h.sourceTopic] ?? record.headers[h.targetTopic])?.toString('utf8') ?? '';
+      this.options.metrics.recordDeadLetter(stage, source);
     }
   }
 

@@ -151,4 +151,45 @@ describe('RuntimeQuerySource', () => {
     });
     expect(source(undefined, undefined).locate('table-store', Buffer.from('x'))).toMatchObject({ kind: 'unavailable' });
   });
+
+  it('describes its topology as a graph, and has an empty lag history and no dead-letter reader until started', async () => {
+    const qs = source(undefined, undefined);
+    const graph = qs.topologyGraph();
+    expect(graph).toBe(qs.topologyGraph()); // computed once
+    expect(graph.applicationId).toBe('qs');
+    expect(graph.nodes.filter((n) => n.kind === 'store').map((n) => n.name)).toEqual(['global-store', 'table-store']);
+    expect(qs.consumerLag()).toEqual({ groupId: 'qs', intervalMs: 5000, times: [], partitions: [] });
+    await expect(qs.deadLetters({ limit: 5 })).rejects.toThrow(/starting/);
+  });
+
+  it('hands lag history and dead-letter pages over from the runtime parts', async () => {
+    const history = {
+      groupId: 'qs',
+      intervalMs: 1000,
+      times: [1],
+      partitions: [{ topic: 'orders', partition: 0, committed: [3], end: [5] }],
+    };
+    const page = { topic: 'qs-dlq', entries: [], partitions: [{ partition: 0, earliest: 0, end: 0 }], next: null };
+    const requests: unknown[] = [];
+    const qs = new RuntimeQuerySource({
+      topology,
+      url: () => '',
+      instanceId: () => 'i',
+      partitions: () => undefined,
+      globals: () => undefined,
+      tasks: () => undefined,
+      status: () => ({ state: 'running', restoration: [] }),
+      metrics: () => [],
+      lagHistory: () => history,
+      deadLetterReader: () => ({
+        page: async (request) => {
+          requests.push(request);
+          return page;
+        },
+      }),
+    });
+    expect(qs.consumerLag()).toBe(history);
+    expect(await qs.deadLetters({ limit: 7, before: new Map([[0, 9]]) })).toBe(page);
+    expect(requests).toEqual([{ limit: 7, before: new Map([[0, 9]]) }]);
+  });
 });

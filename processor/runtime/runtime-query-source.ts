@@ -9,6 +9,9 @@
 import type {
   AppStatus,
   ClusterMetadata,
+  ConsumerLagHistory,
+  DeadLetterPage,
+  DeadLetterPageRequest,
   InstanceInfo,
   KeyLocation,
   MetricFamily,
@@ -20,9 +23,11 @@ import type {
 import { storeCodecFromSerdes } from '../../http-query/serde-codec.js';
 import type { Topology } from '../../topology/topology.js';
 import type { StoreSpec } from '../../topology/specs.js';
+import { topologyGraph, type TopologyGraph } from '../../topology/graph.js';
 import { Serdes, type Serde } from '../../topology/serdes.js';
 import { parseTaskId, taskId, type TaskId } from '../../common/task-id.js';
 import type { GroupAssignment } from '../kafka/group-member.js';
+import { DEFAULT_LAG_SAMPLE_INTERVAL_MS } from './lag-sampler.js';
 import { defaultPartition } from '../../common/partitioner.js';
 import type { KeyValueStore, ReadOnlyKeyValueStore } from '../../state-store/types.js';
 
@@ -50,13 +55,20 @@ export interface RuntimeQueryParts {
   readonly globals: () => GlobalStoresView | undefined;
   readonly tasks: () => TaskOwnershipView | undefined;
   readonly status: () => AppStatus;
+  /** Internal topics found at start that the topology no longer reads (see cluster-layout.ts). */
+  readonly orphanedInternalTopics?: () => readonly { readonly topic: string; readonly unreadRecords: number }[];
   readonly metrics: () => readonly MetricFamily[];
+  /** The group's lag history (ConsumerLagSampler), once sampling runs. */
+  readonly lagHistory?: () => ConsumerLagHistory | undefined;
+  /** Reads pages of the dead-letter topic (DeadLetterReader), once the Kafka client is connected. */
+  readonly deadLetterReader?: () => { page(request: DeadLetterPageRequest): Promise<DeadLetterPage> } | undefined;
 }
 
 /** How long clients should wait before retrying while the runtime moves or restores partitions. */
 const RETRY_AFTER_SECONDS = 1;
 
 export class RuntimeQuerySource implements QuerySource {
+  private graph: TopologyGraph | undefined;
   private readonly infos: readonly StoreInfo[];
   private readonly byName: ReadonlyMap<string, StoreInfo>;
   private readonly specs: ReadonlyMap<string, StoreSpec>;
@@ -116,12 +128,15 @@ export class RuntimeQuerySource implements QuerySource {
   }
 
   metadata(): ClusterMetadata {
+    const orphaned = this.parts.orphanedInternalTopics?.() ?? [];
+    const extra = orphaned.length > 0 ? { orphanedInternalTopics: orphaned } : {};
     const tasks = this.parts.tasks();
     const assignment = tasks?.currentAssignment();
     if (assignment === undefined) {
       return {
         assignmentId: null,
         instances: [{ id: this.parts.instanceId(), url: this.parts.url(), self: true, tasks: [], storePartitions: {} }],
+        ...extra,
       };
     }
     const instances: InstanceInfo[] = assignment.members.map((member) => ({
@@ -131,7 +146,7 @@ export class RuntimeQuerySource implements QuerySource {
       tasks: member.tasks,
       storePartitions: this.storePartitionsOf(member.tasks),
     }));
-    return { assignmentId: assignment.assignmentId, instances };
+    return { assignmentId: assignment.assignmentId, instances, ...extra };
   }
 
   state(): AppStatus {
@@ -140,6 +155,28 @@ export class RuntimeQuerySource implements QuerySource {
 
   metrics(): readonly MetricFamily[] {
     return this.parts.metrics();
+  }
+
+  topologyGraph(): TopologyGraph {
+    this.graph ??= topologyGraph(this.parts.topology);
+    return this.graph;
+  }
+
+  consumerLag(): ConsumerLagHistory {
+    return (
+      this.parts.lagHistory?.() ?? {
+        groupId: this.parts.topology.applicationId,
+        intervalMs: DEFAULT_LAG_SAMPLE_INTERVAL_MS,
+        times: [],
+        partitions: [],
+      }
+    );
+  }
+
+  deadLetters(request: DeadLetterPageRequest): Promise<DeadLetterPage> {
+    const reader = this.parts.deadLetterReader?.();
+    if (reader === undefined) return Promise.reject(new Error('the instance is starting: it is not connected to Kafka yet'));
+    return reader.page(request);
   }
 
   private locatePartition(spec: StoreSpec, partition: number): KeyLocation {

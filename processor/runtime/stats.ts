@@ -27,5 +27,14 @@ export interface RuntimeStats {
   readonly rebalances: number;
   /** `topic:partition` → lag as of the last fetched batch. */
   readonly consumerLag: Readonly<Record<string, number>>;
+  /** Dead letters written since start, per stage and source topic (production: the topic the output was meant for). */
+  /** Dead letters written (acknowledged), per stage and source topic: the engine's counters, listed for the console. */
+  readonly deadLetters: readonly DeadLetterCount[];
   readonly timings: RuntimeTimings;
+}
+
+export interface DeadLetterCount {
+  readonly stage: string;
+  readonly source: string;
+  readonly count: number;
 }

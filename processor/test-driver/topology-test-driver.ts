@@ -29,6 +29,15 @@ import { GlobalTableUpdater } from '../engine/global-updater.js';
 import { StreamTask } from '../engine/stream-task.js';
 import { defaultPartition } from '../../common/partitioner.js';
 import {
+  DeadLetterHeaders,
+  isPendingOriginal,
+  pendingOriginalPosition,
+  withOriginalRecord,
+  withoutOriginalRecord,
+  type ErrorStage,
+} from '../../common/dead-letters.js';
+import { openRepartitionValue } from '../../common/repartition-envelope.js';
+import {
   topicPartitionId,
   type ConsumedRecord,
   type ProducedRecord,
@@ -406,7 +415,8 @@ export class TopologyTestDriver {
     }
   }
 
-  private append(record: ProducedRecord): void {
+  private append(output: ProducedRecord): void {
+    const record = output.topic === this.deadLetterTopic ? this.completeDeadLetter(output) : output;
     const partitions = this.partitionsOf(record.topic);
     let partition = record.partition;
     if (partition === undefined) {
@@ -434,9 +444,18 @@ export class TopologyTestDriver {
       headers: record.headers,
     };
     log[partition].push(consumed);
+    // Repartition topics are read back as the user's records, without the origin trailer tasks add to their values.
+    const visible = this.repartitionCounts.has(record.topic)
+      ? { ...consumed, value: openRepartitionValue(consumed.value).value }
+      : consumed;
     const produced = this.produced.get(record.topic);
-    if (produced) produced.push(consumed);
-    else this.produced.set(record.topic, [consumed]);
+    if (produced) produced.push(visible);
+    else this.produced.set(record.topic, [visible]);
+    if (record.topic === this.deadLetterTopic) {
+      const h = DeadLetterHeaders;
+      const stage = (record.headers[h.stage]?.toString('utf8') ?? 'processing') as ErrorStage;
+      this.metrics.recordDeadLetter(stage, (record.headers[h.sourceTopic] ?? record.headers[h.targetTopic])?.toString('utf8') ?? '');
+    }
     if (this.globalUpdater?.topics.includes(record.topic)) this.pendingGlobal.push(consumed);
     for (const task of this.tasksByTopic.get(topicPartitionId(record.topic, partition)) ?? []) task.addRecords([consumed]);
   }
@@ -449,6 +468,14 @@ export class TopologyTestDriver {
       if (written !== undefined) positions.set(topicPartitionId(topic, partition), written);
     }
     return positions;
+  }
+
+  /** A dead letter of a record that failed after a repartition gets the user's original record, as in the runtime. */
+  private completeDeadLetter(letter: ProducedRecord): ProducedRecord {
+    if (!isPendingOriginal(letter)) return letter;
+    const position = pendingOriginalPosition(letter);
+    const original = position === undefined ? undefined : this.logs.get(position.topic)?.[position.partition]?.[position.offset];
+    return original === undefined ? withoutOriginalRecord(letter) : withOriginalRecord(letter, original);
   }
 
   private async runUntilQuiet(): Promise<void> {

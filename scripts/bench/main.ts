@@ -4,6 +4,7 @@
  *   npm run bench                      # 1,000,000 customers / 1,000,000 orders (a few minutes on 2 cores)
  *   npm run bench -- --quick           # 100,000 / 100,000
  *   npm run bench -- --customers 500000 --orders 200000 --json-out bench.json
+ *   npm run bench -- --vs-kafka-streams [--quick]  # side by side with Kafka Streams: scripts/bench/vs-kafka-streams.ts
  *
  * Starts a broker from Maven jars unless KAFKA_BROKERS is set (and stops it at the end). Phases:
  *   seed         customers (~200-byte JSON, every 4th updated, every 20th deleted) into a compacted topic
@@ -41,6 +42,7 @@ import { appendWindow, endOffsets, measureConsumeCeiling, outputLatency, readFro
 import { runLookupLoad } from './lookup-load.js';
 import { runRestoreBench } from './restore-bench.js';
 import { perSecond, round } from './stats.js';
+import { comparisonMain } from './vs-kafka-streams.js';
 
 const PARTITIONS = 4;
 const PRODUCERS = 4;
@@ -68,6 +70,7 @@ const usage = `Usage: npm run bench -- [options]
   --lookup-requests <n>   Requests per lookup scenario (default 20000, quick 5000)
   --concurrency <n>       HTTP requests in flight (default 16)
   --json-out <file>       Also write the JSON document to this file
+  --vs-kafka-streams      Compare with Kafka Streams instead (own options: npm run bench -- --vs-kafka-streams --help)
 Env: KAFKA_BROKERS uses that broker instead of starting one; KAFKA_VERSION picks the local broker's version.`;
 
 function parseSettings(argv: readonly string[]): BenchSettings | undefined {
@@ -497,9 +500,11 @@ async function deleteBenchTopics(client: KafkaClient, prefix: string): Promise<v
 }
 
 async function main(): Promise<number> {
+  const argv = process.argv.slice(2);
+  if (argv.includes('--vs-kafka-streams')) return comparisonMain(argv.filter((arg) => arg !== '--vs-kafka-streams'));
   let settings: BenchSettings | undefined;
   try {
-    settings = parseSettings(process.argv.slice(2));
+    settings = parseSettings(argv);
   } catch (error) {
     process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n\n${usage}\n`);
     return 2;

@@ -86,6 +86,12 @@ describe('npm run demo', () => {
         if (url.endsWith('/metrics')) expect(body).toContain('tributary_');
       }
       expect(output).not.toContain('FAIL');
+      // The web console's URL is printed and serves the page.
+      const consoleUrl = /open (http:\/\/\S+\/ui\/)/.exec(output)?.[1];
+      expect(consoleUrl, output).toBeDefined();
+      const page = await fetch(consoleUrl as string, { signal: AbortSignal.timeout(10_000) });
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('Tributary console');
       expect(output).toMatch(/orders-enriched[^\n]*\n\s+p\d+@\d+ order-\d+ -> \{[^\n]*"customer":\{/);
       expect(output).toMatch(/orders-by-customer[^\n]*\n\s+p\d+@\d+ customer-\d+ -> \{/);
 

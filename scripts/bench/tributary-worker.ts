@@ -1,0 +1,148 @@
+/**
+ * The Tributary side of `npm run bench -- --vs-kafka-streams`: one of four workloads over the benchmark's topics, in
+ * its own process so the harness reads its CPU and peak RSS from /proc. The counterpart of
+ * scripts/bench/kafka-streams/.../KafkaStreamsBench.java: same arguments, same JSON event lines on stdout
+ *
+ *   {"event":"starting"}  right before app.start() (the harness takes time and CPU from here)
+ *   {"event":"running"}   app.start() resolved (RUNNING: global tables bootstrapped, group joined)
+ *   {"event":"ready"}     global-table: RUNNING; table: waitUntilReady() (every table partition restored)
+ *   {"event":"error","message":...}   an error the app reported (a "failed" line follows when it is fatal)
+ *   {"event":"failed","message":...}
+ *   {"event":"stopped"}   after a graceful stop (SIGTERM)
+ *
+ *   node --import tsx scripts/bench/tributary-worker.ts <workload> --brokers h:p --application-id id --state-dir dir
+ *     --customers-topic t [--orders-topic t --output-topic t] [--commit-interval-ms 1000] [--instance-id a]
+ *
+ * Workloads: global-table, table, global-join, copartitioned-join. Serdes: string keys, Serdes.json() values (the same
+ * bytes the Kafka Streams side reads and writes with Jackson). No query server (the Java side has none either).
+ */
+import { parseArgs } from 'node:util';
+import { Serdes, StreamsBuilder, type Topology } from '../../index.js';
+import { TributaryApp } from '../../processor/runtime/app.js';
+import { enrich, type Customer, type EnrichedOrder, type Order } from '../../examples/order-enrichment.js';
+
+export const WORKER_WORKLOADS = ['global-table', 'table', 'global-join', 'copartitioned-join'] as const;
+export type WorkerWorkload = (typeof WORKER_WORKLOADS)[number];
+
+export const GLOBAL_STORE = 'customers-global';
+export const TABLE_STORE = 'customers';
+export const REPARTITION_NAME = 'orders-by-customer';
+
+export interface WorkerTopics {
+  readonly customers: string;
+  readonly orders?: string;
+  readonly output?: string;
+}
+
+function required(value: string | undefined, flag: string): string {
+  if (value === undefined || value === '') throw new Error(`--${flag} is required for this workload`);
+  return value;
+}
+
+/** The same topology as KafkaStreamsBench#topology for `workload`. */
+export function workerTopology(workload: WorkerWorkload, applicationId: string, topics: WorkerTopics): Topology {
+  const builder = new StreamsBuilder();
+  const customerSerdes = { key: Serdes.string(), value: Serdes.json<Customer>() };
+  const orderSerdes = { key: Serdes.string(), value: Serdes.json<Order>() };
+  switch (workload) {
+    case 'global-table':
+      builder.globalTable(topics.customers, { ...customerSerdes, store: GLOBAL_STORE });
+      break;
+    case 'table':
+      builder.table(topics.customers, { ...customerSerdes, store: TABLE_STORE });
+      break;
+    case 'global-join': {
+      const customers = builder.globalTable(topics.customers, { ...customerSerdes, store: GLOBAL_STORE });
+      builder
+        .stream(required(topics.orders, 'orders-topic'), orderSerdes)
+        .join(
+          customers,
+          (_orderId, order) => order.customerId,
+          (order, customer) => enrich(order, customer),
+        )
+        .to(required(topics.output, 'output-topic'), { value: Serdes.json<EnrichedOrder>() });
+      break;
+    }
+    case 'copartitioned-join': {
+      const customers = builder.table(topics.customers, { ...customerSerdes, store: TABLE_STORE });
+      builder
+        .stream(required(topics.orders, 'orders-topic'), orderSerdes)
+        .selectKey((_orderId, order) => order.customerId, { key: Serdes.string() })
+        .join(customers, (order, customer) => enrich(order, customer), { repartitionName: REPARTITION_NAME })
+        .to(required(topics.output, 'output-topic'), { value: Serdes.json<EnrichedOrder>() });
+      break;
+    }
+  }
+  return builder.build({ applicationId });
+}
+
+function emit(event: Record<string, unknown>): void {
+  process.stdout.write(`${JSON.stringify(event)}\n`);
+}
+
+async function main(argv: readonly string[]): Promise<void> {
+  const [workloadArg, ...rest] = argv;
+  const workload = WORKER_WORKLOADS.find((w) => w === workloadArg);
+  if (workload === undefined) throw new Error(`first argument must be one of ${WORKER_WORKLOADS.join(', ')}, got "${workloadArg}"`);
+  const { values } = parseArgs({
+    args: rest,
+    options: {
+      brokers: { type: 'string' },
+      'application-id': { type: 'string' },
+      'state-dir': { type: 'string' },
+      'customers-topic': { type: 'string' },
+      'orders-topic': { type: 'string' },
+      'output-topic': { type: 'string' },
+      'commit-interval-ms': { type: 'string' },
+      'instance-id': { type: 'string' },
+    },
+    strict: true,
+  });
+  const applicationId = required(values['application-id'], 'application-id');
+  const topology = workerTopology(workload, applicationId, {
+    customers: required(values['customers-topic'], 'customers-topic'),
+    orders: values['orders-topic'],
+    output: values['output-topic'],
+  });
+  const app = new TributaryApp(topology, {
+    applicationId,
+    brokers: required(values.brokers, 'brokers'),
+    stateDir: required(values['state-dir'], 'state-dir'),
+    instanceId: values['instance-id'],
+    commitIntervalMs: Number(values['commit-interval-ms'] ?? 1000),
+  });
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> =>
+    (stopping ??= app.stop().then(
+      () => {
+        emit({ event: 'stopped' });
+        process.exit(0);
+      },
+      (error: unknown) => {
+        emit({ event: 'failed', message: `stop: ${String(error)}` });
+        process.exit(1);
+      },
+    ));
+  process.once('SIGTERM', () => void stop());
+  process.once('SIGINT', () => void stop());
+  app.on('error', (error) => emit({ event: 'error', message: `${error.code}: ${error.message}` }));
+  app.on('state', ({ to }) => {
+    if (to === 'failed') emit({ event: 'failed', message: 'the app moved to state failed (see the error event before)' });
+  });
+
+  emit({ event: 'starting', workload, topology: topology.describe() });
+  const started = performance.now();
+  await app.start();
+  const runningMs = Math.round(performance.now() - started);
+  emit({ event: 'running', startToRunningMs: runningMs });
+  if (workload === 'global-table') emit({ event: 'ready', startToReadyMs: runningMs });
+  if (workload === 'table') {
+    await app.waitUntilReady();
+    emit({ event: 'ready', startToReadyMs: Math.round(performance.now() - started) });
+  }
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  emit({ event: 'failed', message: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+  process.exit(1);
+});
