@@ -1,8 +1,10 @@
 /**
  * An in-memory Kafka for unit tests of the runtime: topics with partitioned logs, one committed-offset table per
  * group, the cluster lookups port (cluster-lookups.ts), the partition-reading port (`reader`, partition-reading.ts)
- * and a producer (`send`, as RecordProducer has it) that appends to the logs. Read it with `FakeGroupMember`
- * (fake-group-member.ts) or `reader()`. Integration tests use a real broker.
+ * a producer (`send`, as RecordProducer has it: it resolves with the offset after the acknowledged records per
+ * partition the records named) that appends to the logs, and the admin calls that create and check internal topics
+ * (`ensureTopics`, `topicConfigs`). Read it with `FakeGroupMember` (fake-group-member.ts) or `reader()`.
+ * Integration tests use a real broker.
  *
  * A log can hold offsets without a deliverable record, as real ones do: `appendMarkers` (transaction markers,
  * aborted records), `compact` (compaction gaps), and a log start offset moved by `deleteRecords` (retention,
@@ -12,6 +14,8 @@ import { defaultPartition } from '../../../common/partitioner.js';
 import { topicPartitionId, type ConsumedRecord, type ProducedRecord, type TopicPartitionId } from '../../../common/records.js';
 import { PartitionReaderError } from '../../../errors.js';
 import type { ClusterLookups, LogOffsets, TopicPartitionCounts } from '../cluster-lookups.js';
+import type { TopicSpec } from '../admin.js';
+import { acknowledgedOffsets, type AcknowledgedOffsets } from '../produce-acks.js';
 import type { PartitionReaderOptions, PartitionReading } from '../partition-reading.js';
 
 export interface FakeRecordInput {
@@ -30,6 +34,8 @@ interface FakeLog {
 export class FakeCluster implements ClusterLookups {
   private readonly logs = new Map<TopicPartitionId, FakeLog>();
   private readonly partitionCounts = new Map<string, number>();
+  /** Topic configs given at creation (`cleanup.policy` defaults to `delete`, as the broker's does). */
+  private readonly configs = new Map<string, Record<string, string>>();
   private readonly committedByGroup = new Map<string, Map<TopicPartitionId, number>>();
   /** Every `send` call, in order (what the producer was asked to write, acknowledged or not). */
   readonly sendCalls: (readonly ProducedRecord[])[] = [];
@@ -40,11 +46,20 @@ export class FakeCluster implements ClusterLookups {
   /** Options of every reading job created with `reader()`, in order. */
   readonly reads: PartitionReaderOptions[] = [];
 
-  createTopic(topic: string, partitions: number): this {
+  createTopic(topic: string, partitions: number, configs: Readonly<Record<string, string>> = {}): this {
     this.partitionCounts.set(topic, partitions);
+    if (!this.configs.has(topic)) this.configs.set(topic, { ...configs });
     for (let p = 0; p < partitions; p++)
       if (!this.logs.has(topicPartitionId(topic, p))) this.logs.set(topicPartitionId(topic, p), { entries: [], start: 0 });
     return this;
+  }
+
+  /** Deletes a topic with its logs and configs (committed offsets of groups stay, as Kafka keeps them). */
+  deleteTopic(topic: string): void {
+    const count = this.partitionCounts.get(topic) ?? 0;
+    for (let p = 0; p < count; p++) this.logs.delete(topicPartitionId(topic, p));
+    this.partitionCounts.delete(topic);
+    this.configs.delete(topic);
   }
 
   /** Every topic, sorted. */
@@ -165,20 +180,51 @@ export class FakeCluster implements ClusterLookups {
     return { partitions, missing };
   }
 
+  // Admin (internal topics) -----------------------------------------------------------------------------------------
+
+  /** Creates the missing topics (existing ones keep their count and configs); returns every asked-for count. */
+  async ensureTopics(specs: readonly TopicSpec[]): Promise<Map<string, number>> {
+    const counts = new Map<string, number>();
+    for (const spec of specs) {
+      if (!this.partitionCounts.has(spec.topic)) this.createTopic(spec.topic, spec.partitions, spec.configs);
+      counts.set(spec.topic, this.partitionCounts.get(spec.topic) as number);
+    }
+    return counts;
+  }
+
+  /** The asked-for configs of each topic; `cleanup.policy` is `delete` unless set at creation. */
+  async topicConfigs(topics: readonly string[], configNames: readonly string[]): Promise<Map<string, Record<string, string>>> {
+    const result = new Map<string, Record<string, string>>();
+    for (const topic of topics) {
+      const configs = this.configs.get(topic);
+      if (configs === undefined) throw new Error(`fake cluster: topic ${topic} does not exist`);
+      const resolved: Record<string, string> = { 'cleanup.policy': 'delete', ...configs };
+      result.set(topic, Object.fromEntries(configNames.flatMap((name) => (resolved[name] === undefined ? [] : [[name, resolved[name]]]))));
+    }
+    return result;
+  }
+
   // Producer ------------------------------------------------------------------------------------------------------
 
-  /** Appends `records` (acks=all: all or none); a keyless record without a partition goes to partition 0. */
-  async send(records: readonly ProducedRecord[]): Promise<void> {
+  /**
+   * Appends `records` (acks=all: all or none); a keyless record without a partition goes to partition 0. Resolves
+   * with the offset after the appended records per partition the records named, as a produce response reports it.
+   */
+  async send(records: readonly ProducedRecord[]): Promise<AcknowledgedOffsets> {
     this.sendCalls.push(records);
     if (this.sendGate !== undefined) await this.sendGate;
     if (this.sendFailure !== undefined) throw this.sendFailure;
+    const baseOffsets = new Map<TopicPartitionId, { topic: string; partition: number; baseOffset: number }>();
     for (const record of records) {
       const count = this.partitionCounts.get(record.topic);
       if (count === undefined) throw new Error(`fake cluster: topic ${record.topic} does not exist`);
       const partition = record.partition ?? (record.key === null ? 0 : defaultPartition(record.key, count));
       const log = this.logOf(record.topic, partition);
+      const tp = topicPartitionId(record.topic, partition);
+      if (!baseOffsets.has(tp)) baseOffsets.set(tp, { topic: record.topic, partition, baseOffset: log.entries.length });
       log.entries.push({ ...record, partition, offset: log.entries.length });
     }
+    return acknowledgedOffsets(records, [...baseOffsets.values()]);
   }
 
   // Partition reading ---------------------------------------------------------------------------------------------
