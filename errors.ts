@@ -443,6 +443,44 @@ export class MissingSourceTopicsError extends TributaryError {
 }
 
 /**
+ * An existing changelog topic of an aggregation or table-join store cannot serve as its changelog: its partition count
+ * is not the task count of the store's sub-topology (each task writes and restores the partition numbered like it),
+ * or it is not compacted (restoration would have to read every update ever written, and retention would drop rows).
+ */
+export class ChangelogTopicMismatchError extends TributaryError {
+  readonly topic: string;
+  readonly store: string;
+  /** What the topology needs: the task count and a cleanup policy including `compact`. */
+  readonly expected: { readonly partitions: number; readonly cleanupPolicy: string };
+  /** What the cluster has. */
+  readonly actual: { readonly partitions: number; readonly cleanupPolicy: string };
+
+  constructor(
+    topic: string,
+    store: string,
+    expected: { readonly partitions: number; readonly cleanupPolicy: string },
+    actual: { readonly partitions: number; readonly cleanupPolicy: string },
+  ) {
+    const problems: string[] = [];
+    if (actual.partitions !== expected.partitions)
+      problems.push(`it has ${actual.partitions} partition(s), but store "${store}" has ${expected.partitions} task(s)`);
+    if (!actual.cleanupPolicy.split(',').includes('compact'))
+      problems.push(`its cleanup.policy is "${actual.cleanupPolicy}", not compacted (expected "${expected.cleanupPolicy}")`);
+    super(
+      'TRIBUTARY_CHANGELOG_TOPIC_MISMATCH',
+      `Changelog topic ${topic} of store "${store}" cannot be used: ${problems.join('; ')}. ` +
+        'It was created by hand or for an earlier topology (input topics with another partition count). Stop every ' +
+        'instance, reset the application (`tributary reset` deletes its changelog topics and committed offsets, so the ' +
+        'stores are rebuilt from the input topics) and start again.',
+    );
+    this.topic = topic;
+    this.store = store;
+    this.expected = expected;
+    this.actual = actual;
+  }
+}
+
+/**
  * Internal topics of the application that this topology no longer reads still hold records its group never read
  * (an internal topic got another name), and the app was told to refuse that (`orphanedInternalTopics: 'fail'`).
  */

@@ -117,6 +117,28 @@ export class KafkaAdmin implements ClusterLookups {
   }
 
   /**
+   * Values of `configNames` per existing topic, as the broker resolves them (topic override, else the broker default).
+   * Every topic must exist: kafkajs fails the whole call otherwise.
+   */
+  async topicConfigs(topics: readonly string[], configNames: readonly string[]): Promise<Map<string, Record<string, string>>> {
+    const unique = [...new Set(topics)];
+    const configs = new Map<string, Record<string, string>>();
+    if (unique.length === 0) return configs;
+    const described = await this.run('describeConfigs', () =>
+      this.admin.describeConfigs({
+        includeSynonyms: false,
+        resources: unique.map((name) => ({ type: ConfigResourceTypes.TOPIC, name, configNames: [...configNames] })),
+      }),
+    );
+    for (const resource of described.resources) {
+      const values: Record<string, string> = {};
+      for (const entry of resource.configEntries) if (configNames.includes(entry.configName)) values[entry.configName] = entry.configValue;
+      configs.set(resource.resourceName, values);
+    }
+    return configs;
+  }
+
+  /**
    * End offset of each partition: the next offset to be written, read-committed (the last stable offset), so "caught
    * up" is `position >= end`.
    */

@@ -2,7 +2,9 @@
  * Checks the topology against the cluster before anything runs, and creates the internal topics:
  * - every user input topic (streams, tables, global tables) must exist → MissingSourceTopicsError naming them;
  * - repartition topics and the dead-letter topic are created if missing (idempotent, safe with concurrent instances);
- * - all source topics of a sub-topology must have one partition count → CoPartitioningError naming topics and counts.
+ * - all source topics of a sub-topology must have one partition count → CoPartitioningError naming topics and counts;
+ * - changelog topics of derived-table stores are created compacted with the task count, or checked when they exist
+ *   (changelog-topics.ts).
  * The result is the partition count of every topic the runtime touches, and the task specs for the group.
  *
  * `findOrphanedInternalTopics` lists internal topics of the application (`<applicationId>-...-repartition` or
@@ -15,6 +17,7 @@ import type { KafkaAdmin, TopicSpec } from '../kafka/admin.js';
 import type { TaskSpec } from '../kafka/assignor.js';
 import type { ClusterLookups } from '../kafka/cluster-lookups.js';
 import { topicPartitionId } from '../../common/records.js';
+import { ensureChangelogTopics } from './changelog-topics.js';
 
 /** Kafka's default `max.message.bytes` (1 MiB + record-batch overhead). */
 const DEFAULT_MAX_MESSAGE_BYTES = 1_048_588;
@@ -22,7 +25,7 @@ const DEFAULT_MAX_MESSAGE_BYTES = 1_048_588;
 const DEAD_LETTER_HEADROOM_BYTES = 64 * 1024;
 
 export interface ClusterLayout {
-  /** Partition count of every source, repartition, global-table and dead-letter topic. */
+  /** Partition count of every source, repartition, global-table, changelog and dead-letter topic. */
   readonly partitions: ReadonlyMap<string, number>;
   /** One spec per sub-topology, for the group consumer's assignor. */
   readonly tasks: readonly TaskSpec[];
@@ -74,6 +77,10 @@ export async function prepareClusterLayout(admin: KafkaAdmin, topology: Topology
     topics: sub.sourceTopics,
     partitions: partitions.get(sub.sourceTopics[0]) as number,
   }));
+  // Changelog topics of derived-table stores: one partition per task (changelog-topics.ts).
+  const taskCount = (sub: number): number => tasks[sub].partitions;
+  for (const [topic, count] of await ensureChangelogTopics(admin, topology, taskCount, internal.replicationFactor))
+    partitions.set(topic, count);
   return { partitions, tasks };
 }
 
