@@ -307,6 +307,7 @@ export class TributaryApp {
         logger: options.logger,
         retries: options.productionRetries,
         shouldRetry: () => !TERMINAL.has(this.currentState),
+        changelogTopics: new Set(this.topology.changelogTopics.map((changelog) => changelog.topic)),
       });
       this.sender = sender;
 

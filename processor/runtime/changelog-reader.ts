@@ -2,8 +2,8 @@
  * ChangelogReader: brings store partitions up to target offsets from the topics that feed them, outside the
  * application's consumer group. One component for every "restore to offsets" job of the runtime: global tables at
  * bootstrap (one store, every partition of its topic) and co-partitioned table stores at task assignment (one store
- * partition each, many at once); the same job later serves changelog topics of aggregation stores (checkpoint to
- * the changelog's end) and, with a `forever` reader, standby replicas.
+ * partition each, many at once), and the changelog partitions of derived-table stores (checkpoint to the
+ * changelog's end, tombstones decoded by the store's changelog decoder); with a `forever` reader, standby replicas.
  *
  * One job = one reader over every partition of every target (partition-reading.ts: read-committed, so aborted
  * records are never restored and end offsets are last stable offsets), and per target one `restoreStore` (batches
@@ -37,6 +37,13 @@ export interface ChangelogTarget {
   readonly partitions: ReadonlyMap<TopicPartitionId, ChangelogSpan>;
   /** The store's deserializer and error policy (what a bad record does). */
   readonly decoder: TableRecordDecoder;
+  /**
+   * Hand tombstones to the decoder instead of deleting their record key (a changelog of a window store keys its
+   * records by key and window start, not by store key). Default false.
+   */
+  readonly decodeTombstones?: boolean;
+  /** Runs once the target reached its targets, before `onRestored` (a window store records its stream time). */
+  readonly afterRestore?: () => Promise<void>;
 }
 
 export interface ChangelogProgress {
@@ -149,13 +156,16 @@ export class ChangelogReader {
             endOffsets: new Map([...spans].map(([tp, span]) => [tp, span.to])),
             startOffsets: new Map([...spans].map(([tp, span]) => [tp, span.from])),
             decode: (record) => target.decoder.decode(record),
+            decodeTombstones: target.decodeTombstones,
             onDecodeError: (record, error) => target.decoder.onDecodeError(record, error),
             onProgress: (progress) => this.options.onProgress?.(target, { restored: progress.restored, remaining: progress.remaining }),
             progressIntervalMs: this.options.progressIntervalMs,
           });
           results.set(target, result);
-          if (result.caughtUp) this.options.onRestored?.(target, result);
-          else if (!this.stopped) throw new PartitionReaderError(`restoring ${target.label}: reading ended before its target offsets`);
+          if (result.caughtUp) {
+            await target.afterRestore?.();
+            this.options.onRestored?.(target, result);
+          } else if (!this.stopped) throw new PartitionReaderError(`restoring ${target.label}: reading ended before its target offsets`);
         } catch (error) {
           // The other targets cannot finish without the reader: stop them too (they end unfinished).
           this.stopped = true;

@@ -4,6 +4,7 @@ import { MemoryKeyValueStore } from '../../state-store/memory-store.js';
 import { StreamsBuilder } from '../../topology/builder.js';
 import { Serdes } from '../../topology/serdes.js';
 import { createTableRecordDecoder } from '../engine/table-decoder.js';
+import { createChangelogDecoder } from '../engine/changelog.js';
 import { RestorationPlan } from './restoration-plan.js';
 import { RestorationTracker } from './restoration-tracker.js';
 
@@ -137,5 +138,44 @@ describe('RestorationPlan', () => {
     await commitAt(6);
     restoration.checkCaughtUp();
     expect(restoration.unavailableReason('customers')).toBeUndefined();
+  });
+
+  it('restores a derived store from its checkpoint to the changelog end; caught up then, and never an input to commit', async () => {
+    const b = new StreamsBuilder();
+    b.stream('orders', { key: Serdes.string(), value: Serdes.string() }).groupByKey().count({ store: 'counts' });
+    const counts = b.build({ applicationId: 'plan' });
+    const spec = counts.stores.find((s) => s.name === 'counts');
+    const changelog = topicPartitionId('plan-counts-changelog', 3);
+    const store = new MemoryKeyValueStore<unknown>('counts', 3);
+    await store.write([], new Map([[changelog, 4]]));
+    const tracker = new RestorationTracker(() => {});
+    const restoration = new RestorationPlan({
+      partition: 3,
+      tableSources: [],
+      stores: new Map([['counts', store]]),
+      committed: new Map([[changelog, 1]]), // ignored: a changelog's records are never re-processed
+      logs: new Map([[changelog, { start: 0, end: 10 }]]),
+      tracker,
+      decoder: () => {
+        throw new Error('no table sources');
+      },
+      derivedStores: spec === undefined ? [] : [spec],
+      changelogRestore: (derived) => ({ decoder: createChangelogDecoder(derived), decodeTombstones: true }),
+    });
+    expect(restoration.restoring).toBe(true);
+    expect(restoration.starts).toEqual([]);
+    expect(restoration.isTablePartition(changelog)).toBe(false);
+    const [target] = restoration.targets();
+    expect(target).toMatchObject({ label: 'counts[3]', decodeTombstones: true });
+    expect(target.partitions).toEqual(new Map([[changelog, { from: 4, to: 10 }]]));
+    expect(restoration.unavailableReason('counts')).toBe('store counts partition 3 is restoring');
+
+    await store.write([], new Map([[changelog, 10]]));
+    restoration.restored(target, 6);
+    expect(restoration.restoring).toBe(false);
+    expect(restoration.unavailableReason('counts')).toBeUndefined();
+    expect(tracker.progress()).toMatchObject([{ store: 'counts', partition: 3, restoredOffset: 10, endOffset: 10, phase: 'caught-up' }]);
+    expect(restoration.floors()).toEqual(new Map());
+    expect(restoration.commitWouldCatchUp(() => 10)).toBe(false);
   });
 });

@@ -11,13 +11,19 @@
  *    application allows). Only then are lookups of the partition answered and is it ready; before, 503.
  * A partition never committed restores to its end offset, so it is caught up when restoration ends.
  *
+ * Derived-table stores (aggregations, table–table joins; window stores too) restore from their changelog partition
+ * (`<applicationId>-<store>-changelog`, partition = the task's) with the same range rule and no committed offset:
+ * from the store's checkpoint of that partition to the changelog's end offset at assignment. The changelog holds
+ * whole values, the latest the previous owner computed, so the store is caught up (served, ready) as soon as that
+ * restoration ends; from there the task's processing moves it on.
+ *
  * The plan knows nothing of the group member or the reader: the caller seeks each table partition to its
  * `starts` offset, pauses the task's inputs while `restoring`, runs the ChangelogReader over `targets()`, calls
  * `restored()` per target and `checkCaughtUp()` after every commit of the task.
  */
 import { topicPartitionId, type TopicPartitionId } from '../../common/records.js';
 import type { KeyValueStore } from '../../state-store/types.js';
-import type { TableSourceSpec } from '../../topology/specs.js';
+import type { StoreSpec, TableSourceSpec } from '../../topology/specs.js';
 import type { TableRecordDecoder } from '../engine/table-decoder.js';
 import type { LogOffsets } from '../kafka/cluster-lookups.js';
 import type { ChangelogProgress, ChangelogTarget } from './changelog-reader.js';
@@ -36,6 +42,10 @@ export interface RestorationPlanInputs {
   readonly logs: ReadonlyMap<TopicPartitionId, LogOffsets>;
   /** The decoder of a table source; `deadLetterBadRecords` when its records were never processed. */
   readonly decoder: (spec: TableSourceSpec, deadLetterBadRecords: boolean) => TableRecordDecoder;
+  /** Derived-table stores of the task (kind `derived` or `window`, each with its changelog topic). */
+  readonly derivedStores?: readonly StoreSpec[];
+  /** How a derived store's changelog is decoded and finished (engine: createChangelogDecoder, finishWindowRestore). */
+  readonly changelogRestore?: (spec: StoreSpec, store: KeyValueStore<unknown>) => ChangelogRestore;
   readonly tracker: Pick<RestorationTracker, 'begin' | 'advance' | 'catchingUp' | 'finish'>;
   /** Records a store partition may still be behind its end offset and count as caught up. Default 0. */
   readonly readinessLag?: number;
@@ -50,10 +60,16 @@ export interface TablePartitionStart {
   readonly end: number;
 }
 
+/** The parts of a changelog target that depend on the store (see ChangelogTarget). */
+export type ChangelogRestore = Pick<ChangelogTarget, 'decoder' | 'decodeTombstones' | 'afterRestore'>;
+
 type Phase = 'restoring' | 'catching-up' | 'caught-up';
 
+/** One store partition restored by the plan: a table partition (an input of the task) or a changelog partition. */
 interface TablePartition {
-  readonly spec: TableSourceSpec;
+  readonly kind: 'table' | 'changelog';
+  /** The store's name. */
+  readonly name: string;
   readonly tp: TopicPartitionId;
   readonly store: KeyValueStore<unknown>;
   readonly range: RestoreRange;
@@ -84,26 +100,43 @@ export class RestorationPlan {
       // The compiler puts every table source's store among its sub-topology's stores.
       const store = stores.get(spec.store) as KeyValueStore<unknown>;
       const log = logs.get(tp) ?? { start: 0, end: 0 };
-      const checkpoint = store.checkpoints().get(tp);
       // A store to rebuild was cleared by the caller (active-task.ts) before the plan: no checkpoint here then.
-      const range = restoreRange(checkpoint, log, committed.get(tp));
-      const restoring = needsRestoring(range);
-      const position = restoring ? range.from : (checkpoint ?? processingStart(range));
-      const phase: Phase = restoring ? 'restoring' : this.isCaughtUp(position, log.end) ? 'caught-up' : 'catching-up';
+      const range = restoreRange(store.checkpoints().get(tp), log, committed.get(tp));
       const neverProcessed = range.committed === 'none' || range.committed === 'past-log-end';
-      const target: ChangelogTarget | undefined = restoring
-        ? {
-            label: `${spec.store}[${partition}]`,
-            store,
-            partitions: new Map([[tp, { from: range.from, to: range.to }]]),
-            decoder: inputs.decoder(spec, neverProcessed),
-          }
-        : undefined;
-      this.tables.set(tp, { spec, tp, store, range, end: log.end, phase, reported: 0, target });
-      tracker.begin(spec.store, partition, Math.min(position, log.end), log.end, { phase });
+      this.add('table', spec.store, tp, store, range, log.end, () => ({ decoder: inputs.decoder(spec, neverProcessed) }));
       starts.push({ tp, topic: spec.topic, partition, offset: processingStart(range), end: log.end });
     }
+    for (const spec of inputs.derivedStores ?? []) {
+      const store = stores.get(spec.name);
+      const restore = inputs.changelogRestore;
+      if (spec.changelogTopic === undefined || store === undefined || restore === undefined) continue;
+      const tp = topicPartitionId(spec.changelogTopic, partition);
+      const log = logs.get(tp) ?? { start: 0, end: 0 };
+      // No committed offset: a changelog is restored to its end (its records are whole values, never re-processed).
+      const range = restoreRange(store.checkpoints().get(tp), log);
+      this.add('changelog', spec.name, tp, store, range, log.end, () => restore(spec, store));
+    }
     this.starts = starts;
+  }
+
+  private add(
+    kind: TablePartition['kind'],
+    name: string,
+    tp: TopicPartitionId,
+    store: KeyValueStore<unknown>,
+    range: RestoreRange,
+    end: number,
+    restore: () => ChangelogRestore,
+  ): void {
+    const checkpoint = store.checkpoints().get(tp);
+    const restoring = needsRestoring(range);
+    const position = restoring ? range.from : (checkpoint ?? processingStart(range));
+    const phase: Phase = restoring ? 'restoring' : this.isCaughtUp(position, end) ? 'caught-up' : 'catching-up';
+    const target: ChangelogTarget | undefined = restoring
+      ? { label: `${name}[${this.partition}]`, store, partitions: new Map([[tp, { from: range.from, to: range.to }]]), ...restore() }
+      : undefined;
+    this.tables.set(tp, { kind, name, tp, store, range, end, phase, reported: 0, target });
+    this.tracker.begin(name, this.partition, Math.min(position, end), end, { phase });
   }
 
   /** True while a table partition is being restored: the task must not process yet. */
@@ -113,10 +146,10 @@ export class RestorationPlan {
   }
 
   isTablePartition(tp: TopicPartitionId): boolean {
-    return this.tables.has(tp);
+    return this.tables.get(tp)?.kind === 'table';
   }
 
-  /** What the ChangelogReader restores for this task (one target per restoring table partition). */
+  /** What the ChangelogReader restores for this task (one target per restoring table or changelog partition). */
   targets(): ChangelogTarget[] {
     const targets: ChangelogTarget[] = [];
     for (const table of this.tables.values()) if (table.phase === 'restoring' && table.target !== undefined) targets.push(table.target);
@@ -132,19 +165,27 @@ export class RestorationPlan {
   progress(target: ChangelogTarget, progress: ChangelogProgress): void {
     const table = this.tableOf(target);
     if (table === undefined || table.phase !== 'restoring') return;
-    this.tracker.advance(table.spec.store, this.partition, progress.restored - table.reported, table.range.to - progress.remaining);
+    this.tracker.advance(table.name, this.partition, progress.restored - table.reported, table.range.to - progress.remaining);
     table.reported = progress.restored;
   }
 
-  /** `target` reached its committed offset: the task takes over (catching up), or it is caught up already. */
+  /**
+   * `target` reached its committed offset: the task takes over (catching up), or it is caught up already. A
+   * changelog partition is at its end offset at assignment: caught up.
+   */
   restored(target: ChangelogTarget, restoredRecords: number): void {
     const table = this.tableOf(target);
     if (table === undefined || table.phase !== 'restoring') return;
     const position = table.store.checkpoints().get(table.tp) ?? table.range.to;
-    this.tracker.advance(table.spec.store, this.partition, restoredRecords - table.reported, position);
+    this.tracker.advance(table.name, this.partition, restoredRecords - table.reported, position);
     table.reported = restoredRecords;
+    if (table.kind === 'changelog') {
+      table.phase = 'caught-up';
+      this.tracker.finish(table.name, this.partition);
+      return;
+    }
     table.phase = 'catching-up';
-    this.tracker.catchingUp(table.spec.store, this.partition);
+    this.tracker.catchingUp(table.name, this.partition);
     this.checkCaughtUp();
   }
 
@@ -153,10 +194,10 @@ export class RestorationPlan {
     for (const table of this.tables.values()) {
       if (table.phase !== 'catching-up') continue;
       const position = table.store.checkpoints().get(table.tp) ?? 0;
-      this.tracker.advance(table.spec.store, this.partition, 0, Math.min(position, table.end));
+      this.tracker.advance(table.name, this.partition, 0, Math.min(position, table.end));
       if (this.isCaughtUp(position, table.end)) {
         table.phase = 'caught-up';
-        this.tracker.finish(table.spec.store, this.partition);
+        this.tracker.finish(table.name, this.partition);
       }
     }
   }
@@ -167,7 +208,7 @@ export class RestorationPlan {
    */
   commitWouldCatchUp(positionOf: (tp: TopicPartitionId) => number | undefined): boolean {
     for (const table of this.tables.values()) {
-      if (table.phase !== 'catching-up') continue;
+      if (table.phase !== 'catching-up' || table.kind !== 'table') continue;
       const position = positionOf(table.tp);
       if (position !== undefined && this.isCaughtUp(position, table.end)) return true;
     }
@@ -177,7 +218,7 @@ export class RestorationPlan {
   /** Why lookups of `store` cannot be answered yet (restoring or catching up), or undefined when they can. */
   unavailableReason(store: string): string | undefined {
     for (const table of this.tables.values()) {
-      if (table.spec.store !== store) continue;
+      if (table.name !== store) continue;
       if (table.phase === 'restoring') return `store ${store} partition ${this.partition} is restoring`;
       if (table.phase === 'catching-up') {
         const position = table.store.checkpoints().get(table.tp) ?? 0;
@@ -188,13 +229,14 @@ export class RestorationPlan {
   }
 
   /**
-   * Committable position of each table partition past restoration: where its store stands. The task's own offsets
+   * Committable position of each table (input) partition past restoration: where its store stands. The task's own offsets
    * take precedence once it has processed the partition.
    */
   floors(): ReadonlyMap<TopicPartitionId, number> {
     const floors = new Map<TopicPartitionId, number>();
     for (const table of this.tables.values()) {
-      if (table.phase === 'restoring') continue;
+      // Changelog partitions are not inputs: their positions are never committed to the group.
+      if (table.phase === 'restoring' || table.kind !== 'table') continue;
       const checkpoint = table.store.checkpoints().get(table.tp);
       if (checkpoint !== undefined) floors.set(table.tp, checkpoint);
     }

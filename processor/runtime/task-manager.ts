@@ -21,10 +21,11 @@
  *   (1) the outputs (sinks, repartition, dead letters) join the record collector (record-collector.ts): one
  *   producer send in flight, acks=all, processing overlapping it, a bounded queue whose limit makes the cycle wait
  *   before returning to the consumer (backpressure) →
- *   every `commitIntervalMs`: every queued and in-flight output acknowledged (awaited), then (2) `task.commit()` per
- *   task = one atomic write per store with its checkpoints → (3) commit the next offsets to the group. A crash
- *   between steps re-processes from the last (3): at-least-once. A failed send fails the manager: nothing after it
- *   is committed.
+ *   every `commitIntervalMs` (commit-sequence.ts): held-back `on-commit` updates sent, every queued and in-flight
+ *   output acknowledged (awaited; changelog records included), then (2) `task.commit({ changelogOffsets })` per
+ *   task = one atomic write per store with its checkpoints (derived stores: the acknowledged changelog position) →
+ *   (3) commit the next offsets to the group. A crash between steps re-processes from the last (3): at-least-once.
+ *   A failed send fails the manager: nothing after it is committed.
  */
 import type { TributaryError } from '../../errors.js';
 import { StaleAssignmentError } from '../../errors.js';
@@ -55,6 +56,7 @@ import type { RestorationTracker } from './restoration-tracker.js';
 import { SerialExecutor } from './serial.js';
 import { TaskRegistry, type TaskRegistryView } from './task-registry.js';
 import { closeActiveTask, openActiveTask, type ActiveTask, type TaskOpeningContext } from './active-task.js';
+import { commitTasks } from './commit-sequence.js';
 
 export interface TaskManagerOptions {
   readonly topology: Topology;
@@ -137,7 +139,9 @@ export class TaskManager {
     this.taskContext = {
       ...options,
       readinessLag: options.readinessLag ?? 0,
-      deadLetters: (letters) => options.sender.send(letters),
+      deadLetters: async (letters) => {
+        await options.sender.send(letters);
+      },
     };
     this.collector = new RecordCollector({
       sender: options.sender,
@@ -170,8 +174,9 @@ export class TaskManager {
   /** Joins the group; resolves once the first assignment is set up. */
   async start(): Promise<void> {
     const { topology, partitions, cluster, logger } = this.options;
+    // Changelog records name their partition (the task's); their counts bound the producer's requests per partition.
     await this.partitioner.learn(
-      topology.subtopologies.flatMap((s) => s.sinkTopics),
+      topology.subtopologies.flatMap((s) => [...s.sinkTopics, ...s.changelogTopics]),
       partitions,
       cluster,
       logger,
@@ -372,14 +377,18 @@ export class TaskManager {
   }
 
   /**
-   * Steps (2) and (3) of the cycle; every output so far is already acknowledged. A commit the coordinator refuses
+   * The commit: acknowledgements and store batches (commit-sequence.ts), then the offsets. A commit the coordinator refuses
    * because of a rebalance is dropped when `tolerateStale` (or always: the next owner re-processes from the last
    * accepted commit); other offset-commit failures are retried at the next interval. Store write errors throw.
    */
   private async commitAll(epoch: number, tolerateStale: boolean): Promise<void> {
     this.lastCommitAt = Date.now();
-    await this.collector.flush();
-    const perTask = await Promise.all([...this.registry.all()].map(async (active) => ({ active, offsets: await active.task.commit() })));
+    // Held-back updates, acknowledgements, store batches with their checkpoints (commit-sequence.ts); offsets below.
+    const perTask = await commitTasks([...this.registry.all()], {
+      collector: this.collector,
+      fetchRecords: this.options.fetchRecords ?? noOriginals,
+      logger: this.options.logger,
+    });
     // The stores now hold what was processed: table partitions that reached their end offset are caught up.
     for (const { active } of perTask) active.restoration.checkCaughtUp();
     // Each topic-partition feeds exactly one task (the compiler puts all sources of a topic in one sub-topology).
@@ -431,7 +440,11 @@ export class TaskManager {
     const committed =
       inputTopics.length > 0 ? await cluster.fetchCommittedOffsets(groupId, inputTopics) : new Map<TopicPartitionId, number>();
     const logs = new Map<TopicPartitionId, LogOffsets>();
-    for (const topic of inputTopics) {
+    // Changelog topics of derived-table stores: restored from the store's checkpoint to their end (no committed offset).
+    const changelogTopics = [
+      ...new Set(assignment.mine.flatMap((id) => topology.subtopologies[parseTaskId(id).subtopology].changelogTopics)),
+    ];
+    for (const topic of [...inputTopics, ...changelogTopics]) {
       for (const [partition, range] of await cluster.fetchOffsetRanges(topic)) logs.set(topicPartitionId(topic, partition), range);
     }
     for (const id of assignment.mine) this.registry.add(await this.openTask(id, committed, logs));
