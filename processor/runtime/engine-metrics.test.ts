@@ -11,6 +11,8 @@ describe('engineMetricFamilies', () => {
       processed: { orders: 12, customers: 3 },
       joinHits: 5,
       joinMisses: 2,
+      aggregationSkips: 4,
+      lateRecordDrops: 9,
     };
     const source = new FakeQuerySource(new FakeClusterData(), 'self');
     source.metricFamilies = engineMetricFamilies(snapshot);
@@ -24,6 +26,8 @@ describe('engineMetricFamilies', () => {
       expect(res.body).toContain('tributary_join_lookups_total{result="miss"} 2');
       expect(res.body).toMatch(/tributary_record_errors_total\{stage="deserialization",action="fail"\} 0/);
       expect(res.body).toContain('tributary_table_updates_total{kind="put"} 0');
+      expect(res.body).toContain('tributary_aggregation_skips_total 4');
+      expect(res.body).toContain('tributary_late_record_drops_total 9');
     } finally {
       await server.close();
     }

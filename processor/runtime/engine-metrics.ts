@@ -52,5 +52,15 @@ export function engineMetricFamilies(snapshot: EngineMetricsSnapshot): MetricFam
       { labels: { kind: 'put' }, value: snapshot.tablePuts },
       { labels: { kind: 'delete' }, value: snapshot.tableDeletes },
     ]),
+    counter(
+      'tributary_aggregation_skips_total',
+      'Records an aggregation or a table groupBy skipped for a null key or value (Kafka Streams skips them too).',
+      [{ labels: {}, value: snapshot.aggregationSkips }],
+    ),
+    counter(
+      'tributary_late_record_drops_total',
+      "Window updates dropped because their window had closed (the aggregation's stream time reached its end + grace).",
+      [{ labels: {}, value: snapshot.lateRecordDrops }],
+    ),
   ];
 }

@@ -220,7 +220,9 @@ export class RuntimeQuerySource implements QuerySource {
     const partitionCount = (): number => this.partitionCountOf(spec) ?? 1;
     return {
       name: spec.name,
-      kind: spec.kind === 'global' ? 'global' : 'partitioned',
+      // Window stores answer the window routes only (their layout is the query server's to read: `window`).
+      kind: spec.kind === 'global' ? 'global' : spec.kind === 'window' ? 'windowed' : 'partitioned',
+      ...(spec.window === undefined ? {} : { window: spec.window }),
       keySerde: spec.keySerde.name,
       valueSerde: spec.valueSerde?.name ?? 'msgpack',
       get partitionCount(): number {
