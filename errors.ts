@@ -75,18 +75,37 @@ export class DeserializationError extends TributaryError {
   readonly partition: number;
   readonly offset: number;
   readonly part: 'key' | 'value';
+  /** What was wrong with the bytes, without the location or advice. */
+  readonly reason: string;
 
-  constructor(location: RecordLocation, part: 'key' | 'value', reason: string, options?: { cause?: unknown }) {
+  /**
+   * `stoppedByFailPolicy`: the error stops processing (the 'fail' policy), so the message also says how to keep
+   * going; dead letters and skips describe the record without that advice (their policy is already not 'fail').
+   */
+  constructor(
+    location: RecordLocation,
+    part: 'key' | 'value',
+    reason: string,
+    options?: { cause?: unknown; stoppedByFailPolicy?: boolean },
+  ) {
     super(
       'TRIBUTARY_DESERIALIZATION',
       `Cannot deserialize the ${part} of ${location.topic}:${location.partition}@${location.offset}: ${reason}. ` +
-        `Fix the producer or the serde, or set the deserialization error policy to 'dead-letter' or 'log-and-skip'.`,
+        (options?.stoppedByFailPolicy === true
+          ? `Fix the producer or the serde, or set the deserialization error policy to 'dead-letter' or 'log-and-skip' to keep going past bad records (it is 'fail').`
+          : 'Fix the producer or the serde.'),
       options,
     );
     this.topic = location.topic;
     this.partition = location.partition;
     this.offset = location.offset;
     this.part = part;
+    this.reason = reason;
+  }
+
+  /** This error as thrown when the 'fail' policy stops processing (its message then says how to keep going). */
+  underFailPolicy(): DeserializationError {
+    return new DeserializationError(this, this.part, this.reason, { cause: this.cause, stoppedByFailPolicy: true });
   }
 }
 
@@ -418,6 +437,63 @@ export class MissingSourceTopicsError extends TributaryError {
     super(
       'TRIBUTARY_SOURCE_TOPICS_MISSING',
       `The topology reads topic(s) that do not exist: ${topics.join(', ')}. Create them (Tributary only creates its internal repartition and dead-letter topics), or fix the topic names.`,
+    );
+    this.topics = topics;
+  }
+}
+
+/**
+ * An existing changelog topic of an aggregation or table-join store cannot serve as its changelog: its partition count
+ * is not the task count of the store's sub-topology (each task writes and restores the partition numbered like it),
+ * or it is not compacted (restoration would have to read every update ever written, and retention would drop rows).
+ */
+export class ChangelogTopicMismatchError extends TributaryError {
+  readonly topic: string;
+  readonly store: string;
+  /** What the topology needs: the task count and a cleanup policy including `compact`. */
+  readonly expected: { readonly partitions: number; readonly cleanupPolicy: string };
+  /** What the cluster has. */
+  readonly actual: { readonly partitions: number; readonly cleanupPolicy: string };
+
+  constructor(
+    topic: string,
+    store: string,
+    expected: { readonly partitions: number; readonly cleanupPolicy: string },
+    actual: { readonly partitions: number; readonly cleanupPolicy: string },
+  ) {
+    const problems: string[] = [];
+    if (actual.partitions !== expected.partitions)
+      problems.push(`it has ${actual.partitions} partition(s), but store "${store}" has ${expected.partitions} task(s)`);
+    if (!actual.cleanupPolicy.split(',').includes('compact'))
+      problems.push(`its cleanup.policy is "${actual.cleanupPolicy}", not compacted (expected "${expected.cleanupPolicy}")`);
+    super(
+      'TRIBUTARY_CHANGELOG_TOPIC_MISMATCH',
+      `Changelog topic ${topic} of store "${store}" cannot be used: ${problems.join('; ')}. ` +
+        'It was created by hand or for an earlier topology (input topics with another partition count). Stop every ' +
+        'instance, reset the application (`tributary reset` deletes its changelog topics and committed offsets, so the ' +
+        'stores are rebuilt from the input topics) and start again.',
+    );
+    this.topic = topic;
+    this.store = store;
+    this.expected = expected;
+    this.actual = actual;
+  }
+}
+
+/**
+ * Internal topics of the application that this topology no longer reads still hold records its group never read
+ * (an internal topic got another name), and the app was told to refuse that (`orphanedInternalTopics: 'fail'`).
+ */
+export class OrphanedInternalTopicsError extends TributaryError {
+  readonly topics: readonly { readonly topic: string; readonly unreadRecords: number }[];
+
+  constructor(topics: readonly { readonly topic: string; readonly unreadRecords: number }[]) {
+    super(
+      'TRIBUTARY_ORPHANED_INTERNAL_TOPICS',
+      `Internal topic(s) this topology no longer reads hold records the application never processed: ${topics
+        .map((t) => `${t.topic} (${t.unreadRecords} unread)`)
+        .join(', ')}. Run the previous version until its lag on them is 0, give the renamed repartition topic its old name ` +
+        `(repartition({ name }) / join(..., { repartitionName })), or delete the topics to drop the records; then start again.`,
     );
     this.topics = topics;
   }

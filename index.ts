@@ -8,7 +8,7 @@
 export * from './errors.js';
 
 // topology/: DSL, serdes, the compiled topology
-export { StreamsBuilder, KStream, KTable, GlobalKTable } from './topology/builder.js';
+export { StreamsBuilder, KStream, KTable, GlobalKTable, KGroupedStream, KGroupedTable, TimeWindowedKStream } from './topology/builder.js';
 export type {
   SourceOptions,
   TableOptions,
@@ -18,9 +18,23 @@ export type {
   ProcessOptions,
   BuildOptions,
   StreamsBuilderOptions,
+  GroupedOptions,
+  MaterializedOptions,
+  WindowedMaterializedOptions,
+  TableMapValuesOptions,
 } from './topology/builder.js';
+export { TimeWindows, type Windowed, type WindowSpec } from './topology/windows.js';
 export { Topology } from './topology/topology.js';
-export type { Subtopology, RepartitionTopicSpec, GlobalTableSpec, TableSourceSpec, StoreSpec } from './topology/specs.js';
+export type {
+  Subtopology,
+  RepartitionTopicSpec,
+  ChangelogTopicSpec,
+  GlobalTableSpec,
+  TableSourceSpec,
+  StoreSpec,
+  StoreSpecKind,
+  WindowStoreSpec,
+} from './topology/specs.js';
 export { Serdes, type Serde, type CustomSerdeOptions } from './topology/serdes.js';
 // topology/formats/: tables fed by a database through Kafka Connect (Debezium, outbox)
 export { TableFormats } from './topology/formats/table-format.js';
@@ -34,7 +48,7 @@ export type {
 } from './topology/formats/table-format.js';
 export type { OutboxEvent } from './topology/formats/outbox.js';
 export { ConnectKeySerde } from './topology/formats/connect-key.js';
-export type { ErrorAction, SourceErrorPolicy, ProcessorContext, ProcessorStore, ForwardOptions } from './topology/nodes.js';
+export type { ErrorAction, EmitMode, SourceErrorPolicy, ProcessorContext, ProcessorStore, ForwardOptions } from './topology/nodes.js';
 export type { RecordHeaders } from './common/records.js';
 
 // Logging
@@ -59,7 +73,7 @@ export type {
 } from './processor/runtime/index.js';
 export type { ErrorPolicy } from './processor/engine/error-policy.js';
 export type { EngineMetricsSnapshot } from './processor/engine/metrics.js';
-export type { AppState, AppStatus, RestorationProgress } from './http-query/index.js';
+export type { AppState, AppStatus, RestorationPhase, RestorationProgress } from './http-query/index.js';
 
 // processor/dlq/: dead-letter replay
 export { replayDeadLetters } from './processor/dlq/index.js';

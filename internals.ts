@@ -7,17 +7,53 @@
 // common/: record shapes, the partitioner, dead-letter headers
 export { topicPartitionId, type ConsumedRecord, type ProducedRecord, type TopicPartitionId } from './common/records.js';
 export { defaultPartition, murmur2 } from './common/partitioner.js';
-export { DeadLetterHeaders, TARGET_TOPIC_HEADER } from './common/dead-letters.js';
+export {
+  DeadLetterHeaders,
+  TARGET_TOPIC_HEADER,
+  deadLetterIdentity,
+  isInternalTopic,
+  isPendingOriginal,
+  pendingOriginalPosition,
+  withOriginalRecord,
+  withoutOriginalRecord,
+  type SourcePosition,
+} from './common/dead-letters.js';
+export { openRepartitionValue } from './common/repartition-envelope.js';
 
 // processor/engine/: task engine, global tables, error policies, metrics
-export { StreamTask, type StreamTaskOptions, type ProcessResult } from './processor/engine/stream-task.js';
+export { StreamTask, type StreamTaskOptions, type ProcessResult, type CommitOptions } from './processor/engine/stream-task.js';
 export { GlobalTableUpdater, type GlobalTableUpdaterOptions, type GlobalBatch } from './processor/engine/global-updater.js';
 export { EngineMetrics } from './processor/engine/metrics.js';
 export { resolveErrorPolicy, type ResolvedErrorPolicy } from './processor/engine/error-policy.js';
 export { createTableRecordDecoder, type TableRecordDecoder } from './processor/engine/table-decoder.js';
+export {
+  createChangelogDecoder,
+  finishWindowRestore,
+  windowedChangelogKey,
+  parseWindowedChangelogKey,
+  type ChangelogDecoder,
+} from './processor/engine/changelog.js';
 
 // state-store/: LevelDB stores, state directory, restoration, snapshots
-export type { KeyValueStore, ReadOnlyKeyValueStore, Checkpoints, RangeOptions, StoreWrite, StoreEntry } from './state-store/types.js';
+export type {
+  KeyValueStore,
+  ReadOnlyKeyValueStore,
+  Checkpoints,
+  RangeOptions,
+  StoreWrite,
+  StoreEntry,
+  KeyInterval,
+} from './state-store/types.js';
+export {
+  WindowStoreReader,
+  expireWindows,
+  windowWrite,
+  streamTimeWrite,
+  type WindowEntry,
+  type PositionedWindowEntry,
+  type WindowScanOptions,
+} from './state-store/window-store.js';
+export { windowStorageKey, parseWindowStorageKey, STREAM_TIME_KEY, type WindowLayout } from './state-store/window-layout.js';
 export { LevelKeyValueStore, type LevelStoreOptions, type LevelTuning } from './state-store/level-store.js';
 export { StateDirectory, type StateDirectoryOptions, type StoreId } from './state-store/state-directory.js';
 export { restoreStore, DEFAULT_RESTORE_BATCH_SIZE } from './state-store/restore.js';

@@ -10,7 +10,16 @@ export type {
   TestRecord,
   KeyValue,
   DriverStore,
+  DriverWindowStore,
 } from './processor/test-driver/topology-test-driver.js';
 export { MemoryKeyValueStore } from './state-store/memory-store.js';
-export type { KeyValueStore, ReadOnlyKeyValueStore, Checkpoints, RangeOptions, StoreWrite, StoreEntry } from './state-store/types.js';
+export type {
+  KeyValueStore,
+  ReadOnlyKeyValueStore,
+  Checkpoints,
+  RangeOptions,
+  StoreWrite,
+  StoreEntry,
+  KeyInterval,
+} from './state-store/types.js';
 export type { TopicPartitionId } from './common/records.js';

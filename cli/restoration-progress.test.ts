@@ -11,8 +11,9 @@ function event(
   restoredOffset: number,
   endOffset: number,
   done = false,
+  partitions = 1,
 ): RestorationEvent {
-  return { store, partition, restoredRecords, restoredOffset, endOffset, done };
+  return { store, partition, partitions, restoredRecords, restoredOffset, endOffset, done, phase: done ? 'caught-up' : 'restoring' };
 }
 
 describe('RestorationProgress', () => {
@@ -43,5 +44,18 @@ describe('RestorationProgress', () => {
     expect(lines).toHaveLength(4);
     progress.onEvent(event('other', 1, 5, 5, 10));
     expect(lines[4]).toMatch(/^Restoring state: {2}50% 5\/10 offsets/);
+  });
+
+  it('counts every topic partition a global store covers', () => {
+    const lines: string[] = [];
+    const display = new ProgressDisplay(new (class extends Writable {})(), {
+      tty: false,
+      plainIntervalMs: 0,
+      writePlain: (l) => lines.push(l),
+    });
+    const progress = new RestorationProgress(display);
+    progress.onEvent(event('customers-global', 'global', 0, 0, 600, false, 6));
+    progress.onEvent(event('customers-global', 'global', 600, 600, 600, true, 6));
+    expect(lines.at(-1)).toBe('Restoring state: 600 records into 6 partition(s) of customers-global');
   });
 });

@@ -1,7 +1,7 @@
 /**
  * Turns the app's per-store-partition `restoration` events into one progress display: a phase starts with the
  * first unfinished partition and ends when every partition seen in it is done (global stores at bootstrap, then
- * the task stores after each assignment).
+ * the task stores after each assignment, restored and then caught up).
  */
 import type { RestorationEvent } from '../processor/runtime/events.js';
 import { formatCount, type ProgressDisplay } from './progress.js';
@@ -42,10 +42,19 @@ export class RestorationProgress {
     }
     if (active.size === 0) {
       const stores = new Set([...this.partitions.values()].map((p) => p.event.store));
-      this.display.finish(`${formatCount(records)} records into ${this.partitions.size} partition(s) of ${[...stores].join(', ')}`);
+      // A global store's entry covers every partition of its topic.
+      let topicPartitions = 0;
+      for (const { event: latest } of this.partitions.values()) topicPartitions += latest.partitions;
+      this.display.finish(`${formatCount(records)} records into ${topicPartitions} partition(s) of ${[...stores].join(', ')}`);
       this.partitions.clear();
       return;
     }
-    this.display.update({ done, total, unit: 'offsets', detail: `${formatCount(records)} records, ${[...active].join(', ')}` });
+    const catchingUp = [...this.partitions.values()].some((p) => p.event.phase === 'catching-up');
+    this.display.update({
+      done,
+      total,
+      unit: 'offsets',
+      detail: `${formatCount(records)} records, ${[...active].join(', ')}${catchingUp ? ' (catching up)' : ''}`,
+    });
   }
 }

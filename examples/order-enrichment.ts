@@ -6,13 +6,18 @@
  *   customers (compacted) ──► table "customers" (one store per partition)
  *   orders ──► selectKey(customerId) ──► repartition ──► join ──► orders-by-customer
  *
+ * and, with `aggregations` (the demo and `tributary run` of this module; not the benchmarks' join workloads):
+ *
+ *   orders ──► groupBy(customerId) ──► repartition ──► count ──► table "orders-per-customer"
+ *                                                  └─► hourly windows, sum of amounts ──► "revenue-per-customer-hour"
+ *
  * Run it with the CLI (two instances share the work and answer queries for each other):
  *
  *   npx tsx cli/main.ts run examples/order-enrichment.ts --brokers 127.0.0.1:9092 --state-dir .state/a --port 7071
  *
  * The default export is a function so `--application-id` can rename the application (and its internal topics).
  */
-import { Serdes, StreamsBuilder, type Topology } from '../index.js';
+import { Serdes, StreamsBuilder, TimeWindows, type Topology } from '../index.js';
 
 export interface Customer {
   readonly id: string;
@@ -45,6 +50,8 @@ export const ENRICHED_TOPIC = 'orders-enriched';
 export const BY_CUSTOMER_TOPIC = 'orders-by-customer';
 export const GLOBAL_STORE = 'customers-global';
 export const PARTITIONED_STORE = 'customers';
+export const ORDER_COUNT_STORE = 'orders-per-customer';
+export const REVENUE_STORE = 'revenue-per-customer-hour';
 export const DEFAULT_APPLICATION_ID = 'order-enrichment';
 
 /** Topic names, overridable so several runs (benchmarks) can share one cluster. */
@@ -70,7 +77,16 @@ export function enrich(order: Order, customer: Customer): EnrichedOrder {
   };
 }
 
-export function buildOrderEnrichment(applicationId: string, topics: OrderEnrichmentTopics = DEFAULT_TOPICS): Topology {
+export interface OrderEnrichmentOptions {
+  /** Also count orders per customer and sum their amounts per customer per hour (queryable stores). Default false. */
+  readonly aggregations?: boolean;
+}
+
+export function buildOrderEnrichment(
+  applicationId: string,
+  topics: OrderEnrichmentTopics = DEFAULT_TOPICS,
+  options: OrderEnrichmentOptions = {},
+): Topology {
   const builder = new StreamsBuilder();
   const customerSerdes = { key: Serdes.string(), value: Serdes.json<Customer>() };
 
@@ -94,10 +110,26 @@ export function buildOrderEnrichment(applicationId: string, topics: OrderEnrichm
     .join(customersByPartition, (order, customer) => enrich(order, customer), { repartitionName: 'orders-by-customer' })
     .to(topics.byCustomer, { value: Serdes.json<EnrichedOrder>() });
 
+  if (options.aggregations === true) {
+    // Aggregations: grouped by customer (one more repartition topic, named after the first store), each store with
+    // a compacted changelog topic <applicationId>-<store>-changelog it is restored from.
+    const byCustomer = orders.groupBy((_orderId, order) => order.customerId, { key: Serdes.string() });
+    byCustomer.count({ store: ORDER_COUNT_STORE });
+    byCustomer.windowedBy(TimeWindows.ofSize(60 * 60_000).grace(5 * 60_000)).aggregate(
+      () => 0,
+      (_customerId, order, revenue) => revenue + order.amount,
+      {
+        store: REVENUE_STORE,
+        value: Serdes.json<number>(),
+        retentionMs: 24 * 60 * 60_000,
+      },
+    );
+  }
+
   return builder.build({ applicationId });
 }
 
-/** What `tributary run` calls: `--application-id` arrives here (default `order-enrichment`). */
+/** What `tributary run` calls: `--application-id` arrives here (default `order-enrichment`). With the aggregations. */
 export default function orderEnrichment({ applicationId = DEFAULT_APPLICATION_ID }: { applicationId?: string } = {}): Topology {
-  return buildOrderEnrichment(applicationId);
+  return buildOrderEnrichment(applicationId, DEFAULT_TOPICS, { aggregations: true });
 }

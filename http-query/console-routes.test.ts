@@ -50,7 +50,7 @@ beforeAll(async () => {
   };
   source.metricFamilies = [
     {
-      name: 'tributary_dead_letters_total',
+      name: 'tributary_records_dead_lettered_total',
       help: 'Dead letters',
       type: 'counter',
       samples: [{ labels: { stage: 'deserialization', source: 'orders' }, value: 3 }],
@@ -139,7 +139,7 @@ describe('GET /stats and /cluster/stats', () => {
       ],
       metrics: [
         {
-          name: 'tributary_dead_letters_total',
+          name: 'tributary_records_dead_lettered_total',
           type: 'counter',
           samples: [{ labels: { stage: 'deserialization', source: 'orders' }, value: 3 }],
         },

@@ -45,7 +45,14 @@ function rawRequest(request: string): Promise<RawResponse> {
   });
 }
 
-const codeOf = (body: string) => (JSON.parse(body) as ErrorJson).error;
+/** The documented error shape, exactly: `{ error: { code, message } }`, a non-empty message, nothing else. */
+const codeOf = (body: string) => {
+  const parsed = JSON.parse(body) as ErrorJson;
+  expect(Object.keys(parsed)).toEqual(['error']);
+  expect(Object.keys(parsed.error).sort()).toEqual(['code', 'message']);
+  expect(parsed.error.message).toMatch(/\S/);
+  return parsed.error;
+};
 
 describe('requests the HTTP parser refuses', () => {
   it('431 with our body for headers over the size limit', async () => {

@@ -20,6 +20,7 @@ export type {
   MetricFamily,
   MetricSample,
   QuerySource,
+  RestorationPhase,
   RestorationProgress,
   ScanTarget,
   StoreCodec,

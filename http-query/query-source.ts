@@ -6,6 +6,7 @@
  * map, open stores) and must not do I/O in `locate`/`scanTargets`.
  */
 import type { ReadOnlyKeyValueStore } from '../state-store/types.js';
+import type { WindowLayout } from '../state-store/window-layout.js';
 import type { TopologyGraph } from '../topology/graph.js';
 import type { ChangeFeedSource } from './change-feed.js';
 
@@ -24,7 +25,11 @@ export interface StoreCodec {
   valueToJson(value: unknown): JsonValue;
 }
 
-export type StoreKind = 'global' | 'partitioned';
+/**
+ * `partitioned` and `windowed` stores are spread over partitions (routed by key); a `windowed` store holds windowed
+ * aggregates in the window layout (state-store/window-layout.ts) and answers the window routes only.
+ */
+export type StoreKind = 'global' | 'partitioned' | 'windowed';
 
 export interface StoreInfo {
   readonly name: string;
@@ -34,6 +39,11 @@ export interface StoreInfo {
   readonly valueSerde: string;
   /** Partitions of the store's changelog/source topic (1 for a global store's view). */
   readonly partitionCount: number;
+  /**
+   * Set for `windowed` stores: their windows' size, retention and segments. The window routes read the stores that
+   * `locate` and `scanTargets` return through it (the same routing as other partitioned stores).
+   */
+  readonly window?: WindowLayout;
   readonly codec: StoreCodec;
   /** Partitions this instance currently holds (all of them for a global store). Live: changes on rebalance. */
   localPartitions(): readonly number[];
@@ -88,16 +98,28 @@ export interface ClusterMetadata {
    */
   readonly assignmentId: string | null;
   readonly instances: readonly InstanceInfo[];
+  /**
+   * Internal topics of the application the running topology no longer reads, with the records its group never
+   * read in them (left behind when an internal topic got another name). Absent when there are none.
+   */
+  readonly orphanedInternalTopics?: readonly { readonly topic: string; readonly unreadRecords: number }[];
 }
 
 export type AppState = 'created' | 'bootstrapping' | 'running' | 'rebalancing' | 'stopping' | 'stopped' | 'failed';
 
+/**
+ * `restoring`: records are read into the store; `catching-up`: the store's task processes its table partition up to
+ * the end offset taken at assignment; `caught-up`: the store holds everything below that end offset (done).
+ */
+export type RestorationPhase = 'restoring' | 'catching-up' | 'caught-up';
+
 export interface RestorationProgress {
   readonly store: string;
   readonly partition: number | 'global';
-  /** Changelog offset restored up to (exclusive) and the end offset restoration targets. */
+  /** Offset the store holds everything below (summed over partitions for a global store), and the end offset it must reach. */
   readonly restoredOffset: number;
   readonly endOffset: number;
+  /** True once caught up: lookups of the partition are answered, and /ready counts it as ready. */
   readonly done: boolean;
   /** Offset this restoration started from (the store's checkpoint), and the records applied since (offsets can skip). */
   readonly startOffset?: number;
@@ -105,6 +127,7 @@ export interface RestorationProgress {
   /** Epoch ms this restoration began, and when it finished (so clients can show a rate and the time left). */
   readonly startedAt?: number;
   readonly finishedAt?: number;
+  readonly phase?: RestorationPhase;
 }
 
 export interface AppStatus {

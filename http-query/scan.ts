@@ -96,7 +96,7 @@ export function storeReadFailed(storeName: string, error: unknown): QueryUnavail
   );
 }
 
-function unavailable(target: Extract<ScanTarget, { kind: 'unavailable' }>, storeName: string): QueryUnavailableError {
+export function unavailable(target: Extract<ScanTarget, { kind: 'unavailable' }>, storeName: string): QueryUnavailableError {
   return new QueryUnavailableError(
     'TRIBUTARY_QUERY_UNAVAILABLE',
     `Store "${storeName}" partitions ${target.partitions.join(',')} cannot be read right now: ${target.reason}. ` +
@@ -163,7 +163,7 @@ function parseLocalScanResponse(body: string): LocalScanResponse | undefined {
   return parsed as LocalScanResponse;
 }
 
-function remoteErrorCode(body: string): string {
+export function remoteErrorCode(body: string): string {
   try {
     const code = (JSON.parse(body) as { error?: { code?: unknown } }).error?.code;
     return typeof code === 'string' ? code : 'no error code';

@@ -336,12 +336,15 @@ describe('errors and docs', () => {
       [
         '/health',
         '/internal/stores/{store}/entries',
+        '/internal/stores/{store}/windows',
         '/metadata',
         '/metrics',
         '/ready',
         '/stores',
         '/stores/{store}/entries',
         '/stores/{store}/keys/{key}',
+        '/stores/{store}/keys/{key}/windows',
+        '/stores/{store}/windows',
         '/stats',
         '/cluster/stats',
         // the fake source provides the optional parts of the seam

@@ -30,6 +30,7 @@ import { metricsRoutes } from './routes/metrics.js';
 import { consumerLagRoutes, statsRoutes } from './routes/stats.js';
 import { statusRoutes } from './routes/status.js';
 import { storeListRoutes } from './routes/stores.js';
+import { windowRoutes } from './routes/windows.js';
 import { topologyRoutes } from './routes/topology.js';
 import { changeRoutes, ChangeStreams } from './routes/changes.js';
 import { ChangeFeedClient } from './change-feed-client.js';
@@ -311,6 +312,7 @@ export function createQueryServer(options: QueryServerOptions): QueryServer {
     await protectedScope.register(storeListRoutes, context);
     await protectedScope.register(lookupRoutes, context);
     await protectedScope.register(entriesRoutes, context);
+    await protectedScope.register(windowRoutes, context);
     await protectedScope.register(statusRoutes, context);
     await protectedScope.register(metricsRoutes, context);
     await protectedScope.register(statsRoutes, context);

@@ -42,14 +42,23 @@ interface Outcome {
  * Sends `head` at once, then one byte of `trickle` (repeated as needed) every TRICKLE_EVERY_MS, and resolves once
  * the server closes the connection. Rejects if the server is still reading after MAX_TRICKLES bytes.
  */
-function trickleUntilClosed(head: string, trickle: string): Promise<Outcome> {
+function trickleUntilClosed(
+  head: string,
+  trickle: string,
+  to: number = port,
+  { closeAfterResponse = false }: { closeAfterResponse?: boolean } = {},
+): Promise<Outcome> {
   return new Promise((resolve, reject) => {
-    const socket: Socket = connect({ host: '127.0.0.1', port });
+    const socket: Socket = connect({ host: '127.0.0.1', port: to });
     let received = '';
     let trickled = 0;
     let timer: NodeJS.Timeout | undefined;
     socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => (received += chunk));
+    socket.on('data', (chunk: string) => {
+      received += chunk;
+      // A response that does not close the connection (keep-alive): stop once its body is complete.
+      if (closeAfterResponse && /\r\n\r\n\{.*\}$/s.test(received)) socket.destroy();
+    });
     // A reset after the server's answer is a close too.
     socket.on('error', () => undefined);
     socket.on('close', () => {
@@ -72,11 +81,20 @@ function trickleUntilClosed(head: string, trickle: string): Promise<Outcome> {
   });
 }
 
+/** The body of a raw HTTP response is exactly the documented `{ error: { code, message } }`. */
+function expectErrorBody(response: string, code: string): void {
+  const body = JSON.parse(response.slice(response.indexOf('\r\n\r\n') + 4)) as { error: { code: string; message: string } };
+  expect(Object.keys(body)).toEqual(['error']);
+  expect(Object.keys(body.error).sort()).toEqual(['code', 'message']);
+  expect(body.error.code).toBe(code);
+  expect(body.error.message).toMatch(/\S/);
+}
+
 describe('slow clients', () => {
   it('a client trickling its headers gets 408 and the connection closes', async () => {
     const outcome = await trickleUntilClosed('GET /stores HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ', 'abcdef');
     expect(outcome.received).toMatch(/^HTTP\/1\.1 408 /);
-    expect(outcome.received).toContain('"code":"TRIBUTARY_QUERY_REQUEST_TIMEOUT"');
+    expectErrorBody(outcome.received, 'TRIBUTARY_QUERY_REQUEST_TIMEOUT');
     expect(outcome.trickled).toBeGreaterThan(0);
   });
 
@@ -84,8 +102,32 @@ describe('slow clients', () => {
     const head = 'POST /stores HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n';
     const outcome = await trickleUntilClosed(head, ' ');
     expect(outcome.received).toMatch(/^HTTP\/1\.1 408 /);
-    expect(outcome.received).toContain('"code":"TRIBUTARY_QUERY_REQUEST_TIMEOUT"');
+    expectErrorBody(outcome.received, 'TRIBUTARY_QUERY_REQUEST_TIMEOUT');
     expect(outcome.trickled).toBeGreaterThan(0);
+  });
+
+  it('with auth on, a slow body with a valid token still gets 408; without a token 401 comes at once', async () => {
+    const secured = createQueryServer({
+      source: new FakeQuerySource(new FakeClusterData(), 'self'),
+      authToken: 's3cret',
+      requestTimeoutMs: REQUEST_TIMEOUT_MS,
+      headersTimeoutMs: HEADERS_TIMEOUT_MS,
+    });
+    const securedPort = Number(new URL(await secured.listen()).port);
+    try {
+      const head = (authorization: string) =>
+        `POST /stores HTTP/1.1\r\nHost: 127.0.0.1\r\n${authorization}Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n`;
+      const slow = await trickleUntilClosed(head('Authorization: bearer s3cret\r\n'), ' ', securedPort);
+      expect(slow.received).toMatch(/^HTTP\/1\.1 408 /);
+      expectErrorBody(slow.received, 'TRIBUTARY_QUERY_REQUEST_TIMEOUT');
+      const anonymous = await trickleUntilClosed(head(''), ' ', securedPort, { closeAfterResponse: true });
+      expect(anonymous.received).toMatch(/^HTTP\/1\.1 401 /);
+      expectErrorBody(anonymous.received, 'TRIBUTARY_QUERY_UNAUTHORIZED');
+      // Answered before the body was sent: the server does not wait for it to refuse.
+      expect(anonymous.trickled).toBeLessThan(MAX_TRICKLES / 2);
+    } finally {
+      await secured.close();
+    }
   });
 
   it('a client that sends a request in time is answered on the same server', async () => {

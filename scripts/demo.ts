@@ -2,8 +2,9 @@
  * `npm run demo`: the order-enrichment example end to end on this machine.
  *
  * Starts a local Kafka broker (unless KAFKA_BROKERS is set), creates and seeds the topics, keeps orders flowing,
- * runs two instances of examples/order-enrichment.ts through the CLI, then prints curl commands against both
- * instances (checked before they are shown), the web console's URL and a few enriched orders. Ctrl-C stops everything it started, by
+ * runs two instances of examples/order-enrichment.ts through the CLI (the joins, plus orders per customer and revenue
+ * per customer per hour), then prints curl commands against both instances (checked before they are shown), the web
+ * console's URL and a few enriched orders. Ctrl-C stops everything it started, by
  * PID: the order flow, the instances, then the broker. `--duration <s>` stops by itself after that many seconds.
  * Logs and state live under .state/demo/ (a fresh state directory per run).
  */
@@ -27,8 +28,10 @@ import {
   DEFAULT_APPLICATION_ID,
   ENRICHED_TOPIC,
   GLOBAL_STORE,
+  ORDER_COUNT_STORE,
   ORDERS_TOPIC,
   PARTITIONED_STORE,
+  REVENUE_STORE,
 } from '../examples/order-enrichment.js';
 import { CliInstance } from './bench/cli-instances.js';
 import { openKafkaSession, type KafkaSession } from './bench/kafka-session.js';
@@ -202,6 +205,44 @@ function curlExamples(urls: readonly [string, string], owner: 0 | 1, key: string
   ];
 }
 
+/** A customer some orders were counted for (the first key of the count store), waiting up to `timeoutMs`. */
+async function countedCustomer(url: string, timeoutMs: number): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    const { status, body } = await getJson<{ entries: { key: string }[] }>(`${url}/stores/${ORDER_COUNT_STORE}/entries?limit=1`).catch(
+      (error: unknown) => ({ status: 0, body: String(error) }),
+    );
+    last = body;
+    if (status === 200 && typeof body === 'object' && body.entries.length > 0) return body.entries[0].key;
+    await sleep(250);
+  }
+  throw new Error(`no order was counted within ${timeoutMs} ms; last answer: ${JSON.stringify(last)}`);
+}
+
+/** The aggregations: a count (forwarded when the other instance owns it), a scan, one key's windows, all windows. */
+function aggregationExamples(urls: readonly [string, string], owner: 0 | 1, customer: string): CurlExample[] {
+  const other = owner === 0 ? 1 : 0;
+  return [
+    {
+      url: `${urls[other]}/stores/${ORDER_COUNT_STORE}/keys/${customer}`,
+      note: `orders of ${customer} so far (aggregation; forwarded to instance-${owner + 1})`,
+      expectedStatus: 200,
+    },
+    { url: `${urls[0]}/stores/${ORDER_COUNT_STORE}/entries?limit=3`, note: 'orders per customer, merged scan', expectedStatus: 200 },
+    {
+      url: `${urls[1]}/stores/${REVENUE_STORE}/keys/${customer}/windows`,
+      note: `revenue of ${customer} per hour (windowed aggregation)`,
+      expectedStatus: 200,
+    },
+    {
+      url: `${urls[0]}/stores/${REVENUE_STORE}/windows?limit=3`,
+      note: "every customer's hourly windows, merged across instances",
+      expectedStatus: 200,
+    },
+  ];
+}
+
 async function showEnrichedOrders(client: KafkaClient): Promise<void> {
   for (const topic of [ENRICHED_TOPIC, BY_CUSTOMER_TOPIC]) {
     let records = await readTopicTail(client, topic, 1);
@@ -252,7 +293,7 @@ async function main(): Promise<number> {
   process.on('SIGTERM', onSignal);
 
   try {
-    say('Tributary demo: order enrichment with two instances\n');
+    say('Tributary demo: order enrichment and orders per customer, with two instances\n');
     const kafka = await openKafkaSession({
       logFile: join(stateRoot, 'kafka.log'),
       onStarting: (version) =>
@@ -342,6 +383,11 @@ async function main(): Promise<number> {
     const ownerUrl = metadata.instances.find((i) => (i.storePartitions[PARTITIONED_STORE] ?? []).includes(partition))?.url;
     const owner: 0 | 1 = ownerUrl === urls[1] ? 1 : 0;
     const examples = curlExamples(urls, owner, key, customerKey(deletedIndex), partition);
+    // The aggregation's partition count is the orders topic's (its repartition topic follows it).
+    const counted = await countedCustomer(urls[0], 30_000);
+    const countedPartition = defaultPartition(Buffer.from(counted), PARTITIONS);
+    const countOwnerUrl = metadata.instances.find((i) => (i.storePartitions[ORDER_COUNT_STORE] ?? []).includes(countedPartition))?.url;
+    examples.push(...aggregationExamples(urls, countOwnerUrl === urls[1] ? 1 : 0, counted));
 
     say(`\nTry it (${key} is in partition ${partition} of ${CUSTOMERS_TOPIC}):`);
     for (const example of examples) say(`  curl -s '${example.url}'    # ${example.note}`);

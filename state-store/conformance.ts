@@ -213,6 +213,26 @@ export function describeKeyValueStoreConformance(implementationName: string, fac
       expect(reverseCount).toBe(total);
     });
 
+    it('deleteRange removes exactly the keys in [gte, lt), keeping checkpoints', async () => {
+      const store = await open();
+      const keys = [k(0x00), k(0x01), k(0x01, 0x00), k(0x01, 0xff), k(0x02), k(0x02, 0x00), k(0xff)];
+      const tp = 'src:0' as TopicPartitionId;
+      await store.write(
+        keys.map((key) => ({ type: 'put' as const, key, value: hex(key) })),
+        new Map([[tp, 5]]),
+      );
+      await store.deleteRange({ gte: k(0x01), lt: k(0x02) });
+      expect(await keysOf(store)).toEqual(['00', '02', '0200', 'ff']);
+      await store.deleteRange({ gte: k(0x02, 0x00), lt: k(0x02, 0x00) }); // empty interval
+      await store.deleteRange({ gte: k(0xff), lt: k(0x01) }); // inverted: nothing
+      expect(await keysOf(store)).toEqual(['00', '02', '0200', 'ff']);
+      await store.deleteRange({ gte: k(0x00), lt: k(0xff, 0xff) });
+      expect(await keysOf(store)).toEqual([]);
+      expect(store.checkpoints().get(tp)).toBe(5);
+      await store.put(k(0x01), 'back');
+      expect(await store.get(k(0x01))).toBe('back');
+    });
+
     it('estimates the count of a small store exactly', async () => {
       const store = await open();
       expect(await store.approximateCount()).toBe(0);
@@ -225,7 +245,7 @@ export function describeKeyValueStoreConformance(implementationName: string, fac
       const store = await open();
       await store.put(s('a'), 'A');
       const view = store.readOnly();
-      for (const method of ['put', 'delete', 'write', 'close', 'checkpoints', 'readOnly']) {
+      for (const method of ['put', 'delete', 'deleteRange', 'write', 'close', 'checkpoints', 'readOnly']) {
         expect(method in view, method).toBe(false);
       }
       expect(view.name).toBe(store.name);

@@ -19,7 +19,7 @@ import {
   topicPartitionOfCheckpointKey,
   userKey,
 } from './key-layout.js';
-import type { Checkpoints, KeyValueStore, RangeOptions, ReadOnlyKeyValueStore, StoreEntry, StoreWrite } from './types.js';
+import type { Checkpoints, KeyInterval, KeyValueStore, RangeOptions, ReadOnlyKeyValueStore, StoreEntry, StoreWrite } from './types.js';
 import { decodeValue, encodeStoreValue } from './value-codec.js';
 
 /** LevelDB tuning knobs passed through to classic-level (see README for the restore measurements behind the defaults). */
@@ -274,6 +274,13 @@ export class LevelKeyValueStore<V = unknown> implements KeyValueStore<V> {
 
   delete(key: Uint8Array): Promise<void> {
     return this.write([{ type: 'delete', key }]);
+  }
+
+  async deleteRange(range: KeyInterval): Promise<void> {
+    this.#assertOpen();
+    if (Buffer.compare(Buffer.from(range.gte), Buffer.from(range.lt)) >= 0) return;
+    // classic-level clears a range natively (an iterator and delete batches in C++), not one JS call per key.
+    await this.#db.clear({ gte: dataKey(range.gte), lt: dataKey(range.lt) });
   }
 
   checkpoints(): Checkpoints {

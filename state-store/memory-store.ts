@@ -5,7 +5,7 @@
  */
 import { StoreClosedError } from '../errors.js';
 import type { TopicPartitionId } from '../common/records.js';
-import type { Checkpoints, KeyValueStore, RangeOptions, ReadOnlyKeyValueStore, StoreEntry, StoreWrite } from './types.js';
+import type { Checkpoints, KeyInterval, KeyValueStore, RangeOptions, ReadOnlyKeyValueStore, StoreEntry, StoreWrite } from './types.js';
 import { prefixUpperBound } from './key-layout.js';
 import { decodeValue, encodeStoreValue } from './value-codec.js';
 
@@ -96,6 +96,14 @@ export class MemoryKeyValueStore<V = unknown> implements KeyValueStore<V> {
 
   delete(key: Uint8Array): Promise<void> {
     return this.write([{ type: 'delete', key }]);
+  }
+
+  async deleteRange(range: KeyInterval): Promise<void> {
+    this.assertOpen();
+    const start = this.lowerBound(Buffer.from(range.gte));
+    const end = this.lowerBound(Buffer.from(range.lt));
+    if (start >= end) return;
+    for (const key of this.keys.splice(start, end - start)) this.encoded.delete(key.toString('hex'));
   }
 
   checkpoints(): Checkpoints {

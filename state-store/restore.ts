@@ -40,10 +40,20 @@ export interface RestoreOptions<V> {
   /** Offset restoration must reach per partition (the next offset after the last stable record). */
   readonly endOffsets: ReadonlyMap<TopicPartitionId, number>;
   /**
+   * Where reading starts per partition when that is past the store's checkpoint (e.g. the log start offset of a
+   * store without one): records below it are ignored and progress counts from it. Default: the checkpoints.
+   */
+  readonly startOffsets?: ReadonlyMap<TopicPartitionId, number>;
+  /**
    * Turns a record into a store write; `null` skips it. Tombstones (non-null key, null value) never reach the
-   * decoder: they become deletes of the record key.
+   * decoder unless `decodeTombstones` is set: they become deletes of the record key.
    */
   readonly decode: (record: ConsumedRecord) => StoreWrite<V> | null;
+  /**
+   * Hand tombstones to `decode` too: for stores whose keys are not the record keys (a window store restored from its
+   * changelog keys its entries by segment, key and window start).
+   */
+  readonly decodeTombstones?: boolean;
   /** Called when `decode` throws. 'skip' drops the record; 'fail' stops with RestoreDecodeError. */
   readonly onDecodeError: (record: ConsumedRecord, error: unknown) => DecodeErrorDecision | Promise<DecodeErrorDecision>;
   readonly onProgress?: (progress: RestoreProgress) => void;
@@ -108,7 +118,7 @@ export async function restoreStore<V>(options: RestoreOptions<V>): Promise<Resto
   // Next offset to apply per restored partition; records below it are already in the store.
   const positions = new Map<TopicPartitionId, number>();
   const initial = store.checkpoints();
-  for (const tp of endOffsets.keys()) positions.set(tp, initial.get(tp) ?? 0);
+  for (const tp of endOffsets.keys()) positions.set(tp, Math.max(initial.get(tp) ?? 0, options.startOffsets?.get(tp) ?? 0));
 
   let restored = 0;
   let decodeErrorsSkipped = 0;
@@ -168,7 +178,7 @@ export async function restoreStore<V>(options: RestoreOptions<V>): Promise<Resto
         const position = positions.get(tp);
         if (position === undefined || record.offset < position) continue; // not restored here, or already applied
         let write: StoreWrite<V> | null;
-        if (record.value === null && record.key !== null) {
+        if (record.value === null && record.key !== null && options.decodeTombstones !== true) {
           write = { type: 'delete', key: record.key };
         } else {
           try {

@@ -42,6 +42,12 @@ export interface RangeOptions {
   readonly limit?: number;
 }
 
+/** A half-open interval of key bytes: `gte` inclusive, `lt` exclusive. */
+export interface KeyInterval {
+  readonly gte: Uint8Array;
+  readonly lt: Uint8Array;
+}
+
 /** Read-only view: what queries (HTTP) get, so they can never write. */
 export interface ReadOnlyKeyValueStore<V = unknown> {
   readonly name: string;
@@ -64,6 +70,12 @@ export interface KeyValueStore<V = unknown> extends ReadOnlyKeyValueStore<V> {
   write(writes: readonly StoreWrite<V>[], checkpoints?: Checkpoints): Promise<void>;
   put(key: Uint8Array, value: V): Promise<void>;
   delete(key: Uint8Array): Promise<void>;
+  /**
+   * Deletes every key in `[gte, lt)` in one call (window-store retention drops whole time segments this way). Not part
+   * of any `write` batch, so not atomic with one: callers use it only for data that may reappear harmlessly after a
+   * crash (expired windows, which reads clip anyway). LevelDB has no range tombstone: it clears the range natively.
+   */
+  deleteRange(range: KeyInterval): Promise<void>;
   /** Checkpoints as of the last successful `write` (read at open, then kept in memory). */
   checkpoints(): Checkpoints;
   readOnly(): ReadOnlyKeyValueStore<V>;

@@ -49,16 +49,11 @@ describe('StreamsBuilder.build()', () => {
     const t = readmeTopology();
     expect(Object.isFrozen(t)).toBe(true);
     // Both `orders` streams share sub-topology 0: one task per partition reads `orders` once and feeds both sources.
-    expect(t.subtopologies.map((s) => s.sourceTopics)).toEqual([
-      ['orders'],
-      ['customers', 'shop-KSTREAM-KEY-SELECT-0000000006-repartition'],
-    ]);
+    expect(t.subtopologies.map((s) => s.sourceTopics)).toEqual([['orders'], ['customers', 'shop-customers-repartition']]);
     expect(t.subtopologies[1].tableSources.map((s) => [s.topic, s.store])).toEqual([['customers', 'customers']]);
     expect(t.subtopologies[1].stores).toEqual(['customers']);
-    expect([...t.subtopologies[0].sinkTopics].sort()).toEqual(['orders-enriched', 'shop-KSTREAM-KEY-SELECT-0000000006-repartition']);
-    expect(t.repartitionTopics).toEqual([
-      { topic: 'shop-KSTREAM-KEY-SELECT-0000000006-repartition', partitions: undefined, producedBy: 0, consumedBy: 1 },
-    ]);
+    expect([...t.subtopologies[0].sinkTopics].sort()).toEqual(['orders-enriched', 'shop-customers-repartition']);
+    expect(t.repartitionTopics).toEqual([{ topic: 'shop-customers-repartition', partitions: undefined, producedBy: 0, consumedBy: 1 }]);
     expect(t.globalTables.map((g) => [g.topic, g.store])).toEqual([['customers', 'customers-global']]);
     expect(t.userSourceTopics()).toEqual(['customers', 'orders']);
     // Global tables are not part of any sub-topology's partitioning.
@@ -113,7 +108,7 @@ describe('StreamsBuilder.build()', () => {
     const t = readmeTopology();
     // The repartition topic feeds a join with 'customers': it must have the table's partition count.
     const counts = t.partitionCounts((topic) => (topic === 'orders' ? 6 : 3));
-    expect([...counts]).toEqual([['shop-KSTREAM-KEY-SELECT-0000000006-repartition', 3]]);
+    expect([...counts]).toEqual([['shop-customers-repartition', 3]]);
 
     const chain = new StreamsBuilder();
     chain
@@ -138,6 +133,43 @@ describe('StreamsBuilder.build()', () => {
       .join(table, (o, c) => ({ o, c }), { repartitionName: 'orders-by-customer' })
       .to('out');
     expect(b.build({ applicationId: 'app' }).repartitionTopics[0].topic).toBe('app-orders-by-customer-repartition');
+  });
+
+  it('names an unnamed join repartition topic after the table store, so operators added upstream keep the name', () => {
+    const build = (extraOperator: boolean) => {
+      const b = new StreamsBuilder();
+      const table = b.table('customers', { ...customers, store: 'customers-by-id' });
+      let stream = b.stream('orders', orders);
+      if (extraOperator) stream = stream.filter(() => true).mapValues((o) => o);
+      stream
+        .selectKey((_k, o) => o.customerId)
+        .join(table, (o, c) => ({ o, c }))
+        .to('out');
+      return b.build({ applicationId: 'app' }).repartitionTopics.map((r) => r.topic);
+    };
+    expect(build(false)).toEqual(['app-customers-by-id-repartition']);
+    expect(build(true)).toEqual(['app-customers-by-id-repartition']);
+  });
+
+  it('refuses two re-keyed joins with one table without names, and repartition() without a name', () => {
+    const b = new StreamsBuilder();
+    const table = b.table('customers', { ...customers, store: 'c' });
+    for (const topic of ['orders', 'returns'])
+      b.stream(topic, orders)
+        .selectKey((_k, o) => o.customerId)
+        .join(table, (o, c) => ({ o, c }))
+        .to(`${topic}-out`);
+    expect(() => b.build({ applicationId: 'app' })).toThrow(/repartition topic 'app-c-repartition' is also created by .*repartitionName/);
+
+    const unnamed = new StreamsBuilder();
+    unnamed
+      .stream('orders', orders)
+      .selectKey((_k, o) => o.customerId)
+      .repartition()
+      .to('out');
+    expect(() => unnamed.build({ applicationId: 'app' })).toThrow(
+      /repartition\(\): give the repartition topic a name .* pass name: 'KSTREAM-KEY-SELECT-0000000001' to keep/,
+    );
   });
 
   it('does not insert a repartition topic when the key did not change', () => {
@@ -284,7 +316,7 @@ describe('StreamsBuilder.build()', () => {
     expect(mermaid.startsWith('flowchart LR')).toBe(true);
     expect(mermaid).toContain('subgraph sub1["Sub-topology 1"]');
     expect(mermaid).toContain('n0 -. customers-global .-> n2');
-    expect(mermaid).toContain('n7 -- shop-KSTREAM-KEY-SELECT-0000000006-repartition --> n8');
+    expect(mermaid).toContain('n7 -- shop-customers-repartition --> n8');
   });
 
   it('rejects mismatched join types at compile time', () => {

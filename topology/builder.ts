@@ -9,20 +9,28 @@
  */
 import { describeValue } from '../common/describe-value.js';
 import { TopologyBuildError } from '../errors.js';
+import { addIssue, addNode, addRepartition, erase, type BuildState, type StreamShape, type TableShape } from './build-state.js';
 import { compileTopology } from './compile.js';
+import {
+  addStreamAggregation,
+  addTableAggregation,
+  addTableJoin,
+  addTableToStream,
+  addTableTransform,
+  type GroupedOptions,
+  type GroupedStream,
+  type GroupedTable,
+  type MaterializedOptions,
+  type WindowedMaterializedOptions,
+} from './derived-tables.js';
 import type { Topology } from './topology.js';
-import type {
-  Emit,
-  ProcessorContext,
-  SourceErrorPolicy,
-  StateStoreDeclaration,
-  TopologyNode,
-  UntypedPartitioner,
-  ValueJoiner,
-} from './nodes.js';
+import type { Emit, ProcessorContext, SourceErrorPolicy, TableJoinType, UntypedAdder, UntypedPartitioner, ValueJoiner } from './nodes.js';
 import { Serdes, type Serde } from './serdes.js';
 import { ConnectKeySerde } from './formats/connect-key.js';
 import { resolveTableFormat, type ResolvedTableFormat, type TableFormat } from './formats/table-format.js';
+import type { TimeWindows, Windowed } from './windows.js';
+
+export type { GroupedOptions, MaterializedOptions, WindowedMaterializedOptions } from './derived-tables.js';
 
 export interface SourceOptions<K, V> {
   readonly key: Serde<K>;
@@ -52,7 +60,10 @@ export interface ToOptions<K, V> {
 }
 
 export interface RepartitionOptions<K, V> {
-  /** Topic becomes `<applicationId>-<name>-repartition`. Default: derived from the upstream node name. */
+  /**
+   * Topic becomes `<applicationId>-<name>-repartition`. Required: the name must not change between deploys, or the
+   * records still unread in the old topic are left behind (`build()` refuses a repartition() without one).
+   */
   readonly name?: string;
   /** Default: the max partition count of the upstream source topics. */
   readonly partitions?: number;
@@ -61,7 +72,11 @@ export interface RepartitionOptions<K, V> {
 }
 
 export interface JoinOptions {
-  /** Base name of the repartition topic inserted when the stream's key changed before this join. */
+  /**
+   * Base name of the repartition topic inserted when the stream's key changed before this join:
+   * `<applicationId>-<name>-repartition`. Default: the joined table's store name, which stays the same when
+   * operators are added upstream; name it when two re-keyed joins read one table.
+   */
   readonly repartitionName?: string;
 }
 
@@ -82,29 +97,14 @@ export interface StreamsBuilderOptions {
   readonly defaultValueSerde?: Serde<unknown>;
 }
 
-/** Mutable build state shared by the builder and its streams. Nodes themselves are frozen once created. */
-interface BuildState {
-  readonly nodes: TopologyNode[];
-  readonly stateStores: StateStoreDeclaration[];
-  readonly issues: TopologyBuildError[];
-  readonly defaultKeySerde: Serde<unknown>;
-  readonly defaultValueSerde: Serde<unknown>;
+/** `mapValues` on a table: the serde of the new values, for the stores and topics that need one. */
+export interface TableMapValuesOptions<V> {
+  readonly value?: Serde<V>;
 }
 
-type NodeWithoutId = TopologyNode extends infer N ? (N extends TopologyNode ? Omit<N, 'id' | 'name'> : never) : never;
-
-function addNode(state: BuildState, prefix: string, node: NodeWithoutId): TopologyNode {
-  const id = state.nodes.length;
-  const full = Object.freeze({ ...node, id, name: `${prefix}-${String(id).padStart(10, '0')}` }) as TopologyNode;
-  state.nodes.push(full);
-  return full;
-}
-
-// Serdes are typed at the DSL surface and untyped inside nodes; these casts are the one place that happens.
-const erase = <T>(serde: Serde<T>): Serde<unknown> => serde as Serde<unknown>;
-
-/** What both table handles carry: the source node, its topic and store, and the serdes joins are typed by. */
-abstract class TableHandle<K, V> {
+/** A table replicated in full on every instance; joined through a key mapper, no co-partitioning needed. */
+export class GlobalKTable<K, V> {
+  readonly kind = 'global-table' as const;
   /** @internal */ readonly state: BuildState;
   /** @internal */ readonly nodeId: number;
   readonly topic: string;
@@ -112,8 +112,8 @@ abstract class TableHandle<K, V> {
   readonly keySerde: Serde<K>;
   readonly valueSerde: Serde<V>;
 
-  // Protected and kept in the .d.ts (not marked internal): a stripped constructor would read as a public one.
-  protected constructor(state: BuildState, nodeId: number, topic: string, options: TableOptions<K, V>) {
+  // Private and kept in the .d.ts (not marked internal): a stripped constructor would read as a public one.
+  private constructor(state: BuildState, nodeId: number, topic: string, options: TableOptions<K, V>) {
     this.state = state;
     this.nodeId = nodeId;
     this.topic = topic;
@@ -121,21 +121,6 @@ abstract class TableHandle<K, V> {
     this.keySerde = formattedKeySerde(topic, options);
     this.valueSerde = options.value;
   }
-}
-
-/** A co-partitioned table (one store per partition). Only stream records trigger join output. */
-export class KTable<K, V> extends TableHandle<K, V> {
-  readonly kind = 'table' as const;
-
-  /** @internal created by `StreamsBuilder.table()` */
-  static create<K, V>(state: BuildState, nodeId: number, topic: string, options: TableOptions<K, V>): KTable<K, V> {
-    return new KTable(state, nodeId, topic, options);
-  }
-}
-
-/** A table replicated in full on every instance; joined through a key mapper, no co-partitioning needed. */
-export class GlobalKTable<K, V> extends TableHandle<K, V> {
-  readonly kind = 'global-table' as const;
 
   /** @internal created by `StreamsBuilder.globalTable()` */
   static create<K, V>(state: BuildState, nodeId: number, topic: string, options: TableOptions<K, V>): GlobalKTable<K, V> {
@@ -143,12 +128,311 @@ export class GlobalKTable<K, V> extends TableHandle<K, V> {
   }
 }
 
-interface StreamShape<K, V> {
-  readonly nodeId: number;
-  readonly keySerde?: Serde<K>;
-  readonly valueSerde?: Serde<V>;
-  /** True when keys may have changed since the last source or repartition (joins then need a repartition). */
-  readonly keyChanged: boolean;
+/**
+ * A co-partitioned table: read from a topic (`builder.table`), or derived by an aggregation, a table–table join,
+ * filter or mapValues. Stream records joined against it read its current value; its own changes flow to table
+ * operations (filter, mapValues, groupBy, joins) and, through `toStream()`, to streams.
+ */
+export class KTable<K, V> {
+  readonly kind = 'table' as const;
+  /** @internal */ readonly state: BuildState;
+  /** @internal */ readonly shape: TableShape<K, V>;
+
+  // Private and kept in the .d.ts (not marked internal): a stripped constructor would read as a public one.
+  private constructor(state: BuildState, shape: TableShape<K, V>) {
+    this.state = state;
+    this.shape = shape;
+  }
+
+  /** @internal created by `StreamsBuilder.table()` and by the operators that derive tables */
+  static create<K, V>(state: BuildState, shape: TableShape<K, V>): KTable<K, V> {
+    return new KTable(state, shape);
+  }
+
+  /** @internal */
+  get nodeId(): number {
+    return this.shape.nodeId;
+  }
+
+  /** Source topic of a table read with `builder.table()`; undefined for derived tables. */
+  get topic(): string | undefined {
+    return this.shape.topic;
+  }
+
+  /** The queryable store holding this table; undefined for filter/mapValues results (they read through their source). */
+  get store(): string | undefined {
+    return this.shape.store;
+  }
+
+  get keySerde(): Serde<K> {
+    return this.shape.keySerde;
+  }
+
+  /** Unknown after mapValues without a value serde. */
+  get valueSerde(): Serde<V> | undefined {
+    return this.shape.valueSerde;
+  }
+
+  private derive<K2, V2>(shape: TableShape<unknown, unknown>): KTable<K2, V2> {
+    return new KTable<K2, V2>(this.state, shape as TableShape<K2, V2>);
+  }
+
+  private get untyped(): TableShape<unknown, unknown> {
+    return this.shape as TableShape<unknown, unknown>;
+  }
+
+  /** Rows matching `predicate`; an update that stops matching becomes a deletion downstream. */
+  filter(predicate: (key: K, value: V) => boolean): KTable<K, V> {
+    const apply = (k: unknown, v: unknown): unknown => (predicate(k as K, v as V) ? v : null);
+    return this.derive(addTableTransform(this.state, this.untyped, 'filter', apply, erasedOrUndefined(this.shape.valueSerde)));
+  }
+
+  /** Rows not matching `predicate`. */
+  filterNot(predicate: (key: K, value: V) => boolean): KTable<K, V> {
+    const apply = (k: unknown, v: unknown): unknown => (predicate(k as K, v as V) ? null : v);
+    return this.derive(addTableTransform(this.state, this.untyped, 'filterNot', apply, erasedOrUndefined(this.shape.valueSerde)));
+  }
+
+  /** Maps every row's value; a mapper returning null or undefined removes the row from the derived table. */
+  mapValues<V2>(mapper: (value: V, key: K) => V2 | null | undefined, options: TableMapValuesOptions<V2> = {}): KTable<K, V2> {
+    const apply = (k: unknown, v: unknown): unknown => mapper(v as V, k as K);
+    return this.derive(addTableTransform(this.state, this.untyped, 'mapValues', apply, erasedOrUndefined(options.value)));
+  }
+
+  /** The table's changes as a stream: each update is a record with the new value, a deletion a record with null. */
+  toStream(): KStream<K, V | null> {
+    return KStream.create<K, V | null>(this.state, addTableToStream(this.state, this.untyped) as StreamShape<K, V | null>);
+  }
+
+  /**
+   * Re-keys the table for an aggregation: `selector` maps each row to `[newKey, newValue]`. An update of a row is
+   * subtracted from the group of its old row and added to the group of its new one; a deletion is subtracted.
+   * Always goes through a repartition topic `<applicationId>-<store or name>-repartition`.
+   */
+  groupBy<K2, V2>(selector: (key: K, value: V) => readonly [K2, V2], options: GroupedOptions<K2, V2> = {}): KGroupedTable<K2, V2> {
+    return KGroupedTable.create<K2, V2>(this.state, {
+      table: this.untyped,
+      selector: selector as (key: unknown, value: unknown) => readonly [unknown, unknown],
+      options: options as GroupedOptions<unknown, unknown>,
+    });
+  }
+
+  /** Inner table–table join (co-partitioned): a row exists where both sides have one. Materialized in `options.store`. */
+  join<VO, R>(other: KTable<K, VO>, joiner: (value: V, otherValue: VO, key: K) => R, options: MaterializedOptions<K, R>): KTable<K, R> {
+    return this.addJoin('inner', other, joiner as ValueJoiner, options);
+  }
+
+  /** Left table–table join: a row for every row of this table; the other side is null when absent. */
+  leftJoin<VO, R>(
+    other: KTable<K, VO>,
+    joiner: (value: V, otherValue: VO | null, key: K) => R,
+    options: MaterializedOptions<K, R>,
+  ): KTable<K, R> {
+    return this.addJoin('left', other, joiner as ValueJoiner, options);
+  }
+
+  /** Outer table–table join: a row where either side has one; the absent side is null. */
+  outerJoin<VO, R>(
+    other: KTable<K, VO>,
+    joiner: (value: V | null, otherValue: VO | null, key: K) => R,
+    options: MaterializedOptions<K, R>,
+  ): KTable<K, R> {
+    return this.addJoin('outer', other, joiner as ValueJoiner, options);
+  }
+
+  private addJoin<VO, R>(
+    joinType: TableJoinType,
+    other: KTable<K, VO>,
+    joiner: ValueJoiner,
+    options: MaterializedOptions<K, R>,
+  ): KTable<K, R> {
+    if (other.state !== this.state) {
+      addIssue(
+        this.state,
+        `${joinType} join`,
+        'the other table belongs to another StreamsBuilder; create both tables with the same builder.',
+      );
+    }
+    const shape = addTableJoin(
+      this.state,
+      this.untyped,
+      other.shape as TableShape<unknown, unknown>,
+      joinType,
+      (left, right, key) => joiner(left, right, key),
+      options as MaterializedOptions<unknown, unknown>,
+    );
+    return this.derive<K, R>(shape);
+  }
+}
+
+function erasedOrUndefined<T>(serde: Serde<T> | undefined): Serde<unknown> | undefined {
+  return serde === undefined ? undefined : erase(serde);
+}
+
+/** Count as an adder: one more per record, one less per subtracted row. */
+const countAdd: UntypedAdder = (_key, _value, current) => ((current as number | undefined) ?? 0) + 1;
+const countSubtract: UntypedAdder = (_key, _value, current) => (current as number) - 1;
+
+/** A stream grouped by key, ready for an aggregation (`groupByKey()` / `groupBy()`). */
+export class KGroupedStream<K, V> {
+  /** @internal */ readonly state: BuildState;
+  /** @internal */ readonly grouped: GroupedStream;
+
+  private constructor(state: BuildState, grouped: GroupedStream) {
+    this.state = state;
+    this.grouped = grouped;
+  }
+
+  /** @internal created by `KStream.groupByKey()` / `groupBy()` */
+  static create<K, V>(state: BuildState, grouped: GroupedStream): KGroupedStream<K, V> {
+    return new KGroupedStream(state, grouped);
+  }
+
+  /** Records per key (records with a null key or value are skipped and counted, as in Kafka Streams). */
+  count(options: MaterializedOptions<K, number>): KTable<K, number> {
+    return this.materialize('count', countAdd, options);
+  }
+
+  /** Combines the values per key: the first value is the aggregate, then `reducer(aggregate, value, key)`. */
+  reduce(reducer: (aggregate: V, value: V, key: K) => V, options: MaterializedOptions<K, V>): KTable<K, V> {
+    const add: UntypedAdder = (key, value, current) => (current === undefined ? value : reducer(current as V, value as V, key as K));
+    return this.materialize('reduce', add, options);
+  }
+
+  /** Folds the values per key into an aggregate that starts as `initializer()`. */
+  aggregate<VA>(
+    initializer: () => VA,
+    aggregator: (key: K, value: V, aggregate: VA) => VA,
+    options: MaterializedOptions<K, VA>,
+  ): KTable<K, VA> {
+    const add: UntypedAdder = (key, value, current) =>
+      aggregator(key as K, value as V, current === undefined ? initializer() : (current as VA));
+    return this.materialize('aggregate', add, options);
+  }
+
+  /** Aggregates per key and time window (tumbling or hopping `TimeWindows`) into a window store. */
+  windowedBy(windows: TimeWindows): TimeWindowedKStream<K, V> {
+    return TimeWindowedKStream.create<K, V>(this.state, this.grouped, windows);
+  }
+
+  private materialize<VA>(op: 'count' | 'reduce' | 'aggregate', add: UntypedAdder, options: MaterializedOptions<K, VA>): KTable<K, VA> {
+    const shape = addStreamAggregation(this.state, this.grouped, {
+      op,
+      add,
+      options: options as MaterializedOptions<unknown, unknown>,
+    });
+    return KTable.create<K, VA>(this.state, shape as TableShape<K, VA>);
+  }
+}
+
+/** A grouped stream with time windows: aggregations produce a windowed table (`KTable<Windowed<K>, V>`). */
+export class TimeWindowedKStream<K, V> {
+  /** @internal */ readonly state: BuildState;
+  /** @internal */ readonly grouped: GroupedStream;
+  readonly windows: TimeWindows;
+
+  private constructor(state: BuildState, grouped: GroupedStream, windows: TimeWindows) {
+    this.state = state;
+    this.grouped = grouped;
+    this.windows = windows;
+  }
+
+  /** @internal created by `KGroupedStream.windowedBy()` */
+  static create<K, V>(state: BuildState, grouped: GroupedStream, windows: TimeWindows): TimeWindowedKStream<K, V> {
+    return new TimeWindowedKStream(state, grouped, windows);
+  }
+
+  /** Records per key and window. */
+  count(options: WindowedMaterializedOptions<K, number>): KTable<Windowed<K>, number> {
+    return this.materialize('count', countAdd, options);
+  }
+
+  reduce(reducer: (aggregate: V, value: V, key: K) => V, options: WindowedMaterializedOptions<K, V>): KTable<Windowed<K>, V> {
+    const add: UntypedAdder = (key, value, current) => (current === undefined ? value : reducer(current as V, value as V, key as K));
+    return this.materialize('reduce', add, options);
+  }
+
+  aggregate<VA>(
+    initializer: () => VA,
+    aggregator: (key: K, value: V, aggregate: VA) => VA,
+    options: WindowedMaterializedOptions<K, VA>,
+  ): KTable<Windowed<K>, VA> {
+    const add: UntypedAdder = (key, value, current) =>
+      aggregator(key as K, value as V, current === undefined ? initializer() : (current as VA));
+    return this.materialize('aggregate', add, options);
+  }
+
+  private materialize<VA>(
+    op: 'count' | 'reduce' | 'aggregate',
+    add: UntypedAdder,
+    options: WindowedMaterializedOptions<K, VA>,
+  ): KTable<Windowed<K>, VA> {
+    const shape = addStreamAggregation(this.state, this.grouped, {
+      op,
+      add,
+      options: options as WindowedMaterializedOptions<unknown, unknown>,
+      windows: this.windows,
+    });
+    return KTable.create<Windowed<K>, VA>(this.state, shape as TableShape<Windowed<K>, VA>);
+  }
+}
+
+/** A re-keyed table, ready for an aggregation that subtracts old rows and adds new ones (`table.groupBy()`). */
+export class KGroupedTable<K, V> {
+  /** @internal */ readonly state: BuildState;
+  /** @internal */ readonly grouped: GroupedTable;
+
+  private constructor(state: BuildState, grouped: GroupedTable) {
+    this.state = state;
+    this.grouped = grouped;
+  }
+
+  /** @internal created by `KTable.groupBy()` */
+  static create<K, V>(state: BuildState, grouped: GroupedTable): KGroupedTable<K, V> {
+    return new KGroupedTable(state, grouped);
+  }
+
+  /** Rows per new key. */
+  count(options: MaterializedOptions<K, number>): KTable<K, number> {
+    return this.materialize('count', countAdd, countSubtract, options);
+  }
+
+  /** `adder(aggregate, value, key)` for a new row, `subtractor(aggregate, value, key)` for a removed one. */
+  reduce(
+    adder: (aggregate: V, value: V, key: K) => V,
+    subtractor: (aggregate: V, value: V, key: K) => V,
+    options: MaterializedOptions<K, V>,
+  ): KTable<K, V> {
+    const add: UntypedAdder = (key, value, current) => (current === undefined ? value : adder(current as V, value as V, key as K));
+    const subtract: UntypedAdder = (key, value, current) => subtractor(current as V, value as V, key as K);
+    return this.materialize('reduce', add, subtract, options);
+  }
+
+  aggregate<VA>(
+    initializer: () => VA,
+    adder: (key: K, value: V, aggregate: VA) => VA,
+    subtractor: (key: K, value: V, aggregate: VA) => VA,
+    options: MaterializedOptions<K, VA>,
+  ): KTable<K, VA> {
+    const add: UntypedAdder = (key, value, current) => adder(key as K, value as V, current === undefined ? initializer() : (current as VA));
+    const subtract: UntypedAdder = (key, value, current) => subtractor(key as K, value as V, current as VA);
+    return this.materialize('aggregate', add, subtract, options);
+  }
+
+  private materialize<VA>(
+    op: 'count' | 'reduce' | 'aggregate',
+    add: UntypedAdder,
+    subtract: UntypedAdder,
+    options: MaterializedOptions<K, VA>,
+  ): KTable<K, VA> {
+    const shape = addTableAggregation(this.state, this.grouped, {
+      op,
+      add,
+      subtract,
+      options: options as MaterializedOptions<unknown, unknown>,
+    });
+    return KTable.create<K, VA>(this.state, shape as TableShape<K, VA>);
+  }
 }
 
 export class KStream<K, V> {
@@ -334,8 +618,21 @@ export class KStream<K, V> {
 
   /** Writes the stream through `<applicationId>-<name>-repartition` so records are partitioned by their current key. */
   repartition(options: RepartitionOptions<K, V> = {}): KStream<K, V> {
+    if (options.name === undefined) {
+      // A name generated from the node graph would change whenever an operator is added upstream, silently leaving
+      // the records still unread in the old topic behind: ask for a stable one.
+      const generated = `${this.state.nodes[this.shape.nodeId].name}`;
+      this.state.issues.push(
+        new TopologyBuildError(
+          'repartition()',
+          `give the repartition topic a name that stays the same across deploys, e.g. .repartition({ name: 'orders-by-customer' }) ` +
+            `(the topic is <applicationId>-<name>-repartition). Earlier versions named it after the upstream node ('${generated}'); ` +
+            `pass name: '${generated}' to keep reading the topic an earlier deploy created.`,
+        ),
+      );
+    }
     return this.insertRepartition(
-      options.name,
+      options.name ?? this.state.nodes[this.shape.nodeId].name,
       options.partitions,
       options.key ?? this.shape.keySerde,
       options.value ?? this.shape.valueSerde,
@@ -343,36 +640,41 @@ export class KStream<K, V> {
   }
 
   private insertRepartition<K2>(
-    name: string | undefined,
+    baseName: string,
     partitions: number | undefined,
     keySerde: Serde<K2> | undefined,
     valueSerde: Serde<V> | undefined,
   ): KStream<K2, V> {
-    const upstreamName = this.state.nodes[this.shape.nodeId].name;
-    const baseName = name ?? upstreamName;
     const key = keySerde ? erase(keySerde) : this.state.defaultKeySerde;
     const value = valueSerde ? erase(valueSerde) : this.state.defaultValueSerde;
-    const sink = addNode(this.state, 'KSTREAM-REPARTITION-SINK', {
-      kind: 'repartition-sink',
-      parents: [this.shape.nodeId],
-      baseName,
-      partitions,
-      keySerde: key,
-      valueSerde: value,
-    });
-    const source = addNode(this.state, 'KSTREAM-REPARTITION-SOURCE', {
-      kind: 'repartition-source',
-      parents: [],
-      baseName,
-      sinkId: sink.id,
-      keySerde: key,
-      valueSerde: value,
-    });
+    const sourceId = addRepartition(this.state, this.shape.nodeId, baseName, partitions, key, value);
     return new KStream<K2, V>(this.state, {
-      nodeId: source.id,
+      nodeId: sourceId,
       keySerde: key as Serde<K2>,
       valueSerde: value as Serde<V>,
       keyChanged: false,
+    });
+  }
+
+  /**
+   * Groups by the current key for an aggregation. When the key changed since the source (selectKey, map, ...), the
+   * aggregation repartitions through `<applicationId>-<store or name>-repartition` first, like a join would.
+   */
+  groupByKey(options: GroupedOptions<K, V> = {}): KGroupedStream<K, V> {
+    return KGroupedStream.create<K, V>(this.state, {
+      stream: this.shape as StreamShape<unknown, unknown>,
+      repartition: this.shape.keyChanged,
+      options: options as GroupedOptions<unknown, unknown>,
+    });
+  }
+
+  /** Groups by a new key (`selector`); the aggregation always repartitions by it first (Kafka Streams' groupBy). */
+  groupBy<K2>(selector: (key: K, value: V) => K2, options: GroupedOptions<K2, V> = {}): KGroupedStream<K2, V> {
+    const selected = this.selectKey(selector, { key: options.key });
+    return KGroupedStream.create<K2, V>(this.state, {
+      stream: selected.shape as StreamShape<unknown, unknown>,
+      repartition: true,
+      options: options as GroupedOptions<unknown, unknown>,
     });
   }
 
@@ -407,7 +709,7 @@ export class KStream<K, V> {
   }
 
   /** Inner join with a co-partitioned table: emits `joiner(value, tableValue, key)` when the key is in the table. */
-  join<TV, R>(table: KTable<K, TV>, joiner: (value: V, tableValue: TV, key: K) => R, options?: JoinOptions): KStream<K, R>;
+  join<TV, R>(table: KTable<NonNullable<K>, TV>, joiner: (value: V, tableValue: TV, key: K) => R, options?: JoinOptions): KStream<K, R>;
   /** Inner join with a global table: `keyMapper` picks the table key; null/undefined drops the record. */
   join<GK, GV, R>(
     table: GlobalKTable<GK, GV>,
@@ -415,7 +717,7 @@ export class KStream<K, V> {
     joiner: (value: V, tableValue: GV, key: K) => R,
   ): KStream<K, R>;
   join(
-    table: KTable<K, unknown> | GlobalKTable<unknown, unknown>,
+    table: KTable<NonNullable<K>, unknown> | GlobalKTable<unknown, unknown>,
     second: ((key: K, value: V) => unknown) | ((value: V, tableValue: unknown, key: K) => unknown),
     third?: ((value: V, tableValue: unknown, key: K) => unknown) | JoinOptions,
   ): KStream<K, unknown> {
@@ -423,7 +725,11 @@ export class KStream<K, V> {
   }
 
   /** Left join with a co-partitioned table: every stream record emits; the table side is null when absent. */
-  leftJoin<TV, R>(table: KTable<K, TV>, joiner: (value: V, tableValue: TV | null, key: K) => R, options?: JoinOptions): KStream<K, R>;
+  leftJoin<TV, R>(
+    table: KTable<NonNullable<K>, TV>,
+    joiner: (value: V, tableValue: TV | null, key: K) => R,
+    options?: JoinOptions,
+  ): KStream<K, R>;
   /** Left join with a global table; a null/undefined mapped key emits with a null table side. */
   leftJoin<GK, GV, R>(
     table: GlobalKTable<GK, GV>,
@@ -431,7 +737,7 @@ export class KStream<K, V> {
     joiner: (value: V, tableValue: GV | null, key: K) => R,
   ): KStream<K, R>;
   leftJoin(
-    table: KTable<K, unknown> | GlobalKTable<unknown, unknown>,
+    table: KTable<NonNullable<K>, unknown> | GlobalKTable<unknown, unknown>,
     second: ((key: K, value: V) => unknown) | ((value: V, tableValue: unknown, key: K) => unknown),
     third?: ((value: V, tableValue: unknown, key: K) => unknown) | JoinOptions,
   ): KStream<K, unknown> {
@@ -440,7 +746,7 @@ export class KStream<K, V> {
 
   private addJoin(
     leftJoin: boolean,
-    table: KTable<K, unknown> | GlobalKTable<unknown, unknown>,
+    table: KTable<NonNullable<K>, unknown> | GlobalKTable<unknown, unknown>,
     second: ((key: K, value: V) => unknown) | ((value: V, tableValue: unknown, key: K) => unknown),
     third: ((value: V, tableValue: unknown, key: K) => unknown) | JoinOptions | undefined,
   ): KStream<K, unknown> {
@@ -448,7 +754,7 @@ export class KStream<K, V> {
     if (table.state !== this.state) {
       this.state.issues.push(
         new TopologyBuildError(
-          `${kind}(${table.topic})`,
+          `${kind}(${table.topic ?? table.store ?? 'table'})`,
           'the table belongs to another StreamsBuilder; create the table and the stream with the same builder.',
         ),
       );
@@ -468,21 +774,31 @@ export class KStream<K, V> {
     }
     const options = (third ?? {}) as JoinOptions;
     // Co-partitioning: after a key change the stream goes through a repartition topic keyed like the table.
+    // Named after the table's store by default: the name then survives operators added upstream of the join.
+    const getter = table.shape.getter;
+    const joinStore = getter?.store ?? table.store ?? '';
     const left: KStream<K, V> = this.shape.keyChanged
-      ? this.insertRepartition(options.repartitionName, undefined, table.keySerde, this.shape.valueSerde)
+      ? this.insertRepartition(options.repartitionName ?? joinStore, undefined, table.keySerde as Serde<K>, this.shape.valueSerde)
       : this;
     const node = addNode(this.state, leftJoin ? 'KSTREAM-LEFTJOIN' : 'KSTREAM-JOIN', {
       kind: 'stream-table-join',
       parents: [left.shape.nodeId],
-      tableSourceId: table.nodeId,
-      store: table.store,
+      table: getter ?? { rootId: table.nodeId, store: joinStore, transforms: [] },
+      store: joinStore,
       tableKeySerde: erase(table.keySerde),
       leftJoin,
       joiner: second as ValueJoiner,
     });
+    if (getter === undefined) {
+      addIssue(
+        this.state,
+        node.name,
+        'a stream cannot be joined with a windowed table: it has no single value per key. Join with a table that is not windowed.',
+      );
+    }
     return new KStream<K, unknown>(this.state, {
       nodeId: node.id,
-      keySerde: left.shape.keySerde ?? table.keySerde,
+      keySerde: left.shape.keySerde ?? (table.keySerde as Serde<K>),
       keyChanged: false,
     });
   }
@@ -516,18 +832,25 @@ export class StreamsBuilder {
 
   table<K, V>(topic: string, options: TableOptions<K, V>): KTable<K, V> {
     const format = this.tableFormat(topic, options, 'table');
-    const table = KTable.create<K, V>(this.state, this.state.nodes.length, topic, options);
-    addNode(this.state, 'KTABLE-SOURCE', {
+    const keySerde = formattedKeySerde(topic, options);
+    const node = addNode(this.state, 'KTABLE-SOURCE', {
       kind: 'table-source',
       parents: [],
       topic,
       store: options.store,
-      keySerde: erase(table.keySerde),
+      keySerde: erase(keySerde),
       valueSerde: erase(options.value),
       errorPolicy: options.errorPolicy,
       ...(format === undefined ? {} : { format }),
     });
-    return table;
+    return KTable.create<K, V>(this.state, {
+      nodeId: node.id,
+      keySerde,
+      valueSerde: options.value,
+      store: options.store,
+      topic,
+      getter: { rootId: node.id, store: options.store, transforms: [] },
+    });
   }
 
   globalTable<K, V>(topic: string, options: TableOptions<K, V>): GlobalKTable<K, V> {

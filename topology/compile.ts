@@ -5,9 +5,18 @@
  */
 import { assertNever } from '../common/assert-never.js';
 import { TopologyBuildError } from '../errors.js';
-import { nodeTopic, type GlobalTableNode, type StateStoreDeclaration, type TableSourceNode, type TopologyNode } from './nodes.js';
+import {
+  changelogTopicName,
+  isDerivedTableNode,
+  nodeTopic,
+  type GlobalTableNode,
+  type StateStoreDeclaration,
+  type TableSourceNode,
+  type TableValueGetter,
+  type TopologyNode,
+} from './nodes.js';
 import { sameSerde, type Serde } from './serdes.js';
-import type { RepartitionTopicSpec, StoreSpec, Subtopology, TableSourceSpec } from './specs.js';
+import type { ChangelogTopicSpec, RepartitionTopicSpec, StoreSpec, Subtopology, TableSourceSpec } from './specs.js';
 import { Topology } from './topology.js';
 
 interface CompileInput {
@@ -62,7 +71,9 @@ export function compileTopology(input: CompileInput): Topology {
       fail(owner, `store '${store}' is already used by ${previous}; give each table and state store its own name.`);
     storeOwner.set(store, owner);
   };
-  for (const node of nodes) if (node.kind === 'table-source' || node.kind === 'global-table') claimStore(node.store, node.name);
+  for (const node of nodes) {
+    if (node.kind === 'table-source' || node.kind === 'global-table' || isDerivedTableNode(node)) claimStore(node.store, node.name);
+  }
   const stateStores = new Map(input.stateStores.map((s) => [s.name, s]));
   for (const s of input.stateStores) claimStore(s.name, `addStateStore('${s.name}')`);
 
@@ -101,12 +112,20 @@ export function compileTopology(input: CompileInput): Topology {
         anchorTopic(node.topic, node.id);
         anchorStore(node.store, node.id);
         break;
-      case 'stream-table-join': {
-        const table = nodes[node.tableSourceId];
-        if (table?.kind !== 'table-source') fail(node.name, 'joins a node that is not a table source.');
+      case 'stream-table-join':
+        checkGetter(nodes, node.name, node.table);
         anchorStore(node.store, node.id);
         break;
-      }
+      case 'table-join':
+        checkGetter(nodes, node.name, node.left);
+        checkGetter(nodes, node.name, node.right);
+        anchorStore(node.store, node.id);
+        break;
+      case 'stream-aggregate':
+      case 'window-aggregate':
+      case 'table-aggregate':
+        anchorStore(node.store, node.id);
+        break;
       case 'stream-global-join': {
         const table = nodes[node.globalTableId];
         if (table?.kind !== 'global-table') fail(node.name, 'joins a node that is not a global table.');
@@ -128,6 +147,9 @@ export function compileTopology(input: CompileInput): Topology {
       case 'sink':
       case 'repartition-sink':
       case 'repartition-source':
+      case 'table-transform':
+      case 'table-to-stream':
+      case 'table-group-by':
         break;
       default:
         assertNever(node, 'topology node');
@@ -167,7 +189,8 @@ export function compileTopology(input: CompileInput): Topology {
     if (other !== undefined)
       fail(
         sink.name,
-        `repartition topic '${topic}' is also created by ${other}; pass a distinct name to repartition({ name }) or join(..., { repartitionName }).`,
+        `repartition topic '${topic}' is also created by ${other}; pass a distinct name to repartition({ name }) or join(..., { repartitionName }) ` +
+          `(a re-keyed join's topic is named after its table's store by default, so two re-keyed joins with one table need names).`,
       );
     if (userTopics.has(topic)) fail(sink.name, `repartition topic '${topic}' collides with a user topic; pass another name.`);
     if (sink.partitions !== undefined && (!Number.isInteger(sink.partitions) || sink.partitions < 1)) {
@@ -182,6 +205,21 @@ export function compileTopology(input: CompileInput): Topology {
         consumedBy: subtopologyOf[node.id] as number,
       }),
     );
+  }
+
+  // Changelog topics: one per derived-table store, not colliding with any other topic.
+  const repartitionNames = new Set(repartitionTopics.map((r) => r.topic));
+  const changelogTopics: ChangelogTopicSpec[] = [];
+  for (const node of nodes) {
+    if (!isDerivedTableNode(node)) continue;
+    const topic = changelogTopicName(applicationId, node.store);
+    if (userTopics.has(topic) || repartitionNames.has(topic)) {
+      fail(
+        node.name,
+        `the changelog topic '${topic}' of store '${node.store}' collides with another topic of the topology; give the store another name.`,
+      );
+    }
+    changelogTopics.push(Object.freeze({ topic, store: node.store, subtopologyId: subtopologyOf[node.id] as number }));
   }
 
   const subtopologies: Subtopology[] = [];
@@ -205,6 +243,7 @@ export function compileTopology(input: CompileInput): Topology {
         tableSources.push(tableSpec(n));
       }
       if (n.kind === 'process') for (const s of n.stores) stores.add(s);
+      if (isDerivedTableNode(n)) stores.add(n.store);
     }
     validateCopartitioning(id, members, nodes, repartitionTopics);
     subtopologies.push(
@@ -215,6 +254,12 @@ export function compileTopology(input: CompileInput): Topology {
         repartitionSourceTopics: Object.freeze([...repartitionSourceTopics].sort()),
         tableSources: Object.freeze(tableSources),
         stores: Object.freeze([...stores].sort()),
+        changelogTopics: Object.freeze(
+          changelogTopics
+            .filter((c) => c.subtopologyId === id)
+            .map((c) => c.topic)
+            .sort(),
+        ),
         sinkTopics: Object.freeze([...sinkTopics].sort()),
       }),
     );
@@ -241,6 +286,30 @@ export function compileTopology(input: CompileInput): Topology {
         Object.freeze({ name: n.store, kind: 'global' as const, topic: n.topic, keySerde: n.keySerde, valueSerde: n.valueSerde }),
       );
   }
+  for (const n of nodes) {
+    if (!isDerivedTableNode(n)) continue;
+    stores.push(
+      Object.freeze({
+        name: n.store,
+        kind: n.kind === 'window-aggregate' ? ('window' as const) : ('derived' as const),
+        keySerde: n.keySerde,
+        valueSerde: n.valueSerde,
+        subtopologyId: subtopologyOf[n.id],
+        changelogTopic: changelogTopicName(applicationId, n.store),
+        nodeId: n.id,
+        window:
+          n.kind === 'window-aggregate'
+            ? Object.freeze({
+                windowSizeMs: n.windows.sizeMs,
+                advanceMs: n.windows.advanceMs,
+                graceMs: n.windows.graceMs,
+                retentionMs: n.retentionMs,
+                segmentIntervalMs: n.segmentIntervalMs,
+              })
+            : undefined,
+      }),
+    );
+  }
   for (const s of input.stateStores) {
     const user = nodes.find((n) => n.kind === 'process' && n.stores.includes(s.name));
     stores.push(
@@ -258,6 +327,7 @@ export function compileTopology(input: CompileInput): Topology {
     nodes: Object.freeze([...nodes]),
     subtopologies: Object.freeze(subtopologies),
     repartitionTopics: Object.freeze(repartitionTopics),
+    changelogTopics: Object.freeze(changelogTopics),
     globalTables: Object.freeze(globalTables),
     stores: Object.freeze(stores),
     children: Object.freeze(children.map((c) => Object.freeze(c))),
@@ -277,6 +347,18 @@ function tableSpec(n: TableSourceNode | GlobalTableNode): TableSourceSpec {
   });
 }
 
+/** Nodes a table value getter reads: a materialized root (with a store), then table transforms. */
+function checkGetter(nodes: readonly TopologyNode[], where: string, getter: TableValueGetter): void {
+  const root = nodes[getter.rootId];
+  const materialized =
+    root?.kind === 'table-source' || root?.kind === 'stream-aggregate' || root?.kind === 'table-aggregate' || root?.kind === 'table-join';
+  if (!materialized || root.store !== getter.store)
+    fail(where, 'reads a table that is not materialized in a store (a windowed table cannot be joined).');
+  for (const id of getter.transforms) {
+    if (nodes[id]?.kind !== 'table-transform') fail(where, 'reads a table through a node that is not a table filter or mapValues.');
+  }
+}
+
 /** Key serde that produced the record keys arriving at `nodeId`, if it can be known statically. */
 function upstreamKeySerde(nodes: readonly TopologyNode[], nodeId: number): Serde<unknown> | undefined {
   const node = nodes[nodeId];
@@ -290,11 +372,19 @@ function upstreamKeySerde(nodes: readonly TopologyNode[], nodeId: number): Serde
       return upstreamKeySerde(nodes, node.parents[0]);
     case 'stream-table-join':
     case 'stream-global-join':
+    case 'table-transform':
+    case 'table-to-stream':
       return upstreamKeySerde(nodes, node.parents[0]);
+    case 'stream-aggregate':
+    case 'table-aggregate':
+    case 'table-join':
+      return node.keySerde;
     case 'global-table':
     case 'sink':
     case 'repartition-sink':
     case 'process':
+    case 'window-aggregate':
+    case 'table-group-by':
       return undefined;
     default:
       return assertNever(node, 'topology node');

@@ -16,7 +16,7 @@ export type GraphNodeKind = TopologyNodeKind | 'topic' | 'store';
 /** What a topic is to this application; a topic can be several at once (read by a table and a global table). */
 export type TopicRole = 'input' | 'output' | 'repartition' | 'changelog';
 
-export type StoreKind = 'table' | 'global' | 'state';
+export type StoreKind = 'table' | 'global' | 'state' | 'derived' | 'window';
 
 export interface GraphNode {
   readonly id: string;
@@ -99,6 +99,19 @@ function labelOf(node: TopologyNode): string {
       return node.leftJoin ? 'left join' : 'join';
     case 'process':
       return 'process';
+    case 'stream-aggregate':
+    case 'table-aggregate':
+      return node.op;
+    case 'window-aggregate':
+      return `windowed ${node.op}`;
+    case 'table-transform':
+      return `table ${node.op}`;
+    case 'table-to-stream':
+      return 'toStream';
+    case 'table-group-by':
+      return 'table groupBy';
+    case 'table-join':
+      return node.joinType === 'inner' ? 'table join' : `table ${node.joinType} join`;
   }
 }
 
@@ -111,6 +124,11 @@ function storesOf(node: TopologyNode): readonly string[] {
       return [node.store];
     case 'process':
       return node.stores;
+    case 'stream-aggregate':
+    case 'window-aggregate':
+    case 'table-aggregate':
+    case 'table-join':
+      return [node.store];
     default:
       return [];
   }
@@ -172,7 +190,20 @@ export function topologyGraph(topology: Topology): TopologyGraph {
       case 'process':
         for (const store of node.stores) edges.push({ from: id, to: storeNodeId(store), kind: 'store', access: 'read-write' });
         break;
+      case 'stream-aggregate':
+      case 'window-aggregate':
+      case 'table-aggregate':
+        edges.push({ from: id, to: storeNodeId(node.store), kind: 'store', access: 'read-write' });
+        break;
+      case 'table-join':
+        edges.push({ from: storeNodeId(node.left.store), to: id, kind: 'store', access: 'read' });
+        edges.push({ from: storeNodeId(node.right.store), to: id, kind: 'store', access: 'read' });
+        edges.push({ from: id, to: storeNodeId(node.store), kind: 'store', access: 'write' });
+        break;
       case 'transform':
+      case 'table-transform':
+      case 'table-to-stream':
+      case 'table-group-by':
         break;
     }
   }
@@ -182,12 +213,16 @@ export function topologyGraph(topology: Topology): TopologyGraph {
       id: storeNodeId(spec.name),
       kind: 'store',
       name: spec.name,
-      label: `${spec.kind === 'state' ? 'state' : spec.kind === 'global' ? 'global' : 'table'} store`,
+      label: `${spec.kind === 'derived' ? 'derived table' : spec.kind} store`,
       // A state store no processor uses belongs to no sub-topology.
       group: spec.kind === 'global' ? GLOBAL_GROUP_ID : spec.subtopologyId === undefined ? null : subtopologyGroupId(spec.subtopologyId),
       storeKind: spec.kind,
-      changelogTopic: spec.topic ?? null,
+      changelogTopic: spec.changelogTopic ?? spec.topic ?? null,
     });
+    // Derived stores write their own changelog topic; table stores restore from their source topic (drawn above).
+    if (spec.changelogTopic !== undefined) {
+      edges.push({ from: storeNodeId(spec.name), to: addTopic(spec.changelogTopic, 'changelog'), kind: 'records' });
+    }
   }
 
   for (const [topic, roles] of [...topicRoles].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {

@@ -7,6 +7,7 @@
  */
 import { Packr } from 'msgpackr';
 import { SerdeError, SerializationError } from '../errors.js';
+import type { Windowed } from './windows.js';
 
 export interface Serde<T> {
   /** Short name shown by `describe()`; serdes with the same built-in name produce the same bytes. */
@@ -169,6 +170,33 @@ function customSerde<T>(options: CustomSerdeOptions<T>): Serde<T> {
   });
 }
 
+/**
+ * Keys of a windowed table: the inner key's bytes followed by the window start (8 bytes, big-endian), as Kafka
+ * Streams' time-windowed serde writes them; the end is start + `windowSizeMs`.
+ */
+function windowedSerde<K>(inner: Serde<K>, windowSizeMs: number): Serde<Windowed<K>> {
+  const name = `windowed(${inner.name})`;
+  return Object.freeze({
+    name,
+    serialize(windowed: Windowed<K>): Buffer {
+      const key = inner.serialize(windowed.key);
+      const out = Buffer.allocUnsafe(key.length + 8);
+      key.copy(out, 0);
+      out.writeBigUInt64BE(BigInt(windowed.window.start), key.length);
+      return out;
+    },
+    deserialize(bytes: Buffer): Windowed<K> {
+      if (bytes.length < 8) throw new SerdeError(name, `a windowed key has at least 8 bytes (the window start), got ${bytes.length}`);
+      const start = Number(bytes.readBigUInt64BE(bytes.length - 8));
+      return { key: inner.deserialize(bytes.subarray(0, bytes.length - 8)), window: { start, end: start + windowSizeMs } };
+    },
+    fromString(text: string): Windowed<K> {
+      throw new SerdeError(name, `cannot parse '${text}': query a window store by its plain key (GET /stores/:store/keys/:key/windows)`);
+    },
+    toJSON: (windowed: Windowed<K>) => ({ key: inner.toJSON(windowed.key), window: { ...windowed.window } }),
+  });
+}
+
 export const Serdes = Object.freeze({
   /** UTF-8 strings; invalid UTF-8 is a `SerdeError`, never replacement characters. */
   string: (): Serde<string> => stringSerde,
@@ -179,6 +207,8 @@ export const Serdes = Object.freeze({
   /** Raw bytes, untouched. */
   buffer: (): Serde<Buffer> => bufferSerde,
   custom: <T>(options: CustomSerdeOptions<T>): Serde<T> => customSerde(options),
+  /** Keys of a windowed table (`Windowed<K>`): what `windowedBy(...).count()` tables and their `toStream()` use. */
+  windowed: <K>(inner: Serde<K>, windowSizeMs: number): Serde<Windowed<K>> => windowedSerde(inner, windowSizeMs),
 });
 
 /** True when two serdes are known to write the same bytes for the same value (partitioning depends on it). */

@@ -5,7 +5,7 @@
 import { TopologyBuildError } from '../errors.js';
 import { describeTopology, topologyToMermaid } from './describe.js';
 import { nodeTopic, type TopologyNode } from './nodes.js';
-import type { CompiledTopology, GlobalTableSpec, RepartitionTopicSpec, StoreSpec, Subtopology } from './specs.js';
+import type { ChangelogTopicSpec, CompiledTopology, GlobalTableSpec, RepartitionTopicSpec, StoreSpec, Subtopology } from './specs.js';
 
 /** A validated, immutable topology. Hand it to a runtime or to `TopologyTestDriver`. */
 export class Topology implements CompiledTopology {
@@ -13,6 +13,8 @@ export class Topology implements CompiledTopology {
   readonly nodes: readonly TopologyNode[];
   readonly subtopologies: readonly Subtopology[];
   readonly repartitionTopics: readonly RepartitionTopicSpec[];
+  /** Changelog topics of derived-table stores (created compacted, one partition per task of their sub-topology). */
+  readonly changelogTopics: readonly ChangelogTopicSpec[];
   readonly globalTables: readonly GlobalTableSpec[];
   readonly stores: readonly StoreSpec[];
   /** Node id → ids of the nodes it forwards to (repartition sinks have none: the topic is the edge). */
@@ -26,6 +28,7 @@ export class Topology implements CompiledTopology {
     this.nodes = fields.nodes;
     this.subtopologies = fields.subtopologies;
     this.repartitionTopics = fields.repartitionTopics;
+    this.changelogTopics = fields.changelogTopics;
     this.globalTables = fields.globalTables;
     this.stores = fields.stores;
     this.children = fields.children;
@@ -43,9 +46,14 @@ export class Topology implements CompiledTopology {
     return nodeTopic(this.applicationId, node);
   }
 
+  /** Internal topics this topology reads and writes (`<applicationId>-...-repartition`), sorted. */
+  internalTopics(): string[] {
+    return this.repartitionTopics.map((r) => r.topic).sort();
+  }
+
   /** User (non-internal) topics read by sub-topologies and global tables. */
   userSourceTopics(): string[] {
-    const internal = new Set(this.repartitionTopics.map((r) => r.topic));
+    const internal = new Set(this.internalTopics());
     const topics = new Set<string>();
     for (const sub of this.subtopologies) for (const t of sub.sourceTopics) if (!internal.has(t)) topics.add(t);
     for (const g of this.globalTables) topics.add(g.topic);
@@ -87,6 +95,20 @@ export class Topology implements CompiledTopology {
       return count;
     };
     for (const r of this.repartitionTopics) resolve(r.topic, new Set());
+    return result;
+  }
+
+  /**
+   * Partition count of every changelog topic: the task count of the sub-topology owning its store, i.e. the count of
+   * that sub-topology's source topics (repartition topics resolved as in `partitionCounts`).
+   */
+  changelogPartitionCounts(userTopicPartitions: (topic: string) => number): ReadonlyMap<string, number> {
+    const repartition = this.partitionCounts(userTopicPartitions);
+    const result = new Map<string, number>();
+    for (const changelog of this.changelogTopics) {
+      const first = this.subtopologies[changelog.subtopologyId].sourceTopics[0];
+      result.set(changelog.topic, repartition.get(first) ?? userTopicPartitions(first));
+    }
     return result;
   }
 

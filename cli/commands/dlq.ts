@@ -98,7 +98,7 @@ export function formatReplayResult(result: ReplayResult): string[] {
   const verb = result.dryRun ? 'Would replay' : 'Replayed';
   const lines = [
     `${result.dryRun ? '[dry run] ' : ''}Scanned ${result.scanned} dead letter(s) in ${result.dlqTopic}.`,
-    `${verb} ${result.replayed}; skipped by filter ${result.skippedByFilter}; already replayed ${result.alreadyReplayed}; malformed ${result.malformed}.`,
+    `${verb} ${result.replayed}; skipped by filter ${result.skippedByFilter}; already replayed ${result.alreadyReplayed}; malformed ${result.malformed}; duplicates ${result.duplicates}; refused ${result.refused}.`,
   ];
   for (const [topic, count] of Object.entries(result.replayedByTopic).sort(([a], [b]) => a.localeCompare(b)))
     lines.push(`  ${topic}: ${count}`);
@@ -111,6 +111,12 @@ export function formatReplayResult(result: ReplayResult): string[] {
   if (result.malformed > result.malformedRecords.length)
     lines.push(`  ... and ${result.malformed - result.malformedRecords.length} more malformed`);
   if (result.malformed > 0) lines.push('Malformed dead letters lack the tributary.* headers replay needs; they were not sent anywhere.');
+  for (const r of result.refusedRecords) lines.push(`  refused ${result.dlqTopic}:${r.partition}@${r.offset}: ${r.reason}`);
+  if (result.refused > result.refusedRecords.length) lines.push(`  ... and ${result.refused - result.refusedRecords.length} more refused`);
+  if (result.duplicates > 0)
+    lines.push(
+      'Duplicates are copies of a dead letter for the same source record (written again after a crash); each record was counted once.',
+    );
   return lines;
 }
 

@@ -1,7 +1,7 @@
 /**
  * `tributary reset`: makes an application start over from its input topics. Lists what it would delete (internal
- * repartition topics, the consumer group's committed offsets, optionally the dead-letter topic and the local state
- * directory) and deletes only with `--yes`. Every instance of the application must be stopped first.
+ * repartition and changelog topics, the consumer group's committed offsets, optionally the dead-letter topic and the
+ * local state directory) and deletes only with `--yes`. Every instance of the application must be stopped first.
  */
 import { parseTopicPartitionId } from '../../common/records.js';
 import { existsSync } from 'node:fs';
@@ -11,6 +11,7 @@ import { ResetGroupError } from '../../errors.js';
 import { KafkaAdmin } from '../../processor/kafka/admin.js';
 import { createKafkaClient } from '../../processor/kafka/client.js';
 import { StateDirectory } from '../../state-store/state-directory.js';
+import { globalDeadLetterGroupId } from '../../processor/runtime/dead-letter-ownership.js';
 import { ExitCode, type CliCommand } from '../command.js';
 import { KAFKA_SETTINGS, readKafkaSettings } from '../kafka-settings.js';
 import { formatCount } from '../progress.js';
@@ -43,7 +44,10 @@ const usage = `Usage: tributary reset [<module>] --application-id <id> --brokers
 Resets an application so it reprocesses its input from the start. Prints what it deletes:
   - the internal repartition topics (from the module's topology when given, else every existing topic named
     <application-id>-...-repartition),
-  - the consumer group <application-id> with its committed offsets,
+  - the changelog topics of aggregation and table-join stores (from the topology, else every existing topic named
+    <application-id>-...-changelog): the stores are rebuilt from the input topics,
+  - the consumer group <application-id> with its committed offsets (and <application-id>-global-dead-letters,
+    the progress of the dead-letter writer of topics only global tables read),
   - with --include-dlq, the dead-letter topic,
   - with --local-state, <state-dir>/<application-id> on this machine.
 Nothing is deleted without --yes. Stop every instance of the application first.
@@ -59,8 +63,10 @@ export interface ResetPlan {
   readonly applicationId: string;
   /** Repartition topics that exist and will be deleted. */
   readonly repartitionTopics: readonly string[];
-  /** Where the repartition topic names came from. */
+  /** Where the repartition and changelog topic names came from. */
   readonly repartitionSource: 'topology' | 'name-pattern';
+  /** Changelog topics of derived-table stores that exist and will be deleted. */
+  readonly changelogTopics: readonly string[];
   readonly dlqTopic: string | undefined;
   /** Committed offsets of the group: topic -> partitions with a commit. */
   readonly committedOffsets: ReadonlyMap<string, number>;
@@ -73,7 +79,16 @@ function escapeRegExp(text: string): string {
 
 /** Topic names that follow the runtime's repartition naming for this application. */
 export function repartitionTopicsByName(applicationId: string, topics: readonly string[]): string[] {
-  const pattern = new RegExp(`^${escapeRegExp(applicationId)}-.+-repartition$`);
+  return internalTopicsByName(applicationId, topics, 'repartition');
+}
+
+/** Topic names that follow the runtime's changelog naming for this application (`<applicationId>-<store>-changelog`). */
+export function changelogTopicsByName(applicationId: string, topics: readonly string[]): string[] {
+  return internalTopicsByName(applicationId, topics, 'changelog');
+}
+
+function internalTopicsByName(applicationId: string, topics: readonly string[], suffix: 'repartition' | 'changelog'): string[] {
+  const pattern = new RegExp(`^${escapeRegExp(applicationId)}-.+-${suffix}$`);
   return topics.filter((topic) => pattern.test(topic)).sort();
 }
 
@@ -92,6 +107,9 @@ function printPlan(plan: ResetPlan, localStateBytes: number | undefined): void {
   out.push(`  Repartition topics (${plan.repartitionSource === 'topology' ? 'from the topology' : 'by name pattern'}):`);
   if (plan.repartitionTopics.length === 0) out.push('    (none exist)');
   for (const topic of plan.repartitionTopics) out.push(`    delete topic ${topic}`);
+  out.push(`  Changelog topics (${plan.repartitionSource === 'topology' ? 'from the topology' : 'by name pattern'}):`);
+  if (plan.changelogTopics.length === 0) out.push('    (none exist)');
+  for (const topic of plan.changelogTopics) out.push(`    delete topic ${topic}`);
   out.push(`  Consumer group "${plan.applicationId}":`);
   if (plan.committedOffsets.size === 0) out.push('    (no committed offsets)');
   for (const [topic, partitions] of plan.committedOffsets)
@@ -151,6 +169,12 @@ export const resetCommand: CliCommand = {
             .filter((topic) => existing.has(topic))
             .sort()
         : repartitionTopicsByName(applicationId, topics);
+      const changelogTopics = topology
+        ? topology.changelogTopics
+            .map((c) => c.topic)
+            .filter((topic) => existing.has(topic))
+            .sort()
+        : changelogTopicsByName(applicationId, topics);
       const committed = await admin.fetchCommittedOffsets(applicationId, topics);
       const committedOffsets = new Map<string, number>();
       for (const id of committed.keys()) {
@@ -161,6 +185,7 @@ export const resetCommand: CliCommand = {
         applicationId,
         repartitionTopics,
         repartitionSource: topology ? 'topology' : 'name-pattern',
+        changelogTopics,
         dlqTopic: includeDlq && existing.has(dlqTopic) ? dlqTopic : undefined,
         committedOffsets,
         localStateDir: localState && stateDir !== undefined ? join(stateDir, applicationId) : undefined,
@@ -176,12 +201,12 @@ export const resetCommand: CliCommand = {
       }
       // The group first: it fails while instances still run, before anything else is gone.
       try {
-        await admin.deleteGroups([applicationId]);
+        await admin.deleteGroups([applicationId, globalDeadLetterGroupId(applicationId)]);
       } catch (error) {
         throw new ResetGroupError(applicationId, { cause: error });
       }
-      process.stdout.write(`Deleted consumer group ${applicationId}\n`);
-      const topicsToDelete = [...plan.repartitionTopics, ...(plan.dlqTopic ? [plan.dlqTopic] : [])];
+      process.stdout.write(`Deleted consumer group ${applicationId} (and ${globalDeadLetterGroupId(applicationId)} if present)\n`);
+      const topicsToDelete = [...plan.repartitionTopics, ...plan.changelogTopics, ...(plan.dlqTopic ? [plan.dlqTopic] : [])];
       if (topicsToDelete.length > 0) {
         await admin.deleteTopics(topicsToDelete);
         process.stdout.write(`Deleted topics ${topicsToDelete.join(', ')}\n`);

@@ -1,6 +1,6 @@
 // @ts-check
 /**
- * Errors: dead letters per stage and source over the cluster (the `tributary_dead_letters_total` counters of every
+ * Errors: dead letters per stage and source over the cluster (the `tributary_records_dead_lettered_total` counters of every
  * instance since it started, from /cluster/stats), errors per stage and action, and the newest records of the
  * dead-letter topic with their headers (GET /dead-letters, one page at a time, older pages on request).
  */
@@ -35,7 +35,7 @@ function samples(cluster, name) {
 
 /** @param {{ cluster: ClusterStats | undefined, colors: Map<string, string> }} props */
 function Counts({ cluster, colors }) {
-  const letters = samples(cluster, 'tributary_dead_letters_total');
+  const letters = samples(cluster, 'tributary_records_dead_lettered_total');
   /** @type {Map<string, { stage: string, source: string, total: number, byInstance: Map<string, number> }>} */
   const rows = new Map();
   for (const s of letters) {

@@ -1,67 +1,22 @@
 // @ts-check
 /**
- * The store browser: pick a store, look a key up, or scan by prefix or range page by page. Everything goes through
- * the public query routes (GET /stores/:store/keys/:key and /entries), so forwarding to the owning instance, 404s and
- * 503s with Retry-After behave exactly as for any client; the answer is shown as it came.
+ * The store browser: pick a store, look a key up, or scan by prefix or range page by page; for a window store, one
+ * key's windows or every key's windows in a time range (windows-view.js). Everything goes through the public query
+ * routes (GET /stores/:store/keys/:key, /entries and the window routes), so forwarding to the owning instance, 404s
+ * and 503s with Retry-After behave exactly as for any client; the answer is shown as it came.
  */
 import { html } from 'htm/preact';
 import { useState } from 'preact/hooks';
-import { errorOf, request, segment } from './api.js';
-import { formatDuration, formatInt } from './format.js';
-import { stringKeyPartition } from './partition.js';
+import { request, segment } from './api.js';
+import { formatInt } from './format.js';
 import { usePoll } from './poll.js';
-import { Badge, Card, Empty, ErrorNote, InstanceChip, JsonView } from './ui.js';
+import { AnswerMeta, ErrorAnswer, Routing } from './store-answers.js';
+import { Badge, Card, Empty, ErrorNote, JsonView } from './ui.js';
+import { formatWindowSize, WindowLookup, WindowScan } from './windows-view.js';
 
 /** @typedef {import('../query-source.js').ClusterMetadata} ClusterMetadata */
-/** @typedef {{ name: string, kind: 'global' | 'partitioned', keySerde: string, valueSerde: string, partitionCount: number, localPartitions: number[], approximateCount: number }} StoreListEntry */
-/** @typedef {{ status: number, body: unknown, retryAfter: string | null, elapsedMs: number }} Answer */
-
-/** @param {{ status: number }} props */
-function StatusBadge({ status }) {
-  const tone = status === 200 ? 'ok' : status === 404 ? 'warn' : status >= 500 ? 'bad' : 'muted';
-  const text = { 200: 'OK', 400: 'Bad request', 401: 'Unauthorized', 404: 'Not found', 503: 'Unavailable' }[status] ?? '';
-  return html`<${Badge} tone=${tone}>${status} ${text}<//>`;
-}
-
-/** @param {{ answer: Answer }} props */
-function AnswerMeta({ answer }) {
-  return html`<span class="answer-meta">
-    <${StatusBadge} status=${answer.status} />
-    <span class="muted">in ${formatDuration(answer.elapsedMs)}</span>
-    ${answer.retryAfter === null ? null : html`<${Badge} tone="bad">Retry-After ${answer.retryAfter} s<//>`}
-  </span>`;
-}
-
-/** @param {{ answer: Answer }} props */
-function ErrorAnswer({ answer }) {
-  const error = errorOf(answer.body);
-  return html`<div class="note note-muted">
-    ${error === undefined ? html`<code>${String(answer.body)}</code>` : html`<code>${error.code}</code> <span class="note-text">${error.message}</span>`}
-  </div>`;
-}
-
-/**
- * Where a key of the store lives (string keys only: their bytes are the UTF-8 text).
- * @param {{ store: StoreListEntry, keyText: string, metadata: ClusterMetadata | undefined, colors: Map<string, string> }} props
- */
-function Routing({ store, keyText, metadata, colors }) {
-  if (store.kind === 'global') return html`<span class="muted">Global store: every instance holds every key; answered here.</span>`;
-  if (store.keySerde !== 'string')
-    return html`<span class="muted">Key serde ${store.keySerde}: the owning instance is found by the server.</span>`;
-  const partition = stringKeyPartition(keyText, store.partitionCount);
-  const owner = metadata?.instances.find((i) => (i.storePartitions[store.name] ?? []).includes(partition));
-  return html`<span
-    class="routing"
-    data-testid="lookup-routing"
-    data-partition=${String(partition)}
-    data-owner=${owner?.id ?? ''}
-    data-forwarded=${String(owner !== undefined && !owner.self)}
-  >
-    Partition <b>${partition}</b> of ${store.partitionCount}, held by
-    ${owner === undefined ? html`<${Badge} tone="warn">no instance<//>` : html`<${InstanceChip} id=${owner.id} color=${colors.get(owner.id)} self=${owner.self} />`}
-    ${owner === undefined ? null : owner.self ? html`<span class="muted">answered locally</span>` : html`<span class="muted">forwarded there by this instance</span>`}
-  </span>`;
-}
+/** @typedef {import('./store-answers.js').StoreListEntry} StoreListEntry */
+/** @typedef {import('./store-answers.js').Answer} Answer */
 
 /** @param {{ store: StoreListEntry, metadata: ClusterMetadata | undefined, colors: Map<string, string> }} props */
 function Lookup({ store, metadata, colors }) {
@@ -269,7 +224,9 @@ export function StoresView({ metadata, colors }) {
                 >
                   <span class="store-name">${s.name}</span>
                   <span class="store-meta"
-                    ><${Badge} tone=${s.kind === 'global' ? 'teal' : 'purple'}>${s.kind}<//> ${s.keySerde} → ${s.valueSerde}</span
+                    ><${Badge} tone=${s.kind === 'global' ? 'teal' : 'purple'}>${s.kind}<//> ${s.keySerde} → ${s.valueSerde}${
+                      s.windowSizeMs === undefined ? '' : ` · ${formatWindowSize(s.windowSizeMs)} windows`
+                    }</span
                   >
                   <span class="store-meta"
                     >${`~${formatInt(s.approximateCount)} entries · ${s.kind === 'global' ? 'all partitions' : `${s.localPartitions.length} of ${s.partitionCount} partitions here`}`}</span
@@ -284,10 +241,15 @@ export function StoresView({ metadata, colors }) {
       ${
         store === undefined
           ? null
-          : html`<${Lookup} key=${`lookup-${store.name}`} store=${store} metadata=${metadata} colors=${colors} /><${Scan}
-                key=${`scan-${store.name}`}
-                store=${store}
-              />`
+          : store.kind === 'windowed'
+            ? html`<${WindowLookup} key=${`wlookup-${store.name}`} store=${store} metadata=${metadata} colors=${colors} /><${WindowScan}
+                  key=${`wscan-${store.name}`}
+                  store=${store}
+                />`
+            : html`<${Lookup} key=${`lookup-${store.name}`} store=${store} metadata=${metadata} colors=${colors} /><${Scan}
+                  key=${`scan-${store.name}`}
+                  store=${store}
+                />`
       }
     </div>
   </div>`;

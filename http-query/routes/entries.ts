@@ -9,7 +9,7 @@ import { FORWARDED_HEADER } from '../forwarding-client.js';
 import { MAX_KEY_BYTES } from '../keys.js';
 import { DEFAULT_SCAN_LIMIT, MAX_SCAN_LIMIT, parsePartitionList, scanLocalPartitions, scanStore, type ScanQuery } from '../scan.js';
 import { anyJsonSchema, commonErrorResponses, storeParamsSchema } from '../schemas.js';
-import { requireStore, type RouteContext } from './context.js';
+import { requireKeyValueStore, type RouteContext } from './context.js';
 
 const keyBound = (description: string) => ({ type: 'string', maxLength: MAX_KEY_BYTES, description }) as const;
 
@@ -56,7 +56,7 @@ export const entriesRoutes: FastifyPluginAsync<RouteContext> = async (app, { sou
       },
     },
     async (request) => {
-      const store = requireStore(source, request.params.store);
+      const store = requireKeyValueStore(source, request.params.store);
       if (request.headers[FORWARDED_HEADER] !== undefined) {
         // A forwarded public scan would fan out again; instances only ever call the internal route. The same
         // request can never succeed, so this is not a 503.
@@ -106,7 +106,7 @@ export const entriesRoutes: FastifyPluginAsync<RouteContext> = async (app, { sou
       },
     },
     async (request) => {
-      const store = requireStore(source, request.params.store);
+      const store = requireKeyValueStore(source, request.params.store);
       if (store.kind === 'global') {
         // Every instance holds all of a global store; no instance ever asks another for a part of it.
         throw new QueryWrongRouteError(

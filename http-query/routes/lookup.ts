@@ -8,7 +8,7 @@ import { FORWARDED_HEADER } from '../forwarding-client.js';
 import { encodeKey } from '../keys.js';
 import { remoteFailed, storeReadFailed } from '../scan.js';
 import { anyJsonSchema, commonErrorResponses } from '../schemas.js';
-import { requireStore, type RouteContext } from './context.js';
+import { requireKeyValueStore, type RouteContext } from './context.js';
 
 /** Remote statuses whose body is a meaningful answer to relay as is; anything else is a remote failure. */
 const RELAYED_STATUSES = new Set([200, 400, 404, 503]);
@@ -31,7 +31,7 @@ const lookupSchema = {
 
 export const lookupRoutes: FastifyPluginAsync<RouteContext> = async (app, { source, forwarder }) => {
   app.get<{ Params: { store: string; key: string } }>('/stores/:store/keys/:key', { schema: lookupSchema }, async (request, reply) => {
-    const store = requireStore(source, request.params.store);
+    const store = requireKeyValueStore(source, request.params.store);
     const key = encodeKey(store, request.params.key);
     const location = source.locate(store.name, key);
     switch (location.kind) {

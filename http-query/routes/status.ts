@@ -1,4 +1,4 @@
-/** GET /metadata (who holds what, as seen here) and GET /ready (running and every local store restored). */
+/** GET /metadata (who holds what, as seen here) and GET /ready (running and every local store partition caught up). */
 import type { FastifyPluginAsync } from 'fastify';
 import { commonErrorResponses } from '../schemas.js';
 import type { RouteContext } from './context.js';
@@ -24,6 +24,14 @@ const metadataSchema = {
         },
       },
     },
+    orphanedInternalTopics: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['topic', 'unreadRecords'],
+        properties: { topic: { type: 'string' }, unreadRecords: { type: 'integer' } },
+      },
+    },
   },
 } as const;
 
@@ -44,6 +52,7 @@ const readinessSchema = {
           restoredOffset: { type: 'integer' },
           endOffset: { type: 'integer' },
           done: { type: 'boolean' },
+          phase: { type: 'string', enum: ['restoring', 'catching-up', 'caught-up'] },
         },
       },
     },
@@ -66,7 +75,8 @@ export const statusRoutes: FastifyPluginAsync<RouteContext> = async (app, { sour
     '/ready',
     {
       schema: {
-        summary: '200 when the application runs and every store partition served here is restored, else 503',
+        summary:
+          '200 when the application runs and every store partition served here has caught up to the end offsets taken when it was assigned, else 503',
         response: { 200: readinessSchema, 401: commonErrorResponses[401], 503: readinessSchema },
       },
     },

@@ -14,7 +14,8 @@ const storeListSchema = {
         required: ['name', 'kind', 'keySerde', 'valueSerde', 'partitionCount', 'localPartitions', 'approximateCount'],
         properties: {
           name: { type: 'string' },
-          kind: { type: 'string', enum: ['global', 'partitioned'] },
+          kind: { type: 'string', enum: ['global', 'partitioned', 'windowed'] },
+          windowSizeMs: { type: 'integer', description: 'Window stores: the length of their windows.' },
           keySerde: { type: 'string' },
           valueSerde: { type: 'string' },
           partitionCount: { type: 'integer' },
@@ -47,6 +48,7 @@ export const storeListRoutes: FastifyPluginAsync<RouteContext> = async (app, { s
           partitionCount: store.partitionCount,
           localPartitions: store.localPartitions(),
           approximateCount: counts[i],
+          ...(store.window === undefined ? {} : { windowSizeMs: store.window.windowSizeMs }),
         })),
       };
     },

@@ -21,18 +21,49 @@ import type {
   StoreKind,
 } from '../query-source.js';
 import { storeCodecFromSerdes } from '../serde-codec.js';
+import type { WindowLayout } from '../../state-store/window-layout.js';
+import { streamTimeWrite, windowWrite } from '../../state-store/window-store.js';
 import { SortedArrayStore } from './sorted-array-store.js';
 
 export type PartitionOwner = string | { readonly unavailable: string };
 
 /** All data of every store, split by partition (the whole cluster's state, held once). */
 export class FakeClusterData {
-  readonly stores = new Map<string, { kind: StoreKind; partitionCount: number; partitions: SortedArrayStore<unknown>[] }>();
+  readonly stores = new Map<
+    string,
+    { kind: StoreKind; partitionCount: number; partitions: SortedArrayStore<unknown>[]; window?: WindowLayout }
+  >();
 
-  addStore(name: string, kind: StoreKind, partitionCount: number): void {
+  addStore(name: string, kind: StoreKind, partitionCount: number, window?: WindowLayout): void {
     const count = kind === 'global' ? 1 : partitionCount;
     const partitions = Array.from({ length: count }, (_, p) => new SortedArrayStore<unknown>(name, kind === 'global' ? 'global' : p));
-    this.stores.set(name, { kind, partitionCount: count, partitions });
+    this.stores.set(name, { kind, partitionCount: count, partitions, window });
+  }
+
+  /**
+   * Loads windows of string keys into a windowed store, in the window layout, with each partition's stream time (the
+   * largest start loaded there, unless given), replacing the store's contents.
+   */
+  loadWindows(storeName: string, windows: Iterable<readonly [key: string, start: number, value: unknown]>, streamTime?: number): void {
+    const store = this.stores.get(storeName);
+    if (store?.window === undefined) throw new Error(`no windowed store ${storeName}`);
+    const layout = store.window;
+    const byPartition = new Map<number, [Buffer, unknown][]>();
+    const times = new Map<number, number>();
+    for (const [key, start, value] of windows) {
+      const bytes = Buffer.from(key, 'utf8');
+      const partition = defaultPartition(bytes, store.partitionCount);
+      const write = windowWrite(bytes, start, value, layout);
+      if (write.type !== 'put') continue;
+      let entries = byPartition.get(partition);
+      if (entries === undefined) byPartition.set(partition, (entries = []));
+      entries.push([Buffer.from(write.key), write.value]);
+      times.set(partition, Math.max(times.get(partition) ?? 0, start));
+    }
+    store.partitions.forEach((partition, p) => {
+      const time = streamTime ?? times.get(p) ?? 0;
+      partition.load([...(byPartition.get(p) ?? []), [Buffer.from(streamTimeWrite(time).key), time]]);
+    });
   }
 
   /** Loads string keys (string serde, murmur2 partitioned) with JSON values, replacing the store's contents. */
@@ -81,6 +112,7 @@ export class FakeQuerySource implements QuerySource {
         keySerde: 'string',
         valueSerde: 'json',
         partitionCount: store.partitionCount,
+        window: store.window,
         codec,
         localPartitions: () => this.localPartitions(name),
         approximateCount: async () => {

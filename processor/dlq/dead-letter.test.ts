@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { DeadLetterHeaders, deadLetterRecord } from '../../common/dead-letters.js';
+import { DeadLetterHeaders, deadLetterRecord, withoutOriginalRecord } from '../../common/dead-letters.js';
 import type { ConsumedRecord, ProducedRecord } from '../../common/records.js';
 import { TARGET_TOPIC_HEADER } from '../../common/dead-letters.js';
-import { parseDeadLetter, REPLAYED_FROM_HEADER, replayRecord } from './dead-letter.js';
+import { DuplicateLetters, parseDeadLetter, REPLAYED_FROM_HEADER, replayRecord, replayRefusal, type DeadLetter } from './dead-letter.js';
 
 const original: ConsumedRecord = {
   topic: 'orders',
@@ -88,5 +88,50 @@ describe('parseDeadLetter / replayRecord', () => {
     expect(reason({ ...original, headers: { [DeadLetterHeaders.stage]: Buffer.from('production') } })).toMatch(
       /without tributary.target.topic/,
     );
+  });
+});
+
+describe('what replay refuses and recognises', () => {
+  const parse = (record: ConsumedRecord): DeadLetter => {
+    const parsed = parseDeadLetter(record);
+    if (!parsed.ok) throw new Error(parsed.reason);
+    return parsed.letter;
+  };
+
+  it('refuses a letter naming an internal topic of the application, or holding re-serialized bytes', () => {
+    const internal = parse(
+      readBack(deadLetterRecord('app-dlq', 'app', 'processing', { ...original, topic: 'app-by-customer-repartition' }, new Error('x'))),
+    );
+    expect(replayRefusal(internal, 'app')).toMatch(/internal topic of app/);
+    expect(replayRefusal(internal, 'other-app')).toBeUndefined();
+    const pending = deadLetterRecord('app-dlq', 'app', 'processing', { ...original, topic: 'app-x-repartition' }, new Error('x'), {
+      source: original,
+    });
+    const reserialized = parse(readBack(withoutOriginalRecord(pending)));
+    expect(reserialized.topic).toBe('orders');
+    expect(replayRefusal(reserialized, 'app')).toMatch(/re-serialized/);
+    expect(
+      replayRefusal(parse(readBack(deadLetterRecord('app-dlq', 'app', 'processing', original, new Error('x')))), 'app'),
+    ).toBeUndefined();
+  });
+
+  it('recognises copies of a letter for the same source record, whatever their stage or position in the DLQ', () => {
+    const copies = new DuplicateLetters();
+    const first = parse(readBack(deadLetterRecord('app-dlq', 'app', 'processing', original, new Error('a')), 1));
+    const again = parse(readBack(deadLetterRecord('app-dlq', 'app', 'processing', original, new Error('a')), 9));
+    const other = parse(readBack(deadLetterRecord('app-dlq', 'app', 'processing', { ...original, offset: 42 }, new Error('a')), 10));
+    const production = parse(
+      readBack(
+        deadLetterRecord(
+          'app-dlq',
+          'app',
+          'production',
+          { topic: 'out', timestamp: 1, key: null, value: null, headers: {} },
+          new Error('p'),
+        ),
+      ),
+    );
+    expect([first, again, other, production, production].map((l) => copies.isDuplicate(l))).toEqual([false, true, false, false, false]);
+    expect(first.identity).toBe('orders:3:41');
   });
 });

@@ -3,7 +3,7 @@
  * it. Pure functions; the headers written by processor/engine/error-policy.ts (source stages) and
  * processor/runtime/output-sender.ts (production stage) are the contract.
  */
-import { DeadLetterHeaders, type ErrorStage } from '../../common/dead-letters.js';
+import { DeadLetterBytes, DeadLetterHeaders, deadLetterIdentity, isInternalTopic, type ErrorStage } from '../../common/dead-letters.js';
 import type { ConsumedRecord, ProducedRecord, RecordHeaders } from '../../common/records.js';
 import { TARGET_TOPIC_HEADER } from '../../common/dead-letters.js';
 
@@ -24,6 +24,8 @@ export interface DeadLetter {
   /** Partition the original record was read from; undefined for production-stage letters (never read yet). */
   readonly sourcePartition: number | undefined;
   readonly sourceOffset: number | undefined;
+  /** The user record it stands for (`deadLetterIdentity`); copies share it. Undefined for production letters. */
+  readonly identity: string | undefined;
 }
 
 export type ParsedDeadLetter = { readonly ok: true; readonly letter: DeadLetter } | { readonly ok: false; readonly reason: string };
@@ -55,7 +57,7 @@ export function parseDeadLetter(record: ConsumedRecord): ParsedDeadLetter {
   if (stage === 'production') {
     const target = header(record.headers, TARGET_TOPIC_HEADER);
     if (target === undefined || target === '') return { ok: false, reason: `production dead letter without ${TARGET_TOPIC_HEADER}` };
-    return { ok: true, letter: { record, stage, topic: target, sourcePartition: undefined, sourceOffset: undefined } };
+    return { ok: true, letter: { record, stage, topic: target, sourcePartition: undefined, sourceOffset: undefined, identity: undefined } };
   }
 
   const topic = header(record.headers, h.sourceTopic);
@@ -71,7 +73,44 @@ export function parseDeadLetter(record: ConsumedRecord): ParsedDeadLetter {
   const offset = nonNegativeInt(offsetText);
   if (offset === undefined)
     return { ok: false, reason: `${h.sourceOffset} is ${offsetText === undefined ? 'missing' : `"${offsetText}", not an offset`}` };
-  return { ok: true, letter: { record, stage, topic, sourcePartition: partition, sourceOffset: offset } };
+  return {
+    ok: true,
+    letter: { record, stage, topic, sourcePartition: partition, sourceOffset: offset, identity: deadLetterIdentity(record.headers) },
+  };
+}
+
+/**
+ * Why a well-formed dead letter must not be replayed, if so: its destination is one of the application's internal
+ * topics (a letter written before failures after a repartition were traced to the user's record), or its bytes are
+ * not the user's record (`tributary.bytes: re-serialized`: the original was gone from its topic).
+ */
+export function replayRefusal(letter: DeadLetter, applicationId: string): string | undefined {
+  if (isInternalTopic(applicationId, letter.topic)) {
+    return `its source ${letter.topic} is an internal topic of ${applicationId}: replay never writes there (the record came from a user topic before the repartition)`;
+  }
+  const bytes = header(letter.record.headers, DeadLetterHeaders.bytes);
+  if (bytes !== undefined) {
+    return bytes === DeadLetterBytes.reserialized
+      ? `its bytes are the internal re-serialized record, not the user's (the original was no longer in ${letter.topic})`
+      : `unknown ${DeadLetterHeaders.bytes} "${bytes}"`;
+  }
+  return undefined;
+}
+
+/**
+ * Recognises copies of a dead letter (same identity: a re-write after a crash) within one scan. Memory: one entry per
+ * distinct source record scanned.
+ */
+export class DuplicateLetters {
+  private readonly seen = new Set<string>();
+
+  /** True when a letter with the same identity was seen before (letters without identity are never duplicates). */
+  isDuplicate(letter: DeadLetter): boolean {
+    if (letter.identity === undefined) return false;
+    if (this.seen.has(letter.identity)) return true;
+    this.seen.add(letter.identity);
+    return false;
+  }
 }
 
 /**

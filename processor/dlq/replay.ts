@@ -7,6 +7,10 @@
  * crash between the two replays that one batch again on the next run (at least once), and a completed run is never
  * replayed again, whatever the filters of later runs (progress.ts).
  *
+ * Each source record goes back once per run: copies of a dead letter (the same source topic, partition and offset,
+ * written again after a crash) are counted as `duplicates`. Letters whose destination is an internal topic of the
+ * application, or whose bytes are not the user's record, are refused (counted and listed, never sent).
+ *
  * Run one replay per application at a time: two concurrent runs would both replay the same dead letters.
  */
 import {
@@ -23,7 +27,7 @@ import type { KafkaClientConfig } from '../kafka/config.js';
 import { PartitionReader } from '../kafka/partition-reader.js';
 import { RecordProducer } from '../kafka/producer.js';
 import { topicPartitionId, type ConsumedRecord, type ProducedRecord, type TopicPartitionId } from '../../common/records.js';
-import { ERROR_STAGES, parseDeadLetter, replayRecord, type DeadLetter } from './dead-letter.js';
+import { DuplicateLetters, ERROR_STAGES, parseDeadLetter, replayRecord, replayRefusal, type DeadLetter } from './dead-letter.js';
 import { hasRetriableCause, retryReads } from './read-retry.js';
 import { ReplayProgress, type ReplayFilter } from './progress.js';
 import { PROGRESS_TOPIC_CONFIGS, progressRecord, progressTopicName, readProgressEntries } from './progress-topic.js';
@@ -60,6 +64,13 @@ export interface ReplayCounts {
   readonly alreadyReplayed: number;
   /** Without the headers replay needs; never sent anywhere, listed in `malformedRecords`. */
   readonly malformed: number;
+  /**
+   * Copies of a dead letter already counted in this run (same source record: written again after a crash); each
+   * source record is sent back once.
+   */
+  readonly duplicates: number;
+  /** Refused: their destination is an internal topic, or their bytes are not the user's; listed in `refusedRecords`. */
+  readonly refused: number;
 }
 
 export interface MalformedDeadLetter {
@@ -75,6 +86,8 @@ export interface ReplayResult extends ReplayCounts {
   readonly replayedByTopic: Readonly<Record<string, number>>;
   /** The first `MAX_MALFORMED_LISTED` malformed dead letters, with the reason. */
   readonly malformedRecords: readonly MalformedDeadLetter[];
+  /** The first `MAX_MALFORMED_LISTED` refused dead letters, with the reason. */
+  readonly refusedRecords: readonly MalformedDeadLetter[];
   /** DLQ partitions whose saved progress was past their end offset (the DLQ topic was recreated); read from 0. */
   readonly resetPartitions: readonly number[];
 }
@@ -129,6 +142,7 @@ export async function replayDeadLetters(options: ReplayDeadLettersOptions): Prom
       await producer.connect();
     }
     const run = new ReplayRun({
+      applicationId: options.applicationId,
       admin,
       producer,
       progress,
@@ -147,6 +161,7 @@ export async function replayDeadLetters(options: ReplayDeadLettersOptions): Prom
       dryRun,
       replayedByTopic: Object.fromEntries(run.replayedByTopic),
       malformedRecords: run.malformedRecords,
+      refusedRecords: run.refusedRecords,
       resetPartitions,
     };
   } catch (error) {
@@ -159,6 +174,7 @@ export async function replayDeadLetters(options: ReplayDeadLettersOptions): Prom
 }
 
 interface ReplayRunOptions {
+  readonly applicationId: string;
   readonly admin: KafkaAdmin;
   readonly producer: RecordProducer;
   readonly progress: ReplayProgress;
@@ -172,9 +188,11 @@ interface ReplayRunOptions {
 
 /** The mutable state of one run: counts, the destination topics' partition counts, the per-batch work. */
 class ReplayRun {
-  counts = { scanned: 0, replayed: 0, skippedByFilter: 0, alreadyReplayed: 0, malformed: 0 };
+  counts = { scanned: 0, replayed: 0, skippedByFilter: 0, alreadyReplayed: 0, malformed: 0, duplicates: 0, refused: 0 };
   readonly replayedByTopic = new Map<string, number>();
   readonly malformedRecords: MalformedDeadLetter[] = [];
+  readonly refusedRecords: MalformedDeadLetter[] = [];
+  private readonly copies = new DuplicateLetters();
   private readonly partitionCounts = new Map<string, number>();
   /** The error a batch failed with: the reader wraps it, the caller should see it as is. */
   private batchFailure: unknown;
@@ -242,7 +260,15 @@ class ReplayRun {
       const decision = progress.decide(partition, { offset: record.offset, topic: letter.topic, stage: letter.stage }, filter);
       if (decision === 'already-replayed') this.counts.alreadyReplayed++;
       else if (decision === 'skipped-by-filter') this.counts.skippedByFilter++;
-      else letters.push(letter);
+      else {
+        const refusal = replayRefusal(letter, this.options.applicationId);
+        if (refusal !== undefined) {
+          this.counts.refused++;
+          if (this.refusedRecords.length < MAX_MALFORMED_LISTED)
+            this.refusedRecords.push({ partition, offset: record.offset, reason: refusal });
+        } else if (this.copies.isDuplicate(letter)) this.counts.duplicates++;
+        else letters.push(letter);
+      }
     }
 
     await this.loadPartitionCounts(letters.map((letter) => letter.topic));

@@ -72,6 +72,77 @@ describe('GlobalTableUpdater', () => {
   });
 });
 
+describe('GlobalTableUpdater: whose dead letters', () => {
+  function twoTables() {
+    const b = new StreamsBuilder();
+    b.globalTable('rates', { key: Serdes.string(), value: Serdes.json<number>(), store: 'rates' });
+    b.globalTable('rates', { key: Serdes.string(), value: Serdes.string(), store: 'rates-text' });
+    return b.build({ applicationId: 'fx' });
+  }
+
+  it('writes one letter per bad record of a global-only topic, however many tables fail on it', async () => {
+    const stores = new Map([
+      ['rates', new MemoryKeyValueStore<unknown>('rates', 'global')],
+      ['rates-text', new MemoryKeyValueStore<unknown>('rates-text', 'global')],
+    ]);
+    const metrics = new EngineMetrics();
+    const updater = new GlobalTableUpdater({ topology: twoTables(), stores, metrics });
+    const batch = updater.prepare([rec(0, 0, null, '1'), rec(0, 1, 'EUR', 'x')]);
+    expect(batch.deadLetters.map((d) => d.headers[DeadLetterHeaders.sourceOffset].toString())).toEqual(['0', '1']);
+    expect(metrics.snapshot().errors.deserialization['dead-letter']).toBe(2);
+  });
+
+  it("skips bad records without a letter when the topic's letters are another reader's, and counts them as such", () => {
+    const store = new MemoryKeyValueStore<unknown>('rates', 'global');
+    const metrics = new EngineMetrics();
+    const updater = new GlobalTableUpdater({
+      topology: topology(),
+      stores: new Map([['rates', store]]),
+      metrics,
+      writesDeadLetters: () => false,
+    });
+    const batch = updater.prepare([rec(0, 0, 'EUR', 'not-json'), rec(0, 1, 'USD', '2')]);
+    expect(batch.deadLetters).toEqual([]);
+    expect(metrics.snapshot()).toMatchObject({ notDeadLettered: { owner: 1 }, deadLettered: 0, skipped: 0 });
+    expect(metrics.snapshot().errors.deserialization['dead-letter']).toBe(0);
+  });
+
+  it('by default leaves the letters of a topic a sub-topology also reads to the task', () => {
+    const b = new StreamsBuilder();
+    b.globalTable('rates', { key: Serdes.string(), value: Serdes.json<number>(), store: 'rates' });
+    b.stream('rates', { key: Serdes.string(), value: Serdes.string() }).to('copy');
+    const metrics = new EngineMetrics();
+    const stores = new Map([['rates', new MemoryKeyValueStore<unknown>('rates', 'global')]]);
+    const updater = new GlobalTableUpdater({ topology: b.build({ applicationId: 'fx' }), stores, metrics });
+    expect(updater.prepare([rec(0, 0, 'EUR', 'x')]).deadLetters).toEqual([]);
+    expect(metrics.snapshot().notDeadLettered.owner).toBe(1);
+  });
+
+  it("'log-and-skip' counts the skip and logs what the record was, without advice about policies", () => {
+    const warnings: { message: string; fields: Record<string, unknown> }[] = [];
+    const logger = {
+      debug: () => {},
+      info: () => {},
+      error: () => {},
+      warn: (message: string, fields?: Record<string, unknown>) => void warnings.push({ message, fields: fields ?? {} }),
+    };
+    const metrics = new EngineMetrics();
+    const stores = new Map([['rates', new MemoryKeyValueStore<unknown>('rates', 'global')]]);
+    const updater = new GlobalTableUpdater({
+      topology: topology(),
+      stores,
+      metrics,
+      logger,
+      errorPolicy: { deserialization: 'log-and-skip' },
+    });
+    updater.prepare([rec(0, 0, 'EUR', 'x')]);
+    expect(metrics.snapshot()).toMatchObject({ skipped: 1, skippedBy: { deserialization: 1 } });
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0].message).toContain('log-and-skip');
+    expect(String(warnings[0].fields.error)).not.toContain('policy');
+  });
+});
+
 describe('createTableRecordDecoder (for restoration)', () => {
   it('decodes like live processing and maps the policy to skip/fail', () => {
     const spec = topology().globalTables[0];

@@ -3,12 +3,18 @@
  * co-partitioned table sources (table-decoder.ts), one atomic `write` per store per batch carrying the
  * checkpoints (next offset per partition) of the records it covers.
  *
+ * Every instance reads every partition of a global topic, so the dead letters of bad records are not every
+ * updater's to write: `writesDeadLetters(topic)` says which topics are this updater's. For the others a bad record
+ * under 'dead-letter' is skipped here and counted as `notDeadLettered.owner` (the task owning the partition writes
+ * it when the topic also feeds a sub-topology; the elected reader does for a global-only topic). At most one dead
+ * letter per record, however many global tables read the topic.
+ *
  * Two steps so dead letters are acknowledged before the checkpoint moves past the bad records:
  *   const batch = updater.prepare(records);   // decode + policy; throws under 'fail'
  *   await send(batch.deadLetters);            // runtime: produce and await acks
  *   await updater.write(batch);               // store writes + checkpoints
  */
-import { MissingStoreError } from '../../errors.js';
+import { DeserializationError, MissingStoreError } from '../../errors.js';
 import type { Topology } from '../../topology/topology.js';
 import type { GlobalTableSpec } from '../../topology/specs.js';
 import type { Logger } from '../../common/logger.js';
@@ -27,6 +33,11 @@ export interface GlobalTableUpdaterOptions {
   readonly errorPolicy?: ErrorPolicy;
   readonly metrics?: EngineMetrics;
   readonly logger?: Logger;
+  /**
+   * Whether this updater writes the dead letters of `topic`'s bad records. Default: for topics no sub-topology
+   * reads (one instance, e.g. the test driver); the runtime says never (see the module comment).
+   */
+  readonly writesDeadLetters?: (topic: string) => boolean;
 }
 
 export interface GlobalBatch {
@@ -42,11 +53,15 @@ export class GlobalTableUpdater {
   private readonly metrics: EngineMetrics;
   private readonly logger: Logger | undefined;
   private readonly applicationId: string;
+  private readonly writesDeadLetters: (topic: string) => boolean;
 
   constructor(options: GlobalTableUpdaterOptions) {
     this.metrics = options.metrics ?? new EngineMetrics();
     this.logger = options.logger;
     this.applicationId = options.topology.applicationId;
+    const { topology } = options;
+    this.writesDeadLetters =
+      options.writesDeadLetters ?? ((topic) => !topology.subtopologies.some((sub) => sub.sourceTopics.includes(topic)));
     for (const spec of options.topology.globalTables) {
       const store = options.stores.get(spec.store);
       if (!store) throw new MissingStoreError(spec.store, 'GlobalTableUpdater');
@@ -67,6 +82,7 @@ export class GlobalTableUpdater {
       const tables = this.tables.get(record.topic);
       if (!tables) throw new MissingStoreError(`<global table for topic ${record.topic}>`, 'GlobalTableUpdater');
       this.metrics.recordProcessed(record.topic);
+      let settled = false;
       for (const { spec, policy } of tables) {
         const pending = writes.get(spec.store) ?? { writes: [], checkpoints: new Map<TopicPartitionId, number>() };
         writes.set(spec.store, pending);
@@ -75,20 +91,9 @@ export class GlobalTableUpdater {
         try {
           write = decodeTableRecord(spec, record);
         } catch (error) {
-          this.metrics.recordError('deserialization', policy.deserialization);
-          if (policy.deserialization === 'fail' || bypassesErrorPolicy(error)) throw error;
-          if (policy.deserialization === 'dead-letter') {
-            deadLetters.push(deadLetterRecord(policy.deadLetterTopic, this.applicationId, 'deserialization', record, error));
-          } else {
-            this.logger?.warn('skipping undecodable global table record', {
-              store: spec.store,
-              topic: record.topic,
-              partition: record.partition,
-              offset: record.offset,
-              errorClass: errorClassName(error),
-              error: errorMessageOf(error),
-            });
-          }
+          // One decision per record: a second global table failing on it adds nothing.
+          if (!settled) this.badRecord(record, spec, policy, error, deadLetters);
+          settled = true;
           continue;
         }
         if (write === null) continue;
@@ -98,6 +103,39 @@ export class GlobalTableUpdater {
       }
     }
     return { deadLetters, writes };
+  }
+
+  private badRecord(
+    record: ConsumedRecord,
+    spec: GlobalTableSpec,
+    policy: ResolvedErrorPolicy,
+    error: unknown,
+    deadLetters: ProducedRecord[],
+  ): void {
+    const action = bypassesErrorPolicy(error) ? 'fail' : policy.deserialization;
+    if (action === 'fail') {
+      this.metrics.recordError('deserialization', 'fail');
+      throw error instanceof DeserializationError ? error.underFailPolicy() : error;
+    }
+    if (action === 'dead-letter') {
+      if (this.writesDeadLetters(record.topic)) {
+        this.metrics.recordError('deserialization', 'dead-letter');
+        deadLetters.push(deadLetterRecord(policy.deadLetterTopic, this.applicationId, 'deserialization', record, error));
+      } else {
+        this.metrics.recordNotDeadLettered('owner');
+      }
+      return;
+    }
+    this.metrics.recordError('deserialization', 'log-and-skip');
+    this.metrics.recordSkipped('deserialization');
+    this.logger?.warn('skipping an undecodable global table record (deserialization error policy: log-and-skip)', {
+      store: spec.store,
+      topic: record.topic,
+      partition: record.partition,
+      offset: record.offset,
+      errorClass: errorClassName(error),
+      error: error instanceof DeserializationError ? error.reason : errorMessageOf(error),
+    });
   }
 
   /** Writes a prepared batch: one atomic write (data + checkpoints) per global store. */

@@ -22,6 +22,11 @@ export class InputQueue {
   fetchedTo: number | undefined;
   /** Log end offset as last reported for this partition; undefined = unknown (never blocks). */
   knownEnd: number | undefined;
+  /**
+   * The consumer moved past offsets without records up to here (transaction markers, aborted records): once the
+   * records buffered before it are processed, the partition's position is this offset (see `advancePosition`).
+   */
+  skippedTo: number | undefined;
 
   constructor(tp: TopicPartitionId, topic: string, tableStore: string | undefined, rank: number) {
     this.tp = tp;
@@ -115,6 +120,31 @@ export class InputQueues {
     if (!queue) throw this.notAnInput(`noteFetchPosition for ${tp}`);
     queue.fetchedTo = Math.max(queue.fetchedTo ?? nextOffset, nextOffset);
     queue.knownEnd = Math.max(queue.knownEnd ?? endOffset, endOffset);
+  }
+
+  /** See StreamTask.advancePosition. */
+  advancePosition(tp: TopicPartitionId, nextOffset: number): void {
+    const queue = this.byPartition.get(tp);
+    if (!queue) throw this.notAnInput(`advancePosition for ${tp}`);
+    queue.skippedTo = Math.max(queue.skippedTo ?? nextOffset, nextOffset);
+    queue.fetchedTo = Math.max(queue.fetchedTo ?? nextOffset, nextOffset);
+  }
+
+  /**
+   * Moves `positions` (next offset per input partition, for what was processed) past skipped offsets of the
+   * partitions with nothing buffered; returns true when one moved.
+   */
+  applySkips(positions: Map<TopicPartitionId, number>): boolean {
+    let moved = false;
+    for (const q of this.queues) {
+      if (q.skippedTo === undefined || !q.isEmpty) continue;
+      const position = positions.get(q.tp);
+      if (position === undefined || q.skippedTo > position) {
+        positions.set(q.tp, q.skippedTo);
+        moved = true;
+      }
+    }
+    return moved;
   }
 
   bufferedCount(): number {

@@ -1,17 +1,18 @@
 /**
  * Runs a task's node graph: a consumed record enters at its topic's source nodes (`runInput`) and is pushed
  * synchronously from node to node (`forward`). One small function per node kind; `runNode`'s switch is exhaustive,
- * so a new node kind does not compile until it is handled here.
+ * so a new node kind does not compile until it is handled here. Aggregations live in aggregations.ts, table nodes
+ * (records carrying a `Change`) in table-flow.ts.
  *
- * What may not finish synchronously leaves the flow with a reserved output slot: a join whose key is not known in
- * memory parks in `JoinLookups` (and comes back through `resumeJoin`), an async processor stays pending in
- * `ProcessorCalls`. The task decides when to resolve them.
+ * What may not finish synchronously leaves the flow with a reserved output slot: a record that needs store values
+ * not known in memory (a join's table row, an aggregate, a table's old row) parks in `ParkedReads` and comes back
+ * through `resume`; an async processor stays pending in `ProcessorCalls`. The task decides when to resolve them.
  */
 import { assertNever } from '../../common/assert-never.js';
 import type { TaskId } from '../../common/task-id.js';
 import type { ConsumedRecord } from '../../common/records.js';
 import type { Topology } from '../../topology/topology.js';
-import type { Subtopology, TableSourceSpec } from '../../topology/specs.js';
+import type { GlobalTableSpec, Subtopology, TableSourceSpec } from '../../topology/specs.js';
 import type {
   RepartitionSinkNode,
   RepartitionSourceNode,
@@ -23,15 +24,21 @@ import type {
   TopologyNode,
   TransformNode,
 } from '../../topology/nodes.js';
+import { Aggregations } from './aggregations.js';
 import type { ResolvedErrorPolicy } from './error-policy.js';
-import type { InFlight, Origin } from './in-flight.js';
-import type { JoinLookups, JoinNode, ResumeJoin } from './join-lookups.js';
+import { RecordFate, type InFlight, type Origin } from './in-flight.js';
 import type { EngineMetrics } from './metrics.js';
+import type { NodeHost } from './node-host.js';
 import type { TaskOutputs } from './output-slots.js';
+import type { ParkedReads, ParkedRecord, ResumeParked, StoreReader } from './parked-reads.js';
 import { ProcessorCalls, ProcessorStores } from './processor-context.js';
 import type { RecordErrorHandler } from './record-errors.js';
-import { decodeKeyedTableRecord, deserializePart } from './table-decoder.js';
+import { decodeKeyedTableRecord, decodeTableRecord, deserializePart } from './table-decoder.js';
+import { TableFlow } from './table-flow.js';
+import type { TableUpdates } from './table-updates.js';
 import { NOT_CACHED, type TaskStoreView } from './task-store.js';
+
+type JoinNode = StreamTableJoinNode | StreamGlobalJoinNode;
 
 type SourceNode = StreamSourceNode | TableSourceNode | RepartitionSourceNode;
 
@@ -47,7 +54,8 @@ export interface NodeInterpreterOptions {
   readonly subtopology: Subtopology;
   /** The task's stores by name. */
   readonly views: ReadonlyMap<string, TaskStoreView>;
-  readonly lookups: JoinLookups;
+  readonly reads: ParkedReads;
+  readonly updates: TableUpdates;
   readonly outputs: TaskOutputs;
   readonly errors: RecordErrorHandler;
   readonly metrics: EngineMetrics;
@@ -55,35 +63,54 @@ export interface NodeInterpreterOptions {
   readonly partitionCount: ((topic: string) => number) | undefined;
 }
 
-export class NodeInterpreter {
+export class NodeInterpreter implements NodeHost {
   /** `process()` calls started by the flow; the task settles the async ones. */
   readonly processors: ProcessorCalls;
-  /** Continues a parked join once its lookup is resolved (handed to `JoinLookups.resolveRound`). */
-  readonly resumeJoin: ResumeJoin = (node, record, tableValue) => this.finishJoin(node, record, tableValue);
+  /** Continues a parked record once its reads are resolved (handed to `ParkedReads.resolveRound`). */
+  readonly resume: ResumeParked = (parked, reader) => this.resumeParked(parked, reader);
+  readonly aggregations: Aggregations;
 
+  readonly taskId: TaskId;
+  readonly topology: Topology;
+  readonly views: ReadonlyMap<string, TaskStoreView>;
+  readonly reads: ParkedReads;
+  readonly updates: TableUpdates;
+  readonly errors: RecordErrorHandler;
+  readonly metrics: EngineMetrics;
+
+  private readonly tables: TableFlow;
   private readonly nodes: readonly TopologyNode[];
   private readonly children: readonly (readonly number[])[];
-  private readonly views: ReadonlyMap<string, TaskStoreView>;
-  private readonly lookups: JoinLookups;
   private readonly outputs: TaskOutputs;
-  private readonly errors: RecordErrorHandler;
-  private readonly metrics: EngineMetrics;
   private readonly partitionCount: ((topic: string) => number) | undefined;
   /** Source nodes of this sub-topology per topic, each with its resolved error policy. */
   private readonly sourcesByTopic = new Map<string, { node: SourceNode; policy: ResolvedErrorPolicy }[]>();
+  /** Repartition topics this sub-topology reads (their records carry the user record's origin). */
+  private readonly repartitionInputs = new Set<string>();
+  /**
+   * Per topic, the global tables on it whose bad records this task dead-letters: the task owning a partition owns
+   * the dead letters of every reader of that partition (global updaters defer to it). Global tables whose decoding
+   * a table source here already covers (same serdes, same policy) are left out.
+   */
+  private readonly globalChecks = new Map<string, { spec: GlobalTableSpec; policy: ResolvedErrorPolicy }[]>();
   /** Table-source node id → its definition (serdes, store, policy). */
   private readonly tableSpecs = new Map<number, TableSourceSpec>();
   /** Node id → topic a sink or repartition sink writes (resolved once, not per record). */
   private readonly sinkTopics: string[] = [];
   /** Per node id; used by transform nodes. */
   private readonly emitters: readonly Emitter[];
+  /** Stores of table sources that forward their changes (they read old rows, so their writes may park). */
+  private readonly changeSources = new Set<string>();
 
   constructor(options: NodeInterpreterOptions) {
     const { topology, subtopology } = options;
+    this.taskId = options.taskId;
+    this.topology = topology;
     this.nodes = topology.nodes;
     this.children = topology.children;
     this.views = options.views;
-    this.lookups = options.lookups;
+    this.reads = options.reads;
+    this.updates = options.updates;
     this.outputs = options.outputs;
     this.errors = options.errors;
     this.metrics = options.metrics;
@@ -99,23 +126,56 @@ export class NodeInterpreter {
         const topic = topology.topicOf(node) as string;
         const policy = this.errors.policyFor('errorPolicy' in node ? node.errorPolicy : undefined);
         this.sourcesByTopic.set(topic, [...(this.sourcesByTopic.get(topic) ?? []), { node, policy }]);
+        if (node.kind === 'repartition-source') this.repartitionInputs.add(topic);
       }
       if (node.kind === 'sink' || node.kind === 'repartition-sink') this.sinkTopics[node.id] = topology.topicOf(node) as string;
+    }
+    for (const spec of topology.globalTables) {
+      if (!this.sourcesByTopic.has(spec.topic)) continue;
+      const policy = this.errors.policyFor(spec.errorPolicy);
+      if (policy.deserialization !== 'dead-letter') continue;
+      const covered = subtopology.tableSources.some(
+        (t) =>
+          t.topic === spec.topic &&
+          t.keySerde === spec.keySerde &&
+          t.valueSerde === spec.valueSerde &&
+          this.errors.policyFor(t.errorPolicy).deserialization === 'dead-letter',
+      );
+      if (!covered) this.globalChecks.set(spec.topic, [...(this.globalChecks.get(spec.topic) ?? []), { spec, policy }]);
     }
     this.emitters = this.nodes.map(() => {
       const buffer: unknown[] = [];
       return { buffer, emit: (key: unknown, value: unknown) => void buffer.push(key, value) };
     });
+    this.aggregations = new Aggregations(this);
+    this.tables = new TableFlow(this);
+    for (const id of subtopology.nodeIds) {
+      const node = this.nodes[id];
+      if (node.kind === 'table-source' && this.tables.forwardsChanges(node)) this.changeSources.add(node.store);
+    }
+  }
+
+  /**
+   * Whether the task must resolve its parked records before taking a record of `tableStore`'s source: a table write
+   * that does not park must not change what a parked record will read. Table sources that forward changes park
+   * behind such records instead.
+   */
+  mustResolveBeforeTableRecord(tableStore: string | undefined, key: Buffer | null): boolean {
+    if (tableStore === undefined || this.changeSources.has(tableStore)) return false;
+    return this.reads.mustResolveBeforeWrite(tableStore, key);
   }
 
   /** Runs a consumed record of `topic` through every source node reading that topic. */
-  runInput(topic: string, record: ConsumedRecord): void {
+  runInput(topic: string, consumed: ConsumedRecord): void {
     this.metrics.recordProcessed(topic);
+    const fate = new RecordFate(consumed, this.repartitionInputs.has(topic));
+    const record = fate.record;
     for (const { node, policy } of this.sourcesByTopic.get(topic) ?? []) {
-      const origin: Origin = { record, policy, deadLettered: false };
+      const origin: Origin = { record, policy, fate };
       switch (node.kind) {
         case 'table-source':
-          this.applyTableRecord(node.store, node.id, origin);
+          if (this.changeSources.has(node.store)) this.tables.startSource(node, this.tableSpecs.get(node.id) as TableSourceSpec, origin);
+          else this.applyTableRecord(node.store, node.id, origin);
           break;
         case 'source':
         case 'repartition-source':
@@ -125,14 +185,37 @@ export class NodeInterpreter {
           assertNever(node, 'source node kind');
       }
     }
+    const checks = this.globalChecks.get(topic);
+    if (checks !== undefined && !fate.deadLettered) this.checkGlobalTables(checks, record, fate);
+  }
+
+  /** Decodes the record as each global table on its topic would, and dead-letters it if one of them cannot. */
+  private checkGlobalTables(
+    checks: readonly { spec: GlobalTableSpec; policy: ResolvedErrorPolicy }[],
+    record: ConsumedRecord,
+    fate: RecordFate,
+  ): void {
+    for (const { spec, policy } of checks) {
+      try {
+        decodeTableRecord(spec, record);
+      } catch (error) {
+        this.errors.deserializationFailed({ record, policy, fate }, error);
+        return;
+      }
+    }
   }
 
   /** Sends `record` to every child of node `fromId`. */
   forward(fromId: number, record: InFlight): void {
-    for (const child of this.children[fromId]) this.runNode(this.nodes[child], record);
+    for (const child of this.children[fromId]) this.runNode(this.nodes[child], record, fromId);
   }
 
-  private runNode(node: TopologyNode, record: InFlight): void {
+  /** Emits the updates derived tables hold back until commit (`on-commit`), into the current output slot. */
+  flushCachedUpdates(): void {
+    this.updates.flush();
+  }
+
+  private runNode(node: TopologyNode, record: InFlight, fromId: number): void {
     switch (node.kind) {
       case 'transform':
         this.runTransform(node, record);
@@ -142,13 +225,30 @@ export class NodeInterpreter {
         this.runSink(node, record);
         return;
       case 'stream-table-join':
-        this.startTableJoin(node, record);
+        this.startTableJoin(node, record, fromId);
         return;
       case 'stream-global-join':
-        this.startGlobalJoin(node, record);
+        this.startGlobalJoin(node, record, fromId);
         return;
       case 'process':
         this.processors.run(node, record);
+        return;
+      case 'stream-aggregate':
+      case 'window-aggregate':
+      case 'table-aggregate':
+        this.aggregations.start(node, record, fromId);
+        return;
+      case 'table-transform':
+        this.tables.transform(node, record);
+        return;
+      case 'table-to-stream':
+        this.tables.toStream(node, record);
+        return;
+      case 'table-group-by':
+        this.tables.groupBy(node, record);
+        return;
+      case 'table-join':
+        this.tables.startJoin(node, record, fromId);
         return;
       case 'source':
       case 'table-source':
@@ -230,10 +330,12 @@ export class NodeInterpreter {
       this.errors.processingFailed(node, record, error);
       return;
     }
+    // A repartition record carries its user record's origin (and dead-letter mark) in a trailer of its value.
+    if (node.kind === 'repartition-sink') value = record.origin.fate.repartitionValue(value);
     this.outputs.push({ topic, partition, timestamp: record.timestamp, key, value, headers: record.headers });
   }
 
-  private startTableJoin(node: StreamTableJoinNode, record: InFlight): void {
+  private startTableJoin(node: StreamTableJoinNode, record: InFlight, fromId: number): void {
     if (record.key === null || record.key === undefined) {
       this.nullJoinKey(node, record);
       return;
@@ -247,11 +349,28 @@ export class NodeInterpreter {
     }
     const hex = keyBytes.toString('hex');
     const known = (this.views.get(node.store) as TaskStoreView).peek(hex);
-    if (known === NOT_CACHED) this.lookups.park(node, record, keyBytes, hex);
-    else this.finishJoin(node, record, known);
+    if (known === NOT_CACHED || this.reads.mustWait(node, hex))
+      this.reads.park(node, fromId, record, [{ store: node.store, keyBytes, hex }], hex);
+    else this.finishTableJoin(node, record, hex, this.reads.syncReader);
   }
 
-  private startGlobalJoin(node: StreamGlobalJoinNode, record: InFlight): void {
+  /** Joins with the table's current value: its root's stored row through the table's filters and mappers. */
+  private finishTableJoin(node: StreamTableJoinNode, record: InFlight, hex: string, reader: StoreReader): void {
+    if (node.table.transforms.length === 0) {
+      this.finishJoin(node, record, reader.read(node.store, hex));
+      return;
+    }
+    let tableValue: unknown;
+    try {
+      tableValue = this.tables.valueOf(node.table, reader, hex, record.key);
+    } catch (error) {
+      this.errors.processingFailed(node, record, error);
+      return;
+    }
+    this.finishJoin(node, record, tableValue ?? undefined);
+  }
+
+  private startGlobalJoin(node: StreamGlobalJoinNode, record: InFlight, fromId: number): void {
     let tableKey: unknown;
     let keyBytes: Buffer;
     try {
@@ -266,7 +385,32 @@ export class NodeInterpreter {
       return;
     }
     // Global stores change under the task (the global updater writes them), so they are never cached.
-    this.lookups.park(node, record, keyBytes, keyBytes.toString('hex'));
+    this.reads.park(node, fromId, record, [{ store: node.store, keyBytes, hex: keyBytes.toString('hex') }], '');
+  }
+
+  private resumeParked(parked: ParkedRecord, reader: StoreReader): void {
+    const { node, record } = parked;
+    switch (node.kind) {
+      case 'stream-table-join':
+        this.finishTableJoin(node, record, parked.reads[0].hex, reader);
+        return;
+      case 'stream-global-join':
+        this.finishJoin(node, record, reader.read(node.store, parked.reads[0].hex));
+        return;
+      case 'table-source':
+        this.tables.finishSource(node, record, parked.reads[0].hex, reader);
+        return;
+      case 'stream-aggregate':
+      case 'window-aggregate':
+      case 'table-aggregate':
+        this.aggregations.resume(node, parked, reader);
+        return;
+      case 'table-join':
+        this.tables.resumeJoin(node, parked, reader);
+        return;
+      default:
+        assertNever(node, 'parked node kind');
+    }
   }
 
   private nullJoinKey(node: JoinNode, record: InFlight): void {

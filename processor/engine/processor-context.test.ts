@@ -7,7 +7,7 @@ import type { StoreSpec } from '../../topology/specs.js';
 import type { ProcessNode, ProcessorContext } from '../../topology/nodes.js';
 import { Serdes } from '../../topology/serdes.js';
 import type { ErrorPolicy } from './error-policy.js';
-import type { InFlight } from './in-flight.js';
+import { RecordFate, type InFlight } from './in-flight.js';
 import { EngineMetrics } from './metrics.js';
 import { TaskOutputs } from './output-slots.js';
 import { ProcessorCalls, ProcessorStores } from './processor-context.js';
@@ -49,7 +49,7 @@ function setup(errorPolicy: ErrorPolicy = {}) {
       value: Buffer.from(value),
       headers: {},
     };
-    return { key: 'k', value, timestamp: 5, headers: {}, origin: { record, policy, deadLettered: false } };
+    return { key: 'k', value, timestamp: 5, headers: {}, origin: { record, policy, fate: new RecordFate(record, false) } };
   };
   return { outputs, store, views, calls, inFlight };
 }

@@ -90,6 +90,26 @@ describe('StreamTask waits for partitions known to hold unfetched records', () =
     expect(outputValues((await stuck.process({ nowMs: 1_500 })).outputs)).toEqual(['o1@none']);
   });
 
+  it('moves its position past offsets the consumer skipped once the records before them are processed', async () => {
+    const store = new MemoryKeyValueStore('customers', 0);
+    const task = newTask(joinTopology(), store);
+    task.noteFetchPosition('customers:0', 0, 4);
+    task.addRecords([rec('customers', 0, 1, 'c1', 'Ada'), rec('customers', 1, 2, 'c2', 'Bob')]);
+    // Offsets 2 and 3 are a commit marker and an aborted record: the consumer moved past them without records.
+    task.advancePosition('customers:0', 4);
+    expect(task.position('customers:0')).toBeUndefined(); // the two records are still buffered
+    expect(task.readyToProcess(0)).toBe(true); // the skip is a fetch position too: nothing left to wait for
+    await task.process({ nowMs: 0 });
+    expect(task.position('customers:0')).toBe(4);
+    expect(await task.commit()).toEqual(new Map([['customers:0', 4]]));
+    expect(store.checkpoints().get('customers:0')).toBe(4);
+    // A later record moves it on as usual; an older skip does not move it back.
+    task.addRecords([rec('customers', 4, 3, 'c3', 'Cy')]);
+    task.advancePosition('customers:0', 2);
+    await task.process({ nowMs: 0 });
+    expect(task.committableOffsets().get('customers:0')).toBe(5);
+  });
+
   it('never waits when the runtime reports nothing (the test driver)', () => {
     const task = newTask(joinTopology(), new MemoryKeyValueStore('customers', 0));
     task.addRecords([rec('orders', 0, 20, 'c1', 'o1')]);

@@ -55,6 +55,26 @@ describe('createTableRecordDecoder during restoration', () => {
     expect(sent).toHaveLength(1);
     expect(sent[0]).toMatchObject({ topic: 'app-dlq', key: bad.key, value: bad.value });
     expect(sent[0].headers[DeadLetterHeaders.sourceOffset]?.toString()).toBe('7');
-    expect(metrics.snapshot().deadLettered).toBe(1);
+    // Counted as a dead letter by whoever acknowledges it (the runtime's sender); here: one record dead-lettered.
+    expect(metrics.snapshot().errors.deserialization['dead-letter']).toBe(1);
+  });
+
+  it("without a writer, counts a bad record as another's to dead-letter; 'log-and-skip' counts the skip", () => {
+    const metrics = new EngineMetrics();
+    const owned = createTableRecordDecoder(spec, { applicationId: 'app', metrics, deadLetteredElsewhere: 'owner' });
+    expect(owned.onDecodeError(bad, decodeError(bad))).toBe('skip');
+    const restored = createTableRecordDecoder(spec, { applicationId: 'app', metrics });
+    expect(restored.onDecodeError(bad, decodeError(bad))).toBe('skip');
+    const warned: string[] = [];
+    const logger = { debug: () => {}, info: () => {}, error: () => {}, warn: (message: string) => void warned.push(message) };
+    const skipping = createTableRecordDecoder(spec, {
+      applicationId: 'app',
+      metrics,
+      logger,
+      errorPolicy: { deserialization: 'log-and-skip' },
+    });
+    expect(skipping.onDecodeError(bad, decodeError(bad))).toBe('skip');
+    expect(metrics.snapshot()).toMatchObject({ notDeadLettered: { owner: 1, restored: 1 }, skipped: 1, deadLettered: 0 });
+    expect(warned).toEqual(['skipping an undecodable table record during restoration (deserialization error policy: log-and-skip)']);
   });
 });

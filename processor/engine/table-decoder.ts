@@ -12,7 +12,7 @@ import type { KeyedWrite, StoreWrite } from '../../state-store/types.js';
 import { bypassesErrorPolicy, decodeFormattedTableRecord } from './formatted-table-decoder.js';
 import type { ConsumedRecord, ProducedRecord } from '../../common/records.js';
 import { resolveErrorPolicy, type ErrorPolicy } from './error-policy.js';
-import { deadLetterRecord } from '../../common/dead-letters.js';
+import { deadLetterRecord, errorMessageOf } from '../../common/dead-letters.js';
 import type { EngineMetrics } from './metrics.js';
 
 /** Deserializes one part of a consumed record; serde failures become `DeserializationError` with the location. */
@@ -49,6 +49,23 @@ export function decodeKeyedTableRecord(source: TableSourceSpec, record: Consumed
   return write;
 }
 
+/**
+ * `decodeKeyedTableRecord` plus the deserialized key, for table sources that forward their changes to other nodes;
+ * null for a record that changes nothing (a Debezium message event).
+ */
+export function decodeTableChange(source: TableSourceSpec, record: ConsumedRecord): { write: KeyedWrite<unknown>; key: unknown } | null {
+  if (source.format !== undefined) {
+    const write = decodeKeyedTableRecord(source, record);
+    return write === null ? null : { write, key: deserializePart(source.keySerde, record, 'key') };
+  }
+  if (record.key === null) {
+    throw new DeserializationError(record, 'key', `table '${source.store}' records need a key (null keys cannot be stored)`);
+  }
+  const key = deserializePart(source.keySerde, record, 'key');
+  if (record.value === null) return { write: { type: 'delete', key: record.key }, key };
+  return { write: { type: 'put', key: record.key, value: deserializePart(source.valueSerde, record, 'value') }, key };
+}
+
 export interface TableRecordDecoder {
   /** Throws `DeserializationError` for a bad record. */
   decode(record: ConsumedRecord): StoreWrite<unknown> | null;
@@ -65,32 +82,60 @@ export interface TableRecordDecoderOptions {
   readonly logger?: Logger;
   readonly metrics?: EngineMetrics;
   /**
-   * Set when the records being restored were never processed by anyone (no committed offset: an application's first
-   * start): a bad record's dead letter is produced here, acknowledged before restoration moves past it. Without it,
-   * the dead-letter policy skips: the dead letter was produced when the record was first processed.
+   * Set when this reader owns the dead letters of the records being restored and nobody processed them before (a
+   * table partition without a committed offset: an application's first start): a bad record's dead letter is
+   * produced here, acknowledged before restoration moves past it.
    */
   readonly deadLetters?: (records: readonly ProducedRecord[]) => Promise<void>;
+  /**
+   * Without `deadLetters`, why a bad record under 'dead-letter' gets none here (counted in
+   * `notDeadLettered`): `restored` (default) when it was processed before, below the group's committed offset (its
+   * dead letter was written then); `owner` when another reader writes it (a global table's bootstrap).
+   */
+  readonly deadLetteredElsewhere?: 'restored' | 'owner';
 }
 
 /** The decoder `restoreStore` needs, built from the same table definition and policy as live processing. */
 export function createTableRecordDecoder(source: TableSourceSpec, options: TableRecordDecoderOptions): TableRecordDecoder {
   const policy = resolveErrorPolicy(options.applicationId, options.errorPolicy, source.errorPolicy);
+  const { metrics, logger } = options;
+  const location = (record: ConsumedRecord, error: unknown) => ({
+    store: source.store,
+    topic: record.topic,
+    partition: record.partition,
+    offset: record.offset,
+    error: error instanceof DeserializationError ? error.reason : errorMessageOf(error),
+  });
   return {
     decode: (record) => decodeTableRecord(source, record),
     onDecodeError(record, error) {
-      if (policy.deserialization === 'fail' || bypassesErrorPolicy(error)) return 'fail';
-      if (policy.deserialization === 'dead-letter' && options.deadLetters) {
-        options.metrics?.recordError('deserialization', 'dead-letter');
-        const letter = deadLetterRecord(policy.deadLetterTopic, options.applicationId, 'deserialization', record, error);
-        return options.deadLetters([letter]).then(() => 'skip' as const);
+      const action = bypassesErrorPolicy(error) ? 'fail' : policy.deserialization;
+      if (action === 'fail') {
+        metrics?.recordError('deserialization', 'fail');
+        return 'fail';
       }
-      options.logger?.warn('skipping undecodable table record during restoration', {
-        store: source.store,
-        topic: record.topic,
-        partition: record.partition,
-        offset: record.offset,
-        error: error instanceof Error ? error.message : String(error),
-      });
+      if (action === 'dead-letter') {
+        if (options.deadLetters) {
+          metrics?.recordError('deserialization', 'dead-letter');
+          const letter = deadLetterRecord(policy.deadLetterTopic, options.applicationId, 'deserialization', record, error);
+          return options.deadLetters([letter]).then(() => 'skip' as const);
+        }
+        const reason = options.deadLetteredElsewhere ?? 'restored';
+        metrics?.recordNotDeadLettered(reason);
+        logger?.debug(
+          reason === 'restored'
+            ? 'bad table record skipped during restoration; its dead letter was written when it was first processed'
+            : 'bad table record skipped during restoration; its dead letter is written by the reader that owns its partition',
+          location(record, error),
+        );
+        return 'skip';
+      }
+      metrics?.recordError('deserialization', 'log-and-skip');
+      metrics?.recordSkipped('deserialization');
+      logger?.warn(
+        'skipping an undecodable table record during restoration (deserialization error policy: log-and-skip)',
+        location(record, error),
+      );
       return 'skip';
     },
   };

@@ -1,7 +1,12 @@
 /**
  * A task's view of one of its stores: pending writes (read-your-writes overlay, flushed at commit) in front of a
- * bounded LRU cache of decoded values, in front of the store itself. Only the task writes its stores, so cached
- * values (including "known absent") stay true until the task itself changes them.
+ * bounded cache of recently used decoded values, in front of the store itself. Only the task writes its stores, so
+ * cached values (including "known absent") stay true until the task itself changes them.
+ *
+ * The cache keeps two generations of at most half the size each: new and used entries go to the young one; when it
+ * is full it becomes the old one and the previous old one is dropped. An approximate LRU in O(1) per operation: a
+ * `Map` used as an LRU (delete the first key on overflow) makes V8 skip the deleted slots at the front on every
+ * eviction, which turned commits of many new keys quadratic.
  */
 import type { KeyedWrite, KeyValueStore } from '../../state-store/types.js';
 
@@ -13,35 +18,41 @@ export class TaskStoreView {
   readonly name: string;
   readonly store: KeyValueStore<unknown>;
   private overlay = new Map<string, KeyedWrite<unknown>>();
-  private readonly cache = new Map<string, unknown>();
-  private readonly cacheSize: number;
+  private young = new Map<string, unknown>();
+  private old = new Map<string, unknown>();
+  /** Entries per generation: the two together hold at most the cache size. */
+  private readonly generationSize: number;
 
   constructor(store: KeyValueStore<unknown>, cacheSize: number) {
     this.name = store.name;
     this.store = store;
-    this.cacheSize = cacheSize;
+    this.generationSize = cacheSize <= 0 ? 0 : Math.max(1, Math.floor(cacheSize / 2));
   }
 
   /** Synchronous lookup (no allocation on the hot path): the value, undefined if known absent, or NOT_CACHED. */
   peek(hex: string): unknown {
     const pending = this.overlay.get(hex);
     if (pending !== undefined) return pending.type === 'put' ? pending.value : undefined;
-    const cached = this.cache.get(hex);
-    if (cached === undefined) return NOT_CACHED;
-    // Refresh recency: Map iteration order is insertion order, so re-inserting makes it the newest.
-    this.cache.delete(hex);
-    this.cache.set(hex, cached);
+    let cached = this.young.get(hex);
+    if (cached === undefined) {
+      cached = this.old.get(hex);
+      if (cached === undefined) return NOT_CACHED;
+      this.keep(hex, cached); // used again: into the young generation
+    }
     return cached === ABSENT ? undefined : cached;
   }
 
   /** Remembers a value read from the store (undefined = known absent). */
   remember(hex: string, value: unknown): void {
-    if (this.cacheSize <= 0) return;
-    this.cache.delete(hex);
-    this.cache.set(hex, value === undefined ? ABSENT : value);
-    if (this.cache.size > this.cacheSize) {
-      const oldest = this.cache.keys().next();
-      if (!oldest.done) this.cache.delete(oldest.value);
+    this.keep(hex, value === undefined ? ABSENT : value);
+  }
+
+  private keep(hex: string, value: unknown): void {
+    if (this.generationSize <= 0) return;
+    this.young.set(hex, value);
+    if (this.young.size >= this.generationSize) {
+      this.old = this.young;
+      this.young = new Map();
     }
   }
 
@@ -72,7 +83,8 @@ export class TaskStoreView {
     for (const write of writes) {
       const hex = Buffer.from(write.key).toString('hex');
       this.overlay.set(hex, write);
-      this.cache.delete(hex);
+      this.young.delete(hex);
+      this.old.delete(hex);
     }
     for (const [hex, write] of newer) this.overlay.set(hex, write);
   }

@@ -5,7 +5,7 @@ import kafkajs, { type Admin } from 'kafkajs';
 import { KafkaAdminError } from '../../errors.js';
 import { topicPartitionId, type TopicPartitionId } from '../../common/records.js';
 import type { KafkaClient } from './client.js';
-import type { ClusterLookups, TopicPartitionCounts } from './cluster-lookups.js';
+import type { ClusterLookups, LogOffsets, TopicPartitionCounts } from './cluster-lookups.js';
 
 export interface TopicSpec {
   readonly topic: string;
@@ -117,6 +117,28 @@ export class KafkaAdmin implements ClusterLookups {
   }
 
   /**
+   * Values of `configNames` per existing topic, as the broker resolves them (topic override, else the broker default).
+   * Every topic must exist: kafkajs fails the whole call otherwise.
+   */
+  async topicConfigs(topics: readonly string[], configNames: readonly string[]): Promise<Map<string, Record<string, string>>> {
+    const unique = [...new Set(topics)];
+    const configs = new Map<string, Record<string, string>>();
+    if (unique.length === 0) return configs;
+    const described = await this.run('describeConfigs', () =>
+      this.admin.describeConfigs({
+        includeSynonyms: false,
+        resources: unique.map((name) => ({ type: ConfigResourceTypes.TOPIC, name, configNames: [...configNames] })),
+      }),
+    );
+    for (const resource of described.resources) {
+      const values: Record<string, string> = {};
+      for (const entry of resource.configEntries) if (configNames.includes(entry.configName)) values[entry.configName] = entry.configValue;
+      configs.set(resource.resourceName, values);
+    }
+    return configs;
+  }
+
+  /**
    * End offset of each partition: the next offset to be written, read-committed (the last stable offset), so "caught
    * up" is `position >= end`.
    */
@@ -125,10 +147,10 @@ export class KafkaAdmin implements ClusterLookups {
     return new Map(offsets.map((o) => [o.partition, Number(o.high)]));
   }
 
-  /** Earliest offset still in each partition (after retention or compaction) and its end offset (read-committed). */
-  async fetchOffsetRanges(topic: string): Promise<Map<number, { readonly earliest: number; readonly end: number }>> {
+  /** Log start offset (`low`) and end offset (`high`, the last stable offset) of each partition. */
+  async fetchOffsetRanges(topic: string): Promise<Map<number, LogOffsets>> {
     const offsets = await this.run('fetchTopicOffsets', () => this.admin.fetchTopicOffsets(topic));
-    return new Map(offsets.map((o) => [o.partition, { earliest: Number(o.low), end: Number(o.high) }]));
+    return new Map(offsets.map((o) => [o.partition, { start: Number(o.low), end: Number(o.high) }]));
   }
 
   /** Committed offsets of a group; partitions without a commit are left out. */

@@ -22,7 +22,14 @@
  * - The coordinator's REBALANCE_IN_PROGRESS / ILLEGAL_GENERATION / UNKNOWN_MEMBER_ID on a commit or heartbeat become
  *   StaleAssignmentError.
  */
-import type { Consumer, ConsumerCommitOffsetsEvent, ConsumerCrashEvent, ConsumerGroupJoinEvent, EachBatchPayload } from 'kafkajs';
+import type {
+  Consumer,
+  ConsumerCommitOffsetsEvent,
+  ConsumerCrashEvent,
+  ConsumerEndBatchProcessEvent,
+  ConsumerGroupJoinEvent,
+  EachBatchPayload,
+} from 'kafkajs';
 import {
   GroupConsumerCrashedError,
   GroupConsumerStateError,
@@ -158,6 +165,7 @@ export class GroupConsumer implements GroupMember {
     consumer.on(consumer.events.REBALANCING, () => this.signalRebalancing(this.epoch));
     consumer.on(consumer.events.CRASH, (event: ConsumerCrashEvent) => this.onCrash(event.payload.error, event.payload.restart));
     consumer.on(consumer.events.COMMIT_OFFSETS, (event: ConsumerCommitOffsetsEvent) => this.onCommitted(event.payload.topics));
+    consumer.on(consumer.events.END_BATCH_PROCESS, (event: ConsumerEndBatchProcessEvent) => this.onBatchEnd(event.payload));
     try {
       await consumer.connect();
       await consumer.subscribe({ topics: [...this.topics], fromBeginning: options.fromBeginning ?? true });
@@ -397,7 +405,35 @@ export class GroupConsumer implements GroupMember {
     }
     const count = processed === undefined ? records.length : Math.max(0, Math.min(records.length, Math.floor(processed)));
     const last = records[count - 1];
-    if (last !== undefined) payload.resolveOffset(String(last.offset));
+    if (last === undefined) return;
+    payload.resolveOffset(String(last.offset));
+    // Resolving a batch's last record makes kafkajs resolve the batch's last offset, past the transaction markers
+    // and aborted records that follow it in the same fetch: the position moved past offsets never delivered.
+    const batchEnd = Number(batch.lastOffset()) + 1;
+    if (count === records.length && batchEnd > last.offset + 1 && epoch === this.epoch && !this.gated) {
+      this.reportPositionAdvanced(batch.topic, batch.partition, batchEnd, Number(batch.highWatermark));
+    }
+  }
+
+  /**
+   * kafkajs resolves batches holding only transaction markers or aborted records itself (they never reach
+   * eachBatch) and reports them with END_BATCH_PROCESS and `batchSize` 0: the partition's position moved past them.
+   * Batches eachBatch saw (or skipped while gated or paused: not resolved, fetched again) are not reported here.
+   */
+  private onBatchEnd(payload: ConsumerEndBatchProcessEvent['payload']): void {
+    if (payload.batchSize !== 0 || this.gated || this.currentStatus === 'stopped') return;
+    const id = topicPartitionId(payload.topic, payload.partition);
+    if (!this.owned.has(id) || this.userPaused.has(id)) return;
+    this.reportPositionAdvanced(payload.topic, payload.partition, Number(payload.lastOffset) + 1, Number(payload.highWatermark));
+  }
+
+  private reportPositionAdvanced(topic: string, partition: number, nextOffset: number, highWatermark: number): void {
+    if (!Number.isSafeInteger(nextOffset)) return;
+    try {
+      this.options.onPositionAdvanced?.({ topic, partition, epoch: this.epoch, nextOffset, highWatermark });
+    } catch (error) {
+      this.logger.error('onPositionAdvanced threw', { groupId: this.options.groupId, error: String(error) });
+    }
   }
 
   // -------------------------------------------------------------------------------------------------------------

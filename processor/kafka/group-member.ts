@@ -22,6 +22,10 @@
  * 6. `seek()` accepts only partitions owned in the current epoch; seek every newly assigned partition in
  *    `onAssignment`.
  * 7. Pauses are per assignment: a partition paused and then revoked is not paused when it is assigned again.
+ * 8. A partition's fetch position moves past offsets without a deliverable record (transaction markers, aborted
+ *    records), which never reach `eachBatch`: `onPositionAdvanced` reports such a move for an owned, flowing
+ *    partition of the current epoch, after every batch of it delivered before. Everything deliverable below
+ *    `nextOffset` was delivered.
  */
 import type { TributaryError } from '../../errors.js';
 import type { ConsumedRecord, TopicPartitionId } from '../../common/records.js';
@@ -75,6 +79,17 @@ export interface BatchContext {
   isStale(): boolean;
 }
 
+/** The member moved past offsets of a partition without delivering records (point 8 above). */
+export interface PositionAdvance {
+  readonly topic: string;
+  readonly partition: number;
+  readonly epoch: number;
+  /** The partition's next fetch starts here. */
+  readonly nextOffset: number;
+  /** The partition's high watermark at that fetch. */
+  readonly highWatermark: number;
+}
+
 /**
  * Handles one batch of one topic-partition. Return how many records (a prefix of `records`) were processed; the
  * rest is fetched again, from the first unprocessed offset (that is the backpressure: return fewer, and `pause()`
@@ -93,6 +108,8 @@ export interface GroupMemberHandlers {
    * resolves; seek there. If it throws, the error goes to `onError` and this assignment stays paused.
    */
   readonly onAssignment: (assignment: GroupAssignment) => Promise<void> | void;
+  /** The fetch position moved past offsets without records (point 8); runs synchronously, do not throw. */
+  readonly onPositionAdvanced?: (advance: PositionAdvance) => void;
   /** A rebalance started: the current assignment is about to be revoked (answer queries with 503). */
   readonly onRebalancing?: (event: { readonly epoch: number }) => void;
   /** Errors outside any call: a crash (GroupConsumerCrashedError), a failing `onAssignment`, bad group metadata. */

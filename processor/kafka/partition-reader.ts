@@ -16,40 +16,9 @@ import { AssignerProtocol } from 'kafkajs';
 import { PartitionReaderError } from '../../errors.js';
 import { topicPartitionId, type ConsumedRecord, type RecordHeaders, type TopicPartitionId } from '../../common/records.js';
 import type { KafkaClient } from './client.js';
+import type { PartitionReaderOptions, PartitionReading } from './partition-reading.js';
 
-export interface PartitionStart {
-  readonly topic: string;
-  readonly partition: number;
-  /** Next offset to read; omitted = the partition's earliest offset. */
-  readonly offset?: number;
-}
-
-export interface FetchTuning {
-  /** Per partition and fetch; keep >= the topics' max.message.bytes. Default 4 MiB. */
-  readonly maxBytesPerPartition?: number;
-  /** Per fetch response. Default 32 MiB. */
-  readonly maxBytes?: number;
-  /** Default 1 (return as soon as anything is there). */
-  readonly minBytes?: number;
-  /** Longest a fetch waits at the log end. Default 100 ms until-end, 500 ms forever. */
-  readonly maxWaitTimeInMs?: number;
-}
-
-export interface PartitionReaderOptions {
-  readonly partitions: readonly PartitionStart[];
-  /** Called with each batch (one topic-partition, offset order); the next batch waits for it (backpressure). */
-  readonly onBatch: (records: ConsumedRecord[]) => Promise<void>;
-  /**
-   * End offsets (exclusive) per partition, e.g. from `KafkaAdmin.fetchEndOffsets`. Required for `until-end`; a
-   * partition without an entry is read to the end offset current when `run()` starts.
-   */
-  readonly endOffsets?: ReadonlyMap<TopicPartitionId, number>;
-  /** Default `until-end`. */
-  readonly mode?: 'until-end' | 'forever';
-  readonly fetch?: FetchTuning;
-  /** Prefix of the throwaway group id (shows up in broker logs). */
-  readonly groupIdPrefix?: string;
-}
+export type { FetchTuning, PartitionReaderOptions, PartitionStart } from './partition-reading.js';
 
 const ASSIGNER_NAME = 'TributaryPartitionReader';
 
@@ -60,9 +29,11 @@ interface PartitionState {
   end: number;
   /** Next offset to deliver. */
   position: number;
+  /** `onCaughtUp` was called for it. */
+  reported: boolean;
 }
 
-export class PartitionReader {
+export class PartitionReader implements PartitionReading {
   private readonly client: KafkaClient;
   private readonly options: PartitionReaderOptions;
   private readonly mode: 'until-end' | 'forever';
@@ -157,7 +128,7 @@ export class PartitionReader {
         if (marks === undefined) throw new PartitionReaderError(`partition ${id} does not exist`);
         const start = p.offset ?? marks.low;
         const end = this.options.endOffsets?.get(id) ?? marks.high;
-        this.states.set(id, { topic: p.topic, partition: p.partition, start, end, position: start });
+        this.states.set(id, { topic: p.topic, partition: p.partition, start, end, position: start, reported: false });
       }
     } catch (error) {
       if (error instanceof PartitionReaderError) throw error;
@@ -192,7 +163,9 @@ export class PartitionReader {
       void this.shutdown(new PartitionReaderError('the consumer crashed', { cause: event.payload.error }));
     });
     // Batches made only of transaction markers or aborted records never reach eachBatch; this moves past them.
+    // Only those (no deliverable record): a batch eachBatch skipped (stale, stopping) must not move the position.
     consumer.on(consumer.events.END_BATCH_PROCESS, (event) => {
+      if (event.payload.batchSize !== 0 || this.finished) return;
       const state = this.states.get(topicPartitionId(event.payload.topic, event.payload.partition));
       const last = Number(event.payload.lastOffset);
       if (state !== undefined && Number.isFinite(last) && last + 1 > state.position) {
@@ -275,7 +248,16 @@ export class PartitionReader {
 
   private checkCaughtUp(): void {
     if (this.isCaughtUp) return;
-    for (const state of this.states.values()) if (state.position < state.end) return;
+    let all = true;
+    for (const [id, state] of this.states) {
+      if (state.position < state.end) {
+        all = false;
+      } else if (!state.reported) {
+        state.reported = true;
+        this.options.onCaughtUp?.(id, state.position);
+      }
+    }
+    if (!all) return;
     this.isCaughtUp = true;
     this.resolveCaughtUp();
   }

@@ -11,11 +11,12 @@
  *   requests to one broker never overlap whatever `maxInFlightRequests` says; more in flight is not possible here.
  *   Overlap comes from the caller instead (the task manager processes while a send is in flight).
  */
-import type { Message, Producer, TopicMessages } from 'kafkajs';
+import type { Message, Producer, RecordMetadata, TopicMessages } from 'kafkajs';
 import { KafkaProduceError } from '../../errors.js';
-import type { ProducedRecord } from '../../common/records.js';
+import type { ProducedRecord, TopicPartitionId } from '../../common/records.js';
 import { murmur2, toPositive } from '../../common/partitioner.js';
 import type { KafkaClient } from './client.js';
+import { acknowledgedOffsets, mergeAcknowledged, type AcknowledgedOffsets } from './produce-acks.js';
 
 export interface RecordProducerOptions {
   /**
@@ -70,10 +71,15 @@ export class RecordProducer {
     await this.producer.disconnect();
   }
 
-  /** Sends all records (order kept per topic-partition); resolves when Kafka acknowledged them with acks=all. */
-  async send(records: readonly ProducedRecord[]): Promise<void> {
-    if (records.length === 0) return;
-    for (const chunk of chunkRecords(records, this.maxRequestBytes, this.maxRecordsPerPartition)) await this.sendChunk(chunk);
+  /**
+   * Sends all records (order kept per topic-partition); resolves when Kafka acknowledged them with acks=all, with
+   * the offset after the last acknowledged record per partition the records named (produce-acks.ts).
+   */
+  async send(records: readonly ProducedRecord[]): Promise<AcknowledgedOffsets> {
+    const acknowledged = new Map<TopicPartitionId, number>();
+    if (records.length === 0) return acknowledged;
+    for (const chunk of chunkRecords(records, this.maxRequestBytes, this.maxRecordsPerPartition)) await this.sendChunk(chunk, acknowledged);
+    return acknowledged;
   }
 
   /**
@@ -82,15 +88,16 @@ export class RecordProducer {
    * (a single record that is too large fails). Partitions of a rejected request that the broker did accept are sent
    * again: duplicates, never losses (at-least-once).
    */
-  private async sendChunk(chunk: readonly ProducedRecord[]): Promise<void> {
+  private async sendChunk(chunk: readonly ProducedRecord[], acknowledged: Map<TopicPartitionId, number>): Promise<void> {
     const topicMessages = groupByTopic(chunk);
     try {
-      await this.producer.sendBatch({ topicMessages, acks: -1 });
+      const metadata = await this.producer.sendBatch({ topicMessages, acks: -1 });
+      mergeAcknowledged(acknowledged, acknowledgedOffsets(chunk, metadata.map(partitionAck)));
     } catch (error) {
       if (chunk.length > 1 && isMessageTooLarge(error)) {
         const half = Math.ceil(chunk.length / 2);
-        await this.sendChunk(chunk.slice(0, half));
-        await this.sendChunk(chunk.slice(half));
+        await this.sendChunk(chunk.slice(0, half), acknowledged);
+        await this.sendChunk(chunk.slice(half), acknowledged);
         return;
       }
       throw new KafkaProduceError(
@@ -99,6 +106,11 @@ export class RecordProducer {
       );
     }
   }
+}
+
+/** kafkajs's per-partition produce result (base offsets are decimal strings of int64s). */
+function partitionAck(metadata: RecordMetadata): { topic: string; partition: number; baseOffset: number } {
+  return { topic: metadata.topicName, partition: metadata.partition, baseOffset: Number(metadata.baseOffset ?? -1) };
 }
 
 /** kafkajs wraps broker errors (retrier, aggregate errors): look for MESSAGE_TOO_LARGE anywhere in the chain. */

@@ -1,21 +1,26 @@
 /**
  * One open task of the runtime, and how it is opened and closed: its stores (one LevelDB per store partition,
- * from the state directory), its StreamTask, and the RestorationPlan of its table partitions. Positioning its
- * inputs on the group member (seek, pause) is the caller's: see TaskManager.
+ * from the state directory; a table store whose checkpoint lies outside its topic's log, or a derived-table store
+ * whose checkpoint lies outside its changelog partition, is cleared first, see restore-range.ts), its StreamTask,
+ * and the RestorationPlan of its table and changelog partitions. Positioning its inputs on the
+ * group member (seek, pause) and running the restoration is the caller's: see TaskManager.
  */
 import type { Logger } from '../../common/logger.js';
-import type { ProducedRecord, TopicPartitionId } from '../../common/records.js';
+import { topicPartitionId, type ProducedRecord, type TopicPartitionId } from '../../common/records.js';
 import { parseTaskId, type TaskId } from '../../common/task-id.js';
 import type { StateDirectory } from '../../state-store/state-directory.js';
 import type { KeyValueStore, ReadOnlyKeyValueStore } from '../../state-store/types.js';
 import type { Topology } from '../../topology/topology.js';
-import type { Subtopology } from '../../topology/specs.js';
+import type { StoreSpec, Subtopology } from '../../topology/specs.js';
 import type { ErrorPolicy } from '../engine/error-policy.js';
 import type { EngineMetrics } from '../engine/metrics.js';
 import { StreamTask } from '../engine/stream-task.js';
 import { createTableRecordDecoder } from '../engine/table-decoder.js';
+import { createChangelogDecoder, finishWindowRestore } from '../engine/changelog.js';
+import type { LogOffsets } from '../kafka/cluster-lookups.js';
 import type { TopicPartition } from '../kafka/group-member.js';
 import { RestorationPlan } from './restoration-plan.js';
+import { describeRebuild, restoreRange } from './restore-range.js';
 import type { RestorationTracker } from './restoration-tracker.js';
 
 export interface ActiveTask {
@@ -40,25 +45,51 @@ export interface TaskOpeningContext {
   readonly tracker: RestorationTracker;
   readonly logger: Logger;
   readonly maxTaskIdleMs: number;
+  /** Records a table store partition may be behind its end offset and count as caught up (see RestorationPlan). */
+  readonly readinessLag: number;
   /** Sends dead letters of bad table records found while restoring records nobody processed before. */
   readonly deadLetters: (records: readonly ProducedRecord[]) => Promise<void>;
 }
 
 /**
  * Opens task `id`'s stores and engine and plans its table restoration from the group's committed offsets and the
- * end offsets at assignment.
+ * log offsets at assignment.
  */
 export async function openActiveTask(
   id: TaskId,
   context: TaskOpeningContext,
   committed: ReadonlyMap<TopicPartitionId, number>,
-  ends: ReadonlyMap<TopicPartitionId, number>,
+  logs: ReadonlyMap<TopicPartitionId, LogOffsets>,
 ): Promise<ActiveTask> {
   const { topology, stateDirectory, logger } = context;
   const { subtopology: subId, partition } = parseTaskId(id);
   const subtopology = topology.subtopologies[subId];
   const stores = new Map<string, KeyValueStore<unknown>>();
   for (const name of subtopology.stores) stores.set(name, await stateDirectory.openStore<unknown>(name, partition));
+  // A store whose checkpoint the log cannot continue from (retention past it, a recreated topic) is cleared and
+  // restored from the log start: patching it would keep keys whose later updates or tombstones are gone.
+  // Derived-table stores the same, against their changelog partition (a changelog recreated by a reset: past its end).
+  const derivedStores = derivedStoresOf(topology, subId);
+  const restoredFrom = [
+    ...subtopology.tableSources.map((spec) => ({ store: spec.store, tp: topicPartitionId(spec.topic, partition) })),
+    ...derivedStores.map((spec) => ({ store: spec.name, tp: topicPartitionId(spec.changelogTopic as string, partition) })),
+  ];
+  for (const { store, tp } of restoredFrom) {
+    const log = logs.get(tp);
+    const checkpoint = stores.get(store)?.checkpoints().get(tp);
+    if (log === undefined) continue;
+    const { rebuild } = restoreRange(checkpoint, log, committed.get(tp));
+    if (rebuild === undefined) continue;
+    logger.warn(`store ${store} partition ${partition} is rebuilt from the log start of ${tp}: ${describeRebuild(rebuild)}`, {
+      store,
+      partition,
+      checkpoint,
+      logStartOffset: log.start,
+      endOffset: log.end,
+    });
+    await stateDirectory.deleteStore(store, partition);
+    stores.set(store, await stateDirectory.openStore<unknown>(store, partition));
+  }
   const task = new StreamTask({
     topology,
     subtopologyId: subId,
@@ -76,16 +107,26 @@ export async function openActiveTask(
     tableSources: subtopology.tableSources,
     stores,
     committed,
-    ends,
+    logs,
     tracker: context.tracker,
+    readinessLag: context.readinessLag,
     decoder: (spec, deadLetterBadRecords) =>
       createTableRecordDecoder(spec, {
         applicationId: topology.applicationId,
         errorPolicy: context.errorPolicy,
         logger,
         metrics: context.metrics,
+        // Below a committed offset the records were processed (and dead-lettered) before: none is written again.
         deadLetters: deadLetterBadRecords ? context.deadLetters : undefined,
+        deadLetteredElsewhere: 'restored',
       }),
+    derivedStores,
+    changelogRestore: (spec, store) => {
+      // Changelog records are whole values (a window's: keyed by key and window start); a window store then records
+      // the stream time its changelog implies and drops what retention passed.
+      const decoder = createChangelogDecoder(spec);
+      return { decoder, decodeTombstones: true, afterRestore: () => finishWindowRestore(store, spec, decoder) };
+    },
   });
   return { id, subtopology, partition, task, stores, restoration, paused: [] };
 }
@@ -99,4 +140,12 @@ export function closeActiveTask(active: ActiveTask, keepStores: boolean, tracker
   if (keepStores) return Promise.resolve();
   for (const name of active.stores.keys()) tracker.remove(name, active.partition);
   return Promise.all([...active.stores.values()].map((store) => store.close()));
+}
+
+/** The aggregation and table-join stores of a sub-topology: restored from their changelog topics. */
+export function derivedStoresOf(topology: Topology, subtopologyId: number): StoreSpec[] {
+  return topology.stores.filter(
+    (spec) =>
+      spec.subtopologyId === subtopologyId && (spec.kind === 'derived' || spec.kind === 'window') && spec.changelogTopic !== undefined,
+  );
 }

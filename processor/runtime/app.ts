@@ -12,7 +12,8 @@
  * up to the end offsets taken now → continuous global updates → join the group, set up the first assignment →
  * RUNNING. `start()` resolves then (or when stop() interrupted it) and rejects with the typed error when start
  * fails; `waitUntilRunning()` gives the same point to other callers. Tasks assigned at that point may still be
- * restoring their table stores: `waitUntilReady()` (and GET /ready) waits for that too.
+ * restoring or catching up their table stores: `waitUntilReady()` (and GET /ready) waits until every store partition
+ * served here holds everything below the end offsets taken when it was assigned.
  *
  * States: created → bootstrapping → running ⇄ rebalancing → stopping → stopped; any → failed (then stop() cleans up).
  * Partitioned work and commits: task-manager.ts. Global tables: global-tables.ts. Queries: runtime-query-source.ts.
@@ -20,32 +21,47 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { AppFailedError, AppNotRunningError, AppStateError, TributaryError, UnknownStoreError } from '../../errors.js';
+import {
+  AppFailedError,
+  AppNotRunningError,
+  AppStateError,
+  OrphanedInternalTopicsError,
+  TributaryError,
+  UnknownStoreError,
+} from '../../errors.js';
 import { createQueryServer, type QueryServer } from '../../http-query/server.js';
 import type { AppState, AppStatus, MetricFamily, QuerySource } from '../../http-query/query-source.js';
 import { engineMetricFamilies } from './engine-metrics.js';
 import { StateDirectory } from '../../state-store/state-directory.js';
 import type { Topology } from '../../topology/topology.js';
 import { resolveErrorPolicy } from '../engine/error-policy.js';
-import { EngineMetrics } from '../engine/metrics.js';
+import { EngineMetrics, type EngineMetricsSnapshot } from '../engine/metrics.js';
 import { KafkaAdmin } from '../kafka/admin.js';
 import { createKafkaClient, type KafkaClient } from '../kafka/client.js';
 import { GroupConsumer } from '../kafka/group-consumer.js';
+import { PartitionReader } from '../kafka/partition-reader.js';
 import { RecordProducer } from '../kafka/producer.js';
-import { prepareClusterLayout, type ClusterLayout } from './cluster-layout.js';
+import {
+  describeOrphanedTopic,
+  findOrphanedInternalTopics,
+  prepareClusterLayout,
+  type ClusterLayout,
+  type OrphanedInternalTopic,
+} from './cluster-layout.js';
 import { checkConnectKeyRouting } from './connect-key-check.js';
 import { TypedEvents, type TributaryAppEventName, type TributaryAppListener } from './events.js';
 import { GlobalTables } from './global-tables.js';
+import { GlobalDeadLetterWriter } from './global-dead-letters.js';
+import { fetchRecords } from '../kafka/record-fetcher.js';
 import { kafkaLoggerFor } from '../kafka/kafka-logger.js';
 import { resolveAppOptions, type ResolvedAppOptions, type TributaryAppOptions } from './options.js';
-import { DeadLetterCounts } from './dead-letter-counts.js';
 import { DeadLetterReader } from './dead-letter-reader.js';
 import { ConsumerLagSampler } from './lag-sampler.js';
 import { OutputSender } from './output-sender.js';
 import { RestorationTracker } from './restoration-tracker.js';
 import { RuntimeQuerySource } from './runtime-query-source.js';
 import { runtimeMetricFamilies } from './runtime-metrics.js';
-import type { RuntimeStats } from './stats.js';
+import type { DeadLetterCount, RuntimeStats } from './stats.js';
 import { TaskManager } from './task-manager.js';
 import { ChangeFeed } from './change-feed.js';
 import { ChangeFeedClient } from '../../http-query/change-feed-client.js';
@@ -74,7 +90,6 @@ export class TributaryApp {
   private readonly events: TypedEvents;
   private readonly engineMetrics = new EngineMetrics();
   private readonly tracker: RestorationTracker;
-  private readonly deadLetterCounts: DeadLetterCounts;
   private readonly source: RuntimeQuerySource;
   private readonly feed: ChangeFeed;
   private changeClient: ChangeFeedClient | undefined;
@@ -89,7 +104,9 @@ export class TributaryApp {
   private producer: RecordProducer | undefined;
   private sender: OutputSender | undefined;
   private layout: ClusterLayout | undefined;
+  private orphanedTopics: readonly OrphanedInternalTopic[] = [];
   private globals: GlobalTables | undefined;
+  private globalDeadLetters: GlobalDeadLetterWriter | undefined;
   private tasks: TaskManager | undefined;
   private lagSampler: ConsumerLagSampler | undefined;
   private deadLetterReader: DeadLetterReader | undefined;
@@ -109,7 +126,6 @@ export class TributaryApp {
     this.options = resolveAppOptions(topology, options);
     this.events = new TypedEvents(this.options.logger);
     this.tracker = new RestorationTracker((event) => this.events.emit('restoration', event));
-    this.deadLetterCounts = new DeadLetterCounts(resolveErrorPolicy(this.options.applicationId, this.options.errorPolicy).deadLetterTopic);
     this.source = new RuntimeQuerySource({
       topology,
       url: () => this.advertisedUrl,
@@ -121,6 +137,7 @@ export class TributaryApp {
       metrics: () => this.metricFamilies(),
       lagHistory: () => this.lagSampler?.history(),
       deadLetterReader: () => this.deadLetterReader,
+      orphanedInternalTopics: () => this.orphanedTopics,
       changeFeed: () => this.feed,
     });
     this.feed = new ChangeFeed({
@@ -215,7 +232,7 @@ export class TributaryApp {
       commits: tasks?.commits ?? 0,
       rebalances: tasks?.rebalances ?? 0,
       consumerLag: Object.fromEntries(this.tasks?.consumerLag() ?? []),
-      deadLetters: this.deadLetterCounts.snapshot(),
+      deadLetters: deadLetterCounts(this.engineMetrics.snapshot()),
       timings: {
         startedAt: this.timings.startedAt,
         runningAt: this.timings.runningAt,
@@ -255,11 +272,12 @@ export class TributaryApp {
   }
 
   /**
-   * Resolves when the app is running and every store partition it serves is restored (what GET /ready reports as
-   * 200); rejects with AppNotRunningError if it stops or fails first.
+   * Resolves when the app is running and every store partition it serves has caught up to the end offsets taken when
+   * it was assigned (global stores: at bootstrap), within `readinessLag`: what GET /ready reports as 200. Rejects
+   * with AppNotRunningError if it stops or fails first.
    */
   waitUntilReady(): Promise<void> {
-    const ready = (): boolean => this.currentState === 'running' && this.tracker.progress().every((p) => p.done);
+    const ready = (): boolean => this.currentState === 'running' && this.tracker.allDone();
     if (ready()) return Promise.resolve();
     if (TERMINAL.has(this.currentState)) return Promise.reject(new AppNotRunningError(this.currentState, { cause: this.failure }));
     return new Promise((resolve, reject) => {
@@ -331,6 +349,7 @@ export class TributaryApp {
         replicationFactor: options.internalTopicReplicationFactor,
       });
       this.layout = layout;
+      await this.checkOrphanedInternalTopics(admin);
       if (this.stopRequested) return;
       // Tables fed by Kafka Connect: routing by key must agree with where Connect put the rows (and learn their keys).
       await checkConnectKeyRouting({ topology: this.topology, client, admin, partitions: layout.partitions, logger: options.logger });
@@ -347,7 +366,7 @@ export class TributaryApp {
         logger: options.logger,
         retries: options.productionRetries,
         shouldRetry: () => !TERMINAL.has(this.currentState),
-        onAcknowledged: (records) => this.deadLetterCounts.acknowledged(records),
+        changelogTopics: new Set(this.topology.changelogTopics.map((changelog) => changelog.topic)),
       });
       this.sender = sender;
 
@@ -370,6 +389,21 @@ export class TributaryApp {
       await globals.bootstrap();
       if (this.stopRequested) return;
       globals.startUpdates();
+      // Dead letters of topics only global tables read: one elected writer per partition (dead-letter-ownership.ts).
+      const globalDeadLetters = new GlobalDeadLetterWriter({
+        topology: this.topology,
+        client,
+        errorPolicy: options.errorPolicy,
+        sender,
+        metrics: this.engineMetrics,
+        logger: options.logger,
+        sessionTimeoutMs: options.sessionTimeoutMs,
+        heartbeatIntervalMs: options.heartbeatIntervalMs,
+        onFailure: (error) => void this.fail(error),
+      });
+      this.globalDeadLetters = globalDeadLetters;
+      await globalDeadLetters.start();
+      if (this.stopRequested) return;
 
       if (this.topology.subtopologies.length > 0) {
         const tasks = new TaskManager(
@@ -399,9 +433,12 @@ export class TributaryApp {
             metrics: this.engineMetrics,
             tracker: this.tracker,
             sender,
+            fetchRecords: (positions) => fetchRecords(client, admin, positions),
             logger: options.logger,
             commitIntervalMs: options.commitIntervalMs,
             maxTaskIdleMs: options.maxTaskIdleMs,
+            readers: (readerOptions) => new PartitionReader(client, readerOptions),
+            readinessLag: options.readinessLag,
             onRebalancing: () => {
               if (this.currentState === 'running') this.transition('rebalancing');
             },
@@ -436,6 +473,22 @@ export class TributaryApp {
     }
   }
 
+  /**
+   * Internal topics this topology no longer reads (renamed between deploys) with records never read: warn with how
+   * to drain them (or refuse to start, when asked), and list them in /metadata.
+   */
+  private async checkOrphanedInternalTopics(admin: KafkaAdmin): Promise<void> {
+    const { logger } = this.options;
+    this.orphanedTopics = await findOrphanedInternalTopics(admin, this.topology);
+    const unread = this.orphanedTopics.filter((t) => t.unreadRecords > 0);
+    if (unread.length > 0 && this.options.orphanedInternalTopics === 'fail') throw new OrphanedInternalTopicsError(unread);
+    for (const orphan of this.orphanedTopics) {
+      const fields = { topic: orphan.topic, unreadRecords: orphan.unreadRecords };
+      if (orphan.unreadRecords > 0) logger.warn(describeOrphanedTopic(orphan), fields);
+      else logger.info(describeOrphanedTopic(orphan), fields);
+    }
+  }
+
   private async runStop(): Promise<void> {
     this.stopRequested = true;
     if (this.currentState === 'created') {
@@ -445,7 +498,7 @@ export class TributaryApp {
     if (this.currentState !== 'failed') this.transition('stopping');
     if (!this.startSettled) {
       // Interrupt a start in progress (a bootstrap read, a group join), then wait for it to bail out.
-      await Promise.all([this.globals?.stop(), this.tasks?.stop(true)]);
+      await Promise.all([this.globals?.stop(), this.tasks?.stop(true), this.globalDeadLetters?.stop()]);
       await this.starting?.catch(() => undefined);
     }
     await this.releaseResources(this.failure === undefined);
@@ -461,6 +514,7 @@ export class TributaryApp {
       const { logger } = this.options;
       await this.lagSampler?.stop();
       await this.tasks?.stop(commit);
+      await this.globalDeadLetters?.stop().catch((error: unknown) => logger.warn('leaving the global dead-letter group failed', { error }));
       await this.globals?.stop();
       await this.producer?.disconnect().catch((error: unknown) => logger.warn('producer disconnect failed', { error }));
       await this.admin?.disconnect().catch((error: unknown) => logger.warn('admin disconnect failed', { error }));
@@ -531,3 +585,10 @@ export interface ChangesOptions {
 export type ChangeMessage =
   | { readonly type: 'change'; readonly event: ChangeEvent; readonly position: string }
   | { readonly type: 'end'; readonly end: ChangeFeedEnd; readonly position: string };
+
+/** The acknowledged dead letters per stage and source, as the console's stats list them. */
+function deadLetterCounts(engine: EngineMetricsSnapshot): DeadLetterCount[] {
+  return Object.entries(engine.deadLetteredBy).flatMap(([stage, bySource]) =>
+    Object.entries(bySource).map(([source, count]) => ({ stage, source, count })),
+  );
+}

@@ -1,7 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { BatchChannel } from './batch-channel.js';
-import { RestorationTracker } from './restoration-tracker.js';
-import type { RestorationEvent } from './events.js';
 
 describe('BatchChannel', () => {
   it('hands items over in order and resolves each push only when the consumer takes it', async () => {
@@ -41,28 +39,5 @@ describe('BatchChannel', () => {
     const iterator = stopped[Symbol.asyncIterator]();
     await iterator.return?.();
     await expect(stopped.push(5)).resolves.toBeUndefined();
-  });
-});
-
-describe('RestorationTracker', () => {
-  it('tracks progress per store partition and restored records per store, and marks skipped restorations', () => {
-    const events: RestorationEvent[] = [];
-    const tracker = new RestorationTracker((event) => events.push(event));
-    tracker.begin('t', 0, 10, 110);
-    tracker.advance('t', 0, 60, 70);
-    tracker.begin('t', 1, 50, 50); // local checkpoint already at the target
-    expect(tracker.isDone('t', 0)).toBe(false);
-    tracker.advance('t', 0, 40, 110);
-    tracker.finish('t', 0);
-    expect(tracker.progress()).toMatchObject([
-      { store: 't', partition: 0, restoredOffset: 110, endOffset: 110, done: true, startOffset: 10, restoredRecords: 100 },
-      { store: 't', partition: 1, restoredOffset: 50, endOffset: 50, done: true, startOffset: 50, restoredRecords: 0 },
-    ]);
-    // When each began and finished, so clients can show a rate and the time left.
-    for (const p of tracker.progress()) expect(p.finishedAt).toBeGreaterThanOrEqual(p.startedAt as number);
-    expect(tracker.totalsByStore()).toEqual({ t: { restoredRecords: 100, restorations: 1, skipped: 1 } });
-    expect(events.at(-1)).toMatchObject({ store: 't', partition: 0, restoredRecords: 100, done: true });
-    tracker.remove('t', 1);
-    expect(tracker.progress().map((p) => p.partition)).toEqual([0]);
   });
 });

@@ -37,7 +37,11 @@ function setup(replayEvents = 100) {
     partition: 0,
     subtopology: topology.subtopologies[0],
     stores: new Map([['customers', store]]),
-    restoration: { isRestoring: () => restoring },
+    restoration: {
+      get restoring() {
+        return restoring;
+      },
+    },
   };
   feed.taskOpened(task);
   const subscribe = (from?: number, filter = {}) => {

@@ -116,7 +116,8 @@ export interface FeedTask {
   readonly partition: number;
   readonly subtopology: { readonly tableSources: readonly TableSourceSpec[] };
   readonly stores: ReadonlyMap<string, KeyValueStore<unknown>>;
-  readonly restoration: { isRestoring(tp: TopicPartitionId): boolean };
+  /** Restoring: the partition's store is being brought up outside the group; it is served once the task processes. */
+  readonly restoration: { readonly restoring: boolean };
 }
 
 const REBALANCED = (partition: number): ChangeFeedEnd => ({
@@ -230,7 +231,7 @@ export class ChangeFeed implements ChangeFeedSource {
         tp,
         task.partition,
         () => task.stores.get(spec.store),
-        () => task.restoration.isRestoring(tp),
+        () => task.restoration.restoring,
       );
       state.previous = this.retired.get(`${spec.store}:${task.partition}`);
       this.retired.delete(`${spec.store}:${task.partition}`);

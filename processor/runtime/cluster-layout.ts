@@ -2,13 +2,22 @@
  * Checks the topology against the cluster before anything runs, and creates the internal topics:
  * - every user input topic (streams, tables, global tables) must exist → MissingSourceTopicsError naming them;
  * - repartition topics and the dead-letter topic are created if missing (idempotent, safe with concurrent instances);
- * - all source topics of a sub-topology must have one partition count → CoPartitioningError naming topics and counts.
+ * - all source topics of a sub-topology must have one partition count → CoPartitioningError naming topics and counts;
+ * - changelog topics of derived-table stores are created compacted with the task count, or checked when they exist
+ *   (changelog-topics.ts).
  * The result is the partition count of every topic the runtime touches, and the task specs for the group.
+ *
+ * `findOrphanedInternalTopics` lists internal topics of the application (`<applicationId>-...-repartition` or
+ * `-changelog`, read by its group before) that this topology no longer uses, with the records the group never read
+ * in them: what an earlier deploy left behind when an internal topic got another name.
  */
 import { CoPartitioningError, MissingSourceTopicsError } from '../../errors.js';
 import type { Topology } from '../../topology/topology.js';
 import type { KafkaAdmin, TopicSpec } from '../kafka/admin.js';
 import type { TaskSpec } from '../kafka/assignor.js';
+import type { ClusterLookups } from '../kafka/cluster-lookups.js';
+import { topicPartitionId } from '../../common/records.js';
+import { ensureChangelogTopics } from './changelog-topics.js';
 
 /** Kafka's default `max.message.bytes` (1 MiB + record-batch overhead). */
 const DEFAULT_MAX_MESSAGE_BYTES = 1_048_588;
@@ -16,7 +25,7 @@ const DEFAULT_MAX_MESSAGE_BYTES = 1_048_588;
 const DEAD_LETTER_HEADROOM_BYTES = 64 * 1024;
 
 export interface ClusterLayout {
-  /** Partition count of every source, repartition, global-table and dead-letter topic. */
+  /** Partition count of every source, repartition, global-table, changelog and dead-letter topic. */
   readonly partitions: ReadonlyMap<string, number>;
   /** One spec per sub-topology, for the group consumer's assignor. */
   readonly tasks: readonly TaskSpec[];
@@ -68,6 +77,10 @@ export async function prepareClusterLayout(admin: KafkaAdmin, topology: Topology
     topics: sub.sourceTopics,
     partitions: partitions.get(sub.sourceTopics[0]) as number,
   }));
+  // Changelog topics of derived-table stores: one partition per task (changelog-topics.ts).
+  const taskCount = (sub: number): number => tasks[sub].partitions;
+  for (const [topic, count] of await ensureChangelogTopics(admin, topology, taskCount, internal.replicationFactor))
+    partitions.set(topic, count);
   return { partitions, tasks };
 }
 
@@ -82,4 +95,60 @@ function checkCoPartitioning(topology: Topology, countOf: (topic: string) => num
     const distinct = new Set(Object.values(counts));
     if (distinct.size > 1) throw new CoPartitioningError(sub.id, counts, Math.max(...distinct));
   }
+}
+
+/** An internal topic of the application the topology no longer reads. */
+export interface OrphanedInternalTopic {
+  readonly topic: string;
+  /** Records in it the application's group has not read (committed offset, else the log start, to the end). */
+  readonly unreadRecords: number;
+}
+
+/** What finding orphaned internal topics reads from the cluster (KafkaAdmin has it). */
+export type InternalTopicLookups = Pick<ClusterLookups, 'fetchOffsetRanges' | 'fetchCommittedOffsets'> & {
+  listTopics(): Promise<string[]>;
+};
+
+/** Internal topic names of `applicationId` among `topics`: `<applicationId>-<name>-repartition` or `-changelog`. */
+export function internalTopicsOf(applicationId: string, topics: readonly string[]): string[] {
+  const pattern = new RegExp(`^${applicationId.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-.+-(repartition|changelog)$`);
+  return topics.filter((topic) => pattern.test(topic));
+}
+
+/**
+ * Internal topics of the application the topology no longer reads. Only topics the application's group has read
+ * (committed offsets on them) count: a name like `shop-eu-orders-repartition` may belong to another application
+ * `shop-eu`, and its records are not this one's to drain.
+ */
+export async function findOrphanedInternalTopics(lookups: InternalTopicLookups, topology: Topology): Promise<OrphanedInternalTopic[]> {
+  const used = new Set(topology.internalTopics());
+  const candidates = internalTopicsOf(topology.applicationId, await lookups.listTopics())
+    .filter((topic) => !used.has(topic))
+    .sort();
+  if (candidates.length === 0) return [];
+  const committed = await lookups.fetchCommittedOffsets(topology.applicationId, candidates);
+  const readByGroup = new Set([...committed.keys()].map((tp) => tp.slice(0, tp.lastIndexOf(':'))));
+  const result: OrphanedInternalTopic[] = [];
+  for (const topic of candidates) {
+    if (!readByGroup.has(topic)) continue;
+    let unreadRecords = 0;
+    for (const [partition, log] of await lookups.fetchOffsetRanges(topic)) {
+      const read = Math.max(committed.get(topicPartitionId(topic, partition)) ?? log.start, log.start);
+      unreadRecords += Math.max(0, log.end - read);
+    }
+    result.push({ topic, unreadRecords });
+  }
+  return result;
+}
+
+/** The log line for an orphaned topic: what is in it, and how to drain or drop it. */
+export function describeOrphanedTopic({ topic, unreadRecords }: OrphanedInternalTopic): string {
+  if (unreadRecords === 0)
+    return `internal topic ${topic} is no longer used by this topology and the group read all of it: it can be deleted`;
+  return (
+    `internal topic ${topic} is no longer used by this topology, and holds ${unreadRecords} record(s) its group never read: ` +
+    `they will not be processed. To process them, stop this version, run the previous one until its consumer lag on ${topic} ` +
+    `is 0, then deploy this one; or keep the old name (repartition({ name }) / join(..., { repartitionName }) with the ` +
+    `part between '<applicationId>-' and '-repartition'). To drop them, delete the topic.`
+  );
 }

@@ -101,8 +101,8 @@ export async function checkConnectKeyRouting(options: ConnectKeyCheckOptions): P
 async function sampleTopic(options: ConnectKeyCheckOptions, topic: string, sample: number): Promise<ConsumedRecord[]> {
   const ranges = await options.admin.fetchOffsetRanges(topic);
   const starts = [...ranges]
-    .filter(([, range]) => range.end > range.earliest)
-    .map(([partition, range]) => ({ topic, partition, offset: Math.max(range.earliest, range.end - sample) }));
+    .filter(([, range]) => range.end > range.start)
+    .map(([partition, range]) => ({ topic, partition, offset: Math.max(range.start, range.end - sample) }));
   if (starts.length === 0) return [];
   const endOffsets = new Map<TopicPartitionId, number>();
   for (const start of starts)

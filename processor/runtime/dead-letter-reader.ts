@@ -60,7 +60,9 @@ export class DeadLetterReader {
     if (this.last !== undefined && this.last.key === key && Date.now() - this.last.at < REUSE_MS) return this.last.page;
     const { topic } = this.options;
     const ranges = await this.options.admin.fetchOffsetRanges(topic);
-    const bounds = [...ranges].map(([partition, range]) => ({ partition, ...range })).sort((a, b) => a.partition - b.partition);
+    const bounds = [...ranges]
+      .map(([partition, range]) => ({ partition, earliest: range.start, end: range.end }))
+      .sort((a, b) => a.partition - b.partition);
     const plans = bounds.map((b) => ({ bounds: b, ...tailRange(b, request.before?.get(b.partition), request.limit) }));
     const records = new Map<TopicPartitionId, DeadLetterEntry[]>();
     const toRead = plans.filter((plan) => plan.from < plan.upper);

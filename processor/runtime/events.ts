@@ -3,7 +3,7 @@
  * run synchronously; one that throws is logged and does not stop the others or the runtime.
  */
 import type { TributaryError } from '../../errors.js';
-import type { AppState } from '../../http-query/query-source.js';
+import type { AppState, RestorationPhase } from '../../http-query/query-source.js';
 import type { Logger } from '../../common/logger.js';
 
 export interface StateChangeEvent {
@@ -15,12 +15,20 @@ export interface StateChangeEvent {
 export interface RestorationEvent {
   readonly store: string;
   readonly partition: number | 'global';
-  /** Records applied to the store so far in this restoration. */
+  /** Topic partitions the entry covers: 1 for a co-partitioned store partition, the topic's count for a global store. */
+  readonly partitions: number;
+  /** Records restored into the store so far (records the task processes while catching up are not counted). */
   readonly restoredRecords: number;
-  /** Next offset to restore (summed over partitions for a global store) and the offset restoration targets. */
+  /**
+   * Offset the store holds everything below (summed over partitions for a global store) and the end offset it must
+   * reach (taken at bootstrap or assignment).
+   */
   readonly restoredOffset: number;
   readonly endOffset: number;
+  /** Caught up: the partition is served and counts as ready. */
   readonly done: boolean;
+  /** restoring → catching-up (co-partitioned tables restored to the committed offset) → caught-up. */
+  readonly phase: RestorationPhase;
 }
 
 export interface AssignmentEvent {

@@ -1,13 +1,16 @@
 /**
  * Global tables on one instance: every partition of each global table's topic goes into one local store.
  *
- * 1. `bootstrap()`: per table, read from the store's checkpoint up to the end offsets taken now, through the engine's
- *    table decoder (same serdes and error policy as live updates) and `restoreStore` (big atomic write batches with
- *    checkpoints, progress). A restarted instance starts at its checkpoint; a new one builds the whole table.
+ * 1. `bootstrap()`: per table, a ChangelogReader (changelog-reader.ts, the component co-partitioned tables restore
+ *    with too) reads from the store's checkpoint up to the end offsets taken now, through the engine's table decoder
+ *    (same serdes and error policy as live updates) into big atomic write batches with checkpoints. A restarted
+ *    instance starts at its checkpoint; a new one builds the whole table. Where a partition's checkpoint lies outside
+ *    its log (retention removed records the store needs, or the topic was recreated: restore-range.ts), the whole
+ *    store is cleared and rebuilt from the log start, with a log line saying so: a global store does not know which
+ *    partition a key came from.
  * 2. `startUpdates()`: one continuous reader over all global topics, from the stores' checkpoints, applying batches
  *    with `GlobalTableUpdater` (dead letters are acknowledged before the checkpoint moves past them).
  */
-import { PartitionReaderError } from '../../errors.js';
 import type { Topology } from '../../topology/topology.js';
 import { GlobalTableUpdater } from '../engine/global-updater.js';
 import type { EngineMetrics } from '../engine/metrics.js';
@@ -16,19 +19,23 @@ import { createTableRecordDecoder } from '../engine/table-decoder.js';
 import type { KafkaAdmin } from '../kafka/admin.js';
 import type { KafkaClient } from '../kafka/client.js';
 import { PartitionReader, type PartitionStart } from '../kafka/partition-reader.js';
-import { parseTopicPartitionId, topicPartitionId, type ConsumedRecord, type TopicPartitionId } from '../../common/records.js';
-import { restoreStore, type RestoreBatch } from '../../state-store/restore.js';
+import type { PartitionReaderFactory } from '../kafka/partition-reading.js';
+import { topicPartitionId, type ConsumedRecord, type TopicPartitionId } from '../../common/records.js';
 import type { StateDirectory } from '../../state-store/state-directory.js';
 import type { KeyValueStore, ReadOnlyKeyValueStore } from '../../state-store/types.js';
-import { BatchChannel } from './batch-channel.js';
+import { ChangelogReader, type ChangelogSpan } from './changelog-reader.js';
+import { describeRebuild, restoreRange } from './restore-range.js';
 import type { Logger } from '../../common/logger.js';
 import type { OutputSender } from './output-sender.js';
 import type { RestorationTracker } from './restoration-tracker.js';
+import { globalUpdatersWriteDeadLetters } from './dead-letter-ownership.js';
 
 export interface GlobalTablesOptions {
   readonly topology: Topology;
   readonly client: KafkaClient;
   readonly admin: KafkaAdmin;
+  /** Readers for the bootstrap (default: kafkajs PartitionReaders on `client`). */
+  readonly readers?: PartitionReaderFactory;
   readonly stateDirectory: StateDirectory;
   readonly partitions: ReadonlyMap<string, number>;
   readonly errorPolicy: ErrorPolicy;
@@ -49,7 +56,7 @@ export class GlobalTables {
   private readonly stores = new Map<string, KeyValueStore<unknown>>();
   private updates: PartitionReader | undefined;
   private updatesRun: Promise<void> | undefined;
-  private bootstrapping: PartitionReader[] = [];
+  private bootstrapping: ChangelogReader[] = [];
   private stopped = false;
   private caughtUp = false;
 
@@ -87,7 +94,15 @@ export class GlobalTables {
   startUpdates(): void {
     const { topology, client, errorPolicy, metrics, logger, sender } = this.options;
     if (this.isEmpty || this.stopped) return;
-    const updater = new GlobalTableUpdater({ topology, stores: this.stores, errorPolicy, metrics, logger });
+    // Dead letters of global-table records are written by the partition's owner, never here (dead-letter-ownership.ts).
+    const updater = new GlobalTableUpdater({
+      topology,
+      stores: this.stores,
+      errorPolicy,
+      metrics,
+      logger,
+      writesDeadLetters: globalUpdatersWriteDeadLetters,
+    });
     // Where to resume per partition: the lowest checkpoint of the stores fed by it (re-applying is idempotent).
     const starts = new Map<TopicPartitionId, PartitionStart>();
     for (const spec of topology.globalTables) {
@@ -136,71 +151,70 @@ export class GlobalTables {
 
   private async bootstrapTable(spec: Topology['globalTables'][number]): Promise<void> {
     const { admin, client, tracker, topology, errorPolicy, logger } = this.options;
-    const store = this.stores.get(spec.store) as KeyValueStore<unknown>;
-    const ends = await admin.fetchEndOffsets(spec.topic);
-    const endOffsets = new Map<TopicPartitionId, number>();
-    for (const [partition, end] of ends) endOffsets.set(topicPartitionId(spec.topic, partition), end);
+    let store = this.stores.get(spec.store) as KeyValueStore<unknown>;
+    const logs = await admin.fetchOffsetRanges(spec.topic);
+    for (const [partition, log] of logs) {
+      const tp = topicPartitionId(spec.topic, partition);
+      const checkpoint = store.checkpoints().get(tp);
+      const { rebuild } = restoreRange(checkpoint, log);
+      if (rebuild === undefined) continue;
+      logger.warn(
+        `global store ${spec.store} is cleared and rebuilt from the log start of every partition of ${spec.topic}: ${tp}: ${describeRebuild(rebuild)}`,
+        { store: spec.store, partition, checkpoint, logStartOffset: log.start, endOffset: log.end },
+      );
+      await this.options.stateDirectory.deleteStore(spec.store, 'global');
+      store = await this.options.stateDirectory.openStore<unknown>(spec.store, 'global');
+      this.stores.set(spec.store, store);
+      break;
+    }
     const checkpoints = store.checkpoints();
-    const startOf = (tp: TopicPartitionId): number => checkpoints.get(tp) ?? 0;
-    const totalEnd = sum(endOffsets.values());
-    const startPosition = sum([...endOffsets.keys()].map((tp) => Math.min(startOf(tp), endOffsets.get(tp) as number)));
-    tracker.begin(spec.store, 'global', startPosition, totalEnd);
-    const pending = [...endOffsets].filter(([tp, end]) => startOf(tp) < end);
-    if (pending.length === 0) {
+    const spans = new Map<TopicPartitionId, ChangelogSpan>();
+    let startPosition = 0;
+    let totalEnd = 0;
+    for (const [partition, log] of logs) {
+      const tp = topicPartitionId(spec.topic, partition);
+      const range = restoreRange(checkpoints.get(tp), log);
+      spans.set(tp, { from: range.from, to: range.to });
+      startPosition += Math.min(range.from, log.end);
+      totalEnd += log.end;
+    }
+    tracker.begin(spec.store, 'global', startPosition, totalEnd, { partitions: logs.size });
+    if (!ChangelogReader.hasWork(spans.values())) {
       tracker.finish(spec.store, 'global');
       logger.info('global table is up to date from its local checkpoint', { store: spec.store });
       return;
     }
-
-    const channel = new BatchChannel<RestoreBatch>();
-    const reader = new PartitionReader(client, {
-      partitions: pending.map(([tp]) => ({ topic: spec.topic, partition: partitionOf(tp), offset: checkpoints.get(tp) })),
-      endOffsets: new Map(pending),
-      mode: 'until-end',
+    let reported = 0;
+    const reader = new ChangelogReader({
+      targets: [
+        {
+          label: spec.store,
+          store,
+          partitions: spans,
+          // Bad records: their dead letters are the partition owner's to write (dead-letter-ownership.ts); skips are counted.
+          decoder: createTableRecordDecoder(spec, {
+            applicationId: topology.applicationId,
+            errorPolicy,
+            logger,
+            metrics: this.options.metrics,
+            deadLetteredElsewhere: 'owner',
+          }),
+        },
+      ],
+      readers: this.options.readers ?? ((options) => new PartitionReader(client, options)),
       groupIdPrefix: `${topology.applicationId}-global-restore`,
       fetch: BULK_FETCH,
-      onBatch: (records: ConsumedRecord[]) => channel.push(records),
-    });
-    this.bootstrapping.push(reader);
-    const reading = reader.run().then(
-      async () => {
-        // Compaction gaps or markers at the end: hand over the reader's final positions, then finish.
-        await channel.push({ records: [], nextOffsets: reader.positions() });
-        channel.end();
-      },
-      (error: unknown) => channel.fail(error),
-    );
-    const decoder = createTableRecordDecoder(spec, { applicationId: topology.applicationId, errorPolicy, logger });
-    let reported = 0;
-    const result = await restoreStore({
-      store,
-      batches: channel,
-      endOffsets: new Map(pending),
-      decode: (record) => decoder.decode(record),
-      onDecodeError: (record, error) => decoder.onDecodeError(record, error),
-      onProgress: (progress) => {
+      onProgress: (_target, progress) => {
         tracker.advance(spec.store, 'global', progress.restored - reported, totalEnd - progress.remaining);
         reported = progress.restored;
       },
     });
-    await reader.stop();
-    await reading;
+    this.bootstrapping.push(reader);
+    const results = await reader.run();
+    const [result] = results.values();
+    if (result === undefined || !result.caughtUp) return; // stopped
     tracker.advance(spec.store, 'global', result.restored - reported, totalEnd);
-    if (!result.caughtUp) {
-      if (this.stopped) return;
-      throw new PartitionReaderError(`global table '${spec.store}': reading ${spec.topic} ended before its end offsets`);
-    }
     tracker.finish(spec.store, 'global');
     logger.info('global table restored', { store: spec.store, records: result.restored, elapsedMs: Math.round(result.elapsedMs) });
   }
-}
-
-function sum(values: Iterable<number>): number {
-  let total = 0;
-  for (const v of values) total += v;
-  return total;
-}
-
-function partitionOf(tp: TopicPartitionId): number {
-  return parseTopicPartitionId(tp).partition;
 }

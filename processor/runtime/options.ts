@@ -74,6 +74,18 @@ export interface TributaryAppOptions {
   readonly fetchMaxWaitMs?: number;
   /** Kafka Streams' max.task.idle.ms: wait this long for every input of a task before processing. Default 0. */
   readonly maxTaskIdleMs?: number;
+  /**
+   * How many records a co-partitioned table partition may still be behind the end offset taken when it was assigned
+   * and count as caught up: its lookups are answered and /ready may say 200. Default 0 (caught up = everything below
+   * the end offset is in the store). Global tables always bootstrap to their end offsets.
+   */
+  readonly readinessLag?: number;
+  /**
+   * What start() does when an internal topic of this application that the topology no longer reads (a renamed
+   * repartition topic) holds records the group never read: `'warn'` (default) logs how to drain it and lists it in
+   * GET /metadata; `'fail'` refuses to start (OrphanedInternalTopicsError).
+   */
+  readonly orphanedInternalTopics?: 'warn' | 'fail';
   /** Retries of a failed produce (after kafkajs's own retries) before the production error policy applies. Default 3. */
   readonly productionRetries?: number;
   readonly logger?: Logger;
@@ -97,6 +109,8 @@ export interface ResolvedAppOptions {
   readonly rebalanceTimeoutMs: number;
   readonly fetchMaxWaitMs: number;
   readonly maxTaskIdleMs: number;
+  readonly readinessLag: number;
+  readonly orphanedInternalTopics: 'warn' | 'fail';
   readonly productionRetries: number;
   readonly logger: Logger;
   readonly handleSignals: boolean;
@@ -158,6 +172,10 @@ export function resolveAppOptions(topology: Topology, options: TributaryAppOptio
   const fetchMaxWaitMs = positive('fetchMaxWaitMs', options.fetchMaxWaitMs, 100);
   const maxTaskIdleMs = nonNegativeInt('maxTaskIdleMs', options.maxTaskIdleMs, 0);
   const productionRetries = nonNegativeInt('productionRetries', options.productionRetries, 3);
+  const readinessLag = nonNegativeInt('readinessLag', options.readinessLag, 0);
+  const orphanedInternalTopics = options.orphanedInternalTopics ?? 'warn';
+  if (orphanedInternalTopics !== 'warn' && orphanedInternalTopics !== 'fail')
+    problems.push(`orphanedInternalTopics: ${String(orphanedInternalTopics)} must be 'warn' or 'fail'`);
   const dlqPartitions = positive('dlqPartitions', options.dlqPartitions, 1);
   if (!Number.isInteger(dlqPartitions)) problems.push(`dlqPartitions: ${dlqPartitions} must be an integer`);
   const rf = options.internalTopicReplicationFactor;
@@ -213,6 +231,8 @@ export function resolveAppOptions(topology: Topology, options: TributaryAppOptio
     rebalanceTimeoutMs,
     fetchMaxWaitMs,
     maxTaskIdleMs,
+    readinessLag,
+    orphanedInternalTopics,
     productionRetries,
     logger: options.logger ?? silentLogger,
     handleSignals: options.handleSignals ?? false,

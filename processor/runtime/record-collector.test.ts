@@ -2,16 +2,17 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { silentLogger, type Logger } from '../../common/logger.js';
 import { defaultPartition } from '../../common/partitioner.js';
-import type { ProducedRecord } from '../../common/records.js';
+import { topicPartitionId, type ProducedRecord, type TopicPartitionId } from '../../common/records.js';
+import type { AcknowledgedOffsets } from '../kafka/produce-acks.js';
 import { FakeCluster } from '../kafka/testing/fake-cluster.js';
 import { OutputPartitioner, RecordCollector, type OutputSink } from './record-collector.js';
 
 /** A sink whose sends stay in flight until the test settles them. */
 class HeldSink implements OutputSink {
   readonly calls: (readonly ProducedRecord[])[] = [];
-  private readonly pending: { resolve: () => void; reject: (error: unknown) => void }[] = [];
+  private readonly pending: { resolve: (acks: AcknowledgedOffsets) => void; reject: (error: unknown) => void }[] = [];
 
-  send(records: readonly ProducedRecord[]): Promise<void> {
+  send(records: readonly ProducedRecord[]): Promise<AcknowledgedOffsets> {
     this.calls.push(records);
     return new Promise((resolve, reject) => this.pending.push({ resolve, reject }));
   }
@@ -20,8 +21,8 @@ class HeldSink implements OutputSink {
     return this.pending.length;
   }
 
-  ack(): void {
-    this.pending.shift()?.resolve();
+  ack(acks: ReadonlyMap<TopicPartitionId, number> = new Map()): void {
+    this.pending.shift()?.resolve(acks);
   }
 
   fail(error: unknown): void {
@@ -153,5 +154,30 @@ describe('RecordCollector', () => {
     await expect(c.makeRoom()).rejects.toBe(error);
     expect(failures).toEqual([error]);
     expect(sink.calls.map(keysOf)).toEqual([['a']]);
+  });
+
+  it('gathers the acknowledged positions of every send until takeAcknowledged(), the larger one per partition', async () => {
+    const sink = new HeldSink();
+    const { collector: c } = collector(sink);
+    const p0 = topicPartitionId('app-s-changelog', 0);
+    const p1 = topicPartitionId('app-s-changelog', 1);
+    c.add([record('app-s-changelog', 'a', 'v', 0)]);
+    c.add([record('app-s-changelog', 'b', 'v', 1)]);
+    sink.ack(new Map([[p0, 5]]));
+    await settle();
+    sink.ack(
+      new Map([
+        [p0, 4],
+        [p1, 9],
+      ]),
+    );
+    await c.flush();
+    expect(c.takeAcknowledged()).toEqual(
+      new Map([
+        [p0, 5],
+        [p1, 9],
+      ]),
+    );
+    expect(c.takeAcknowledged()).toEqual(new Map());
   });
 });

@@ -12,18 +12,23 @@
  * - `flush()` resolves once every record added so far is acknowledged. A failed send (after the sender's retries
  *   and policy) is final: nothing is sent after it, `onFailure` hears it once, and `flush()`/`makeRoom()` throw it,
  *   so no offset past it can be committed.
+ * - Acknowledged positions: per partition the records named (changelog records always do), the offset after the
+ *   last acknowledged record, gathered until `takeAcknowledged()` (what a commit hands to derived-table stores as
+ *   their changelog checkpoints).
  */
 import type { Logger } from '../../common/logger.js';
 import { murmur2, toPositive } from '../../common/partitioner.js';
-import type { ProducedRecord } from '../../common/records.js';
+import type { ProducedRecord, TopicPartitionId } from '../../common/records.js';
 import type { ClusterLookups } from '../kafka/cluster-lookups.js';
+import { mergeAcknowledged, type AcknowledgedOffsets } from '../kafka/produce-acks.js';
 
 /** Output bytes (keys + values) queued behind the send in flight before a cycle waits for it. */
 export const MAX_QUEUED_OUTPUT_BYTES = 8 * 1024 * 1024;
 
 /** The one call the collector needs from the sender (OutputSender implements it). */
 export interface OutputSink {
-  send(records: readonly ProducedRecord[]): Promise<void>;
+  /** Resolves once the records are acknowledged, with where they landed (see produce-acks.ts). */
+  send(records: readonly ProducedRecord[]): Promise<AcknowledgedOffsets>;
 }
 
 /**
@@ -84,6 +89,8 @@ export class RecordCollector {
   private queued: ProducedRecord[] = [];
   private queuedBytes = 0;
   private failure: { readonly error: unknown } | undefined;
+  /** Positions after acknowledged records since the last `takeAcknowledged()`. */
+  private acknowledged = new Map<TopicPartitionId, number>();
 
   constructor(private readonly options: RecordCollectorOptions) {
     this.maxQueuedBytes = options.maxQueuedBytes ?? MAX_QUEUED_OUTPUT_BYTES;
@@ -115,6 +122,16 @@ export class RecordCollector {
     }
   }
 
+  /**
+   * The offset after the last record acknowledged per partition (records with an explicit partition) since the
+   * previous call; call after `flush()` to cover everything added so far.
+   */
+  takeAcknowledged(): AcknowledgedOffsets {
+    const taken = this.acknowledged;
+    this.acknowledged = new Map();
+    return taken;
+  }
+
   /** Bytes (keys + values) waiting behind the send in flight. */
   get queuedByteCount(): number {
     return this.queuedBytes;
@@ -131,7 +148,8 @@ export class RecordCollector {
     this.queued = [];
     this.queuedBytes = 0;
     this.sending = this.options.sender.send(batch).then(
-      () => {
+      (acknowledged) => {
+        mergeAcknowledged(this.acknowledged, acknowledged);
         this.sending = undefined;
         this.pump();
       },

@@ -57,12 +57,6 @@ export function runtimeMetricFamilies(stats: RuntimeStats): MetricFamily[] {
       samples: [{ labels: {}, value: stats.rebalances }],
     },
     {
-      name: 'tributary_dead_letters_total',
-      help: 'Dead letters written since start, per stage and source topic (production stage: the topic the output was meant for).',
-      type: 'counter',
-      samples: stats.deadLetters.map(({ stage, source, count }) => ({ labels: { stage, source }, value: count })),
-    },
-    {
       name: 'tributary_consumer_lag',
       help: 'High watermark minus next offset, per input partition, as of the last fetched batch.',
       type: 'gauge',

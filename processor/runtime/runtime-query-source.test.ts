@@ -4,6 +4,7 @@ import { MemoryKeyValueStore } from '../../state-store/memory-store.js';
 import type { ReadOnlyKeyValueStore } from '../../state-store/types.js';
 import { StreamsBuilder } from '../../topology/builder.js';
 import { Serdes } from '../../topology/serdes.js';
+import { TimeWindows } from '../../topology/windows.js';
 import type { TaskId } from '../../common/task-id.js';
 import type { TaskOwner } from '../kafka/group-member.js';
 import { defaultPartition } from '../../common/partitioner.js';
@@ -191,5 +192,30 @@ describe('RuntimeQuerySource', () => {
     expect(qs.consumerLag()).toBe(history);
     expect(await qs.deadLetters({ limit: 7, before: new Map([[0, 9]]) })).toBe(page);
     expect(requests).toEqual([{ limit: 7, before: new Map([[0, 9]]) }]);
+  });
+
+  it('describes aggregated tables as partitioned stores and window stores as windowed, with their layout', () => {
+    const b = new StreamsBuilder();
+    const grouped = b.stream('orders', { key: Serdes.string(), value: Serdes.string() }).groupBy((_k, v) => v, { key: Serdes.string() });
+    grouped.count({ store: 'per-customer' });
+    grouped.windowedBy(TimeWindows.ofSize(60_000).grace(1_000)).count({ store: 'per-minute' });
+    const aggregations = b.build({ applicationId: 'agg' });
+    const qs = new RuntimeQuerySource({
+      topology: aggregations,
+      url: () => 'http://me',
+      instanceId: () => 'i-me',
+      partitions: () => new Map([...aggregations.partitionCounts(() => 3), ['orders', 3]]),
+      globals: () => undefined,
+      tasks: () => undefined,
+      status: () => ({ state: 'running', restoration: [] }),
+      metrics: () => [],
+    });
+    expect(qs.store('per-customer')).toMatchObject({ kind: 'partitioned', partitionCount: 3, valueSerde: expect.any(String) });
+    expect(qs.store('per-customer')?.window).toBeUndefined();
+    expect(qs.store('per-minute')).toMatchObject({
+      kind: 'windowed',
+      partitionCount: 3,
+      window: { windowSizeMs: 60_000, retentionMs: 61_000, segmentIntervalMs: expect.any(Number) },
+    });
   });
 });

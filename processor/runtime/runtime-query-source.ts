@@ -56,6 +56,8 @@ export interface RuntimeQueryParts {
   readonly globals: () => GlobalStoresView | undefined;
   readonly tasks: () => TaskOwnershipView | undefined;
   readonly status: () => AppStatus;
+  /** Internal topics found at start that the topology no longer reads (see cluster-layout.ts). */
+  readonly orphanedInternalTopics?: () => readonly { readonly topic: string; readonly unreadRecords: number }[];
   readonly metrics: () => readonly MetricFamily[];
   /** The group's lag history (ConsumerLagSampler), once sampling runs. */
   readonly lagHistory?: () => ConsumerLagHistory | undefined;
@@ -129,12 +131,15 @@ export class RuntimeQuerySource implements QuerySource {
   }
 
   metadata(): ClusterMetadata {
+    const orphaned = this.parts.orphanedInternalTopics?.() ?? [];
+    const extra = orphaned.length > 0 ? { orphanedInternalTopics: orphaned } : {};
     const tasks = this.parts.tasks();
     const assignment = tasks?.currentAssignment();
     if (assignment === undefined) {
       return {
         assignmentId: null,
         instances: [{ id: this.parts.instanceId(), url: this.parts.url(), self: true, tasks: [], storePartitions: {} }],
+        ...extra,
       };
     }
     const instances: InstanceInfo[] = assignment.members.map((member) => ({
@@ -144,7 +149,7 @@ export class RuntimeQuerySource implements QuerySource {
       tasks: member.tasks,
       storePartitions: this.storePartitionsOf(member.tasks),
     }));
-    return { assignmentId: assignment.assignmentId, instances };
+    return { assignmentId: assignment.assignmentId, instances, ...extra };
   }
 
   state(): AppStatus {
@@ -222,7 +227,9 @@ export class RuntimeQuerySource implements QuerySource {
     const partitionCount = (): number => this.partitionCountOf(spec) ?? 1;
     return {
       name: spec.name,
-      kind: spec.kind === 'global' ? 'global' : 'partitioned',
+      // Window stores answer the window routes only (their layout is the query server's to read: `window`).
+      kind: spec.kind === 'global' ? 'global' : spec.kind === 'window' ? 'windowed' : 'partitioned',
+      ...(spec.window === undefined ? {} : { window: spec.window }),
       keySerde: spec.keySerde.name,
       valueSerde: spec.valueSerde?.name ?? 'msgpack',
       get partitionCount(): number {

@@ -1,7 +1,6 @@
 /** What `TributaryApp.stats()` returns: plain data, safe to JSON.stringify. */
 import type { AppState } from '../../http-query/query-source.js';
 import type { EngineMetricsSnapshot } from '../engine/metrics.js';
-import type { DeadLetterCount } from './dead-letter-counts.js';
 import type { StoreRestoreTotals } from './restoration-tracker.js';
 import type { TaskView } from './task-registry.js';
 
@@ -29,6 +28,13 @@ export interface RuntimeStats {
   /** `topic:partition` → lag as of the last fetched batch. */
   readonly consumerLag: Readonly<Record<string, number>>;
   /** Dead letters written since start, per stage and source topic (production: the topic the output was meant for). */
+  /** Dead letters written (acknowledged), per stage and source topic: the engine's counters, listed for the console. */
   readonly deadLetters: readonly DeadLetterCount[];
   readonly timings: RuntimeTimings;
+}
+
+export interface DeadLetterCount {
+  readonly stage: string;
+  readonly source: string;
+  readonly count: number;
 }

@@ -60,7 +60,9 @@ class Harness {
   }
 
   /** Opens the state directory and builds a manager whose member is `memberClass` (a FakeGroupMember). */
-  async create(options: { commitIntervalMs?: number; memberClass?: typeof FakeGroupMember } = {}): Promise<TaskManager> {
+  async create(
+    options: { commitIntervalMs?: number; memberClass?: typeof FakeGroupMember; readinessLag?: number } = {},
+  ): Promise<TaskManager> {
     this.stateDirectory = await StateDirectory.open({ stateDir: this.stateDir, applicationId: APP });
     const metrics = new EngineMetrics();
     const sender = new OutputSender({
@@ -96,6 +98,8 @@ class Harness {
         logger: silentLogger,
         commitIntervalMs: options.commitIntervalMs ?? 60_000,
         maxTaskIdleMs: 0,
+        readers: (readerOptions) => this.cluster.reader(readerOptions),
+        readinessLag: options.readinessLag,
         onRebalancing: () => this.rebalancingSignals++,
         onAssigned: (event) => this.assigned.push(event),
         onFailure: (error) => this.failures.push(error),
@@ -113,6 +117,19 @@ class Harness {
     await this.member.assign(mine);
     await started;
     return manager;
+  }
+
+  /** Waits until no task of the manager restores (the ChangelogReader runs in the background). */
+  async restored(): Promise<void> {
+    await vi.waitFor(() => expect(this.manager.view.taskViews().every((view) => !view.restoring)).toBe(true));
+  }
+
+  /** Polls the member until `store` of `task` is served, or fails. */
+  async pollUntilServed(task: TaskId): Promise<void> {
+    await vi.waitFor(async () => {
+      await this.member.pollUntilIdle();
+      expect(this.manager.view.localStore(task, 'customers')).toHaveProperty('store');
+    });
   }
 
   async stop(commit = true): Promise<void> {
@@ -156,7 +173,7 @@ describe('TaskManager on a fake group member', () => {
     expect(cluster.records('t', 1).map((r) => r.key?.toString())).toEqual(KEY.p1);
   });
 
-  it('opens the assigned tasks and restores their table partitions through the member before processing', async () => {
+  it('opens the assigned tasks and restores their table partitions outside the group before processing', async () => {
     const h = await harness();
     h.cluster.append('customers', 0, [
       { key: KEY.p0[0], value: 'Ada' },
@@ -165,46 +182,151 @@ describe('TaskManager on a fake group member', () => {
     h.cluster.append('orders', 0, [{ key: KEY.p0[0], value: 'o1', timestamp: 10 }]);
     await h.start(['0_0']);
 
-    // Never committed: the table restores from the earliest offset up to its end at assignment; orders wait.
-    expect(h.member.seeks).toEqual([{ topic: 'customers', partition: 0, offset: 0 }]);
+    // Never committed: the table restores from the earliest offset up to its end at assignment, with a reader of
+    // its own; the task's inputs wait, and the table partition is sought to where the task takes over.
+    expect(h.member.seeks).toEqual([{ topic: 'customers', partition: 0, offset: 2 }]);
     expect(h.member.isPaused('orders', 0)).toBe(true);
-    expect(h.manager.view.localStore('0_0', 'customers')).toEqual({ reason: 'task 0_0 is restoring' });
-    expect(h.manager.view.taskViews()).toEqual([{ id: '0_0', restoring: true, inputPartitions: expect.arrayContaining(['customers:0']) }]);
+    expect(h.member.isPaused('customers', 0)).toBe(true);
     expect(h.assigned).toEqual([{ epoch: 1, tasks: ['0_0'], added: ['0_0'], removed: [], members: 1 }]);
+    expect(h.cluster.reads.map((read) => [read.partitions, read.endOffsets])).toEqual([
+      [[{ topic: 'customers', partition: 0, offset: 0 }], new Map([['customers:0', 2]])],
+    ]);
 
-    await h.member.pollUntilIdle();
+    await h.restored();
     expect(h.member.isPaused('orders', 0)).toBe(false);
-    expect(h.manager.view.taskViews()[0].restoring).toBe(false);
     expect(await h.storeGet('0_0', KEY.p0[1])).toBe('Bob');
-    expect(h.tracker.progress()).toMatchObject([{ store: 'customers', partition: 0, restoredOffset: 2, endOffset: 2, done: true }]);
+    expect(h.tracker.progress()).toMatchObject([
+      { store: 'customers', partition: 0, restoredOffset: 2, endOffset: 2, done: true, phase: 'caught-up' },
+    ]);
     expect(h.tracker.totalsByStore()).toEqual({ customers: { restoredRecords: 2, restorations: 1, skipped: 0 } });
+    await h.member.pollUntilIdle();
     expect(h.outValues(0)).toEqual([`${KEY.p0[0]}=o1@Ada`]);
     expect(h.failures).toEqual([]);
     await h.stop();
   });
 
-  it('restores only past the local checkpoint after a restart, and only up to the committed offset', async () => {
+  it('finishes restoring a table partition that ends in transaction markers, aborted records or compaction gaps', async () => {
+    const h = await harness();
+    h.cluster.append('customers', 0, [{ key: KEY.p0[0], value: 'Ada' }]);
+    h.cluster.appendMarkers('customers', 0); // commit marker
+    h.cluster.append('customers', 0, [{ key: KEY.p0[1], value: 'aborted' }]);
+    h.cluster.compact('customers', 0, [2]); // as good as aborted: never delivered
+    h.cluster.appendMarkers('customers', 0); // abort marker: the log ends at 4 with no record at 3
+    await h.start(['0_0']);
+    await h.restored();
+    expect(await h.storeGet('0_0', KEY.p0[0])).toBe('Ada');
+    expect(await h.storeGet('0_0', KEY.p0[1])).toBeUndefined();
+    // The store's checkpoint is the reader's position past the markers, not one short of the end.
+    expect((await h.stateDirectory.openStore('customers', 0)).checkpoints().get(topicPartitionId('customers', 0))).toBe(4);
+    expect(h.tracker.isDone('customers', 0)).toBe(true);
+    await h.stop();
+    expect(h.committed('customers', 0)).toBe(4);
+  });
+
+  it('is caught up at once on an emptied or empty table partition, and reads stream inputs from their log start', async () => {
+    const h = await harness();
+    h.cluster.append('customers', 0, [{ key: KEY.p0[0], value: 'Ada' }]);
+    h.cluster.deleteRecords('customers', 0, 1); // emptied: log start = log end = 1
+    h.cluster.append('orders', 0, [{ key: KEY.p0[0], value: 'o1', timestamp: 5 }]);
+    h.cluster.deleteRecords('orders', 0, 1);
+    h.cluster.commit(APP, new Map([[topicPartitionId('orders', 0), 0]])); // below the log start now
+    h.cluster.append('orders', 0, [{ key: KEY.p0[0], value: 'o2', timestamp: 6 }]);
+    await h.start(['0_0', '0_1']);
+    expect(h.cluster.reads).toEqual([]); // nothing to restore anywhere
+    expect(h.tracker.allDone()).toBe(true);
+    expect(h.member.seeks).toEqual(
+      expect.arrayContaining([
+        { topic: 'customers', partition: 0, offset: 1 },
+        { topic: 'orders', partition: 0, offset: 1 },
+      ]),
+    );
+    await h.member.pollUntilIdle();
+    expect(h.outValues(0)).toEqual([`${KEY.p0[0]}=o2@none`]);
+    await h.stop();
+  });
+
+  it('rebuilds a store whose checkpoint is older than the log start offset, from the log start', async () => {
     const h = await harness();
     h.cluster.append('customers', 1, [
       { key: KEY.p1[0], value: 'Ada' },
       { key: KEY.p1[1], value: 'Bob' },
     ]);
     await h.start(['0_1']);
-    await h.member.pollUntilIdle();
+    await h.restored();
+    await h.stop();
+    // While down: Bob is deleted, then retention removes everything up to (and past) the store's checkpoint.
+    h.cluster.append('customers', 1, [
+      { key: KEY.p1[1], value: null },
+      { key: KEY.p1[2], value: 'Cy' },
+      { key: KEY.p1[0], value: 'Ann' },
+    ]);
+    h.cluster.deleteRecords('customers', 1, 4);
+    h.cluster.commit(APP, new Map([[topicPartitionId('customers', 1), 5]])); // another instance processed them
+    await h.start(['0_1']);
+    await h.restored();
+    // Patching the old store would keep Bob (his tombstone is gone) and Cy would be missing; rebuilt, it holds the log.
+    expect(await h.storeGet('0_1', KEY.p1[0])).toBe('Ann');
+    expect(await h.storeGet('0_1', KEY.p1[1])).toBeUndefined();
+    expect(await h.storeGet('0_1', KEY.p1[2])).toBeUndefined();
+    expect(h.cluster.reads.at(-1)?.partitions).toEqual([{ topic: 'customers', partition: 1, offset: 4 }]);
+    await h.stop();
+  });
+
+  it('after a restart, restores up to the committed offset, then serves the store only once the task caught up', async () => {
+    const h = await harness();
+    h.cluster.append('customers', 1, [
+      { key: KEY.p1[0], value: 'Ada', timestamp: 1 },
+      { key: KEY.p1[1], value: 'Bob', timestamp: 2 },
+    ]);
+    await h.start(['0_1']);
+    await h.restored();
     await h.stop();
     expect(h.committed('customers', 1)).toBe(2);
 
-    // While this instance was away: one update the group already processed (committed), one it did not.
-    h.cluster.append('customers', 1, [{ key: KEY.p1[0], value: 'Ann' }]);
+    // While this instance was away: one update the group already processed (committed), then a backlog ending in
+    // a transaction marker, and an order older than the backlog's updates.
+    h.cluster.append('customers', 1, [{ key: KEY.p1[0], value: 'Ann', timestamp: 3 }]);
     h.cluster.commit(APP, new Map([[topicPartitionId('customers', 1), 3]]));
-    h.cluster.append('customers', 1, [{ key: KEY.p1[2], value: 'Cy' }]);
-    await h.start(['0_1'], { commitIntervalMs: 0 });
-    expect(h.member.seeks).toEqual([{ topic: 'customers', partition: 1, offset: 2 }]);
-    await h.member.pollUntilIdle();
+    h.cluster.append('orders', 1, [{ key: KEY.p1[2], value: 'o1', timestamp: 4 }]);
+    h.cluster.append('customers', 1, [
+      { key: KEY.p1[2], value: 'Cy', timestamp: 5 },
+      { key: KEY.p1[1], value: null, timestamp: 6 },
+    ]);
+    const end = h.cluster.appendMarkers('customers', 1);
+    await h.start(['0_1'], { commitIntervalMs: 60_000 });
+    expect(h.member.seeks).toEqual([{ topic: 'customers', partition: 1, offset: 3 }]);
+    await h.restored();
     expect(h.tracker.totalsByStore().customers).toMatchObject({ restoredRecords: 3, restorations: 2 });
+    // Restored to the committed offset: not served while the backlog is processed (a lookup would be stale).
+    expect(h.manager.view.localStore('0_1', 'customers')).toEqual({
+      reason: `task 0_1: store customers partition 1 is catching up (offset 3 of ${end})`,
+    });
+    expect(h.tracker.progress()[0]).toMatchObject({ done: false, phase: 'catching-up' });
+
+    // The task processes in timestamp order (the order before Cy's update), and commits as soon as its store
+    // reaches the end offset, past the trailing marker, without waiting for the commit interval.
+    await h.pollUntilServed('0_1');
+    expect(h.outValues(1)).toEqual([`${KEY.p1[2]}=o1@none`]);
     expect(await h.storeGet('0_1', KEY.p1[0])).toBe('Ann');
-    // The record past the committed offset is processed by the task (a table update), not restored.
+    expect(await h.storeGet('0_1', KEY.p1[1])).toBeUndefined();
     expect(await h.storeGet('0_1', KEY.p1[2])).toBe('Cy');
+    expect(h.tracker.progress()[0]).toMatchObject({ restoredOffset: end, endOffset: end, done: true, phase: 'caught-up' });
+    expect(h.committed('customers', 1)).toBe(end);
+    await h.stop();
+  });
+
+  it('serves a catching-up partition within the readiness lag', async () => {
+    const h = await harness();
+    await h.start(['0_0']);
+    await h.stop();
+    h.cluster.commit(APP, new Map([[topicPartitionId('customers', 0), 0]]));
+    h.cluster.append('customers', 0, [
+      { key: KEY.p0[0], value: 'Ada' },
+      { key: KEY.p0[1], value: 'Bob' },
+    ]);
+    await h.start(['0_0'], { readinessLag: 5 });
+    expect(h.manager.view.localStore('0_0', 'customers')).toHaveProperty('store');
+    expect(h.tracker.allDone()).toBe(true);
     await h.stop();
   });
 

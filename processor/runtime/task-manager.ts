@@ -7,21 +7,25 @@
  * lookups port (kafka/cluster-lookups.ts).
  *
  * Assignment (rebalances are eager: every assignment replaces the previous one):
- *   flush the previous tasks (stores written; the offset commit may be refused), close them, close the stores of
- *   tasks that moved away (kept on disk for a later return), open stores for the new tasks and plan their table
- *   restoration (restoration-plan.ts: from the local checkpoint up to the group's committed offset). Restoration
- *   runs through this same group member: the table partition is sought to the checkpoint, its batches go to the
- *   plan (records below the target straight to the store) while the task's other inputs stay paused; then the
- *   task processes.
+ *   flush the previous tasks (stores written; the offset commit may be refused), stop their restoration, close them,
+ *   close the stores of tasks that moved away (kept on disk for a later return), open stores for the new tasks and
+ *   plan their table restoration (restoration-plan.ts, range rule in restore-range.ts: from the local checkpoint up
+ *   to the group's committed offset; a store the log cannot continue is cleared first). Restoration runs outside the
+ *   group, through one ChangelogReader per assignment (changelog-reader.ts, the same component global tables
+ *   bootstrap with), while the restoring task's inputs stay paused on the member; table partitions are sought to
+ *   where the task takes over. Per task, when its last table partition is restored, its inputs resume and it
+ *   processes; its table partitions are caught up (served, ready) once the task's commits brought their stores to
+ *   the end offsets taken at assignment.
  * Cycle (per fetched batch, and on a timer while idle):
  *   records → every task reading that partition → `task.process()` for ready tasks (timestamp order) →
  *   (1) the outputs (sinks, repartition, dead letters) join the record collector (record-collector.ts): one
  *   producer send in flight, acks=all, processing overlapping it, a bounded queue whose limit makes the cycle wait
  *   before returning to the consumer (backpressure) →
- *   every `commitIntervalMs`: every queued and in-flight output acknowledged (awaited), then (2) `task.commit()` per
- *   task = one atomic write per store with its checkpoints → (3) commit the next offsets to the group. A crash
- *   between steps re-processes from the last (3): at-least-once. A failed send fails the manager: nothing after it
- *   is committed.
+ *   every `commitIntervalMs` (commit-sequence.ts): held-back `on-commit` updates sent, every queued and in-flight
+ *   output acknowledged (awaited; changelog records included), then (2) `task.commit({ changelogOffsets })` per
+ *   task = one atomic write per store with its checkpoints (derived stores: the acknowledged changelog position) →
+ *   (3) commit the next offsets to the group. A crash between steps re-processes from the last (3): at-least-once.
+ *   A failed send fails the manager: nothing after it is committed.
  */
 import type { TributaryError } from '../../errors.js';
 import { StaleAssignmentError } from '../../errors.js';
@@ -30,7 +34,10 @@ import type { ErrorPolicy } from '../engine/error-policy.js';
 import type { EngineMetrics } from '../engine/metrics.js';
 import { parseTaskId, taskId, type TaskId } from '../../common/task-id.js';
 import type { ClusterLookups } from '../kafka/cluster-lookups.js';
-import type { BatchContext, GroupAssignment, GroupMember, GroupMemberFactory } from '../kafka/group-member.js';
+import type { BatchContext, GroupAssignment, GroupMember, GroupMemberFactory, PositionAdvance } from '../kafka/group-member.js';
+import type { LogOffsets } from '../kafka/cluster-lookups.js';
+import type { PartitionReaderFactory } from '../kafka/partition-reading.js';
+import { ChangelogReader, type ChangelogTarget } from './changelog-reader.js';
 import {
   parseTopicPartitionId,
   topicPartitionId,
@@ -43,11 +50,13 @@ import type { ReadOnlyKeyValueStore } from '../../state-store/types.js';
 import type { AssignmentEvent } from './events.js';
 import type { Logger } from '../../common/logger.js';
 import type { OutputSender } from './output-sender.js';
+import { completeDeadLetters, type FetchRecords } from './original-records.js';
 import { OutputPartitioner, RecordCollector } from './record-collector.js';
 import type { RestorationTracker } from './restoration-tracker.js';
 import { SerialExecutor } from './serial.js';
 import { TaskRegistry, type TaskRegistryView } from './task-registry.js';
 import { closeActiveTask, openActiveTask, type ActiveTask, type TaskOpeningContext } from './active-task.js';
+import { commitTasks } from './commit-sequence.js';
 
 export interface TaskManagerOptions {
   readonly topology: Topology;
@@ -64,9 +73,18 @@ export interface TaskManagerOptions {
   readonly metrics: EngineMetrics;
   readonly tracker: RestorationTracker;
   readonly sender: OutputSender;
+  /**
+   * Reads user records back by position: the originals of dead letters written after a repartition
+   * (original-records.ts). Without it such letters keep the internal record's bytes, marked re-serialized.
+   */
+  readonly fetchRecords?: FetchRecords;
   readonly logger: Logger;
   readonly commitIntervalMs: number;
   readonly maxTaskIdleMs: number;
+  /** Builds the readers that restore table stores outside the group (app.ts: kafkajs PartitionReader). */
+  readonly readers: PartitionReaderFactory;
+  /** Records a table store partition may be behind the end offset at assignment and count as caught up. Default 0. */
+  readonly readinessLag?: number;
   /** A rebalance started: queries must answer 503 until the next assignment is set up. */
   readonly onRebalancing: () => void;
   /** A new assignment is set up and its records flow (restoration may still be running). */
@@ -122,11 +140,19 @@ export class TaskManager {
   /** Tasks with a store directory on local disk (asked at every join: the assignor prefers us for them). */
   private readonly localStateTasks: Set<TaskId>;
   private readonly taskContext: TaskOpeningContext;
+  /** The restoration of the current assignment's table stores, while it runs. */
+  private restoration: ChangelogReader | undefined;
 
   constructor(options: TaskManagerOptions, localStateTasks: readonly TaskId[]) {
     this.options = options;
     this.localStateTasks = new Set(localStateTasks);
-    this.taskContext = { ...options, deadLetters: (letters) => options.sender.send(letters) };
+    this.taskContext = {
+      ...options,
+      readinessLag: options.readinessLag ?? 0,
+      deadLetters: async (letters) => {
+        await options.sender.send(letters);
+      },
+    };
     this.collector = new RecordCollector({
       sender: options.sender,
       partitioner: this.partitioner,
@@ -137,6 +163,7 @@ export class TaskManager {
       eachBatch: (records, context) => this.handleBatch(records, context),
       onAssignment: (assignment) => this.handleAssignment(assignment),
       onRebalancing: ({ epoch }) => this.handleRebalancing(epoch),
+      onPositionAdvanced: (advance) => this.handlePositionAdvanced(advance),
       onError: (error: TributaryError) => this.fail(error),
     });
   }
@@ -157,8 +184,9 @@ export class TaskManager {
   /** Joins the group; resolves once the first assignment is set up. */
   async start(): Promise<void> {
     const { topology, partitions, cluster, logger } = this.options;
+    // Changelog records name their partition (the task's); their counts bound the producer's requests per partition.
     await this.partitioner.learn(
-      topology.subtopologies.flatMap((s) => s.sinkTopics),
+      topology.subtopologies.flatMap((s) => [...s.sinkTopics, ...s.changelogTopics]),
       partitions,
       cluster,
       logger,
@@ -256,11 +284,8 @@ export class TaskManager {
       const tp = topicPartitionId(context.topic, context.partition);
       try {
         for (const active of this.registry.readersOf(tp)) {
-          const rest = active.restoration.isRestoring(tp) ? await this.restore(active, tp, records, context.highWatermark) : records;
-          if (rest.length > 0) {
-            active.task.addRecords(rest);
-            this.options.changes?.consumed(tp, rest);
-          }
+          active.task.addRecords(records);
+          this.options.changes?.consumed(tp, records);
           const tail = records[records.length - 1];
           if (tail !== undefined) active.task.noteFetchPosition(tp, tail.offset + 1, context.highWatermark);
         }
@@ -285,6 +310,25 @@ export class TaskManager {
       }
       return records.length;
     });
+  }
+
+  /** The member moved past transaction markers or aborted records: the tasks' positions move with it. */
+  private handlePositionAdvanced(advance: PositionAdvance): void {
+    if (this.halted) return;
+    void this.serial
+      .run(async () => {
+        if (this.halted || advance.epoch !== this.epoch) return;
+        const tp = topicPartitionId(advance.topic, advance.partition);
+        for (const active of this.registry.readersOf(tp)) {
+          active.task.advancePosition(tp, advance.nextOffset);
+          active.task.noteFetchPosition(tp, advance.nextOffset, advance.highWatermark);
+        }
+        this.lag.set(tp, Math.max(0, advance.highWatermark - advance.nextOffset));
+        // The offset to commit (and a table store's checkpoint) moves even if no record follows.
+        this.dirty = true;
+        await this.runCycle(advance.epoch);
+      })
+      .catch((error: unknown) => this.fail(error));
   }
 
   private onTimer(): void {
@@ -323,25 +367,41 @@ export class TaskManager {
       processed += result.processed;
       for (const record of result.outputs) outputs.push(record);
     }
-    this.collector.add(outputs);
+    // Dead letters of records that failed after a repartition get the user's original record first (rare).
+    this.collector.add(await completeDeadLetters(outputs, this.options.fetchRecords ?? noOriginals, this.options.logger));
     await this.collector.makeRoom();
     if (processed > 0) {
       this.dirty = true;
       this.counters.recordsProcessed += processed;
       this.counters.firstRecordProcessedAt ??= Date.now();
     }
-    if (this.dirty && Date.now() - this.lastCommitAt >= this.options.commitIntervalMs) await this.commitAll(epoch, false);
+    if (!this.dirty) return;
+    // A table partition catching up is served once a commit holds it: do not wait for the interval then.
+    if (Date.now() - this.lastCommitAt >= this.options.commitIntervalMs || this.commitWouldCatchUp()) await this.commitAll(epoch, false);
+  }
+
+  private commitWouldCatchUp(): boolean {
+    for (const active of this.registry.all()) {
+      if (!active.restoration.restoring && active.restoration.commitWouldCatchUp((tp) => active.task.position(tp))) return true;
+    }
+    return false;
   }
 
   /**
-   * Steps (2) and (3) of the cycle; every output so far is already acknowledged. A commit the coordinator refuses
+   * The commit: acknowledgements and store batches (commit-sequence.ts), then the offsets. A commit the coordinator refuses
    * because of a rebalance is dropped when `tolerateStale` (or always: the next owner re-processes from the last
    * accepted commit); other offset-commit failures are retried at the next interval. Store write errors throw.
    */
   private async commitAll(epoch: number, tolerateStale: boolean): Promise<void> {
     this.lastCommitAt = Date.now();
-    await this.collector.flush();
-    const perTask = await Promise.all([...this.registry.all()].map(async (active) => ({ active, offsets: await active.task.commit() })));
+    // Held-back updates, acknowledgements, store batches with their checkpoints (commit-sequence.ts); offsets below.
+    const perTask = await commitTasks([...this.registry.all()], {
+      collector: this.collector,
+      fetchRecords: this.options.fetchRecords ?? noOriginals,
+      logger: this.options.logger,
+    });
+    // The stores now hold what was processed: table partitions that reached their end offset are caught up.
+    for (const { active } of perTask) active.restoration.checkCaughtUp();
     // Each topic-partition feeds exactly one task (the compiler puts all sources of a topic in one sub-topology).
     const offsets = new Map<TopicPartitionId, number>();
     for (const { active, offsets: taskOffsets } of perTask) {
@@ -373,6 +433,10 @@ export class TaskManager {
 
   /** Closes every task; closes the stores of tasks not in `keepStores` (their directories stay for a later return). */
   private async closeTasks(keepStores: ReadonlySet<TaskId>): Promise<void> {
+    // Restoration writes to the stores: it ends (every write settled) before they close.
+    const restoration = this.restoration;
+    this.restoration = undefined;
+    await restoration?.stop();
     await Promise.all([...this.registry.all()].map((active) => this.closeTask(active, keepStores.has(active.id))));
   }
 
@@ -384,16 +448,20 @@ export class TaskManager {
 
   private async openTasks(assignment: GroupAssignment): Promise<void> {
     const { topology, cluster, groupId, logger } = this.options;
-    // Committed and end offsets of every input: table restoration targets, and where each input starts, so tasks
-    // wait for partitions known to hold unfetched records (timestamp order across separately fetched partitions).
+    // Committed offsets and log ranges of every input: table restoration ranges, where each input starts, and the end
+    // offsets a task waits for (timestamp order across separately fetched partitions) and its tables catch up to.
     const inputTopics = [...new Set(assignment.mine.flatMap((id) => topology.subtopologies[parseTaskId(id).subtopology].sourceTopics))];
     const committed =
       inputTopics.length > 0 ? await cluster.fetchCommittedOffsets(groupId, inputTopics) : new Map<TopicPartitionId, number>();
-    const ends = new Map<TopicPartitionId, number>();
-    for (const topic of inputTopics) {
-      for (const [partition, end] of await cluster.fetchEndOffsets(topic)) ends.set(topicPartitionId(topic, partition), end);
+    const logs = new Map<TopicPartitionId, LogOffsets>();
+    // Changelog topics of derived-table stores: restored from the store's checkpoint to their end (no committed offset).
+    const changelogTopics = [
+      ...new Set(assignment.mine.flatMap((id) => topology.subtopologies[parseTaskId(id).subtopology].changelogTopics)),
+    ];
+    for (const topic of [...inputTopics, ...changelogTopics]) {
+      for (const [partition, range] of await cluster.fetchOffsetRanges(topic)) logs.set(topicPartitionId(topic, partition), range);
     }
-    for (const id of assignment.mine) this.registry.add(await this.openTask(id, committed, ends));
+    for (const id of assignment.mine) this.registry.add(await this.openTask(id, committed, logs));
     logger.info('assignment set up', {
       epoch: assignment.epoch,
       tasks: assignment.mine.join(','),
@@ -403,52 +471,93 @@ export class TaskManager {
         .join(','),
       members: assignment.members.length,
     });
+    this.startRestoration(assignment.epoch);
   }
 
-  /** Opens a task and positions its inputs: table partitions sought to their stores, the others noted, paused while it restores. */
+  /** Opens a task and positions its inputs: table partitions where the task takes over, all paused while it restores. */
   private async openTask(
     id: TaskId,
     committed: ReadonlyMap<TopicPartitionId, number>,
-    ends: ReadonlyMap<TopicPartitionId, number>,
+    logs: ReadonlyMap<TopicPartitionId, LogOffsets>,
   ): Promise<ActiveTask> {
-    const active = await openActiveTask(id, this.taskContext, committed, ends);
+    const active = await openActiveTask(id, this.taskContext, committed, logs);
     const { task, restoration } = active;
-    // Table partitions start where their store stands; other inputs at the committed offset (earliest without).
     for (const start of restoration.starts) {
       this.member.seek(start.topic, start.partition, start.offset);
       task.noteFetchPosition(start.tp, start.offset, start.end);
     }
     for (const input of task.inputPartitions) {
       if (restoration.isTablePartition(input)) continue;
-      task.noteFetchPosition(input, committed.get(input) ?? 0, ends.get(input) ?? 0);
+      const log = logs.get(input) ?? { start: 0, end: 0 };
+      const offset = committed.get(input);
+      if (offset !== undefined && (offset < log.start || offset > log.end)) {
+        // Retention removed records never processed (or the topic was recreated): say so, and start at the log
+        // start, as the consumer's reset to earliest would.
+        this.options.logger.warn(
+          offset < log.start
+            ? `committed offset ${offset} of ${input} is below its log start offset ${log.start}: records between were removed before they were processed; resuming at ${log.start}`
+            : `committed offset ${offset} of ${input} is past its end offset ${log.end} (topic recreated or truncated?); reading it from its log start ${log.start}`,
+          { task: id, input, committed: offset, logStartOffset: log.start, endOffset: log.end },
+        );
+        const { topic, partition } = parseTopicPartitionId(input);
+        this.member.seek(topic, partition, log.start);
+      }
+      const start = offset === undefined || offset < log.start || offset > log.end ? log.start : offset;
+      task.noteFetchPosition(input, start, log.end);
     }
     if (restoration.restoring) {
-      for (const input of task.inputPartitions) {
-        if (restoration.isRestoring(input)) continue;
-        active.paused.push(parseTopicPartitionId(input));
-      }
-      if (active.paused.length > 0) this.member.pause(active.paused);
+      for (const input of task.inputPartitions) active.paused.push(parseTopicPartitionId(input));
+      this.member.pause(active.paused);
     }
     if (active.stores.size > 0) this.localStateTasks.add(id);
     this.options.changes?.taskOpened(active);
     return active;
   }
 
-  /** Feeds a table partition's batch to the task's restoration; resumes its other inputs when the last one finishes. */
-  private async restore(
-    active: ActiveTask,
-    tp: TopicPartitionId,
-    records: readonly ConsumedRecord[],
-    highWatermark: number,
-  ): Promise<readonly ConsumedRecord[]> {
-    const { rest, finished } = await active.restoration.apply(tp, records, highWatermark);
-    if (finished) {
-      if (!active.restoration.restoring && active.paused.length > 0) {
-        this.member.resume(active.paused);
-        active.paused.length = 0;
-      }
-      this.dirty = true;
+  /** Restores every restoring task's table stores, in the background, with one ChangelogReader. */
+  private startRestoration(epoch: number): void {
+    const tasks = [...this.registry.all()].filter((active) => active.restoration.restoring);
+    const targets = tasks.flatMap((active) => active.restoration.targets());
+    if (targets.length === 0) return;
+    const taskOf = (target: ChangelogTarget): ActiveTask | undefined => tasks.find((active) => active.restoration.owns(target));
+    const reader = new ChangelogReader({
+      targets,
+      readers: this.options.readers,
+      groupIdPrefix: `${this.options.topology.applicationId}-restore`,
+      fetch: { maxBytesPerPartition: 8 * 1024 * 1024, maxBytes: 64 * 1024 * 1024 },
+      onProgress: (target, progress) => taskOf(target)?.restoration.progress(target, progress),
+      onRestored: (target, result) => {
+        void this.serial
+          .run(async () => {
+            if (this.halted || epoch !== this.epoch) return;
+            const active = taskOf(target);
+            if (active === undefined || !this.registry.has(active)) return;
+            active.restoration.restored(target, result.restored);
+            if (!active.restoration.restoring) this.resumeRestored(active);
+          })
+          .catch((error: unknown) => this.fail(error));
+      },
+    });
+    this.restoration = reader;
+    reader.run().then(
+      (results) => {
+        if (this.restoration === reader && [...results.values()].every((result) => result.caughtUp)) this.restoration = undefined;
+      },
+      (error: unknown) => {
+        if (this.restoration === reader) this.fail(error);
+      },
+    );
+  }
+
+  /** A task's last table partition is restored: its inputs flow, and it processes from where restoration ended. */
+  private resumeRestored(active: ActiveTask): void {
+    if (active.paused.length > 0) {
+      this.member.resume(active.paused);
+      active.paused.length = 0;
     }
-    return rest;
+    this.dirty = true;
+    this.options.logger.info('task restored', { task: active.id });
   }
 }
+
+const noOriginals: FetchRecords = async () => new Map();

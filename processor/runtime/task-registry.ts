@@ -53,6 +53,11 @@ export class TaskRegistry implements TaskRegistryView {
     return active;
   }
 
+  /** True while `active` is one of the open tasks (not closed by a later assignment). */
+  has(active: ActiveTask): boolean {
+    return this.tasks.get(active.id) === active;
+  }
+
   /** The tasks reading `tp`. */
   readersOf(tp: TopicPartitionId): readonly ActiveTask[] {
     return this.byInput.get(tp) ?? [];
@@ -91,14 +96,16 @@ export class TaskRegistry implements TaskRegistryView {
     return [...this.tasks.values()].map((t) => ({ id: t.id, restoring: t.restoration.restoring, inputPartitions: t.task.inputPartitions }));
   }
 
-  /** The open store of a local task that is fully restored, or why not. */
+  /** The open store of a local task that is caught up (see RestorationPlan), or why not. */
   localStore(task: TaskId, store: string): { store: ReadOnlyKeyValueStore<unknown> } | { reason: string } {
     if (this.rebalancing) return { reason: 'a rebalance is in progress' };
     const active = this.tasks.get(task);
     if (active === undefined) return { reason: `task ${task} is not assigned to this instance` };
     const kv = active.stores.get(store);
     if (kv === undefined) return { reason: `task ${task} has no store ${store}` };
-    if (active.restoration.restoring) return { reason: `task ${task} is restoring` };
+    // Restoring or catching up: the store does not hold everything below the end offset at assignment yet.
+    const notYet = active.restoration.unavailableReason(store);
+    if (notYet !== undefined) return { reason: `task ${task}: ${notYet}` };
     return { store: kv.readOnly() };
   }
 

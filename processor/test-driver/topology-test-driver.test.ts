@@ -467,3 +467,99 @@ describe('driver', () => {
     expect(driver.outputTopic('out', str, str).readRecords()[0].timestamp).toBe(1500);
   });
 });
+
+describe('dead letters: one per bad source record, whatever reads it', () => {
+  interface Sale {
+    readonly id: string;
+    readonly customerId: string;
+    readonly kind: 'good' | 'boom' | 'both' | 'late';
+  }
+  function shopTopology() {
+    const b = new StreamsBuilder();
+    const customerSerdes = { key: str, value: customerSerde };
+    b.globalTable('regions', { ...customerSerdes, store: 'regions' });
+    const everywhere = b.globalTable('customers', { ...customerSerdes, store: 'customers-global' });
+    const partitioned = b.table('customers', { ...customerSerdes, store: 'customers' });
+    const sales = b.stream('sales', { key: str, value: Serdes.json<Sale>() });
+    const customerOf = (sale: Sale): string => {
+      if (sale.kind === 'boom') throw new TypeError('no customer');
+      return sale.customerId;
+    };
+    sales
+      .join(
+        everywhere,
+        (_k, sale) => customerOf(sale),
+        (sale, c) => {
+          if (sale.kind === 'both') throw new RangeError('global join refused');
+          return `${sale.id}:${c.name}`;
+        },
+      )
+      .to('by-global', { value: str });
+    sales
+      .selectKey((_k, sale) => customerOf(sale), { key: str })
+      .join(
+        partitioned,
+        (sale, c) => {
+          if (sale.kind !== 'good') throw new RangeError('refused after the repartition');
+          return `${sale.id}:${c.name}`;
+        },
+        { repartitionName: 'by-customer' },
+      )
+      .to('by-partition', { value: str });
+    return b.build({ applicationId: 'shop' });
+  }
+
+  it('global-only, shared and repartitioned topics: letters == bad records, originals intact, counters agree', async () => {
+    const driver = driverFor(shopTopology(), { partitions: 2 });
+    const customers = driver.inputTopic('customers', str, customerSerde);
+    const regions = driver.inputTopic('regions', str, customerSerde);
+    await customers.pipe('c1', { name: 'Ada' });
+    await customers.pipeRaw(Buffer.from('c2'), Buffer.from('{"id": c-2, nope}'));
+    await regions.pipe('north', { name: 'North' });
+    await regions.pipeRaw(null, Buffer.from('{"name":"no key"}'));
+    const sales = driver.inputTopic('sales', str, Serdes.json<Sale>());
+    for (const kind of ['good', 'boom', 'both', 'late'] as const) {
+      await sales.pipe(`s-${kind}`, { id: `s-${kind}`, customerId: 'c1', kind }, { headers: { trace: Buffer.from(kind) } });
+    }
+
+    const letters = driver.outputTopic(driver.deadLetterTopic, Serdes.buffer(), Serdes.buffer()).readRecords();
+    const described = letters.map((l) => ({
+      source: l.headers[DeadLetterHeaders.sourceTopic]?.toString(),
+      stage: l.headers[DeadLetterHeaders.stage]?.toString(),
+      key: l.key?.toString() ?? null,
+      trace: l.headers.trace?.toString(),
+      failedAt: l.headers[DeadLetterHeaders.failedAt]?.toString().replace(/:\d+@\d+$/, ''),
+    }));
+    expect(described).toEqual(
+      expect.arrayContaining([
+        { source: 'customers', stage: 'deserialization', key: 'c2', trace: undefined, failedAt: undefined },
+        { source: 'regions', stage: 'deserialization', key: null, trace: undefined, failedAt: undefined },
+        { source: 'sales', stage: 'processing', key: 's-boom', trace: 'boom', failedAt: undefined },
+        { source: 'sales', stage: 'processing', key: 's-both', trace: 'both', failedAt: undefined },
+        { source: 'sales', stage: 'processing', key: 's-late', trace: 'late', failedAt: 'shop-by-customer-repartition' },
+      ]),
+    );
+    expect(letters).toHaveLength(5);
+    // The late sale's letter holds the user's bytes (key s-late, its JSON), not the re-keyed internal record.
+    const late = letters.find((l) => l.key?.toString() === 's-late');
+    expect(JSON.parse(late?.value?.toString() ?? '')).toEqual({ id: 's-late', customerId: 'c1', kind: 'late' });
+    expect(late?.headers[DeadLetterHeaders.bytes]).toBeUndefined();
+
+    const metrics = driver.metrics.snapshot();
+    expect(metrics.deadLetteredBy).toEqual({
+      deserialization: { customers: 1, regions: 1 },
+      processing: { sales: 3 },
+      production: {},
+    });
+    expect(metrics.errors.processing['dead-letter']).toBe(3);
+    expect(metrics.notDeadLettered).toEqual({ owner: 1, upstream: 1, restored: 0 });
+    // Nothing of Tributary's reaches user outputs; repartition topics read back as the user's records.
+    for (const topic of ['by-global', 'by-partition']) {
+      for (const r of driver.outputTopic(topic, Serdes.buffer(), Serdes.buffer()).readRecords()) {
+        expect(Object.keys(r.headers).filter((h) => h.startsWith('tributary.'))).toEqual([]);
+      }
+    }
+    const repartitioned = driver.outputTopic('shop-by-customer-repartition', str, Serdes.json<Sale>()).readKeyValues();
+    expect(repartitioned.map((kv) => kv.value?.kind)).toEqual(['good', 'both', 'late']);
+  });
+});

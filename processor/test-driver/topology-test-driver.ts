@@ -10,16 +10,33 @@
  *
  * `pipe` resolves once the record and everything it caused (repartition hops included) is processed and
  * committed; outputs are then readable synchronously. Reading an output topic consumes what was read.
+ *
+ * Every task commits after each pipe, so the driver's commit interval is one piped record: `on-commit` derived
+ * tables emit at most one update per key per pipe. Changelog topics of derived tables are output topics like any
+ * other (`outputTopic('<applicationId>-<store>-changelog', ...)`), with one partition per task; `store(name)` and
+ * `windowStore(name)` query stores across all partitions.
  */
 import { TaskStateError, TestDriverOptionsError } from '../../errors.js';
 import type { Topology } from '../../topology/topology.js';
 import type { Serde } from '../../topology/serdes.js';
 import { MemoryKeyValueStore } from '../../state-store/memory-store.js';
 import type { KeyValueStore, RangeOptions } from '../../state-store/types.js';
+import { WindowStoreReader } from '../../state-store/window-store.js';
+import type { StoreSpec } from '../../topology/specs.js';
+import type { Windowed } from '../../topology/windows.js';
 import { EngineMetrics } from '../engine/metrics.js';
 import { GlobalTableUpdater } from '../engine/global-updater.js';
 import { StreamTask } from '../engine/stream-task.js';
 import { defaultPartition } from '../../common/partitioner.js';
+import {
+  DeadLetterHeaders,
+  isPendingOriginal,
+  pendingOriginalPosition,
+  withOriginalRecord,
+  withoutOriginalRecord,
+  type ErrorStage,
+} from '../../common/dead-letters.js';
+import { openRepartitionValue } from '../../common/repartition-envelope.js';
 import {
   topicPartitionId,
   type ConsumedRecord,
@@ -130,8 +147,18 @@ export interface DriverStore<K, V> {
   all(): Promise<KeyValue<K, V>[]>;
 }
 
+/** A window store queried across all its partitions. Window starts are inclusive at both ends of a range. */
+export interface DriverWindowStore<K, V> {
+  /** Windows of `key` whose start is in `[fromStart, toStart]`, by ascending start. */
+  fetch(key: K, fromStart?: number, toStart?: number): Promise<KeyValue<Windowed<K>, V>[]>;
+  /** Windows of every key whose start is in `[fromStart, toStart]`, ordered by key bytes, then start. */
+  fetchAll(fromStart?: number, toStart?: number): Promise<KeyValue<Windowed<K>, V>[]>;
+}
+
 interface TaskSlot {
   readonly task: StreamTask;
+  /** Changelog partitions the task writes (its partition of each changelog topic of its sub-topology). */
+  readonly changelogs: readonly { readonly topic: string; readonly partition: number }[];
   committed: ReadonlyMap<TopicPartitionId, number>;
 }
 
@@ -144,6 +171,7 @@ export class TopologyTestDriver {
   private readonly produced = new Map<string, ConsumedRecord[]>();
   private readonly roundRobin = new Map<string, number>();
   private readonly repartitionCounts: ReadonlyMap<string, number>;
+  private readonly changelogCounts: ReadonlyMap<string, number>;
   private readonly stores = new Map<string, KeyValueStore<unknown>[]>();
   private readonly tasks: TaskSlot[] = [];
   private readonly tasksByTopic = new Map<string, StreamTask[]>();
@@ -162,6 +190,7 @@ export class TopologyTestDriver {
     this.options = options;
     this.clock = options.startTimeMs ?? 0;
     this.repartitionCounts = topology.partitionCounts((topic) => this.userPartitions(topic));
+    this.changelogCounts = topology.changelogPartitionCounts((topic) => this.userPartitions(topic));
   }
 
   inputTopic<K, V>(name: string, keySerde: Serde<K>, valueSerde: Serde<V>): TestInputTopic<K, V> {
@@ -187,7 +216,7 @@ export class TopologyTestDriver {
   }
 
   partitionsOf(topic: string): number {
-    return this.repartitionCounts.get(topic) ?? this.userPartitions(topic);
+    return this.repartitionCounts.get(topic) ?? this.changelogCounts.get(topic) ?? this.userPartitions(topic);
   }
 
   /** Offsets committed so far per input topic-partition (what a restart would resume from). */
@@ -198,20 +227,14 @@ export class TopologyTestDriver {
   }
 
   store<K, V>(name: string): DriverStore<K, V> {
-    const spec = this.topology.stores.find((s) => s.name === name);
-    if (!spec)
-      throw new TaskStateError(
-        'driver',
-        `the topology has no store '${name}' (stores: ${this.topology.stores.map((s) => s.name).join(', ')}).`,
-      );
+    const spec = this.storeSpec(name);
+    if (spec.kind === 'window') {
+      throw new TaskStateError('driver', `store '${name}' is a window store; query it with driver.windowStore('${name}').`);
+    }
     const keySerde = spec.keySerde as Serde<K>;
-    const partitionsOf = async (): Promise<KeyValueStore<unknown>[]> => {
-      await this.init();
-      return this.stores.get(name) ?? [];
-    };
     const range = async (options: RangeOptions = {}): Promise<KeyValue<K, V>[]> => {
       const entries: { key: Buffer; value: unknown }[] = [];
-      for (const store of await partitionsOf()) {
+      for (const store of await this.partitionsOfStore(name)) {
         for await (const entry of store.range({ ...options, limit: undefined, reverse: false })) entries.push(entry);
       }
       entries.sort((a, b) => Buffer.compare(a.key, b.key));
@@ -222,11 +245,10 @@ export class TopologyTestDriver {
     return {
       get: async (key: K) => {
         const bytes = keySerde.serialize(key);
-        const stores = await partitionsOf();
-        // Table stores hold the partition the key hashes to; state stores may hold any key, so ask all.
-        if (spec.kind === 'table' && spec.topic !== undefined) {
-          return (await stores[defaultPartition(bytes, this.partitionsOf(spec.topic))]?.get(bytes)) as V | undefined;
-        }
+        const stores = await this.partitionsOfStore(name);
+        // Table and derived stores hold the partition the key hashes to; state stores may hold any key, so ask all.
+        const partitions = this.keyPartitionsOf(spec);
+        if (partitions !== undefined) return (await stores[defaultPartition(bytes, partitions)]?.get(bytes)) as V | undefined;
         for (const store of stores) {
           const value = await store.get(bytes);
           if (value !== undefined) return value as V;
@@ -236,6 +258,66 @@ export class TopologyTestDriver {
       range,
       all: () => range(),
     };
+  }
+
+  /** A windowed aggregation's store, queried across all its partitions. */
+  windowStore<K, V>(name: string): DriverWindowStore<K, V> {
+    const spec = this.storeSpec(name);
+    const layout = spec.window;
+    if (spec.kind !== 'window' || layout === undefined) {
+      throw new TaskStateError('driver', `store '${name}' is not a window store; query it with driver.store('${name}').`);
+    }
+    const keySerde = spec.keySerde as Serde<K>;
+    const readers = async (): Promise<WindowStoreReader<unknown>[]> =>
+      (await this.partitionsOfStore(name)).map((store) => new WindowStoreReader(store.readOnly(), layout));
+    const windowed = (key: Buffer, start: number, end: number, value: unknown): KeyValue<Windowed<K>, V> => ({
+      key: { key: keySerde.deserialize(key), window: { start, end } },
+      value: value as V,
+    });
+    return {
+      fetch: async (key, fromStart, toStart) => {
+        const bytes = keySerde.serialize(key);
+        const partitions = this.keyPartitionsOf(spec) ?? 1;
+        const reader = (await readers())[defaultPartition(bytes, partitions)];
+        const out: KeyValue<Windowed<K>, V>[] = [];
+        if (reader === undefined) return out;
+        for await (const entry of reader.fetch(bytes, fromStart, toStart))
+          out.push(windowed(entry.key, entry.start, entry.end, entry.value));
+        return out;
+      },
+      fetchAll: async (fromStart, toStart) => {
+        const entries: { key: Buffer; start: number; end: number; value: unknown }[] = [];
+        for (const reader of await readers()) {
+          for await (const entry of reader.fetchAll({ fromStart, toStart })) entries.push(entry);
+        }
+        entries.sort((a, b) => Buffer.compare(a.key, b.key) || a.start - b.start);
+        return entries.map((e) => windowed(e.key, e.start, e.end, e.value));
+      },
+    };
+  }
+
+  private storeSpec(name: string): StoreSpec {
+    const spec = this.topology.stores.find((s) => s.name === name);
+    if (!spec)
+      throw new TaskStateError(
+        'driver',
+        `the topology has no store '${name}' (stores: ${this.topology.stores.map((s) => s.name).join(', ')}).`,
+      );
+    return spec;
+  }
+
+  private async partitionsOfStore(name: string): Promise<KeyValueStore<unknown>[]> {
+    await this.init();
+    return this.stores.get(name) ?? [];
+  }
+
+  /** Partition count keys of a store are spread over by the default partitioner; undefined for state stores. */
+  private keyPartitionsOf(spec: StoreSpec): number | undefined {
+    if (spec.kind === 'table' && spec.topic !== undefined) return this.partitionsOf(spec.topic);
+    if ((spec.kind === 'derived' || spec.kind === 'window') && spec.subtopologyId !== undefined) {
+      return this.partitionsOf(this.topology.subtopologies[spec.subtopologyId].sourceTopics[0]);
+    }
+    return undefined;
   }
 
   /** Closes every store the driver opened. */
@@ -327,13 +409,14 @@ export class TopologyTestDriver {
           maxTaskIdleMs: this.options.maxTaskIdleMs,
           partitionCount: (topic) => this.partitionsOf(topic),
         });
-        this.tasks.push({ task, committed: new Map() });
+        this.tasks.push({ task, changelogs: sub.changelogTopics.map((topic) => ({ topic, partition })), committed: new Map() });
         for (const tp of task.inputPartitions) this.tasksByTopic.set(tp, [...(this.tasksByTopic.get(tp) ?? []), task]);
       }
     }
   }
 
-  private append(record: ProducedRecord): void {
+  private append(output: ProducedRecord): void {
+    const record = output.topic === this.deadLetterTopic ? this.completeDeadLetter(output) : output;
     const partitions = this.partitionsOf(record.topic);
     let partition = record.partition;
     if (partition === undefined) {
@@ -361,11 +444,38 @@ export class TopologyTestDriver {
       headers: record.headers,
     };
     log[partition].push(consumed);
+    // Repartition topics are read back as the user's records, without the origin trailer tasks add to their values.
+    const visible = this.repartitionCounts.has(record.topic)
+      ? { ...consumed, value: openRepartitionValue(consumed.value).value }
+      : consumed;
     const produced = this.produced.get(record.topic);
-    if (produced) produced.push(consumed);
-    else this.produced.set(record.topic, [consumed]);
+    if (produced) produced.push(visible);
+    else this.produced.set(record.topic, [visible]);
+    if (record.topic === this.deadLetterTopic) {
+      const h = DeadLetterHeaders;
+      const stage = (record.headers[h.stage]?.toString('utf8') ?? 'processing') as ErrorStage;
+      this.metrics.recordDeadLetter(stage, (record.headers[h.sourceTopic] ?? record.headers[h.targetTopic])?.toString('utf8') ?? '');
+    }
     if (this.globalUpdater?.topics.includes(record.topic)) this.pendingGlobal.push(consumed);
     for (const task of this.tasksByTopic.get(topicPartitionId(record.topic, partition)) ?? []) task.addRecords([consumed]);
+  }
+
+  /** Next offset of each changelog partition the task writes: what a producer's acknowledgements would report. */
+  private changelogPositions(slot: TaskSlot): ReadonlyMap<TopicPartitionId, number> {
+    const positions = new Map<TopicPartitionId, number>();
+    for (const { topic, partition } of slot.changelogs) {
+      const written = this.logs.get(topic)?.[partition].length;
+      if (written !== undefined) positions.set(topicPartitionId(topic, partition), written);
+    }
+    return positions;
+  }
+
+  /** A dead letter of a record that failed after a repartition gets the user's original record, as in the runtime. */
+  private completeDeadLetter(letter: ProducedRecord): ProducedRecord {
+    if (!isPendingOriginal(letter)) return letter;
+    const position = pendingOriginalPosition(letter);
+    const original = position === undefined ? undefined : this.logs.get(position.topic)?.[position.partition]?.[position.offset];
+    return original === undefined ? withoutOriginalRecord(letter) : withOriginalRecord(letter, original);
   }
 
   private async runUntilQuiet(): Promise<void> {
@@ -384,7 +494,8 @@ export class TopologyTestDriver {
         const { outputs } = await slot.task.process({ nowMs: this.clock });
         // Outputs are "acknowledged" once appended; then the task may commit, as in the runtime protocol.
         for (const output of outputs) this.append(output);
-        slot.committed = await slot.task.commit();
+        for (const output of (await slot.task.prepareCommit()).outputs) this.append(output);
+        slot.committed = await slot.task.commit({ changelogOffsets: this.changelogPositions(slot) });
       }
     }
   }

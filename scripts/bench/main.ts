@@ -17,6 +17,9 @@
  *                outputs' own append times
  *   latency      a paced order flow; produce time to the output's broker append time (LogAppendTime), p50/p99
  *   lookups      HTTP point lookups (local, forwarded, global) and 100-entry scans against two CLI instances
+ *   aggregations every order of the orders topic through groupBy(customerId).count() and through a windowed sum per
+ *                customer per hour, one CLI instance each (scripts/bench/aggregation-bench.ts), records/s from the
+ *                changelog's append times
  *   restore      scripts/bench/restore-bench.ts (restoreStore into LevelDB from a generated source, no Kafka)
  *   httpInProcess scripts/bench/http-load.ts (query server over in-memory stores, no Kafka)
  * The JSON goes to stdout (and --json-out); progress and a readable table go to stderr.
@@ -40,6 +43,7 @@ import { runHttpLoad } from './http-load.js';
 import { openKafkaSession, type KafkaSession } from './kafka-session.js';
 import { appendWindow, endOffsets, measureConsumeCeiling, outputLatency, readFrom, waitForTopicCounts } from './kafka-measure.js';
 import { runLookupLoad } from './lookup-load.js';
+import { runAggregationBench } from './aggregation-bench.js';
 import { runRestoreBench } from './restore-bench.js';
 import { perSecond, round } from './stats.js';
 import { comparisonMain } from './vs-kafka-streams.js';
@@ -228,6 +232,14 @@ function printTable(result: BenchResult): void {
       `${n(result.lookups.scan100.rps)} req/s, p50 ${result.lookups.scan100.p50Ms} ms, p99 ${result.lookups.scan100.p99Ms} ms`,
     ],
     [
+      'aggregation: count',
+      `${n(result.aggregations.count.recordsPerSecond)} records/s (groupBy(customerId).count(), ${n(result.aggregations.count.orders)} orders)`,
+    ],
+    [
+      'aggregation: windowed',
+      `${n(result.aggregations.windowed.recordsPerSecond)} records/s (sum per customer per hour, ${n(result.aggregations.windowed.orders)} orders)`,
+    ],
+    [
       'restore bench (no Kafka)',
       `${n(result.restoreBench.recordsPerSecond)} records/s into LevelDB (${n(result.restoreBench.records)} records)`,
     ],
@@ -407,6 +419,19 @@ async function runBench(settings: BenchSettings, kafka: KafkaSession, workDir: s
     const instancePeakRssMb = { a: a.peakRssMb(), b: b.peakRssMb() };
     await Promise.all(instances.map((instance) => instance.stop()));
 
+    display.begin('aggregations');
+    const aggregations = await runAggregationBench({
+      client,
+      brokers: kafka.brokers,
+      prefix,
+      ordersTopic: topics.orders,
+      partitions: PARTITIONS,
+      port: portA,
+      workDir,
+      onStep: (text) => note(`  ${text}`),
+    });
+    display.finish(`count ${aggregations.count.recordsPerSecond} records/s, windowed ${aggregations.windowed.recordsPerSecond} records/s`);
+
     display.begin('restore bench (no Kafka)');
     const restoreBench = await runRestoreBench({ records: settings.customers });
     display.finish(`${restoreBench.recordsPerSecond} records/s`);
@@ -479,6 +504,7 @@ async function runBench(settings: BenchSettings, kafka: KafkaSession, workDir: s
         ...lookups,
         instancePeakRssMb,
       },
+      aggregations,
       restoreBench,
       httpInProcess,
     };
@@ -539,7 +565,7 @@ async function main(): Promise<number> {
     return 1;
   } finally {
     await kafka.stop();
-    for (const name of ['instance-a-state', 'instance-b-state', 'bootstrap-state'])
+    for (const name of ['instance-a-state', 'instance-b-state', 'bootstrap-state', 'aggregation-count-state', 'aggregation-windowed-state'])
       rmSync(join(workDir, name), { recursive: true, force: true });
   }
 }

@@ -7,7 +7,9 @@
  * 4. the store browser shows what the API answers for a local key, a forwarded key and a missing key (404);
  * 5. the Errors view counts the dead letters of poison orders and lists them with their headers;
  * 6. the Progress view has lag and rate charts for every input partition, with the instance owning it;
- * 7. with auth on, the page asks for the token and then loads (an in-process server over the fake source).
+ * 7. the store browser on a window store: one key's windows and every key's windows in a range (an in-process server
+ *    over the fake source);
+ * 8. with auth on, the page asks for the token and then loads (an in-process server over the fake source).
  * No page error and no Content-Security-Policy violation is allowed anywhere. Screenshots of every view are saved in
  * test-artifacts/console/ (ignored by git). Without a browser that can be installed, the tests skip and say why.
  */
@@ -341,6 +343,54 @@ describe('web console in a browser, against two instances on the real broker', (
     }
     await screenshot('progress-lag');
     expectNoPageProblems();
+  });
+
+  it("store browser on a window store: one key's windows and every key's windows in a range, as the window routes answer", async ({
+    skip,
+  }) => {
+    requireBrowser(skip);
+    const HOUR = 3_600_000;
+    const base = Date.UTC(2026, 11, 6);
+    const data = new FakeClusterData();
+    data.addStore('revenue-per-hour', 'windowed', 2, { windowSizeMs: HOUR, retentionMs: 48 * HOUR, segmentIntervalMs: 24 * HOUR });
+    data.loadWindows(
+      'revenue-per-hour',
+      ['c-1', 'c-2', 'c-3'].flatMap((key, k) => [0, 1, 2].map((h) => [key, base + h * HOUR, 10 * (k + 1) + h] as const)),
+    );
+    const source = new FakeQuerySource(data, 'windows');
+    const server = createQueryServer({ source, ui: true });
+    const url = await server.listen();
+    const tab = await context.newPage();
+    const errors: string[] = [];
+    tab.on('pageerror', (error) => errors.push(error.message));
+    try {
+      await tab.goto(`${url}/ui/#/stores`);
+      await tab.click('[data-testid=store-item][data-store=revenue-per-hour]');
+      // One key, windows starting from the second hour (typed as an ISO date-time, read as UTC).
+      await tab.fill('[data-testid=window-key]', 'c-2');
+      await tab.fill('[data-testid=window-from]', '2026-12-06T01:00');
+      await tab.click('[data-testid=window-lookup-submit]');
+      await tab.waitForSelector('[data-testid=window-lookup-result][data-status="200"]');
+      const starts = await tab.locator('[data-testid=window-row]').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-start')));
+      expect(starts).toEqual([String(base + HOUR), String(base + 2 * HOUR)]);
+      expect(await tab.locator('[data-testid=window-row]').first().innerText()).toContain('2026-12-06 01:00:00Z');
+      // Every key's windows up to the second hour, as the API pages them.
+      await tab.fill('[data-testid=window-scan-to]', String(base + HOUR));
+      await tab.click('[data-testid=window-scan-submit]');
+      await tab.waitForSelector('[data-testid=window-scan-result][data-status="200"]');
+      const shown = await tab.locator('[data-testid=window-scan-entry]').allInnerTexts();
+      const api = (await (await fetch(`${url}/stores/revenue-per-hour/windows?to=${base + HOUR}&limit=25`)).json()) as {
+        entries: { key: string; value: number }[];
+      };
+      expect(api.entries).toHaveLength(6);
+      expect(shown.map((row) => row.split(/\s+/)[0])).toEqual(api.entries.map((e) => e.key));
+      expect(shown.map((row) => Number(row.trim().split(/\s+/).at(-1)))).toEqual(api.entries.map((e) => e.value));
+      await tab.screenshot({ path: join(ARTIFACTS, 'stores-windows.png'), fullPage: true });
+      expect(errors).toEqual([]);
+    } finally {
+      await tab.close();
+      await server.close();
+    }
   });
 
   it('with auth on, the page asks for the bearer token, keeps it for the tab and then loads', async ({ skip }) => {

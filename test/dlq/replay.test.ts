@@ -193,7 +193,7 @@ describe('replayDeadLetters on a real broker', () => {
     console.log(out.join('\n'));
     expect(out).toEqual([
       `Scanned 1 dead letter(s) in ${f.dlq}.`,
-      'Replayed 1; skipped by filter 0; already replayed 0; malformed 0.',
+      'Replayed 1; skipped by filter 0; already replayed 0; malformed 0; duplicates 0; refused 0.',
       `  ${f.orders}: 1`,
     ]);
 

@@ -118,6 +118,35 @@ describe('RecordProducer', () => {
     expect((await readTopic(other, client)).map((r) => [r.key, String(r.value)])).toEqual([[null, 'no-key']]);
   });
 
+  it('resolves with the offset after the last acknowledged record of every partition the records named', async () => {
+    const topic = await createTestTopic('producer-acks', 3);
+    const client = testKafkaClient();
+    await produce(topic, [{ key: 'before', value: 'x', partition: 1 }], client);
+    const producer = new RecordProducer(client, { maxRequestBytes: 2_000, maxRecordsPerPartition: 7 }); // several requests
+    await producer.connect();
+    try {
+      const pinned = Array.from({ length: 50 }, (_, i) => toProducedRecord(topic, { key: `k-${i}`, value: `v-${i}`, partition: i % 2 }));
+      const first = await producer.send(pinned);
+      expect(first).toEqual(
+        new Map([
+          [topicPartitionId(topic, 0), 25],
+          [topicPartitionId(topic, 1), 26],
+        ]),
+      );
+      // Records the client partitions are not reported: their partitions are not known here.
+      const second = await producer.send([
+        toProducedRecord(topic, { key: 'any', value: 'v' }),
+        toProducedRecord(topic, { key: 'p2', value: 'v', partition: 2 }),
+      ]);
+      expect(second).toEqual(new Map());
+      expect(await producer.send([toProducedRecord(topic, { key: 'p2', value: 'v', partition: 2 })])).toEqual(
+        new Map([[topicPartitionId(topic, 2), (await withAdmin((admin) => admin.fetchEndOffsets(topic))).get(2)]]),
+      );
+    } finally {
+      await producer.disconnect();
+    }
+  });
+
   it('fails with a typed error when the topic does not exist', async () => {
     const producer = new RecordProducer(testKafkaClient(), { retries: 1 });
     await producer.connect();

@@ -34,7 +34,7 @@ function makeMember(
   name: string,
   groupId: string,
   tasks: readonly TaskSpec[],
-  overrides: Partial<Pick<GroupConsumerOptions, 'eachBatch' | 'onAssignment' | 'localTasks'>> = {},
+  overrides: Partial<Pick<GroupConsumerOptions, 'eachBatch' | 'onAssignment' | 'localTasks' | 'onPositionAdvanced'>> = {},
 ): Member {
   const url = `http://127.0.0.1:${name}`;
   const member: Member = { name, url, assignments: [], rebalancingEpochs: [], records: [], errors: [], consumer: undefined as never };
@@ -45,6 +45,7 @@ function makeMember(
     url,
     instanceId: name,
     localTasks: overrides.localTasks,
+    onPositionAdvanced: overrides.onPositionAdvanced,
     ...GROUP_TIMINGS,
     eachBatch:
       overrides.eachBatch ??
@@ -370,6 +371,36 @@ describe('GroupConsumer: offsets', () => {
       await admin.disconnect();
       await Promise.all([flusher.consumer.stop(), other.consumer.stop(), joiner.consumer.stop()]);
     }
+  });
+
+  it('reports moving past transaction markers and aborted records it never delivers', async () => {
+    const topic = uniqueName('gc-tx');
+    await createTopics([{ topic, partitions: 1 }]);
+    const producer = testKafkaClient().producer({ transactionalId: uniqueName('gc-tx'), idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    const committed = await producer.transaction();
+    await committed.send({
+      topic,
+      messages: [
+        { key: 'a', value: '1' },
+        { key: 'b', value: '2' },
+      ],
+    });
+    await committed.commit();
+    const aborted = await producer.transaction();
+    await aborted.send({ topic, messages: [{ key: 'c', value: 'aborted' }] });
+    await aborted.abort();
+    await producer.disconnect();
+    // Offsets: 0, 1 data, 2 commit marker, 3 aborted, 4 abort marker: the end is 5 and no record is delivered past 1.
+    const advances: number[] = [];
+    const member = makeMember('tx', uniqueName('gc-tx'), [{ subtopology: 0, topics: [topic], partitions: 1 }], {
+      onPositionAdvanced: (advance) => advances.push(advance.nextOffset),
+    });
+    await member.consumer.start();
+    await waitUntil(() => advances.includes(5), { timeoutMs: 20_000, description: 'a position advance to 5' });
+    await member.consumer.stop();
+    expect(member.records.map((r) => r.offset)).toEqual([0, 1]);
+    expect(Math.max(...advances)).toBe(5);
   });
 
   it('converts headers: a repeated header key keeps its last value', async () => {

@@ -175,10 +175,16 @@ describe('PartitionReader', () => {
       description: 'end offset 5',
     });
     const records: ConsumedRecord[] = [];
-    const r = reader({ partitions: [{ topic, partition: 0 }], onBatch: async (batch) => void records.push(...batch) });
+    const caughtUp: [string, number][] = [];
+    const r = reader({
+      partitions: [{ topic, partition: 0 }],
+      onBatch: async (batch) => void records.push(...batch),
+      onCaughtUp: (tp, position) => void caughtUp.push([tp, position]),
+    });
     await r.run();
     expect(summary(records)).toEqual(['0@0=1', '0@1=2']);
     expect(r.positions().get(topicPartitionId(topic, 0))).toBe(5);
+    expect(caughtUp).toEqual([[topicPartitionId(topic, 0), 5]]);
   });
 
   it('in forever mode reports caught up, keeps delivering new records, and stops on stop()', async () => {

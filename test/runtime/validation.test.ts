@@ -1,12 +1,13 @@
 /**
  * Scenario 6 (in-process): start() validates the topology against the cluster and fails fast with a typed error
- * naming the topics and their partition counts, before creating any internal topic.
+ * naming the topics and their partition counts, before creating any internal topic (an existing changelog topic
+ * that does not fit is found when the internal topics are created: before the app joins its group).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CoPartitioningError, MissingSourceTopicsError } from '../../errors.js';
+import { ChangelogTopicMismatchError, CoPartitioningError, MissingSourceTopicsError } from '../../errors.js';
 import { TributaryApp } from '../../processor/runtime/app.js';
 import type { AppState } from '../../http-query/query-source.js';
 import { StreamsBuilder } from '../../topology/builder.js';
@@ -96,6 +97,29 @@ describe('TributaryApp.start() against a cluster that does not fit the topology'
     const failure = await startFailure(app);
     expect(failure).toBeInstanceOf(CoPartitioningError);
     expect((failure as CoPartitioningError).partitionsByTopic).toEqual({ [customers]: 4, [repartition]: 2 });
+  });
+
+  it('fails fast when an existing changelog topic has another partition count or is not compacted', async () => {
+    const orders = uniqueName('val-orders');
+    const applicationId = uniqueName('val-app');
+    const changelog = `${applicationId}-counts-changelog`;
+    await createTopics([
+      { topic: orders, partitions: 4 },
+      { topic: changelog, partitions: 3, configs: { 'cleanup.policy': 'delete' } },
+    ]);
+    const app = appFor((b) => {
+      b.stream(orders, { key: Serdes.string(), value: Serdes.json() }).groupByKey().count({ store: 'counts' });
+    }, applicationId);
+
+    const failure = await startFailure(app);
+    expect(failure).toBeInstanceOf(ChangelogTopicMismatchError);
+    expect(failure).toMatchObject({
+      topic: changelog,
+      store: 'counts',
+      expected: { partitions: 4, cleanupPolicy: 'compact' },
+      actual: { partitions: 3, cleanupPolicy: 'delete' },
+    });
+    console.log(`[runtime validation] ${(failure as Error).message}`);
   });
 
   it('fails fast naming every missing input topic', async () => {

@@ -5,10 +5,11 @@
  * rebalance, `refuseCommits` makes the coordinator reject commits. It keeps the port's contract: every assignment
  * revokes everything, records flow only after `onAssignment` resolved, an unsought partition starts at the
  * group's committed offset (earliest without one), seeks and commits need owned partitions of the current epoch,
- * pauses are per assignment, and `isStale()` reports seeks, pauses and rebalances since the fetch.
+ * pauses are per assignment, `isStale()` reports seeks, pauses and rebalances since the fetch, and a fetch that
+ * finds only markers or gaps moves the position past them with `onPositionAdvanced`.
  */
 import { GroupConsumerCrashedError, GroupConsumerStateError, StaleAssignmentError, TributaryError } from '../../../errors.js';
-import { parseTopicPartitionId, topicPartitionId, type ConsumedRecord, type TopicPartitionId } from '../../../common/records.js';
+import { parseTopicPartitionId, topicPartitionId, type TopicPartitionId } from '../../../common/records.js';
 import type { TaskId } from '../../../common/task-id.js';
 import { topicPartitionsOfTasks, type TaskSpec } from '../assignor.js';
 import type {
@@ -206,16 +207,25 @@ export class FakeGroupMember implements GroupMember {
       if (this.paused.has(tp)) continue;
       const { topic, partition } = parseTopicPartitionId(tp);
       const from = this.positions.get(tp) ?? 0;
-      const log = this.cluster.records(topic, partition);
-      const records: ConsumedRecord[] = log.slice(from, from + (this.options.maxBatchRecords ?? 100));
-      if (records.length === 0) continue;
+      // Below the log start (retention): Kafka's reset to the earliest offset.
+      const { records, next } = this.cluster.fetch(topic, partition, from, this.options.maxBatchRecords ?? 100);
+      const highWatermark = this.cluster.endOffset(topic, partition);
+      if (records.length === 0) {
+        // Only markers, aborted records or gaps: never delivered, but the position moves past them.
+        if (next > from) {
+          this.positions.set(tp, next);
+          this.handlers.onPositionAdvanced?.({ topic, partition, epoch: this.epoch, nextOffset: next, highWatermark });
+          taken++;
+        }
+        continue;
+      }
       const epoch = this.epoch;
       const version = this.changeCount(tp);
       const context: BatchContext = {
         topic,
         partition,
         epoch,
-        highWatermark: log.length,
+        highWatermark,
         heartbeat: async () => {
           if (!this.rebalanceOnHeartbeat) return;
           this.rebalanceOnHeartbeat = false;
@@ -235,7 +245,15 @@ export class FakeGroupMember implements GroupMember {
       const count = processed === undefined ? records.length : Math.max(0, Math.min(records.length, Math.floor(processed)));
       taken += count;
       // A seek or a new assignment since the fetch decides the next position instead.
-      if (epoch === this.epoch && this.changeCount(tp) === version && count > 0) this.positions.set(tp, records[count - 1].offset + 1);
+      // Like kafkajs: taking the last record of a fetch resolves the fetch's last offset, past trailing markers
+      // (reported with onPositionAdvanced); otherwise the position is after the last record taken.
+      if (epoch === this.epoch && this.changeCount(tp) === version && count > 0) {
+        const after = records[count - 1].offset + 1;
+        this.positions.set(tp, count === records.length ? next : after);
+        if (count === records.length && next > after) {
+          this.handlers.onPositionAdvanced?.({ topic, partition, epoch, nextOffset: next, highWatermark });
+        }
+      }
     }
     return taken;
   }

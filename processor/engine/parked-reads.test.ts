@@ -6,8 +6,8 @@ import { StreamsBuilder } from '../../topology/builder.js';
 import type { StreamGlobalJoinNode, StreamTableJoinNode } from '../../topology/nodes.js';
 import { Serdes } from '../../topology/serdes.js';
 import { resolveErrorPolicy } from './error-policy.js';
-import type { InFlight } from './in-flight.js';
-import { JoinLookups, type JoinNode } from './join-lookups.js';
+import { RecordFate, type InFlight } from './in-flight.js';
+import { ParkedReads, type ParkingNode, type StoreReader } from './parked-reads.js';
 import { TaskOutputs } from './output-slots.js';
 import { TaskStoreView } from './task-store.js';
 
@@ -53,7 +53,7 @@ function setup() {
   ]);
   const outputs = new TaskOutputs();
   outputs.begin();
-  const lookups = new JoinLookups({
+  const lookups = new ParkedReads({
     taskId: taskId(0, 0),
     topology,
     nodeIds: topology.subtopologies[0].nodeIds,
@@ -61,25 +61,26 @@ function setup() {
     globalStores: new Map([['products', stores.products]]),
     outputs,
   });
-  const origin = {
-    record: { topic: 'orders', partition: 0, offset: 0, timestamp: 0, key: null, value: null, headers: {} },
-    policy: resolveErrorPolicy('lookups', undefined),
-    deadLettered: false,
-  };
+  const record = { topic: 'orders', partition: 0, offset: 0, timestamp: 0, key: null, value: null, headers: {} };
+  const origin = { record, policy: resolveErrorPolicy('lookups', undefined), fate: new RecordFate(record, false) };
   const inFlight = (key: string, value: string): InFlight => ({ key, value, timestamp: 0, headers: {}, origin });
-  const park = (node: JoinNode, record: InFlight) => {
+  const park = (node: StreamTableJoinNode | StreamGlobalJoinNode, record: InFlight) => {
     const keyBytes = Buffer.from(record.key as string);
-    lookups.park(node, record, keyBytes, keyBytes.toString('hex'));
+    const hex = keyBytes.toString('hex');
+    lookups.park(node, -1, record, [{ store: node.store, keyBytes, hex }], node.kind === 'stream-global-join' ? '' : hex);
   };
-  return { topology, tableJoin, globalJoin, stores, views, outputs, lookups, inFlight, park };
+  /** The value a resumed join would see for its own key. */
+  const tableValue = (node: ParkingNode, record: InFlight, reader: StoreReader): unknown =>
+    reader.read((node as StreamTableJoinNode).store, Buffer.from(record.key as string).toString('hex'));
+  return { topology, tableJoin, globalJoin, stores, views, outputs, lookups, inFlight, park, tableValue };
 }
 
 const out = (value: string): ProducedRecord => ({ topic: 'out', timestamp: 0, key: null, value: Buffer.from(value), headers: {} });
 const values = (records: readonly ProducedRecord[]) => records.map((r) => r.value?.toString());
 
-describe('JoinLookups', () => {
+describe('ParkedReads', () => {
   it('one getMany per store per round, distinct unknown keys only; resumes in parking order into reserved slots', async () => {
-    const { tableJoin, globalJoin, stores, views, outputs, lookups, inFlight, park } = setup();
+    const { tableJoin, globalJoin, stores, views, outputs, lookups, inFlight, park, tableValue: valueOf } = setup();
     await stores.customers.write([{ type: 'put', key: Buffer.from('c1'), value: 'Ada' }]);
     await stores.products.write([{ type: 'put', key: Buffer.from('c2'), value: 'Lamp' }]);
     views.get('customers')?.write(Buffer.from('c3').toString('hex'), { type: 'put', key: Buffer.from('c3'), value: 'Grace' });
@@ -96,7 +97,8 @@ describe('JoinLookups', () => {
     expect(lookups.count).toBe(6);
 
     const resumed: string[] = [];
-    await lookups.resolveRound((node, record, tableValue) => {
+    await lookups.resolveRound(({ node, record }, reader) => {
+      const tableValue = valueOf(node, record, reader);
       resumed.push(`${record.value as string}:${node.store}=${String(tableValue)}`);
       outputs.push(out(`${record.value as string}@${String(tableValue)}`));
     });
@@ -136,17 +138,19 @@ describe('JoinLookups', () => {
   });
 
   it('a lookup parked while resuming waits for the next round, and its outputs nest in the resumed record’s slot', async () => {
-    const { tableJoin, stores, outputs, lookups, inFlight, park } = setup();
+    const { tableJoin, stores, outputs, lookups, inFlight, park, tableValue } = setup();
     await stores.regions.write([{ type: 'put', key: Buffer.from('c1'), value: 'EU' }]);
     park(tableJoin('customers'), inFlight('c1', 'o1'));
     outputs.push(out('later'));
-    await lookups.resolveRound((_node, record) => {
+    await lookups.resolveRound(({ record }) => {
       outputs.push(out(`${record.value as string}:first`));
       park(tableJoin('regions'), record);
     });
     expect(lookups.count).toBe(1);
     expect(stores.regions.calls).toEqual([]);
-    await lookups.resolveRound((_node, record, region) => outputs.push(out(`${record.value as string}/${String(region)}`)));
+    await lookups.resolveRound(({ node, record }, reader) =>
+      outputs.push(out(`${record.value as string}/${String(tableValue(node, record, reader))}`)),
+    );
     expect(stores.regions.calls).toEqual([['c1']]);
     expect(values(outputs.flatten())).toEqual(['o1:first', 'o1/EU', 'later']);
   });
@@ -154,19 +158,19 @@ describe('JoinLookups', () => {
   it('a table write must wait for lookups parked on its key, or parked upstream of a join reading that table', () => {
     const { tableJoin, lookups, inFlight, park } = setup();
     const key = (k: string) => Buffer.from(k);
-    expect(lookups.mustResolveBefore('customers', key('c1'))).toBe(false); // nothing parked
+    expect(lookups.mustResolveBeforeWrite('customers', key('c1'))).toBe(false); // nothing parked
 
     park(tableJoin('regions'), inFlight('c1', 'o1'));
-    expect(lookups.mustResolveBefore('regions', key('c1'))).toBe(true); // same table, same key
-    expect(lookups.mustResolveBefore('regions', key('c2'))).toBe(false);
-    expect(lookups.mustResolveBefore('customers', key('c1'))).toBe(false); // customers is read upstream only
-    expect(lookups.mustResolveBefore('regions', null)).toBe(false); // a keyless record changes no table
-    expect(lookups.mustResolveBefore(undefined, key('c1'))).toBe(false); // not a table input
+    expect(lookups.mustResolveBeforeWrite('regions', key('c1'))).toBe(true); // same table, same key
+    expect(lookups.mustResolveBeforeWrite('regions', key('c2'))).toBe(false);
+    expect(lookups.mustResolveBeforeWrite('customers', key('c1'))).toBe(false); // customers is read upstream only
+    expect(lookups.mustResolveBeforeWrite('regions', null)).toBe(false); // a keyless record changes no table
+    expect(lookups.mustResolveBeforeWrite(undefined, key('c1'))).toBe(false); // not a table input
 
     const { lookups: other, inFlight: inFlight2, park: park2, tableJoin: tableJoin2 } = setup();
     park2(tableJoin2('customers'), inFlight2('c1', 'o1'));
     // o1 will reach the regions join after it resumes: any regions write could change what it sees.
-    expect(other.mustResolveBefore('regions', key('zzz'))).toBe(true);
-    expect(other.mustResolveBefore('customers', key('c2'))).toBe(false);
+    expect(other.mustResolveBeforeWrite('regions', key('zzz'))).toBe(true);
+    expect(other.mustResolveBeforeWrite('customers', key('c2'))).toBe(false);
   });
 });
