@@ -218,9 +218,14 @@ describe('restoreStore from a real compacted topic', () => {
     }
     expected.set('customer-tx', { tx: 'committed' });
     expected.set('customer-1', { id: 1, tx: true });
-    const ends = await endOffsets();
     const before = store.checkpoints().get(topicPartitionId(topic, 0)) ?? 0;
-    // 2 records + commit marker + 1 aborted record + abort marker: the last offsets are never delivered.
+    // 2 records + commit marker + 1 aborted record + abort marker: the last offsets are never delivered. The
+    // coordinator writes the markers after answering EndTxn, so the last stable offset gets there a little later.
+    let ends = await endOffsets();
+    for (let attempt = 0; attempt < 50 && (ends.get(topicPartitionId(topic, 0)) ?? 0) < before + 5; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      ends = await endOffsets();
+    }
     expect(ends.get(topicPartitionId(topic, 0))).toBe(before + 5);
 
     const decoded: ConsumedRecord[] = [];
