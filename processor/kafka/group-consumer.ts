@@ -45,7 +45,8 @@ import type { Logger } from '../../common/logger.js';
 import type { KafkaClient } from './client.js';
 import { groupByTopic, toConsumedRecords } from './kafka-records.js';
 import { GroupJoin, type ReceivedTasks } from './group-join.js';
-import type { BatchContext, GroupAssignment, GroupMember, GroupMemberHandlers, TopicPartition } from './group-member.js';
+import type { BatchContext, GroupAssignment, GroupMember, GroupMemberHandlers, MemberIdStore, TopicPartition } from './group-member.js';
+import { PreviousIncarnation } from './previous-incarnation.js';
 
 export { TRIBUTARY_ASSIGNOR_NAME } from './group-protocol.js';
 
@@ -61,6 +62,11 @@ export interface GroupConsumerOptions extends GroupMemberHandlers {
   readonly url: string;
   /** Stable across restarts (e.g. the state directory's id); used for deterministic tie-breaks. */
   readonly instanceId?: string;
+  /**
+   * Keeps this instance's member id between incarnations: at start the member a crashed previous incarnation left in
+   * the group is removed before joining (previous-incarnation.ts), so the join does not wait out its session.
+   */
+  readonly memberIds?: MemberIdStore;
   /** Default 30000 (kafkajs). The broker bounds it with group.min/max.session.timeout.ms. */
   readonly sessionTimeoutMs?: number;
   /** Default 60000 (kafkajs): how long the coordinator waits for every member to rejoin. */
@@ -98,6 +104,8 @@ export class GroupConsumer implements GroupMember {
   /** The assigner and the task-map read-back (group-join.ts). */
   private readonly join: GroupJoin;
   private consumer: Consumer | undefined;
+  /** Removes a crashed previous incarnation's member before joining; saves this one's member id. */
+  private readonly incarnation: PreviousIncarnation;
   private currentStatus: GroupConsumerStatus = 'created';
   private epoch = 0;
   /** Epoch in which `onRebalancing` already fired (fire once per epoch). */
@@ -118,6 +126,7 @@ export class GroupConsumer implements GroupMember {
     this.topics = [...new Set(options.tasks.flatMap((spec) => spec.topics))].sort();
     this.logger = options.client.logger;
     this.join = new GroupJoin({ ...options, logger: this.logger });
+    this.incarnation = new PreviousIncarnation(options.groupId, options.memberIds, this.logger);
   }
 
   status(): GroupConsumerStatus {
@@ -145,7 +154,7 @@ export class GroupConsumer implements GroupMember {
     const { options } = this;
     const consumer = options.client.consumer({
       groupId: options.groupId,
-      partitionAssigners: [this.join.assigner()],
+      partitionAssigners: [this.incarnation.assigner(this.join.assigner())],
       sessionTimeout: options.sessionTimeoutMs,
       rebalanceTimeout: options.rebalanceTimeoutMs,
       heartbeatInterval: options.heartbeatIntervalMs,
@@ -168,6 +177,7 @@ export class GroupConsumer implements GroupMember {
     consumer.on(consumer.events.END_BATCH_PROCESS, (event: ConsumerEndBatchProcessEvent) => this.onBatchEnd(event.payload));
     try {
       await consumer.connect();
+      await this.incarnation.leave();
       await consumer.subscribe({ topics: [...this.topics], fromBeginning: options.fromBeginning ?? true });
       await consumer.run({
         autoCommit: false,
@@ -195,6 +205,7 @@ export class GroupConsumer implements GroupMember {
     this.firstAssignment?.reject(new GroupConsumerStateError('stopped before the first assignment'));
     this.firstAssignment = undefined;
     await this.consumer?.disconnect();
+    await this.incarnation.settled();
   }
 
   /**
@@ -301,6 +312,7 @@ export class GroupConsumer implements GroupMember {
     const consumer = this.consumer;
     if (consumer === undefined || this.currentStatus === 'stopped') return;
     const epoch = ++this.epoch;
+    this.incarnation.joined(payload.memberId);
     this.currentStatus = 'rebalancing';
     this.gated = true;
     const received = this.join.received(payload.memberAssignment);

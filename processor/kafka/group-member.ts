@@ -140,5 +140,18 @@ export interface GroupMember {
   currentAssignment(): GroupAssignment | undefined;
 }
 
+/**
+ * Where an instance keeps the group member id of its current incarnation (the runtime: a file in the state
+ * directory). Kafka clients without static membership get a new member id at every start, and the member of a
+ * crashed incarnation stays in the group until its session times out, stalling the next rebalance that long; the
+ * next incarnation reads the id back and removes that member before it joins.
+ */
+export interface MemberIdStore {
+  /** The member id the previous incarnation last joined with, if any. */
+  load(): Promise<string | undefined>;
+  /** Called after every join with the id this incarnation holds now (the same id repeatedly most of the time). */
+  save(memberId: string): Promise<void>;
+}
+
 /** Builds a member that drives `handlers`; the runtime calls it once, then `start()`. */
 export type GroupMemberFactory = (handlers: GroupMemberHandlers) => GroupMember;

@@ -12,10 +12,16 @@
  * of a topic every instance reads). Nothing about tasks or co-partitioning: kafkajs's round-robin assignor.
  */
 import type { Consumer, EachBatchPayload } from 'kafkajs';
+import kafkajs from 'kafkajs';
 import { GroupConsumerCrashedError } from '../../errors.js';
 import type { ConsumedRecord } from '../../common/records.js';
 import type { KafkaClient } from './client.js';
 import { toConsumedRecords } from './kafka-records.js';
+import type { MemberIdStore } from './group-member.js';
+import { PreviousIncarnation } from './previous-incarnation.js';
+
+// kafkajs spreads its exports into module.exports, which Node's ESM named-export detection cannot see.
+const { PartitionAssigners } = kafkajs;
 
 export interface GroupReaderOptions {
   readonly groupId: string;
@@ -28,17 +34,22 @@ export interface GroupReaderOptions {
   readonly heartbeatIntervalMs?: number;
   /** Longest a fetch waits at the log end. Default 500 ms. */
   readonly maxWaitTimeInMs?: number;
+  /** Keeps the member id between incarnations: a crashed one's member is removed before joining (previous-incarnation.ts). */
+  readonly memberIds?: MemberIdStore;
 }
 
 export class GroupReader {
   private consumer: Consumer | undefined;
   private stopped = false;
   private failed = false;
+  private readonly incarnation: PreviousIncarnation;
 
   constructor(
     private readonly client: KafkaClient,
     private readonly options: GroupReaderOptions,
-  ) {}
+  ) {
+    this.incarnation = new PreviousIncarnation(options.groupId, options.memberIds, client.logger);
+  }
 
   async start(): Promise<void> {
     const { options } = this;
@@ -48,14 +59,17 @@ export class GroupReader {
       heartbeatInterval: options.heartbeatIntervalMs,
       maxWaitTimeInMs: options.maxWaitTimeInMs ?? 500,
       allowAutoTopicCreation: false,
+      partitionAssigners: [this.incarnation.assigner(PartitionAssigners.roundRobin)],
     });
     this.consumer = consumer;
     consumer.on(consumer.events.CRASH, (event) => {
       if (!event.payload.restart && !this.stopped)
         this.fail(new GroupConsumerCrashedError(options.groupId, { cause: event.payload.error }));
     });
+    consumer.on(consumer.events.GROUP_JOIN, (event) => this.incarnation.joined(event.payload.memberId));
     try {
       await consumer.connect();
+      await this.incarnation.leave();
       await consumer.subscribe({ topics: [...options.topics], fromBeginning: true });
       await consumer.run({
         // Offsets are resolved only after onBatch settled; kafkajs commits what was resolved after each batch and
@@ -73,6 +87,7 @@ export class GroupReader {
   async stop(): Promise<void> {
     this.stopped = true;
     await this.consumer?.disconnect();
+    await this.incarnation.settled();
   }
 
   private async handleBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {

@@ -67,6 +67,7 @@ import { ChangeFeed } from './change-feed.js';
 import { ChangeFeedClient } from '../../http-query/change-feed-client.js';
 import { parsePosition, type ChangeEvent, type ChangeFeedEnd, type ChangePosition } from '../../http-query/change-feed.js';
 import { ChangeReader, openChangeStream } from '../../http-query/change-stream.js';
+import { memberIdFile } from './member-id-file.js';
 
 const INSTANCE_ID_FILE = 'instance.id';
 const TERMINAL: ReadonlySet<AppState> = new Set(['stopping', 'stopped', 'failed']);
@@ -399,6 +400,7 @@ export class TributaryApp {
         logger: options.logger,
         sessionTimeoutMs: options.sessionTimeoutMs,
         heartbeatIntervalMs: options.heartbeatIntervalMs,
+        memberIds: memberIdFile(stateDirectory.appDir, 'global-dead-letters'),
         onFailure: (error) => void this.fail(error),
       });
       this.globalDeadLetters = globalDeadLetters;
@@ -417,6 +419,7 @@ export class TributaryApp {
                 tasks: layout.tasks,
                 url: this.advertisedUrl,
                 instanceId: this.resolvedInstanceId,
+                memberIds: memberIdFile(stateDirectory.appDir, 'tasks'),
                 sessionTimeoutMs: options.sessionTimeoutMs,
                 heartbeatIntervalMs: options.heartbeatIntervalMs,
                 rebalanceTimeoutMs: options.rebalanceTimeoutMs,

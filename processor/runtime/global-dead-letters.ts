@@ -17,6 +17,7 @@ import type { KafkaClient } from '../kafka/client.js';
 import { GroupReader } from '../kafka/group-reader.js';
 import { electedDeadLetterTopics, globalDeadLetterGroupId } from './dead-letter-ownership.js';
 import type { OutputSender } from './output-sender.js';
+import type { MemberIdStore } from '../kafka/group-member.js';
 
 export interface GlobalDeadLetterWriterOptions {
   readonly topology: Topology;
@@ -27,6 +28,8 @@ export interface GlobalDeadLetterWriterOptions {
   readonly logger: Logger;
   readonly sessionTimeoutMs?: number;
   readonly heartbeatIntervalMs?: number;
+  /** Keeps this group's member id in the state directory (a crashed incarnation's member is removed before joining). */
+  readonly memberIds?: MemberIdStore;
   /** Writing or committing failed for good: the app must fail (nothing after the failed batch is committed). */
   readonly onFailure: (error: unknown) => void;
 }
@@ -93,6 +96,7 @@ export class GlobalDeadLetterWriter {
       topics,
       sessionTimeoutMs: this.options.sessionTimeoutMs,
       heartbeatIntervalMs: this.options.heartbeatIntervalMs,
+      memberIds: this.options.memberIds,
       onBatch: async (records) => {
         await sender.send(this.judge.deadLetters(records));
       },
