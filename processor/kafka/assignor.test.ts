@@ -42,22 +42,43 @@ const groupArb = specsArb.chain((specs) =>
   membersArb(listTasks(specs), { minLength: 1, maxLength: 8 }).map((members) => ({ specs, members })),
 );
 
-/** A balanced assignment not made by the assignor: the tasks shuffled and dealt round-robin. */
-const balancedGroupArb = specsArb.chain((specs) => {
-  const tasks = listTasks(specs);
-  return fc
-    .tuple(
-      fc.shuffledSubarray(tasks, { minLength: tasks.length, maxLength: tasks.length }),
-      fc.uniqueArray(fc.string({ minLength: 1, maxLength: 6 }), { minLength: 1, maxLength: 8 }),
-    )
-    .map(([shuffled, memberIds]) => {
-      const members: AssignorMember[] = memberIds.map((memberId, i) => ({
-        memberId,
-        previousTasks: shuffled.filter((_, t) => t % memberIds.length === i),
-      }));
-      return { specs, members };
-    });
-});
+/**
+ * A balanced assignment not made by the assignor: each sub-topology's tasks shuffled, then all of them dealt
+ * round-robin with one cursor running across sub-topologies, which balances every sub-topology and the totals.
+ */
+const balancedGroupArb = balancedGroup(specsArb, 8);
+
+function balancedGroup(specsOf: fc.Arbitrary<TaskSpec[]>, maxMembers: number) {
+  return specsOf.chain((specs) =>
+    fc
+      .tuple(
+        fc.tuple(
+          ...specs.map((spec) => fc.shuffledSubarray(listTasks([spec]), { minLength: spec.partitions, maxLength: spec.partitions })),
+        ),
+        fc.uniqueArray(fc.string({ minLength: 1, maxLength: 6 }), { minLength: 1, maxLength: maxMembers }),
+      )
+      .map(([shuffledPerSub, memberIds]) => {
+        const dealt = shuffledPerSub.flat();
+        const members: AssignorMember[] = memberIds.map((memberId, i) => ({
+          memberId,
+          previousTasks: dealt.filter((_, t) => t % memberIds.length === i),
+        }));
+        return { specs, members };
+      }),
+  );
+}
+
+/** Few sub-topologies, partitions and members: small enough for `fewestMoves` to enumerate. */
+const smallSpecsArb: fc.Arbitrary<TaskSpec[]> = fc
+  .array(fc.integer({ min: 1, max: 6 }), { minLength: 1, maxLength: 3 })
+  .map((partitions) => partitions.map((p, subtopology) => ({ subtopology, partitions: p, topics: [`t${subtopology}`] })));
+
+/** Per member, its task count in each sub-topology. */
+function countsPerSubtopology(specs: readonly TaskSpec[], assignment: TaskAssignment): number[][] {
+  return specs.map((spec) =>
+    [...assignment.tasksByMember.values()].map((tasks) => tasks.filter((id) => id.startsWith(`${spec.subtopology}_`)).length),
+  );
+}
 
 function counts(assignment: TaskAssignment): number[] {
   return [...assignment.tasksByMember.values()].map((tasks) => tasks.length);
@@ -70,6 +91,58 @@ function movedTasks(previous: readonly AssignorMember[], next: TaskAssignment): 
   let moved = 0;
   for (const [id, owner] of previousOwner) if (next.ownerByTask.get(id) !== owner) moved++;
   return moved;
+}
+
+/** Previous tasks as the assignor reads them: unknown ids ignored, a task claimed twice kept by the first in order. */
+function dedupedClaims(members: readonly AssignorMember[]): AssignorMember[] {
+  const sorted = [...members].sort((a, b) => {
+    const ka = a.instanceId ?? a.memberId;
+    const kb = b.instanceId ?? b.memberId;
+    return ka < kb ? -1 : ka > kb ? 1 : a.memberId < b.memberId ? -1 : a.memberId > b.memberId ? 1 : 0;
+  });
+  const seen = new Set<TaskId>();
+  return sorted.map((m) => ({
+    ...m,
+    previousTasks: m.previousTasks.filter((id) => {
+      if (seen.has(id) || !/^\d+_\d+$/.test(id) || id.startsWith('99_')) return false;
+      seen.add(id);
+      return true;
+    }),
+  }));
+}
+
+/**
+ * Brute force: over every choice of which members get each sub-topology's extra task (totals within 1), the fewest
+ * previously held tasks that must change owner.
+ */
+function fewestMoves(specs: readonly TaskSpec[], members: readonly AssignorMember[]): number {
+  const claims = dedupedClaims(members);
+  const m = claims.length;
+  const held = specs.map((spec) => claims.map((c) => c.previousTasks.filter((id) => id.startsWith(`${spec.subtopology}_`)).length));
+  const claimed = held.flat().reduce((a, b) => a + b, 0);
+  const n = specs.reduce((a, spec) => a + spec.partitions, 0);
+  const subsets = (size: number, k: number): number[][] =>
+    k === 0 ? [[]] : size < k ? [] : [...subsets(size - 1, k - 1).map((s) => [...s, size - 1]), ...subsets(size - 1, k)];
+  let best = -1;
+  const search = (s: number, totals: number[], kept: number): void => {
+    if (s === specs.length) {
+      if (Math.max(...totals) - Math.min(...totals) <= 1 && totals.reduce((a, b) => a + b, 0) === n) best = Math.max(best, kept);
+      return;
+    }
+    const spec = specs[s] as TaskSpec;
+    const base = Math.floor(spec.partitions / m);
+    for (const extra of subsets(m, spec.partitions % m)) {
+      const quota = Array.from({ length: m }, (_, i) => base + (extra.includes(i) ? 1 : 0));
+      const keptHere = quota.reduce((a, q, i) => a + Math.min(q, held[s]?.[i] ?? 0), 0);
+      search(
+        s + 1,
+        totals.map((t, i) => t + (quota[i] ?? 0)),
+        kept + keptHere,
+      );
+    }
+  };
+  search(0, new Array<number>(m).fill(0), 0);
+  return claimed - best;
 }
 
 function asPlain(assignment: TaskAssignment): [string, readonly TaskId[]][] {
@@ -130,35 +203,94 @@ describe('assignTasks', () => {
     );
   });
 
-  it('when a member joins a balanced group, moves exactly floor(n/m) tasks, all to the newcomer', () => {
+  it('keeps each sub-topology’s task counts within 1 of each other', () => {
+    fc.assert(
+      fc.property(groupArb, ({ specs, members }) => {
+        for (const c of countsPerSubtopology(specs, assignTasks(specs, members))) {
+          expect(Math.max(...c) - Math.min(...c)).toBeLessThanOrEqual(1);
+        }
+      }),
+    );
+  });
+
+  it('moves nothing from a balanced assignment it did not make (same members)', () => {
+    fc.assert(
+      fc.property(balancedGroupArb, ({ specs, members }) => {
+        expect(movedTasks(members, assignTasks(specs, members))).toBe(0);
+      }),
+    );
+  });
+
+  it('when a member joins a balanced group, gives it a fair share and moves nothing it does not have to', () => {
     fc.assert(
       fc.property(balancedGroupArb, ({ specs, members }) => {
         const n = listTasks(specs).length;
         const joined = [...members, { memberId: 'newcomer-\u{10ffff}', previousTasks: [] }];
         const result = assignTasks(specs, joined);
-        expect(movedTasks(members, result)).toBe(Math.floor(n / joined.length));
         const newcomerTasks = result.tasksByMember.get('newcomer-\u{10ffff}') ?? [];
-        expect(newcomerTasks.length).toBe(Math.floor(n / joined.length));
+        expect(newcomerTasks.length).toBeGreaterThanOrEqual(Math.floor(n / joined.length));
+        expect(newcomerTasks.length).toBeLessThanOrEqual(Math.ceil(n / joined.length));
+      }),
+    );
+    fc.assert(
+      fc.property(balancedGroup(smallSpecsArb, 3), ({ specs, members }) => {
+        const joined = [...members, { memberId: 'newcomer-\u{10ffff}', previousTasks: [] }];
+        expect(movedTasks(members, assignTasks(specs, joined))).toBe(fewestMoves(specs, joined));
       }),
     );
   });
 
-  it('when a member leaves a balanced group, moves only its tasks', () => {
+  it('moves the fewest tasks any assignment balanced per sub-topology and in total could (exhaustive on small groups)', () => {
+    const small = smallSpecsArb.chain((specs) =>
+      membersArb(listTasks(specs), { minLength: 1, maxLength: 4 }).map((members) => ({ specs, members })),
+    );
+    fc.assert(
+      fc.property(small, ({ specs, members }) => {
+        expect(movedTasks(dedupedClaims(members), assignTasks(specs, members))).toBe(fewestMoves(specs, members));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('when a member leaves a balanced group, moves its tasks and only what balance per sub-topology forces', () => {
     fc.assert(
       fc.property(
-        balancedGroupArb.chain((group) => fc.nat({ max: group.members.length - 1 }).map((leaving) => ({ ...group, leaving }))),
+        balancedGroup(smallSpecsArb, 5).chain((group) =>
+          fc.nat({ max: group.members.length - 1 }).map((leaving) => ({ ...group, leaving })),
+        ),
         ({ specs, members, leaving }) => {
           fc.pre(members.length >= 2);
-          const departed = members[leaving];
+          const departed = members[leaving]?.previousTasks ?? [];
           const survivors = members.filter((_, i) => i !== leaving);
           const result = assignTasks(specs, survivors);
-          expect(movedTasks(members, result)).toBe(departed?.previousTasks.length);
-          for (const survivor of survivors) {
-            for (const id of survivor.previousTasks) expect(result.ownerByTask.get(id)).toBe(survivor.memberId);
-          }
+          const extra = fewestMoves(specs, survivors);
+          expect(movedTasks(members, result)).toBe(departed.length + extra);
         },
       ),
     );
+  });
+
+  it('when one member of two leaves, the survivor keeps everything it had', () => {
+    const specs: TaskSpec[] = [
+      { subtopology: 0, topics: ['a'], partitions: 3 },
+      { subtopology: 1, topics: ['b'], partitions: 5 },
+    ];
+    const result = assignTasks(specs, [{ memberId: 'x', previousTasks: ['0_0', '1_1', '1_3'] }]);
+    expect(result.tasksByMember.get('x')).toEqual(['0_0', '0_1', '0_2', '1_0', '1_1', '1_2', '1_3', '1_4']);
+  });
+
+  it('spreads every sub-topology over two instances (not one instance per sub-topology)', () => {
+    const specs: TaskSpec[] = [
+      { subtopology: 0, topics: ['a'], partitions: 4 },
+      { subtopology: 1, topics: ['b'], partitions: 4 },
+    ];
+    // Before: 'x' held all of sub-topology 0 and 'y' all of 1 (balanced in total, not per sub-topology).
+    const result = assignTasks(specs, [
+      { memberId: 'x', previousTasks: ['0_0', '0_1', '0_2', '0_3'] },
+      { memberId: 'y', previousTasks: ['1_0', '1_1', '1_2', '1_3'] },
+    ]);
+    expect(result.tasksByMember.get('x')).toEqual(['0_0', '0_1', '1_2', '1_3']);
+    expect(result.tasksByMember.get('y')).toEqual(['0_2', '0_3', '1_0', '1_1']);
   });
 
   it('lets exactly one of two members claiming the same task keep it', () => {

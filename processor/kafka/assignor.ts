@@ -7,10 +7,12 @@
  *
  * Guarantees of `assignTasks` (property-tested in assignor.test.ts):
  * - every task goes to exactly one member;
- * - task counts per member differ by at most 1;
- * - sticky: a task stays with the member that held it before whenever balance allows, so a rebalance moves the
- *   minimum number of tasks (a joining member takes tasks only from members above their new quota; the tasks of a
- *   member that left go to the survivors without moving anything else);
+ * - task counts per member differ by at most 1, overall AND within each sub-topology (so every instance holds a
+ *   share of every partitioned store, instead of one holding all of sub-topology 0 and another all of 1);
+ * - sticky: a task stays with the member that held it before whenever balance allows (a balanced assignment with
+ *   the same members moves nothing; a joining member takes tasks only from members above their new quotas; the tasks
+ *   of a member that left go to the survivors). Per sub-topology, the extra slots go to members that already hold
+ *   more; only when the totals end up 2 apart does a task move between sub-topologies' shares.
  * - deterministic: the same tasks and members give the same result whatever order the members are listed in.
  *   When two members claim the same previous task (a zombie that rejoined with a new member id), the member that
  *   sorts first keeps it.
@@ -19,6 +21,7 @@
  *   This never changes how many tasks move.
  */
 import { parseTaskId, taskId, type TaskId } from '../../common/task-id.js';
+import { chooseExtraSlots } from './extra-slots.js';
 
 /** One sub-topology as the assignor sees it: its source topics, which all have `partitions` partitions. */
 export interface TaskSpec {
@@ -96,37 +99,17 @@ export function assignTasks(specs: readonly TaskSpec[], members: readonly Assign
   const tasks = listTasks(specs);
   const taskOrder = new Map(tasks.map((id, index) => [id, index]));
   const sortedMembers = [...members].sort(compareMembers);
+  const memberOrder = new Map(sortedMembers.map((m, index) => [m.memberId, index]));
   const tasksByMember = new Map<string, TaskId[]>(sortedMembers.map((m) => [m.memberId, []]));
   const ownerByTask = new Map<TaskId, string>();
   if (sortedMembers.length === 0) return { tasksByMember, ownerByTask };
+  const memberIds = sortedMembers.map((m) => m.memberId);
 
   // 1. Claims: each existing task goes to the first member (in sorted order) that held it before.
-  const claimsByMember = new Map<string, TaskId[]>();
-  const claimed = new Set<TaskId>();
+  const claimedBy = new Map<TaskId, string>();
   for (const member of sortedMembers) {
-    const claims = [...new Set(member.previousTasks)]
-      .filter((id) => taskOrder.has(id) && !claimed.has(id))
-      .sort((a, b) => (taskOrder.get(a) ?? 0) - (taskOrder.get(b) ?? 0));
-    for (const id of claims) claimed.add(id);
-    claimsByMember.set(member.memberId, claims);
+    for (const id of member.previousTasks) if (taskOrder.has(id) && !claimedBy.has(id)) claimedBy.set(id, member.memberId);
   }
-
-  // 2. Quotas: floor(n/m) each, and the n mod m extra slots go to the members that gain the most from one
-  //    (those that claimed more than the base), which is what makes the number of moves minimal.
-  const base = Math.floor(tasks.length / sortedMembers.length);
-  let extraSlots = tasks.length % sortedMembers.length;
-  const quota = new Map<string, number>(sortedMembers.map((m) => [m.memberId, base]));
-  const byClaimsDescending = [...sortedMembers].sort(
-    (a, b) => (claimsByMember.get(b.memberId)?.length ?? 0) - (claimsByMember.get(a.memberId)?.length ?? 0),
-  ); // stable sort: equal claim counts keep the deterministic member order
-  for (const member of byClaimsDescending) {
-    if (extraSlots === 0) break;
-    quota.set(member.memberId, base + 1);
-    extraSlots--;
-  }
-
-  // 3. Each member keeps as many of its claims as its quota allows; above quota it gives up first the tasks another
-  //    member has local state for.
   const localOwners = new Map<TaskId, string[]>();
   for (const member of sortedMembers) {
     for (const id of new Set(member.localTasks ?? [])) {
@@ -137,45 +120,71 @@ export function assignTasks(specs: readonly TaskSpec[], members: readonly Assign
     }
   }
   const hasStateElsewhere = (id: TaskId, memberId: string) => (localOwners.get(id) ?? []).some((m) => m !== memberId);
-  for (const member of sortedMembers) {
-    const claims = claimsByMember.get(member.memberId) ?? [];
-    const byPreference = [
-      ...claims.filter((id) => !hasStateElsewhere(id, member.memberId)),
-      ...claims.filter((id) => hasStateElsewhere(id, member.memberId)),
-    ];
-    const keep = byPreference.slice(0, quota.get(member.memberId));
-    const owned = tasksByMember.get(member.memberId) ?? [];
-    for (const id of keep) {
-      owned.push(id);
-      ownerByTask.set(id, member.memberId);
-    }
-  }
-
-  // 4. The rest (new tasks, tasks of departed members, overflow) go first to a member with local state for them and
-  //    room left, then fill the remaining capacity round-robin, which spreads a sub-topology's partitions.
-  const hasRoom = (memberId: string) => (tasksByMember.get(memberId)?.length ?? 0) < (quota.get(memberId) ?? 0);
-  for (const id of tasks) {
-    if (ownerByTask.has(id)) continue;
-    const memberId = (localOwners.get(id) ?? []).find(hasRoom);
-    if (memberId === undefined) continue;
+  const total = (memberId: string) => tasksByMember.get(memberId)?.length ?? 0;
+  const give = (id: TaskId, memberId: string) => {
     tasksByMember.get(memberId)?.push(id);
     ownerByTask.set(id, memberId);
-  }
-  const withRoom = sortedMembers.map((m) => m.memberId).filter(hasRoom);
-  let cursor = 0;
-  for (const id of tasks) {
-    if (ownerByTask.has(id)) continue;
-    let memberId: string | undefined;
-    for (let tries = 0; tries < withRoom.length && memberId === undefined; tries++) {
-      const candidate = withRoom[cursor++ % withRoom.length];
-      if (candidate !== undefined && hasRoom(candidate)) memberId = candidate;
-    }
-    if (memberId === undefined) break; // unreachable: the quotas add up to the number of tasks
-    tasksByMember.get(memberId)?.push(id);
-    ownerByTask.set(id, memberId);
-  }
+  };
+  const byTotalThenOrder = (a: string, b: string) => total(a) - total(b) || (memberOrder.get(a) ?? 0) - (memberOrder.get(b) ?? 0);
 
-  for (const owned of tasksByMember.values()) owned.sort((a, b) => (taskOrder.get(a) ?? 0) - (taskOrder.get(b) ?? 0));
+  // 2. Quotas per sub-topology, so every instance holds a share of every partitioned store: floor(n_s/m) each, and
+  //    the extra slots where members held more before, keeping totals within 1 (extra-slots.ts).
+  const sortedSpecs = [...specs].sort((a, b) => a.subtopology - b.subtopology);
+  const claimsBySub = sortedSpecs.map((spec) => {
+    const claimsOf = new Map<string, TaskId[]>(memberIds.map((id) => [id, []]));
+    for (const id of listTasks([spec])) {
+      const owner = claimedBy.get(id);
+      if (owner !== undefined) claimsOf.get(owner)?.push(id);
+    }
+    return claimsOf;
+  });
+  const previousCounts = new Map<string, number>(memberIds.map((id) => [id, 0]));
+  for (const owner of claimedBy.values()) previousCounts.set(owner, (previousCounts.get(owner) ?? 0) + 1);
+  const bases = sortedSpecs.map((spec) => Math.floor(spec.partitions / memberIds.length));
+  const extraSlots = chooseExtraSlots({
+    members: memberIds.length,
+    extras: sortedSpecs.map((spec) => spec.partitions % memberIds.length),
+    wants: claimsBySub.map((claimsOf, s) => memberIds.map((id) => (claimsOf.get(id)?.length ?? 0) > (bases[s] ?? 0))),
+    previousCounts: memberIds.map((id) => previousCounts.get(id) ?? 0),
+  });
+
+  sortedSpecs.forEach((spec, s) => {
+    const subTasks = listTasks([spec]);
+    const claimsOf = claimsBySub[s] ?? new Map<string, TaskId[]>();
+    const quota = new Map<string, number>(memberIds.map((id, m) => [id, (bases[s] ?? 0) + (extraSlots[s]?.[m] === true ? 1 : 0)]));
+    // Each member keeps as many of its claims as its quota allows; above quota it gives up first the tasks another
+    // member has local state for.
+    const owned = new Map<string, number>(memberIds.map((id) => [id, 0]));
+    for (const memberId of memberIds) {
+      const claims = claimsOf.get(memberId) ?? [];
+      const byPreference = [
+        ...claims.filter((id) => !hasStateElsewhere(id, memberId)),
+        ...claims.filter((id) => hasStateElsewhere(id, memberId)),
+      ];
+      for (const id of byPreference.slice(0, quota.get(memberId))) give(id, memberId);
+      owned.set(memberId, Math.min(claims.length, quota.get(memberId) ?? 0));
+    }
+    // The rest (new tasks, tasks of departed members, overflow) go first to a member with local state for them and
+    // room left, then to the member with room and the fewest tasks overall.
+    const hasRoom = (memberId: string) => (owned.get(memberId) ?? 0) < (quota.get(memberId) ?? 0);
+    const place = (id: TaskId, memberId: string) => {
+      give(id, memberId);
+      owned.set(memberId, (owned.get(memberId) ?? 0) + 1);
+    };
+    for (const id of subTasks) {
+      if (ownerByTask.has(id)) continue;
+      const memberId = (localOwners.get(id) ?? []).find(hasRoom);
+      if (memberId !== undefined) place(id, memberId);
+    }
+    for (const id of subTasks) {
+      if (ownerByTask.has(id)) continue;
+      const memberId = memberIds.filter(hasRoom).sort(byTotalThenOrder)[0];
+      if (memberId === undefined) break; // unreachable: the quotas add up to the sub-topology's task count
+      place(id, memberId);
+    }
+  });
+
+  for (const list of tasksByMember.values()) list.sort((a, b) => (taskOrder.get(a) ?? 0) - (taskOrder.get(b) ?? 0));
   return { tasksByMember, ownerByTask };
 }
 
