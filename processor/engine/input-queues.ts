@@ -122,6 +122,11 @@ export class InputQueues {
     queue.knownEnd = Math.max(queue.knownEnd ?? endOffset, endOffset);
   }
 
+  /** See StreamTask.fetchPosition. */
+  fetchPosition(tp: TopicPartitionId): number | undefined {
+    return this.byPartition.get(tp)?.fetchedTo;
+  }
+
   /** See StreamTask.advancePosition. */
   advancePosition(tp: TopicPartitionId, nextOffset: number): void {
     const queue = this.byPartition.get(tp);

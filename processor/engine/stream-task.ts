@@ -213,6 +213,15 @@ export class StreamTask {
   }
 
   /**
+   * The next offset of input `tp` the task expects from the consumer (after the last record it was given, or where
+   * it was told the consumer stands): where to resume fetching when the task stays open across a rebalance and
+   * keeps its buffered records. Undefined when never told.
+   */
+  fetchPosition(tp: TopicPartitionId): number | undefined {
+    return this.inputs.fetchPosition(tp);
+  }
+
+  /**
    * The consumer moved past offsets of input `tp` that hold no record it delivers (transaction markers, aborted
    * records) up to `nextOffset`, after delivering every record below it. Once those are processed, the task's
    * position for `tp` is `nextOffset`: its committed offset and, for a table input, its store's checkpoint, so a

@@ -145,6 +145,16 @@ export function assignTasks(specs: readonly TaskSpec[], members: readonly Assign
     members: memberIds.length,
     extras: sortedSpecs.map((spec) => spec.partitions % memberIds.length),
     wants: claimsBySub.map((claimsOf, s) => memberIds.map((id) => (claimsOf.get(id)?.length ?? 0) > (bases[s] ?? 0))),
+    localPreference: sortedSpecs.map((spec, s) => {
+      const base = bases[s] ?? 0;
+      const subTasks = listTasks([spec]);
+      return memberIds.map((memberId) => {
+        const claims = claimsBySub[s]?.get(memberId) ?? [];
+        if (claims.length > base) return claims.some((id) => hasStateElsewhere(id, memberId)) ? -1 : 0;
+        const localUnclaimed = subTasks.filter((id) => claimedBy.get(id) !== memberId && (localOwners.get(id) ?? []).includes(memberId));
+        return localUnclaimed.length > base - claims.length ? 1 : 0;
+      });
+    }),
     previousCounts: memberIds.map((id) => previousCounts.get(id) ?? 0),
   });
 
@@ -153,14 +163,16 @@ export function assignTasks(specs: readonly TaskSpec[], members: readonly Assign
     const claimsOf = claimsBySub[s] ?? new Map<string, TaskId[]>();
     const quota = new Map<string, number>(memberIds.map((id, m) => [id, (bases[s] ?? 0) + (extraSlots[s]?.[m] === true ? 1 : 0)]));
     // Each member keeps as many of its claims as its quota allows; above quota it gives up first the tasks another
-    // member has local state for.
+    // member with room in this sub-topology has local state for (they go there), then those anyone else has state for.
     const owned = new Map<string, number>(memberIds.map((id) => [id, 0]));
+    const roomFor = (memberId: string) => (quota.get(memberId) ?? 0) > (claimsOf.get(memberId)?.length ?? 0);
+    const shedRank = (id: TaskId, memberId: string) => {
+      const others = (localOwners.get(id) ?? []).filter((m) => m !== memberId);
+      return others.some(roomFor) ? 2 : others.length > 0 ? 1 : 0;
+    };
     for (const memberId of memberIds) {
       const claims = claimsOf.get(memberId) ?? [];
-      const byPreference = [
-        ...claims.filter((id) => !hasStateElsewhere(id, memberId)),
-        ...claims.filter((id) => hasStateElsewhere(id, memberId)),
-      ];
+      const byPreference = [0, 1, 2].flatMap((rank) => claims.filter((id) => shedRank(id, memberId) === rank));
       for (const id of byPreference.slice(0, quota.get(memberId))) give(id, memberId);
       owned.set(memberId, Math.min(claims.length, quota.get(memberId) ?? 0));
     }
@@ -183,6 +195,29 @@ export function assignTasks(specs: readonly TaskSpec[], members: readonly Assign
       place(id, memberId);
     }
   });
+
+  // 3. Among tasks that moved (none of them kept by its previous owner), swap two of one sub-topology when that puts
+  //    more of them where local state is: counts and kept tasks stay as they are.
+  const received = tasks.filter((id) => claimedBy.get(id) !== ownerByTask.get(id));
+  const hasState = (id: TaskId, memberId: string | undefined) => memberId !== undefined && (localOwners.get(id) ?? []).includes(memberId);
+  for (const first of received) {
+    const firstOwner = ownerByTask.get(first);
+    if (firstOwner === undefined || hasState(first, firstOwner)) continue;
+    const sub = parseTaskId(first).subtopology;
+    const second = received.find((id) => {
+      const owner = ownerByTask.get(id);
+      // The other owner loses nothing: it has no state for the task it gives up.
+      return parseTaskId(id).subtopology === sub && owner !== firstOwner && hasState(id, firstOwner) && !hasState(id, owner);
+    });
+    const secondOwner = second === undefined ? undefined : ownerByTask.get(second);
+    if (second === undefined || secondOwner === undefined) continue;
+    const firstList = tasksByMember.get(firstOwner) ?? [];
+    const secondList = tasksByMember.get(secondOwner) ?? [];
+    firstList[firstList.indexOf(first)] = second;
+    secondList[secondList.indexOf(second)] = first;
+    ownerByTask.set(first, secondOwner);
+    ownerByTask.set(second, firstOwner);
+  }
 
   for (const list of tasksByMember.values()) list.sort((a, b) => (taskOrder.get(a) ?? 0) - (taskOrder.get(b) ?? 0));
   return { tasksByMember, ownerByTask };

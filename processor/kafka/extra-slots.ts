@@ -5,12 +5,13 @@
  * Sub-topology s has n_s tasks over m members: every member gets floor(n_s/m) and r_s = n_s mod m members get one
  * more. Across sub-topologies, member totals must also stay within 1: with R = Σ r_s, every member gets
  * floor(R/m) or ceil(R/m) extras. Among those choices, the one keeping the most previous tasks puts extras where a
- * member held more than the base (`wants`); ties go to members with fewer previous tasks overall (a newcomer
- * rather than an old member takes what others shed), then to the sorted member order.
+ * member held more than the base (`wants`); ties go where local state says (a restarted member gets back the tasks
+ * it has state for), then to members with fewer previous tasks overall (a newcomer rather than an old member takes
+ * what others shed), then to the sorted member order.
  *
  * Flow: source → sub-topology (capacity r_s) → member (capacity 1; cost −W when it wants it, else its previous
- * task count) → sink (floor(R/m) units at cost −B, one more at cost 0). B makes every member reach floor(R/m);
- * W makes a kept task outweigh every tie-break. Successive shortest paths (Bellman-Ford): the graphs are tiny.
+ * task count, − L × local preference) → sink (floor(R/m) units at cost −B, one more at cost 0). B makes every
+ * member reach floor(R/m); W makes a kept task outweigh every local preference, L a local preference every count. Successive shortest paths (Bellman-Ford): the graphs are tiny.
  */
 export interface ExtraSlotProblem {
   /** Members in their sorted order. */
@@ -19,19 +20,25 @@ export interface ExtraSlotProblem {
   readonly extras: readonly number[];
   /** wants[s][m]: member m held more than the base of sub-topology s. */
   readonly wants: readonly (readonly boolean[])[];
+  /**
+   * localPreference[s][m], a weaker hint than `wants`: +1 when an extra task of s at m would be one m has local state
+   * for (it comes back after a restart), −1 when m keeping an extra of s keeps a task another member has state for.
+   */
+  readonly localPreference?: readonly (readonly number[])[];
   /** Per member, its previous task count (tie-break: fewer first). */
   readonly previousCounts: readonly number[];
 }
 
 /** extra[s][m]: member m gets the base + 1 tasks of sub-topology s. */
 export function chooseExtraSlots(problem: ExtraSlotProblem): boolean[][] {
-  const { members, extras, wants, previousCounts } = problem;
+  const { members, extras, wants, previousCounts, localPreference } = problem;
   const subs = extras.length;
   const totalExtras = extras.reduce((a, b) => a + b, 0);
   if (totalExtras === 0 || members === 0) return extras.map(() => new Array<boolean>(members).fill(false));
   const low = Math.floor(totalExtras / members);
   const tieBreakMax = Math.max(0, ...previousCounts) + 1;
-  const keepWeight = tieBreakMax * (totalExtras + 1) + 1;
+  const localWeight = tieBreakMax * (totalExtras + 1) + 1;
+  const keepWeight = 2 * localWeight * (totalExtras + 1) + 1;
   const floorWeight = keepWeight * (totalExtras + 1) + 1;
 
   // Nodes: 0 source, 1..subs sub-topologies, subs+1..subs+members members, subs+members+1 sink.
@@ -56,7 +63,8 @@ export function chooseExtraSlots(problem: ExtraSlotProblem): boolean[][] {
   for (let s = 0; s < subs; s++) {
     slotEdge.push([]);
     for (let m = 0; m < members; m++) {
-      const edgeCost = wants[s]?.[m] === true ? -keepWeight : (previousCounts[m] ?? 0);
+      const preference = localPreference?.[s]?.[m] ?? 0;
+      const edgeCost = (wants[s]?.[m] === true ? -keepWeight : (previousCounts[m] ?? 0)) - preference * localWeight;
       slotEdge[s]?.push(addEdge(1 + s, subs + 1 + m, 1, edgeCost));
     }
   }

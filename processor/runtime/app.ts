@@ -232,6 +232,7 @@ export class TributaryApp {
       recordsSent: this.sender?.sent ?? 0,
       commits: tasks?.commits ?? 0,
       rebalances: tasks?.rebalances ?? 0,
+      unmovedTaskPauses: tasks?.unmovedTaskPauses ?? { count: 0, lastMs: undefined, maxMs: undefined },
       consumerLag: Object.fromEntries(this.tasks?.consumerLag() ?? []),
       deadLetters: deadLetterCounts(this.engineMetrics.snapshot()),
       timings: {

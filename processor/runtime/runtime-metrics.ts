@@ -57,6 +57,23 @@ export function runtimeMetricFamilies(stats: RuntimeStats): MetricFamily[] {
       samples: [{ labels: {}, value: stats.rebalances }],
     },
     {
+      name: 'tributary_unmoved_task_pause_seconds',
+      help: 'Per rebalance, the longest time a task kept by this instance went without processing (last record before to first after).',
+      type: 'gauge',
+      samples: [
+        ...(stats.unmovedTaskPauses.lastMs === undefined
+          ? []
+          : [{ labels: { stat: 'last' }, value: stats.unmovedTaskPauses.lastMs / 1000 }]),
+        ...(stats.unmovedTaskPauses.maxMs === undefined ? [] : [{ labels: { stat: 'max' }, value: stats.unmovedTaskPauses.maxMs / 1000 }]),
+      ],
+    },
+    {
+      name: 'tributary_unmoved_task_pauses_total',
+      help: 'Rebalances after which tasks kept by this instance processed again (each measured in tributary_unmoved_task_pause_seconds).',
+      type: 'counter',
+      samples: [{ labels: {}, value: stats.unmovedTaskPauses.count }],
+    },
+    {
       name: 'tributary_consumer_lag',
       help: 'High watermark minus next offset, per input partition, as of the last fetched batch.',
       type: 'gauge',

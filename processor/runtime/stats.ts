@@ -3,6 +3,7 @@ import type { AppState } from '../../http-query/query-source.js';
 import type { EngineMetricsSnapshot } from '../engine/metrics.js';
 import type { StoreRestoreTotals } from './restoration-tracker.js';
 import type { TaskView } from './task-registry.js';
+import type { RebalancePauses } from './task-manager.js';
 
 export interface RuntimeTimings {
   /** Epoch ms of each milestone (undefined until reached). */
@@ -25,6 +26,8 @@ export interface RuntimeStats {
   readonly recordsSent: number;
   readonly commits: number;
   readonly rebalances: number;
+  /** How long tasks kept through rebalances stopped processing (see TaskManager's RebalancePauses). */
+  readonly unmovedTaskPauses: RebalancePauses;
   /** `topic:partition` → lag as of the last fetched batch. */
   readonly consumerLag: Readonly<Record<string, number>>;
   /** Dead letters written since start, per stage and source topic (production: the topic the output was meant for). */

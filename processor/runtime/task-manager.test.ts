@@ -416,6 +416,30 @@ describe('TaskManager on a fake group member', () => {
     await h.stop();
   });
 
+  it('keeps a task it keeps open across a rebalance: served at once, nothing restored or replayed', async () => {
+    const h = await harness();
+    await h.start(['0_0', '0_1'], { commitIntervalMs: 0 });
+    h.cluster.append('customers', 0, [{ key: KEY.p0[0], value: 'Ada', timestamp: 1 }]);
+    h.cluster.append('orders', 0, [{ key: KEY.p0[0], value: 'o1', timestamp: 5 }]);
+    await h.restored();
+    await h.pollUntilServed('0_0');
+    const openedBefore = h.tracker.progress().filter((p) => p.partition === 0);
+
+    h.member.signalRebalance();
+    await h.member.assign(['0_0'], [{ memberId: 'member-2', url: 'http://member-2', tasks: ['0_1'] }]);
+    // No catching-up phase: the kept task's store is served as soon as the assignment is set up.
+    expect(await h.storeGet('0_0', KEY.p0[0])).toBe('Ada');
+    expect(h.tracker.progress().filter((p) => p.partition === 0)).toEqual(openedBefore);
+    h.cluster.append('orders', 0, [{ key: KEY.p0[0], value: 'o2', timestamp: 6 }]);
+    await h.member.pollUntilIdle();
+    expect(h.outValues(0)).toEqual([`${KEY.p0[0]}=o1@Ada`, `${KEY.p0[0]}=o2@Ada`]);
+    expect(h.assigned.at(-1)).toEqual({ epoch: 2, tasks: ['0_0'], added: [], removed: ['0_1'], members: 2 });
+    // The kept task's pause (its last record before the rebalance → its first after) is measured once.
+    expect(h.manager.stats().unmovedTaskPauses).toMatchObject({ count: 1 });
+    expect(h.manager.stats().unmovedTaskPauses.lastMs).toBeGreaterThanOrEqual(0);
+    await h.stop();
+  });
+
   it('commits the batch that saw the rebalance at its heartbeat, then lets the member rejoin', async () => {
     const h = await harness();
     await h.start(['0_0']);
@@ -442,8 +466,9 @@ describe('TaskManager on a fake group member', () => {
     await h.member.assign(['0_0']);
     h.cluster.append('orders', 0, [{ key: KEY.p0[1], value: 'o2', timestamp: 6 }]);
     await h.member.pollUntilIdle();
-    // The new epoch re-processes from the last accepted commit (none: the start): a duplicate, never a loss.
-    expect(h.outValues(0)).toEqual([`${KEY.p0[0]}=o1@none`, `${KEY.p0[0]}=o1@none`, `${KEY.p0[1]}=o2@none`]);
+    // The task stayed with this member, open: it goes on after what it processed (no replay of o1), and the next
+    // commit covers both records.
+    expect(h.outValues(0)).toEqual([`${KEY.p0[0]}=o1@none`, `${KEY.p0[1]}=o2@none`]);
     expect(h.committed('orders', 0)).toBe(2);
     expect(h.failures).toEqual([]);
     await h.stop();

@@ -7,8 +7,9 @@
  * lookups port (kafka/cluster-lookups.ts).
  *
  * Assignment (rebalances are eager: every assignment replaces the previous one):
- *   flush the previous tasks (stores written; the offset commit may be refused), stop their restoration, close them,
- *   close the stores of tasks that moved away (kept on disk for a later return), open stores for the new tasks and
+ *   flush the previous tasks (stores written; the offset commit may be refused), stop their restoration; tasks kept
+ *   by this member stay open as they are (restored ones; their inputs are sought to where each task stands), the
+ *   others are closed, with the stores of tasks that moved away (kept on disk for a later return); open stores for the new tasks and
  *   plan their table restoration (restoration-plan.ts, range rule in restore-range.ts: from the local checkpoint up
  *   to the group's committed offset; a store the log cannot continue is cleared first). Restoration runs outside the
  *   group, through one ChangelogReader per assignment (changelog-reader.ts, the same component global tables
@@ -103,10 +104,22 @@ export interface TaskChangeHooks {
   committed(offsets: ReadonlyMap<TopicPartitionId, number>): void;
 }
 
+/**
+ * How long tasks this member kept through a rebalance stopped processing: from a kept task's last record before the
+ * rebalance to its first record after it. One measurement per rebalance (the longest among its kept tasks that
+ * processed records on both sides).
+ */
+export interface RebalancePauses {
+  readonly count: number;
+  readonly lastMs: number | undefined;
+  readonly maxMs: number | undefined;
+}
+
 export interface TaskManagerCounters {
   readonly recordsProcessed: number;
   readonly commits: number;
   readonly rebalances: number;
+  readonly unmovedTaskPauses: RebalancePauses;
   readonly firstAssignmentAt: number | undefined;
   readonly firstRecordProcessedAt: number | undefined;
 }
@@ -129,6 +142,13 @@ export class TaskManager {
   private readonly partitioner = new OutputPartitioner();
   /** Every task's outputs and dead letters, in processing order (see record-collector.ts). */
   private readonly collector: RecordCollector;
+  /** When each open task last processed a record. */
+  private readonly lastProcessedAt = new Map<TaskId, number>();
+  /** Kept tasks of the latest rebalance that have not processed since: their last record before it. */
+  private readonly pausedSince = new Map<TaskId, number>();
+  /** The longest pause measured so far for the latest rebalance (reported when its last kept task resumed). */
+  private currentPause: number | undefined;
+  private pauses: RebalancePauses = { count: 0, lastMs: undefined, maxMs: undefined };
   private counters = {
     recordsProcessed: 0,
     commits: 0,
@@ -226,7 +246,7 @@ export class TaskManager {
   }
 
   stats(): TaskManagerCounters {
-    return { ...this.counters };
+    return { ...this.counters, unmovedTaskPauses: this.pauses };
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -257,8 +277,14 @@ export class TaskManager {
       }
       const before = new Set([...this.registry.all()].map((active) => active.id));
       const mine = new Set(assignment.mine);
-      // Eager: every task is closed and the new ones opened; stores of tasks kept stay open in between.
-      await this.closeTasks(mine);
+      // Tasks this member keeps stay open as they are (stores, restoration state, buffered records): the eager
+      // protocol revoked their partitions, but nothing about them changed. Tasks still restoring are reopened (the
+      // assignment's one restoration job restarts them from their checkpoints); stores of every kept task stay open.
+      const keepOpen = new Set(
+        [...this.registry.all()].filter((active) => mine.has(active.id) && !active.restoration.restoring).map((active) => active.id),
+      );
+      await this.closeTasks(mine, keepOpen);
+      this.startPauseMeasurement(keepOpen);
       this.epoch = assignment.epoch;
       this.registry.assignmentReceived(assignment);
       this.committed.clear();
@@ -365,6 +391,7 @@ export class TaskManager {
       if (active.restoration.restoring || !active.task.readyToProcess(now)) continue;
       const result = await active.task.process({ nowMs: now });
       processed += result.processed;
+      if (result.processed > 0) this.noteProcessed(active.id, now);
       for (const record of result.outputs) outputs.push(record);
     }
     // Dead letters of records that failed after a repartition get the user's original record first (rare).
@@ -378,6 +405,32 @@ export class TaskManager {
     if (!this.dirty) return;
     // A table partition catching up is served once a commit holds it: do not wait for the interval then.
     if (Date.now() - this.lastCommitAt >= this.options.commitIntervalMs || this.commitWouldCatchUp()) await this.commitAll(epoch, false);
+  }
+
+  /** A rebalance kept `kept` open: measure how long each of them goes without processing. */
+  private startPauseMeasurement(kept: ReadonlySet<TaskId>): void {
+    this.finishPauseMeasurement();
+    for (const id of [...this.lastProcessedAt.keys()]) if (!kept.has(id)) this.lastProcessedAt.delete(id);
+    for (const [id, at] of this.lastProcessedAt) this.pausedSince.set(id, at);
+  }
+
+  private noteProcessed(id: TaskId, now: number): void {
+    this.lastProcessedAt.set(id, now);
+    const since = this.pausedSince.get(id);
+    if (since === undefined) return;
+    this.pausedSince.delete(id);
+    this.currentPause = Math.max(this.currentPause ?? 0, now - since);
+    if (this.pausedSince.size === 0) this.finishPauseMeasurement();
+  }
+
+  /** Reports the latest rebalance's pause (kept tasks that never processed again do not count). */
+  private finishPauseMeasurement(): void {
+    this.pausedSince.clear();
+    const pause = this.currentPause;
+    this.currentPause = undefined;
+    if (pause === undefined) return;
+    this.pauses = { count: this.pauses.count + 1, lastMs: pause, maxMs: Math.max(this.pauses.maxMs ?? 0, pause) };
+    this.options.logger.info('tasks kept through the rebalance processed again', { pauseMs: pause });
   }
 
   private commitWouldCatchUp(): boolean {
@@ -431,13 +484,17 @@ export class TaskManager {
   // Task lifecycle and restoration
   // -------------------------------------------------------------------------------------------------------------
 
-  /** Closes every task; closes the stores of tasks not in `keepStores` (their directories stay for a later return). */
-  private async closeTasks(keepStores: ReadonlySet<TaskId>): Promise<void> {
+  /**
+   * Closes every task but those in `keepOpen`; closes the stores of tasks not in `keepStores` (their directories stay
+   * for a later return).
+   */
+  private async closeTasks(keepStores: ReadonlySet<TaskId>, keepOpen: ReadonlySet<TaskId> = new Set()): Promise<void> {
     // Restoration writes to the stores: it ends (every write settled) before they close.
     const restoration = this.restoration;
     this.restoration = undefined;
     await restoration?.stop();
-    await Promise.all([...this.registry.all()].map((active) => this.closeTask(active, keepStores.has(active.id))));
+    const closing = [...this.registry.all()].filter((active) => !keepOpen.has(active.id));
+    await Promise.all(closing.map((active) => this.closeTask(active, keepStores.has(active.id))));
   }
 
   private closeTask(active: ActiveTask, keepStores: boolean): Promise<unknown> {
@@ -448,23 +505,25 @@ export class TaskManager {
 
   private async openTasks(assignment: GroupAssignment): Promise<void> {
     const { topology, cluster, groupId, logger } = this.options;
+    const kept = assignment.mine.filter((id) => this.registry.get(id) !== undefined);
+    const opening = assignment.mine.filter((id) => this.registry.get(id) === undefined);
+    for (const id of kept) this.resumeKept(id);
     // Committed offsets and log ranges of every input: table restoration ranges, where each input starts, and the end
     // offsets a task waits for (timestamp order across separately fetched partitions) and its tables catch up to.
-    const inputTopics = [...new Set(assignment.mine.flatMap((id) => topology.subtopologies[parseTaskId(id).subtopology].sourceTopics))];
+    const inputTopics = [...new Set(opening.flatMap((id) => topology.subtopologies[parseTaskId(id).subtopology].sourceTopics))];
     const committed =
       inputTopics.length > 0 ? await cluster.fetchCommittedOffsets(groupId, inputTopics) : new Map<TopicPartitionId, number>();
     const logs = new Map<TopicPartitionId, LogOffsets>();
     // Changelog topics of derived-table stores: restored from the store's checkpoint to their end (no committed offset).
-    const changelogTopics = [
-      ...new Set(assignment.mine.flatMap((id) => topology.subtopologies[parseTaskId(id).subtopology].changelogTopics)),
-    ];
+    const changelogTopics = [...new Set(opening.flatMap((id) => topology.subtopologies[parseTaskId(id).subtopology].changelogTopics))];
     for (const topic of [...inputTopics, ...changelogTopics]) {
       for (const [partition, range] of await cluster.fetchOffsetRanges(topic)) logs.set(topicPartitionId(topic, partition), range);
     }
-    for (const id of assignment.mine) this.registry.add(await this.openTask(id, committed, logs));
+    for (const id of opening) this.registry.add(await this.openTask(id, committed, logs));
     logger.info('assignment set up', {
       epoch: assignment.epoch,
       tasks: assignment.mine.join(','),
+      kept: kept.join(','),
       restoring: [...this.registry.all()]
         .filter((t) => t.restoration.restoring)
         .map((t) => t.id)
@@ -472,6 +531,22 @@ export class TaskManager {
       members: assignment.members.length,
     });
     this.startRestoration(assignment.epoch);
+  }
+
+  /**
+   * A task kept open across the rebalance: the member forgot its fetch positions (eager revocation) and would start
+   * at the committed offsets, so every input is sought to where the task expects its next record (after the records
+   * it still holds buffered).
+   */
+  private resumeKept(id: TaskId): void {
+    const active = this.registry.get(id);
+    if (active === undefined) return;
+    for (const input of active.task.inputPartitions) {
+      const position = active.task.fetchPosition(input);
+      if (position === undefined) continue;
+      const { topic, partition } = parseTopicPartitionId(input);
+      this.member.seek(topic, partition, position);
+    }
   }
 
   /** Opens a task and positions its inputs: table partitions where the task takes over, all paused while it restores. */

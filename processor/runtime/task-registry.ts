@@ -53,6 +53,11 @@ export class TaskRegistry implements TaskRegistryView {
     return active;
   }
 
+  /** The open task `id`, if any. */
+  get(id: TaskId): ActiveTask | undefined {
+    return this.tasks.get(id);
+  }
+
   /** True while `active` is one of the open tasks (not closed by a later assignment). */
   has(active: ActiveTask): boolean {
     return this.tasks.get(active.id) === active;
