@@ -67,6 +67,8 @@ export interface GroupConsumerOptions extends GroupMemberHandlers {
    * the group is removed before joining (previous-incarnation.ts), so the join does not wait out its session.
    */
   readonly memberIds?: MemberIdStore;
+  /** Standby replicas per task when this member leads the group (every instance should pass the same). Default 0. */
+  readonly numStandbyReplicas?: number;
   /** Default 30000 (kafkajs). The broker bounds it with group.min/max.session.timeout.ms. */
   readonly sessionTimeoutMs?: number;
   /** Default 60000 (kafkajs): how long the coordinator waits for every member to rejoin. */
@@ -354,7 +356,9 @@ export class GroupConsumer implements GroupMember {
     try {
       await previous;
       if (map === undefined || epoch !== this.epoch) return; // superseded by a newer assignment, or stopped
-      await this.deliverAssignment(this.join.assignment(epoch, payload, received, map));
+      const assignment = this.join.assignment(epoch, payload, received, map);
+      this.join.heldStandbys = assignment.standbys ?? [];
+      await this.deliverAssignment(assignment);
     } finally {
       finished();
     }

@@ -38,6 +38,8 @@ export interface GroupJoinOptions {
   readonly url: string;
   readonly instanceId?: string;
   readonly localTasks?: () => readonly TaskId[];
+  /** Standby replicas per task when this member leads (see standby-assignor.ts). Default 0. */
+  readonly numStandbyReplicas?: number;
   readonly logger: Logger;
 }
 
@@ -50,6 +52,8 @@ export interface ReceivedTasks {
 export class GroupJoin {
   /** Tasks held: the stickiness hint sent in the next JoinGroup (kept while rebalancing, as Java's client does). */
   heldTasks: readonly TaskId[] = [];
+  /** Standbys held: their stickiness hint. */
+  heldStandbys: readonly TaskId[] = [];
   /** The leader's own last result (saves it a describeGroup round trip). */
   private leaderMap: GroupMap | undefined;
   private failure: TributaryError | undefined;
@@ -74,6 +78,7 @@ export class GroupJoin {
             instanceId: this.options.instanceId ?? null,
             previousTasks: this.heldTasks,
             localTasks: this.localTasks(),
+            previousStandbys: this.heldStandbys,
           }),
         }),
         assign: async ({ members }) => {
@@ -124,6 +129,7 @@ export class GroupJoin {
       memberId: member.memberId,
       isLeader: member.isLeader,
       mine: received.mine,
+      standbys: map.members.find((m) => m.memberId === member.memberId)?.standbys ?? [],
       topicPartitions: received.topicPartitions,
       all,
       members: map.members,
@@ -181,7 +187,7 @@ export class GroupJoin {
 
   private assignAsLeader(members: readonly KafkaGroupMember[]): GroupMemberAssignment[] {
     const decoded = members.map((member) => ({ memberId: member.memberId, data: this.decodeMemberMetadata(member) }));
-    const { map, assignments } = buildLeaderAssignment(this.options.tasks, decoded);
+    const { map, assignments } = buildLeaderAssignment(this.options.tasks, decoded, this.options.numStandbyReplicas ?? 0);
     this.leaderMap = map;
     return assignments;
   }

@@ -45,6 +45,8 @@ export interface TaskOwner {
 
 export interface GroupMemberInfo extends TaskOwner {
   readonly tasks: readonly TaskId[];
+  /** Tasks this member keeps standby replicas of (`numStandbyReplicas`). */
+  readonly standbys?: readonly TaskId[];
 }
 
 export interface GroupAssignment {
@@ -56,6 +58,8 @@ export interface GroupAssignment {
   readonly isLeader: boolean;
   /** This member's tasks, sorted by (subtopology, partition). */
   readonly mine: readonly TaskId[];
+  /** Tasks this member keeps standby replicas of (none unless the leader runs with `numStandbyReplicas`). */
+  readonly standbys?: readonly TaskId[];
   /** The topic-partitions `mine` reads (partition p of every source topic of the task's sub-topology). */
   readonly topicPartitions: readonly TopicPartition[];
   /** Every task of the application → its owner. */

@@ -47,6 +47,16 @@ describe('group protocol', () => {
     expect(decodeGroupMap([assignments[0].memberAssignment, other.assignments[1].memberAssignment])).toBeUndefined();
   });
 
+  it('carries the standbys in the map: each task once per replica, never on its active owner', () => {
+    const { map, assignments } = buildLeaderAssignment(tasks, [member('m1', 'http://a'), member('m2', 'http://b')], 1);
+    expect(decodeGroupMap(assignments.map((a) => a.memberAssignment))).toEqual(map);
+    const [m1, m2] = map.members;
+    expect(m1?.standbys).toEqual(m2?.tasks);
+    expect(m2?.standbys).toEqual(m1?.tasks);
+    // Without standbys every member's list is empty.
+    expect(buildLeaderAssignment(tasks, [member('m1', 'http://a')], 1).map.members[0]?.standbys).toEqual([]);
+  });
+
   it('refuses topics whose partition counts no longer match their sub-topology', () => {
     expect(() => checkCoPartitioning(tasks, (topic) => (topic === 'orders' ? 4 : 2))).not.toThrow();
     expect(() => checkCoPartitioning(tasks, (topic) => (topic === 'customers' ? 3 : topic === 'orders' ? 4 : 2))).toThrow(

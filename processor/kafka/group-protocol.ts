@@ -14,6 +14,7 @@ import { pack, unpack } from 'msgpackr';
 import { CoPartitioningError } from '../../errors.js';
 import { isTaskId, type TaskId } from '../../common/task-id.js';
 import { assignTasks, topicPartitionsOfTasks, type AssignorMember, type TaskSpec } from './assignor.js';
+import { assignStandbys } from './standby-assignor.js';
 import type { GroupMemberInfo } from './group-member.js';
 
 // kafkajs spreads its exports into module.exports, which Node's ESM named-export detection cannot see.
@@ -30,6 +31,8 @@ export interface MemberUserData {
   readonly instanceId: string | null;
   readonly previousTasks: readonly TaskId[];
   readonly localTasks: readonly TaskId[];
+  /** Standbys held in the last assignment (absent from members of earlier versions: none). */
+  readonly previousStandbys?: readonly TaskId[];
 }
 
 /** Assignment `userData` (SyncGroup): the same bytes for every member. */
@@ -41,6 +44,7 @@ interface AssignmentUserData {
     readonly url: string;
     readonly instanceId: string | null;
     readonly tasks: readonly TaskId[];
+    readonly standbys?: readonly TaskId[];
   }[];
 }
 
@@ -84,6 +88,7 @@ export function checkCoPartitioning(tasks: readonly TaskSpec[], partitionCount: 
 export function buildLeaderAssignment(
   tasks: readonly TaskSpec[],
   members: readonly { readonly memberId: string; readonly data: MemberUserData }[],
+  standbyReplicas = 0,
 ): { readonly map: GroupMap; readonly assignments: { memberId: string; memberAssignment: Buffer }[] } {
   const assignorMembers: AssignorMember[] = members.map((m) => ({
     memberId: m.memberId,
@@ -92,6 +97,17 @@ export function buildLeaderAssignment(
     localTasks: m.data.localTasks,
   }));
   const result = assignTasks(tasks, assignorMembers);
+  const standbys = assignStandbys(
+    tasks,
+    result,
+    members.map((m) => ({
+      memberId: m.memberId,
+      instanceId: m.data.instanceId ?? undefined,
+      previousStandbys: m.data.previousStandbys ?? [],
+      localTasks: m.data.localTasks,
+    })),
+    standbyReplicas,
+  );
   const map: GroupMap = {
     assignmentId: randomBytes(8).toString('hex'),
     members: members
@@ -100,13 +116,20 @@ export function buildLeaderAssignment(
         url: m.data.url,
         instanceId: m.data.instanceId ?? undefined,
         tasks: result.tasksByMember.get(m.memberId) ?? [],
+        standbys: standbys.get(m.memberId) ?? [],
       }))
       .sort((a, b) => (a.memberId < b.memberId ? -1 : a.memberId > b.memberId ? 1 : 0)),
   };
   const userData = pack({
     v: PROTOCOL_VERSION,
     assignmentId: map.assignmentId,
-    members: map.members.map((m) => ({ memberId: m.memberId, url: m.url, instanceId: m.instanceId ?? null, tasks: m.tasks })),
+    members: map.members.map((m) => ({
+      memberId: m.memberId,
+      url: m.url,
+      instanceId: m.instanceId ?? null,
+      tasks: m.tasks,
+      standbys: m.standbys ?? [],
+    })),
   } satisfies AssignmentUserData);
   const assignments = map.members.map((member) => ({
     memberId: member.memberId,
@@ -140,7 +163,13 @@ export function decodeGroupMap(assignments: readonly Buffer[]): GroupMap | undef
     if (map === undefined) {
       map = {
         assignmentId: data.assignmentId,
-        members: data.members.map((m) => ({ memberId: m.memberId, url: m.url, instanceId: m.instanceId ?? undefined, tasks: m.tasks })),
+        members: data.members.map((m) => ({
+          memberId: m.memberId,
+          url: m.url,
+          instanceId: m.instanceId ?? undefined,
+          tasks: m.tasks,
+          standbys: m.standbys ?? [],
+        })),
       };
     } else if (map.assignmentId !== data.assignmentId) {
       return undefined;
@@ -159,7 +188,8 @@ function isMemberUserData(data: unknown): data is MemberUserData {
     Array.isArray(d.previousTasks) &&
     d.previousTasks.every(isTaskId) &&
     Array.isArray(d.localTasks) &&
-    d.localTasks.every(isTaskId)
+    d.localTasks.every(isTaskId) &&
+    (d.previousStandbys === undefined || (Array.isArray(d.previousStandbys) && d.previousStandbys.every(isTaskId)))
   );
 }
 
@@ -178,7 +208,8 @@ function isAssignmentUserData(data: unknown): data is AssignmentUserData {
         typeof member.url === 'string' &&
         (member.instanceId === null || typeof member.instanceId === 'string') &&
         Array.isArray(member.tasks) &&
-        member.tasks.every(isTaskId)
+        member.tasks.every(isTaskId) &&
+        (member.standbys === undefined || (Array.isArray(member.standbys) && member.standbys.every(isTaskId)))
       );
     })
   );

@@ -1,7 +1,7 @@
 /**
  * Where standby replicas of tasks go (`numStandbyReplicas`): pure logic, no kafkajs, on top of the active assignment
- * of assignor.ts. Not yet carried by the group protocol nor run by the runtime: this is the placement rule the
- * standby tasks will use.
+ * of assignor.ts. The leader runs it (group-protocol.ts) and the group map carries each member's standbys; the
+ * runtime keeps them (processor/runtime/standby-tasks.ts).
  *
  * Guarantees of `assignStandbys` (property-tested in standby-assignor.test.ts):
  * - every task gets min(replicas, members − 1) standbys, on distinct members, never on its active owner;

@@ -421,6 +421,7 @@ export class TributaryApp {
                 url: this.advertisedUrl,
                 instanceId: this.resolvedInstanceId,
                 memberIds: memberIdFile(stateDirectory.appDir, 'tasks'),
+                numStandbyReplicas: options.numStandbyReplicas,
                 sessionTimeoutMs: options.sessionTimeoutMs,
                 heartbeatIntervalMs: options.heartbeatIntervalMs,
                 rebalanceTimeoutMs: options.rebalanceTimeoutMs,
@@ -443,6 +444,7 @@ export class TributaryApp {
             maxTaskIdleMs: options.maxTaskIdleMs,
             readers: (readerOptions) => new PartitionReader(client, readerOptions),
             readinessLag: options.readinessLag,
+            standbys: options.numStandbyReplicas > 0,
             onRebalancing: () => {
               if (this.currentState === 'running') this.transition('rebalancing');
             },

@@ -81,6 +81,12 @@ export interface TributaryAppOptions {
    */
   readonly readinessLag?: number;
   /**
+   * Standby replicas per task (Kafka Streams' num.standby.replicas): each co-partitioned task's table and derived
+   * stores are also kept up to date on this many other instances (fewer when the group is smaller), so a failover
+   * restores only what the standby had not read yet. Default 0.
+   */
+  readonly numStandbyReplicas?: number;
+  /**
    * What start() does when an internal topic of this application that the topology no longer reads (a renamed
    * repartition topic) holds records the group never read: `'warn'` (default) logs how to drain it and lists it in
    * GET /metadata; `'fail'` refuses to start (OrphanedInternalTopicsError).
@@ -110,6 +116,7 @@ export interface ResolvedAppOptions {
   readonly fetchMaxWaitMs: number;
   readonly maxTaskIdleMs: number;
   readonly readinessLag: number;
+  readonly numStandbyReplicas: number;
   readonly orphanedInternalTopics: 'warn' | 'fail';
   readonly productionRetries: number;
   readonly logger: Logger;
@@ -173,6 +180,7 @@ export function resolveAppOptions(topology: Topology, options: TributaryAppOptio
   const maxTaskIdleMs = nonNegativeInt('maxTaskIdleMs', options.maxTaskIdleMs, 0);
   const productionRetries = nonNegativeInt('productionRetries', options.productionRetries, 3);
   const readinessLag = nonNegativeInt('readinessLag', options.readinessLag, 0);
+  const numStandbyReplicas = nonNegativeInt('numStandbyReplicas', options.numStandbyReplicas, 0);
   const orphanedInternalTopics = options.orphanedInternalTopics ?? 'warn';
   if (orphanedInternalTopics !== 'warn' && orphanedInternalTopics !== 'fail')
     problems.push(`orphanedInternalTopics: ${String(orphanedInternalTopics)} must be 'warn' or 'fail'`);
@@ -232,6 +240,7 @@ export function resolveAppOptions(topology: Topology, options: TributaryAppOptio
     fetchMaxWaitMs,
     maxTaskIdleMs,
     readinessLag,
+    numStandbyReplicas,
     orphanedInternalTopics,
     productionRetries,
     logger: options.logger ?? silentLogger,

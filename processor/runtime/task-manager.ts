@@ -58,6 +58,7 @@ import { SerialExecutor } from './serial.js';
 import { TaskRegistry, type TaskRegistryView } from './task-registry.js';
 import { closeActiveTask, openActiveTask, type ActiveTask, type TaskOpeningContext } from './active-task.js';
 import { commitTasks } from './commit-sequence.js';
+import { StandbyTasks } from './standby-tasks.js';
 
 export interface TaskManagerOptions {
   readonly topology: Topology;
@@ -86,6 +87,8 @@ export interface TaskManagerOptions {
   readonly readers: PartitionReaderFactory;
   /** Records a table store partition may be behind the end offset at assignment and count as caught up. Default 0. */
   readonly readinessLag?: number;
+  /** Keep the standby replicas the group assigns this member (standby-tasks.ts). Default false. */
+  readonly standbys?: boolean;
   /** A rebalance started: queries must answer 503 until the next assignment is set up. */
   readonly onRebalancing: () => void;
   /** A new assignment is set up and its records flow (restoration may still be running). */
@@ -162,6 +165,8 @@ export class TaskManager {
   private readonly taskContext: TaskOpeningContext;
   /** The restoration of the current assignment's table stores, while it runs. */
   private restoration: ChangelogReader | undefined;
+  /** Standby replicas of other members' tasks (when enabled). */
+  private readonly standbys: StandbyTasks | undefined;
 
   constructor(options: TaskManagerOptions, localStateTasks: readonly TaskId[]) {
     this.options = options;
@@ -178,6 +183,17 @@ export class TaskManager {
       partitioner: this.partitioner,
       onFailure: (error) => this.fail(error),
     });
+    this.standbys = options.standbys
+      ? new StandbyTasks({
+          topology: options.topology,
+          stateDirectory: options.stateDirectory,
+          cluster: options.cluster,
+          readers: options.readers,
+          errorPolicy: options.errorPolicy,
+          metrics: options.metrics,
+          logger: options.logger,
+        })
+      : undefined;
     this.member = options.member({
       localTasks: () => [...this.localStateTasks],
       eachBatch: (records, context) => this.handleBatch(records, context),
@@ -229,7 +245,10 @@ export class TaskManager {
         await this.commitAll(this.epoch, true).catch((error: unknown) => this.options.logger.error('final commit failed', { error }));
     });
     await this.member.stop().catch((error: unknown) => this.options.logger.warn('leaving the group failed', { error }));
-    await this.serial.run(async () => this.closeTasks(new Set()));
+    await this.serial.run(async () => {
+      await this.standbys?.pause(new Set(), new Set());
+      await this.closeTasks(new Set());
+    });
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -285,11 +304,21 @@ export class TaskManager {
       );
       await this.closeTasks(mine, keepOpen);
       this.startPauseMeasurement(keepOpen);
+      // Standbys stop reading; those that become active hand their open stores over, those dropped close.
+      const standbys = assignment.standbys ?? [];
+      await this.standbys?.pause(new Set(standbys), mine);
       this.epoch = assignment.epoch;
       this.registry.assignmentReceived(assignment);
       this.committed.clear();
       this.lag.clear();
       await this.openTasks(assignment);
+      if (this.standbys !== undefined) {
+        await this.standbys.follow(
+          standbys.filter((id) => !mine.has(id)),
+          (error) => this.options.logger.warn('standby replicas stopped following; they resume at the next assignment', { error }),
+        );
+        for (const id of this.standbys.tasks) this.localStateTasks.add(id);
+      }
       this.counters.rebalances++;
       this.counters.firstAssignmentAt ??= Date.now();
       this.lastCommitAt = Date.now();

@@ -1,0 +1,189 @@
+/**
+ * Standby replicas (`numStandbyReplicas`): warm copies of other instances' task stores, kept up to date from the
+ * topics that feed them, so a failover resumes from a recent checkpoint instead of the beginning of the topic.
+ *
+ * A standby of task `(s, p)` holds, in this instance's state directory, the stores an active task of `(s, p)` would
+ * open: table stores read from partition p of their source topics, derived (aggregation, table-join) stores from
+ * partition p of their changelog topics. One `forever` partition reader (outside the group) feeds all standbys of an
+ * assignment; every batch is one atomic store write with its checkpoint, exactly like restoration. Window stores
+ * are not kept on standby (their stream time is set by a finished restoration; the active task restores them).
+ *
+ * When a standby becomes active on this instance, its stores are handed over open (the active task's `openStore`
+ * gets the same handle) and the task restores only from the standby's checkpoint: the records the standby had not
+ * read yet. The store directories make the task count as local state at the next join, so the assignor prefers this
+ * instance for it when it has to move.
+ */
+import type { Logger } from '../../common/logger.js';
+import { parseTaskId, type TaskId } from '../../common/task-id.js';
+import { topicPartitionId, type ConsumedRecord, type TopicPartitionId } from '../../common/records.js';
+import type { StateDirectory } from '../../state-store/state-directory.js';
+import type { KeyValueStore, StoreWrite } from '../../state-store/types.js';
+import type { Topology } from '../../topology/topology.js';
+import { createChangelogDecoder } from '../engine/changelog.js';
+import type { ErrorPolicy } from '../engine/error-policy.js';
+import type { EngineMetrics } from '../engine/metrics.js';
+import { createTableRecordDecoder } from '../engine/table-decoder.js';
+import type { ClusterLookups } from '../kafka/cluster-lookups.js';
+import type { PartitionReaderFactory, PartitionReading } from '../kafka/partition-reading.js';
+import { restoreRange } from './restore-range.js';
+
+export interface StandbyTasksOptions {
+  readonly topology: Topology;
+  readonly stateDirectory: StateDirectory;
+  readonly cluster: Pick<ClusterLookups, 'fetchOffsetRanges'>;
+  readonly readers: PartitionReaderFactory;
+  readonly errorPolicy: ErrorPolicy | undefined;
+  readonly metrics: EngineMetrics;
+  readonly logger: Logger;
+}
+
+/** One partition a standby follows, and the store it writes. */
+interface Followed {
+  readonly task: TaskId;
+  readonly store: KeyValueStore<unknown>;
+  readonly decode: (record: ConsumedRecord) => StoreWrite<unknown> | null;
+  readonly onDecodeError: (record: ConsumedRecord, error: unknown) => 'skip' | 'fail' | Promise<'skip' | 'fail'>;
+  readonly decodeTombstones: boolean;
+}
+
+export class StandbyTasks {
+  private readonly stores = new Map<TaskId, Map<string, KeyValueStore<unknown>>>();
+  private reader: PartitionReading | undefined;
+  private running: Promise<void> | undefined;
+  private applied = 0;
+
+  constructor(private readonly options: StandbyTasksOptions) {}
+
+  /** The standby tasks this instance keeps now. */
+  get tasks(): TaskId[] {
+    return [...this.stores.keys()];
+  }
+
+  /** Records written to standby stores since start. */
+  get appliedRecords(): number {
+    return this.applied;
+  }
+
+  /**
+   * Stops following; every write is settled afterwards. Standbys that became `active` keep their stores open (the
+   * active task takes the same handles); the others not in `keep` are closed.
+   */
+  async pause(keep: ReadonlySet<TaskId>, active: ReadonlySet<TaskId>): Promise<void> {
+    const reader = this.reader;
+    this.reader = undefined;
+    await reader?.stop().catch(() => undefined);
+    await this.running;
+    this.running = undefined;
+    for (const [id, stores] of [...this.stores]) {
+      if (keep.has(id) && !active.has(id)) continue;
+      this.stores.delete(id);
+      if (!active.has(id)) await Promise.all([...stores.values()].map((store) => store.close()));
+    }
+  }
+
+  /** Opens the stores of `standbys` and follows their partitions from the stores' checkpoints until the next `pause`. */
+  async follow(standbys: readonly TaskId[], onFailure: (error: unknown) => void): Promise<void> {
+    const { topology, stateDirectory, cluster, logger } = this.options;
+    const followed = new Map<TopicPartitionId, Followed>();
+    const starts: { topic: string; partition: number; offset: number | undefined }[] = [];
+    const logs = new Map<string, ReadonlyMap<number, { start: number; end: number }>>();
+    const logOf = async (topic: string) => {
+      let log = logs.get(topic);
+      if (log === undefined) {
+        log = await cluster.fetchOffsetRanges(topic);
+        logs.set(topic, log);
+      }
+      return log;
+    };
+    for (const id of standbys) {
+      const { subtopology: subId, partition } = parseTaskId(id);
+      const subtopology = topology.subtopologies[subId];
+      if (subtopology === undefined) continue;
+      const sources = [
+        ...subtopology.tableSources.map((spec) => ({
+          store: spec.store,
+          topic: spec.topic,
+          decodeTombstones: false,
+          decoder: createTableRecordDecoder(spec, {
+            applicationId: topology.applicationId,
+            errorPolicy: this.options.errorPolicy,
+            logger,
+            metrics: this.options.metrics,
+            deadLetteredElsewhere: 'owner',
+          }),
+        })),
+        ...topology.stores
+          .filter((spec) => spec.subtopologyId === subId && spec.kind === 'derived' && spec.changelogTopic !== undefined)
+          .map((spec) => ({
+            store: spec.name,
+            topic: spec.changelogTopic as string,
+            decodeTombstones: true,
+            decoder: createChangelogDecoder(spec),
+          })),
+      ];
+      if (sources.length === 0) continue;
+      const stores = this.stores.get(id) ?? new Map<string, KeyValueStore<unknown>>();
+      this.stores.set(id, stores);
+      for (const source of sources) {
+        const tp = topicPartitionId(source.topic, partition);
+        let store = stores.get(source.store) ?? (await stateDirectory.openStore<unknown>(source.store, partition));
+        const log = (await logOf(source.topic)).get(partition) ?? { start: 0, end: 0 };
+        const range = restoreRange(store.checkpoints().get(tp), log);
+        if (range.rebuild !== undefined) {
+          // The log cannot continue from the checkpoint (retention, a recreated topic): start over, as restoration does.
+          await stateDirectory.deleteStore(source.store, partition);
+          store = await stateDirectory.openStore<unknown>(source.store, partition);
+        }
+        stores.set(source.store, store);
+        followed.set(tp, {
+          task: id,
+          store,
+          decode: (record) => source.decoder.decode(record),
+          onDecodeError: (record, error) => source.decoder.onDecodeError(record, error),
+          decodeTombstones: source.decodeTombstones,
+        });
+        starts.push({ topic: source.topic, partition, offset: range.from });
+      }
+    }
+    if (starts.length === 0) return;
+    const reader = this.options.readers({
+      partitions: starts,
+      mode: 'forever',
+      groupIdPrefix: `${topology.applicationId}-standby`,
+      fetch: { maxBytesPerPartition: 8 * 1024 * 1024, maxBytes: 64 * 1024 * 1024 },
+      onBatch: (records) => this.apply(followed, records),
+    });
+    this.reader = reader;
+    this.running = reader.run().catch((error: unknown) => {
+      if (this.reader === reader) onFailure(error);
+    });
+    logger.info('standby tasks following their partitions', { tasks: standbys.join(','), partitions: starts.length });
+  }
+
+  /** One batch of one partition: decoded in order, written with its checkpoint in one atomic batch. */
+  private async apply(followed: ReadonlyMap<TopicPartitionId, Followed>, records: readonly ConsumedRecord[]): Promise<void> {
+    const first = records[0];
+    const last = records[records.length - 1];
+    if (first === undefined || last === undefined) return;
+    const tp = topicPartitionId(first.topic, first.partition);
+    const target = followed.get(tp);
+    if (target === undefined) return;
+    const checkpoint = target.store.checkpoints().get(tp);
+    const writes: StoreWrite<unknown>[] = [];
+    for (const record of records) {
+      if (checkpoint !== undefined && record.offset < checkpoint) continue;
+      if (record.value === null && record.key !== null && !target.decodeTombstones) {
+        writes.push({ type: 'delete', key: record.key });
+        continue;
+      }
+      try {
+        const write = target.decode(record);
+        if (write !== null) writes.push(write);
+      } catch (error) {
+        if ((await target.onDecodeError(record, error)) === 'fail') throw error;
+      }
+    }
+    await target.store.write(writes, new Map([[tp, last.offset + 1]]));
+    this.applied += writes.length;
+  }
+}
