@@ -222,4 +222,15 @@ export interface QuerySource {
   deadLetters?(request: DeadLetterPageRequest): Promise<DeadLetterPage>;
   /** Live changes of table and global-table stores (GET /stores/:store/changes); the route exists only with it. */
   changeFeed?(): ChangeFeedSource | undefined;
+  /**
+   * A standby replica of the key's partition on this instance, and how many records it is behind its topic's end
+   * (`numStandbyReplicas`): what a lookup that allows stale answers reads when the owner cannot answer. No I/O.
+   */
+  locateReplica?(store: string, key: Uint8Array): ReplicaLocation | undefined;
+}
+
+/** A standby replica's store and its lag in records (behind the end offsets last seen). */
+export interface ReplicaLocation {
+  readonly store: ReadOnlyKeyValueStore;
+  readonly lagRecords: number;
 }

@@ -14,6 +14,7 @@ import type {
   DeadLetterPage,
   DeadLetterPageRequest,
   KeyLocation,
+  ReplicaLocation,
   MetricFamily,
   QuerySource,
   ScanTarget,
@@ -94,6 +95,8 @@ export class FakeQuerySource implements QuerySource {
   deadLetterPartitions: { earliest: number; records: DeadLetterEntry[] }[] = [{ earliest: 0, records: [] }];
   /** Set to make `deadLetters` fail (the topic cannot be read). */
   deadLetterFailure: Error | undefined;
+  /** Store name → partition → lag (records) of a standby replica kept here; set by tests of stale reads. */
+  readonly replicas = new Map<string, Map<number, number>>();
   private readonly infos = new Map<string, StoreInfo>();
 
   constructor(
@@ -151,6 +154,14 @@ export class FakeQuerySource implements QuerySource {
     if (store.kind === 'global') return { kind: 'local', store: store.partitions[0] };
     const partition = defaultPartition(key, store.partitionCount);
     return this.locationOf(storeName, partition);
+  }
+
+  locateReplica(storeName: string, key: Uint8Array): ReplicaLocation | undefined {
+    const store = this.data.stores.get(storeName);
+    if (store === undefined || store.kind === 'global') return undefined;
+    const partition = defaultPartition(key, store.partitionCount);
+    const lagRecords = this.replicas.get(storeName)?.get(partition);
+    return lagRecords === undefined ? undefined : { store: store.partitions[partition], lagRecords };
   }
 
   private locationOf(storeName: string, partition: number): KeyLocation {

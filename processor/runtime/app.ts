@@ -140,6 +140,7 @@ export class TributaryApp {
       deadLetterReader: () => this.deadLetterReader,
       orphanedInternalTopics: () => this.orphanedTopics,
       changeFeed: () => this.feed,
+      replicas: () => this.tasks?.replicas,
     });
     this.feed = new ChangeFeed({
       topology,

@@ -14,6 +14,7 @@ import type {
   DeadLetterPageRequest,
   InstanceInfo,
   KeyLocation,
+  ReplicaLocation,
   MetricFamily,
   QuerySource,
   ScanTarget,
@@ -65,6 +66,8 @@ export interface RuntimeQueryParts {
   readonly deadLetterReader?: () => { page(request: DeadLetterPageRequest): Promise<DeadLetterPage> } | undefined;
   /** The instance's change feed (GET /stores/:store/changes). */
   readonly changeFeed?: () => ChangeFeedSource | undefined;
+  /** Standby replicas kept here (standby-tasks.ts), when enabled. */
+  readonly replicas?: () => { replica(task: TaskId, store: string): ReplicaLocation | undefined } | undefined;
 }
 
 /** How long clients should wait before retrying while the runtime moves or restores partitions. */
@@ -101,6 +104,14 @@ export class RuntimeQuerySource implements QuerySource {
     const count = this.partitionCountOf(spec);
     if (count === undefined || spec.subtopologyId === undefined) return unavailable('the instance is starting');
     return this.locatePartition(spec, defaultPartition(key, count));
+  }
+
+  locateReplica(name: string, key: Uint8Array): ReplicaLocation | undefined {
+    const spec = this.specs.get(name);
+    if (spec === undefined || spec.kind === 'global' || spec.subtopologyId === undefined) return undefined;
+    const count = this.partitionCountOf(spec);
+    if (count === undefined) return undefined;
+    return this.parts.replicas?.()?.replica(taskId(spec.subtopologyId, defaultPartition(key, count)), name);
   }
 
   scanTargets(name: string): readonly ScanTarget[] {

@@ -17,7 +17,7 @@ import type { Logger } from '../../common/logger.js';
 import { parseTaskId, type TaskId } from '../../common/task-id.js';
 import { topicPartitionId, type ConsumedRecord, type TopicPartitionId } from '../../common/records.js';
 import type { StateDirectory } from '../../state-store/state-directory.js';
-import type { KeyValueStore, StoreWrite } from '../../state-store/types.js';
+import type { KeyValueStore, ReadOnlyKeyValueStore, StoreWrite } from '../../state-store/types.js';
 import type { Topology } from '../../topology/topology.js';
 import { createChangelogDecoder } from '../engine/changelog.js';
 import type { ErrorPolicy } from '../engine/error-policy.js';
@@ -51,12 +51,29 @@ export class StandbyTasks {
   private reader: PartitionReading | undefined;
   private running: Promise<void> | undefined;
   private applied = 0;
+  /** Per followed partition: its store and topic-partition, for stale reads. */
+  private readonly followedStores = new Map<TaskId, Map<string, TopicPartitionId>>();
+  /** End offsets of the followed partitions, refreshed every second while following (the lag of stale reads). */
+  private readonly ends = new Map<TopicPartitionId, number>();
+  private refresh: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: StandbyTasksOptions) {}
 
   /** The standby tasks this instance keeps now. */
   get tasks(): TaskId[] {
     return [...this.stores.keys()];
+  }
+
+  /**
+   * The standby store `store` of `task` kept here, and how far behind the end offsets last seen it is (records), or
+   * undefined when there is none or its end offset is not known yet.
+   */
+  replica(task: TaskId, store: string): { store: ReadOnlyKeyValueStore<unknown>; lagRecords: number } | undefined {
+    const tp = this.followedStores.get(task)?.get(store);
+    const kv = this.stores.get(task)?.get(store);
+    if (tp === undefined || kv === undefined || !this.ends.has(tp)) return undefined;
+    const lagRecords = Math.max(0, (this.ends.get(tp) ?? 0) - (kv.checkpoints().get(tp) ?? 0));
+    return { store: kv.readOnly(), lagRecords };
   }
 
   /** Records written to standby stores since start. */
@@ -71,6 +88,10 @@ export class StandbyTasks {
   async pause(keep: ReadonlySet<TaskId>, active: ReadonlySet<TaskId>): Promise<void> {
     const reader = this.reader;
     this.reader = undefined;
+    if (this.refresh !== undefined) clearInterval(this.refresh);
+    this.refresh = undefined;
+    this.followedStores.clear();
+    this.ends.clear();
     await reader?.stop().catch(() => undefined);
     await this.running;
     this.running = undefined;
@@ -135,6 +156,10 @@ export class StandbyTasks {
           store = await stateDirectory.openStore<unknown>(source.store, partition);
         }
         stores.set(source.store, store);
+        const byStore = this.followedStores.get(id) ?? new Map<string, TopicPartitionId>();
+        byStore.set(source.store, tp);
+        this.followedStores.set(id, byStore);
+        this.ends.set(tp, log.end);
         followed.set(tp, {
           task: id,
           store,
@@ -157,6 +182,18 @@ export class StandbyTasks {
     this.running = reader.run().catch((error: unknown) => {
       if (this.reader === reader) onFailure(error);
     });
+    const topics = [...new Set(starts.map((start) => start.topic))];
+    this.refresh = setInterval(() => {
+      void Promise.all(
+        topics.map(async (topic) => {
+          for (const [partition, range] of await cluster.fetchOffsetRanges(topic)) {
+            const tp = topicPartitionId(topic, partition);
+            if (this.ends.has(tp)) this.ends.set(tp, range.end);
+          }
+        }),
+      ).catch(() => undefined); // the next refresh tries again; stale reads see the older end meanwhile
+    }, 1000);
+    this.refresh.unref();
     logger.info('standby tasks following their partitions', { tasks: standbys.join(','), partitions: starts.length });
   }
 

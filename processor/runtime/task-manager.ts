@@ -255,6 +255,11 @@ export class TaskManager {
   // Views for queries and stats (in-memory, no I/O)
   // -------------------------------------------------------------------------------------------------------------
 
+  /** Standby replicas kept here (stale reads), when enabled. */
+  get replicas(): StandbyTasks | undefined {
+    return this.standbys;
+  }
+
   /** The read path: ownership, local stores and task views for queries and stats. */
   get view(): TaskRegistryView {
     return this.registry;
