@@ -25,6 +25,13 @@ describe('readRunSettings', () => {
     });
   });
 
+  it('passes --num-standby-replicas on, and refuses a negative count', () => {
+    const settings = readRunSettings(['app.ts', '--brokers', 'k:1', '--num-standby-replicas', '1'], {});
+    if (settings === 'help') throw new Error('unexpected help');
+    expect(settings.options.numStandbyReplicas).toBe(1);
+    expect(() => readRunSettings(['app.ts', '--brokers', 'k:1', '--num-standby-replicas', '-1'], {})).toThrow(/--num-standby-replicas/);
+  });
+
   it('turns the query server off with --no-http and refuses HTTP settings then', () => {
     const off = readRunSettings(['app.ts', '--brokers', 'k:1', '--no-http'], {});
     if (off === 'help') throw new Error('unexpected help');

@@ -76,6 +76,13 @@ const SETTINGS: readonly SettingSpec[] = [
     defaultText: '1000',
   },
   { flag: 'session-timeout-ms', type: 'string', placeholder: '<ms>', description: 'Consumer group session timeout', defaultText: '30000' },
+  {
+    flag: 'num-standby-replicas',
+    type: 'string',
+    placeholder: '<n>',
+    description: 'Standby replicas per task on other instances (same on every instance)',
+    defaultText: '0',
+  },
   { flag: 'dlq-topic', type: 'string', placeholder: '<topic>', description: 'Dead-letter topic', defaultText: '<application-id>-dlq' },
   { flag: 'log-level', type: 'string', placeholder: '<debug|info|warn|error>', description: 'Lowest level logged', defaultText: 'info' },
   {
@@ -139,6 +146,7 @@ export function readRunSettings(argv: readonly string[], env: NodeJS.ProcessEnv)
   }
   const commitIntervalMs = line.integer('commit-interval-ms', { min: 1, max: 3_600_000 }, 1000);
   const sessionTimeoutMs = line.integer('session-timeout-ms', { min: 1000, max: 3_600_000 }, 30_000);
+  const numStandbyReplicas = line.integer('num-standby-replicas', { min: 0, max: 10 }, 0);
   const dlqTopic = line.string('dlq-topic');
   const logLevel = line.oneOf('log-level', LOG_LEVELS, 'info');
   const logFormat = line.string('log-format') === undefined ? undefined : line.oneOf('log-format', LOG_FORMATS, 'text');
@@ -157,6 +165,7 @@ export function readRunSettings(argv: readonly string[], env: NodeJS.ProcessEnv)
       ...(instanceId ? { instanceId } : {}),
       commitIntervalMs,
       sessionTimeoutMs,
+      ...(numStandbyReplicas > 0 ? { numStandbyReplicas } : {}),
       ...(dlqTopic ? { dlqTopic } : {}),
     },
   };
