@@ -348,6 +348,29 @@ export class CoPartitioningError extends TributaryError {
   }
 }
 
+/**
+ * A topic's partition count went down while the application ran (or since the layout it started with): Kafka cannot
+ * remove partitions, so the topic was deleted and recreated. Tasks, stores and committed offsets of the missing
+ * partitions would silently stop being read.
+ */
+export class PartitionCountDecreasedError extends TributaryError {
+  /** Topic → `{ before, now }`. */
+  readonly changes: Readonly<Record<string, { readonly before: number; readonly now: number }>>;
+
+  constructor(changes: Readonly<Record<string, { readonly before: number; readonly now: number }>>) {
+    const found = Object.entries(changes)
+      .map(([topic, { before, now }]) => `${topic}: ${before} → ${now}`)
+      .join(', ');
+    super(
+      'TRIBUTARY_PARTITION_COUNT_DECREASED',
+      `Partition counts went down (${found}). Partitions can only be added: a topic with fewer partitions was deleted and ` +
+        'recreated, and the state and offsets of the missing partitions cannot be served or continued. Stop every instance, ' +
+        'reset the application (`tributary reset --local-state`) and start again, or recreate the topic with at least the old count.',
+    );
+    this.changes = changes;
+  }
+}
+
 /** A group member sent metadata or an assignment this version cannot read (another application or version in the group). */
 export class GroupMetadataError extends TributaryError {
   readonly groupId: string;

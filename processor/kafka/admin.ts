@@ -80,6 +80,32 @@ export class KafkaAdmin implements ClusterLookups {
     return after.partitions;
   }
 
+  /**
+   * Grows each topic to `count` partitions (the new ones are empty). A topic that already has at least that many is
+   * left alone, so concurrent instances growing the same topic are safe. Returns the counts after the call.
+   */
+  async addPartitions(counts: ReadonlyMap<string, number>): Promise<Map<string, number>> {
+    const current = await this.describeTopicPartitions([...counts.keys()]);
+    const grow = [...counts].filter(([topic, count]) => (current.partitions.get(topic) ?? count) < count);
+    if (grow.length > 0) {
+      try {
+        await this.admin.createPartitions({ topicPartitions: grow.map(([topic, count]) => ({ topic, count })) });
+      } catch (error) {
+        // INVALID_PARTITIONS: another instance grew it first (the count is checked again below).
+        if (!/partition/i.test(error instanceof Error ? error.message : String(error))) {
+          throw new KafkaAdminError('createPartitions', error instanceof Error ? error.message : String(error), { cause: error });
+        }
+      }
+    }
+    const after = await this.describeTopicPartitions([...counts.keys()]);
+    for (const [topic, count] of counts) {
+      const now = after.partitions.get(topic);
+      if (now !== undefined && now < count)
+        throw new KafkaAdminError('createPartitions', `topic "${topic}" has ${now} partitions after growing it to ${count}`);
+    }
+    return after.partitions;
+  }
+
   /** Partition counts of the topics that exist; the others are listed in `missing` instead of failing the call. */
   async describeTopicPartitions(topics: readonly string[]): Promise<TopicPartitionCounts> {
     const unique = [...new Set(topics)];

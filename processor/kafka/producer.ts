@@ -10,6 +10,11 @@
  * - An idempotent kafkajs producer holds a per-broker lock around each produce request (sequence numbers), so
  *   requests to one broker never overlap whatever `maxInFlightRequests` says; more in flight is not possible here.
  *   Overlap comes from the caller instead (the task manager processes while a send is in flight).
+ *
+ * kafkajs silently DROPS messages for a partition its metadata does not know yet (partitions added to a topic since
+ * its last metadata refresh) and still resolves `sendBatch`. Every named partition must therefore come back in the
+ * acknowledgements: records of partitions that did not are sent again once the producer's metadata (re-read every
+ * `metadataMaxAgeMs`) knows them, or the send fails.
  */
 import type { Message, Producer, RecordMetadata, TopicMessages } from 'kafkajs';
 import { KafkaProduceError } from '../../errors.js';
@@ -31,10 +36,16 @@ export interface RecordProducerOptions {
   readonly maxRecordsPerPartition?: number;
   /** kafkajs retries per request. Default 10 (kafkajs's idempotent default is unbounded, which hangs on a missing topic). */
   readonly retries?: number;
+  /** How often kafkajs re-reads topic metadata (and learns added partitions). Default 5000. */
+  readonly metadataMaxAgeMs?: number;
+  /** How long records for a partition the producer does not know yet are retried before the send fails. Default 30000. */
+  readonly unknownPartitionTimeoutMs?: number;
 }
 
 const DEFAULT_MAX_REQUEST_BYTES = 768 * 1024;
 const DEFAULT_MAX_RECORDS_PER_PARTITION = 200;
+const DEFAULT_METADATA_MAX_AGE_MS = 5000;
+const DEFAULT_UNKNOWN_PARTITION_TIMEOUT_MS = 30_000;
 /** Rough per-record framing overhead in a record batch (varints, attributes, header names). */
 const RECORD_OVERHEAD_BYTES = 32;
 
@@ -42,11 +53,15 @@ export class RecordProducer {
   private readonly producer: Producer;
   private readonly maxRequestBytes: number;
   private readonly maxRecordsPerPartition: number;
+  private readonly metadataMaxAgeMs: number;
+  private readonly unknownPartitionTimeoutMs: number;
   private connected = false;
 
   constructor(client: KafkaClient, options: RecordProducerOptions = {}) {
     this.maxRequestBytes = options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES;
     this.maxRecordsPerPartition = options.maxRecordsPerPartition ?? DEFAULT_MAX_RECORDS_PER_PARTITION;
+    this.metadataMaxAgeMs = options.metadataMaxAgeMs ?? DEFAULT_METADATA_MAX_AGE_MS;
+    this.unknownPartitionTimeoutMs = options.unknownPartitionTimeoutMs ?? DEFAULT_UNKNOWN_PARTITION_TIMEOUT_MS;
     if (!(Number.isInteger(this.maxRecordsPerPartition) && this.maxRecordsPerPartition > 0)) {
       throw new RangeError(`maxRecordsPerPartition must be a positive integer, got ${this.maxRecordsPerPartition}`);
     }
@@ -56,6 +71,7 @@ export class RecordProducer {
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
       retry: { retries: options.retries ?? 10 },
+      metadataMaxAge: this.metadataMaxAgeMs,
     });
   }
 
@@ -83,6 +99,25 @@ export class RecordProducer {
   }
 
   /**
+   * Records kafkajs dropped because its metadata does not know their partitions yet: sent again (in order; nothing
+   * of these partitions was written) once the metadata, re-read every `metadataMaxAgeMs`, has them.
+   */
+  private async sendToNewPartitions(records: ProducedRecord[], acknowledged: Map<TopicPartitionId, number>): Promise<void> {
+    const deadline = Date.now() + this.unknownPartitionTimeoutMs;
+    let pending = records;
+    while (pending.length > 0) {
+      if (Date.now() >= deadline) {
+        const partitions = [...new Set(pending.map((r) => `${r.topic}:${r.partition}`))].join(', ');
+        throw new Error(`partitions ${partitions} are still unknown to the producer after ${this.unknownPartitionTimeoutMs} ms`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, Math.min(1000, this.metadataMaxAgeMs)));
+      const acks = (await this.producer.sendBatch({ topicMessages: groupByTopic(pending), acks: -1 })).map(partitionAck);
+      mergeAcknowledged(acknowledged, acknowledgedOffsets(pending, acks));
+      pending = unacknowledged(pending, acks);
+    }
+  }
+
+  /**
    * One request. A topic's `max.message.bytes` limits one partition's record BATCH, and a topic may set it far below
    * our request size: on MESSAGE_TOO_LARGE the chunk is halved and both halves sent in order, down to single records
    * (a single record that is too large fails). Partitions of a rejected request that the broker did accept are sent
@@ -91,8 +126,10 @@ export class RecordProducer {
   private async sendChunk(chunk: readonly ProducedRecord[], acknowledged: Map<TopicPartitionId, number>): Promise<void> {
     const topicMessages = groupByTopic(chunk);
     try {
-      const metadata = await this.producer.sendBatch({ topicMessages, acks: -1 });
-      mergeAcknowledged(acknowledged, acknowledgedOffsets(chunk, metadata.map(partitionAck)));
+      const acks = (await this.producer.sendBatch({ topicMessages, acks: -1 })).map(partitionAck);
+      mergeAcknowledged(acknowledged, acknowledgedOffsets(chunk, acks));
+      const dropped = unacknowledged(chunk, acks);
+      if (dropped.length > 0) await this.sendToNewPartitions(dropped, acknowledged);
     } catch (error) {
       if (chunk.length > 1 && isMessageTooLarge(error)) {
         const half = Math.ceil(chunk.length / 2);
@@ -106,6 +143,12 @@ export class RecordProducer {
       );
     }
   }
+}
+
+/** Records naming a partition that has no acknowledgement (kafkajs dropped them: partition unknown to its metadata). */
+function unacknowledged(chunk: readonly ProducedRecord[], acks: readonly { topic: string; partition: number }[]): ProducedRecord[] {
+  const acked = new Set(acks.map((ack) => `${ack.topic}:${ack.partition}`));
+  return chunk.filter((record) => record.partition !== undefined && !acked.has(`${record.topic}:${record.partition}`));
 }
 
 /** kafkajs's per-partition produce result (base offsets are decimal strings of int64s). */

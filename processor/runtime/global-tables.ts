@@ -9,7 +9,9 @@
  *    store is cleared and rebuilt from the log start, with a log line saying so: a global store does not know which
  *    partition a key came from.
  * 2. `startUpdates()`: one continuous reader over all global topics, from the stores' checkpoints, applying batches
- *    with `GlobalTableUpdater` (dead letters are acknowledged before the checkpoint moves past them).
+ *    with `GlobalTableUpdater` (dead letters are acknowledged before the checkpoint moves past them). When partitions
+ *    are added to a global topic, `followAddedPartitions()` replaces it by a reader over every partition (the new
+ *    ones from their first offset).
  */
 import type { Topology } from '../../topology/topology.js';
 import { GlobalTableUpdater } from '../engine/global-updater.js';
@@ -135,6 +137,24 @@ export class GlobalTables {
     this.updatesRun = reader.run().catch((error: unknown) => {
       if (!this.stopped) this.options.onFailure(error);
     });
+  }
+
+  /**
+   * Partitions were added to a global table's topic (the `partitions` map already has the new counts): the
+   * continuous reader is replaced by one over every partition, resuming from the stores' checkpoints; the new
+   * partitions, which have none, are read from their first offset.
+   */
+  async followAddedPartitions(): Promise<void> {
+    const reader = this.updates;
+    if (this.isEmpty || this.stopped || reader === undefined) return;
+    this.updates = undefined;
+    await reader.stop().catch(() => undefined);
+    await this.updatesRun;
+    if (this.stopped) return;
+    this.options.logger.info('global tables read the added partitions from their first offset', {
+      topics: [...new Set(this.options.topology.globalTables.map((spec) => `${spec.topic}:${this.partitionCount(spec.topic)}`))].join(','),
+    });
+    this.startUpdates();
   }
 
   async stop(): Promise<void> {

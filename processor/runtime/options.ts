@@ -88,6 +88,12 @@ export interface TributaryAppOptions {
   readonly orphanedInternalTopics?: 'warn' | 'fail';
   /** Retries of a failed produce (after kafkajs's own retries) before the production error policy applies. Default 3. */
   readonly productionRetries?: number;
+  /**
+   * How often the partition counts of every source, table and global-table topic are read again (they are also read
+   * at every rebalance). Partitions added to input topics are then processed from their first offset, internal
+   * topics grown to match, global tables read them. Default 30000.
+   */
+  readonly partitionCheckIntervalMs?: number;
   readonly logger?: Logger;
   /** Stop gracefully on SIGTERM/SIGINT. Default false. */
   readonly handleSignals?: boolean;
@@ -112,6 +118,7 @@ export interface ResolvedAppOptions {
   readonly readinessLag: number;
   readonly orphanedInternalTopics: 'warn' | 'fail';
   readonly productionRetries: number;
+  readonly partitionCheckIntervalMs: number;
   readonly logger: Logger;
   readonly handleSignals: boolean;
   readonly changeFeed: ChangeFeedOptions;
@@ -173,6 +180,7 @@ export function resolveAppOptions(topology: Topology, options: TributaryAppOptio
   const maxTaskIdleMs = nonNegativeInt('maxTaskIdleMs', options.maxTaskIdleMs, 0);
   const productionRetries = nonNegativeInt('productionRetries', options.productionRetries, 3);
   const readinessLag = nonNegativeInt('readinessLag', options.readinessLag, 0);
+  const partitionCheckIntervalMs = positive('partitionCheckIntervalMs', options.partitionCheckIntervalMs, 30_000);
   const orphanedInternalTopics = options.orphanedInternalTopics ?? 'warn';
   if (orphanedInternalTopics !== 'warn' && orphanedInternalTopics !== 'fail')
     problems.push(`orphanedInternalTopics: ${String(orphanedInternalTopics)} must be 'warn' or 'fail'`);
@@ -234,6 +242,7 @@ export function resolveAppOptions(topology: Topology, options: TributaryAppOptio
     readinessLag,
     orphanedInternalTopics,
     productionRetries,
+    partitionCheckIntervalMs,
     logger: options.logger ?? silentLogger,
     handleSignals: options.handleSignals ?? false,
     changeFeed,

@@ -85,6 +85,11 @@ export interface TaskManagerOptions {
   readonly readers: PartitionReaderFactory;
   /** Records a table store partition may be behind the end offset at assignment and count as caught up. Default 0. */
   readonly readinessLag?: number;
+  /**
+   * Re-reads partition counts at every assignment, before its tasks open (input topics may have grown; it updates
+   * `partitions` in place). A rejection fails the app (e.g. PartitionCountDecreasedError).
+   */
+  readonly refreshPartitions?: () => Promise<void>;
   /** A rebalance started: queries must answer 503 until the next assignment is set up. */
   readonly onRebalancing: () => void;
   /** A new assignment is set up and its records flow (restoration may still be running). */
@@ -183,14 +188,7 @@ export class TaskManager {
 
   /** Joins the group; resolves once the first assignment is set up. */
   async start(): Promise<void> {
-    const { topology, partitions, cluster, logger } = this.options;
-    // Changelog records name their partition (the task's); their counts bound the producer's requests per partition.
-    await this.partitioner.learn(
-      topology.subtopologies.flatMap((s) => [...s.sinkTopics, ...s.changelogTopics]),
-      partitions,
-      cluster,
-      logger,
-    );
+    await this.learnOutputPartitions();
     await this.member.start();
     this.timer = setInterval(() => this.onTimer(), Math.max(50, Math.min(this.options.commitIntervalMs, 1000)));
     this.timer.unref();
@@ -245,6 +243,18 @@ export class TaskManager {
       .catch((error: unknown) => this.fail(error));
   }
 
+  /** Partition counts of every output topic: from `partitions`, the others (user sinks) from the cluster. */
+  private async learnOutputPartitions(): Promise<void> {
+    const { topology, partitions, cluster, logger } = this.options;
+    // Changelog records name their partition (the task's); their counts bound the producer's requests per partition.
+    await this.partitioner.learn(
+      topology.subtopologies.flatMap((s) => [...s.sinkTopics, ...s.changelogTopics]),
+      partitions,
+      cluster,
+      logger,
+    );
+  }
+
   private handleAssignment(assignment: GroupAssignment): Promise<void> {
     return this.serial.run(async () => {
       if (this.halted) return;
@@ -259,6 +269,16 @@ export class TaskManager {
       const mine = new Set(assignment.mine);
       // Eager: every task is closed and the new ones opened; stores of tasks kept stay open in between.
       await this.closeTasks(mine);
+      if (this.options.refreshPartitions !== undefined) {
+        // Nothing is processed between here and the new tasks: outputs from now on use the counts of now.
+        try {
+          await this.options.refreshPartitions();
+          await this.learnOutputPartitions();
+        } catch (error) {
+          this.fail(error);
+          return;
+        }
+      }
       this.epoch = assignment.epoch;
       this.registry.assignmentReceived(assignment);
       this.committed.clear();

@@ -192,6 +192,23 @@ export class FakeCluster implements ClusterLookups {
     return counts;
   }
 
+  /** Grows topics to the given counts (as KafkaAdmin.addPartitions: never shrinks); returns the counts after. */
+  async addPartitions(counts: ReadonlyMap<string, number>): Promise<Map<string, number>> {
+    const result = new Map<string, number>();
+    for (const [topic, count] of counts) {
+      const current = this.partitionCounts.get(topic);
+      if (current === undefined) continue;
+      if (current < count) this.createTopic(topic, count);
+      result.set(topic, this.partitionCounts.get(topic) as number);
+    }
+    return result;
+  }
+
+  /** Every topic's `max.message.bytes`: the broker default unless set at creation. */
+  async topicMaxMessageBytes(topics: readonly string[]): Promise<Map<string, number>> {
+    return new Map(topics.map((topic) => [topic, Number(this.configs.get(topic)?.['max.message.bytes'] ?? 1_048_588)]));
+  }
+
   /** The asked-for configs of each topic; `cleanup.policy` is `delete` unless set at creation. */
   async topicConfigs(topics: readonly string[], configNames: readonly string[]): Promise<Map<string, Record<string, string>>> {
     const result = new Map<string, Record<string, string>>();
