@@ -7,7 +7,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { KafkaProduceError } from '../../errors.js';
+import { KafkaProduceError, PartitionCountDecreasedError } from '../../errors.js';
+import { partitionFor } from '../kafka/producer.js';
 import { silentLogger } from '../../common/logger.js';
 import { topicPartitionId, type TopicPartitionId } from '../../common/records.js';
 import type { TaskId } from '../../common/task-id.js';
@@ -61,7 +62,13 @@ class Harness {
 
   /** Opens the state directory and builds a manager whose member is `memberClass` (a FakeGroupMember). */
   async create(
-    options: { commitIntervalMs?: number; memberClass?: typeof FakeGroupMember; readinessLag?: number } = {},
+    options: {
+      commitIntervalMs?: number;
+      memberClass?: typeof FakeGroupMember;
+      readinessLag?: number;
+      partitions?: Map<string, number>;
+      refreshPartitions?: () => Promise<void>;
+    } = {},
   ): Promise<TaskManager> {
     this.stateDirectory = await StateDirectory.open({ stateDir: this.stateDir, applicationId: APP });
     const metrics = new EngineMetrics();
@@ -85,11 +92,14 @@ class Harness {
         cluster: this.cluster,
         stateDirectory: this.stateDirectory,
         groupId: APP,
-        partitions: new Map([
-          ['customers', PARTITIONS],
-          ['orders', PARTITIONS],
-          ['out', PARTITIONS],
-        ]),
+        partitions:
+          options.partitions ??
+          new Map([
+            ['customers', PARTITIONS],
+            ['orders', PARTITIONS],
+            ['out', PARTITIONS],
+          ]),
+        refreshPartitions: options.refreshPartitions,
         globalStores: new Map(),
         errorPolicy: {},
         metrics,
@@ -346,6 +356,54 @@ describe('TaskManager on a fake group member', () => {
     expect(h.manager.stats()).toMatchObject({ recordsProcessed: 6, commits: 0, rebalances: 1 });
     expect(h.member.commits).toEqual([]); // the commit interval has not passed
     await h.stop();
+  });
+
+  it('re-reads partition counts at every assignment: a new partition is processed from its first offset, outputs use the new counts', async () => {
+    const h = await harness();
+    const partitions = new Map([
+      ['customers', PARTITIONS],
+      ['orders', PARTITIONS],
+      ['out', PARTITIONS],
+    ]);
+    let refreshes = 0;
+    const refreshPartitions = async () => {
+      refreshes++;
+      for (const topic of ['customers', 'orders', 'out']) partitions.set(topic, h.cluster.partitionCount(topic) ?? 0);
+    };
+    await h.start(['0_0'], { partitions, refreshPartitions });
+    expect(refreshes).toBe(1);
+
+    // customers and orders grow to 3 partitions, out to 5; records land in the new partition before any assignment.
+    h.cluster.createTopic('customers', 3).createTopic('orders', 3).createTopic('out', 5);
+    h.cluster.append('orders', 2, [
+      { key: 'n1', value: 'early-1', timestamp: 5 },
+      { key: 'n2', value: 'early-2', timestamp: 6 },
+    ]);
+    await h.member.assign(['0_0', '0_2']);
+    expect(refreshes).toBe(2);
+    await h.restored();
+    await h.member.pollUntilIdle();
+    const out = [0, 1, 2, 3, 4].flatMap((p) => h.cluster.records('out', p).map((r) => [r.key?.toString(), r.partition] as const));
+    expect(out).toEqual(
+      expect.arrayContaining([
+        ['n1', partitionFor('out', Buffer.from('n1'), 5)],
+        ['n2', partitionFor('out', Buffer.from('n2'), 5)],
+      ]),
+    );
+    await h.stop();
+  });
+
+  it('fails when re-reading partition counts at an assignment fails (e.g. a count went down)', async () => {
+    const h = await harness();
+    let calls = 0;
+    await h.start(['0_0'], {
+      refreshPartitions: async () => {
+        if (++calls > 1) throw new PartitionCountDecreasedError({ orders: { before: 2, now: 1 } });
+      },
+    });
+    await h.member.assign(['0_0']);
+    expect(h.failures).toEqual([expect.any(PartitionCountDecreasedError)]);
+    await h.stop(false);
   });
 
   it('at the commit interval writes the store batches, then commits the offsets they hold', async () => {
