@@ -97,13 +97,20 @@ export class KafkaAdmin implements ClusterLookups {
         }
       }
     }
-    const after = await this.describeTopicPartitions([...counts.keys()]);
-    for (const [topic, count] of counts) {
-      const now = after.partitions.get(topic);
-      if (now !== undefined && now < count)
-        throw new KafkaAdminError('createPartitions', `topic "${topic}" has ${now} partitions after growing it to ${count}`);
+    // The new partitions show up in metadata once the controller propagated them: poll for a while.
+    for (let attempt = 0; ; attempt++) {
+      const after = await this.describeTopicPartitions([...counts.keys()]);
+      const behind = [...counts].filter(([topic, count]) => (after.partitions.get(topic) ?? count) < count);
+      if (behind.length === 0) return after.partitions;
+      if (attempt >= 50) {
+        const [topic, count] = behind[0];
+        throw new KafkaAdminError(
+          'createPartitions',
+          `topic "${topic}" has ${after.partitions.get(topic)} partitions after growing it to ${count}`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    return after.partitions;
   }
 
   /** Partition counts of the topics that exist; the others are listed in `missing` instead of failing the call. */
