@@ -7,7 +7,7 @@ import type { ConsumedRecord, TopicPartitionId } from '../common/records.js';
 import { LevelKeyValueStore } from './level-store.js';
 import { MemoryKeyValueStore } from './memory-store.js';
 import { compareVersions, decodeVersion, encodeVersion, replaces } from './record-version.js';
-import { newestWrites, restoreStore } from './restore.js';
+import { applicableWrites, restoreStore } from './restore.js';
 import type { KeyValueStore, StoreWrite } from './types.js';
 
 const TOPIC = 'customers';
@@ -115,7 +115,7 @@ describe('record versions: the newest record of a key wins across partitions', (
     );
   });
 
-  it('live updates (newestWrites per batch) agree with restoration, and a deletion stays a marker reads never see', async () => {
+  it('live updates (applicableWrites per batch) agree with restoration, and a deletion stays a marker reads never see', async () => {
     await fc.assert(
       fc.asyncProperty(
         histories,
@@ -131,7 +131,7 @@ describe('record versions: the newest record of a key wins across partitions', (
                 ? { type: 'delete', key: r.key as Buffer, version }
                 : { type: 'put', key: r.key as Buffer, value: r.value, version };
             });
-            await store.write(await newestWrites(store, writes));
+            await store.write(await applicableWrites(store, writes));
           }
           const value = await store.get(Buffer.from('k'));
           expect(value === undefined ? undefined : Buffer.from(value).toString()).toBe(expected(partitions));

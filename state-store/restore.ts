@@ -6,7 +6,7 @@
 import { RestoreDecodeError } from '../errors.js';
 import { topicPartitionId, type ConsumedRecord, type TopicPartitionId } from '../common/records.js';
 import type { Checkpoints, KeyValueStore, StoreWrite } from './types.js';
-import { replaces } from './record-version.js';
+import { replaces, type RecordVersion } from './record-version.js';
 
 export type DecodeErrorDecision = 'skip' | 'fail';
 
@@ -132,24 +132,27 @@ export async function newerThanStored<V>(store: KeyValueStore<V>, writes: readon
 }
 
 /**
- * Of versioned writes, the newest per key (whatever order they came in) and only when newer than the stored version;
- * unversioned writes and batches with a clear are kept as they are.
+ * The versioned writes that apply, in order: each one only when newer than the key's version so far (stored, then
+ * the batch's earlier writes), so every applied write is a real change (what a change feed publishes). Unversioned
+ * writes and batches with a clear are kept as they are.
  */
-export async function newestWrites<V>(store: KeyValueStore<V>, writes: readonly StoreWrite<V>[]): Promise<StoreWrite<V>[]> {
+export async function applicableWrites<V>(store: KeyValueStore<V>, writes: readonly StoreWrite<V>[]): Promise<StoreWrite<V>[]> {
   if (writes.some((w) => w.type === 'clear')) return [...writes];
-  const newest = new Map<string, StoreWrite<V>>();
-  const plain: StoreWrite<V>[] = [];
-  for (const write of writes) {
-    if (write.type === 'clear' || write.version === undefined) {
-      plain.push(write);
-      continue;
-    }
-    const slot = Buffer.from(write.key).toString('latin1');
-    const buffered = newest.get(slot);
-    if (buffered === undefined || buffered.type === 'clear' || replaces(write.version, buffered.version)) newest.set(slot, write);
-  }
-  if (newest.size === 0) return plain;
-  return [...plain, ...(await newerThanStored(store, [...newest.values()]))];
+  const versioned = writes.filter((w) => w.type !== 'clear' && w.version !== undefined) as (StoreWrite<V> & { key: Uint8Array })[];
+  if (versioned.length === 0) return [...writes];
+  const slots = versioned.map((w) => Buffer.from(w.key.buffer, w.key.byteOffset, w.key.byteLength).toString('latin1'));
+  const unique = [...new Set(slots)];
+  const keyOf = new Map(versioned.map((w, i) => [slots[i], w.key]));
+  const stored = await store.getVersions(unique.map((slot) => keyOf.get(slot) as Uint8Array));
+  const current = new Map<string, RecordVersion | undefined>(unique.map((slot, i) => [slot, stored[i]]));
+  const slotOf = new Map<StoreWrite<V>, string>(versioned.map((w, i) => [w, slots[i]]));
+  return writes.filter((w) => {
+    const slot = slotOf.get(w);
+    if (slot === undefined || w.type === 'clear' || w.version === undefined) return true;
+    if (!replaces(w.version, current.get(slot))) return false;
+    current.set(slot, w.version);
+    return true;
+  });
 }
 
 export async function restoreStore<V>(options: RestoreOptions<V>): Promise<RestoreResult> {

@@ -19,7 +19,7 @@ import type { Topology } from '../../topology/topology.js';
 import type { GlobalTableSpec } from '../../topology/specs.js';
 import type { Logger } from '../../common/logger.js';
 import type { KeyValueStore, StoreWrite } from '../../state-store/types.js';
-import { newestWrites } from '../../state-store/restore.js';
+import { applicableWrites } from '../../state-store/restore.js';
 import { topicPartitionId, type ConsumedRecord, type ProducedRecord, type TopicPartitionId } from '../../common/records.js';
 import { resolveErrorPolicy, type ErrorPolicy, type ResolvedErrorPolicy } from './error-policy.js';
 import { deadLetterRecord, errorClassName, errorMessageOf } from '../../common/dead-letters.js';
@@ -163,7 +163,7 @@ export class GlobalTableUpdater {
     await Promise.all(
       [...batch.writes].map(async ([name, { writes, checkpoints, sources }]) => {
         const store = byName.get(name) as KeyValueStore<unknown>;
-        const kept = await newestWrites(store, writes);
+        const kept = await applicableWrites(store, writes);
         for (const write of kept) {
           const source = sources.get(write);
           if (source !== undefined) applied.add(source);
