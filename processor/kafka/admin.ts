@@ -16,6 +16,25 @@ export interface TopicSpec {
   readonly configs?: Readonly<Record<string, string>>;
 }
 
+/** Errors of partitions whose leader is not ready yet (just created), which heal within moments. */
+const LEADER_NOT_READY = new Set([
+  'NOT_LEADER_FOR_PARTITION',
+  'NOT_LEADER_OR_FOLLOWER',
+  'LEADER_NOT_AVAILABLE',
+  'UNKNOWN_TOPIC_OR_PARTITION',
+]);
+const LEADER_RETRIES = 10;
+const LEADER_RETRY_MS = 200;
+
+function isLeaderNotReady(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; typeof e === 'object' && e !== null && depth < 5; depth++) {
+    const { type, cause, originalError } = e as { type?: unknown; cause?: unknown; originalError?: unknown };
+    if (typeof type === 'string' && LEADER_NOT_READY.has(type)) return true;
+    e = cause ?? originalError;
+  }
+  return false;
+}
+
 // kafkajs spreads its enums into module.exports, which Node's ESM loader cannot see as named exports.
 const { ConfigResourceTypes } = kafkajs;
 
@@ -217,11 +236,20 @@ export class KafkaAdmin implements ClusterLookups {
   }
 
   private async run<T>(operation: string, call: () => Promise<T>): Promise<T> {
-    try {
-      return await call();
-    } catch (error) {
-      if (error instanceof KafkaAdminError) throw error;
-      throw new KafkaAdminError(operation, error instanceof Error ? error.message : String(error), { cause: error });
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await call();
+      } catch (error) {
+        if (error instanceof KafkaAdminError) throw error;
+        // Partitions just created (by another instance, or added) have no leader for a moment, and kafkajs's admin
+        // does not retry these itself: wait a little, refresh the metadata, try again.
+        if (attempt < LEADER_RETRIES && isLeaderNotReady(error)) {
+          await new Promise((resolve) => setTimeout(resolve, LEADER_RETRY_MS));
+          await this.admin.fetchTopicMetadata().catch(() => undefined);
+          continue;
+        }
+        throw new KafkaAdminError(operation, error instanceof Error ? error.message : String(error), { cause: error });
+      }
     }
   }
 }
