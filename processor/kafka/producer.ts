@@ -33,8 +33,8 @@ export interface RecordProducerOptions {
   readonly retries?: number;
 }
 
-const DEFAULT_MAX_REQUEST_BYTES = 768 * 1024;
-const DEFAULT_MAX_RECORDS_PER_PARTITION = 200;
+export const DEFAULT_MAX_REQUEST_BYTES = 768 * 1024;
+export const DEFAULT_MAX_RECORDS_PER_PARTITION = 200;
 /** Rough per-record framing overhead in a record batch (varints, attributes, header names). */
 const RECORD_OVERHEAD_BYTES = 32;
 
@@ -75,36 +75,56 @@ export class RecordProducer {
    * Sends all records (order kept per topic-partition); resolves when Kafka acknowledged them with acks=all, with
    * the offset after the last acknowledged record per partition the records named (produce-acks.ts).
    */
-  async send(records: readonly ProducedRecord[]): Promise<AcknowledgedOffsets> {
-    const acknowledged = new Map<TopicPartitionId, number>();
-    if (records.length === 0) return acknowledged;
-    for (const chunk of chunkRecords(records, this.maxRequestBytes, this.maxRecordsPerPartition)) await this.sendChunk(chunk, acknowledged);
-    return acknowledged;
+  send(records: readonly ProducedRecord[]): Promise<AcknowledgedOffsets> {
+    return sendInChunks((batch) => this.producer.sendBatch(batch), records, this.maxRequestBytes, this.maxRecordsPerPartition);
   }
+}
 
-  /**
-   * One request. A topic's `max.message.bytes` limits one partition's record BATCH, and a topic may set it far below
-   * our request size: on MESSAGE_TOO_LARGE the chunk is halved and both halves sent in order, down to single records
-   * (a single record that is too large fails). Partitions of a rejected request that the broker did accept are sent
-   * again: duplicates, never losses (at-least-once).
-   */
-  private async sendChunk(chunk: readonly ProducedRecord[], acknowledged: Map<TopicPartitionId, number>): Promise<void> {
-    const topicMessages = groupByTopic(chunk);
-    try {
-      const metadata = await this.producer.sendBatch({ topicMessages, acks: -1 });
-      mergeAcknowledged(acknowledged, acknowledgedOffsets(chunk, metadata.map(partitionAck)));
-    } catch (error) {
-      if (chunk.length > 1 && isMessageTooLarge(error)) {
-        const half = Math.ceil(chunk.length / 2);
-        await this.sendChunk(chunk.slice(0, half), acknowledged);
-        await this.sendChunk(chunk.slice(half), acknowledged);
-        return;
-      }
-      throw new KafkaProduceError(
-        topicMessages.map((t) => t.topic),
-        { cause: error },
-      );
+/** One kafkajs `sendBatch` (a plain producer's, or a transaction's). */
+export type SendBatch = (batch: { topicMessages: TopicMessages[]; acks: -1 }) => Promise<RecordMetadata[]>;
+
+/**
+ * Sends `records` through `sendBatch` in bounded chunks, one after another (see the top of the file); resolves with
+ * the offset after the last acknowledged record per partition the records named.
+ */
+export async function sendInChunks(
+  sendBatch: SendBatch,
+  records: readonly ProducedRecord[],
+  maxRequestBytes = DEFAULT_MAX_REQUEST_BYTES,
+  maxRecordsPerPartition = DEFAULT_MAX_RECORDS_PER_PARTITION,
+): Promise<AcknowledgedOffsets> {
+  const acknowledged = new Map<TopicPartitionId, number>();
+  if (records.length === 0) return acknowledged;
+  for (const chunk of chunkRecords(records, maxRequestBytes, maxRecordsPerPartition)) await sendChunk(sendBatch, chunk, acknowledged);
+  return acknowledged;
+}
+
+/**
+ * One request. A topic's `max.message.bytes` limits one partition's record BATCH, and a topic may set it far below
+ * our request size: on MESSAGE_TOO_LARGE the chunk is halved and both halves sent in order, down to single records
+ * (a single record that is too large fails). Partitions of a rejected request that the broker did accept are sent
+ * again: duplicates, never losses (at-least-once; in a transaction the whole transaction aborts instead).
+ */
+async function sendChunk(
+  sendBatch: SendBatch,
+  chunk: readonly ProducedRecord[],
+  acknowledged: Map<TopicPartitionId, number>,
+): Promise<void> {
+  const topicMessages = groupByTopic(chunk);
+  try {
+    const metadata = await sendBatch({ topicMessages, acks: -1 });
+    mergeAcknowledged(acknowledged, acknowledgedOffsets(chunk, metadata.map(partitionAck)));
+  } catch (error) {
+    if (chunk.length > 1 && isMessageTooLarge(error)) {
+      const half = Math.ceil(chunk.length / 2);
+      await sendChunk(sendBatch, chunk.slice(0, half), acknowledged);
+      await sendChunk(sendBatch, chunk.slice(half), acknowledged);
+      return;
     }
+    throw new KafkaProduceError(
+      topicMessages.map((t) => t.topic),
+      { cause: error },
+    );
   }
 }
 

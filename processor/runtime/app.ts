@@ -41,6 +41,7 @@ import { createKafkaClient, type KafkaClient } from '../kafka/client.js';
 import { GroupConsumer } from '../kafka/group-consumer.js';
 import { PartitionReader } from '../kafka/partition-reader.js';
 import { RecordProducer } from '../kafka/producer.js';
+import { KafkaTransactionalProducer } from '../kafka/transactional-producer.js';
 import {
   describeOrphanedTopic,
   findOrphanedInternalTopics,
@@ -230,6 +231,9 @@ export class TributaryApp {
       recordsProcessed: tasks?.recordsProcessed ?? 0,
       recordsSent: this.sender?.sent ?? 0,
       commits: tasks?.commits ?? 0,
+      processingGuarantee: this.options.processingGuarantee,
+      transactions: { committed: tasks?.transactionsCommitted ?? 0, aborted: tasks?.transactionsAborted ?? 0 },
+      commitLatency: tasks?.commitLatency ?? { count: 0, totalMs: 0, maxMs: 0 },
       rebalances: tasks?.rebalances ?? 0,
       consumerLag: Object.fromEntries(this.tasks?.consumerLag() ?? []),
       deadLetters: deadLetterCounts(this.engineMetrics.snapshot()),
@@ -436,6 +440,9 @@ export class TributaryApp {
             fetchRecords: (positions) => fetchRecords(client, admin, positions),
             logger: options.logger,
             commitIntervalMs: options.commitIntervalMs,
+            processingGuarantee: options.processingGuarantee,
+            transactionalProducers: (transactionalId) =>
+              new KafkaTransactionalProducer(client, transactionalId, { transactionTimeoutMs: options.transactionTimeoutMs }),
             maxTaskIdleMs: options.maxTaskIdleMs,
             readers: (readerOptions) => new PartitionReader(client, readerOptions),
             readinessLag: options.readinessLag,

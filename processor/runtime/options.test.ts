@@ -67,4 +67,40 @@ describe('resolveAppOptions', () => {
       'http.advertisedUrl',
     ]);
   });
+
+  it('processing guarantee: at-least-once by default; exactly-once commits every 100 ms unless told; bad values are refused', () => {
+    expect(resolveAppOptions(topology, { brokers: 'b:1', stateDir: '/tmp/x' })).toMatchObject({
+      processingGuarantee: 'at-least-once',
+      commitIntervalMs: 1000,
+      transactionTimeoutMs: 60_000,
+    });
+    expect(resolveAppOptions(topology, { brokers: 'b:1', stateDir: '/tmp/x', processingGuarantee: 'exactly-once' })).toMatchObject({
+      processingGuarantee: 'exactly-once',
+      commitIntervalMs: 100,
+    });
+    expect(
+      resolveAppOptions(topology, { brokers: 'b:1', stateDir: '/tmp/x', processingGuarantee: 'exactly-once', commitIntervalMs: 500 })
+        .commitIntervalMs,
+    ).toBe(500);
+    const problems = problemsOf(() =>
+      resolveAppOptions(topology, {
+        brokers: 'b:1',
+        stateDir: '/tmp/x',
+        processingGuarantee: 'exactly_once_v2' as unknown as 'exactly-once',
+        transactionTimeoutMs: -1,
+      }),
+    );
+    expect(problems.map((p) => p.split(':')[0])).toEqual(['processingGuarantee', 'transactionTimeoutMs']);
+    expect(
+      problemsOf(() =>
+        resolveAppOptions(topology, {
+          brokers: 'b:1',
+          stateDir: '/tmp/x',
+          processingGuarantee: 'exactly-once',
+          commitIntervalMs: 5000,
+          transactionTimeoutMs: 5000,
+        }),
+      ),
+    ).toEqual([expect.stringMatching(/^transactionTimeoutMs: 5000 must be longer than commitIntervalMs/)]);
+  });
 });

@@ -54,8 +54,23 @@ export interface TributaryAppOptions {
   readonly http?: HttpOptions;
   /** Stable id of this instance. Default: a random id persisted in the state directory. */
   readonly instanceId?: string;
-  /** How often input offsets are committed (after outputs are acknowledged and stores written). Default 1000. */
+  /**
+   * `'at-least-once'` (default): after a crash, outputs of the records since the last commit are written again
+   * (duplicates downstream). `'exactly-once'`: each task commits its outputs, changelog records, dead letters and
+   * input offsets in one Kafka transaction (one transactional producer per task); `read_committed` consumers of the
+   * outputs see every result once, whatever crashes. Costs a transaction per task per commit (see the README).
+   */
+  readonly processingGuarantee?: ProcessingGuarantee;
+  /**
+   * How often input offsets are committed (after outputs are acknowledged and stores written). Default 1000 under
+   * at-least-once, 100 under exactly-once (outputs become visible to `read_committed` consumers at each commit).
+   */
   readonly commitIntervalMs?: number;
+  /**
+   * Exactly-once only: the transaction timeout the producers ask for (the coordinator aborts a transaction open
+   * longer). Must not exceed the broker's `transaction.max.timeout.ms` (default 900000). Default 60000.
+   */
+  readonly transactionTimeoutMs?: number;
   /** Application-wide error policy (per-source policies of the topology override it). */
   readonly errorPolicy?: ErrorPolicy;
   /** Shortcut for `errorPolicy.deadLetterTopic`. Default `<applicationId>-dlq`. */
@@ -94,8 +109,14 @@ export interface TributaryAppOptions {
   readonly changeFeed?: ChangeFeedAppOptions;
 }
 
+export type ProcessingGuarantee = 'at-least-once' | 'exactly-once';
+
+export const PROCESSING_GUARANTEES: readonly ProcessingGuarantee[] = ['at-least-once', 'exactly-once'];
+
 export interface ResolvedAppOptions {
   readonly applicationId: string;
+  readonly processingGuarantee: ProcessingGuarantee;
+  readonly transactionTimeoutMs: number;
   readonly kafka: KafkaClientConfig;
   readonly stateDir: string;
   readonly http: (Required<Pick<HttpOptions, 'host' | 'port' | 'ui'>> & Pick<HttpOptions, 'advertisedUrl' | 'authToken'>) | undefined;
@@ -157,7 +178,17 @@ export function resolveAppOptions(topology: Topology, options: TributaryAppOptio
     if (!(Number.isInteger(value) && value >= 0)) problems.push(`${name}: ${value} must be an integer >= 0`);
     return value;
   };
-  const commitIntervalMs = positive('commitIntervalMs', options.commitIntervalMs, 1000);
+  const processingGuarantee = options.processingGuarantee ?? 'at-least-once';
+  if (!PROCESSING_GUARANTEES.includes(processingGuarantee))
+    problems.push(`processingGuarantee: ${String(processingGuarantee)} must be 'at-least-once' or 'exactly-once'`);
+  const exactlyOnce = processingGuarantee === 'exactly-once';
+  const commitIntervalMs = positive('commitIntervalMs', options.commitIntervalMs, exactlyOnce ? 100 : 1000);
+  const transactionTimeoutMs = positive('transactionTimeoutMs', options.transactionTimeoutMs, 60_000);
+  if (!Number.isInteger(transactionTimeoutMs)) problems.push(`transactionTimeoutMs: ${transactionTimeoutMs} must be an integer`);
+  if (exactlyOnce && transactionTimeoutMs <= commitIntervalMs)
+    problems.push(
+      `transactionTimeoutMs: ${transactionTimeoutMs} must be longer than commitIntervalMs (${commitIntervalMs}): a commit's transaction must end before it`,
+    );
   const sessionTimeoutMs = positive('sessionTimeoutMs', options.sessionTimeoutMs, 30_000);
   const heartbeatIntervalMs = positive(
     'heartbeatIntervalMs',
@@ -218,6 +249,8 @@ export function resolveAppOptions(topology: Topology, options: TributaryAppOptio
   const deadLetterTopic = options.dlqTopic ?? options.errorPolicy?.deadLetterTopic ?? `${applicationId}-dlq`;
   return {
     applicationId,
+    processingGuarantee,
+    transactionTimeoutMs,
     kafka,
     stateDir: options.stateDir,
     http,
