@@ -132,7 +132,11 @@ async function commitInTransaction<T extends TransactionalTask>(active: T, parts
     if (failure.result === 'aborted') await transaction.abort().catch(() => undefined);
     return { active, ...failure };
   }
-  await task.commit({ changelogOffsets });
+  // The commit marker follows each partition's last record (only this task's producer writes its changelog
+  // partitions): a derived store checkpoints past it, so a restart finds nothing to restore. The marker is in the log
+  // before the next owner reads the end offsets: its producer's init waits until this transaction is complete.
+  const pastMarkers = new Map([...changelogOffsets].map(([tp, next]) => [tp, next + 1] as const));
+  await task.commit({ changelogOffsets: pastMarkers });
   return { active, result: 'committed', offsets, records };
 }
 
