@@ -320,6 +320,12 @@ describe('TaskManager under exactly-once', () => {
     expect(h.outOrders()).not.toContain(fenced);
     expect(h.manager.stats().transactionsAborted).toBe(1);
     expect(h.cluster.committed(APP).get(topicPartitionId('orders', 0)) ?? 0).toBe(0);
+    // The rebalance gives the task back (the other owner left): reopened with a new producer, it processes the order once.
+    await h.member.assign(['0_0', '0_1']);
+    await vi.waitFor(async () => {
+      await h.member.pollUntilIdle();
+      expect(h.outOrders().sort()).toEqual([fenced, kept].sort());
+    });
     await h.stop();
     await h.assertNoStoreAhead();
   });

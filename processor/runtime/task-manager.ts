@@ -40,7 +40,14 @@ import type { ErrorPolicy } from '../engine/error-policy.js';
 import type { EngineMetrics } from '../engine/metrics.js';
 import { parseTaskId, taskId, type TaskId } from '../../common/task-id.js';
 import type { ClusterLookups } from '../kafka/cluster-lookups.js';
-import type { BatchContext, GroupAssignment, GroupMember, GroupMemberFactory, PositionAdvance } from '../kafka/group-member.js';
+import type {
+  BatchContext,
+  GroupAssignment,
+  GroupMember,
+  GroupMemberFactory,
+  PositionAdvance,
+  TopicPartition,
+} from '../kafka/group-member.js';
 import type { LogOffsets } from '../kafka/cluster-lookups.js';
 import type { PartitionReaderFactory } from '../kafka/partition-reading.js';
 import { ChangelogReader, type ChangelogTarget } from './changelog-reader.js';
@@ -170,6 +177,8 @@ export class TaskManager {
   /** Exactly-once: each task's outputs since its last commit (sent only inside its transaction). */
   private readonly heldOutputs = new Map<TaskId, ProducedRecord[]>();
   private heldBytes = 0;
+  /** Exactly-once: inputs of fenced tasks, paused until the next assignment (the member keeps pauses of partitions it keeps). */
+  private readonly fencedInputs: TopicPartition[] = [];
   /** The assignment being worked on (exactly-once reopens its tasks after an aborted transaction). */
   private assignment: GroupAssignment | undefined;
 
@@ -292,6 +301,7 @@ export class TaskManager {
       const mine = new Set(assignment.mine);
       // Eager: every task is closed and the new ones opened; stores of tasks kept stay open in between.
       await this.closeTasks(mine);
+      if (this.fencedInputs.length > 0) this.member.resume(this.fencedInputs.splice(0));
       this.epoch = assignment.epoch;
       this.assignment = assignment;
       this.registry.assignmentReceived(assignment);
@@ -515,7 +525,9 @@ export class TaskManager {
           task: active.id,
           error: outcome.error,
         });
-        this.member.pause(active.task.inputPartitions.map(parseTopicPartitionId));
+        const inputs = active.task.inputPartitions.map(parseTopicPartitionId);
+        this.member.pause(inputs);
+        for (const input of inputs) this.fencedInputs.push(input);
         await this.closeTask(active, false);
         await this.closeProducer(active.id);
       } else {
