@@ -525,6 +525,10 @@ export class TaskManager {
           task: active.id,
           error: outcome.error,
         });
+        // A restoration still writing to its stores ends first (the rebalance that follows reopens what it left).
+        const restoration = this.restoration;
+        this.restoration = undefined;
+        await restoration?.stop();
         const inputs = active.task.inputPartitions.map(parseTopicPartitionId);
         this.member.pause(inputs);
         for (const input of inputs) this.fencedInputs.push(input);

@@ -282,20 +282,20 @@ export class FakeCluster implements ClusterLookups {
         };
         return {
           async send(records) {
-            usable();
             step('send');
+            usable();
             for (const record of records) txn.records.push(record);
           },
           async sendOffsets(groupId, offsets) {
-            usable();
             step('sendOffsets');
+            usable();
             let group = txn.offsets.get(groupId);
             if (group === undefined) txn.offsets.set(groupId, (group = new Map()));
             for (const [tp, offset] of offsets) group.set(tp, offset);
           },
           async commit() {
-            usable();
             step('commit');
+            usable();
             txn.ended = true;
             const acknowledged = cluster.appendCommitted(txn.records);
             for (const [groupId, offsets] of txn.offsets) cluster.commit(groupId, offsets);
