@@ -40,6 +40,7 @@ import { KafkaAdmin } from '../kafka/admin.js';
 import { createKafkaClient, type KafkaClient } from '../kafka/client.js';
 import { GroupConsumer } from '../kafka/group-consumer.js';
 import { PartitionReader } from '../kafka/partition-reader.js';
+import type { PartitionReaderFactory } from '../kafka/partition-reading.js';
 import { RecordProducer } from '../kafka/producer.js';
 import { KafkaTransactionalProducer } from '../kafka/transactional-producer.js';
 import {
@@ -374,9 +375,13 @@ export class TributaryApp {
       });
       this.sender = sender;
 
+      // Every read that rebuilds stores outside the group takes the configured fetch sizes (memory grows with them).
+      const readers: PartitionReaderFactory = (readerOptions) =>
+        new PartitionReader(client, { ...readerOptions, fetch: { ...options.restorationFetch, ...readerOptions.fetch } });
       const globals = new GlobalTables({
         topology: this.topology,
         client,
+        readers,
         admin,
         stateDirectory,
         partitions: layout.partitions,
@@ -444,7 +449,7 @@ export class TributaryApp {
             transactionalProducers: (transactionalId) =>
               new KafkaTransactionalProducer(client, transactionalId, { transactionTimeoutMs: options.transactionTimeoutMs }),
             maxTaskIdleMs: options.maxTaskIdleMs,
-            readers: (readerOptions) => new PartitionReader(client, readerOptions),
+            readers,
             readinessLag: options.readinessLag,
             onRebalancing: () => {
               if (this.currentState === 'running') this.transition('rebalancing');

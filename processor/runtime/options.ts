@@ -107,7 +107,25 @@ export interface TributaryAppOptions {
   /** Stop gracefully on SIGTERM/SIGINT. Default false. */
   readonly handleSignals?: boolean;
   readonly changeFeed?: ChangeFeedAppOptions;
+  /**
+   * Fetch sizes of the reads that rebuild stores outside the group: global-table bootstrap and updates, table and
+   * changelog restoration. A fetch response is decoded in memory at once, so the memory these reads take grows with
+   * them; bigger fetches buy few percent of bootstrap speed. Defaults: 1 MiB per partition, 8 MiB per fetch.
+   */
+  readonly restorationFetch?: RestorationFetchOptions;
 }
+
+export interface RestorationFetchOptions {
+  /** Bytes per partition and fetch; keep >= the topics' max.message.bytes. Default 1 MiB (1048576). */
+  readonly maxBytesPerPartition?: number;
+  /** Bytes per fetch response, all partitions together. Default 8 MiB (8388608). */
+  readonly maxBytes?: number;
+}
+
+export const DEFAULT_RESTORATION_FETCH: Required<RestorationFetchOptions> = {
+  maxBytesPerPartition: 1024 * 1024,
+  maxBytes: 8 * 1024 * 1024,
+};
 
 export type ProcessingGuarantee = 'at-least-once' | 'exactly-once';
 
@@ -136,6 +154,7 @@ export interface ResolvedAppOptions {
   readonly logger: Logger;
   readonly handleSignals: boolean;
   readonly changeFeed: ChangeFeedOptions;
+  readonly restorationFetch: Required<RestorationFetchOptions>;
 }
 
 /** Validates and fills defaults; throws `RuntimeConfigError` listing every problem (Kafka ones included). */
@@ -244,6 +263,23 @@ export function resolveAppOptions(topology: Topology, options: TributaryAppOptio
     maxSubscribers: nonNegativeInt('changeFeed.maxSubscribers', feed.maxSubscribers, DEFAULT_CHANGE_FEED_OPTIONS.maxSubscribers),
     heartbeatMs: positive('changeFeed.heartbeatMs', feed.heartbeatMs, DEFAULT_CHANGE_FEED_OPTIONS.heartbeatMs),
   };
+  const fetch = options.restorationFetch ?? {};
+  const restorationFetch = {
+    maxBytesPerPartition: positive(
+      'restorationFetch.maxBytesPerPartition',
+      fetch.maxBytesPerPartition,
+      DEFAULT_RESTORATION_FETCH.maxBytesPerPartition,
+    ),
+    maxBytes: positive('restorationFetch.maxBytes', fetch.maxBytes, DEFAULT_RESTORATION_FETCH.maxBytes),
+  };
+  for (const [name, value] of Object.entries(restorationFetch)) {
+    if (!Number.isInteger(value)) problems.push(`restorationFetch.${name}: ${value} must be an integer (bytes)`);
+  }
+  if (restorationFetch.maxBytes > 0 && restorationFetch.maxBytes < restorationFetch.maxBytesPerPartition) {
+    problems.push(
+      `restorationFetch.maxBytes: ${restorationFetch.maxBytes} must be at least restorationFetch.maxBytesPerPartition (${restorationFetch.maxBytesPerPartition})`,
+    );
+  }
   if (problems.length > 0) throw new RuntimeConfigError(problems);
 
   const deadLetterTopic = options.dlqTopic ?? options.errorPolicy?.deadLetterTopic ?? `${applicationId}-dlq`;
@@ -270,5 +306,6 @@ export function resolveAppOptions(topology: Topology, options: TributaryAppOptio
     logger: options.logger ?? silentLogger,
     handleSignals: options.handleSignals ?? false,
     changeFeed,
+    restorationFetch,
   };
 }

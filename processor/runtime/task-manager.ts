@@ -733,7 +733,6 @@ export class TaskManager {
       targets,
       readers: this.options.readers,
       groupIdPrefix: `${this.options.topology.applicationId}-restore`,
-      fetch: { maxBytesPerPartition: 8 * 1024 * 1024, maxBytes: 64 * 1024 * 1024 },
       onProgress: (target, progress) => taskOf(target)?.restoration.progress(target, progress),
       onRestored: (target, result) => {
         void this.serial

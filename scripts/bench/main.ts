@@ -258,6 +258,10 @@ function printTable(result: BenchResult): void {
       `${n(result.restoreBench.recordsPerSecond)} records/s into LevelDB (${n(result.restoreBench.records)} records)`,
     ],
     ['http in-process: local', `${n(result.httpInProcess.local.rps)} req/s, p99 ${result.httpInProcess.local.p99Ms} ms`],
+    [
+      'http in-process: fastify hello world',
+      `${n(result.httpInProcess.helloWorld.rps)} req/s, p99 ${result.httpInProcess.helloWorld.p99Ms} ms (local lookups ${result.httpInProcess.localVsHelloWorld}×)`,
+    ],
   ];
   const width = Math.max(...rows.map(([label]) => label.length)) + 2;
   const header = `Tributary bench (${result.settings.mode}: ${n(result.settings.customers)} customers, ${n(result.settings.orders)} orders) on ${result.machine.cpus} CPUs, Kafka ${result.kafka.version}, ${result.durationSeconds} s`;
