@@ -42,9 +42,10 @@ export interface RecordProducerOptions {
   readonly unknownPartitionTimeoutMs?: number;
 }
 
-const DEFAULT_MAX_REQUEST_BYTES = 768 * 1024;
-const DEFAULT_MAX_RECORDS_PER_PARTITION = 200;
-const DEFAULT_METADATA_MAX_AGE_MS = 5000;
+export const DEFAULT_MAX_REQUEST_BYTES = 768 * 1024;
+export const DEFAULT_MAX_RECORDS_PER_PARTITION = 200;
+/** kafkajs re-reads topic metadata this often (and so learns partitions added while running). */
+export const DEFAULT_METADATA_MAX_AGE_MS = 5000;
 const DEFAULT_UNKNOWN_PARTITION_TIMEOUT_MS = 30_000;
 /** Rough per-record framing overhead in a record batch (varints, attributes, header names). */
 const RECORD_OVERHEAD_BYTES = 32;
@@ -91,57 +92,101 @@ export class RecordProducer {
    * Sends all records (order kept per topic-partition); resolves when Kafka acknowledged them with acks=all, with
    * the offset after the last acknowledged record per partition the records named (produce-acks.ts).
    */
-  async send(records: readonly ProducedRecord[]): Promise<AcknowledgedOffsets> {
-    const acknowledged = new Map<TopicPartitionId, number>();
-    if (records.length === 0) return acknowledged;
-    for (const chunk of chunkRecords(records, this.maxRequestBytes, this.maxRecordsPerPartition)) await this.sendChunk(chunk, acknowledged);
-    return acknowledged;
+  send(records: readonly ProducedRecord[]): Promise<AcknowledgedOffsets> {
+    return sendInChunks((batch) => this.producer.sendBatch(batch), records, {
+      maxRequestBytes: this.maxRequestBytes,
+      maxRecordsPerPartition: this.maxRecordsPerPartition,
+      metadataMaxAgeMs: this.metadataMaxAgeMs,
+      unknownPartitionTimeoutMs: this.unknownPartitionTimeoutMs,
+    });
   }
+}
 
-  /**
-   * Records kafkajs dropped because its metadata does not know their partitions yet: sent again (in order; nothing
-   * of these partitions was written) once the metadata, re-read every `metadataMaxAgeMs`, has them.
-   */
-  private async sendToNewPartitions(records: ProducedRecord[], acknowledged: Map<TopicPartitionId, number>): Promise<void> {
-    const deadline = Date.now() + this.unknownPartitionTimeoutMs;
-    let pending = records;
-    while (pending.length > 0) {
-      if (Date.now() >= deadline) {
-        const partitions = [...new Set(pending.map((r) => `${r.topic}:${r.partition}`))].join(', ');
-        throw new Error(`partitions ${partitions} are still unknown to the producer after ${this.unknownPartitionTimeoutMs} ms`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, Math.min(1000, this.metadataMaxAgeMs)));
-      const acks = (await this.producer.sendBatch({ topicMessages: groupByTopic(pending), acks: -1 })).map(partitionAck);
-      mergeAcknowledged(acknowledged, acknowledgedOffsets(pending, acks));
-      pending = unacknowledged(pending, acks);
-    }
+/** One kafkajs `sendBatch` (a plain producer's, or a transaction's). */
+export type SendBatch = (batch: { topicMessages: TopicMessages[]; acks: -1 }) => Promise<RecordMetadata[]>;
+
+export interface ChunkLimits {
+  readonly maxRequestBytes?: number;
+  readonly maxRecordsPerPartition?: number;
+  /** The producer's metadata refresh interval: how long to wait before sending records for unknown partitions again. */
+  readonly metadataMaxAgeMs?: number;
+  /** How long records for a partition the producer does not know yet are retried before the send fails. */
+  readonly unknownPartitionTimeoutMs?: number;
+}
+
+/**
+ * Sends `records` through `sendBatch` in bounded chunks, one after another (see the top of the file); resolves with
+ * the offset after the last acknowledged record per partition the records named.
+ */
+export async function sendInChunks(
+  sendBatch: SendBatch,
+  records: readonly ProducedRecord[],
+  limits: ChunkLimits = {},
+): Promise<AcknowledgedOffsets> {
+  const acknowledged = new Map<TopicPartitionId, number>();
+  if (records.length === 0) return acknowledged;
+  const maxRequestBytes = limits.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES;
+  const maxRecordsPerPartition = limits.maxRecordsPerPartition ?? DEFAULT_MAX_RECORDS_PER_PARTITION;
+  for (const chunk of chunkRecords(records, maxRequestBytes, maxRecordsPerPartition)) {
+    await sendChunk(sendBatch, chunk, acknowledged, limits);
   }
+  return acknowledged;
+}
 
-  /**
-   * One request. A topic's `max.message.bytes` limits one partition's record BATCH, and a topic may set it far below
-   * our request size: on MESSAGE_TOO_LARGE the chunk is halved and both halves sent in order, down to single records
-   * (a single record that is too large fails). Partitions of a rejected request that the broker did accept are sent
-   * again: duplicates, never losses (at-least-once).
-   */
-  private async sendChunk(chunk: readonly ProducedRecord[], acknowledged: Map<TopicPartitionId, number>): Promise<void> {
-    const topicMessages = groupByTopic(chunk);
-    try {
-      const acks = (await this.producer.sendBatch({ topicMessages, acks: -1 })).map(partitionAck);
-      mergeAcknowledged(acknowledged, acknowledgedOffsets(chunk, acks));
-      const dropped = unacknowledged(chunk, acks);
-      if (dropped.length > 0) await this.sendToNewPartitions(dropped, acknowledged);
-    } catch (error) {
-      if (chunk.length > 1 && isMessageTooLarge(error)) {
-        const half = Math.ceil(chunk.length / 2);
-        await this.sendChunk(chunk.slice(0, half), acknowledged);
-        await this.sendChunk(chunk.slice(half), acknowledged);
-        return;
-      }
-      throw new KafkaProduceError(
-        topicMessages.map((t) => t.topic),
-        { cause: error },
-      );
+/**
+ * One request. A topic's `max.message.bytes` limits one partition's record BATCH, and a topic may set it far below
+ * our request size: on MESSAGE_TOO_LARGE the chunk is halved and both halves sent in order, down to single records
+ * (a single record that is too large fails). Partitions of a rejected request that the broker did accept are sent
+ * again: duplicates, never losses (at-least-once; in a transaction the whole transaction aborts instead).
+ */
+async function sendChunk(
+  sendBatch: SendBatch,
+  chunk: readonly ProducedRecord[],
+  acknowledged: Map<TopicPartitionId, number>,
+  limits: ChunkLimits,
+): Promise<void> {
+  const topicMessages = groupByTopic(chunk);
+  try {
+    const acks = (await sendBatch({ topicMessages, acks: -1 })).map(partitionAck);
+    mergeAcknowledged(acknowledged, acknowledgedOffsets(chunk, acks));
+    const dropped = unacknowledged(chunk, acks);
+    if (dropped.length > 0) await sendToNewPartitions(sendBatch, dropped, acknowledged, limits);
+  } catch (error) {
+    if (chunk.length > 1 && isMessageTooLarge(error)) {
+      const half = Math.ceil(chunk.length / 2);
+      await sendChunk(sendBatch, chunk.slice(0, half), acknowledged, limits);
+      await sendChunk(sendBatch, chunk.slice(half), acknowledged, limits);
+      return;
     }
+    throw new KafkaProduceError(
+      topicMessages.map((t) => t.topic),
+      { cause: error },
+    );
+  }
+}
+
+/**
+ * Records kafkajs dropped because its metadata does not know their partitions yet: sent again (in order; nothing
+ * of these partitions was written) once the metadata, re-read every `metadataMaxAgeMs`, has them.
+ */
+async function sendToNewPartitions(
+  sendBatch: SendBatch,
+  records: ProducedRecord[],
+  acknowledged: Map<TopicPartitionId, number>,
+  limits: ChunkLimits,
+): Promise<void> {
+  const timeoutMs = limits.unknownPartitionTimeoutMs ?? DEFAULT_UNKNOWN_PARTITION_TIMEOUT_MS;
+  const deadline = Date.now() + timeoutMs;
+  let pending = records;
+  while (pending.length > 0) {
+    if (Date.now() >= deadline) {
+      const partitions = [...new Set(pending.map((r) => `${r.topic}:${r.partition}`))].join(', ');
+      throw new Error(`partitions ${partitions} are still unknown to the producer after ${timeoutMs} ms`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, Math.min(1000, limits.metadataMaxAgeMs ?? DEFAULT_METADATA_MAX_AGE_MS)));
+    const acks = (await sendBatch({ topicMessages: groupByTopic(pending), acks: -1 })).map(partitionAck);
+    mergeAcknowledged(acknowledged, acknowledgedOffsets(pending, acks));
+    pending = unacknowledged(pending, acks);
   }
 }
 

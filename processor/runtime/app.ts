@@ -42,7 +42,9 @@ import { KafkaAdmin } from '../kafka/admin.js';
 import { createKafkaClient, type KafkaClient } from '../kafka/client.js';
 import { GroupConsumer } from '../kafka/group-consumer.js';
 import { PartitionReader } from '../kafka/partition-reader.js';
+import type { PartitionReaderFactory } from '../kafka/partition-reading.js';
 import { RecordProducer } from '../kafka/producer.js';
+import { KafkaTransactionalProducer } from '../kafka/transactional-producer.js';
 import {
   describeOrphanedTopic,
   findOrphanedInternalTopics,
@@ -249,6 +251,9 @@ export class TributaryApp {
       recordsProcessed: tasks?.recordsProcessed ?? 0,
       recordsSent: this.sender?.sent ?? 0,
       commits: tasks?.commits ?? 0,
+      processingGuarantee: this.options.processingGuarantee,
+      transactions: { committed: tasks?.transactionsCommitted ?? 0, aborted: tasks?.transactionsAborted ?? 0 },
+      commitLatency: tasks?.commitLatency ?? { count: 0, totalMs: 0, maxMs: 0 },
       rebalances: tasks?.rebalances ?? 0,
       consumerLag: Object.fromEntries(this.tasks?.consumerLag() ?? []),
       deadLetters: deadLetterCounts(this.engineMetrics.snapshot()),
@@ -390,9 +395,13 @@ export class TributaryApp {
       });
       this.sender = sender;
 
+      // Every read that rebuilds stores outside the group takes the configured fetch sizes (memory grows with them).
+      const readers: PartitionReaderFactory = (readerOptions) =>
+        new PartitionReader(client, { ...readerOptions, fetch: { ...options.restorationFetch, ...readerOptions.fetch } });
       const globals = new GlobalTables({
         topology: this.topology,
         client,
+        readers,
         admin,
         stateDirectory,
         partitions: this.partitionCounts,
@@ -462,8 +471,11 @@ export class TributaryApp {
             fetchRecords: (positions) => fetchRecords(client, admin, positions),
             logger: options.logger,
             commitIntervalMs: options.commitIntervalMs,
+            processingGuarantee: options.processingGuarantee,
+            transactionalProducers: (transactionalId) =>
+              new KafkaTransactionalProducer(client, transactionalId, { transactionTimeoutMs: options.transactionTimeoutMs }),
             maxTaskIdleMs: options.maxTaskIdleMs,
-            readers: (readerOptions) => new PartitionReader(client, readerOptions),
+            readers,
             readinessLag: options.readinessLag,
             onRebalancing: () => {
               if (this.currentState === 'running') this.transition('rebalancing');

@@ -21,7 +21,7 @@ import { createTableRecordDecoder } from '../engine/table-decoder.js';
 import type { KafkaAdmin } from '../kafka/admin.js';
 import type { KafkaClient } from '../kafka/client.js';
 import { PartitionReader, type PartitionStart } from '../kafka/partition-reader.js';
-import type { PartitionReaderFactory } from '../kafka/partition-reading.js';
+import type { PartitionReaderFactory, PartitionReading } from '../kafka/partition-reading.js';
 import { topicPartitionId, type ConsumedRecord, type TopicPartitionId } from '../../common/records.js';
 import type { StateDirectory } from '../../state-store/state-directory.js';
 import type { KeyValueStore, ReadOnlyKeyValueStore } from '../../state-store/types.js';
@@ -51,12 +51,9 @@ export interface GlobalTablesOptions {
   readonly onBatchWritten?: (records: readonly ConsumedRecord[]) => void;
 }
 
-/** Fetch sizes for bulk reads: big fetches, few round trips. */
-const BULK_FETCH = { maxBytesPerPartition: 8 * 1024 * 1024, maxBytes: 64 * 1024 * 1024 } as const;
-
 export class GlobalTables {
   private readonly stores = new Map<string, KeyValueStore<unknown>>();
-  private updates: PartitionReader | undefined;
+  private updates: PartitionReading | undefined;
   private updatesRun: Promise<void> | undefined;
   private bootstrapping: ChangelogReader[] = [];
   private stopped = false;
@@ -122,7 +119,8 @@ export class GlobalTables {
         starts.set(tp, { topic: spec.topic, partition, offset: lowest });
       }
     }
-    const reader = new PartitionReader(client, {
+    const readers = this.options.readers ?? ((options) => new PartitionReader(client, options));
+    const reader = readers({
       partitions: [...starts.values()],
       mode: 'forever',
       groupIdPrefix: `${topology.applicationId}-global-updates`,
@@ -223,7 +221,6 @@ export class GlobalTables {
       ],
       readers: this.options.readers ?? ((options) => new PartitionReader(client, options)),
       groupIdPrefix: `${topology.applicationId}-global-restore`,
-      fetch: BULK_FETCH,
       onProgress: (_target, progress) => {
         tracker.advance(spec.store, 'global', progress.restored - reported, totalEnd - progress.remaining);
         reported = progress.restored;
