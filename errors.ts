@@ -320,6 +320,46 @@ export class KafkaProduceError extends TributaryError {
   }
 }
 
+/**
+ * Under exactly-once, a newer producer with the same transactional id (the task's new owner) fenced this one: the
+ * task moved to another instance while this one was paused or cut off. The task is closed here without writing
+ * anything more; the instance rejoins the group.
+ */
+export class ProducerFencedError extends TributaryError {
+  readonly transactionalId: string;
+
+  constructor(transactionalId: string, options?: { cause?: unknown }) {
+    super(
+      'TRIBUTARY_PRODUCER_FENCED',
+      `The transactional producer ${transactionalId} was fenced by a newer instance owning the same task; this instance closed the task without writing its uncommitted work (the new owner processes it). Nothing to do unless it repeats: then check for instances stalling longer than the session timeout (GC pauses, CPU starvation).`,
+      options,
+    );
+    this.transactionalId = transactionalId;
+  }
+}
+
+/**
+ * Under exactly-once, a transaction could not be committed (a send, the offsets or the commit itself failed, or the
+ * coordinator aborted it after its timeout). It was aborted: none of its records or offsets are visible.
+ */
+export class TransactionFailedError extends TributaryError {
+  readonly transactionalId: string;
+  /** True when the broker reports the transaction timed out (or the timeout setting is refused). */
+  readonly timedOut: boolean;
+
+  constructor(transactionalId: string, step: string, timedOut: boolean, options?: { cause?: unknown }) {
+    super(
+      'TRIBUTARY_TRANSACTION_FAILED',
+      timedOut
+        ? `The transaction of ${transactionalId} failed at ${step}: the broker aborted it after transactionTimeoutMs or refused that timeout. Keep transactionTimeoutMs at most the broker's transaction.max.timeout.ms (default 900000) and longer than a commit takes; the batch is processed again.`
+        : `The transaction of ${transactionalId} failed at ${step} and was aborted; the batch is processed again from the last committed offsets. Check the brokers and the transaction coordinator if it repeats.`,
+      options,
+    );
+    this.transactionalId = transactionalId;
+    this.timedOut = timedOut;
+  }
+}
+
 /** A partition reader could not read the partitions it was given (missing topic/partition, consumer crash). */
 export class PartitionReaderError extends TributaryError {
   constructor(detail: string, options?: { cause?: unknown }) {
@@ -345,6 +385,29 @@ export class CoPartitioningError extends TributaryError {
     );
     this.subtopology = subtopology;
     this.partitionsByTopic = partitionsByTopic;
+  }
+}
+
+/**
+ * A topic's partition count went down while the application ran (or since the layout it started with): Kafka cannot
+ * remove partitions, so the topic was deleted and recreated. Tasks, stores and committed offsets of the missing
+ * partitions would silently stop being read.
+ */
+export class PartitionCountDecreasedError extends TributaryError {
+  /** Topic → `{ before, now }`. */
+  readonly changes: Readonly<Record<string, { readonly before: number; readonly now: number }>>;
+
+  constructor(changes: Readonly<Record<string, { readonly before: number; readonly now: number }>>) {
+    const found = Object.entries(changes)
+      .map(([topic, { before, now }]) => `${topic}: ${before} → ${now}`)
+      .join(', ');
+    super(
+      'TRIBUTARY_PARTITION_COUNT_DECREASED',
+      `Partition counts went down (${found}). Partitions can only be added: a topic with fewer partitions was deleted and ` +
+        'recreated, and the state and offsets of the missing partitions cannot be served or continued. Stop every instance, ' +
+        'reset the application (`tributary reset --local-state`) and start again, or recreate the topic with at least the old count.',
+    );
+    this.changes = changes;
   }
 }
 

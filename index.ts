@@ -60,6 +60,7 @@ export type {
   TributaryAppOptions,
   HttpOptions,
   AppKafkaConfig,
+  ProcessingGuarantee,
   TributaryAppEvents,
   TributaryAppEventName,
   TributaryAppListener,

@@ -103,6 +103,20 @@ export interface ClusterMetadata {
    * read in them (left behind when an internal topic got another name). Absent when there are none.
    */
   readonly orphanedInternalTopics?: readonly { readonly topic: string; readonly unreadRecords: number }[];
+  /**
+   * Partition counts this instance saw change while it ran (partitions added to input topics, internal topics grown
+   * to follow), oldest first, the last 50. Absent when there were none.
+   */
+  readonly partitionCountChanges?: readonly PartitionCountChangeInfo[];
+}
+
+/** One topic whose partition count changed while the app ran. */
+export interface PartitionCountChangeInfo {
+  readonly topic: string;
+  readonly before: number;
+  readonly now: number;
+  /** When this instance noticed it (ISO 8601). */
+  readonly at: string;
 }
 
 export type AppState = 'created' | 'bootstrapping' | 'running' | 'rebalancing' | 'stopping' | 'stopped' | 'failed';

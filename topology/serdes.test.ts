@@ -74,3 +74,65 @@ describe('Serdes', () => {
     );
   });
 });
+
+/** The rendering the query server promised before values were passed through uncopied: always a fresh copy. */
+function copyingJsonCompatible(value: unknown): unknown {
+  if (Buffer.isBuffer(value) || value instanceof Uint8Array) return Buffer.from(value).toString('base64');
+  if (typeof value === 'bigint') return value.toString();
+  if (value instanceof Map) return Object.fromEntries([...value].map(([k, v]) => [String(k), copyingJsonCompatible(v)]));
+  if (Array.isArray(value)) return value.map(copyingJsonCompatible);
+  if (value !== null && typeof value === 'object' && !(value instanceof Date)) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, copyingJsonCompatible(v)]));
+  }
+  return value;
+}
+
+class Money {
+  constructor(readonly cents: number) {}
+  toJSON(): string {
+    return `${this.cents / 100} EUR`;
+  }
+}
+
+describe('toJSON of the json and msgpack serdes', () => {
+  const leaf = fc.oneof(
+    fc.jsonValue(),
+    fc.bigInt(),
+    fc.uint8Array({ maxLength: 8 }),
+    fc.integer().map((n) => Buffer.from(String(n))),
+    fc.date({ noInvalidDate: true }),
+    fc.integer().map((cents) => new Money(cents)),
+  );
+  const tree = fc.letrec((tie) => ({
+    node: fc.oneof(
+      { depthSize: 'small', withCrossShrink: true },
+      leaf,
+      fc.array(tie('node'), { maxLength: 4 }),
+      fc.dictionary(fc.string({ maxLength: 4 }), tie('node'), { maxKeys: 4 }),
+      fc
+        .array(fc.tuple(fc.oneof(fc.string({ maxLength: 3 }), fc.integer()), tie('node')), { maxLength: 3 })
+        .map((entries) => new Map(entries)),
+    ),
+  })).node;
+
+  it('renders every value as the copying rendering did (property)', () => {
+    for (const serde of [Serdes.json<unknown>(), Serdes.msgpack<unknown>()]) {
+      fc.assert(
+        fc.property(tree, (value) => {
+          expect(JSON.stringify(serde.toJSON(value))).toBe(JSON.stringify(copyingJsonCompatible(value)));
+        }),
+        { numRuns: 300 },
+      );
+    }
+  });
+
+  it('passes plain decoded values through without copying them and copies only what needs rendering', () => {
+    const order = { id: 'o1', items: [{ sku: 'a', qty: 2 }], at: new Date(0), note: null };
+    expect(Serdes.json<typeof order>().toJSON(order)).toBe(order);
+    const withBytes = { id: 'o2', raw: Buffer.from('hi') };
+    expect(Serdes.msgpack<typeof withBytes>().toJSON(withBytes)).toEqual({ id: 'o2', raw: 'aGk=' });
+    const priced = { total: new Money(250) };
+    // A class instance renders its own fields, as it always did (its prototype's toJSON is not consulted).
+    expect(JSON.stringify(Serdes.json<typeof priced>().toJSON(priced))).toBe('{"total":{"cents":250}}');
+  });
+});

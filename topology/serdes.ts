@@ -49,14 +49,41 @@ function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** Renders values for JSON output: Buffers as base64, BigInts as strings, Maps as objects. */
+/**
+ * Renders values for JSON output: Buffers as base64, BigInts as strings, Maps as objects. Values that need none of
+ * that (the usual decoded JSON or msgpack object) are returned as they are: copying every answer of the query server
+ * cost more than serializing it.
+ */
 function jsonCompatible(value: unknown): unknown {
+  return isJsonReady(value) ? value : convertForJson(value);
+}
+
+/** True when JSON.stringify renders `value` exactly as it would render `convertForJson(value)`. No allocation. */
+function isJsonReady(value: unknown, depth = 0): boolean {
+  if (value === null || typeof value !== 'object') return typeof value !== 'bigint';
+  if (depth > 64) return false; // deep trees take the copying path (it also handles cycles the same way: a throw)
+  if (Array.isArray(value)) {
+    for (const item of value) if (!isJsonReady(item, depth + 1)) return false;
+    return true;
+  }
+  if (value instanceof Date) return true;
+  const prototype: unknown = Object.getPrototypeOf(value);
+  // A class instance may render through a prototype toJSON the copy would not have.
+  if (prototype !== Object.prototype && prototype !== null) return false;
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) return false;
+    if (!isJsonReady((value as Record<string, unknown>)[key], depth + 1)) return false;
+  }
+  return true;
+}
+
+function convertForJson(value: unknown): unknown {
   if (Buffer.isBuffer(value) || value instanceof Uint8Array) return Buffer.from(value).toString('base64');
   if (typeof value === 'bigint') return value.toString();
-  if (value instanceof Map) return Object.fromEntries([...value].map(([k, v]) => [String(k), jsonCompatible(v)]));
-  if (Array.isArray(value)) return value.map(jsonCompatible);
+  if (value instanceof Map) return Object.fromEntries([...value].map(([k, v]) => [String(k), convertForJson(v)]));
+  if (Array.isArray(value)) return value.map(convertForJson);
   if (value !== null && typeof value === 'object' && !(value instanceof Date)) {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, jsonCompatible(v)]));
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, convertForJson(v)]));
   }
   return value;
 }

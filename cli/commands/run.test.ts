@@ -20,6 +20,7 @@ describe('readRunSettings', () => {
       kafka: { brokers: ['k1:9092', 'k2:9092'] },
       stateDir: resolve('state/a'),
       http: { host: '127.0.0.1', port: 7071, authToken: 's3cret', ui: true },
+      processingGuarantee: 'at-least-once',
       commitIntervalMs: 250,
       sessionTimeoutMs: 30_000,
     });
@@ -30,6 +31,20 @@ describe('readRunSettings', () => {
     if (settings === 'help') throw new Error('unexpected help');
     expect(settings.options.numStandbyReplicas).toBe(1);
     expect(() => readRunSettings(['app.ts', '--brokers', 'k:1', '--num-standby-replicas', '-1'], {})).toThrow(/--num-standby-replicas/);
+  });
+
+  it('--processing-guarantee exactly-once (or TRIBUTARY_PROCESSING_GUARANTEE) commits every 100 ms unless told; other values are refused', () => {
+    const eos = readRunSettings(['app.ts', '--brokers', 'k:1', '--processing-guarantee', 'exactly-once'], {});
+    if (eos === 'help') throw new Error('unexpected help');
+    expect(eos.options).toMatchObject({ processingGuarantee: 'exactly-once', commitIntervalMs: 100 });
+    const fromEnv = readRunSettings(['app.ts', '--brokers', 'k:1', '--commit-interval-ms', '300'], {
+      TRIBUTARY_PROCESSING_GUARANTEE: 'exactly-once',
+    });
+    if (fromEnv === 'help') throw new Error('unexpected help');
+    expect(fromEnv.options).toMatchObject({ processingGuarantee: 'exactly-once', commitIntervalMs: 300 });
+    expect(() => readRunSettings(['app.ts', '--brokers', 'k:1', '--processing-guarantee', 'exactly_once_v2'], {})).toThrow(
+      /--processing-guarantee.*"exactly_once_v2" is not one of at-least-once, exactly-once/,
+    );
   });
 
   it('turns the query server off with --no-http and refuses HTTP settings then', () => {

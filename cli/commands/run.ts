@@ -5,7 +5,7 @@
 import { resolve } from 'node:path';
 import { AppFailedError, CliConfigError, TributaryError } from '../../errors.js';
 import { TributaryApp } from '../../processor/runtime/app.js';
-import type { TributaryAppOptions } from '../../processor/runtime/options.js';
+import { PROCESSING_GUARANTEES, type TributaryAppOptions } from '../../processor/runtime/options.js';
 import { ExitCode, type CliCommand } from '../command.js';
 import { KAFKA_SETTINGS, readKafkaSettings } from '../kafka-settings.js';
 import { createCliLogger, LOG_FORMATS, LOG_LEVELS } from '../log.js';
@@ -69,11 +69,18 @@ const SETTINGS: readonly SettingSpec[] = [
     defaultText: 'random, kept in the state dir',
   },
   {
+    flag: 'processing-guarantee',
+    type: 'string',
+    placeholder: '<at-least-once|exactly-once>',
+    description: 'exactly-once: outputs and input offsets commit in one Kafka transaction per task',
+    defaultText: 'at-least-once',
+  },
+  {
     flag: 'commit-interval-ms',
     type: 'string',
     placeholder: '<ms>',
     description: 'How often input offsets are committed',
-    defaultText: '1000',
+    defaultText: '1000 (100 under exactly-once)',
   },
   { flag: 'session-timeout-ms', type: 'string', placeholder: '<ms>', description: 'Consumer group session timeout', defaultText: '30000' },
   {
@@ -144,7 +151,12 @@ export function readRunSettings(argv: readonly string[], env: NodeJS.ProcessEnv)
   if (instanceId !== undefined && !/^[A-Za-z0-9._-]{1,64}$/.test(instanceId)) {
     line.problem('instance-id', `"${instanceId}" must be 1-64 letters, digits, '.', '_' or '-'`);
   }
-  const commitIntervalMs = line.integer('commit-interval-ms', { min: 1, max: 3_600_000 }, 1000);
+  const processingGuarantee = line.oneOf('processing-guarantee', PROCESSING_GUARANTEES, 'at-least-once');
+  const commitIntervalMs = line.integer(
+    'commit-interval-ms',
+    { min: 1, max: 3_600_000 },
+    processingGuarantee === 'exactly-once' ? 100 : 1000,
+  );
   const sessionTimeoutMs = line.integer('session-timeout-ms', { min: 1000, max: 3_600_000 }, 30_000);
   const numStandbyReplicas = line.integer('num-standby-replicas', { min: 0, max: 10 }, 0);
   const dlqTopic = line.string('dlq-topic');
@@ -163,6 +175,7 @@ export function readRunSettings(argv: readonly string[], env: NodeJS.ProcessEnv)
         ? {}
         : { http: { host, port, ui: !noUi, ...(advertisedUrl ? { advertisedUrl } : {}), ...(authToken ? { authToken } : {}) } }),
       ...(instanceId ? { instanceId } : {}),
+      processingGuarantee,
       commitIntervalMs,
       sessionTimeoutMs,
       ...(numStandbyReplicas > 0 ? { numStandbyReplicas } : {}),

@@ -32,6 +32,14 @@ const metadataSchema = {
         properties: { topic: { type: 'string' }, unreadRecords: { type: 'integer' } },
       },
     },
+    partitionCountChanges: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['topic', 'before', 'now', 'at'],
+        properties: { topic: { type: 'string' }, before: { type: 'integer' }, now: { type: 'integer' }, at: { type: 'string' } },
+      },
+    },
   },
 } as const;
 

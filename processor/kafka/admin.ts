@@ -1,6 +1,8 @@
 /**
  * Topic, offset and group administration over kafkajs's admin client, returning plain Maps of numbers.
  */
+// Before kafkajs loads: its read_committed filter is replaced (see the file).
+import './aborted-transactions.js';
 import kafkajs, { type Admin } from 'kafkajs';
 import { KafkaAdminError } from '../../errors.js';
 import { topicPartitionId, type TopicPartitionId } from '../../common/records.js';
@@ -14,6 +16,25 @@ export interface TopicSpec {
   readonly replicationFactor?: number;
   /** Topic configs, e.g. `{ 'cleanup.policy': 'compact' }`. */
   readonly configs?: Readonly<Record<string, string>>;
+}
+
+/** Errors of partitions whose leader is not ready yet (just created), which heal within moments. */
+const LEADER_NOT_READY = new Set([
+  'NOT_LEADER_FOR_PARTITION',
+  'NOT_LEADER_OR_FOLLOWER',
+  'LEADER_NOT_AVAILABLE',
+  'UNKNOWN_TOPIC_OR_PARTITION',
+]);
+const LEADER_RETRIES = 10;
+const LEADER_RETRY_MS = 200;
+
+function isLeaderNotReady(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; typeof e === 'object' && e !== null && depth < 5; depth++) {
+    const { type, cause, originalError } = e as { type?: unknown; cause?: unknown; originalError?: unknown };
+    if (typeof type === 'string' && LEADER_NOT_READY.has(type)) return true;
+    e = cause ?? originalError;
+  }
+  return false;
 }
 
 // kafkajs spreads its enums into module.exports, which Node's ESM loader cannot see as named exports.
@@ -78,6 +99,39 @@ export class KafkaAdmin implements ClusterLookups {
       throw new KafkaAdminError('ensureTopics', `topics ${after.missing.join(', ')} still do not exist after creating them`);
     }
     return after.partitions;
+  }
+
+  /**
+   * Grows each topic to `count` partitions (the new ones are empty). A topic that already has at least that many is
+   * left alone, so concurrent instances growing the same topic are safe. Returns the counts after the call.
+   */
+  async addPartitions(counts: ReadonlyMap<string, number>): Promise<Map<string, number>> {
+    const current = await this.describeTopicPartitions([...counts.keys()]);
+    const grow = [...counts].filter(([topic, count]) => (current.partitions.get(topic) ?? count) < count);
+    if (grow.length > 0) {
+      try {
+        await this.admin.createPartitions({ topicPartitions: grow.map(([topic, count]) => ({ topic, count })) });
+      } catch (error) {
+        // INVALID_PARTITIONS: another instance grew it first (the count is checked again below).
+        if (!/partition/i.test(error instanceof Error ? error.message : String(error))) {
+          throw new KafkaAdminError('createPartitions', error instanceof Error ? error.message : String(error), { cause: error });
+        }
+      }
+    }
+    // The new partitions show up in metadata once the controller propagated them: poll for a while.
+    for (let attempt = 0; ; attempt++) {
+      const after = await this.describeTopicPartitions([...counts.keys()]);
+      const behind = [...counts].filter(([topic, count]) => (after.partitions.get(topic) ?? count) < count);
+      if (behind.length === 0) return after.partitions;
+      if (attempt >= 50) {
+        const [topic, count] = behind[0];
+        throw new KafkaAdminError(
+          'createPartitions',
+          `topic "${topic}" has ${after.partitions.get(topic)} partitions after growing it to ${count}`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
   }
 
   /** Partition counts of the topics that exist; the others are listed in `missing` instead of failing the call. */
@@ -184,11 +238,20 @@ export class KafkaAdmin implements ClusterLookups {
   }
 
   private async run<T>(operation: string, call: () => Promise<T>): Promise<T> {
-    try {
-      return await call();
-    } catch (error) {
-      if (error instanceof KafkaAdminError) throw error;
-      throw new KafkaAdminError(operation, error instanceof Error ? error.message : String(error), { cause: error });
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await call();
+      } catch (error) {
+        if (error instanceof KafkaAdminError) throw error;
+        // Partitions just created (by another instance, or added) have no leader for a moment, and kafkajs's admin
+        // does not retry these itself: wait a little, refresh the metadata, try again.
+        if (attempt < LEADER_RETRIES && isLeaderNotReady(error)) {
+          await new Promise((resolve) => setTimeout(resolve, LEADER_RETRY_MS));
+          await this.admin.fetchTopicMetadata().catch(() => undefined);
+          continue;
+        }
+        throw new KafkaAdminError(operation, error instanceof Error ? error.message : String(error), { cause: error });
+      }
     }
   }
 }

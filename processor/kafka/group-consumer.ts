@@ -58,6 +58,14 @@ export interface GroupConsumerOptions extends GroupMemberHandlers {
   readonly groupId: string;
   /** The application's sub-topologies; every instance must pass the same ones (the leader assigns from its own). */
   readonly tasks: readonly TaskSpec[];
+  /**
+   * Called by the leader before every assignment for the specs with the partition counts of now (group-join.ts).
+   * With it, a partition added to a subscribed topic makes kafkajs rejoin (it re-reads its metadata every
+   * `metadataMaxAgeMs`), and the new partitions' tasks are assigned.
+   */
+  readonly refreshTasks?: () => Promise<readonly TaskSpec[]>;
+  /** How often kafkajs re-reads topic metadata (and notices added partitions). Default 300000 (kafkajs). */
+  readonly metadataMaxAgeMs?: number;
   /** This instance's HTTP query URL, published to every member. */
   readonly url: string;
   /** Stable across restarts (e.g. the state directory's id); used for deterministic tie-breaks. */
@@ -165,6 +173,7 @@ export class GroupConsumer implements GroupMember {
       maxBytes: options.fetch?.maxBytes,
       maxBytesPerPartition: options.fetch?.maxBytesPerPartition,
       allowAutoTopicCreation: false,
+      metadataMaxAge: options.metadataMaxAgeMs,
     });
     this.consumer = consumer;
     const first = new Promise<void>((resolve, reject) => {

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../common/logger.js';
 import type { TaskSpec } from './assignor.js';
 import { GroupJoin } from './group-join.js';
-import { buildLeaderAssignment } from './group-protocol.js';
+import { buildLeaderAssignment, decodeGroupMap, encodeMemberMetadata } from './group-protocol.js';
 
 const tasks: TaskSpec[] = [
   { subtopology: 0, topics: ['orders', 'customers'], partitions: 2 },
@@ -87,5 +87,54 @@ describe('GroupJoin', () => {
     let current = 2;
     expect(await join().taskMap(never, 'm1', ['0_0'], undefined, () => current-- > 0)).toBeUndefined();
     expect(never.calls).toBe(2);
+  });
+});
+
+describe('GroupJoin leader, partitions added', () => {
+  const metadataOf = (counts: Record<string, number>) => ({
+    refreshes: 0,
+    findTopicPartitionMetadata(topic: string) {
+      return Array.from({ length: counts[topic] ?? 0 }, (_, partitionId) => ({ partitionId }));
+    },
+    async refreshMetadata() {
+      this.refreshes++;
+    },
+  });
+  const members = ['m1', 'm2'].map((memberId) => ({
+    memberId,
+    memberMetadata: encodeMemberMetadata(['orders', 'customers', 'app-repartition'], {
+      url: `http://${memberId}`,
+      instanceId: memberId,
+      previousTasks: [],
+      localTasks: [],
+    }),
+  }));
+  const assign = (group: GroupJoin, cluster: ReturnType<typeof metadataOf>) =>
+    group
+      .assigner()({ cluster } as never)
+      .assign({ members, topics: ['orders', 'customers', 'app-repartition'] });
+
+  it('assigns the tasks of the specs refreshTasks returns (the counts of now), after re-reading the metadata', async () => {
+    const grown = tasks.map((spec) => ({ ...spec, partitions: 4 }));
+    const group = new GroupJoin({ groupId: 'app', tasks, url: 'http://m1', logger: silentLogger, refreshTasks: async () => grown });
+    const cluster = metadataOf({ orders: 4, customers: 4, 'app-repartition': 4 });
+    const assignments = await assign(group, cluster);
+    expect(assignments).toHaveLength(2);
+    expect(cluster.refreshes).toBe(1);
+    expect(group.currentTasks).toEqual(grown);
+    const map = decodeGroupMap(assignments.map((a) => a.memberAssignment));
+    expect(map?.members.flatMap((m) => m.tasks).sort()).toEqual(['0_0', '0_1', '0_2', '0_3', '1_0', '1_1', '1_2', '1_3']);
+  });
+
+  it('keeps the last agreed specs while one co-partitioned topic grew first (refreshTasks validates, not the metadata)', async () => {
+    const group = new GroupJoin({ groupId: 'app', tasks, url: 'http://m1', logger: silentLogger, refreshTasks: async () => tasks });
+    const assignments = await assign(group, metadataOf({ orders: 4, customers: 2, 'app-repartition': 2 }));
+    const map = decodeGroupMap(assignments.map((a) => a.memberAssignment));
+    expect(map?.members.flatMap((m) => m.tasks)).toHaveLength(4);
+  });
+
+  it('without refreshTasks, fails when the cluster metadata disagrees with the specs', async () => {
+    const error = await assign(join(), metadataOf({ orders: 4, customers: 2, 'app-repartition': 2 })).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Error);
   });
 });

@@ -2,12 +2,15 @@
  * GroupConsumer's side of the join handshake on kafkajs: the assigner every member offers, and reading the task map
  * back after a join (group-protocol.ts has the wire format).
  * - JoinGroup: each member's metadata carries its HTTP URL, instance id, the tasks it holds (the stickiness hint)
- *   and the tasks it has local state for. Only the leader runs `assign`: it checks co-partitioning against the
- *   cluster metadata and encodes the full task → member map into every member's assignment `userData`.
+ *   and the tasks it has local state for. Only the leader runs `assign`: it refreshes the task specs (`refreshTasks`:
+ *   partition counts of now, internal topics grown; without it it checks co-partitioning against the cluster
+ *   metadata) and encodes the full task → member map into every member's assignment `userData`.
  * - kafkajs drops the assignment `userData` on followers, so after GROUP_JOIN every member (the leader uses its own
  *   result when it agrees) reads the map back with `describeGroup()`, retrying until the group is Stable and the map
  *   agrees with the partitions the member received.
  */
+// Before kafkajs loads: its read_committed filter is replaced (see the file).
+import './aborted-transactions.js';
 import type { Assigner, Consumer, GroupMember as KafkaGroupMember, GroupMemberAssignment, PartitionAssigner } from 'kafkajs';
 import kafkajs from 'kafkajs';
 import { GroupMetadataError, TributaryError } from '../../errors.js';
@@ -35,6 +38,11 @@ const { KafkaJSNonRetriableError } = kafkajs;
 export interface GroupJoinOptions {
   readonly groupId: string;
   readonly tasks: readonly TaskSpec[];
+  /**
+   * Called by the leader before every assignment: the task specs from the partition counts of now (input topics may
+   * have grown; internal topics are grown to match before it resolves). Without it the leader assigns `tasks`.
+   */
+  readonly refreshTasks?: () => Promise<readonly TaskSpec[]>;
   readonly url: string;
   readonly instanceId?: string;
   readonly localTasks?: () => readonly TaskId[];
@@ -57,8 +65,22 @@ export class GroupJoin {
   /** The leader's own last result (saves it a describeGroup round trip). */
   private leaderMap: GroupMap | undefined;
   private failure: TributaryError | undefined;
+  /** The sub-topologies with their current partition counts (the leader refreshes them at every assignment). */
+  private tasks: readonly TaskSpec[];
 
-  constructor(private readonly options: GroupJoinOptions) {}
+  constructor(private readonly options: GroupJoinOptions) {
+    this.tasks = options.tasks;
+  }
+
+  /** The task specs as of the last refresh (the partition counts every join is assigned with). */
+  get currentTasks(): readonly TaskSpec[] {
+    return this.tasks;
+  }
+
+  /** A member learned newer counts (e.g. a follower at its assignment): later joins it leads use them. */
+  set currentTasks(tasks: readonly TaskSpec[]) {
+    this.tasks = tasks;
+  }
 
   /** A non-retriable error the assignor raised inside kafkajs; report it instead of kafkajs's wrapper. */
   get assignorFailure(): TributaryError | undefined {
@@ -83,7 +105,14 @@ export class GroupJoin {
         }),
         assign: async ({ members }) => {
           try {
-            checkCoPartitioning(this.options.tasks, (topic) => cluster.findTopicPartitionMetadata(topic).length);
+            if (this.options.refreshTasks !== undefined) {
+              // The refresh validates the counts (and grows internal topics); kafkajs read its metadata before that,
+              // and one co-partitioned input may have grown before the other: tasks keep the last agreed counts.
+              this.tasks = await this.options.refreshTasks();
+              await cluster.refreshMetadata();
+            } else {
+              checkCoPartitioning(this.tasks, (topic) => cluster.findTopicPartitionMetadata(topic).length);
+            }
             return this.assignAsLeader(members);
           } catch (error) {
             if (error instanceof TributaryError) {
@@ -104,9 +133,9 @@ export class GroupJoin {
    * split a co-partitioned task (another assignor is in use).
    */
   received(memberAssignment: Readonly<Record<string, readonly number[]>>): ReceivedTasks | undefined {
-    const mine = tasksOfTopicPartitions(memberAssignment, this.options.tasks);
+    const mine = tasksOfTopicPartitions(memberAssignment, this.tasks);
     if (mine === undefined) return undefined;
-    const topicPartitions = [...topicPartitionsOfTasks(mine, this.options.tasks)].flatMap(([topic, partitions]) =>
+    const topicPartitions = [...topicPartitionsOfTasks(mine, this.tasks)].flatMap(([topic, partitions]) =>
       partitions.map((partition) => ({ topic, partition })),
     );
     return { mine, topicPartitions };
@@ -187,7 +216,7 @@ export class GroupJoin {
 
   private assignAsLeader(members: readonly KafkaGroupMember[]): GroupMemberAssignment[] {
     const decoded = members.map((member) => ({ memberId: member.memberId, data: this.decodeMemberMetadata(member) }));
-    const { map, assignments } = buildLeaderAssignment(this.options.tasks, decoded, this.options.numStandbyReplicas ?? 0);
+    const { map, assignments } = buildLeaderAssignment(this.tasks, decoded, this.options.numStandbyReplicas ?? 0);
     this.leaderMap = map;
     return assignments;
   }

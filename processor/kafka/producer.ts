@@ -10,6 +10,11 @@
  * - An idempotent kafkajs producer holds a per-broker lock around each produce request (sequence numbers), so
  *   requests to one broker never overlap whatever `maxInFlightRequests` says; more in flight is not possible here.
  *   Overlap comes from the caller instead (the task manager processes while a send is in flight).
+ *
+ * kafkajs silently DROPS messages for a partition its metadata does not know yet (partitions added to a topic since
+ * its last metadata refresh) and still resolves `sendBatch`. Every named partition must therefore come back in the
+ * acknowledgements: records of partitions that did not are sent again once the producer's metadata (re-read every
+ * `metadataMaxAgeMs`) knows them, or the send fails.
  */
 import type { Message, Producer, RecordMetadata, TopicMessages } from 'kafkajs';
 import { KafkaProduceError } from '../../errors.js';
@@ -31,10 +36,17 @@ export interface RecordProducerOptions {
   readonly maxRecordsPerPartition?: number;
   /** kafkajs retries per request. Default 10 (kafkajs's idempotent default is unbounded, which hangs on a missing topic). */
   readonly retries?: number;
+  /** How often kafkajs re-reads topic metadata (and learns added partitions). Default 5000. */
+  readonly metadataMaxAgeMs?: number;
+  /** How long records for a partition the producer does not know yet are retried before the send fails. Default 30000. */
+  readonly unknownPartitionTimeoutMs?: number;
 }
 
-const DEFAULT_MAX_REQUEST_BYTES = 768 * 1024;
-const DEFAULT_MAX_RECORDS_PER_PARTITION = 200;
+export const DEFAULT_MAX_REQUEST_BYTES = 768 * 1024;
+export const DEFAULT_MAX_RECORDS_PER_PARTITION = 200;
+/** kafkajs re-reads topic metadata this often (and so learns partitions added while running). */
+export const DEFAULT_METADATA_MAX_AGE_MS = 5000;
+const DEFAULT_UNKNOWN_PARTITION_TIMEOUT_MS = 30_000;
 /** Rough per-record framing overhead in a record batch (varints, attributes, header names). */
 const RECORD_OVERHEAD_BYTES = 32;
 
@@ -42,11 +54,15 @@ export class RecordProducer {
   private readonly producer: Producer;
   private readonly maxRequestBytes: number;
   private readonly maxRecordsPerPartition: number;
+  private readonly metadataMaxAgeMs: number;
+  private readonly unknownPartitionTimeoutMs: number;
   private connected = false;
 
   constructor(client: KafkaClient, options: RecordProducerOptions = {}) {
     this.maxRequestBytes = options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES;
     this.maxRecordsPerPartition = options.maxRecordsPerPartition ?? DEFAULT_MAX_RECORDS_PER_PARTITION;
+    this.metadataMaxAgeMs = options.metadataMaxAgeMs ?? DEFAULT_METADATA_MAX_AGE_MS;
+    this.unknownPartitionTimeoutMs = options.unknownPartitionTimeoutMs ?? DEFAULT_UNKNOWN_PARTITION_TIMEOUT_MS;
     if (!(Number.isInteger(this.maxRecordsPerPartition) && this.maxRecordsPerPartition > 0)) {
       throw new RangeError(`maxRecordsPerPartition must be a positive integer, got ${this.maxRecordsPerPartition}`);
     }
@@ -56,6 +72,7 @@ export class RecordProducer {
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
       retry: { retries: options.retries ?? 10 },
+      metadataMaxAge: this.metadataMaxAgeMs,
     });
   }
 
@@ -75,37 +92,108 @@ export class RecordProducer {
    * Sends all records (order kept per topic-partition); resolves when Kafka acknowledged them with acks=all, with
    * the offset after the last acknowledged record per partition the records named (produce-acks.ts).
    */
-  async send(records: readonly ProducedRecord[]): Promise<AcknowledgedOffsets> {
-    const acknowledged = new Map<TopicPartitionId, number>();
-    if (records.length === 0) return acknowledged;
-    for (const chunk of chunkRecords(records, this.maxRequestBytes, this.maxRecordsPerPartition)) await this.sendChunk(chunk, acknowledged);
-    return acknowledged;
+  send(records: readonly ProducedRecord[]): Promise<AcknowledgedOffsets> {
+    return sendInChunks((batch) => this.producer.sendBatch(batch), records, {
+      maxRequestBytes: this.maxRequestBytes,
+      maxRecordsPerPartition: this.maxRecordsPerPartition,
+      metadataMaxAgeMs: this.metadataMaxAgeMs,
+      unknownPartitionTimeoutMs: this.unknownPartitionTimeoutMs,
+    });
   }
+}
 
-  /**
-   * One request. A topic's `max.message.bytes` limits one partition's record BATCH, and a topic may set it far below
-   * our request size: on MESSAGE_TOO_LARGE the chunk is halved and both halves sent in order, down to single records
-   * (a single record that is too large fails). Partitions of a rejected request that the broker did accept are sent
-   * again: duplicates, never losses (at-least-once).
-   */
-  private async sendChunk(chunk: readonly ProducedRecord[], acknowledged: Map<TopicPartitionId, number>): Promise<void> {
-    const topicMessages = groupByTopic(chunk);
-    try {
-      const metadata = await this.producer.sendBatch({ topicMessages, acks: -1 });
-      mergeAcknowledged(acknowledged, acknowledgedOffsets(chunk, metadata.map(partitionAck)));
-    } catch (error) {
-      if (chunk.length > 1 && isMessageTooLarge(error)) {
-        const half = Math.ceil(chunk.length / 2);
-        await this.sendChunk(chunk.slice(0, half), acknowledged);
-        await this.sendChunk(chunk.slice(half), acknowledged);
-        return;
-      }
-      throw new KafkaProduceError(
-        topicMessages.map((t) => t.topic),
-        { cause: error },
-      );
-    }
+/** One kafkajs `sendBatch` (a plain producer's, or a transaction's). */
+export type SendBatch = (batch: { topicMessages: TopicMessages[]; acks: -1 }) => Promise<RecordMetadata[]>;
+
+export interface ChunkLimits {
+  readonly maxRequestBytes?: number;
+  readonly maxRecordsPerPartition?: number;
+  /** The producer's metadata refresh interval: how long to wait before sending records for unknown partitions again. */
+  readonly metadataMaxAgeMs?: number;
+  /** How long records for a partition the producer does not know yet are retried before the send fails. */
+  readonly unknownPartitionTimeoutMs?: number;
+}
+
+/**
+ * Sends `records` through `sendBatch` in bounded chunks, one after another (see the top of the file); resolves with
+ * the offset after the last acknowledged record per partition the records named.
+ */
+export async function sendInChunks(
+  sendBatch: SendBatch,
+  records: readonly ProducedRecord[],
+  limits: ChunkLimits = {},
+): Promise<AcknowledgedOffsets> {
+  const acknowledged = new Map<TopicPartitionId, number>();
+  if (records.length === 0) return acknowledged;
+  const maxRequestBytes = limits.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES;
+  const maxRecordsPerPartition = limits.maxRecordsPerPartition ?? DEFAULT_MAX_RECORDS_PER_PARTITION;
+  for (const chunk of chunkRecords(records, maxRequestBytes, maxRecordsPerPartition)) {
+    await sendChunk(sendBatch, chunk, acknowledged, limits);
   }
+  return acknowledged;
+}
+
+/**
+ * One request. A topic's `max.message.bytes` limits one partition's record BATCH, and a topic may set it far below
+ * our request size: on MESSAGE_TOO_LARGE the chunk is halved and both halves sent in order, down to single records
+ * (a single record that is too large fails). Partitions of a rejected request that the broker did accept are sent
+ * again: duplicates, never losses (at-least-once; in a transaction the whole transaction aborts instead).
+ */
+async function sendChunk(
+  sendBatch: SendBatch,
+  chunk: readonly ProducedRecord[],
+  acknowledged: Map<TopicPartitionId, number>,
+  limits: ChunkLimits,
+): Promise<void> {
+  const topicMessages = groupByTopic(chunk);
+  try {
+    const acks = (await sendBatch({ topicMessages, acks: -1 })).map(partitionAck);
+    mergeAcknowledged(acknowledged, acknowledgedOffsets(chunk, acks));
+    const dropped = unacknowledged(chunk, acks);
+    if (dropped.length > 0) await sendToNewPartitions(sendBatch, dropped, acknowledged, limits);
+  } catch (error) {
+    if (chunk.length > 1 && isMessageTooLarge(error)) {
+      const half = Math.ceil(chunk.length / 2);
+      await sendChunk(sendBatch, chunk.slice(0, half), acknowledged, limits);
+      await sendChunk(sendBatch, chunk.slice(half), acknowledged, limits);
+      return;
+    }
+    throw new KafkaProduceError(
+      topicMessages.map((t) => t.topic),
+      { cause: error },
+    );
+  }
+}
+
+/**
+ * Records kafkajs dropped because its metadata does not know their partitions yet: sent again (in order; nothing
+ * of these partitions was written) once the metadata, re-read every `metadataMaxAgeMs`, has them.
+ */
+async function sendToNewPartitions(
+  sendBatch: SendBatch,
+  records: ProducedRecord[],
+  acknowledged: Map<TopicPartitionId, number>,
+  limits: ChunkLimits,
+): Promise<void> {
+  const timeoutMs = limits.unknownPartitionTimeoutMs ?? DEFAULT_UNKNOWN_PARTITION_TIMEOUT_MS;
+  const deadline = Date.now() + timeoutMs;
+  let pending = records;
+  while (pending.length > 0) {
+    if (Date.now() >= deadline) {
+      const partitions = [...new Set(pending.map((r) => `${r.topic}:${r.partition}`))].join(', ');
+      throw new Error(`partitions ${partitions} are still unknown to the producer after ${timeoutMs} ms`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, Math.min(1000, limits.metadataMaxAgeMs ?? DEFAULT_METADATA_MAX_AGE_MS)));
+    const acks = (await sendBatch({ topicMessages: groupByTopic(pending), acks: -1 })).map(partitionAck);
+    mergeAcknowledged(acknowledged, acknowledgedOffsets(pending, acks));
+    pending = unacknowledged(pending, acks);
+  }
+}
+
+/** Records naming a partition that has no acknowledgement (kafkajs dropped them: partition unknown to its metadata). */
+function unacknowledged(chunk: readonly ProducedRecord[], acks: readonly { topic: string; partition: number }[]): ProducedRecord[] {
+  const acked = new Set(acks.map((ack) => `${ack.topic}:${ack.partition}`));
+  return chunk.filter((record) => record.partition !== undefined && !acked.has(`${record.topic}:${record.partition}`));
 }
 
 /** kafkajs's per-partition produce result (base offsets are decimal strings of int64s). */

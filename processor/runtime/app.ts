@@ -25,12 +25,14 @@ import {
   AppFailedError,
   AppNotRunningError,
   AppStateError,
+  CoPartitioningError,
+  KafkaAdminError,
   OrphanedInternalTopicsError,
   TributaryError,
   UnknownStoreError,
 } from '../../errors.js';
 import { createQueryServer, type QueryServer } from '../../http-query/server.js';
-import type { AppState, AppStatus, MetricFamily, QuerySource } from '../../http-query/query-source.js';
+import type { AppState, AppStatus, MetricFamily, PartitionCountChangeInfo, QuerySource } from '../../http-query/query-source.js';
 import { engineMetricFamilies } from './engine-metrics.js';
 import { StateDirectory } from '../../state-store/state-directory.js';
 import type { Topology } from '../../topology/topology.js';
@@ -40,14 +42,20 @@ import { KafkaAdmin } from '../kafka/admin.js';
 import { createKafkaClient, type KafkaClient } from '../kafka/client.js';
 import { GroupConsumer } from '../kafka/group-consumer.js';
 import { PartitionReader } from '../kafka/partition-reader.js';
+import type { PartitionReaderFactory } from '../kafka/partition-reading.js';
 import { RecordProducer } from '../kafka/producer.js';
+import { KafkaTransactionalProducer } from '../kafka/transactional-producer.js';
 import {
   describeOrphanedTopic,
   findOrphanedInternalTopics,
+  partitionCountChanges,
   prepareClusterLayout,
   type ClusterLayout,
   type OrphanedInternalTopic,
+  type PartitionCountChange,
 } from './cluster-layout.js';
+import { PartitionWatcher } from './partition-watcher.js';
+import type { TaskSpec } from '../kafka/assignor.js';
 import { checkConnectKeyRouting } from './connect-key-check.js';
 import { TypedEvents, type TributaryAppEventName, type TributaryAppListener } from './events.js';
 import { GlobalTables } from './global-tables.js';
@@ -70,6 +78,10 @@ import { ChangeReader, openChangeStream } from '../../http-query/change-stream.j
 import { memberIdFile } from './member-id-file.js';
 
 const INSTANCE_ID_FILE = 'instance.id';
+/** Partition-count changes kept for GET /metadata. */
+const PARTITION_CHANGES_KEPT = 50;
+/** A layout read this recently is reused (the leader's assignment and its own task setup both ask for one). */
+const LAYOUT_REUSE_MS = 1000;
 const TERMINAL: ReadonlySet<AppState> = new Set(['stopping', 'stopped', 'failed']);
 /** Fetch sizes of the group member: large batches per partition, several partitions per request. */
 const GROUP_FETCH = { maxBytesPerPartition: 2 * 1024 * 1024, maxBytes: 8 * 1024 * 1024 } as const;
@@ -105,6 +117,14 @@ export class TributaryApp {
   private producer: RecordProducer | undefined;
   private sender: OutputSender | undefined;
   private layout: ClusterLayout | undefined;
+  /** Partition count of every topic the runtime touches: one Map, updated in place when counts grow. */
+  private readonly partitionCounts = new Map<string, number>();
+  /** The sub-topologies with their current partition counts. */
+  private taskSpecs: readonly TaskSpec[] = [];
+  private partitionWatcher: PartitionWatcher | undefined;
+  private layoutRefresh: Promise<void> | undefined;
+  private layoutReadAt = 0;
+  private readonly partitionChanges: PartitionCountChangeInfo[] = [];
   private orphanedTopics: readonly OrphanedInternalTopic[] = [];
   private globals: GlobalTables | undefined;
   private globalDeadLetters: GlobalDeadLetterWriter | undefined;
@@ -131,7 +151,7 @@ export class TributaryApp {
       topology,
       url: () => this.advertisedUrl,
       instanceId: () => this.resolvedInstanceId ?? this.options.instanceId ?? '',
-      partitions: () => this.layout?.partitions,
+      partitions: () => (this.layout === undefined ? undefined : this.partitionCounts),
       globals: () => this.globals,
       tasks: () => this.tasks?.view,
       status: () => this.status(),
@@ -139,6 +159,7 @@ export class TributaryApp {
       lagHistory: () => this.lagSampler?.history(),
       deadLetterReader: () => this.deadLetterReader,
       orphanedInternalTopics: () => this.orphanedTopics,
+      partitionCountChanges: () => this.partitionChanges,
       changeFeed: () => this.feed,
       replicas: () => this.tasks?.replicas,
     });
@@ -146,7 +167,7 @@ export class TributaryApp {
       topology,
       options: this.options.changeFeed,
       scanTargets: (store) => this.source.scanTargets(store),
-      partitionCounts: () => this.layout?.partitions,
+      partitionCounts: () => (this.layout === undefined ? undefined : this.partitionCounts),
       globalStore: (name) => (this.globals?.bootstrapped ? this.globals.store(name) : undefined),
     });
   }
@@ -232,6 +253,9 @@ export class TributaryApp {
       recordsProcessed: tasks?.recordsProcessed ?? 0,
       recordsSent: this.sender?.sent ?? 0,
       commits: tasks?.commits ?? 0,
+      processingGuarantee: this.options.processingGuarantee,
+      transactions: { committed: tasks?.transactionsCommitted ?? 0, aborted: tasks?.transactionsAborted ?? 0 },
+      commitLatency: tasks?.commitLatency ?? { count: 0, totalMs: 0, maxMs: 0 },
       rebalances: tasks?.rebalances ?? 0,
       unmovedTaskPauses: tasks?.unmovedTaskPauses ?? { count: 0, lastMs: undefined, maxMs: undefined },
       consumerLag: Object.fromEntries(this.tasks?.consumerLag() ?? []),
@@ -351,11 +375,12 @@ export class TributaryApp {
         deadLetterPartitions: options.dlqPartitions,
         replicationFactor: options.internalTopicReplicationFactor,
       });
-      this.layout = layout;
+      this.adoptLayout(layout);
+      this.layoutReadAt = Date.now();
       await this.checkOrphanedInternalTopics(admin);
       if (this.stopRequested) return;
       // Tables fed by Kafka Connect: routing by key must agree with where Connect put the rows (and learn their keys).
-      await checkConnectKeyRouting({ topology: this.topology, client, admin, partitions: layout.partitions, logger: options.logger });
+      await checkConnectKeyRouting({ topology: this.topology, client, admin, partitions: this.partitionCounts, logger: options.logger });
       if (this.stopRequested) return;
 
       const producer = new RecordProducer(client);
@@ -373,12 +398,16 @@ export class TributaryApp {
       });
       this.sender = sender;
 
+      // Every read that rebuilds stores outside the group takes the configured fetch sizes (memory grows with them).
+      const readers: PartitionReaderFactory = (readerOptions) =>
+        new PartitionReader(client, { ...readerOptions, fetch: { ...options.restorationFetch, ...readerOptions.fetch } });
       const globals = new GlobalTables({
         topology: this.topology,
         client,
+        readers,
         admin,
         stateDirectory,
-        partitions: layout.partitions,
+        partitions: this.partitionCounts,
         errorPolicy: options.errorPolicy,
         metrics: this.engineMetrics,
         tracker: this.tracker,
@@ -418,7 +447,12 @@ export class TributaryApp {
               new GroupConsumer({
                 client,
                 groupId: options.applicationId,
-                tasks: layout.tasks,
+                tasks: this.taskSpecs,
+                refreshTasks: async () => {
+                  await this.refreshLayout();
+                  return this.taskSpecs;
+                },
+                metadataMaxAgeMs: options.partitionCheckIntervalMs,
                 url: this.advertisedUrl,
                 instanceId: this.resolvedInstanceId,
                 memberIds: memberIdFile(stateDirectory.appDir, 'tasks'),
@@ -433,7 +467,8 @@ export class TributaryApp {
             cluster: admin,
             stateDirectory,
             groupId: options.applicationId,
-            partitions: layout.partitions,
+            partitions: this.partitionCounts,
+            refreshPartitions: () => this.refreshLayout(),
             globalStores: globals.readOnlyStores(),
             errorPolicy: options.errorPolicy,
             metrics: this.engineMetrics,
@@ -442,8 +477,11 @@ export class TributaryApp {
             fetchRecords: (positions) => fetchRecords(client, admin, positions),
             logger: options.logger,
             commitIntervalMs: options.commitIntervalMs,
+            processingGuarantee: options.processingGuarantee,
+            transactionalProducers: (transactionalId) =>
+              new KafkaTransactionalProducer(client, transactionalId, { transactionTimeoutMs: options.transactionTimeoutMs }),
             maxTaskIdleMs: options.maxTaskIdleMs,
-            readers: (readerOptions) => new PartitionReader(client, readerOptions),
+            readers,
             readinessLag: options.readinessLag,
             standbys: options.numStandbyReplicas > 0,
             onRebalancing: () => {
@@ -467,6 +505,15 @@ export class TributaryApp {
           this.lagSampler.start();
         }
       }
+      this.partitionWatcher = new PartitionWatcher({
+        topics: this.topology.userSourceTopics(),
+        intervalMs: options.partitionCheckIntervalMs,
+        lookups: admin,
+        known: () => this.partitionCounts,
+        onChange: () => this.refreshLayout().catch((error: unknown) => this.fail(error)),
+        logger: options.logger,
+      });
+      this.partitionWatcher.start();
       if (this.stopRequested || this.currentState !== 'bootstrapping') return;
       this.timings.runningAt = Date.now();
       this.transition('running');
@@ -496,6 +543,82 @@ export class TributaryApp {
     }
   }
 
+  /** Takes a layout's counts and task specs (the partition Map stays the same object: everything holds it). */
+  private adoptLayout(layout: ClusterLayout): void {
+    this.layout = layout;
+    for (const [topic, count] of layout.partitions) this.partitionCounts.set(topic, count);
+    this.taskSpecs = layout.tasks;
+  }
+
+  /**
+   * Reads partition counts again and makes the cluster fit (internal topics grown; a decrease or a co-partitioning
+   * mismatch rejects with the typed error), then logs each change, lists it in /metadata and makes global tables
+   * read added partitions. One at a time; a layout read in the last second is reused. A failed admin call is
+   * logged and the known layout kept (the next check or rebalance tries again).
+   */
+  private refreshLayout(): Promise<void> {
+    if (Date.now() - this.layoutReadAt < LAYOUT_REUSE_MS && this.layoutRefresh === undefined) return Promise.resolve();
+    this.layoutRefresh ??= this.readLayout().finally(() => {
+      this.layoutRefresh = undefined;
+    });
+    return this.layoutRefresh;
+  }
+
+  private async readLayout(): Promise<void> {
+    const { admin, options } = this;
+    if (admin === undefined || this.layout === undefined || TERMINAL.has(this.currentState)) return;
+    const policy = resolveErrorPolicy(options.applicationId, options.errorPolicy);
+    let next: ClusterLayout;
+    try {
+      next = await prepareClusterLayout(
+        admin,
+        this.topology,
+        {
+          deadLetterTopic: policy.deadLetterTopic,
+          deadLetterPartitions: options.dlqPartitions,
+          replicationFactor: options.internalTopicReplicationFactor,
+        },
+        this.partitionCounts,
+      );
+    } catch (error) {
+      if (error instanceof CoPartitioningError && this.fixableByGrowing(error)) {
+        // One co-partitioned input grew before the other (expanding topics one after the other): keep working with
+        // the known counts until they agree again.
+        options.logger.warn(`${error.message} Keeping the known partition counts until the topics agree again.`, { code: error.code });
+        return;
+      }
+      if (error instanceof TributaryError && !(error instanceof KafkaAdminError)) throw error;
+      options.logger.warn('could not read the cluster layout again; keeping the known partition counts', { error });
+      return;
+    }
+    this.layoutReadAt = Date.now();
+    const changes = partitionCountChanges(this.partitionCounts, next.partitions);
+    this.adoptLayout(next);
+    if (changes.length === 0) return;
+    this.notePartitionChanges(changes);
+    const globalTopics = new Set(this.topology.globalTables.map((spec) => spec.topic));
+    if (changes.some((change) => globalTopics.has(change.topic))) await this.globals?.followAddedPartitions();
+  }
+
+  /** True when only user topics have fewer partitions than the largest: adding partitions to them heals it. */
+  private fixableByGrowing(error: CoPartitioningError): boolean {
+    const counts = Object.entries(error.partitionsByTopic);
+    const max = Math.max(...counts.map(([, count]) => count));
+    const internal = new Set([...this.topology.internalTopics(), ...this.topology.changelogTopics.map((c) => c.topic)]);
+    return counts.every(([topic, count]) => count === max || !internal.has(topic));
+  }
+
+  private notePartitionChanges(changes: readonly PartitionCountChange[]): void {
+    const at = new Date().toISOString();
+    for (const change of changes) this.partitionChanges.push({ ...change, at });
+    this.partitionChanges.splice(0, Math.max(0, this.partitionChanges.length - PARTITION_CHANGES_KEPT));
+    this.options.logger.info(
+      `partition counts changed: ${changes.map((c) => `${c.topic} ${c.before} → ${c.now}`).join(', ')}; ` +
+        'tasks of the new partitions start at their first offset after the next rebalance',
+      { changes: changes.map((c) => `${c.topic}:${c.before}->${c.now}`).join(',') },
+    );
+  }
+
   private async runStop(): Promise<void> {
     this.stopRequested = true;
     if (this.currentState === 'created') {
@@ -519,6 +642,8 @@ export class TributaryApp {
   private releaseResources(commit: boolean): Promise<void> {
     this.teardown ??= (async () => {
       const { logger } = this.options;
+      await this.partitionWatcher?.stop();
+      await this.layoutRefresh?.catch(() => undefined);
       await this.lagSampler?.stop();
       await this.tasks?.stop(commit);
       await this.globalDeadLetters?.stop().catch((error: unknown) => logger.warn('leaving the global dead-letter group failed', { error }));

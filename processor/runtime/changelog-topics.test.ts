@@ -44,8 +44,8 @@ describe('ensureChangelogTopics', () => {
     expect(await ensureChangelogTopics(cluster, t, () => 6)).toEqual(counts);
   });
 
-  it('refuses an existing changelog topic with another partition count, naming topic, store and counts', async () => {
-    const cluster = new FakeCluster().createTopic('shop-per-customer-changelog', 4, { 'cleanup.policy': 'compact' });
+  it('refuses an existing changelog topic with more partitions than tasks, naming topic, store and counts', async () => {
+    const cluster = new FakeCluster().createTopic('shop-per-customer-changelog', 8, { 'cleanup.policy': 'compact' });
     const error = await ensureChangelogTopics(cluster, topology(), () => 6).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ChangelogTopicMismatchError);
     expect(error).toMatchObject({
@@ -53,9 +53,16 @@ describe('ensureChangelogTopics', () => {
       topic: 'shop-per-customer-changelog',
       store: 'per-customer',
       expected: { partitions: 6 },
-      actual: { partitions: 4 },
+      actual: { partitions: 8 },
     });
-    expect((error as Error).message).toMatch(/has 4 partition\(s\), but store "per-customer" has 6 task\(s\).*tributary reset/);
+    expect((error as Error).message).toMatch(/has 8 partition\(s\), but store "per-customer" has 6 task\(s\).*tributary reset/);
+  });
+
+  it('grows a changelog topic with fewer partitions than tasks (its input topics got partitions added)', async () => {
+    const cluster = new FakeCluster().createTopic('shop-per-customer-changelog', 4, { 'cleanup.policy': 'compact' });
+    const counts = await ensureChangelogTopics(cluster, topology(), () => 6);
+    expect(counts.get('shop-per-customer-changelog')).toBe(6);
+    expect(cluster.partitionCount('shop-per-customer-changelog')).toBe(6);
   });
 
   it('refuses an existing changelog topic that is not compacted', async () => {

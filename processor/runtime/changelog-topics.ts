@@ -2,7 +2,9 @@
  * The changelog topics of derived-table stores (aggregations, table–table joins): `<applicationId>-<store>-changelog`,
  * created at start (idempotent, safe with concurrent instances) with one partition per task of the store's
  * sub-topology, compacted. Task `<sub>_<p>` writes and restores partition `p`, so an existing topic with another
- * partition count, or one that is not compacted, is refused (ChangelogTopicMismatchError) rather than used.
+ * partition count, or one that is not compacted, is refused (ChangelogTopicMismatchError) rather than used. One with
+ * fewer partitions than tasks is grown first: the input topics got partitions added, and the new tasks' changelog
+ * partitions start empty.
  *
  * Window stores' changelogs are `compact,delete` with `retention.ms` = the store's retention + one day (Kafka Streams'
  * `windowstore.changelog.additional.retention.ms`): every window is a key of its own, so compaction alone would keep
@@ -15,6 +17,7 @@ import type { TopicSpec } from '../kafka/admin.js';
 /** What creating and checking changelog topics needs from the cluster (KafkaAdmin has it). */
 export interface ChangelogTopicAdmin {
   ensureTopics(specs: readonly TopicSpec[]): Promise<Map<string, number>>;
+  addPartitions(counts: ReadonlyMap<string, number>): Promise<Map<string, number>>;
   topicConfigs(topics: readonly string[], configNames: readonly string[]): Promise<Map<string, Record<string, string>>>;
 }
 
@@ -52,6 +55,10 @@ export async function ensureChangelogTopics(
   const specs = changelogTopicSpecs(topology, taskCount, replicationFactor);
   if (specs.length === 0) return new Map();
   const counts = await admin.ensureTopics(specs);
+  const behind = new Map(
+    specs.filter((spec) => (counts.get(spec.topic) ?? spec.partitions) < spec.partitions).map((spec) => [spec.topic, spec.partitions]),
+  );
+  if (behind.size > 0) for (const [topic, count] of await admin.addPartitions(behind)) counts.set(topic, count);
   const configs = await admin.topicConfigs(
     specs.map((spec) => spec.topic),
     [CLEANUP_POLICY],

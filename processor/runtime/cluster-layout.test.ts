@@ -3,7 +3,17 @@ import { topicPartitionId } from '../../common/records.js';
 import { StreamsBuilder } from '../../topology/builder.js';
 import { Serdes } from '../../topology/serdes.js';
 import { FakeCluster } from '../kafka/testing/fake-cluster.js';
-import { describeOrphanedTopic, findOrphanedInternalTopics, internalTopicsOf } from './cluster-layout.js';
+import { CoPartitioningError, PartitionCountDecreasedError } from '../../errors.js';
+import { silentLogger } from '../../common/logger.js';
+import {
+  describeOrphanedTopic,
+  findOrphanedInternalTopics,
+  internalTopicsOf,
+  partitionCountChanges,
+  prepareClusterLayout,
+  type PartitionCountChange,
+} from './cluster-layout.js';
+import { PartitionWatcher } from './partition-watcher.js';
 
 const str = Serdes.string();
 
@@ -70,5 +80,95 @@ describe('orphaned internal topics', () => {
     );
     expect(describeOrphanedTopic(orphans[1])).toMatch(/it can be deleted/);
     expect(await findOrphanedInternalTopics(new FakeCluster().createTopic('shop-customers-repartition', 2), t)).toEqual([]);
+  });
+});
+
+describe('cluster layout when input topics grow', () => {
+  const internal = { deadLetterTopic: 'shop-dlq', deadLetterPartitions: 1 };
+
+  it('grows the repartition topic to the new count of the topics it is co-partitioned with, and the tasks follow', async () => {
+    const cluster = new FakeCluster().createTopic('customers', 6).createTopic('orders', 6).createTopic('out', 3);
+    const first = await prepareClusterLayout(cluster, topology(), internal);
+    expect(first.partitions.get('shop-customers-repartition')).toBe(6);
+
+    cluster.createTopic('customers', 12).createTopic('orders', 12);
+    const next = await prepareClusterLayout(cluster, topology(), internal, first.partitions);
+    expect(cluster.partitionCount('shop-customers-repartition')).toBe(12);
+    expect(next.partitions.get('shop-customers-repartition')).toBe(12);
+    expect(next.tasks.map((spec) => spec.partitions)).toEqual(first.tasks.map(() => 12));
+    expect(partitionCountChanges(first.partitions, next.partitions)).toEqual([
+      { topic: 'customers', before: 6, now: 12 },
+      { topic: 'orders', before: 6, now: 12 },
+      { topic: 'shop-customers-repartition', before: 6, now: 12 },
+    ]);
+    // A fresh instance started after the expansion (no previous layout) finds the same layout.
+    expect((await prepareClusterLayout(cluster, topology(), internal)).partitions).toEqual(next.partitions);
+  });
+
+  it('a fresh instance after the expansion grows a repartition topic still at the old count instead of refusing', async () => {
+    const cluster = new FakeCluster()
+      .createTopic('customers', 12)
+      .createTopic('orders', 12)
+      .createTopic('out', 3)
+      .createTopic('shop-customers-repartition', 6);
+    const layout = await prepareClusterLayout(cluster, topology(), internal);
+    expect(layout.partitions.get('shop-customers-repartition')).toBe(12);
+  });
+
+  it('a count that went down is a PartitionCountDecreasedError naming topics and counts', async () => {
+    const cluster = new FakeCluster().createTopic('customers', 6).createTopic('orders', 6).createTopic('out', 3);
+    const first = await prepareClusterLayout(cluster, topology(), internal);
+    cluster.deleteTopic('customers');
+    cluster.createTopic('customers', 4);
+    const error = await prepareClusterLayout(cluster, topology(), internal, first.partitions).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PartitionCountDecreasedError);
+    expect(error).toMatchObject({ code: 'TRIBUTARY_PARTITION_COUNT_DECREASED', changes: { customers: { before: 6, now: 4 } } });
+    expect((error as Error).message).toMatch(/customers: 6 → 4/);
+  });
+
+  it('input topics of one sub-topology grown to different counts are a CoPartitioningError naming both', async () => {
+    // orders (keyed by customer id) joined directly with customers: one sub-topology, co-partitioned.
+    const b = new StreamsBuilder();
+    const customers = b.table('customers', { key: str, value: str, store: 'customers' });
+    b.stream('orders', { key: str, value: str })
+      .join(customers, (o, c) => `${o}@${c}`)
+      .to('out', { value: str });
+    const direct = b.build({ applicationId: 'shop' });
+    const cluster = new FakeCluster().createTopic('customers', 6).createTopic('orders', 6).createTopic('out', 3);
+    const first = await prepareClusterLayout(cluster, direct, internal);
+    cluster.createTopic('customers', 12);
+    const error = await prepareClusterLayout(cluster, direct, internal, first.partitions).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CoPartitioningError);
+    expect((error as Error).message).toMatch(/customers=12/);
+    expect((error as Error).message).toMatch(/orders=6/);
+  });
+});
+
+describe('partition watcher', () => {
+  it('calls onChange with what grew, once per change, and not while nothing changed', async () => {
+    const cluster = new FakeCluster().createTopic('customers', 6).createTopic('orders', 6);
+    const known = new Map([
+      ['customers', 6],
+      ['orders', 6],
+    ]);
+    const seen: PartitionCountChange[][] = [];
+    const watcher = new PartitionWatcher({
+      topics: ['customers', 'orders'],
+      intervalMs: 60_000,
+      lookups: cluster,
+      known: () => known,
+      onChange: async (changes) => {
+        seen.push([...changes]);
+        for (const change of changes) known.set(change.topic, change.now);
+      },
+      logger: silentLogger,
+    });
+    await watcher.check();
+    expect(seen).toEqual([]);
+    cluster.createTopic('orders', 9);
+    await watcher.check();
+    await watcher.check();
+    expect(seen).toEqual([[{ topic: 'orders', before: 6, now: 9 }]]);
+    await watcher.stop();
   });
 });

@@ -4,14 +4,18 @@
  * - repartition topics and the dead-letter topic are created if missing (idempotent, safe with concurrent instances);
  * - all source topics of a sub-topology must have one partition count → CoPartitioningError naming topics and counts;
  * - changelog topics of derived-table stores are created compacted with the task count, or checked when they exist
- *   (changelog-topics.ts).
+ *   (changelog-topics.ts);
+ * - internal topics (repartition, changelog) with fewer partitions than the topology needs now are grown: input topics
+ *   got partitions added since they were created, and co-partitioning must keep holding;
+ * - given the previous layout (a running app re-reads it, partition-watcher.ts), a count that went down is a
+ *   PartitionCountDecreasedError naming topics and counts.
  * The result is the partition count of every topic the runtime touches, and the task specs for the group.
  *
  * `findOrphanedInternalTopics` lists internal topics of the application (`<applicationId>-...-repartition` or
  * `-changelog`, read by its group before) that this topology no longer uses, with the records the group never read
  * in them: what an earlier deploy left behind when an internal topic got another name.
  */
-import { CoPartitioningError, MissingSourceTopicsError } from '../../errors.js';
+import { CoPartitioningError, MissingSourceTopicsError, PartitionCountDecreasedError } from '../../errors.js';
 import type { Topology } from '../../topology/topology.js';
 import type { KafkaAdmin, TopicSpec } from '../kafka/admin.js';
 import type { TaskSpec } from '../kafka/assignor.js';
@@ -37,10 +41,53 @@ export interface InternalTopicOptions {
   readonly replicationFactor?: number;
 }
 
-export async function prepareClusterLayout(admin: KafkaAdmin, topology: Topology, internal: InternalTopicOptions): Promise<ClusterLayout> {
+/** What preparing the layout needs from the cluster (KafkaAdmin has it; so does the fake cluster). */
+export type LayoutAdmin = Pick<
+  KafkaAdmin,
+  'describeTopicPartitions' | 'ensureTopics' | 'topicMaxMessageBytes' | 'topicConfigs' | 'addPartitions'
+>;
+
+/** One topic whose partition count changed between two layouts. */
+export interface PartitionCountChange {
+  readonly topic: string;
+  readonly before: number;
+  readonly now: number;
+}
+
+/** Topics whose count differs between `before` and `now` (topics only in one of them are left out), sorted by topic. */
+export function partitionCountChanges(before: ReadonlyMap<string, number>, now: ReadonlyMap<string, number>): PartitionCountChange[] {
+  const changes: PartitionCountChange[] = [];
+  for (const [topic, count] of now) {
+    const old = before.get(topic);
+    if (old !== undefined && old !== count) changes.push({ topic, before: old, now: count });
+  }
+  return changes.sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : 0));
+}
+
+/** Throws PartitionCountDecreasedError when a topic of `now` has fewer partitions than in `before`. */
+export function checkNoDecrease(before: ReadonlyMap<string, number> | undefined, now: ReadonlyMap<string, number>): void {
+  if (before === undefined) return;
+  const decreased = partitionCountChanges(before, now).filter((change) => change.now < change.before);
+  if (decreased.length > 0)
+    throw new PartitionCountDecreasedError(
+      Object.fromEntries(decreased.map(({ topic, before: b, now: n }) => [topic, { before: b, now: n }])),
+    );
+}
+
+/**
+ * Reads the cluster and makes it fit the topology (see the file comment). `previous`: the partition counts the running
+ * app works with; a topic with fewer partitions now fails with PartitionCountDecreasedError.
+ */
+export async function prepareClusterLayout(
+  admin: LayoutAdmin,
+  topology: Topology,
+  internal: InternalTopicOptions,
+  previous?: ReadonlyMap<string, number>,
+): Promise<ClusterLayout> {
   const userTopics = topology.userSourceTopics();
   const described = await admin.describeTopicPartitions(userTopics);
   if (described.missing.length > 0) throw new MissingSourceTopicsError([...described.missing].sort());
+  checkNoDecrease(previous, described.partitions);
 
   // Co-partitioning of user topics first, so a mismatch fails before anything is created.
   const userCount = (topic: string): number => described.partitions.get(topic) as number;
@@ -66,6 +113,11 @@ export async function prepareClusterLayout(admin: KafkaAdmin, topology: Topology
     configs: { 'max.message.bytes': String(deadLetterLimit) },
   });
   const created = await admin.ensureTopics(specs);
+  checkNoDecrease(previous, created);
+  // Input topics grew since the repartition topics were created: grow them too (never shrink; a larger one is a
+  // co-partitioning error below).
+  const behind = new Map([...wanted].filter(([topic, count]) => (created.get(topic) ?? count) < count));
+  if (behind.size > 0) for (const [topic, count] of await admin.addPartitions(behind)) created.set(topic, count);
 
   const partitions = new Map<string, number>(described.partitions);
   for (const [topic, count] of created) partitions.set(topic, count);

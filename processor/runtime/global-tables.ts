@@ -9,7 +9,9 @@
  *    store is cleared and rebuilt from the log start, with a log line saying so: a global store does not know which
  *    partition a key came from.
  * 2. `startUpdates()`: one continuous reader over all global topics, from the stores' checkpoints, applying batches
- *    with `GlobalTableUpdater` (dead letters are acknowledged before the checkpoint moves past them).
+ *    with `GlobalTableUpdater` (dead letters are acknowledged before the checkpoint moves past them). When partitions
+ *    are added to a global topic, `followAddedPartitions()` replaces it by a reader over every partition (the new
+ *    ones from their first offset).
  */
 import type { Topology } from '../../topology/topology.js';
 import { GlobalTableUpdater } from '../engine/global-updater.js';
@@ -19,7 +21,7 @@ import { createTableRecordDecoder } from '../engine/table-decoder.js';
 import type { KafkaAdmin } from '../kafka/admin.js';
 import type { KafkaClient } from '../kafka/client.js';
 import { PartitionReader, type PartitionStart } from '../kafka/partition-reader.js';
-import type { PartitionReaderFactory } from '../kafka/partition-reading.js';
+import type { PartitionReaderFactory, PartitionReading } from '../kafka/partition-reading.js';
 import { topicPartitionId, type ConsumedRecord, type TopicPartitionId } from '../../common/records.js';
 import type { StateDirectory } from '../../state-store/state-directory.js';
 import type { KeyValueStore, ReadOnlyKeyValueStore } from '../../state-store/types.js';
@@ -49,12 +51,9 @@ export interface GlobalTablesOptions {
   readonly onBatchWritten?: (records: readonly ConsumedRecord[]) => void;
 }
 
-/** Fetch sizes for bulk reads: big fetches, few round trips. */
-const BULK_FETCH = { maxBytesPerPartition: 8 * 1024 * 1024, maxBytes: 64 * 1024 * 1024 } as const;
-
 export class GlobalTables {
   private readonly stores = new Map<string, KeyValueStore<unknown>>();
-  private updates: PartitionReader | undefined;
+  private updates: PartitionReading | undefined;
   private updatesRun: Promise<void> | undefined;
   private bootstrapping: ChangelogReader[] = [];
   private stopped = false;
@@ -120,7 +119,8 @@ export class GlobalTables {
         starts.set(tp, { topic: spec.topic, partition, offset: lowest });
       }
     }
-    const reader = new PartitionReader(client, {
+    const readers = this.options.readers ?? ((options) => new PartitionReader(client, options));
+    const reader = readers({
       partitions: [...starts.values()],
       mode: 'forever',
       groupIdPrefix: `${topology.applicationId}-global-updates`,
@@ -135,6 +135,24 @@ export class GlobalTables {
     this.updatesRun = reader.run().catch((error: unknown) => {
       if (!this.stopped) this.options.onFailure(error);
     });
+  }
+
+  /**
+   * Partitions were added to a global table's topic (the `partitions` map already has the new counts): the
+   * continuous reader is replaced by one over every partition, resuming from the stores' checkpoints; the new
+   * partitions, which have none, are read from their first offset.
+   */
+  async followAddedPartitions(): Promise<void> {
+    const reader = this.updates;
+    if (this.isEmpty || this.stopped || reader === undefined) return;
+    this.updates = undefined;
+    await reader.stop().catch(() => undefined);
+    await this.updatesRun;
+    if (this.stopped) return;
+    this.options.logger.info('global tables read the added partitions from their first offset', {
+      topics: [...new Set(this.options.topology.globalTables.map((spec) => `${spec.topic}:${this.partitionCount(spec.topic)}`))].join(','),
+    });
+    this.startUpdates();
   }
 
   async stop(): Promise<void> {
@@ -203,7 +221,6 @@ export class GlobalTables {
       ],
       readers: this.options.readers ?? ((options) => new PartitionReader(client, options)),
       groupIdPrefix: `${topology.applicationId}-global-restore`,
-      fetch: BULK_FETCH,
       onProgress: (_target, progress) => {
         tracker.advance(spec.store, 'global', progress.restored - reported, totalEnd - progress.remaining);
         reported = progress.restored;

@@ -1,6 +1,6 @@
 /** The Kafka runtime: `TributaryApp` and the types of its options, events and stats. See app.ts. */
 export { TributaryApp } from './app.js';
-export type { TributaryAppOptions, HttpOptions, AppKafkaConfig } from './options.js';
+export type { TributaryAppOptions, HttpOptions, AppKafkaConfig, ProcessingGuarantee } from './options.js';
 export type {
   TributaryAppEvents,
   TributaryAppEventName,

@@ -29,6 +29,29 @@ describe('resolveAppOptions', () => {
     expect(resolved).toMatchObject({ commitIntervalMs: 1000, sessionTimeoutMs: 30_000, heartbeatIntervalMs: 3000, handleSignals: false });
   });
 
+  it('bounds restoration fetches: 1 MiB per partition and 8 MiB per fetch by default, checked when given', () => {
+    expect(resolveAppOptions(topology, { brokers: 'b:1', stateDir: '/tmp/x' }).restorationFetch).toEqual({
+      maxBytesPerPartition: 1_048_576,
+      maxBytes: 8_388_608,
+    });
+    const given = resolveAppOptions(topology, { brokers: 'b:1', stateDir: '/tmp/x', restorationFetch: { maxBytes: 2_097_152 } });
+    expect(given.restorationFetch).toEqual({ maxBytesPerPartition: 1_048_576, maxBytes: 2_097_152 });
+    const problems = problemsOf(() =>
+      resolveAppOptions(topology, {
+        brokers: 'b:1',
+        stateDir: '/tmp/x',
+        restorationFetch: { maxBytesPerPartition: 4_000_000.5, maxBytes: 1_000_000 },
+      }),
+    );
+    expect(problems).toEqual([
+      'restorationFetch.maxBytesPerPartition: 4000000.5 must be an integer (bytes)',
+      'restorationFetch.maxBytes: 1000000 must be at least restorationFetch.maxBytesPerPartition (4000000.5)',
+    ]);
+    expect(
+      problemsOf(() => resolveAppOptions(topology, { brokers: 'b:1', stateDir: '/tmp/x', restorationFetch: { maxBytes: 0 } })),
+    ).toEqual(['restorationFetch.maxBytes: 0 must be a positive number']);
+  });
+
   it('passes Kafka settings through and takes dlqTopic as the dead-letter topic', () => {
     const resolved = resolveAppOptions(topology, {
       kafka: { brokers: ['b:9093'], ssl: true, sasl: { mechanism: 'plain', username: 'u', password: 'p' }, requestTimeoutMs: 5000 },
@@ -66,5 +89,41 @@ describe('resolveAppOptions', () => {
       'http.port',
       'http.advertisedUrl',
     ]);
+  });
+
+  it('processing guarantee: at-least-once by default; exactly-once commits every 100 ms unless told; bad values are refused', () => {
+    expect(resolveAppOptions(topology, { brokers: 'b:1', stateDir: '/tmp/x' })).toMatchObject({
+      processingGuarantee: 'at-least-once',
+      commitIntervalMs: 1000,
+      transactionTimeoutMs: 60_000,
+    });
+    expect(resolveAppOptions(topology, { brokers: 'b:1', stateDir: '/tmp/x', processingGuarantee: 'exactly-once' })).toMatchObject({
+      processingGuarantee: 'exactly-once',
+      commitIntervalMs: 100,
+    });
+    expect(
+      resolveAppOptions(topology, { brokers: 'b:1', stateDir: '/tmp/x', processingGuarantee: 'exactly-once', commitIntervalMs: 500 })
+        .commitIntervalMs,
+    ).toBe(500);
+    const problems = problemsOf(() =>
+      resolveAppOptions(topology, {
+        brokers: 'b:1',
+        stateDir: '/tmp/x',
+        processingGuarantee: 'exactly_once_v2' as unknown as 'exactly-once',
+        transactionTimeoutMs: -1,
+      }),
+    );
+    expect(problems.map((p) => p.split(':')[0])).toEqual(['processingGuarantee', 'transactionTimeoutMs']);
+    expect(
+      problemsOf(() =>
+        resolveAppOptions(topology, {
+          brokers: 'b:1',
+          stateDir: '/tmp/x',
+          processingGuarantee: 'exactly-once',
+          commitIntervalMs: 5000,
+          transactionTimeoutMs: 5000,
+        }),
+      ),
+    ).toEqual([expect.stringMatching(/^transactionTimeoutMs: 5000 must be longer than commitIntervalMs/)]);
   });
 });

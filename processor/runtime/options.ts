@@ -54,8 +54,23 @@ export interface TributaryAppOptions {
   readonly http?: HttpOptions;
   /** Stable id of this instance. Default: a random id persisted in the state directory. */
   readonly instanceId?: string;
-  /** How often input offsets are committed (after outputs are acknowledged and stores written). Default 1000. */
+  /**
+   * `'at-least-once'` (default): after a crash, outputs of the records since the last commit are written again
+   * (duplicates downstream). `'exactly-once'`: each task commits its outputs, changelog records, dead letters and
+   * input offsets in one Kafka transaction (one transactional producer per task); `read_committed` consumers of the
+   * outputs see every result once, whatever crashes. Costs a transaction per task per commit (see the README).
+   */
+  readonly processingGuarantee?: ProcessingGuarantee;
+  /**
+   * How often input offsets are committed (after outputs are acknowledged and stores written). Default 1000 under
+   * at-least-once, 100 under exactly-once (outputs become visible to `read_committed` consumers at each commit).
+   */
   readonly commitIntervalMs?: number;
+  /**
+   * Exactly-once only: the transaction timeout the producers ask for (the coordinator aborts a transaction open
+   * longer). Must not exceed the broker's `transaction.max.timeout.ms` (default 900000). Default 60000.
+   */
+  readonly transactionTimeoutMs?: number;
   /** Application-wide error policy (per-source policies of the topology override it). */
   readonly errorPolicy?: ErrorPolicy;
   /** Shortcut for `errorPolicy.deadLetterTopic`. Default `<applicationId>-dlq`. */
@@ -94,14 +109,44 @@ export interface TributaryAppOptions {
   readonly orphanedInternalTopics?: 'warn' | 'fail';
   /** Retries of a failed produce (after kafkajs's own retries) before the production error policy applies. Default 3. */
   readonly productionRetries?: number;
+  /**
+   * How often the partition counts of every source, table and global-table topic are read again (they are also read
+   * at every rebalance). Partitions added to input topics are then processed from their first offset, internal
+   * topics grown to match, global tables read them. Default 30000.
+   */
+  readonly partitionCheckIntervalMs?: number;
   readonly logger?: Logger;
   /** Stop gracefully on SIGTERM/SIGINT. Default false. */
   readonly handleSignals?: boolean;
   readonly changeFeed?: ChangeFeedAppOptions;
+  /**
+   * Fetch sizes of the reads that rebuild stores outside the group: global-table bootstrap and updates, table and
+   * changelog restoration. A fetch response is decoded in memory at once, so the memory these reads take grows with
+   * them; bigger fetches buy few percent of bootstrap speed. Defaults: 1 MiB per partition, 8 MiB per fetch.
+   */
+  readonly restorationFetch?: RestorationFetchOptions;
 }
+
+export interface RestorationFetchOptions {
+  /** Bytes per partition and fetch; keep >= the topics' max.message.bytes. Default 1 MiB (1048576). */
+  readonly maxBytesPerPartition?: number;
+  /** Bytes per fetch response, all partitions together. Default 8 MiB (8388608). */
+  readonly maxBytes?: number;
+}
+
+export const DEFAULT_RESTORATION_FETCH: Required<RestorationFetchOptions> = {
+  maxBytesPerPartition: 1024 * 1024,
+  maxBytes: 8 * 1024 * 1024,
+};
+
+export type ProcessingGuarantee = 'at-least-once' | 'exactly-once';
+
+export const PROCESSING_GUARANTEES: readonly ProcessingGuarantee[] = ['at-least-once', 'exactly-once'];
 
 export interface ResolvedAppOptions {
   readonly applicationId: string;
+  readonly processingGuarantee: ProcessingGuarantee;
+  readonly transactionTimeoutMs: number;
   readonly kafka: KafkaClientConfig;
   readonly stateDir: string;
   readonly http: (Required<Pick<HttpOptions, 'host' | 'port' | 'ui'>> & Pick<HttpOptions, 'advertisedUrl' | 'authToken'>) | undefined;
@@ -119,9 +164,11 @@ export interface ResolvedAppOptions {
   readonly numStandbyReplicas: number;
   readonly orphanedInternalTopics: 'warn' | 'fail';
   readonly productionRetries: number;
+  readonly partitionCheckIntervalMs: number;
   readonly logger: Logger;
   readonly handleSignals: boolean;
   readonly changeFeed: ChangeFeedOptions;
+  readonly restorationFetch: Required<RestorationFetchOptions>;
 }
 
 /** Validates and fills defaults; throws `RuntimeConfigError` listing every problem (Kafka ones included). */
@@ -164,7 +211,17 @@ export function resolveAppOptions(topology: Topology, options: TributaryAppOptio
     if (!(Number.isInteger(value) && value >= 0)) problems.push(`${name}: ${value} must be an integer >= 0`);
     return value;
   };
-  const commitIntervalMs = positive('commitIntervalMs', options.commitIntervalMs, 1000);
+  const processingGuarantee = options.processingGuarantee ?? 'at-least-once';
+  if (!PROCESSING_GUARANTEES.includes(processingGuarantee))
+    problems.push(`processingGuarantee: ${String(processingGuarantee)} must be 'at-least-once' or 'exactly-once'`);
+  const exactlyOnce = processingGuarantee === 'exactly-once';
+  const commitIntervalMs = positive('commitIntervalMs', options.commitIntervalMs, exactlyOnce ? 100 : 1000);
+  const transactionTimeoutMs = positive('transactionTimeoutMs', options.transactionTimeoutMs, 60_000);
+  if (!Number.isInteger(transactionTimeoutMs)) problems.push(`transactionTimeoutMs: ${transactionTimeoutMs} must be an integer`);
+  if (exactlyOnce && transactionTimeoutMs <= commitIntervalMs)
+    problems.push(
+      `transactionTimeoutMs: ${transactionTimeoutMs} must be longer than commitIntervalMs (${commitIntervalMs}): a commit's transaction must end before it`,
+    );
   const sessionTimeoutMs = positive('sessionTimeoutMs', options.sessionTimeoutMs, 30_000);
   const heartbeatIntervalMs = positive(
     'heartbeatIntervalMs',
@@ -181,6 +238,7 @@ export function resolveAppOptions(topology: Topology, options: TributaryAppOptio
   const productionRetries = nonNegativeInt('productionRetries', options.productionRetries, 3);
   const readinessLag = nonNegativeInt('readinessLag', options.readinessLag, 0);
   const numStandbyReplicas = nonNegativeInt('numStandbyReplicas', options.numStandbyReplicas, 0);
+  const partitionCheckIntervalMs = positive('partitionCheckIntervalMs', options.partitionCheckIntervalMs, 30_000);
   const orphanedInternalTopics = options.orphanedInternalTopics ?? 'warn';
   if (orphanedInternalTopics !== 'warn' && orphanedInternalTopics !== 'fail')
     problems.push(`orphanedInternalTopics: ${String(orphanedInternalTopics)} must be 'warn' or 'fail'`);
@@ -221,11 +279,30 @@ export function resolveAppOptions(topology: Topology, options: TributaryAppOptio
     maxSubscribers: nonNegativeInt('changeFeed.maxSubscribers', feed.maxSubscribers, DEFAULT_CHANGE_FEED_OPTIONS.maxSubscribers),
     heartbeatMs: positive('changeFeed.heartbeatMs', feed.heartbeatMs, DEFAULT_CHANGE_FEED_OPTIONS.heartbeatMs),
   };
+  const fetch = options.restorationFetch ?? {};
+  const restorationFetch = {
+    maxBytesPerPartition: positive(
+      'restorationFetch.maxBytesPerPartition',
+      fetch.maxBytesPerPartition,
+      DEFAULT_RESTORATION_FETCH.maxBytesPerPartition,
+    ),
+    maxBytes: positive('restorationFetch.maxBytes', fetch.maxBytes, DEFAULT_RESTORATION_FETCH.maxBytes),
+  };
+  for (const [name, value] of Object.entries(restorationFetch)) {
+    if (!Number.isInteger(value)) problems.push(`restorationFetch.${name}: ${value} must be an integer (bytes)`);
+  }
+  if (restorationFetch.maxBytes > 0 && restorationFetch.maxBytes < restorationFetch.maxBytesPerPartition) {
+    problems.push(
+      `restorationFetch.maxBytes: ${restorationFetch.maxBytes} must be at least restorationFetch.maxBytesPerPartition (${restorationFetch.maxBytesPerPartition})`,
+    );
+  }
   if (problems.length > 0) throw new RuntimeConfigError(problems);
 
   const deadLetterTopic = options.dlqTopic ?? options.errorPolicy?.deadLetterTopic ?? `${applicationId}-dlq`;
   return {
     applicationId,
+    processingGuarantee,
+    transactionTimeoutMs,
     kafka,
     stateDir: options.stateDir,
     http,
@@ -243,8 +320,10 @@ export function resolveAppOptions(topology: Topology, options: TributaryAppOptio
     numStandbyReplicas,
     orphanedInternalTopics,
     productionRetries,
+    partitionCheckIntervalMs,
     logger: options.logger ?? silentLogger,
     handleSignals: options.handleSignals ?? false,
     changeFeed,
+    restorationFetch,
   };
 }

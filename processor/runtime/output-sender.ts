@@ -86,6 +86,15 @@ export class OutputSender {
     return acknowledged;
   }
 
+  /**
+   * Counts records another producer wrote (exactly-once: a task's committed transaction) as sent, and its dead
+   * letters, so the counters cover every record this instance wrote.
+   */
+  noteSent(records: readonly ProducedRecord[]): void {
+    this.sent += records.length;
+    this.countDeadLetters(records);
+  }
+
   /** 'log-and-skip' or 'dead-letter' for records Kafka did not acknowledge. */
   private async applyPolicy(records: readonly ProducedRecord[], failure: KafkaProduceError): Promise<void> {
     const { policy, metrics, logger } = this.options;

@@ -32,10 +32,10 @@ export interface OutputSink {
 }
 
 /**
- * Partition counts of the topics outputs go to, learned once at start. Keyed outputs get their partition here:
- * kafkajs's own murmur2 cost ~1-2 µs a record (6% of the CPU), and RecordProducer needs known partitions to bound
- * its requests per partition (see producer.ts). Like every co-partitioned topology, this assumes partition counts
- * do not change while the app runs.
+ * Partition counts of the topics outputs go to, learned at start and again at every assignment (input and internal
+ * topics may have grown; no task processes between the two). Keyed outputs get their partition here: kafkajs's own
+ * murmur2 cost ~1-2 µs a record (6% of the CPU), and RecordProducer needs known partitions to bound its requests per
+ * partition (see producer.ts).
  */
 export class OutputPartitioner {
   private readonly counts = new Map<string, number>();

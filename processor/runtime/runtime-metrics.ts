@@ -51,6 +51,36 @@ export function runtimeMetricFamilies(stats: RuntimeStats): MetricFamily[] {
       samples: [{ labels: {}, value: stats.commits }],
     },
     {
+      name: 'tributary_transactions_committed_total',
+      help: 'Exactly-once: task transactions committed (outputs, changelog records and input offsets together).',
+      type: 'counter',
+      samples: [{ labels: {}, value: stats.transactions.committed }],
+    },
+    {
+      name: 'tributary_transactions_aborted_total',
+      help: 'Exactly-once: task transactions aborted (a failed step, or the producer fenced by a newer owner); their batches are reprocessed.',
+      type: 'counter',
+      samples: [{ labels: {}, value: stats.transactions.aborted }],
+    },
+    {
+      name: 'tributary_commit_duration_seconds_sum',
+      help: 'Total time of commits (every task: outputs acknowledged or transactions committed, stores written, offsets).',
+      type: 'counter',
+      samples: [{ labels: {}, value: stats.commitLatency.totalMs / 1000 }],
+    },
+    {
+      name: 'tributary_commit_duration_seconds_count',
+      help: 'Commits timed in tributary_commit_duration_seconds_sum (their mean latency is sum / count).',
+      type: 'counter',
+      samples: [{ labels: {}, value: stats.commitLatency.count }],
+    },
+    {
+      name: 'tributary_commit_duration_seconds_max',
+      help: 'Longest commit since start.',
+      type: 'gauge',
+      samples: [{ labels: {}, value: stats.commitLatency.maxMs / 1000 }],
+    },
+    {
       name: 'tributary_rebalances_total',
       help: 'Assignments received from the group.',
       type: 'counter',

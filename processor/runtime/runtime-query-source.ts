@@ -9,6 +9,7 @@
 import type {
   AppStatus,
   ClusterMetadata,
+  PartitionCountChangeInfo,
   ConsumerLagHistory,
   DeadLetterPage,
   DeadLetterPageRequest,
@@ -59,6 +60,7 @@ export interface RuntimeQueryParts {
   readonly status: () => AppStatus;
   /** Internal topics found at start that the topology no longer reads (see cluster-layout.ts). */
   readonly orphanedInternalTopics?: () => readonly { readonly topic: string; readonly unreadRecords: number }[];
+  readonly partitionCountChanges?: () => readonly PartitionCountChangeInfo[];
   readonly metrics: () => readonly MetricFamily[];
   /** The group's lag history (ConsumerLagSampler), once sampling runs. */
   readonly lagHistory?: () => ConsumerLagHistory | undefined;
@@ -143,7 +145,11 @@ export class RuntimeQuerySource implements QuerySource {
 
   metadata(): ClusterMetadata {
     const orphaned = this.parts.orphanedInternalTopics?.() ?? [];
-    const extra = orphaned.length > 0 ? { orphanedInternalTopics: orphaned } : {};
+    const changes = this.parts.partitionCountChanges?.() ?? [];
+    const extra = {
+      ...(orphaned.length > 0 ? { orphanedInternalTopics: orphaned } : {}),
+      ...(changes.length > 0 ? { partitionCountChanges: changes } : {}),
+    };
     const tasks = this.parts.tasks();
     const assignment = tasks?.currentAssignment();
     if (assignment === undefined) {

@@ -1,3 +1,4 @@
+import type { ProcessingGuarantee } from './options.js';
 /** What `TributaryApp.stats()` returns: plain data, safe to JSON.stringify. */
 import type { AppState } from '../../http-query/query-source.js';
 import type { EngineMetricsSnapshot } from '../engine/metrics.js';
@@ -25,6 +26,11 @@ export interface RuntimeStats {
   readonly recordsProcessed: number;
   readonly recordsSent: number;
   readonly commits: number;
+  readonly processingGuarantee: ProcessingGuarantee;
+  /** Exactly-once: task transactions committed, and aborted (failed or fenced). Zero under at-least-once. */
+  readonly transactions: { readonly committed: number; readonly aborted: number };
+  /** Commits (all tasks) since start: how many, their total and longest duration. */
+  readonly commitLatency: { readonly count: number; readonly totalMs: number; readonly maxMs: number };
   readonly rebalances: number;
   /** How long tasks kept through rebalances stopped processing (see TaskManager's RebalancePauses). */
   readonly unmovedTaskPauses: RebalancePauses;

@@ -7,7 +7,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { KafkaProduceError } from '../../errors.js';
+import { KafkaProduceError, PartitionCountDecreasedError } from '../../errors.js';
+import { partitionFor } from '../kafka/producer.js';
 import { silentLogger } from '../../common/logger.js';
 import { topicPartitionId, type TopicPartitionId } from '../../common/records.js';
 import type { TaskId } from '../../common/task-id.js';
@@ -61,7 +62,13 @@ class Harness {
 
   /** Opens the state directory and builds a manager whose member is `memberClass` (a FakeGroupMember). */
   async create(
-    options: { commitIntervalMs?: number; memberClass?: typeof FakeGroupMember; readinessLag?: number } = {},
+    options: {
+      commitIntervalMs?: number;
+      memberClass?: typeof FakeGroupMember;
+      readinessLag?: number;
+      partitions?: Map<string, number>;
+      refreshPartitions?: () => Promise<void>;
+    } = {},
   ): Promise<TaskManager> {
     this.stateDirectory = await StateDirectory.open({ stateDir: this.stateDir, applicationId: APP });
     const metrics = new EngineMetrics();
@@ -85,11 +92,14 @@ class Harness {
         cluster: this.cluster,
         stateDirectory: this.stateDirectory,
         groupId: APP,
-        partitions: new Map([
-          ['customers', PARTITIONS],
-          ['orders', PARTITIONS],
-          ['out', PARTITIONS],
-        ]),
+        partitions:
+          options.partitions ??
+          new Map([
+            ['customers', PARTITIONS],
+            ['orders', PARTITIONS],
+            ['out', PARTITIONS],
+          ]),
+        refreshPartitions: options.refreshPartitions,
         globalStores: new Map(),
         errorPolicy: {},
         metrics,
@@ -348,6 +358,54 @@ describe('TaskManager on a fake group member', () => {
     await h.stop();
   });
 
+  it('re-reads partition counts at every assignment: a new partition is processed from its first offset, outputs use the new counts', async () => {
+    const h = await harness();
+    const partitions = new Map([
+      ['customers', PARTITIONS],
+      ['orders', PARTITIONS],
+      ['out', PARTITIONS],
+    ]);
+    let refreshes = 0;
+    const refreshPartitions = async () => {
+      refreshes++;
+      for (const topic of ['customers', 'orders', 'out']) partitions.set(topic, h.cluster.partitionCount(topic) ?? 0);
+    };
+    await h.start(['0_0'], { partitions, refreshPartitions });
+    expect(refreshes).toBe(1);
+
+    // customers and orders grow to 3 partitions, out to 5; records land in the new partition before any assignment.
+    h.cluster.createTopic('customers', 3).createTopic('orders', 3).createTopic('out', 5);
+    h.cluster.append('orders', 2, [
+      { key: 'n1', value: 'early-1', timestamp: 5 },
+      { key: 'n2', value: 'early-2', timestamp: 6 },
+    ]);
+    await h.member.assign(['0_0', '0_2']);
+    expect(refreshes).toBe(2);
+    await h.restored();
+    await h.member.pollUntilIdle();
+    const out = [0, 1, 2, 3, 4].flatMap((p) => h.cluster.records('out', p).map((r) => [r.key?.toString(), r.partition] as const));
+    expect(out).toEqual(
+      expect.arrayContaining([
+        ['n1', partitionFor('out', Buffer.from('n1'), 5)],
+        ['n2', partitionFor('out', Buffer.from('n2'), 5)],
+      ]),
+    );
+    await h.stop();
+  });
+
+  it('fails when re-reading partition counts at an assignment fails (e.g. a count went down)', async () => {
+    const h = await harness();
+    let calls = 0;
+    await h.start(['0_0'], {
+      refreshPartitions: async () => {
+        if (++calls > 1) throw new PartitionCountDecreasedError({ orders: { before: 2, now: 1 } });
+      },
+    });
+    await h.member.assign(['0_0']);
+    expect(h.failures).toEqual([expect.any(PartitionCountDecreasedError)]);
+    await h.stop(false);
+  });
+
   it('at the commit interval writes the store batches, then commits the offsets they hold', async () => {
     const snapshots: { offsets: Map<TopicPartitionId, number>; checkpoints: Map<TopicPartitionId, number>; outputs: number }[] = [];
     const h = await harness();
@@ -437,6 +495,26 @@ describe('TaskManager on a fake group member', () => {
     // The kept task's pause (its last record before the rebalance → its first after) is measured once.
     expect(h.manager.stats().unmovedTaskPauses).toMatchObject({ count: 1 });
     expect(h.manager.stats().unmovedTaskPauses.lastMs).toBeGreaterThanOrEqual(0);
+    await h.stop();
+  });
+
+  it('reopens its tasks when a generation may have passed without it (a new member id): another member may have moved them on', async () => {
+    const h = await harness();
+    await h.start(['0_0', '0_1'], { commitIntervalMs: 0 });
+    h.cluster.append('customers', 0, [{ key: KEY.p0[0], value: 'Ada', timestamp: 1 }]);
+    h.cluster.append('orders', 0, [{ key: KEY.p0[0], value: 'o1', timestamp: 5 }]);
+    await h.restored();
+    await h.pollUntilServed('0_0');
+
+    h.member.signalRebalance();
+    h.member.memberId = 'member-1-rejoined'; // its session expired: the coordinator knows it as a new member
+    await h.member.assign(['0_0'], [{ memberId: 'member-2', url: 'http://member-2', tasks: ['0_1'] }]);
+    await h.pollUntilServed('0_0');
+    h.cluster.append('orders', 0, [{ key: KEY.p0[0], value: 'o2', timestamp: 6 }]);
+    await h.member.pollUntilIdle();
+    expect(h.outValues(0)).toEqual([`${KEY.p0[0]}=o1@Ada`, `${KEY.p0[0]}=o2@Ada`]);
+    // Nothing was kept open (a kept task's pause would be measured, as in the test above): the task was reopened.
+    expect(h.manager.stats().unmovedTaskPauses.count).toBe(0);
     await h.stop();
   });
 

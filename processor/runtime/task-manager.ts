@@ -27,6 +27,12 @@
  *   task = one atomic write per store with its checkpoints (derived stores: the acknowledged changelog position) →
  *   (3) commit the next offsets to the group. A crash between steps re-processes from the last (3): at-least-once.
  *   A failed send fails the manager: nothing after it is committed.
+ * Exactly-once (`processingGuarantee`): each task has a transactional producer (`<applicationId>-<taskId>`),
+ *   initialised before the task's committed offsets are read (which fences a previous owner and settles its open
+ *   transaction). A task's outputs stay in memory until the commit, where one transaction per task carries them and
+ *   its input offsets, and its stores are written after the transaction committed (commit-sequence.ts); the group
+ *   member commits nothing. A fenced producer closes its task (a newer owner has it; the rebalance follows); a
+ *   failed transaction is aborted and every task is reopened from the committed offsets (the batch is reprocessed).
  */
 import type { TributaryError } from '../../errors.js';
 import { StaleAssignmentError } from '../../errors.js';
@@ -35,7 +41,14 @@ import type { ErrorPolicy } from '../engine/error-policy.js';
 import type { EngineMetrics } from '../engine/metrics.js';
 import { parseTaskId, taskId, type TaskId } from '../../common/task-id.js';
 import type { ClusterLookups } from '../kafka/cluster-lookups.js';
-import type { BatchContext, GroupAssignment, GroupMember, GroupMemberFactory, PositionAdvance } from '../kafka/group-member.js';
+import type {
+  BatchContext,
+  GroupAssignment,
+  GroupMember,
+  GroupMemberFactory,
+  PositionAdvance,
+  TopicPartition,
+} from '../kafka/group-member.js';
 import type { LogOffsets } from '../kafka/cluster-lookups.js';
 import type { PartitionReaderFactory } from '../kafka/partition-reading.js';
 import { ChangelogReader, type ChangelogTarget } from './changelog-reader.js';
@@ -57,8 +70,12 @@ import type { RestorationTracker } from './restoration-tracker.js';
 import { SerialExecutor } from './serial.js';
 import { TaskRegistry, type TaskRegistryView } from './task-registry.js';
 import { closeActiveTask, openActiveTask, type ActiveTask, type TaskOpeningContext } from './active-task.js';
-import { commitTasks } from './commit-sequence.js';
+import { commitTasks, commitTasksInTransactions, type TransactionOutcome } from './commit-sequence.js';
 import { StandbyTasks } from './standby-tasks.js';
+import type { TransactionalProducer, TransactionalProducerFactory } from '../kafka/transactional-producer.js';
+import { transactionalIdOf } from '../kafka/transactional-producer.js';
+import { MAX_QUEUED_OUTPUT_BYTES } from './record-collector.js';
+import type { ProcessingGuarantee } from './options.js';
 
 export interface TaskManagerOptions {
   readonly topology: Topology;
@@ -82,6 +99,10 @@ export interface TaskManagerOptions {
   readonly fetchRecords?: FetchRecords;
   readonly logger: Logger;
   readonly commitIntervalMs: number;
+  /** Default 'at-least-once'. */
+  readonly processingGuarantee?: ProcessingGuarantee;
+  /** Exactly-once: builds the transactional producer of a task (app.ts: kafkajs). Required then. */
+  readonly transactionalProducers?: TransactionalProducerFactory;
   readonly maxTaskIdleMs: number;
   /** Builds the readers that restore table stores outside the group (app.ts: kafkajs PartitionReader). */
   readonly readers: PartitionReaderFactory;
@@ -89,6 +110,11 @@ export interface TaskManagerOptions {
   readonly readinessLag?: number;
   /** Keep the standby replicas the group assigns this member (standby-tasks.ts). Default false. */
   readonly standbys?: boolean;
+  /**
+   * Re-reads partition counts at every assignment, before its tasks open (input topics may have grown; it updates
+   * `partitions` in place). A rejection fails the app (e.g. PartitionCountDecreasedError).
+   */
+  readonly refreshPartitions?: () => Promise<void>;
   /** A rebalance started: queries must answer 503 until the next assignment is set up. */
   readonly onRebalancing: () => void;
   /** A new assignment is set up and its records flow (restoration may still be running). */
@@ -121,6 +147,11 @@ export interface RebalancePauses {
 export interface TaskManagerCounters {
   readonly recordsProcessed: number;
   readonly commits: number;
+  /** Exactly-once: task transactions committed, and aborted (failed or fenced). */
+  readonly transactionsCommitted: number;
+  readonly transactionsAborted: number;
+  /** Commits (all tasks: acknowledgements or transactions, store writes, offsets) and their total and longest time. */
+  readonly commitLatency: { readonly count: number; readonly totalMs: number; readonly maxMs: number };
   readonly rebalances: number;
   readonly unmovedTaskPauses: RebalancePauses;
   readonly firstAssignmentAt: number | undefined;
@@ -155,6 +186,9 @@ export class TaskManager {
   private counters = {
     recordsProcessed: 0,
     commits: 0,
+    transactionsCommitted: 0,
+    transactionsAborted: 0,
+    commitLatency: { count: 0, totalMs: 0, maxMs: 0 },
     rebalances: 0,
     firstAssignmentAt: undefined as number | undefined,
     firstRecordProcessedAt: undefined as number | undefined,
@@ -167,9 +201,22 @@ export class TaskManager {
   private restoration: ChangelogReader | undefined;
   /** Standby replicas of other members' tasks (when enabled). */
   private readonly standbys: StandbyTasks | undefined;
+  private readonly exactlyOnce: boolean;
+  /** Exactly-once: the transactional producer of each open task (kept while the task stays). */
+  private readonly producers = new Map<TaskId, TransactionalProducer>();
+  /** Exactly-once: each task's outputs since its last commit (sent only inside its transaction). */
+  private readonly heldOutputs = new Map<TaskId, ProducedRecord[]>();
+  private heldBytes = 0;
+  /** Exactly-once: inputs of fenced tasks, paused until the next assignment (the member keeps pauses of partitions it keeps). */
+  private readonly fencedInputs: TopicPartition[] = [];
+  /** The assignment being worked on (exactly-once reopens its tasks after an aborted transaction). */
+  private assignment: GroupAssignment | undefined;
 
   constructor(options: TaskManagerOptions, localStateTasks: readonly TaskId[]) {
     this.options = options;
+    this.exactlyOnce = options.processingGuarantee === 'exactly-once';
+    if (this.exactlyOnce && options.transactionalProducers === undefined)
+      throw new TypeError('TaskManager: exactly-once needs transactionalProducers');
     this.localStateTasks = new Set(localStateTasks);
     this.taskContext = {
       ...options,
@@ -219,14 +266,7 @@ export class TaskManager {
 
   /** Joins the group; resolves once the first assignment is set up. */
   async start(): Promise<void> {
-    const { topology, partitions, cluster, logger } = this.options;
-    // Changelog records name their partition (the task's); their counts bound the producer's requests per partition.
-    await this.partitioner.learn(
-      topology.subtopologies.flatMap((s) => [...s.sinkTopics, ...s.changelogTopics]),
-      partitions,
-      cluster,
-      logger,
-    );
+    await this.learnOutputPartitions();
     await this.member.start();
     this.timer = setInterval(() => this.onTimer(), Math.max(50, Math.min(this.options.commitIntervalMs, 1000)));
     this.timer.unref();
@@ -270,7 +310,7 @@ export class TaskManager {
   }
 
   stats(): TaskManagerCounters {
-    return { ...this.counters, unmovedTaskPauses: this.pauses };
+    return { ...this.counters, commitLatency: { ...this.counters.commitLatency }, unmovedTaskPauses: this.pauses };
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -289,6 +329,18 @@ export class TaskManager {
       .catch((error: unknown) => this.fail(error));
   }
 
+  /** Partition counts of every output topic: from `partitions`, the others (user sinks) from the cluster. */
+  private async learnOutputPartitions(): Promise<void> {
+    const { topology, partitions, cluster, logger } = this.options;
+    // Changelog records name their partition (the task's); their counts bound the producer's requests per partition.
+    await this.partitioner.learn(
+      topology.subtopologies.flatMap((s) => [...s.sinkTopics, ...s.changelogTopics]),
+      partitions,
+      cluster,
+      logger,
+    );
+  }
+
   private handleAssignment(assignment: GroupAssignment): Promise<void> {
     return this.serial.run(async () => {
       if (this.halted) return;
@@ -304,15 +356,34 @@ export class TaskManager {
       // Tasks this member keeps stay open as they are (stores, restoration state, buffered records): the eager
       // protocol revoked their partitions, but nothing about them changed. Tasks still restoring are reopened (the
       // assignment's one restoration job restarts them from their checkpoints); stores of every kept task stay open.
+      // Only when no generation passed without this member (same member id, the very next assignment): otherwise
+      // another member may have owned the task meanwhile and moved its offsets and state on (under exactly-once our
+      // re-initialised producer would then commit its records a second time).
+      const continuous =
+        this.assignment !== undefined && assignment.memberId === this.assignment.memberId && assignment.epoch === this.epoch + 1;
       const keepOpen = new Set(
-        [...this.registry.all()].filter((active) => mine.has(active.id) && !active.restoration.restoring).map((active) => active.id),
+        continuous
+          ? [...this.registry.all()].filter((active) => mine.has(active.id) && !active.restoration.restoring).map((active) => active.id)
+          : [],
       );
       await this.closeTasks(mine, keepOpen);
       this.startPauseMeasurement(keepOpen);
       // Standbys stop reading; those that become active hand their open stores over, those dropped close.
       const standbys = assignment.standbys ?? [];
       await this.standbys?.pause(new Set(standbys), mine);
+      if (this.options.refreshPartitions !== undefined) {
+        // Nothing is processed between here and the new tasks: outputs from now on use the counts of now.
+        try {
+          await this.options.refreshPartitions();
+          await this.learnOutputPartitions();
+        } catch (error) {
+          this.fail(error);
+          return;
+        }
+      }
+      if (this.fencedInputs.length > 0) this.member.resume(this.fencedInputs.splice(0));
       this.epoch = assignment.epoch;
+      this.assignment = assignment;
       this.registry.assignmentReceived(assignment);
       this.committed.clear();
       this.lag.clear();
@@ -426,11 +497,14 @@ export class TaskManager {
       const result = await active.task.process({ nowMs: now });
       processed += result.processed;
       if (result.processed > 0) this.noteProcessed(active.id, now);
-      for (const record of result.outputs) outputs.push(record);
+      if (this.exactlyOnce) this.hold(active.id, result.outputs);
+      else for (const record of result.outputs) outputs.push(record);
     }
-    // Dead letters of records that failed after a repartition get the user's original record first (rare).
-    this.collector.add(await completeDeadLetters(outputs, this.options.fetchRecords ?? noOriginals, this.options.logger));
-    await this.collector.makeRoom();
+    if (!this.exactlyOnce) {
+      // Dead letters of records that failed after a repartition get the user's original record first (rare).
+      this.collector.add(await completeDeadLetters(outputs, this.options.fetchRecords ?? noOriginals, this.options.logger));
+      await this.collector.makeRoom();
+    }
     if (processed > 0) {
       this.dirty = true;
       this.counters.recordsProcessed += processed;
@@ -438,7 +512,23 @@ export class TaskManager {
     }
     if (!this.dirty) return;
     // A table partition catching up is served once a commit holds it: do not wait for the interval then.
-    if (Date.now() - this.lastCommitAt >= this.options.commitIntervalMs || this.commitWouldCatchUp()) await this.commitAll(epoch, false);
+    if (
+      Date.now() - this.lastCommitAt >= this.options.commitIntervalMs ||
+      this.commitWouldCatchUp() ||
+      this.heldBytes > MAX_QUEUED_OUTPUT_BYTES
+    )
+      await this.commitAll(epoch, false);
+  }
+
+  /** Exactly-once: keeps a task's outputs for its next transaction (bounded: past the limit the cycle commits). */
+  private hold(id: TaskId, outputs: readonly ProducedRecord[]): void {
+    if (outputs.length === 0) return;
+    let held = this.heldOutputs.get(id);
+    if (held === undefined) this.heldOutputs.set(id, (held = []));
+    for (const record of outputs) {
+      held.push(record);
+      this.heldBytes += (record.key?.length ?? 0) + (record.value?.length ?? 0);
+    }
   }
 
   /** A rebalance kept `kept` open: measure how long each of them goes without processing. */
@@ -480,7 +570,126 @@ export class TaskManager {
    * accepted commit); other offset-commit failures are retried at the next interval. Store write errors throw.
    */
   private async commitAll(epoch: number, tolerateStale: boolean): Promise<void> {
-    this.lastCommitAt = Date.now();
+    const started = Date.now();
+    this.lastCommitAt = started;
+    try {
+      if (this.exactlyOnce) await this.commitInTransactions();
+      else await this.commitAtLeastOnce(epoch, tolerateStale);
+    } finally {
+      const latency = this.counters.commitLatency;
+      const took = Date.now() - started;
+      latency.count++;
+      latency.totalMs += took;
+      latency.maxMs = Math.max(latency.maxMs, took);
+    }
+  }
+
+  /**
+   * Exactly-once: one transaction per task (commit-sequence.ts). A fenced task is closed (its new owner has it);
+   * after any aborted transaction every task is reopened from the committed offsets, so the batch is processed again.
+   */
+  private async commitInTransactions(): Promise<void> {
+    const outcomes = await commitTasksInTransactions(
+      [...this.registry.all()].map((active) => this.transactional(active)),
+      {
+        groupId: this.options.groupId,
+        takeOutputs: ({ active }) => {
+          const held = this.heldOutputs.get(active.id) ?? [];
+          this.heldOutputs.delete(active.id);
+          return held;
+        },
+        extraOffsets: ({ active }) => active.restoration.floors(),
+        lastCommitted: (tp) => this.committed.get(tp),
+        assignPartitions: (records) => this.partitioner.assign(records),
+        fetchRecords: this.options.fetchRecords ?? noOriginals,
+        logger: this.options.logger,
+      },
+    );
+    this.heldBytes = 0;
+    this.dirty = false;
+    const offsets = new Map<TopicPartitionId, number>();
+    const failed: TransactionOutcome<{ active: ActiveTask }>[] = [];
+    for (const outcome of outcomes) {
+      if (outcome.result === 'unchanged') continue;
+      if (outcome.result === 'committed') {
+        this.counters.transactionsCommitted++;
+        this.options.sender.noteSent(outcome.records);
+        outcome.active.active.restoration.checkCaughtUp();
+        for (const [tp, offset] of outcome.offsets) {
+          offsets.set(tp, offset);
+          this.committed.set(tp, offset);
+        }
+        continue;
+      }
+      this.counters.transactionsAborted++;
+      failed.push(outcome);
+    }
+    if (offsets.size > 0) {
+      this.counters.commits++;
+      // The stores hold these records now: the change feed publishes them.
+      this.options.changes?.committed(offsets);
+    }
+    if (failed.length === 0) return;
+    for (const outcome of failed) {
+      if (outcome.result !== 'fenced' && outcome.result !== 'aborted') continue;
+      const { active } = outcome.active;
+      if (outcome.result === 'fenced') {
+        // A newer owner initialised the task's transactional id: stop here, write nothing more; the rebalance follows.
+        this.options.logger.warn('task fenced by a newer owner: closing it without writing its uncommitted work', {
+          task: active.id,
+          error: outcome.error,
+        });
+        // A restoration still writing to its stores ends first (the rebalance that follows reopens what it left).
+        const restoration = this.restoration;
+        this.restoration = undefined;
+        await restoration?.stop();
+        const inputs = active.task.inputPartitions.map(parseTopicPartitionId);
+        this.member.pause(inputs);
+        for (const input of inputs) this.fencedInputs.push(input);
+        await this.closeTask(active, false);
+        await this.closeProducer(active.id);
+      } else {
+        this.options.logger.warn('transaction aborted: reprocessing from the committed offsets', { task: active.id, error: outcome.error });
+        await this.closeProducer(active.id);
+      }
+    }
+    if (failed.some((outcome) => outcome.result === 'aborted')) await this.reopenTasks();
+  }
+
+  /** Exactly-once: every task of the assignment closed (stores kept) and opened again from the committed offsets. */
+  private async reopenTasks(): Promise<void> {
+    const assignment = this.assignment;
+    if (assignment === undefined) return;
+    const open = [...this.registry.all()];
+    for (const active of open) if (active.paused.length > 0) this.member.resume(active.paused);
+    await this.closeTasks(new Set(open.map((active) => active.id)));
+    this.heldOutputs.clear();
+    this.heldBytes = 0;
+    this.committed.clear();
+    await this.openTasks({ ...assignment, mine: open.map((active) => active.id) });
+  }
+
+  private transactional(active: ActiveTask): {
+    readonly active: ActiveTask;
+    readonly task: ActiveTask['task'];
+    readonly producer: TransactionalProducer;
+  } {
+    const producer = this.producers.get(active.id);
+    if (producer === undefined) throw new Error(`task ${active.id} has no transactional producer`);
+    return { active, task: active.task, producer };
+  }
+
+  private async closeProducer(id: TaskId): Promise<void> {
+    const producer = this.producers.get(id);
+    this.producers.delete(id);
+    this.heldOutputs.delete(id);
+    await producer
+      ?.close()
+      .catch((error: unknown) => this.options.logger.warn('closing a transactional producer failed', { task: id, error }));
+  }
+
+  /** At-least-once: acknowledgements, store batches, then the group commit. */
+  private async commitAtLeastOnce(epoch: number, tolerateStale: boolean): Promise<void> {
     // Held-back updates, acknowledgements, store batches with their checkpoints (commit-sequence.ts); offsets below.
     const perTask = await commitTasks([...this.registry.all()], {
       collector: this.collector,
@@ -529,6 +738,11 @@ export class TaskManager {
     await restoration?.stop();
     const closing = [...this.registry.all()].filter((active) => !keepOpen.has(active.id));
     await Promise.all(closing.map((active) => this.closeTask(active, keepStores.has(active.id))));
+    // Exactly-once: uncommitted outputs are dropped with their tasks (the next owner reprocesses them).
+    this.heldOutputs.clear();
+    this.heldBytes = 0;
+    // Producers too: a kept task's producer may have been fenced meanwhile; the next opening initialises new ones.
+    await Promise.all([...this.producers.keys()].map((id) => this.closeProducer(id)));
   }
 
   private closeTask(active: ActiveTask, keepStores: boolean): Promise<unknown> {
@@ -545,6 +759,8 @@ export class TaskManager {
     // Committed offsets and log ranges of every input: table restoration ranges, where each input starts, and the end
     // offsets a task waits for (timestamp order across separately fetched partitions) and its tables catch up to.
     const inputTopics = [...new Set(opening.flatMap((id) => topology.subtopologies[parseTaskId(id).subtopology].sourceTopics))];
+    // Exactly-once: fence the previous owners first, so the offsets read below are final (no transaction can add to them).
+    if (this.exactlyOnce) await this.initProducers(assignment.mine);
     const committed =
       inputTopics.length > 0 ? await cluster.fetchCommittedOffsets(groupId, inputTopics) : new Map<TopicPartitionId, number>();
     const logs = new Map<TopicPartitionId, LogOffsets>();
@@ -583,6 +799,21 @@ export class TaskManager {
     }
   }
 
+  /** Exactly-once: a transactional producer per task, initialised (fencing older ones). */
+  private async initProducers(ids: readonly TaskId[]): Promise<void> {
+    const factory = this.options.transactionalProducers as TransactionalProducerFactory;
+    await Promise.all(
+      ids.map(async (id) => {
+        let producer = this.producers.get(id);
+        if (producer === undefined) {
+          producer = factory(transactionalIdOf(this.options.topology.applicationId, id));
+          this.producers.set(id, producer);
+        }
+        await producer.init();
+      }),
+    );
+  }
+
   /** Opens a task and positions its inputs: table partitions where the task takes over, all paused while it restores. */
   private async openTask(
     id: TaskId,
@@ -612,6 +843,11 @@ export class TaskManager {
         this.member.seek(topic, partition, log.start);
       }
       const start = offset === undefined || offset < log.start || offset > log.end ? log.start : offset;
+      if (this.exactlyOnce) {
+        // The offsets read after fencing are final; the member must not start from any it read before.
+        const { topic, partition } = parseTopicPartitionId(input);
+        this.member.seek(topic, partition, start);
+      }
       task.noteFetchPosition(input, start, log.end);
     }
     if (restoration.restoring) {
@@ -633,7 +869,6 @@ export class TaskManager {
       targets,
       readers: this.options.readers,
       groupIdPrefix: `${this.options.topology.applicationId}-restore`,
-      fetch: { maxBytesPerPartition: 8 * 1024 * 1024, maxBytes: 64 * 1024 * 1024 },
       onProgress: (target, progress) => taskOf(target)?.restoration.progress(target, progress),
       onRestored: (target, result) => {
         void this.serial

@@ -5,17 +5,18 @@
 import type { Topology } from '../../index.js';
 import { buildOrderEnrichment, DEFAULT_APPLICATION_ID, type OrderEnrichmentTopics } from '../../examples/order-enrichment.js';
 
-export function benchTopics(prefix: string): OrderEnrichmentTopics {
+/** `outputPrefix` (default `prefix`): where the outputs go (the exactly-once run writes to its own). */
+export function benchTopics(prefix: string, outputPrefix = prefix): OrderEnrichmentTopics {
   return {
     customers: `${prefix}-customers`,
     orders: `${prefix}-orders`,
-    enriched: `${prefix}-orders-enriched`,
-    byCustomer: `${prefix}-orders-by-customer`,
+    enriched: `${outputPrefix}-orders-enriched`,
+    byCustomer: `${outputPrefix}-orders-by-customer`,
   };
 }
 
 export default function benchTopology({ applicationId = DEFAULT_APPLICATION_ID }: { applicationId?: string } = {}): Topology {
   const prefix = process.env.BENCH_TOPIC_PREFIX;
   if (!prefix) throw new Error('BENCH_TOPIC_PREFIX is not set: the benchmark passes it to the instances it starts');
-  return buildOrderEnrichment(applicationId, benchTopics(prefix));
+  return buildOrderEnrichment(applicationId, benchTopics(prefix, process.env.BENCH_OUTPUT_PREFIX || prefix));
 }

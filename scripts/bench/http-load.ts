@@ -2,7 +2,9 @@
  * Load check for the interactive-query server: two in-process servers (instances A and B, each owning half the
  * partitions) over an in-memory source with N keys; fixed concurrency, fixed request count, loopback only.
  * Scenarios, all sent to A: `local` (keys A owns), `forwarded` (keys B owns: one extra hop), `scan100`
- * (100-entry pages merged from both instances).
+ * (100-entry pages merged from both instances). `helloWorld` is the yardstick: a bare fastify server in the same
+ * process answering one small JSON object per GET, so `localVsHelloWorld` (hello-world CPU per request ÷ local lookup CPU per request) says
+ * what the query layer costs on top of the framework, whatever the machine is doing.
  *
  *   npx tsx scripts/bench/http-load.ts [--keys 10000] [--requests 5000] [--concurrency 16]
  *
@@ -10,6 +12,7 @@
  * floor for a real deployment, useful to compare changes.
  */
 import { fileURLToPath } from 'node:url';
+import Fastify from 'fastify';
 import { Agent } from 'undici';
 import { defaultPartition } from '../../common/partitioner.js';
 import { createQueryServer, type QueryServer } from '../../http-query/server.js';
@@ -26,7 +29,21 @@ export interface HttpLoadOptions {
   readonly maxSecondsPerScenario?: number;
 }
 
-export type ScenarioResult = RequestLoopResult;
+export interface ScenarioResult extends RequestLoopResult {
+  /**
+   * Process CPU (user + system) per request, client and servers together: unlike req/s it barely moves when other
+   * work shares the machine, so ratios between scenarios are taken from it.
+   */
+  readonly cpuUsPerRequest: number;
+}
+
+async function measuredLoop(...args: Parameters<typeof runRequestLoop>): Promise<ScenarioResult> {
+  const before = process.cpuUsage();
+  const result = await runRequestLoop(...args);
+  const used = process.cpuUsage(before);
+  const cpuUsPerRequest = result.requests > 0 ? Math.round(((used.user + used.system) / result.requests) * 10) / 10 : 0;
+  return { ...result, cpuUsPerRequest };
+}
 
 export interface HttpLoadResult {
   readonly keys: number;
@@ -34,6 +51,9 @@ export interface HttpLoadResult {
   readonly local: ScenarioResult;
   readonly forwarded: ScenarioResult;
   readonly scan100: ScenarioResult;
+  readonly helloWorld: ScenarioResult;
+  /** helloWorld CPU per request ÷ local CPU per request (1 = lookups as cheap as the framework's floor). */
+  readonly localVsHelloWorld: number;
 }
 
 const STORE = 'counts';
@@ -54,6 +74,8 @@ export async function runHttpLoad(options: HttpLoadOptions = {}): Promise<HttpLo
   );
 
   const servers: QueryServer[] = [];
+  const hello = Fastify({ logger: false });
+  hello.get('/hello/:key', async (request) => ({ key: (request.params as { key: string }).key, value: { hello: 'world' } }));
   const dispatcher = new Agent({ connections: concurrency, keepAliveTimeout: 30_000 });
   try {
     const sources = ['A', 'B'].map((id) => {
@@ -79,22 +101,27 @@ export async function runHttpLoad(options: HttpLoadOptions = {}): Promise<HttpLo
     const forwardedPaths = keys.filter((key) => !ownedByA(key)).map(lookup);
     const scanPaths = keys.map((key) => `${base}/stores/${STORE}/entries?limit=100&from=${encodeURIComponent(key)}`);
 
+    const helloBase = await hello.listen({ host: '127.0.0.1', port: 0 });
+    const helloPaths = keys.map((key) => `${helloBase}/hello/${encodeURIComponent(key)}`);
     const scanRequests = Math.max(1, Math.floor(requests / 5));
     // Warm every code path (JIT, connection pools) before measuring anything, so scenario order does not matter.
     for (const [paths, count] of [
+      [helloPaths, requests],
       [localPaths, requests],
       [forwardedPaths, requests],
       [scanPaths, scanRequests],
     ] as const) {
       await runRequestLoop(dispatcher, paths, Math.max(1, Math.floor(count / 5)), concurrency, maxSeconds);
     }
-    const local = await runRequestLoop(dispatcher, localPaths, requests, concurrency, maxSeconds);
-    const forwarded = await runRequestLoop(dispatcher, forwardedPaths, requests, concurrency, maxSeconds);
-    const scan100 = await runRequestLoop(dispatcher, scanPaths, scanRequests, concurrency, maxSeconds);
-    return { keys: keyCount, concurrency, local, forwarded, scan100 };
+    const local = await measuredLoop(dispatcher, localPaths, requests, concurrency, maxSeconds);
+    const forwarded = await measuredLoop(dispatcher, forwardedPaths, requests, concurrency, maxSeconds);
+    const scan100 = await measuredLoop(dispatcher, scanPaths, scanRequests, concurrency, maxSeconds);
+    const helloWorld = await measuredLoop(dispatcher, helloPaths, requests, concurrency, maxSeconds);
+    const localVsHelloWorld = local.cpuUsPerRequest > 0 ? Math.round((helloWorld.cpuUsPerRequest / local.cpuUsPerRequest) * 100) / 100 : 0;
+    return { keys: keyCount, concurrency, local, forwarded, scan100, helloWorld, localVsHelloWorld };
   } finally {
     await dispatcher.close();
-    await Promise.allSettled(servers.map((server) => server.close()));
+    await Promise.allSettled([...servers.map((server) => server.close()), hello.close()]);
   }
 }
 

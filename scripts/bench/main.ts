@@ -16,6 +16,7 @@
  *                processes it: global-table join and co-partitioned (repartitioned) join, outputs/s from the
  *                outputs' own append times
  *   latency      a paced order flow; produce time to the output's broker append time (LogAppendTime), p50/p99
+ *   exactlyOnce  join throughput and latency again with --processing-guarantee exactly-once (eos-join.ts)
  *   lookups      HTTP point lookups (local, forwarded, global) and 100-entry scans against two CLI instances
  *   aggregations every order of the orders topic through groupBy(customerId).count() and through a windowed sum per
  *                customer per hour, one CLI instance each (scripts/bench/aggregation-bench.ts), records/s from the
@@ -43,6 +44,7 @@ import { runHttpLoad } from './http-load.js';
 import { openKafkaSession, type KafkaSession } from './kafka-session.js';
 import { appendWindow, endOffsets, measureConsumeCeiling, outputLatency, readFrom, waitForTopicCounts } from './kafka-measure.js';
 import { runLookupLoad } from './lookup-load.js';
+import { createEosOutputTopics, eosOutputPrefix, runEosJoinBench } from './eos-join.js';
 import { runAggregationBench } from './aggregation-bench.js';
 import { runRestoreBench } from './restore-bench.js';
 import { perSecond, round } from './stats.js';
@@ -218,6 +220,18 @@ function printTable(result: BenchResult): void {
       `p50 ${result.latency.globalJoin.p50Ms} ms, p99 ${result.latency.globalJoin.p99Ms} ms at ${n(result.latency.ratePerSecond)} orders/s`,
     ],
     ['latency: co-partitioned', `p50 ${result.latency.coPartitionedJoin.p50Ms} ms, p99 ${result.latency.coPartitionedJoin.p99Ms} ms`],
+    [
+      'exactly-once join: global',
+      `${n(result.exactlyOnce.globalJoin.recordsPerSecond)} records/s (${n(result.exactlyOnce.globalJoin.outputs)} outputs)`,
+    ],
+    [
+      'exactly-once join: co-partitioned',
+      `${n(result.exactlyOnce.coPartitionedJoin.recordsPerSecond)} records/s (${n(result.exactlyOnce.coPartitionedJoin.outputs)} outputs)`,
+    ],
+    [
+      'exactly-once latency',
+      `global p50 ${result.exactlyOnce.latency.globalJoin.p50Ms} ms, p99 ${result.exactlyOnce.latency.globalJoin.p99Ms} ms; co-partitioned p50 ${result.exactlyOnce.latency.coPartitionedJoin.p50Ms} ms, p99 ${result.exactlyOnce.latency.coPartitionedJoin.p99Ms} ms`,
+    ],
     ['lookup: local', `${n(result.lookups.local.rps)} req/s, p50 ${result.lookups.local.p50Ms} ms, p99 ${result.lookups.local.p99Ms} ms`],
     [
       'lookup: forwarded',
@@ -244,6 +258,10 @@ function printTable(result: BenchResult): void {
       `${n(result.restoreBench.recordsPerSecond)} records/s into LevelDB (${n(result.restoreBench.records)} records)`,
     ],
     ['http in-process: local', `${n(result.httpInProcess.local.rps)} req/s, p99 ${result.httpInProcess.local.p99Ms} ms`],
+    [
+      'http in-process: fastify hello world',
+      `${n(result.httpInProcess.helloWorld.rps)} req/s, p99 ${result.httpInProcess.helloWorld.p99Ms} ms (local lookups ${result.httpInProcess.localVsHelloWorld}×)`,
+    ],
   ];
   const width = Math.max(...rows.map(([label]) => label.length)) + 2;
   const header = `Tributary bench (${result.settings.mode}: ${n(result.settings.customers)} customers, ${n(result.settings.orders)} orders) on ${result.machine.cpus} CPUs, Kafka ${result.kafka.version}, ${result.durationSeconds} s`;
@@ -309,17 +327,17 @@ async function runBench(settings: BenchSettings, kafka: KafkaSession, workDir: s
     const applicationId = `${prefix}-app`;
     // Ports chosen up front (port 0 would hide the URL from this process).
     const [portA, portB] = await freeLoopbackPorts(2);
-    const startInstance = (name: string, port: number) => {
+    const startInstance = (name: string, port: number, exactlyOnce = false) => {
       const instance = CliInstance.start({
         name,
         module: 'scripts/bench/bench-topology.ts',
         brokers: kafka.brokers,
-        applicationId,
+        applicationId: exactlyOnce ? `${applicationId}-eos` : applicationId,
         stateDir: join(workDir, `${name}-state`),
         port,
         logFile: join(workDir, `${name}.log`),
-        env: { BENCH_TOPIC_PREFIX: prefix },
-        extraArgs: ['--log-level', 'warn'],
+        env: exactlyOnce ? { BENCH_TOPIC_PREFIX: prefix, BENCH_OUTPUT_PREFIX: eosOutputPrefix(prefix) } : { BENCH_TOPIC_PREFIX: prefix },
+        extraArgs: ['--log-level', 'warn', ...(exactlyOnce ? ['--processing-guarantee', 'exactly-once'] : [])],
       });
       instances.push(instance);
       return instance;
@@ -330,6 +348,14 @@ async function runBench(settings: BenchSettings, kafka: KafkaSession, workDir: s
     const restorePeakRssMb = firstA.peakRssMb();
     await firstA.stop();
     display.finish(`ready in ${coldReadyMs} ms`);
+    // The exactly-once instance restores its stores too before the backlog exists (measured later, warm, alone).
+    const eosTopics = benchTopics(prefix, eosOutputPrefix(prefix));
+    await createEosOutputTopics(client, eosTopics, PARTITIONS);
+    display.begin('join (exactly-once): instance E restoring both stores');
+    const firstE = startInstance('instance-eos', portA, true);
+    await firstE.waitUntilReady(30 * 60_000);
+    await firstE.stop();
+    display.finish();
 
     display.begin('produce order backlog');
     const backlog = await produceOrders(client, {
@@ -419,6 +445,26 @@ async function runBench(settings: BenchSettings, kafka: KafkaSession, workDir: s
     const instancePeakRssMb = { a: a.peakRssMb(), b: b.peakRssMb() };
     await Promise.all(instances.map((instance) => instance.stop()));
 
+    display.begin('join (exactly-once): instance E over every order so far, then paced');
+    const exactlyOnce = await runEosJoinBench({
+      client,
+      topics: eosTopics,
+      partitions: PARTITIONS,
+      customers: settings.customers,
+      ordersSoFar: flow.nextIndex,
+      pacedRatePerSecond: settings.pacedRatePerSecond,
+      pacedSeconds: settings.pacedSeconds,
+      start: async () => {
+        const e = startInstance('instance-eos', portA, true);
+        const readyMs = Math.round(await e.waitUntilReady(30 * 60_000));
+        return { readyMs, running: () => e.running };
+      },
+    });
+    await Promise.all(instances.map((instance) => instance.stop()));
+    display.finish(
+      `global ${exactlyOnce.globalJoin.recordsPerSecond} outputs/s, co-partitioned ${exactlyOnce.coPartitionedJoin.recordsPerSecond} outputs/s, p99 ${exactlyOnce.latency.globalJoin.p99Ms}/${exactlyOnce.latency.coPartitionedJoin.p99Ms} ms`,
+    );
+
     display.begin('aggregations');
     const aggregations = await runAggregationBench({
       client,
@@ -498,6 +544,7 @@ async function runBench(settings: BenchSettings, kafka: KafkaSession, workDir: s
         coPartitionedJoin: coPartitionedLatency,
         measuredAs: 'output LogAppendTime minus order produce time (same clock); includes the producer tick (50 ms batches)',
       },
+      exactlyOnce,
       lookups: {
         target: 'two CLI instances (child processes) of the order-enrichment topology',
         keys: keys.length,

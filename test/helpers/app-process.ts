@@ -157,6 +157,16 @@ export class AppProcess {
     await this.exited;
   }
 
+  /** SIGSTOP: the process freezes (no heartbeats, no I/O) until `resume()`; a zombie once its session expired. */
+  pause(): void {
+    this.signalChild('SIGSTOP');
+  }
+
+  /** SIGCONT after `pause()`. */
+  resume(): void {
+    this.signalChild('SIGCONT');
+  }
+
   tail(lines = 60): string {
     return this.logs().trimEnd().split('\n').slice(-lines).join('\n');
   }

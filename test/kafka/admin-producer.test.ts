@@ -147,6 +147,41 @@ describe('RecordProducer', () => {
     }
   });
 
+  it('writes records to partitions added after its metadata was read (kafkajs alone would drop them silently)', async () => {
+    const topic = await createTestTopic('producer-grown', 2);
+    const producer = new RecordProducer(testKafkaClient(), { metadataMaxAgeMs: 1000 });
+    await producer.connect();
+    try {
+      await producer.send([toProducedRecord(topic, { key: 'a', value: 'before', partition: 1 })]);
+      const counts = await withAdmin((admin) => admin.addPartitions(new Map([[topic, 4]])));
+      expect(counts.get(topic)).toBe(4);
+      const acks = await producer.send([
+        toProducedRecord(topic, { key: 'b', value: 'old partition', partition: 0 }),
+        toProducedRecord(topic, { key: 'c', value: 'new partition', partition: 3 }),
+        toProducedRecord(topic, { key: 'd', value: 'new partition', partition: 3 }),
+      ]);
+      expect(acks).toEqual(
+        new Map([
+          [topicPartitionId(topic, 0), 1],
+          [topicPartitionId(topic, 3), 2],
+        ]),
+      );
+      const records = await readTopic(topic);
+      expect(records.filter((r) => r.partition === 3).map((r) => r.key?.toString())).toEqual(['c', 'd']);
+    } finally {
+      await producer.disconnect();
+    }
+  });
+
+  it('KafkaAdmin.addPartitions grows topics, leaves larger ones alone and never shrinks', async () => {
+    const topic = await createTestTopic('admin-grow', 2);
+    await withAdmin(async (admin) => {
+      expect((await admin.addPartitions(new Map([[topic, 5]]))).get(topic)).toBe(5);
+      expect((await admin.addPartitions(new Map([[topic, 3]]))).get(topic)).toBe(5);
+      expect((await admin.describeTopicPartitions([topic])).partitions.get(topic)).toBe(5);
+    });
+  });
+
   it('fails with a typed error when the topic does not exist', async () => {
     const producer = new RecordProducer(testKafkaClient(), { retries: 1 });
     await producer.connect();

@@ -7,6 +7,7 @@
  * be in the changelog. So the check is: every count and window is at least the truth (never lower: nothing lost),
  * what the instance serves equals the latest changelog record of every key (the store and its changelog agree),
  * and an instance restoring from the changelogs alone (an empty state directory) serves exactly the same.
+ * Exactly-once (`exactlyOnce`): the same run, and the caller expects no duplicate at all.
  */
 import { expect } from 'vitest';
 import type { AppProcessGroup } from '../helpers/app-process.js';
@@ -36,6 +37,8 @@ export interface AggregationKillScenario {
    * state directory, and the next count is of the restarted instance).
    */
   readonly killAfterProcessed: number | readonly number[];
+  /** Run under `processingGuarantee: 'exactly-once'` (commit interval 100 ms): then nothing may count twice. */
+  readonly exactlyOnce?: boolean;
 }
 
 export interface AggregationKillReport {
@@ -56,8 +59,8 @@ export async function runAggregationKill(apps: AppProcessGroup, scenario: Aggreg
     appId: c.appId,
     name: 'kill',
     stateDir: apps.newDir('state-kill'),
-    commitIntervalMs: 300,
-    env: c.env,
+    commitIntervalMs: scenario.exactlyOnce === true ? 100 : 300,
+    env: scenario.exactlyOnce === true ? { ...c.env, PROCESSING_GUARANTEE: 'exactly-once' } : c.env,
   };
   let instance = await apps.start(options);
   await instance.waitUntilReady();

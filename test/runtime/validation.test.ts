@@ -76,7 +76,7 @@ describe('TributaryApp.start() against a cluster that does not fit the topology'
     expect(missing).toEqual([`${applicationId}-dlq`]);
   });
 
-  it('fails fast when an existing repartition topic has the wrong partition count', async () => {
+  it('fails fast when an existing repartition topic has more partitions than its inputs (a smaller one is grown)', async () => {
     const orders = uniqueName('val-orders');
     const customers = uniqueName('val-customers');
     const applicationId = uniqueName('val-app');
@@ -84,7 +84,7 @@ describe('TributaryApp.start() against a cluster that does not fit the topology'
     await createTopics([
       { topic: orders, partitions: 4 },
       { topic: customers, partitions: 4 },
-      { topic: repartition, partitions: 2 },
+      { topic: repartition, partitions: 8 },
     ]);
     const app = appFor((b) => {
       const table = b.table(customers, { key: Serdes.string(), value: Serdes.json(), store: 'customers' });
@@ -96,7 +96,7 @@ describe('TributaryApp.start() against a cluster that does not fit the topology'
 
     const failure = await startFailure(app);
     expect(failure).toBeInstanceOf(CoPartitioningError);
-    expect((failure as CoPartitioningError).partitionsByTopic).toEqual({ [customers]: 4, [repartition]: 2 });
+    expect((failure as CoPartitioningError).partitionsByTopic).toEqual({ [customers]: 4, [repartition]: 8 });
   });
 
   it('fails fast when an existing changelog topic has another partition count or is not compacted', async () => {
@@ -105,7 +105,7 @@ describe('TributaryApp.start() against a cluster that does not fit the topology'
     const changelog = `${applicationId}-counts-changelog`;
     await createTopics([
       { topic: orders, partitions: 4 },
-      { topic: changelog, partitions: 3, configs: { 'cleanup.policy': 'delete' } },
+      { topic: changelog, partitions: 6, configs: { 'cleanup.policy': 'delete' } },
     ]);
     const app = appFor((b) => {
       b.stream(orders, { key: Serdes.string(), value: Serdes.json() }).groupByKey().count({ store: 'counts' });
@@ -117,7 +117,7 @@ describe('TributaryApp.start() against a cluster that does not fit the topology'
       topic: changelog,
       store: 'counts',
       expected: { partitions: 4, cleanupPolicy: 'compact' },
-      actual: { partitions: 3, cleanupPolicy: 'delete' },
+      actual: { partitions: 6, cleanupPolicy: 'delete' },
     });
     console.log(`[runtime validation] ${(failure as Error).message}`);
   });

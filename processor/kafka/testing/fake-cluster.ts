@@ -12,11 +12,12 @@
  */
 import { defaultPartition } from '../../../common/partitioner.js';
 import { topicPartitionId, type ConsumedRecord, type ProducedRecord, type TopicPartitionId } from '../../../common/records.js';
-import { PartitionReaderError } from '../../../errors.js';
+import { PartitionReaderError, ProducerFencedError, TransactionFailedError } from '../../../errors.js';
 import type { ClusterLookups, LogOffsets, TopicPartitionCounts } from '../cluster-lookups.js';
 import type { TopicSpec } from '../admin.js';
 import { acknowledgedOffsets, type AcknowledgedOffsets } from '../produce-acks.js';
 import type { PartitionReaderOptions, PartitionReading } from '../partition-reading.js';
+import type { ProducerTransaction, TransactionalProducer } from '../transactional-producer.js';
 
 export interface FakeRecordInput {
   readonly key: string | Buffer | null;
@@ -43,6 +44,15 @@ export class FakeCluster implements ClusterLookups {
   sendFailure: Error | undefined;
   /** When set, `send` waits for it before acknowledging (to hold a send in flight). */
   sendGate: Promise<void> | undefined;
+  /** Epoch per transactional id: `init()` of a newer producer bumps it and fences the older ones. */
+  private readonly transactionalEpochs = new Map<string, number>();
+  /** Transactions committed / aborted (by their producer or by fencing), in order. */
+  readonly transactions: { readonly transactionalId: string; readonly outcome: 'committed' | 'aborted'; readonly records: number }[] = [];
+  /**
+   * When set, called at each step of every transaction (`send`, `sendOffsets`, `commit`); a throw fails that step
+   * (tests inject crashes and broker errors there).
+   */
+  transactionHook: ((step: 'send' | 'sendOffsets' | 'commit', transactionalId: string) => void) | undefined;
   /** Options of every reading job created with `reader()`, in order. */
   readonly reads: PartitionReaderOptions[] = [];
 
@@ -192,6 +202,23 @@ export class FakeCluster implements ClusterLookups {
     return counts;
   }
 
+  /** Grows topics to the given counts (as KafkaAdmin.addPartitions: never shrinks); returns the counts after. */
+  async addPartitions(counts: ReadonlyMap<string, number>): Promise<Map<string, number>> {
+    const result = new Map<string, number>();
+    for (const [topic, count] of counts) {
+      const current = this.partitionCounts.get(topic);
+      if (current === undefined) continue;
+      if (current < count) this.createTopic(topic, count);
+      result.set(topic, this.partitionCounts.get(topic) as number);
+    }
+    return result;
+  }
+
+  /** Every topic's `max.message.bytes`: the broker default unless set at creation. */
+  async topicMaxMessageBytes(topics: readonly string[]): Promise<Map<string, number>> {
+    return new Map(topics.map((topic) => [topic, Number(this.configs.get(topic)?.['max.message.bytes'] ?? 1_048_588)]));
+  }
+
   /** The asked-for configs of each topic; `cleanup.policy` is `delete` unless set at creation. */
   async topicConfigs(topics: readonly string[], configNames: readonly string[]): Promise<Map<string, Record<string, string>>> {
     const result = new Map<string, Record<string, string>>();
@@ -225,6 +252,107 @@ export class FakeCluster implements ClusterLookups {
       log.entries.push({ ...record, partition, offset: log.entries.length });
     }
     return acknowledgedOffsets(records, [...baseOffsets.values()]);
+  }
+
+  /**
+   * A transactional producer (kafkajs semantics): records and offsets of a transaction land together at `commit()`,
+   * followed by a marker offset per partition written (as the commit marker of a real log); nothing lands on
+   * `abort()`. `init()` bumps the id's epoch: older producers of the id are fenced (ProducerFencedError) and the
+   * transaction one left open is aborted.
+   */
+  transactionalProducer(transactionalId: string): TransactionalProducer {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const cluster = this;
+    let epoch = -1;
+    let open: { records: ProducedRecord[]; offsets: Map<string, Map<TopicPartitionId, number>>; ended: boolean } | undefined;
+    const checkEpoch = (): void => {
+      if (epoch < 0 || cluster.transactionalEpochs.get(transactionalId) !== epoch) throw new ProducerFencedError(transactionalId);
+    };
+    const step = (name: 'send' | 'sendOffsets' | 'commit'): void => {
+      checkEpoch();
+      try {
+        cluster.transactionHook?.(name, transactionalId);
+      } catch (error) {
+        if (error instanceof ProducerFencedError || error instanceof TransactionFailedError) throw error;
+        throw new TransactionFailedError(transactionalId, name, false, { cause: error });
+      }
+    };
+    return {
+      transactionalId,
+      async init() {
+        epoch = (cluster.transactionalEpochs.get(transactionalId) ?? -1) + 1;
+        cluster.transactionalEpochs.set(transactionalId, epoch);
+        const left = cluster.openTransactions.get(transactionalId);
+        if (left !== undefined && !left.ended) {
+          left.ended = true;
+          cluster.transactions.push({ transactionalId, outcome: 'aborted', records: left.records.length });
+        }
+      },
+      async begin(): Promise<ProducerTransaction> {
+        checkEpoch();
+        if (open !== undefined && !open.ended) throw new TransactionFailedError(transactionalId, 'begin', false);
+        const txn = { records: [] as ProducedRecord[], offsets: new Map<string, Map<TopicPartitionId, number>>(), ended: false };
+        open = txn;
+        cluster.openTransactions.set(transactionalId, txn);
+        const usable = (): void => {
+          if (txn.ended) throw new TransactionFailedError(transactionalId, 'a step after the end', false);
+        };
+        return {
+          async send(records) {
+            step('send');
+            usable();
+            for (const record of records) txn.records.push(record);
+          },
+          async sendOffsets(groupId, offsets) {
+            step('sendOffsets');
+            usable();
+            let group = txn.offsets.get(groupId);
+            if (group === undefined) txn.offsets.set(groupId, (group = new Map()));
+            for (const [tp, offset] of offsets) group.set(tp, offset);
+          },
+          async commit() {
+            step('commit');
+            usable();
+            txn.ended = true;
+            const acknowledged = cluster.appendCommitted(txn.records);
+            for (const [groupId, offsets] of txn.offsets) cluster.commit(groupId, offsets);
+            cluster.transactions.push({ transactionalId, outcome: 'committed', records: txn.records.length });
+            return acknowledged;
+          },
+          async abort() {
+            if (txn.ended) return;
+            checkEpoch();
+            txn.ended = true;
+            cluster.transactions.push({ transactionalId, outcome: 'aborted', records: txn.records.length });
+          },
+        };
+      },
+      async close() {
+        if (open !== undefined && !open.ended && cluster.transactionalEpochs.get(transactionalId) === epoch) {
+          open.ended = true;
+          cluster.transactions.push({ transactionalId, outcome: 'aborted', records: open.records.length });
+        }
+      },
+    };
+  }
+
+  private readonly openTransactions = new Map<string, { records: ProducedRecord[]; ended: boolean }>();
+
+  /** Appends a committed transaction's records, then a commit marker per partition written. */
+  private appendCommitted(records: readonly ProducedRecord[]): AcknowledgedOffsets {
+    const written = new Map<TopicPartitionId, { topic: string; partition: number; baseOffset: number }>();
+    for (const record of records) {
+      const count = this.partitionCounts.get(record.topic);
+      if (count === undefined) throw new Error(`fake cluster: topic ${record.topic} does not exist`);
+      const partition = record.partition ?? (record.key === null ? 0 : defaultPartition(record.key, count));
+      const log = this.logOf(record.topic, partition);
+      const tp = topicPartitionId(record.topic, partition);
+      if (!written.has(tp)) written.set(tp, { topic: record.topic, partition, baseOffset: log.entries.length });
+      log.entries.push({ ...record, partition, offset: log.entries.length });
+    }
+    const acknowledged = acknowledgedOffsets(records, [...written.values()]);
+    for (const { topic, partition } of written.values()) this.appendMarkers(topic, partition, 1);
+    return acknowledged;
   }
 
   // Partition reading ---------------------------------------------------------------------------------------------

@@ -32,7 +32,8 @@ export interface FakeGroupMemberOptions {
 }
 
 export class FakeGroupMember implements GroupMember {
-  readonly memberId: string;
+  /** Changes when the test plays a coordinator that expired this member's session (it rejoins as a new member). */
+  memberId: string;
   /** Every seek, in order. */
   readonly seeks: { readonly topic: string; readonly partition: number; readonly offset: number }[] = [];
   /** Every accepted commit, in order. */
