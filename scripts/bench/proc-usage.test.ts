@@ -49,7 +49,8 @@ describe('/proc parsing', () => {
     const after = readProcUsage(process.pid);
     expect(x).toBeGreaterThan(0);
     expect(after.cpuMs).toBeGreaterThan(before.cpuMs);
-    expect(after.peakRssKb * 1024).toBeGreaterThanOrEqual(rss);
+    // The kernel's RSS counters are per-CPU and synced in batches of page faults: a read may lag by a few pages.
+    expect(after.peakRssKb * 1024).toBeGreaterThanOrEqual(rss - 1024 * 1024);
     expect(clockTicksPerSecond()).toBeGreaterThan(0);
   });
 });
