@@ -5,6 +5,7 @@
  *   npm run bench -- --quick           # 100,000 / 100,000
  *   npm run bench -- --customers 500000 --orders 200000 --json-out bench.json
  *   npm run bench -- --vs-kafka-streams [--quick]  # side by side with Kafka Streams: scripts/bench/vs-kafka-streams.ts
+ *   npm run bench -- --scaling [--quick]           # rebalances, failover, restart: scripts/bench/scaling-bench.ts
  *
  * Starts a broker from Maven jars unless KAFKA_BROKERS is set (and stops it at the end). Phases:
  *   seed         customers (~200-byte JSON, every 4th updated, every 20th deleted) into a compacted topic
@@ -49,6 +50,7 @@ import { runAggregationBench } from './aggregation-bench.js';
 import { runRestoreBench } from './restore-bench.js';
 import { perSecond, round } from './stats.js';
 import { comparisonMain } from './vs-kafka-streams.js';
+import { scalingMain } from './scaling-bench.js';
 
 const PARTITIONS = 4;
 const PRODUCERS = 4;
@@ -77,6 +79,7 @@ const usage = `Usage: npm run bench -- [options]
   --concurrency <n>       HTTP requests in flight (default 16)
   --json-out <file>       Also write the JSON document to this file
   --vs-kafka-streams      Compare with Kafka Streams instead (own options: npm run bench -- --vs-kafka-streams --help)
+  --scaling               Rebalances, failover and restart instead (own options: npm run bench -- --scaling --help)
 Env: KAFKA_BROKERS uses that broker instead of starting one; KAFKA_VERSION picks the local broker's version.`;
 
 function parseSettings(argv: readonly string[]): BenchSettings | undefined {
@@ -575,6 +578,7 @@ async function deleteBenchTopics(client: KafkaClient, prefix: string): Promise<v
 async function main(): Promise<number> {
   const argv = process.argv.slice(2);
   if (argv.includes('--vs-kafka-streams')) return comparisonMain(argv.filter((arg) => arg !== '--vs-kafka-streams'));
+  if (argv.includes('--scaling')) return scalingMain(argv.filter((arg) => arg !== '--scaling'));
   let settings: BenchSettings | undefined;
   try {
     settings = parseSettings(argv);
