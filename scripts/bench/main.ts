@@ -28,7 +28,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -42,7 +42,7 @@ import { benchTopics } from './bench-topology.js';
 import type { BootstrapWorkerResult } from './bootstrap-worker.js';
 import { CliInstance, freeLoopbackPorts } from './cli-instances.js';
 import { runHttpLoad } from './http-load.js';
-import { openKafkaSession, type KafkaSession } from './kafka-session.js';
+import type { KafkaSession } from './kafka-session.js';
 import { appendWindow, endOffsets, measureConsumeCeiling, outputLatency, readFrom, waitForTopicCounts } from './kafka-measure.js';
 import { runLookupLoad } from './lookup-load.js';
 import { createEosOutputTopics, eosOutputPrefix, runEosJoinBench } from './eos-join.js';
@@ -50,6 +50,7 @@ import { runAggregationBench } from './aggregation-bench.js';
 import { runRestoreBench } from './restore-bench.js';
 import { perSecond, round } from './stats.js';
 import { comparisonMain } from './vs-kafka-streams.js';
+import { runBenchCommand } from './bench-command.js';
 import { scalingMain } from './scaling-bench.js';
 
 const PARTITIONS = 4;
@@ -579,46 +580,27 @@ async function main(): Promise<number> {
   const argv = process.argv.slice(2);
   if (argv.includes('--vs-kafka-streams')) return comparisonMain(argv.filter((arg) => arg !== '--vs-kafka-streams'));
   if (argv.includes('--scaling')) return scalingMain(argv.filter((arg) => arg !== '--scaling'));
-  let settings: BenchSettings | undefined;
-  try {
-    settings = parseSettings(argv);
-  } catch (error) {
-    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n\n${usage}\n`);
-    return 2;
-  }
-  if (settings === undefined) {
-    process.stdout.write(`${usage}\n`);
-    return 0;
-  }
-  const workDir = join(REPO_ROOT, '.state', 'bench', new Date().toISOString().replace(/[:.]/g, '-'));
-  mkdirSync(workDir, { recursive: true });
-  note(`bench: work dir ${workDir} (logs kept, state removed)`);
-  const kafka = await openKafkaSession({
-    logFile: join(workDir, 'kafka.log'),
-    onStarting: (version) => note(`bench: starting a local Kafka ${version} broker`),
-  });
-  const stopOnSignal = (signal: NodeJS.Signals) => {
-    note(`bench: ${signal}, stopping`);
-    void kafka.stop().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', stopOnSignal);
-  process.once('SIGTERM', stopOnSignal);
-  try {
-    const result = await runBench(settings, kafka, workDir);
-    const json = JSON.stringify(result, null, 2);
-    process.stdout.write(`${json}\n`);
-    writeFileSync(join(workDir, 'result.json'), `${json}\n`);
-    if (settings.jsonOut) writeFileSync(settings.jsonOut, `${json}\n`);
-    printTable(result);
-    return 0;
-  } catch (error) {
-    process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    return 1;
-  } finally {
-    await kafka.stop();
-    for (const name of ['instance-a-state', 'instance-b-state', 'bootstrap-state', 'aggregation-count-state', 'aggregation-windowed-state'])
-      rmSync(join(workDir, name), { recursive: true, force: true });
-  }
+  return runBenchCommand(
+    {
+      name: 'bench',
+      usage,
+      parse: parseSettings,
+      run: runBench,
+      printTable,
+      note,
+      cleanUp: (workDir) => {
+        for (const name of [
+          'instance-a-state',
+          'instance-b-state',
+          'bootstrap-state',
+          'aggregation-count-state',
+          'aggregation-windowed-state',
+        ])
+          rmSync(join(workDir, name), { recursive: true, force: true });
+      },
+    },
+    argv,
+  );
 }
 
 process.exitCode = await main();

@@ -15,7 +15,7 @@
  * The JSON goes to stdout (and --json-out); progress and a readable table go to stderr.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -26,10 +26,10 @@ import { PARTITIONED_STORE } from '../../examples/order-enrichment.js';
 import type { ClusterMetadata } from '../../http-query/query-source.js';
 import { KafkaAdmin } from '../../processor/kafka/admin.js';
 import { createKafkaClient, type KafkaClient } from '../../processor/kafka/client.js';
-import { REPO_ROOT } from '../kafka/broker.mjs';
 import { benchTopics } from './bench-topology.js';
 import { CliInstance, freeLoopbackPorts } from './cli-instances.js';
-import { openKafkaSession, type KafkaSession } from './kafka-session.js';
+import { runBenchCommand } from './bench-command.js';
+import type { KafkaSession } from './kafka-session.js';
 import { endOffsets, readFrom } from './kafka-measure.js';
 import {
   deliveryCount,
@@ -595,43 +595,9 @@ function printTable(result: ScalingResult): void {
   process.stderr.write(`\n${lines.join('\n')}\n`);
 }
 
-export async function scalingMain(argv: readonly string[]): Promise<number> {
-  let settings: ScalingSettings | undefined;
-  try {
-    settings = parseScalingSettings(argv);
-  } catch (error) {
-    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n\n${scalingUsage}\n`);
-    return 2;
-  }
-  if (settings === undefined) {
-    process.stdout.write(`${scalingUsage}\n`);
-    return 0;
-  }
-  const workDir = join(REPO_ROOT, '.state', 'bench-scaling', new Date().toISOString().replace(/[:.]/g, '-'));
-  mkdirSync(workDir, { recursive: true });
-  note(`bench: work dir ${workDir} (logs kept, state removed)`);
-  const kafka = await openKafkaSession({
-    logFile: join(workDir, 'kafka.log'),
-    onStarting: (version) => note(`bench: starting a local Kafka ${version} broker`),
-  });
-  const stopOnSignal = (signal: NodeJS.Signals) => {
-    note(`bench: ${signal}, stopping`);
-    void kafka.stop().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', stopOnSignal);
-  process.once('SIGTERM', stopOnSignal);
-  try {
-    const result = await runScaling(settings, kafka, workDir);
-    const json = JSON.stringify(result, null, 2);
-    process.stdout.write(`${json}\n`);
-    writeFileSync(join(workDir, 'result.json'), `${json}\n`);
-    if (settings.jsonOut) writeFileSync(settings.jsonOut, `${json}\n`);
-    printTable(result);
-    return 0;
-  } catch (error) {
-    process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    return 1;
-  } finally {
-    await kafka.stop();
-  }
+export function scalingMain(argv: readonly string[]): Promise<number> {
+  return runBenchCommand(
+    { name: 'bench-scaling', usage: scalingUsage, parse: parseScalingSettings, run: runScaling, printTable, note },
+    argv,
+  );
 }
