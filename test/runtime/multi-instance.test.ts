@@ -6,16 +6,14 @@
  *    lost (duplicates are allowed under at-least-once; both are counted and printed).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { ClusterMetadata } from '../../http-query/query-source.js';
-import { RecordProducer } from '../../processor/kafka/producer.js';
 import { AppProcessGroup, type AppProcess } from '../helpers/app-process.js';
-import { testKafkaClient, toProducedRecord, waitUntil } from '../helpers/kafka.js';
+import { OrderFlow, stableMetadata } from './group-scenario.js';
+import { waitUntil } from '../helpers/kafka.js';
 import {
   createEnrichmentTopics,
   customerIds,
   deliveryReport,
   orderPartition,
-  orderRecords,
   produceCustomers,
   readEnriched,
   startEnrichmentApp,
@@ -28,65 +26,6 @@ const CUSTOMERS = 60;
 const TASKS = 2 * PARTITIONS;
 /** Sub-topology reading the orders topic: 1 (sub-topology 0 starts at the co-partitioned table, declared first). */
 const ORDERS_SUBTOPOLOGY = 1;
-
-/** Produces orders in small batches until stopped: the "orders keep flowing" of the scenarios. */
-class OrderFlow {
-  private readonly producer = new RecordProducer(testKafkaClient());
-  private nextSeq = 0;
-  private running: Promise<void> | undefined;
-  private stopRequested = false;
-
-  constructor(private readonly topic: string) {}
-
-  get produced(): number {
-    return this.nextSeq;
-  }
-
-  async start(): Promise<void> {
-    await this.producer.connect();
-    this.stopRequested = false;
-    this.running = (async () => {
-      while (!this.stopRequested) {
-        const batch = orderRecords(this.nextSeq, 25, CUSTOMERS);
-        await this.producer.send(batch.map((r) => toProducedRecord(this.topic, r)));
-        this.nextSeq += batch.length;
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-    })();
-  }
-
-  async pause(): Promise<void> {
-    this.stopRequested = true;
-    await this.running;
-  }
-
-  resume(): Promise<void> {
-    return this.start();
-  }
-
-  async close(): Promise<void> {
-    await this.pause();
-    await this.producer.disconnect();
-  }
-}
-
-async function stableMetadata(instances: readonly AppProcess[]): Promise<ClusterMetadata> {
-  let metadata: ClusterMetadata | undefined;
-  await waitUntil(
-    async () => {
-      const views = await Promise.all(instances.map((i) => i.json<ClusterMetadata>('/metadata')));
-      const owners = views.map((v) => JSON.stringify(v.instances.map((m) => [m.url, [...m.tasks].sort()]).sort()));
-      metadata = views[0];
-      return (
-        views.every((v) => v.instances.length === instances.length) &&
-        owners.every((o) => o === owners[0]) &&
-        (await Promise.all(instances.map(async (i) => (await i.request('/ready')).status === 200))).every(Boolean)
-      );
-    },
-    { timeoutMs: 60_000, intervalMs: 250, description: `a stable group of ${instances.length} ready instances that agree on the task map` },
-  );
-  return metadata as ClusterMetadata;
-}
 
 async function waitForAllOrders(topics: EnrichmentTopics, expected: number): Promise<void> {
   await waitUntil(
@@ -108,7 +47,7 @@ describe('TributaryApp, instances joining and failing while orders flow', () => 
   beforeAll(async () => {
     topics = await createEnrichmentTopics('multi', PARTITIONS);
     await produceCustomers(topics, customerIds(CUSTOMERS), 1);
-    flow = new OrderFlow(topics.orders);
+    flow = new OrderFlow(topics.orders, { customers: CUSTOMERS, batchSize: 25, intervalMs: 100 });
   });
 
   afterEach(({ task }) => {

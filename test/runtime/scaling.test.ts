@@ -11,14 +11,13 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ClusterMetadata } from '../../http-query/query-source.js';
-import { RecordProducer } from '../../processor/kafka/producer.js';
 import { AppProcessGroup, type AppProcess } from '../helpers/app-process.js';
-import { testKafkaClient, toProducedRecord, waitUntil } from '../helpers/kafka.js';
+import { OrderFlow, stableMetadata } from './group-scenario.js';
+import { waitUntil } from '../helpers/kafka.js';
 import {
   createEnrichmentTopics,
   customerIds,
   deliveryReport,
-  orderRecords,
   produceCustomers,
   readEnriched,
   startEnrichmentApp,
@@ -29,57 +28,6 @@ const PARTITIONS = 6;
 const CUSTOMERS = 3000;
 /** Two sub-topologies, PARTITIONS tasks each. */
 const TASKS = 2 * PARTITIONS;
-
-/** Orders in small batches every 50 ms until paused. */
-class OrderFlow {
-  private readonly producer = new RecordProducer(testKafkaClient());
-  private nextSeq = 0;
-  private running: Promise<void> | undefined;
-  private stopRequested = false;
-
-  constructor(private readonly topic: string) {}
-
-  get produced(): number {
-    return this.nextSeq;
-  }
-
-  async start(): Promise<void> {
-    await this.producer.connect();
-    this.stopRequested = false;
-    this.running = (async () => {
-      while (!this.stopRequested) {
-        const batch = orderRecords(this.nextSeq, 20, CUSTOMERS);
-        await this.producer.send(batch.map((r) => toProducedRecord(this.topic, r)));
-        this.nextSeq += batch.length;
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-    })();
-  }
-
-  async close(): Promise<void> {
-    this.stopRequested = true;
-    await this.running;
-    await this.producer.disconnect();
-  }
-}
-
-async function stableMetadata(instances: readonly AppProcess[]): Promise<ClusterMetadata> {
-  let metadata: ClusterMetadata | undefined;
-  await waitUntil(
-    async () => {
-      const views = await Promise.all(instances.map((i) => i.json<ClusterMetadata>('/metadata')));
-      const owners = views.map((v) => JSON.stringify(v.instances.map((m) => [m.url, [...m.tasks].sort()]).sort()));
-      metadata = views[0];
-      return (
-        views.every((v) => v.instances.length === instances.length) &&
-        owners.every((o) => o === owners[0]) &&
-        (await Promise.all(instances.map(async (i) => (await i.request('/ready')).status === 200))).every(Boolean)
-      );
-    },
-    { timeoutMs: 60_000, intervalMs: 250, description: `a stable group of ${instances.length} ready instances that agree on the task map` },
-  );
-  return metadata as ClusterMetadata;
-}
 
 function tasksOf(metadata: ClusterMetadata, instance: AppProcess): string[] {
   return [...(metadata.instances.find((m) => m.url === instance.url)?.tasks ?? [])].sort();
@@ -99,7 +47,7 @@ describe('scaling by instances while orders flow', () => {
   beforeAll(async () => {
     topics = await createEnrichmentTopics('scaling', PARTITIONS);
     await produceCustomers(topics, customerIds(CUSTOMERS), 1);
-    flow = new OrderFlow(topics.orders);
+    flow = new OrderFlow(topics.orders, { customers: CUSTOMERS, batchSize: 20, intervalMs: 50 });
   });
   afterEach(({ task }) => {
     failed ||= task.result?.state === 'fail';
