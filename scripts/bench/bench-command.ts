@@ -16,6 +16,8 @@ export interface BenchCommand<S extends { readonly jsonOut: string | undefined }
   readonly parse: (argv: readonly string[]) => S | undefined;
   readonly run: (settings: S, kafka: KafkaSession, workDir: string) => Promise<R>;
   readonly printTable: (result: R) => void;
+  /** Runs before the broker starts (e.g. building a side's app); a throw ends the command with exit code 1. */
+  readonly before?: (settings: S, workDir: string) => Promise<void>;
   /** Progress lines on stderr. */
   readonly note: (text: string) => void;
   /** After the run, whatever happened (e.g. remove state directories, keep logs). */
@@ -41,6 +43,14 @@ export async function runBenchCommand<S extends { readonly jsonOut: string | und
   const workDir = join(REPO_ROOT, '.state', command.name, new Date().toISOString().replace(/[:.]/g, '-'));
   mkdirSync(workDir, { recursive: true });
   note(`bench: work dir ${workDir} (logs kept, state removed)`);
+  if (command.before !== undefined) {
+    try {
+      await command.before(settings, workDir);
+    } catch (error) {
+      process.stderr.write(`bench failed: ${error instanceof Error ? error.message : String(error)}\n`);
+      return 1;
+    }
+  }
   const kafka = await openKafkaSession({
     logFile: join(workDir, 'kafka.log'),
     onStarting: (version) => note(`bench: starting a local Kafka ${version} broker`),
@@ -63,6 +73,8 @@ export async function runBenchCommand<S extends { readonly jsonOut: string | und
     process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     return 1;
   } finally {
+    process.removeListener('SIGINT', stopOnSignal);
+    process.removeListener('SIGTERM', stopOnSignal);
     await kafka.stop();
     command.cleanUp?.(workDir);
   }

@@ -24,7 +24,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -55,7 +55,8 @@ import {
 } from './comparison-math.js';
 import { checkEnrichedOutputs, type EnrichedCheck } from './enriched-check.js';
 import { appendWindow, endOffsets, measureConsumeCeiling, readFrom, type CeilingResult } from './kafka-measure.js';
-import { openKafkaSession, type KafkaSession } from './kafka-session.js';
+import type { KafkaSession } from './kafka-session.js';
+import { runBenchCommand } from './bench-command.js';
 import { DEFAULT_KAFKA_STREAMS_VERSION, kafkaStreamsCommand, prepareKafkaStreamsApp, type KafkaStreamsApp } from './kafka-streams-app.js';
 import { MeasuredProcess, type ChildEvent } from './measured-process.js';
 import type { ProcUsage } from './proc-usage.js';
@@ -719,56 +720,25 @@ function printComparisonTable(result: ComparisonResult): void {
 }
 
 /** Entry point of `npm run bench -- --vs-kafka-streams ...` (argv without that flag); returns the exit code. */
-export async function comparisonMain(argv: readonly string[]): Promise<number> {
-  let settings: ComparisonSettings | undefined;
-  try {
-    settings = parseComparisonSettings(argv);
-  } catch (error) {
-    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n\n${comparisonUsage}\n`);
-    return 2;
-  }
-  if (settings === undefined) {
-    process.stdout.write(`${comparisonUsage}\n`);
-    return 0;
-  }
+export function comparisonMain(argv: readonly string[]): Promise<number> {
   const display = new ProgressDisplay(process.stderr);
   const note = (text: string): void => display.writeLine(text);
-  const workDir = join(REPO_ROOT, '.state', 'bench-vs-kafka-streams', new Date().toISOString().replace(/[:.]/g, '-'));
-  mkdirSync(workDir, { recursive: true });
-  if (settings.tributaryCpuProfDir !== undefined) mkdirSync(settings.tributaryCpuProfDir, { recursive: true });
-  note(`bench: work dir ${workDir} (logs kept, state removed)`);
-  let ksApp: KafkaStreamsApp;
-  try {
-    ksApp = await prepareKafkaStreamsApp(settings.kafkaStreamsVersion, (message) => note(`bench: ${message}`));
-  } catch (error) {
-    process.stderr.write(`bench failed: ${error instanceof Error ? error.message : String(error)}\n`);
-    return 1;
-  }
-  const kafka = await openKafkaSession({
-    logFile: join(workDir, 'kafka.log'),
-    onStarting: (version) => note(`bench: starting a local Kafka ${version} broker`),
-  });
-  const stopOnSignal = (signal: NodeJS.Signals) => {
-    note(`bench: ${signal}, stopping`);
-    void kafka.stop().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', stopOnSignal);
-  process.once('SIGTERM', stopOnSignal);
-  try {
-    const result = await runComparison(settings, kafka, ksApp, workDir, display);
-    const json = JSON.stringify(result, null, 2);
-    process.stdout.write(`${json}\n`);
-    writeFileSync(join(workDir, 'result.json'), `${json}\n`);
-    if (settings.jsonOut) writeFileSync(settings.jsonOut, `${json}\n`);
-    printComparisonTable(result);
-    return 0;
-  } catch (error) {
-    process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    return 1;
-  } finally {
-    process.removeListener('SIGINT', stopOnSignal);
-    process.removeListener('SIGTERM', stopOnSignal);
-    await kafka.stop();
-    rmSync(join(workDir, 'state'), { recursive: true, force: true });
-  }
+  let ksApp: KafkaStreamsApp | undefined;
+  return runBenchCommand(
+    {
+      name: 'bench-vs-kafka-streams',
+      usage: comparisonUsage,
+      parse: parseComparisonSettings,
+      note,
+      // Before the broker starts: a missing Java or Maven fails here, with nothing to stop.
+      before: async (settings) => {
+        if (settings.tributaryCpuProfDir !== undefined) mkdirSync(settings.tributaryCpuProfDir, { recursive: true });
+        ksApp = await prepareKafkaStreamsApp(settings.kafkaStreamsVersion, (message) => note(`bench: ${message}`));
+      },
+      run: (settings, kafka, workDir) => runComparison(settings, kafka, ksApp as KafkaStreamsApp, workDir, display),
+      printTable: printComparisonTable,
+      cleanUp: (workDir) => rmSync(join(workDir, 'state'), { recursive: true, force: true }),
+    },
+    argv,
+  );
 }
