@@ -8,6 +8,14 @@ import { join } from 'node:path';
 import { REPO_ROOT } from '../kafka/broker.mjs';
 import { openKafkaSession, type KafkaSession } from './kafka-session.js';
 
+/** A `--name <n>` option: a positive integer (underscores allowed: 1_000_000), `fallback` when absent. */
+export function positiveIntOption(name: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const value = Number(text.replace(/_/g, ''));
+  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} needs a positive integer, got "${text}"`);
+  return value;
+}
+
 export interface BenchCommand<S extends { readonly jsonOut: string | undefined }, R> {
   /** Folder under `.state/` the runs of this mode go to. */
   readonly name: string;

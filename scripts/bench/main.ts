@@ -50,7 +50,7 @@ import { runAggregationBench } from './aggregation-bench.js';
 import { runRestoreBench } from './restore-bench.js';
 import { perSecond, round } from './stats.js';
 import { comparisonMain } from './vs-kafka-streams.js';
-import { runBenchCommand } from './bench-command.js';
+import { positiveIntOption, runBenchCommand } from './bench-command.js';
 import { scalingMain } from './scaling-bench.js';
 
 const PARTITIONS = 4;
@@ -101,12 +101,7 @@ function parseSettings(argv: readonly string[]): BenchSettings | undefined {
   });
   if (values.help) return undefined;
   const quick = values.quick === true;
-  const int = (name: string, text: string | undefined, fallback: number): number => {
-    if (text === undefined) return fallback;
-    const value = Number(text.replace(/_/g, ''));
-    if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} needs a positive integer, got "${text}"`);
-    return value;
-  };
+  const int = positiveIntOption;
   const customers = int('customers', values.customers, quick ? 100_000 : 1_000_000);
   const orders = int('orders', values.orders, quick ? 100_000 : 1_000_000);
   const custom = values.customers !== undefined || values.orders !== undefined;

@@ -28,7 +28,7 @@ import { KafkaAdmin } from '../../processor/kafka/admin.js';
 import { createKafkaClient, type KafkaClient } from '../../processor/kafka/client.js';
 import { benchTopics } from './bench-topology.js';
 import { CliInstance, freeLoopbackPorts } from './cli-instances.js';
-import { runBenchCommand } from './bench-command.js';
+import { positiveIntOption, runBenchCommand } from './bench-command.js';
 import type { KafkaSession } from './kafka-session.js';
 import { endOffsets, readFrom } from './kafka-measure.js';
 import {
@@ -84,12 +84,7 @@ function parseScalingSettings(argv: readonly string[]): ScalingSettings | undefi
   });
   if (values.help) return undefined;
   const quick = values.quick === true;
-  const int = (name: string, text: string | undefined, fallback: number): number => {
-    if (text === undefined) return fallback;
-    const value = Number(text.replace(/_/g, ''));
-    if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} needs a positive integer, got "${text}"`);
-    return value;
-  };
+  const int = positiveIntOption;
   return {
     mode: values.keys !== undefined ? 'custom' : quick ? 'quick' : 'default',
     keys: int('keys', values.keys, quick ? 20_000 : 200_000),

@@ -56,7 +56,7 @@ import {
 import { checkEnrichedOutputs, type EnrichedCheck } from './enriched-check.js';
 import { appendWindow, endOffsets, measureConsumeCeiling, readFrom, type CeilingResult } from './kafka-measure.js';
 import type { KafkaSession } from './kafka-session.js';
-import { runBenchCommand } from './bench-command.js';
+import { positiveIntOption, runBenchCommand } from './bench-command.js';
 import { DEFAULT_KAFKA_STREAMS_VERSION, kafkaStreamsCommand, prepareKafkaStreamsApp, type KafkaStreamsApp } from './kafka-streams-app.js';
 import { MeasuredProcess, type ChildEvent } from './measured-process.js';
 import type { ProcUsage } from './proc-usage.js';
@@ -179,12 +179,7 @@ export function parseComparisonSettings(argv: readonly string[]): ComparisonSett
   });
   if (values.help) return undefined;
   const quick = values.quick === true;
-  const int = (name: string, text: string | undefined, fallback: number): number => {
-    if (text === undefined) return fallback;
-    const value = Number(text.replace(/_/g, ''));
-    if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} needs a positive integer, got "${text}"`);
-    return value;
-  };
+  const int = positiveIntOption;
   const workloads = (values.workloads ?? COMPARISON_WORKLOADS.join(','))
     .split(',')
     .map((w) => w.trim())
