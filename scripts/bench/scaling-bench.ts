@@ -21,7 +21,15 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ProgressDisplay } from '../../cli/progress.js';
 import { defaultPartition } from '../../common/partitioner.js';
-import { customerKey, isDeletedCustomer, orderCustomerIndex, orderKey, OrderFlow, seedCustomers } from '../../examples/data-generator.js';
+import {
+  createExampleTopics,
+  customerKey,
+  isDeletedCustomer,
+  orderCustomerIndex,
+  orderKey,
+  OrderFlow,
+  seedCustomers,
+} from '../../examples/data-generator.js';
 import { PARTITIONED_STORE } from '../../examples/order-enrichment.js';
 import type { ClusterMetadata } from '../../http-query/query-source.js';
 import { KafkaAdmin } from '../../processor/kafka/admin.js';
@@ -170,20 +178,8 @@ async function startInstance(cluster: Cluster, name: string, extraArgs: readonly
   });
 }
 
-async function createTopics(client: KafkaClient, prefix: string, partitions: number): Promise<void> {
-  const topics = benchTopics(prefix);
-  const admin = new KafkaAdmin(client);
-  await admin.connect();
-  try {
-    await admin.ensureTopics([
-      { topic: topics.customers, partitions, configs: { 'cleanup.policy': 'compact' } },
-      { topic: topics.orders, partitions },
-      { topic: topics.enriched, partitions },
-      { topic: topics.byCustomer, partitions },
-    ]);
-  } finally {
-    await admin.disconnect();
-  }
+function createTopics(client: KafkaClient, prefix: string, partitions: number): Promise<void> {
+  return createExampleTopics(client, partitions, benchTopics(prefix));
 }
 
 async function deleteTopics(client: KafkaClient, prefix: string): Promise<void> {
