@@ -3,7 +3,7 @@
  *
  *   0x00 'format'            -> format marker (utf8 FORMAT_MARKER), written when the store is created
  *   0x00 'ckpt:' <tp id>     -> checkpoint (next offset, ascii decimal) for one source topic-partition
- *   0x01 <user key bytes>    -> msgpack-encoded value
+ *   0x01 <user key bytes>    -> value (value-codec.ts: msgpack, or JSON text)
  *
  * A plain prefix byte (rather than abstract-level sublevels) keeps keys raw buffers end to end, lets data and
  * checkpoints share one native batch without sublevel transcoding, and makes the data range a single key interval.
@@ -12,7 +12,14 @@ import type { RangeOptions } from './types.js';
 
 export const META_NAMESPACE = 0x00;
 export const DATA_NAMESPACE = 0x01;
-export const FORMAT_MARKER = 'tributary-kv/1';
+/**
+ * Version 2 added JSON-text values (value-codec.ts), which version-1 code would misread: it sees '/2' as unknown and
+ * rebuilds the store. A '/1' store holds only msgpack values, which version 2 reads as they are: it is accepted and
+ * its marker moved to '/2' on open (value-codec.ts may write JSON text into it from then on).
+ */
+export const FORMAT_MARKER = 'tributary-kv/2';
+/** Markers of older formats this code reads as they are (rewritten to FORMAT_MARKER on open). */
+export const READABLE_OLD_FORMAT_MARKERS: readonly string[] = ['tributary-kv/1'];
 
 export const FORMAT_KEY = Buffer.from([META_NAMESPACE, ...Buffer.from('format', 'utf8')]);
 export const CHECKPOINT_KEY_PREFIX = Buffer.from([META_NAMESPACE, ...Buffer.from('ckpt:', 'utf8')]);

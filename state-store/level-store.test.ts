@@ -7,6 +7,7 @@ import { StateDirectoryLockedError, StoreCorruptedError } from '../errors.js';
 import { describeKeyValueStoreConformance } from './conformance.js';
 import { LevelKeyValueStore } from './level-store.js';
 import type { KeyValueStore } from './types.js';
+import { JsonText } from './value-codec.js';
 
 describeKeyValueStoreConformance('LevelKeyValueStore', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'tributary-level-'));
@@ -89,6 +90,47 @@ describe('LevelKeyValueStore specifics', () => {
     await foreign.put('someone', 'else');
     await foreign.close();
     await expect(LevelKeyValueStore.open({ location, name: 'x', partition: 0 })).rejects.toBeInstanceOf(StoreCorruptedError);
+  });
+
+  it('reads a version-1 store as it is, moves its marker to version 2, and refuses unknown markers', async () => {
+    const location = await tempLocation();
+    const store = await LevelKeyValueStore.open({ location, name: 'x', partition: 0 });
+    await store.put(Buffer.from('a'), { n: 1 });
+    await store.close();
+    const formatKey = Buffer.concat([Buffer.from([0]), Buffer.from('format')]);
+    const setMarker = async (marker: string): Promise<void> => {
+      const raw = new ClassicLevel<Buffer, Buffer>(location, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+      await raw.put(formatKey, Buffer.from(marker));
+      await raw.close();
+    };
+    const readMarker = async (): Promise<string | undefined> => {
+      const raw = new ClassicLevel<Buffer, Buffer>(location, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+      const marker = await raw.get(formatKey);
+      await raw.close();
+      return marker?.toString();
+    };
+    await setMarker('tributary-kv/1');
+    const reopened = await LevelKeyValueStore.open({ location, name: 'x', partition: 0 });
+    expect(await reopened.get(Buffer.from('a'))).toEqual({ n: 1 });
+    await reopened.close();
+    expect(await readMarker()).toBe('tributary-kv/2');
+    await setMarker('tributary-kv/3');
+    await expect(LevelKeyValueStore.open({ location, name: 'x', partition: 0 })).rejects.toBeInstanceOf(StoreCorruptedError);
+  });
+
+  it('stores JsonText as the text and reads it back parsed, next to msgpack values', async () => {
+    const location = await tempLocation();
+    const store = await LevelKeyValueStore.open({ location, name: 'x', partition: 0 });
+    await store.write([
+      { type: 'put', key: Buffer.from('j'), value: new JsonText(Buffer.from('{"a":[1,"é",null]}')) },
+      { type: 'put', key: Buffer.from('m'), value: { a: 2 } },
+    ]);
+    expect(await store.get(Buffer.from('j'))).toEqual({ a: [1, 'é', null] });
+    expect([...(await store.getMany([Buffer.from('j'), Buffer.from('m')]))]).toEqual([{ a: [1, 'é', null] }, { a: 2 }]);
+    const entries = [];
+    for await (const entry of store.range()) entries.push(entry.value);
+    expect(entries).toEqual([{ a: [1, 'é', null] }, { a: 2 }]);
+    await store.close();
   });
 
   it('reports damaged LevelDB files as StoreCorruptedError', async () => {

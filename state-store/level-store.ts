@@ -12,6 +12,7 @@ import {
   DATA_START,
   FORMAT_KEY,
   FORMAT_MARKER,
+  READABLE_OLD_FORMAT_MARKERS,
   checkpointKey,
   dataKey,
   isEmptyRange,
@@ -317,9 +318,9 @@ export class LevelKeyValueStore<V = unknown> implements KeyValueStore<V> {
 async function ensureFormatMarker(db: LevelDb, location: string): Promise<void> {
   const marker = await db.get(FORMAT_KEY);
   if (marker !== undefined) {
-    if (marker.toString('utf8') !== FORMAT_MARKER) {
-      throw new StoreCorruptedError(location, `unknown format marker "${marker.toString('utf8')}"`);
-    }
+    const text = marker.toString('utf8');
+    if (READABLE_OLD_FORMAT_MARKERS.includes(text)) await db.put(FORMAT_KEY, Buffer.from(FORMAT_MARKER, 'utf8'));
+    else if (text !== FORMAT_MARKER) throw new StoreCorruptedError(location, `unknown format marker "${text}"`);
     return;
   }
   // No marker: only a brand-new, empty LevelDB is acceptable; anything else is not ours or was damaged.

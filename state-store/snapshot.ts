@@ -2,11 +2,11 @@
  * Snapshot files: every store of an application (all partitions, with checkpoints) in one file, streamed.
  *
  * Format (all integers big-endian):
- *   header  : "TRIBSNAP" (8 bytes) | version u32 (= 1)
+ *   header  : "TRIBSNAP" (8 bytes) | version u32 (= 2; 1 is read too: it differs only in holding no JSON-text values)
  *   frame*  : type u8 | payload length u32 | payload | crc32(type byte + payload) u32
  * Frame types:
  *   STORE_BEGIN (1): JSON { name, partition, checkpoints: { "<topic>:<partition>": nextOffset } }
- *   ENTRIES     (2): repeated [ key length u32 | key | value length u32 | msgpack value bytes ]
+ *   ENTRIES     (2): repeated [ key length u32 | key | value length u32 | stored value bytes (value-codec.ts) ]
  *   STORE_END   (3): JSON { entries }               (entry count, checked on import)
  *   END         (4): JSON { stores }                (store count; a file without it is truncated)
  * Values are copied as stored (no decode/encode). Checkpoints are written in the same batch as the last entries of
@@ -22,7 +22,9 @@ import type { Logger } from '../common/logger.js';
 import { StateDirectory } from './state-directory.js';
 
 const MAGIC = Buffer.from('TRIBSNAP', 'latin1');
-const FORMAT_VERSION = 1;
+/** 2: values may be JSON text (value-codec.ts), which version-1 readers would misread, so they refuse the file. */
+const FORMAT_VERSION = 2;
+const READABLE_VERSIONS: readonly number[] = [1, 2];
 const FRAME_STORE_BEGIN = 1;
 const FRAME_ENTRIES = 2;
 const FRAME_STORE_END = 3;
@@ -203,7 +205,7 @@ export async function importSnapshot(file: string, stateDir: string, application
       throw new SnapshotFormatError(file, 'not a Tributary snapshot (bad magic)');
     }
     const version = header.readUInt32BE(8);
-    if (version !== FORMAT_VERSION) throw new SnapshotFormatError(file, `unsupported format version ${version}`);
+    if (!READABLE_VERSIONS.includes(version)) throw new SnapshotFormatError(file, `unsupported format version ${version}`);
 
     let entries = 0;
     for (;;) {

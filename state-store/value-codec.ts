@@ -1,11 +1,16 @@
 /**
- * Store value encoding: one shared msgpackr `Packr` set up for plain data.
+ * Store value encoding. Two encodings, told apart by the first byte:
  *
- * - `useRecords: false`: objects are plain msgpack maps (no record-structure table to persist next to the data,
- *   which would make every stored value depend on shared, mutable state).
- * - `mapsAsObjects: true`: maps decode back to plain objects.
- * - `copyBuffers: true`: decoded binary values never alias LevelDB's read buffer.
- * Round-trips objects, arrays, strings, numbers, booleans, null, nested structures and binary (Uint8Array/Buffer).
+ * - msgpack (every value a program writes): one shared msgpackr `Packr` set up for plain data.
+ *   - `useRecords: false`: objects are plain msgpack maps (no record-structure table to persist next to the data,
+ *     which would make every stored value depend on shared, mutable state).
+ *   - `mapsAsObjects: true`: maps decode back to plain objects.
+ *   - `copyBuffers: true`: decoded binary values never alias LevelDB's read buffer.
+ *   Round-trips objects, arrays, strings, numbers, booleans, null, nested structures and binary (Uint8Array/Buffer).
+ * - JSON text (`0xC1 0x01` + UTF-8 JSON): a table record's value bytes kept as they came from the topic (`JsonText`),
+ *   so restoring a JSON table costs no msgpack re-encoding; decoded with JSON.parse when read. 0xC1 is the one byte
+ *   msgpack never uses, so no msgpack value starts with it (this Packr never emits it: no bundled strings).
+ *
  * `undefined` is not a value: a key without a value is a deleted key.
  */
 import { Packr } from 'msgpackr';
@@ -13,13 +18,37 @@ import { InvalidStoreValueError } from '../errors.js';
 
 const packr = new Packr({ useRecords: false, mapsAsObjects: true, copyBuffers: true, moreTypes: false });
 
+/** First byte of a stored value that is not msgpack (never used by msgpack). */
+const FRAME = 0xc1;
+/** Second byte: what follows. */
+const JSON_TEXT = 0x01;
+
+/**
+ * A value given as its UTF-8 JSON text, already checked to parse (the caller's job: table-decoder.ts parses it with
+ * the table's JSON serde first, so a bad record is still caught when it is consumed). Stored as that text; reads
+ * return the parsed value, exactly what storing the parsed value would have returned.
+ */
+export class JsonText {
+  constructor(readonly bytes: Uint8Array) {}
+}
+
 export function encodeValue(value: unknown): Buffer {
+  if (value instanceof JsonText) {
+    const out = Buffer.allocUnsafe(value.bytes.length + 2);
+    out[0] = FRAME;
+    out[1] = JSON_TEXT;
+    out.set(value.bytes, 2);
+    return out;
+  }
   return packr.pack(value);
 }
 
 export function decodeValue<V>(bytes: Uint8Array): V {
+  if (bytes[0] === FRAME && bytes[1] === JSON_TEXT) return JSON.parse(utf8.decode(bytes.subarray(2))) as V;
   return packr.unpack(bytes) as V;
 }
+
+const utf8 = new TextDecoder('utf-8');
 
 /** `encodeValue` for a store write: rejects what no store may hold (both store implementations use it). */
 export function encodeStoreValue(storeName: string, value: unknown): Buffer {

@@ -104,6 +104,14 @@ const bufferSerde: Serde<Buffer> = Object.freeze({
   toJSON: (value: Buffer) => value.toString('base64'),
 });
 
+/** Serdes made by `Serdes.json()`: their bytes are exactly JSON text, which stores may keep as it is (value-codec.ts). */
+const jsonSerdes = new WeakSet<object>();
+
+/** True for a serde made by `Serdes.json()` (not one merely named 'json'). */
+export function isJsonSerde(serde: Serde<unknown>): boolean {
+  return jsonSerdes.has(serde);
+}
+
 function jsonSerde<T>(): Serde<T> {
   const parse = (text: string): T => {
     try {
@@ -112,7 +120,7 @@ function jsonSerde<T>(): Serde<T> {
       throw new SerdeError('json', `not valid JSON (${errorMessage(error)})`, { cause: error });
     }
   };
-  return Object.freeze({
+  const serde = Object.freeze({
     name: 'json',
     serialize(value: T): Buffer {
       let text: string | undefined;
@@ -128,6 +136,8 @@ function jsonSerde<T>(): Serde<T> {
     fromString: (text: string) => parseKeyText<T>(text),
     toJSON: (value: T) => jsonCompatible(value),
   });
+  jsonSerdes.add(serde);
+  return serde;
 }
 
 /** A key typed in a URL: JSON when it parses, else the bare string (keys are usually plain strings). */

@@ -4,7 +4,9 @@ import { Serdes } from '../../topology/serdes.js';
 import type { ConsumedRecord, ProducedRecord } from '../../common/records.js';
 import { DeadLetterHeaders } from '../../common/dead-letters.js';
 import { EngineMetrics } from './metrics.js';
-import { createTableRecordDecoder } from './table-decoder.js';
+import { createTableRecordDecoder, decodeStoredTableRecord, decodeTableRecord } from './table-decoder.js';
+import { DeserializationError } from '../../errors.js';
+import { decodeValue, encodeValue, JsonText } from '../../state-store/value-codec.js';
 
 const spec: TableSourceSpec = { topic: 'customers', store: 'customers', nodeId: 0, keySerde: Serdes.string(), valueSerde: Serdes.json() };
 const bad: ConsumedRecord = {
@@ -76,5 +78,56 @@ describe('createTableRecordDecoder during restoration', () => {
     expect(skipping.onDecodeError(bad, decodeError(bad))).toBe('skip');
     expect(metrics.snapshot()).toMatchObject({ notDeadLettered: { owner: 1, restored: 1 }, skipped: 1, deadLettered: 0 });
     expect(warned).toEqual(['skipping an undecodable table record during restoration (deserialization error policy: log-and-skip)']);
+  });
+});
+
+describe('decodeStoredTableRecord (restoration writes)', () => {
+  const record = (value: string | null, key: string | null = 'c1'): ConsumedRecord => ({
+    ...bad,
+    key: key === null ? null : Buffer.from(key),
+    value: value === null ? null : Buffer.from(value),
+  });
+  const errorOf = (run: () => unknown): unknown => {
+    try {
+      run();
+    } catch (error) {
+      return error;
+    }
+    return undefined;
+  };
+
+  it('keeps a JSON table value as its text, which reads back as the parsed value', () => {
+    const write = decodeStoredTableRecord(spec, record('{"name":"Ada"}'));
+    expect(write).toEqual({ type: 'put', key: Buffer.from('c1'), value: new JsonText(Buffer.from('{"name":"Ada"}')) });
+    expect(decodeValue(encodeValue(write?.type === 'put' ? write.value : undefined))).toEqual({ name: 'Ada' });
+    expect(decodeStoredTableRecord(spec, record(null))).toEqual({ type: 'delete', key: Buffer.from('c1') });
+  });
+
+  it('fails a bad record with the same error as decodeTableRecord (bad JSON, bad UTF-8, no key)', () => {
+    for (const bytes of [Buffer.from('{oops'), Buffer.from([0x22, 0xff, 0x22]), Buffer.from('1 2')]) {
+      const r = { ...bad, value: bytes };
+      const stored = errorOf(() => decodeStoredTableRecord(spec, r));
+      expect(stored).toBeInstanceOf(DeserializationError);
+      expect(stored).toEqual(errorOf(() => decodeTableRecord(spec, r)));
+    }
+    expect(errorOf(() => decodeStoredTableRecord(spec, record('{}', null)))).toEqual(
+      errorOf(() => decodeTableRecord(spec, record('{}', null))),
+    );
+  });
+
+  it('stores the decoded value for any other value serde, even one named json', () => {
+    const named: TableSourceSpec = {
+      ...spec,
+      valueSerde: {
+        name: 'json',
+        serialize: (v: unknown) => Buffer.from(JSON.stringify(v)),
+        deserialize: (b: Buffer) => JSON.parse(b.toString()) as unknown,
+        fromString: (text: string) => text,
+        toJSON: (v: unknown) => v,
+      },
+    };
+    expect(decodeStoredTableRecord(named, record('{"a":1}'))).toEqual({ type: 'put', key: Buffer.from('c1'), value: { a: 1 } });
+    const msgpack: TableSourceSpec = { ...spec, valueSerde: Serdes.msgpack() };
+    expect(decodeStoredTableRecord(msgpack, record('\u0001'))).toEqual({ type: 'put', key: Buffer.from('c1'), value: 1 });
   });
 });

@@ -6,7 +6,9 @@
  */
 import { DeserializationError, SerdeError, TableTruncatedError } from '../../errors.js';
 import type { TableSourceSpec } from '../../topology/specs.js';
-import type { Serde } from '../../topology/serdes.js';
+import { isJsonSerde, type Serde } from '../../topology/serdes.js';
+import { JsonText } from '../../state-store/value-codec.js';
+import { isJsonText } from '../../topology/json-text.js';
 import type { Logger } from '../../common/logger.js';
 import type { KeyedWrite, StoreWrite } from '../../state-store/types.js';
 import { bypassesErrorPolicy, decodeFormattedTableRecord } from './formatted-table-decoder.js';
@@ -40,6 +42,23 @@ export function decodeTableRecord(source: TableSourceSpec, record: ConsumedRecor
   deserializePart(source.keySerde, record, 'key');
   if (record.value === null) return { type: 'delete', key: record.key };
   return { type: 'put', key: record.key, value: deserializePart(source.valueSerde, record, 'value') };
+}
+
+/**
+ * `decodeTableRecord` for writes that go straight into the store (restoration, global-table bootstrap): a plain table
+ * with a `Serdes.json()` value keeps the record's JSON text as the stored value (`JsonText`) instead of the parsed
+ * value, which the store would re-encode as msgpack; reads parse it. The text is still checked here (json-text.ts), so a
+ * bad record fails here exactly as with `decodeTableRecord` (same error, same policy), never later at a lookup.
+ */
+export function decodeStoredTableRecord(source: TableSourceSpec, record: ConsumedRecord): StoreWrite<unknown> | null {
+  if (source.format !== undefined || record.value === null || !isJsonSerde(source.valueSerde)) return decodeTableRecord(source, record);
+  if (record.key === null) {
+    throw new DeserializationError(record, 'key', `table '${source.store}' records need a key (null keys cannot be stored)`);
+  }
+  deserializePart(source.keySerde, record, 'key');
+  // The cheap check; bytes it refuses get the serde's own verdict (and error), as decodeTableRecord would give.
+  if (!isJsonText(record.value)) deserializePart(source.valueSerde, record, 'value');
+  return { type: 'put', key: record.key, value: new JsonText(record.value) };
 }
 
 /** The write for a record of a task's (co-partitioned) table: never a clear (build() allows those on global tables only). */
@@ -107,7 +126,7 @@ export function createTableRecordDecoder(source: TableSourceSpec, options: Table
     error: error instanceof DeserializationError ? error.reason : errorMessageOf(error),
   });
   return {
-    decode: (record) => decodeTableRecord(source, record),
+    decode: (record) => decodeStoredTableRecord(source, record),
     onDecodeError(record, error) {
       const action = bypassesErrorPolicy(error) ? 'fail' : policy.deserialization;
       if (action === 'fail') {
