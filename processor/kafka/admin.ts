@@ -3,6 +3,7 @@
  */
 // Before kafkajs loads: its read_committed filter is replaced (see the file).
 import './aborted-transactions.js';
+import './produce-grouping.js';
 import kafkajs, { type Admin } from 'kafkajs';
 import { KafkaAdminError } from '../../errors.js';
 import { topicPartitionId, type TopicPartitionId } from '../../common/records.js';

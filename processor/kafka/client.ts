@@ -4,6 +4,7 @@
  */
 // Before kafkajs loads: its read_committed filter is replaced (see the file).
 import './aborted-transactions.js';
+import './produce-grouping.js';
 import type { Admin, AdminConfig, Consumer, ConsumerConfig, LogEntry, Producer, ProducerConfig } from 'kafkajs';
 import { Kafka, logLevel as KafkaJsLogLevel, Partitioners } from 'kafkajs';
 import { silentLogger, type Logger } from '../../common/logger.js';

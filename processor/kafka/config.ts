@@ -4,6 +4,7 @@
  */
 // Before kafkajs loads: its read_committed filter is replaced (see the file).
 import './aborted-transactions.js';
+import './produce-grouping.js';
 import type { KafkaConfig, RetryOptions, SASLOptions } from 'kafkajs';
 import { logLevel as KafkaJsLogLevel } from 'kafkajs';
 import type { ConnectionOptions } from 'node:tls';

@@ -11,6 +11,7 @@
  */
 // Before kafkajs loads: its read_committed filter is replaced (see the file).
 import './aborted-transactions.js';
+import './produce-grouping.js';
 import type { Assigner, Consumer, GroupMember as KafkaGroupMember, GroupMemberAssignment, PartitionAssigner } from 'kafkajs';
 import kafkajs from 'kafkajs';
 import { GroupMetadataError, TributaryError } from '../../errors.js';

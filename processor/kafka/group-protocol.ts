@@ -10,6 +10,7 @@
  */
 // Before kafkajs loads: its read_committed filter is replaced (see the file).
 import './aborted-transactions.js';
+import './produce-grouping.js';
 import kafkajs from 'kafkajs';
 import { randomBytes } from 'node:crypto';
 import { pack, unpack } from 'msgpackr';

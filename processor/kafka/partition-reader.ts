@@ -12,6 +12,7 @@
  */
 // Before kafkajs loads: its read_committed filter is replaced (see the file).
 import './aborted-transactions.js';
+import './produce-grouping.js';
 import { randomUUID } from 'node:crypto';
 import type { Consumer, EachBatchPayload, PartitionAssigner } from 'kafkajs';
 import { AssignerProtocol } from 'kafkajs';
