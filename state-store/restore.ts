@@ -173,8 +173,16 @@ export async function restoreStore<V>(options: RestoreOptions<V>): Promise<Resto
   if (!caughtUp()) {
     for await (const batch of options.batches) {
       const records = isPositioned(batch) ? batch.records : batch;
+      // Records come in runs of one partition: build its id once per run, not per record.
+      let runTopic: string | undefined;
+      let runPartition = -1;
+      let tp = '' as TopicPartitionId;
       for (const record of records) {
-        const tp = topicPartitionId(record.topic, record.partition);
+        if (record.partition !== runPartition || record.topic !== runTopic) {
+          runTopic = record.topic;
+          runPartition = record.partition;
+          tp = topicPartitionId(runTopic, runPartition);
+        }
         const position = positions.get(tp);
         if (position === undefined || record.offset < position) continue; // not restored here, or already applied
         let write: StoreWrite<V> | null;
