@@ -106,9 +106,17 @@ export class InputQueues {
 
   /** Buffers consumed records (any order across partitions; offsets ascending within a partition). */
   add(records: readonly ConsumedRecord[]): void {
+    // Records come in runs of one partition (a fetched batch): look its queue up once per run, not per record.
+    let queue: InputQueue | undefined;
+    let runTopic: string | undefined;
+    let runPartition = -1;
     for (const record of records) {
-      const queue = this.byPartition.get(topicPartitionId(record.topic, record.partition));
-      if (!queue) throw this.notAnInput(`received ${record.topic}:${record.partition}`);
+      if (queue === undefined || record.partition !== runPartition || record.topic !== runTopic) {
+        queue = this.byPartition.get(topicPartitionId(record.topic, record.partition));
+        if (!queue) throw this.notAnInput(`received ${record.topic}:${record.partition}`);
+        runTopic = record.topic;
+        runPartition = record.partition;
+      }
       queue.records.push(record);
       if (queue.fetchedTo !== undefined && record.offset >= queue.fetchedTo) queue.fetchedTo = record.offset + 1;
     }
