@@ -17,6 +17,7 @@ import { GroupMetadataError, TributaryError } from '../../errors.js';
 import type { Logger } from '../../common/logger.js';
 import type { TaskId } from '../../common/task-id.js';
 import { tasksOfTopicPartitions, topicPartitionsOfTasks, type TaskSpec } from './assignor.js';
+import type { WarmupOptions } from './warmup-assignor.js';
 import type { GroupAssignment, TaskOwner, TopicPartition } from './group-member.js';
 import {
   agrees,
@@ -46,8 +47,12 @@ export interface GroupJoinOptions {
   readonly url: string;
   readonly instanceId?: string;
   readonly localTasks?: () => readonly TaskId[];
+  /** This member's lag per task it holds state of, sent in every JoinGroup (see group-member.ts). */
+  readonly taskLags?: () => ReadonlyMap<TaskId, number>;
   /** Standby replicas per task when this member leads (see standby-assignor.ts). Default 0. */
   readonly numStandbyReplicas?: number;
+  /** The warm-up rule when this member leads (warmup-assignor.ts); absent: tasks move at once. */
+  readonly warmup?: WarmupOptions;
   readonly logger: Logger;
 }
 
@@ -62,6 +67,8 @@ export class GroupJoin {
   heldTasks: readonly TaskId[] = [];
   /** Standbys held: their stickiness hint. */
   heldStandbys: readonly TaskId[] = [];
+  /** Rebalances this member asked for: sent in JoinGroup so its metadata differs and the coordinator rebalances. */
+  rebalanceRequests = 0;
   /** The leader's own last result (saves it a describeGroup round trip). */
   private leaderMap: GroupMap | undefined;
   private failure: TributaryError | undefined;
@@ -101,6 +108,8 @@ export class GroupJoin {
             previousTasks: this.heldTasks,
             localTasks: this.localTasks(),
             previousStandbys: this.heldStandbys,
+            taskLags: this.taskLags(),
+            rebalanceRequests: this.rebalanceRequests,
           }),
         }),
         assign: async ({ members }) => {
@@ -214,9 +223,19 @@ export class GroupJoin {
     }
   }
 
+  /** Called inside kafkajs's JoinGroup, like localTasks. */
+  private taskLags(): [TaskId, number][] {
+    try {
+      return [...(this.options.taskLags?.() ?? [])].filter(([, lag]) => Number.isFinite(lag) && lag >= 0);
+    } catch (error) {
+      this.options.logger.error('taskLags() threw; joining without lags', { groupId: this.options.groupId, error: String(error) });
+      return [];
+    }
+  }
+
   private assignAsLeader(members: readonly KafkaGroupMember[]): GroupMemberAssignment[] {
     const decoded = members.map((member) => ({ memberId: member.memberId, data: this.decodeMemberMetadata(member) }));
-    const { map, assignments } = buildLeaderAssignment(this.tasks, decoded, this.options.numStandbyReplicas ?? 0);
+    const { map, assignments } = buildLeaderAssignment(this.tasks, decoded, this.options.numStandbyReplicas ?? 0, this.options.warmup);
     this.leaderMap = map;
     return assignments;
   }

@@ -107,6 +107,20 @@ export function keepCaughtUpOwners(
   return { tasksByMember, ownerByTask, warmupsByMember };
 }
 
+/**
+ * The member that asks for the probing rebalances while warm-ups exist: of the owners of tasks being warmed up
+ * elsewhere, the first by member id (one member, so the group sees one rebalance per interval). Undefined: none.
+ */
+export function probingMember(
+  members: readonly { readonly memberId: string; readonly tasks: readonly TaskId[]; readonly warmups?: readonly TaskId[] }[],
+): string | undefined {
+  const warming = new Set(members.flatMap((m) => m.warmups ?? []));
+  return members
+    .filter((m) => m.tasks.some((id) => warming.has(id)))
+    .map((m) => m.memberId)
+    .sort(compare)[0];
+}
+
 function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }

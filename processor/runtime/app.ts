@@ -457,6 +457,10 @@ export class TributaryApp {
                 instanceId: this.resolvedInstanceId,
                 memberIds: memberIdFile(stateDirectory.appDir, 'tasks'),
                 numStandbyReplicas: options.numStandbyReplicas,
+                warmup:
+                  options.maxWarmupReplicas > 0
+                    ? { acceptableRecoveryLag: options.acceptableRecoveryLag, maxWarmupReplicas: options.maxWarmupReplicas }
+                    : undefined,
                 sessionTimeoutMs: options.sessionTimeoutMs,
                 heartbeatIntervalMs: options.heartbeatIntervalMs,
                 rebalanceTimeoutMs: options.rebalanceTimeoutMs,
@@ -483,7 +487,9 @@ export class TributaryApp {
             maxTaskIdleMs: options.maxTaskIdleMs,
             readers,
             readinessLag: options.readinessLag,
-            standbys: options.numStandbyReplicas > 0,
+            // Warm-ups are standbys too (the standby machinery follows them).
+            standbys: options.numStandbyReplicas > 0 || options.maxWarmupReplicas > 0,
+            probingRebalanceIntervalMs: options.maxWarmupReplicas > 0 ? options.probingRebalanceIntervalMs : undefined,
             onRebalancing: () => {
               if (this.currentState === 'running') this.transition('rebalancing');
             },

@@ -128,6 +128,10 @@ export async function prepareClusterLayout(
     subtopology: sub.id,
     topics: sub.sourceTopics,
     partitions: partitions.get(sub.sourceTopics[0]) as number,
+    // State a standby or warm-up can follow: table stores (their source topics), changelogged derived stores.
+    stateful:
+      sub.tableSources.length > 0 ||
+      topology.stores.some((spec) => spec.subtopologyId === sub.id && spec.kind === 'derived' && spec.changelogTopic !== undefined),
   }));
   // Changelog topics of derived-table stores: one partition per task (changelog-topics.ts).
   const taskCount = (sub: number): number => tasks[sub].partitions;

@@ -52,6 +52,33 @@ describe('resolveAppOptions', () => {
     ).toEqual(['restorationFetch.maxBytes: 0 must be a positive number']);
   });
 
+  it('warm-ups: acceptable lag 10000, 2 warm-ups, a probing rebalance a minute by default; bad values are reported', () => {
+    expect(resolveAppOptions(topology, { brokers: 'b:1', stateDir: '/tmp/x' })).toMatchObject({
+      acceptableRecoveryLag: 10_000,
+      maxWarmupReplicas: 2,
+      probingRebalanceIntervalMs: 60_000,
+    });
+    const off = resolveAppOptions(topology, { brokers: 'b:1', stateDir: '/tmp/x', maxWarmupReplicas: 0, acceptableRecoveryLag: 0 });
+    expect(off).toMatchObject({ maxWarmupReplicas: 0, acceptableRecoveryLag: 0 });
+    const problems = problemsOf(() =>
+      resolveAppOptions(topology, {
+        brokers: 'b:1',
+        stateDir: '/tmp/x',
+        acceptableRecoveryLag: -1,
+        maxWarmupReplicas: 1.5,
+        probingRebalanceIntervalMs: 0.5,
+      }),
+    );
+    expect(problems).toEqual([
+      'acceptableRecoveryLag: -1 must be an integer >= 0',
+      'maxWarmupReplicas: 1.5 must be an integer >= 0',
+      'probingRebalanceIntervalMs: 0.5 must be an integer (milliseconds)',
+    ]);
+    expect(problemsOf(() => resolveAppOptions(topology, { brokers: 'b:1', stateDir: '/tmp/x', probingRebalanceIntervalMs: 0 }))).toEqual([
+      'probingRebalanceIntervalMs: 0 must be a positive number',
+    ]);
+  });
+
   it('passes Kafka settings through and takes dlqTopic as the dead-letter topic', () => {
     const resolved = resolveAppOptions(topology, {
       kafka: { brokers: ['b:9093'], ssl: true, sasl: { mechanism: 'plain', username: 'u', password: 'p' }, requestTimeoutMs: 5000 },

@@ -102,6 +102,22 @@ export interface TributaryAppOptions {
    */
   readonly numStandbyReplicas?: number;
   /**
+   * Warm-up before moving (Kafka Streams' acceptable.recovery.lag): an instance at most this many records behind on
+   * a stateful task's stores counts as caught up for it. A task whose balanced new owner is not caught up stays with a
+   * caught-up instance (which keeps processing and answering) while the new owner warms up. Default 10000.
+   */
+  readonly acceptableRecoveryLag?: number;
+  /**
+   * Warm-up replicas in the whole group at once (Kafka Streams' max.warmup.replicas). Default 2. 0 turns warm-ups
+   * off: a task moves at once and its new owner restores it before processing.
+   */
+  readonly maxWarmupReplicas?: number;
+  /**
+   * While warm-ups exist, how often one instance asks for a rebalance so caught-up warm-ups take their tasks over
+   * (Kafka Streams' probing.rebalance.interval.ms). Default 60000.
+   */
+  readonly probingRebalanceIntervalMs?: number;
+  /**
    * What start() does when an internal topic of this application that the topology no longer reads (a renamed
    * repartition topic) holds records the group never read: `'warn'` (default) logs how to drain it and lists it in
    * GET /metadata; `'fail'` refuses to start (OrphanedInternalTopicsError).
@@ -162,6 +178,9 @@ export interface ResolvedAppOptions {
   readonly maxTaskIdleMs: number;
   readonly readinessLag: number;
   readonly numStandbyReplicas: number;
+  readonly acceptableRecoveryLag: number;
+  readonly maxWarmupReplicas: number;
+  readonly probingRebalanceIntervalMs: number;
   readonly orphanedInternalTopics: 'warn' | 'fail';
   readonly productionRetries: number;
   readonly partitionCheckIntervalMs: number;
@@ -238,6 +257,11 @@ export function resolveAppOptions(topology: Topology, options: TributaryAppOptio
   const productionRetries = nonNegativeInt('productionRetries', options.productionRetries, 3);
   const readinessLag = nonNegativeInt('readinessLag', options.readinessLag, 0);
   const numStandbyReplicas = nonNegativeInt('numStandbyReplicas', options.numStandbyReplicas, 0);
+  const acceptableRecoveryLag = nonNegativeInt('acceptableRecoveryLag', options.acceptableRecoveryLag, 10_000);
+  const maxWarmupReplicas = nonNegativeInt('maxWarmupReplicas', options.maxWarmupReplicas, 2);
+  const probingRebalanceIntervalMs = positive('probingRebalanceIntervalMs', options.probingRebalanceIntervalMs, 60_000);
+  if (probingRebalanceIntervalMs > 0 && !Number.isInteger(probingRebalanceIntervalMs))
+    problems.push(`probingRebalanceIntervalMs: ${probingRebalanceIntervalMs} must be an integer (milliseconds)`);
   const partitionCheckIntervalMs = positive('partitionCheckIntervalMs', options.partitionCheckIntervalMs, 30_000);
   const orphanedInternalTopics = options.orphanedInternalTopics ?? 'warn';
   if (orphanedInternalTopics !== 'warn' && orphanedInternalTopics !== 'fail')
@@ -318,6 +342,9 @@ export function resolveAppOptions(topology: Topology, options: TributaryAppOptio
     maxTaskIdleMs,
     readinessLag,
     numStandbyReplicas,
+    acceptableRecoveryLag,
+    maxWarmupReplicas,
+    probingRebalanceIntervalMs,
     orphanedInternalTopics,
     productionRetries,
     partitionCheckIntervalMs,

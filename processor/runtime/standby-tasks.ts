@@ -76,6 +76,28 @@ export class StandbyTasks {
     return { store: kv.readOnly(), lagRecords };
   }
 
+  /**
+   * Per standby kept here whose end offsets are known: how many records its stores are behind them in total (the
+   * lag a warm-up reports in JoinGroup; end offsets are refreshed every second).
+   */
+  lags(): Map<TaskId, number> {
+    const lags = new Map<TaskId, number>();
+    for (const [task, byStore] of this.followedStores) {
+      let lag = 0;
+      for (const [name, tp] of byStore) {
+        const end = this.ends.get(tp);
+        const store = this.stores.get(task)?.get(name);
+        if (end === undefined || store === undefined) {
+          lag = Number.POSITIVE_INFINITY;
+          break;
+        }
+        lag += Math.max(0, end - (store.checkpoints().get(tp) ?? 0));
+      }
+      if (Number.isFinite(lag)) lags.set(task, lag);
+    }
+    return lags;
+  }
+
   /** Records written to standby stores since start. */
   get appliedRecords(): number {
     return this.applied;

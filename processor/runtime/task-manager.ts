@@ -74,6 +74,7 @@ import { commitTasks, commitTasksInTransactions, type TransactionOutcome } from 
 import { StandbyTasks } from './standby-tasks.js';
 import type { TransactionalProducer, TransactionalProducerFactory } from '../kafka/transactional-producer.js';
 import { transactionalIdOf } from '../kafka/transactional-producer.js';
+import { probingMember } from '../kafka/warmup-assignor.js';
 import { MAX_QUEUED_OUTPUT_BYTES } from './record-collector.js';
 import type { ProcessingGuarantee } from './options.js';
 
@@ -108,8 +109,13 @@ export interface TaskManagerOptions {
   readonly readers: PartitionReaderFactory;
   /** Records a table store partition may be behind the end offset at assignment and count as caught up. Default 0. */
   readonly readinessLag?: number;
-  /** Keep the standby replicas the group assigns this member (standby-tasks.ts). Default false. */
+  /** Keep the standby replicas the group assigns this member (standby-tasks.ts), warm-ups included. Default false. */
   readonly standbys?: boolean;
+  /**
+   * Warm-ups (warmup-assignor.ts): while the group has any, the member chosen by `probingMember` asks for a rebalance
+   * this often, so caught-up warm-ups take their tasks over. Absent: never.
+   */
+  readonly probingRebalanceIntervalMs?: number;
   /**
    * Re-reads partition counts at every assignment, before its tasks open (input topics may have grown; it updates
    * `partitions` in place). A rejection fails the app (e.g. PartitionCountDecreasedError).
@@ -173,6 +179,8 @@ export class TaskManager {
   private dirty = false;
   private lastCommitAt = Date.now();
   private timer: NodeJS.Timeout | undefined;
+  /** The next probing rebalance this member asks for (warm-ups pending). */
+  private probeTimer: NodeJS.Timeout | undefined;
   private readonly partitioner = new OutputPartitioner();
   /** Every task's outputs and dead letters, in processing order (see record-collector.ts). */
   private readonly collector: RecordCollector;
@@ -243,6 +251,7 @@ export class TaskManager {
       : undefined;
     this.member = options.member({
       localTasks: () => [...this.localStateTasks],
+      taskLags: () => this.taskLags(),
       eachBatch: (records, context) => this.handleBatch(records, context),
       onAssignment: (assignment) => this.handleAssignment(assignment),
       onRebalancing: ({ epoch }) => this.handleRebalancing(epoch),
@@ -280,6 +289,7 @@ export class TaskManager {
     const wasHalted = this.halted;
     this.halted = true;
     if (this.timer !== undefined) clearInterval(this.timer);
+    clearTimeout(this.probeTimer);
     await this.serial.run(async () => {
       if (commit && !wasHalted)
         await this.commitAll(this.epoch, true).catch((error: unknown) => this.options.logger.error('final commit failed', { error }));
@@ -395,6 +405,7 @@ export class TaskManager {
         );
         for (const id of this.standbys.tasks) this.localStateTasks.add(id);
       }
+      this.scheduleProbe(assignment);
       this.counters.rebalances++;
       this.counters.firstAssignmentAt ??= Date.now();
       this.lastCommitAt = Date.now();
@@ -407,6 +418,31 @@ export class TaskManager {
         members: assignment.members.length,
       });
     });
+  }
+
+  /**
+   * Sent with every JoinGroup: 0 for the tasks this member processes (restoration finished), each standby's or
+   * warm-up's lag. Tasks still restoring and state only on disk are not reported (not caught up).
+   */
+  private taskLags(): Map<TaskId, number> {
+    const lags = new Map<TaskId, number>(this.standbys?.lags() ?? []);
+    for (const active of this.registry.all()) if (!active.restoration.restoring) lags.set(active.id, 0);
+    return lags;
+  }
+
+  /** While warm-ups exist, the one member `probingMember` names asks for a rebalance every interval. */
+  private scheduleProbe(assignment: GroupAssignment): void {
+    clearTimeout(this.probeTimer);
+    this.probeTimer = undefined;
+    const interval = this.options.probingRebalanceIntervalMs;
+    if (interval === undefined || probingMember(assignment.members) !== assignment.memberId) return;
+    const epoch = assignment.epoch;
+    this.probeTimer = setTimeout(() => {
+      if (this.halted || epoch !== this.epoch) return;
+      this.options.logger.info('asking for a probing rebalance: warm-ups may have caught up', { epoch });
+      this.member.requestRebalance();
+    }, interval);
+    this.probeTimer.unref();
   }
 
   private async handleBatch(records: readonly ConsumedRecord[], context: BatchContext): Promise<number> {
