@@ -53,6 +53,11 @@ export interface GroupJoinOptions {
   readonly numStandbyReplicas?: number;
   /** The warm-up rule when this member leads (warmup-assignor.ts); absent: tasks move at once. */
   readonly warmup?: WarmupOptions;
+  /**
+   * With `warmup`, asked by the leader before every assignment: per stateful task, the records a member without
+   * state would restore (its lag when it reports none). A rejection is logged; such members then count as behind.
+   */
+  readonly restoreSizes?: (tasks: readonly TaskSpec[]) => Promise<ReadonlyMap<TaskId, number>>;
   readonly logger: Logger;
 }
 
@@ -122,7 +127,7 @@ export class GroupJoin {
             } else {
               checkCoPartitioning(this.tasks, (topic) => cluster.findTopicPartitionMetadata(topic).length);
             }
-            return this.assignAsLeader(members);
+            return this.assignAsLeader(members, await this.restoreSizes());
           } catch (error) {
             if (error instanceof TributaryError) {
               // kafkajs would retry (and restart on) any other error forever; these do not heal by retrying.
@@ -233,9 +238,23 @@ export class GroupJoin {
     }
   }
 
-  private assignAsLeader(members: readonly KafkaGroupMember[]): GroupMemberAssignment[] {
+  private async restoreSizes(): Promise<ReadonlyMap<TaskId, number>> {
+    if (this.options.warmup === undefined || this.options.restoreSizes === undefined) return new Map();
+    try {
+      return await this.options.restoreSizes(this.tasks);
+    } catch (error) {
+      this.options.logger.warn('could not read the restore sizes of tasks; members without state count as behind', {
+        groupId: this.options.groupId,
+        error: String(error),
+      });
+      return new Map();
+    }
+  }
+
+  private assignAsLeader(members: readonly KafkaGroupMember[], restoreSizes: ReadonlyMap<TaskId, number>): GroupMemberAssignment[] {
     const decoded = members.map((member) => ({ memberId: member.memberId, data: this.decodeMemberMetadata(member) }));
-    const { map, assignments } = buildLeaderAssignment(this.tasks, decoded, this.options.numStandbyReplicas ?? 0, this.options.warmup);
+    const warmup = this.options.warmup === undefined ? undefined : { ...this.options.warmup, restoreSizes };
+    const { map, assignments } = buildLeaderAssignment(this.tasks, decoded, this.options.numStandbyReplicas ?? 0, warmup);
     this.leaderMap = map;
     return assignments;
   }

@@ -173,6 +173,27 @@ describe('keepCaughtUpOwners', () => {
     expect(second.warmupsByMember.get('b')).toEqual([taskId(0, 3)]);
   });
 
+  it('counts a member without state as caught up when restoring the task from scratch is within the acceptable lag', () => {
+    const specs: TaskSpec[] = [{ subtopology: 0, partitions: 2, topics: ['customers'], stateful: true }];
+    const tasks = listTasks(specs);
+    const a: WarmupMember = { memberId: 'a', previousTasks: tasks, taskLags: new Map(tasks.map((id) => [id, 0])) };
+    const b: WarmupMember = { memberId: 'b', previousTasks: [] };
+    const balanced = assignTasks(specs, [a, b]);
+    const small = keepCaughtUpOwners(specs, balanced, [a, b], {
+      acceptableRecoveryLag: ACCEPTABLE,
+      maxWarmupReplicas: 2,
+      restoreSizes: new Map(tasks.map((id) => [id, ACCEPTABLE])),
+    });
+    expect(small.tasksByMember.get('b')).toEqual([taskId(0, 1)]);
+    const large = keepCaughtUpOwners(specs, balanced, [a, b], {
+      acceptableRecoveryLag: ACCEPTABLE,
+      maxWarmupReplicas: 2,
+      restoreSizes: new Map(tasks.map((id) => [id, ACCEPTABLE + 1])),
+    });
+    expect(large.tasksByMember.get('b')).toEqual([]);
+    expect(large.warmupsByMember.get('b')).toEqual([taskId(0, 1)]);
+  });
+
   it('gives a task nobody is caught up for to the least-behind member', () => {
     const specs: TaskSpec[] = [{ subtopology: 0, partitions: 2, topics: ['t'], stateful: true }];
     const members: WarmupMember[] = [

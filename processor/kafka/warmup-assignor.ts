@@ -2,8 +2,8 @@
  * Warm-up before moving (Kafka Streams' KIP-441): pure logic, no kafkajs, on top of the balanced assignment of
  * assignor.ts. The leader runs it (group-protocol.ts) with the lag every member reported in its JoinGroup metadata.
  *
- * A stateful task whose balanced target is not caught up (its reported lag is above `acceptableRecoveryLag`, or it
- * reported none) stays on a caught-up member — its previous owner when that one is caught up, else the caught-up
+ * A stateful task whose balanced target is not caught up (its reported lag is above `acceptableRecoveryLag`; a member
+ * that reports none is as far behind as restoring from scratch, `restoreSizes`) stays on a caught-up member — its previous owner when that one is caught up, else the caught-up
  * member with the least lag — and the target gets a warm-up replica of it instead: a standby (standby-tasks.ts) that
  * reads the task's stores up to date while the owner keeps processing and answering. A later (probing) rebalance
  * finds the warm-up caught up and the task moves, restoring only what the warm-up had not read. When no member is
@@ -35,6 +35,11 @@ export interface WarmupOptions {
   readonly acceptableRecoveryLag: number;
   /** Warm-up replicas in the whole group at once. */
   readonly maxWarmupReplicas: number;
+  /**
+   * Per task: the records a member without state would restore, the lag of a member that reports none (and the most
+   * any member is behind). Tasks without an entry: such members are infinitely behind.
+   */
+  readonly restoreSizes?: ReadonlyMap<TaskId, number>;
 }
 
 export interface WarmupAssignment extends TaskAssignment {
@@ -59,7 +64,9 @@ export function keepCaughtUpOwners(
   const ownerByTask = new Map(balanced.ownerByTask);
   const counts = new Map<string, number>(sorted.map((m) => [m.memberId, balanced.tasksByMember.get(m.memberId)?.length ?? 0]));
   const lags = new Map(sorted.map((m) => [m.memberId, m.taskLags ?? new Map<TaskId, number>()]));
-  const lagOf = (memberId: string, id: TaskId): number => lags.get(memberId)?.get(id) ?? Number.POSITIVE_INFINITY;
+  const fromScratch = (id: TaskId) => options.restoreSizes?.get(id) ?? Number.POSITIVE_INFINITY;
+  const lagOf = (memberId: string, id: TaskId): number =>
+    Math.min(lags.get(memberId)?.get(id) ?? Number.POSITIVE_INFINITY, fromScratch(id));
   // The first member (in sorted order) that held the task before, as assignor.ts resolves duplicate claims.
   const previousOwner = new Map<TaskId, string>();
   for (const m of sorted) for (const id of m.previousTasks) if (!previousOwner.has(id)) previousOwner.set(id, m.memberId);

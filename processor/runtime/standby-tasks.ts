@@ -46,6 +46,45 @@ interface Followed {
   readonly decodeTombstones: boolean;
 }
 
+/** The topics whose partition p a standby (or warm-up) of task (subId, p) follows: table sources, derived changelogs. */
+export function followedTopics(topology: Topology, subId: number): string[] {
+  const subtopology = topology.subtopologies[subId];
+  if (subtopology === undefined) return [];
+  return [
+    ...subtopology.tableSources.map((spec) => spec.topic),
+    ...topology.stores
+      .filter((spec) => spec.subtopologyId === subId && spec.kind === 'derived' && spec.changelogTopic !== undefined)
+      .map((spec) => spec.changelogTopic as string),
+  ];
+}
+
+/**
+ * Per task of `tasks` with followed partitions: the records a member without any state would restore (end minus
+ * log start, summed over the partitions; compaction makes the real count smaller). The warm-up rule takes it as the
+ * lag of members that report none, so on a small table a fresh instance counts as caught up.
+ */
+export async function restoreSizes(
+  topology: Topology,
+  cluster: Pick<ClusterLookups, 'fetchOffsetRanges'>,
+  tasks: readonly TaskId[],
+): Promise<Map<TaskId, number>> {
+  const topics = [...new Set(topology.subtopologies.flatMap((sub) => followedTopics(topology, sub.id)))];
+  const ranges = new Map(await Promise.all(topics.map(async (topic) => [topic, await cluster.fetchOffsetRanges(topic)] as const)));
+  const sizes = new Map<TaskId, number>();
+  for (const id of tasks) {
+    const { subtopology, partition } = parseTaskId(id);
+    const followed = followedTopics(topology, subtopology);
+    if (followed.length === 0) continue;
+    let size = 0;
+    for (const topic of followed) {
+      const range = ranges.get(topic)?.get(partition);
+      if (range !== undefined) size += Math.max(0, range.end - range.start);
+    }
+    sizes.set(id, size);
+  }
+  return sizes;
+}
+
 export class StandbyTasks {
   private readonly stores = new Map<TaskId, Map<string, KeyValueStore<unknown>>>();
   private reader: PartitionReading | undefined;
