@@ -43,8 +43,7 @@ import {
 } from '../../errors.js';
 import { parseTopicPartitionId, topicPartitionId, type TopicPartitionId } from '../../common/records.js';
 import type { TaskSpec } from './assignor.js';
-import type { TaskId } from '../../common/task-id.js';
-import type { WarmupOptions } from './warmup-assignor.js';
+import type { TaskLogOffsets, WarmupOptions } from './warmup-assignor.js';
 import type { GroupMap } from './group-protocol.js';
 import type { Logger } from '../../common/logger.js';
 import type { KafkaClient } from './client.js';
@@ -87,8 +86,8 @@ export interface GroupConsumerOptions extends GroupMemberHandlers {
   readonly numStandbyReplicas?: number;
   /** The warm-up rule when this member leads (warmup-assignor.ts; every instance should pass the same). Default off. */
   readonly warmup?: WarmupOptions;
-  /** With `warmup`: the records a member without state would restore per task (group-join.ts). */
-  readonly restoreSizes?: (tasks: readonly TaskSpec[]) => Promise<ReadonlyMap<TaskId, number>>;
+  /** With `warmup`: the log offsets of the partitions feeding each stateful task's stores (group-join.ts). */
+  readonly taskLogOffsets?: (tasks: readonly TaskSpec[]) => Promise<TaskLogOffsets>;
   /** Default 30000 (kafkajs). The broker bounds it with group.min/max.session.timeout.ms. */
   readonly sessionTimeoutMs?: number;
   /** Default 60000 (kafkajs): how long the coordinator waits for every member to rejoin. */

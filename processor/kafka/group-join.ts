@@ -17,7 +17,7 @@ import { GroupMetadataError, TributaryError } from '../../errors.js';
 import type { Logger } from '../../common/logger.js';
 import type { TaskId } from '../../common/task-id.js';
 import { tasksOfTopicPartitions, topicPartitionsOfTasks, type TaskSpec } from './assignor.js';
-import type { WarmupOptions } from './warmup-assignor.js';
+import type { TaskLogOffsets, WarmupOptions } from './warmup-assignor.js';
 import type { GroupAssignment, TaskOwner, TopicPartition } from './group-member.js';
 import {
   agrees,
@@ -49,15 +49,18 @@ export interface GroupJoinOptions {
   readonly localTasks?: () => readonly TaskId[];
   /** This member's lag per task it holds state of, sent in every JoinGroup (see group-member.ts). */
   readonly taskLags?: () => ReadonlyMap<TaskId, number>;
+  /** Checkpoint offset sums of task state on disk this member does not hold (see group-member.ts). */
+  readonly taskOffsetSums?: () => ReadonlyMap<TaskId, number>;
   /** Standby replicas per task when this member leads (see standby-assignor.ts). Default 0. */
   readonly numStandbyReplicas?: number;
   /** The warm-up rule when this member leads (warmup-assignor.ts); absent: tasks move at once. */
   readonly warmup?: WarmupOptions;
   /**
-   * With `warmup`, asked by the leader before every assignment: per stateful task, the records a member without
-   * state would restore (its lag when it reports none). A rejection is logged; such members then count as behind.
+   * With `warmup`, asked by the leader before every assignment: per stateful task, the sums of the log start and end
+   * offsets of the partitions feeding its stores (lags from checkpoint sums; restoring from scratch). A rejection is
+   * logged; members then count as behind unless they reported a lag.
    */
-  readonly restoreSizes?: (tasks: readonly TaskSpec[]) => Promise<ReadonlyMap<TaskId, number>>;
+  readonly taskLogOffsets?: (tasks: readonly TaskSpec[]) => Promise<TaskLogOffsets>;
   readonly logger: Logger;
 }
 
@@ -113,7 +116,8 @@ export class GroupJoin {
             previousTasks: this.heldTasks,
             localTasks: this.localTasks(),
             previousStandbys: this.heldStandbys,
-            taskLags: this.taskLags(),
+            taskLags: this.hint('taskLags', () => this.options.taskLags?.()),
+            taskOffsetSums: this.hint('taskOffsetSums', () => this.options.taskOffsetSums?.()),
             rebalanceRequests: this.rebalanceRequests,
           }),
         }),
@@ -127,7 +131,7 @@ export class GroupJoin {
             } else {
               checkCoPartitioning(this.tasks, (topic) => cluster.findTopicPartitionMetadata(topic).length);
             }
-            return this.assignAsLeader(members, await this.restoreSizes());
+            return this.assignAsLeader(members, await this.taskLogOffsets());
           } catch (error) {
             if (error instanceof TributaryError) {
               // kafkajs would retry (and restart on) any other error forever; these do not heal by retrying.
@@ -229,21 +233,21 @@ export class GroupJoin {
   }
 
   /** Called inside kafkajs's JoinGroup, like localTasks. */
-  private taskLags(): [TaskId, number][] {
+  private hint(name: string, read: () => ReadonlyMap<TaskId, number> | undefined): [TaskId, number][] {
     try {
-      return [...(this.options.taskLags?.() ?? [])].filter(([, lag]) => Number.isFinite(lag) && lag >= 0);
+      return [...(read() ?? [])].filter(([, value]) => Number.isFinite(value) && value >= 0);
     } catch (error) {
-      this.options.logger.error('taskLags() threw; joining without lags', { groupId: this.options.groupId, error: String(error) });
+      this.options.logger.error(`${name}() threw; joining without it`, { groupId: this.options.groupId, error: String(error) });
       return [];
     }
   }
 
-  private async restoreSizes(): Promise<ReadonlyMap<TaskId, number>> {
-    if (this.options.warmup === undefined || this.options.restoreSizes === undefined) return new Map();
+  private async taskLogOffsets(): Promise<TaskLogOffsets> {
+    if (this.options.warmup === undefined || this.options.taskLogOffsets === undefined) return new Map();
     try {
-      return await this.options.restoreSizes(this.tasks);
+      return await this.options.taskLogOffsets(this.tasks);
     } catch (error) {
-      this.options.logger.warn('could not read the restore sizes of tasks; members without state count as behind', {
+      this.options.logger.warn('could not read the log offsets of stateful tasks; members count as behind unless they report a lag', {
         groupId: this.options.groupId,
         error: String(error),
       });
@@ -251,9 +255,9 @@ export class GroupJoin {
     }
   }
 
-  private assignAsLeader(members: readonly KafkaGroupMember[], restoreSizes: ReadonlyMap<TaskId, number>): GroupMemberAssignment[] {
+  private assignAsLeader(members: readonly KafkaGroupMember[], taskLogOffsets: TaskLogOffsets): GroupMemberAssignment[] {
     const decoded = members.map((member) => ({ memberId: member.memberId, data: this.decodeMemberMetadata(member) }));
-    const warmup = this.options.warmup === undefined ? undefined : { ...this.options.warmup, restoreSizes };
+    const warmup = this.options.warmup === undefined ? undefined : { ...this.options.warmup, taskLogOffsets };
     const { map, assignments } = buildLeaderAssignment(this.tasks, decoded, this.options.numStandbyReplicas ?? 0, warmup);
     this.leaderMap = map;
     return assignments;

@@ -131,6 +131,11 @@ export interface GroupMemberHandlers {
    * (warmup-assignor.ts). Absent: none reported, every moving task moves at once.
    */
   readonly taskLags?: () => ReadonlyMap<TaskId, number>;
+  /**
+   * For tasks whose state is on local disk but neither processed nor kept as a standby here: the sum of the
+   * checkpoint offsets of the partitions feeding its stores (the leader turns it into a lag). Asked at every join.
+   */
+  readonly taskOffsetSums?: () => ReadonlyMap<TaskId, number>;
 }
 
 export interface GroupMember {

@@ -41,6 +41,8 @@ export interface MemberUserData {
    * 0 for a task it processes (restored), the standby's or warm-up's lag otherwise (absent: none reported).
    */
   readonly taskLags?: readonly (readonly [TaskId, number])[];
+  /** Tasks with state on disk it does not hold: the sum of their stores' checkpoint offsets (absent: none). */
+  readonly taskOffsetSums?: readonly (readonly [TaskId, number])[];
   /**
    * Rebalances this member asked for. A follower rejoining a stable group with unchanged metadata gets its current
    * assignment back without a rebalance (the coordinator's rule); the count makes a requested rejoin a rebalance.
@@ -127,6 +129,7 @@ export function buildLeaderAssignment(
             instanceId: m.data.instanceId ?? undefined,
             previousTasks: m.data.previousTasks,
             taskLags: new Map(m.data.taskLags ?? []),
+            taskOffsetSums: new Map(m.data.taskOffsetSums ?? []),
           })),
           warmup,
         );
@@ -227,6 +230,7 @@ function isMemberUserData(data: unknown): data is MemberUserData {
     d.localTasks.every(isTaskId) &&
     (d.previousStandbys === undefined || (Array.isArray(d.previousStandbys) && d.previousStandbys.every(isTaskId))) &&
     (d.taskLags === undefined || (Array.isArray(d.taskLags) && d.taskLags.every(isTaskLag))) &&
+    (d.taskOffsetSums === undefined || (Array.isArray(d.taskOffsetSums) && d.taskOffsetSums.every(isTaskLag))) &&
     (d.rebalanceRequests === undefined || typeof d.rebalanceRequests === 'number')
   );
 }

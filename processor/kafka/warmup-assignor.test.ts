@@ -182,16 +182,23 @@ describe('keepCaughtUpOwners', () => {
     const small = keepCaughtUpOwners(specs, balanced, [a, b], {
       acceptableRecoveryLag: ACCEPTABLE,
       maxWarmupReplicas: 2,
-      restoreSizes: new Map(tasks.map((id) => [id, ACCEPTABLE])),
+      taskLogOffsets: new Map(tasks.map((id) => [id, { start: 50, end: 50 + ACCEPTABLE }])),
     });
     expect(small.tasksByMember.get('b')).toEqual([taskId(0, 1)]);
     const large = keepCaughtUpOwners(specs, balanced, [a, b], {
       acceptableRecoveryLag: ACCEPTABLE,
       maxWarmupReplicas: 2,
-      restoreSizes: new Map(tasks.map((id) => [id, ACCEPTABLE + 1])),
+      taskLogOffsets: new Map(tasks.map((id) => [id, { start: 50, end: 51 + ACCEPTABLE }])),
     });
     expect(large.tasksByMember.get('b')).toEqual([]);
     expect(large.warmupsByMember.get('b')).toEqual([taskId(0, 1)]);
+    // A checkpoint on b's disk (a restart, or the task was b's before) close enough to the end: caught up.
+    const withCheckpoint = keepCaughtUpOwners(specs, balanced, [a, { ...b, taskOffsetSums: new Map([[taskId(0, 1), 51]]) }], {
+      acceptableRecoveryLag: ACCEPTABLE,
+      maxWarmupReplicas: 2,
+      taskLogOffsets: new Map(tasks.map((id) => [id, { start: 50, end: 51 + ACCEPTABLE }])),
+    });
+    expect(withCheckpoint.tasksByMember.get('b')).toEqual([taskId(0, 1)]);
   });
 
   it('gives a task nobody is caught up for to the least-behind member', () => {

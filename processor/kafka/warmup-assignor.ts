@@ -2,9 +2,10 @@
  * Warm-up before moving (Kafka Streams' KIP-441): pure logic, no kafkajs, on top of the balanced assignment of
  * assignor.ts. The leader runs it (group-protocol.ts) with the lag every member reported in its JoinGroup metadata.
  *
- * A stateful task whose balanced target is not caught up (its reported lag is above `acceptableRecoveryLag`; a member
- * that reports none is as far behind as restoring from scratch, `restoreSizes`) stays on a caught-up member — its previous owner when that one is caught up, else the caught-up
- * member with the least lag — and the target gets a warm-up replica of it instead: a standby (standby-tasks.ts) that
+ * A stateful task whose balanced target is not caught up (its lag is above `acceptableRecoveryLag`: the lag it reported
+ * for a task it processes or keeps a standby of, else the end offsets minus the checkpoints it has on disk, else the
+ * whole log, as restoring from scratch) stays on a caught-up member — its previous owner when that one is caught up,
+ * else the caught-up member with the least lag — and the target gets a warm-up replica of it instead: a standby (standby-tasks.ts) that
  * reads the task's stores up to date while the owner keeps processing and answering. A later (probing) rebalance
  * finds the warm-up caught up and the task moves, restoring only what the warm-up had not read. When no member is
  * caught up the task goes to the least-behind member (the target on a tie). Stateless tasks move at once.
@@ -28,6 +29,8 @@ export interface WarmupMember {
    * not list has no usable state here: infinitely behind.
    */
   readonly taskLags?: ReadonlyMap<TaskId, number>;
+  /** For tasks with state on its disk that it does not hold: its checkpoint offset sum (lag: end sum − this). */
+  readonly taskOffsetSums?: ReadonlyMap<TaskId, number>;
 }
 
 export interface WarmupOptions {
@@ -36,11 +39,15 @@ export interface WarmupOptions {
   /** Warm-up replicas in the whole group at once. */
   readonly maxWarmupReplicas: number;
   /**
-   * Per task: the records a member without state would restore, the lag of a member that reports none (and the most
-   * any member is behind). Tasks without an entry: such members are infinitely behind.
+   * Per stateful task: the sums of the log start and end offsets of the partitions feeding its stores. A member's
+   * lag from a checkpoint sum is `end − sum`; from scratch (no state) `end − start`, the most anyone is behind.
+   * Tasks without an entry: members that report no lag are infinitely behind.
    */
-  readonly restoreSizes?: ReadonlyMap<TaskId, number>;
+  readonly taskLogOffsets?: TaskLogOffsets;
 }
+
+/** Per task: the sums over the partitions feeding its stores of their log start and end offsets. */
+export type TaskLogOffsets = ReadonlyMap<TaskId, { readonly start: number; readonly end: number }>;
 
 export interface WarmupAssignment extends TaskAssignment {
   /** Member id → tasks it warms up (a standby it will take the task over from); sorted like the tasks. */
@@ -63,10 +70,16 @@ export function keepCaughtUpOwners(
   const order = new Map(sorted.map((m, i) => [m.memberId, i]));
   const ownerByTask = new Map(balanced.ownerByTask);
   const counts = new Map<string, number>(sorted.map((m) => [m.memberId, balanced.tasksByMember.get(m.memberId)?.length ?? 0]));
-  const lags = new Map(sorted.map((m) => [m.memberId, m.taskLags ?? new Map<TaskId, number>()]));
-  const fromScratch = (id: TaskId) => options.restoreSizes?.get(id) ?? Number.POSITIVE_INFINITY;
-  const lagOf = (memberId: string, id: TaskId): number =>
-    Math.min(lags.get(memberId)?.get(id) ?? Number.POSITIVE_INFINITY, fromScratch(id));
+  const byId = new Map(sorted.map((m) => [m.memberId, m]));
+  const lagOf = (memberId: string, id: TaskId): number => {
+    const member = byId.get(memberId);
+    const log = options.taskLogOffsets?.get(id);
+    const reported = member?.taskLags?.get(id) ?? Number.POSITIVE_INFINITY;
+    if (log === undefined) return reported;
+    const sum = member?.taskOffsetSums?.get(id);
+    const fromCheckpoint = sum === undefined ? Number.POSITIVE_INFINITY : Math.max(0, log.end - sum);
+    return Math.min(reported, fromCheckpoint, Math.max(0, log.end - log.start));
+  };
   // The first member (in sorted order) that held the task before, as assignor.ts resolves duplicate claims.
   const previousOwner = new Map<TaskId, string>();
   for (const m of sorted) for (const id of m.previousTasks) if (!previousOwner.has(id)) previousOwner.set(id, m.memberId);

@@ -56,7 +56,7 @@ import {
 } from './cluster-layout.js';
 import { PartitionWatcher } from './partition-watcher.js';
 import { listTasks, type TaskSpec } from '../kafka/assignor.js';
-import { restoreSizes } from './standby-tasks.js';
+import { taskLogOffsets } from './standby-tasks.js';
 import { checkConnectKeyRouting } from './connect-key-check.js';
 import { TypedEvents, type TributaryAppEventName, type TributaryAppListener } from './events.js';
 import { GlobalTables } from './global-tables.js';
@@ -462,7 +462,7 @@ export class TributaryApp {
                   options.maxWarmupReplicas > 0
                     ? { acceptableRecoveryLag: options.acceptableRecoveryLag, maxWarmupReplicas: options.maxWarmupReplicas }
                     : undefined,
-                restoreSizes: (specs) => restoreSizes(this.topology, admin, listTasks(specs)),
+                taskLogOffsets: (specs) => taskLogOffsets(this.topology, admin, listTasks(specs)),
                 sessionTimeoutMs: options.sessionTimeoutMs,
                 heartbeatIntervalMs: options.heartbeatIntervalMs,
                 rebalanceTimeoutMs: options.rebalanceTimeoutMs,

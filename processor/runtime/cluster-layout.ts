@@ -19,7 +19,7 @@ import { CoPartitioningError, MissingSourceTopicsError, PartitionCountDecreasedE
 import type { Topology } from '../../topology/topology.js';
 import type { KafkaAdmin, TopicSpec } from '../kafka/admin.js';
 import type { TaskSpec } from '../kafka/assignor.js';
-import { followedTopics } from './standby-tasks.js';
+import { followedStores } from './standby-tasks.js';
 import type { ClusterLookups } from '../kafka/cluster-lookups.js';
 import { topicPartitionId } from '../../common/records.js';
 import { ensureChangelogTopics } from './changelog-topics.js';
@@ -130,7 +130,7 @@ export async function prepareClusterLayout(
     topics: sub.sourceTopics,
     partitions: partitions.get(sub.sourceTopics[0]) as number,
     // State a standby or warm-up can follow: table stores (their source topics), changelogged derived stores.
-    stateful: followedTopics(topology, sub.id).length > 0,
+    stateful: followedStores(topology, sub.id).length > 0,
   }));
   // Changelog topics of derived-table stores: one partition per task (changelog-topics.ts).
   const taskCount = (sub: number): number => tasks[sub].partitions;

@@ -25,6 +25,7 @@ import type { EngineMetrics } from '../engine/metrics.js';
 import { createTableRecordDecoder } from '../engine/table-decoder.js';
 import type { ClusterLookups } from '../kafka/cluster-lookups.js';
 import type { PartitionReaderFactory, PartitionReading } from '../kafka/partition-reading.js';
+import type { TaskLogOffsets } from '../kafka/warmup-assignor.js';
 import { restoreRange } from './restore-range.js';
 
 export interface StandbyTasksOptions {
@@ -35,6 +36,8 @@ export interface StandbyTasksOptions {
   readonly errorPolicy: ErrorPolicy | undefined;
   readonly metrics: EngineMetrics;
   readonly logger: Logger;
+  /** A dropped standby's stores are about to close (their checkpoints stay on disk: local-checkpoints.ts). */
+  readonly onClosing?: (task: TaskId, stores: ReadonlyMap<string, KeyValueStore<unknown>>) => void;
 }
 
 /** One partition a standby follows, and the store it writes. */
@@ -46,43 +49,46 @@ interface Followed {
   readonly decodeTombstones: boolean;
 }
 
-/** The topics whose partition p a standby (or warm-up) of task (subId, p) follows: table sources, derived changelogs. */
-export function followedTopics(topology: Topology, subId: number): string[] {
+/**
+ * The stores a standby (or warm-up) of a task of sub-topology `subId` keeps, with the topic whose partition p feeds
+ * them: table stores (their source topics) and derived stores (their changelog topics).
+ */
+export function followedStores(topology: Topology, subId: number): { readonly store: string; readonly topic: string }[] {
   const subtopology = topology.subtopologies[subId];
   if (subtopology === undefined) return [];
   return [
-    ...subtopology.tableSources.map((spec) => spec.topic),
+    ...subtopology.tableSources.map((spec) => ({ store: spec.store, topic: spec.topic })),
     ...topology.stores
       .filter((spec) => spec.subtopologyId === subId && spec.kind === 'derived' && spec.changelogTopic !== undefined)
-      .map((spec) => spec.changelogTopic as string),
+      .map((spec) => ({ store: spec.name, topic: spec.changelogTopic as string })),
   ];
 }
 
 /**
- * Per task of `tasks` with followed partitions: the records a member without any state would restore (end minus
- * log start, summed over the partitions; compaction makes the real count smaller). The warm-up rule takes it as the
- * lag of members that report none, so on a small table a fresh instance counts as caught up.
+ * The log offsets of every followed partition of `tasks`, summed per task: the leader's side of the warm-up rule
+ * (a member's lag from its checkpoint sum is `end − sum`; from scratch it is `end − start`, less after compaction).
  */
-export async function restoreSizes(
+export async function taskLogOffsets(
   topology: Topology,
   cluster: Pick<ClusterLookups, 'fetchOffsetRanges'>,
   tasks: readonly TaskId[],
-): Promise<Map<TaskId, number>> {
-  const topics = [...new Set(topology.subtopologies.flatMap((sub) => followedTopics(topology, sub.id)))];
+): Promise<TaskLogOffsets> {
+  const topics = [...new Set(topology.subtopologies.flatMap((sub) => followedStores(topology, sub.id).map((s) => s.topic)))];
   const ranges = new Map(await Promise.all(topics.map(async (topic) => [topic, await cluster.fetchOffsetRanges(topic)] as const)));
-  const sizes = new Map<TaskId, number>();
+  const sums = new Map<TaskId, { start: number; end: number }>();
   for (const id of tasks) {
     const { subtopology, partition } = parseTaskId(id);
-    const followed = followedTopics(topology, subtopology);
+    const followed = followedStores(topology, subtopology);
     if (followed.length === 0) continue;
-    let size = 0;
-    for (const topic of followed) {
+    const sum = { start: 0, end: 0 };
+    for (const { topic } of followed) {
       const range = ranges.get(topic)?.get(partition);
-      if (range !== undefined) size += Math.max(0, range.end - range.start);
+      sum.start += range?.start ?? 0;
+      sum.end += range?.end ?? 0;
     }
-    sizes.set(id, size);
+    sums.set(id, sum);
   }
-  return sizes;
+  return sums;
 }
 
 export class StandbyTasks {
@@ -159,7 +165,9 @@ export class StandbyTasks {
     for (const [id, stores] of [...this.stores]) {
       if (keep.has(id) && !active.has(id)) continue;
       this.stores.delete(id);
-      if (!active.has(id)) await Promise.all([...stores.values()].map((store) => store.close()));
+      if (active.has(id)) continue;
+      this.options.onClosing?.(id, stores);
+      await Promise.all([...stores.values()].map((store) => store.close()));
     }
   }
 

@@ -75,6 +75,7 @@ import { StandbyTasks } from './standby-tasks.js';
 import type { TransactionalProducer, TransactionalProducerFactory } from '../kafka/transactional-producer.js';
 import { transactionalIdOf } from '../kafka/transactional-producer.js';
 import { probingMember } from '../kafka/warmup-assignor.js';
+import { LocalCheckpoints } from './local-checkpoints.js';
 import { MAX_QUEUED_OUTPUT_BYTES } from './record-collector.js';
 import type { ProcessingGuarantee } from './options.js';
 
@@ -181,6 +182,8 @@ export class TaskManager {
   private timer: NodeJS.Timeout | undefined;
   /** The next probing rebalance this member asks for (warm-ups pending). */
   private probeTimer: NodeJS.Timeout | undefined;
+  /** Checkpoint sums of task state on disk that is neither active nor standby here (sent in JoinGroup). */
+  private readonly checkpoints: LocalCheckpoints;
   private readonly partitioner = new OutputPartitioner();
   /** Every task's outputs and dead letters, in processing order (see record-collector.ts). */
   private readonly collector: RecordCollector;
@@ -226,6 +229,7 @@ export class TaskManager {
     if (this.exactlyOnce && options.transactionalProducers === undefined)
       throw new TypeError('TaskManager: exactly-once needs transactionalProducers');
     this.localStateTasks = new Set(localStateTasks);
+    this.checkpoints = new LocalCheckpoints(options.topology);
     this.taskContext = {
       ...options,
       readinessLag: options.readinessLag ?? 0,
@@ -247,11 +251,13 @@ export class TaskManager {
           errorPolicy: options.errorPolicy,
           metrics: options.metrics,
           logger: options.logger,
+          onClosing: (id, stores) => this.checkpoints.note(id, stores),
         })
       : undefined;
     this.member = options.member({
       localTasks: () => [...this.localStateTasks],
       taskLags: () => this.taskLags(),
+      taskOffsetSums: () => this.checkpoints.offsetSums(new Set([...this.taskLags().keys(), ...(this.standbys?.tasks ?? [])])),
       eachBatch: (records, context) => this.handleBatch(records, context),
       onAssignment: (assignment) => this.handleAssignment(assignment),
       onRebalancing: ({ epoch }) => this.handleRebalancing(epoch),
@@ -276,6 +282,7 @@ export class TaskManager {
   /** Joins the group; resolves once the first assignment is set up. */
   async start(): Promise<void> {
     await this.learnOutputPartitions();
+    await this.checkpoints.readFromDisk(this.options.stateDirectory, [...this.localStateTasks]);
     await this.member.start();
     this.timer = setInterval(() => this.onTimer(), Math.max(50, Math.min(this.options.commitIntervalMs, 1000)));
     this.timer.unref();
@@ -783,6 +790,7 @@ export class TaskManager {
 
   private closeTask(active: ActiveTask, keepStores: boolean): Promise<unknown> {
     this.registry.remove(active.id);
+    this.checkpoints.note(active.id, active.stores);
     this.options.changes?.taskClosed(active);
     return closeActiveTask(active, keepStores, this.options.tracker);
   }
