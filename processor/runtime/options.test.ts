@@ -26,7 +26,7 @@ describe('resolveAppOptions', () => {
     expect(resolved.errorPolicy.deadLetterTopic).toBe('shop-dlq');
     expect(resolved.http).toEqual({ host: '127.0.0.1', port: 0, advertisedUrl: undefined, authToken: undefined, ui: true });
     expect(resolveAppOptions(topology, { brokers: 'b:1', stateDir: '/tmp/x', http: { ui: false } }).http?.ui).toBe(false);
-    expect(resolved).toMatchObject({ commitIntervalMs: 1000, sessionTimeoutMs: 30_000, heartbeatIntervalMs: 3000, handleSignals: false });
+    expect(resolved).toMatchObject({ commitIntervalMs: 1000, sessionTimeoutMs: 30_000, heartbeatIntervalMs: 500, handleSignals: false });
   });
 
   it('bounds restoration fetches: 1 MiB per partition and 8 MiB per fetch by default, checked when given', () => {
