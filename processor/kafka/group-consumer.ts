@@ -348,6 +348,8 @@ export class GroupConsumer implements GroupMember {
     this.incarnation.joined(payload.memberId);
     this.currentStatus = 'rebalancing';
     this.gated = true;
+    // Any rebalance answers a pending request (another member's may have come first).
+    this.rebalanceRequested = false;
     const received = this.join.received(payload.memberAssignment);
     if (received === undefined) {
       this.owned = new Set();

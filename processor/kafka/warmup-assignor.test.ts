@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { assignTasks, listTasks, type TaskSpec } from './assignor.js';
-import { keepCaughtUpOwners, type WarmupMember } from './warmup-assignor.js';
+import { keepCaughtUpOwners, probingMembers, type WarmupMember } from './warmup-assignor.js';
 import { parseTaskId, taskId, type TaskId } from '../../common/task-id.js';
 
 const ACCEPTABLE = 100;
@@ -199,6 +199,16 @@ describe('keepCaughtUpOwners', () => {
       taskLogOffsets: new Map(tasks.map((id) => [id, { start: 50, end: 51 + ACCEPTABLE }])),
     });
     expect(withCheckpoint.tasksByMember.get('b')).toEqual([taskId(0, 1)]);
+  });
+
+  it('names the owners of warmed-up tasks as the members that probe', () => {
+    const members = [
+      { memberId: 'a', tasks: [taskId(0, 0), taskId(0, 1)] },
+      { memberId: 'b', tasks: [taskId(0, 2)] },
+      { memberId: 'c', tasks: [], warmups: [taskId(0, 1)] },
+    ];
+    expect([...probingMembers(members)]).toEqual(['a']);
+    expect([...probingMembers(members.map((m) => ({ ...m, warmups: [] })))]).toEqual([]);
   });
 
   it('gives a task nobody is caught up for to the least-behind member', () => {

@@ -128,17 +128,15 @@ export function keepCaughtUpOwners(
 }
 
 /**
- * The member that asks for the probing rebalances while warm-ups exist: of the owners of tasks being warmed up
- * elsewhere, the first by member id (one member, so the group sees one rebalance per interval). Undefined: none.
+ * The members that ask for the probing rebalances while warm-ups exist: the owners of tasks being warmed up elsewhere
+ * (their timers start at the same assignment, so their requests land in one rebalance; several, so one without
+ * records to fetch does not hold the probe back). Empty: no warm-ups.
  */
-export function probingMember(
+export function probingMembers(
   members: readonly { readonly memberId: string; readonly tasks: readonly TaskId[]; readonly warmups?: readonly TaskId[] }[],
-): string | undefined {
+): Set<string> {
   const warming = new Set(members.flatMap((m) => m.warmups ?? []));
-  return members
-    .filter((m) => m.tasks.some((id) => warming.has(id)))
-    .map((m) => m.memberId)
-    .sort(compare)[0];
+  return new Set(members.filter((m) => m.tasks.some((id) => warming.has(id))).map((m) => m.memberId));
 }
 
 function compare(a: string, b: string): number {

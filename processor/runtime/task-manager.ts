@@ -74,7 +74,7 @@ import { commitTasks, commitTasksInTransactions, type TransactionOutcome } from 
 import { StandbyTasks } from './standby-tasks.js';
 import type { TransactionalProducer, TransactionalProducerFactory } from '../kafka/transactional-producer.js';
 import { transactionalIdOf } from '../kafka/transactional-producer.js';
-import { probingMember } from '../kafka/warmup-assignor.js';
+import { probingMembers } from '../kafka/warmup-assignor.js';
 import { LocalCheckpoints } from './local-checkpoints.js';
 import { MAX_QUEUED_OUTPUT_BYTES } from './record-collector.js';
 import type { ProcessingGuarantee } from './options.js';
@@ -113,7 +113,7 @@ export interface TaskManagerOptions {
   /** Keep the standby replicas the group assigns this member (standby-tasks.ts), warm-ups included. Default false. */
   readonly standbys?: boolean;
   /**
-   * Warm-ups (warmup-assignor.ts): while the group has any, the member chosen by `probingMember` asks for a rebalance
+   * Warm-ups (warmup-assignor.ts): while the group has any, the members `probingMembers` names ask for a rebalance
    * this often, so caught-up warm-ups take their tasks over. Absent: never.
    */
   readonly probingRebalanceIntervalMs?: number;
@@ -437,12 +437,12 @@ export class TaskManager {
     return lags;
   }
 
-  /** While warm-ups exist, the one member `probingMember` names asks for a rebalance every interval. */
+  /** While warm-ups exist, the owners of warmed-up tasks (`probingMembers`) ask for a rebalance every interval. */
   private scheduleProbe(assignment: GroupAssignment): void {
     clearTimeout(this.probeTimer);
     this.probeTimer = undefined;
     const interval = this.options.probingRebalanceIntervalMs;
-    if (interval === undefined || probingMember(assignment.members) !== assignment.memberId) return;
+    if (interval === undefined || !probingMembers(assignment.members).has(assignment.memberId)) return;
     const epoch = assignment.epoch;
     this.probeTimer = setTimeout(() => {
       if (this.halted || epoch !== this.epoch) return;

@@ -162,6 +162,7 @@ export class FakeGroupMember implements GroupMember {
   async assign(mine: readonly TaskId[], others: readonly Omit<GroupMemberInfo, 'instanceId'>[] = []): Promise<void> {
     const epoch = ++this.epoch;
     this.gated = true;
+    this.rebalanceRequested = false;
     const topicPartitions = [...topicPartitionsOfTasks(mine, this.options.tasks)].flatMap(([topic, partitions]) =>
       partitions.map((partition) => ({ topic, partition })),
     );
