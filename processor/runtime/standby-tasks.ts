@@ -101,6 +101,8 @@ export class StandbyTasks {
   /** End offsets of the followed partitions, refreshed every second while following (the lag of stale reads). */
   private readonly ends = new Map<TopicPartitionId, number>();
   private refresh: NodeJS.Timeout | undefined;
+  /** The reader being stopped (`stopReading`), awaited by the next `pause`. */
+  private stopping: Promise<void> | undefined;
 
   constructor(private readonly options: StandbyTasksOptions) {}
 
@@ -153,14 +155,9 @@ export class StandbyTasks {
    * active task takes the same handles); the others not in `keep` are closed.
    */
   async pause(keep: ReadonlySet<TaskId>, active: ReadonlySet<TaskId>): Promise<void> {
-    const reader = this.reader;
-    this.reader = undefined;
-    if (this.refresh !== undefined) clearInterval(this.refresh);
-    this.refresh = undefined;
+    await this.stopReading();
     this.followedStores.clear();
     this.ends.clear();
-    await reader?.stop().catch(() => undefined);
-    await this.running;
     this.running = undefined;
     for (const [id, stores] of [...this.stores]) {
       if (keep.has(id) && !active.has(id)) continue;
@@ -169,6 +166,28 @@ export class StandbyTasks {
       this.options.onClosing?.(id, stores);
       await Promise.all([...stores.values()].map((store) => store.close()));
     }
+  }
+
+  /**
+   * Stops reading (every write settled when it resolves) but keeps the stores and their lags: called when a rebalance
+   * starts, so stopping the reader (a fetch in flight, leaving its group) overlaps the join instead of delaying the
+   * next assignment. `pause` finishes the job.
+   */
+  stopReading(): Promise<void> {
+    const reader = this.reader;
+    this.reader = undefined;
+    if (this.refresh !== undefined) clearInterval(this.refresh);
+    this.refresh = undefined;
+    const running = this.running;
+    this.running = undefined;
+    const previous = this.stopping ?? Promise.resolve();
+    const stopping = (async () => {
+      await previous;
+      await reader?.stop().catch(() => undefined);
+      await running;
+    })();
+    this.stopping = stopping;
+    return stopping;
   }
 
   /** Opens the stores of `standbys` and follows their partitions from the stores' checkpoints until the next `pause`. */
@@ -244,7 +263,8 @@ export class StandbyTasks {
       partitions: starts,
       mode: 'forever',
       groupIdPrefix: `${topology.applicationId}-standby`,
-      fetch: { maxBytesPerPartition: 8 * 1024 * 1024, maxBytes: 64 * 1024 * 1024 },
+      // A short fetch wait: stopping the reader at a rebalance waits for the fetch in flight on a quiet partition.
+      fetch: { maxBytesPerPartition: 8 * 1024 * 1024, maxBytes: 64 * 1024 * 1024, maxWaitTimeInMs: 100 },
       onBatch: (records) => this.apply(followed, records),
     });
     this.reader = reader;

@@ -338,6 +338,7 @@ export class TaskManager {
     if (this.halted) return;
     this.registry.rebalanceStarted();
     this.options.onRebalancing();
+    void this.standbys?.stopReading();
     // Best effort: while this member has not rejoined, the coordinator still takes commits of this generation.
     void this.serial
       .run(async () => {
