@@ -22,6 +22,8 @@ import type { TopicPartition } from '../kafka/group-member.js';
 import { RestorationPlan } from './restoration-plan.js';
 import { describeRebuild, restoreRange } from './restore-range.js';
 import type { RestorationTracker } from './restoration-tracker.js';
+import { historyWith } from './key-regrouping.js';
+import { ownKeysDecoder, prepareRegroup, type PendingRegroup, type RegroupedStore } from './store-regrouping.js';
 
 export interface ActiveTask {
   readonly id: TaskId;
@@ -32,6 +34,10 @@ export interface ActiveTask {
   readonly restoration: RestorationPlan;
   /** Inputs paused until restoration finishes. */
   readonly paused: TopicPartition[];
+  /** Earlier partitions to read before its own (its topic grew; store-regrouping.ts), until done. */
+  regroup: PendingRegroup | undefined;
+  /** The partition counts of its stores' topics when it opened: a task kept across a rebalance that changed them reopens. */
+  readonly layout: string;
 }
 
 /** What opening a task needs (TaskManagerOptions has all of it). */
@@ -49,6 +55,14 @@ export interface TaskOpeningContext {
   readonly readinessLag: number;
   /** Sends dead letters of bad table records found while restoring records nobody processed before. */
   readonly deadLetters: (records: readonly ProducedRecord[]) => Promise<void>;
+  /** Partition counts seen over time per topic (partition-history.ts); without it no store is regrouped. */
+  readonly partitionHistory?: ReadonlyMap<string, readonly number[]>;
+}
+
+/** The partition counts a task's stores are partitioned by (see ActiveTask.layout). */
+export function taskLayout(topology: Topology, subtopologyId: number, partitions: ReadonlyMap<string, number>): string {
+  const sub = topology.subtopologies[subtopologyId];
+  return [...sub.sourceTopics, ...sub.changelogTopics].map((topic) => `${topic}=${partitions.get(topic) ?? '?'}`).join(',');
 }
 
 /**
@@ -90,6 +104,49 @@ export async function openActiveTask(
     await stateDirectory.deleteStore(store, partition);
     stores.set(store, await stateDirectory.openStore<unknown>(store, partition));
   }
+  // The topic grew since these stores were partitioned: each must hold exactly the keys that hash to this task now.
+  const historyOf = (topic: string): number[] => historyWith(context.partitionHistory?.get(topic), context.partitions.get(topic) ?? 1);
+  const regrouped: RegroupedStore[] = [
+    ...subtopology.tableSources.map((spec) => ({ name: spec.store, topic: spec.topic, history: historyOf(spec.topic), regroupable: true })),
+    ...derivedStores.map((spec) => ({
+      name: spec.name,
+      topic: spec.changelogTopic as string,
+      history: historyOf(spec.changelogTopic as string),
+      regroupable: spec.kind !== 'window',
+    })),
+  ];
+  const grown = new Map(
+    regrouped.filter((r) => r.history.length > 1 && r.regroupable).map((r) => [r.name, r.history[r.history.length - 1]]),
+  );
+  const tableDecoder = (spec: Subtopology['tableSources'][number], deadLetterBadRecords: boolean) =>
+    createTableRecordDecoder(spec, {
+      applicationId: topology.applicationId,
+      errorPolicy: context.errorPolicy,
+      logger,
+      metrics: context.metrics,
+      // Below a committed offset the records were processed (and dead-lettered) before: none is written again.
+      deadLetters: deadLetterBadRecords ? context.deadLetters : undefined,
+      deadLetteredElsewhere: 'restored',
+    });
+  const ownKeys = (name: string, decoder: ReturnType<typeof tableDecoder>) => {
+    const count = grown.get(name);
+    return count === undefined ? decoder : ownKeysDecoder(decoder, partition, count);
+  };
+  const regroup = await prepareRegroup(stores, regrouped, {
+    partition,
+    logs,
+    logger,
+    clear: async (name) => {
+      await stateDirectory.deleteStore(name, partition);
+      return stateDirectory.openStore<unknown>(name, partition);
+    },
+    decoder: (name) => {
+      const table = subtopology.tableSources.find((spec) => spec.store === name);
+      if (table !== undefined) return { decoder: ownKeys(name, tableDecoder(table, false)) };
+      const spec = derivedStores.find((d) => d.name === name) as StoreSpec;
+      return { decoder: ownKeys(name, createChangelogDecoder(spec)), decodeTombstones: true };
+    },
+  });
   const task = new StreamTask({
     topology,
     subtopologyId: subId,
@@ -110,25 +167,22 @@ export async function openActiveTask(
     logs,
     tracker: context.tracker,
     readinessLag: context.readinessLag,
-    decoder: (spec, deadLetterBadRecords) =>
-      createTableRecordDecoder(spec, {
-        applicationId: topology.applicationId,
-        errorPolicy: context.errorPolicy,
-        logger,
-        metrics: context.metrics,
-        // Below a committed offset the records were processed (and dead-lettered) before: none is written again.
-        deadLetters: deadLetterBadRecords ? context.deadLetters : undefined,
-        deadLetteredElsewhere: 'restored',
-      }),
+    decoder: (spec, deadLetterBadRecords) => ownKeys(spec.store, tableDecoder(spec, deadLetterBadRecords)),
     derivedStores,
     changelogRestore: (spec, store) => {
       // Changelog records are whole values (a window's: keyed by key and window start); a window store then records
       // the stream time its changelog implies and drops what retention passed.
       const decoder = createChangelogDecoder(spec);
-      return { decoder, decodeTombstones: true, afterRestore: () => finishWindowRestore(store, spec, decoder) };
+      return {
+        decoder: ownKeys(spec.name, decoder),
+        decodeTombstones: true,
+        afterRestore: () => finishWindowRestore(store, spec, decoder),
+      };
     },
+    awaitingRegroup: regroup !== undefined,
   });
-  return { id, subtopology, partition, task, stores, restoration, paused: [] };
+  const layout = taskLayout(topology, subId, context.partitions);
+  return { id, subtopology, partition, task, stores, restoration, paused: [], regroup, layout };
 }
 
 /**

@@ -69,7 +69,8 @@ import { OutputPartitioner, RecordCollector } from './record-collector.js';
 import type { RestorationTracker } from './restoration-tracker.js';
 import { SerialExecutor } from './serial.js';
 import { TaskRegistry, type TaskRegistryView } from './task-registry.js';
-import { closeActiveTask, openActiveTask, type ActiveTask, type TaskOpeningContext } from './active-task.js';
+import { closeActiveTask, openActiveTask, taskLayout, type ActiveTask, type TaskOpeningContext } from './active-task.js';
+import { runRegroup } from './store-regrouping.js';
 import { commitTasks, commitTasksInTransactions, type TransactionOutcome } from './commit-sequence.js';
 import { StandbyTasks } from './standby-tasks.js';
 import type { TransactionalProducer, TransactionalProducerFactory } from '../kafka/transactional-producer.js';
@@ -115,6 +116,8 @@ export interface TaskManagerOptions {
    * `partitions` in place). A rejection fails the app (e.g. PartitionCountDecreasedError).
    */
   readonly refreshPartitions?: () => Promise<void>;
+  /** Partition counts seen over time per topic (partition-history.ts, kept up to date by the app): stores regroup their keys. */
+  readonly partitionHistory?: ReadonlyMap<string, readonly number[]>;
   /** A rebalance started: queries must answer 503 until the next assignment is set up. */
   readonly onRebalancing: () => void;
   /** A new assignment is set up and its records flow (restoration may still be running). */
@@ -198,7 +201,7 @@ export class TaskManager {
   private readonly localStateTasks: Set<TaskId>;
   private readonly taskContext: TaskOpeningContext;
   /** The restoration of the current assignment's table stores, while it runs. */
-  private restoration: ChangelogReader | undefined;
+  private restoration: { stop(): Promise<void> } | undefined;
   /** Standby replicas of other members' tasks (when enabled). */
   private readonly standbys: StandbyTasks | undefined;
   private readonly exactlyOnce: boolean;
@@ -376,6 +379,11 @@ export class TaskManager {
         try {
           await this.options.refreshPartitions();
           await this.learnOutputPartitions();
+          // A kept task whose topics grew reopens (stores kept open): its stores regroup their keys.
+          const regrouping = [...this.registry.all()].filter(
+            (active) => active.layout !== taskLayout(this.options.topology, active.subtopology.id, this.options.partitions),
+          );
+          await Promise.all(regrouping.map((active) => this.closeTask(active, true)));
         } catch (error) {
           this.fail(error);
           return;
@@ -859,8 +867,65 @@ export class TaskManager {
     return active;
   }
 
-  /** Restores every restoring task's table stores, in the background, with one ChangelogReader. */
+  /**
+   * Tasks whose topics grew first read their keys from earlier partitions (store-regrouping.ts), one partition after
+   * the other, in the background; then the assignment's restoration job runs.
+   */
   private startRestoration(epoch: number): void {
+    const regrouping = [...this.registry.all()].filter((active) => active.regroup !== undefined);
+    if (regrouping.length === 0) {
+      this.startOwnRestoration(epoch);
+      return;
+    }
+    const current: { reader?: ChangelogReader; stopped: boolean } = { stopped: false };
+    let done: Promise<void> = Promise.resolve();
+    const job = {
+      stop: async () => {
+        current.stopped = true;
+        await current.reader?.stop();
+        await done;
+      },
+    };
+    this.restoration = job;
+    const reader = (target: ChangelogTarget) =>
+      new ChangelogReader({
+        targets: [target],
+        readers: this.options.readers,
+        groupIdPrefix: `${this.options.topology.applicationId}-regroup`,
+      });
+    // stop() waits for the reads only (it runs inside the serial queue; the hand-over below queues on it).
+    done = (async () => {
+      for (const active of regrouping) {
+        const pending = active.regroup;
+        if (pending === undefined) continue;
+        if (!(await runRegroup(pending, reader, current))) {
+          current.stopped = true;
+          return;
+        }
+        active.regroup = undefined;
+      }
+    })();
+    done
+      .then(() =>
+        this.serial.run(async () => {
+          if (current.stopped || this.halted || epoch !== this.epoch || this.restoration !== job) return;
+          this.restoration = undefined;
+          for (const active of regrouping) {
+            if (!this.registry.has(active)) continue;
+            active.restoration.regrouped();
+            if (!active.restoration.restoring) this.resumeRestored(active);
+          }
+          this.startOwnRestoration(epoch);
+        }),
+      )
+      .catch((error: unknown) => {
+        if (this.restoration === job && !this.halted) this.fail(error);
+      });
+    done = done.catch(() => undefined);
+  }
+
+  /** Restores every restoring task's table stores, in the background, with one ChangelogReader. */
+  private startOwnRestoration(epoch: number): void {
     const tasks = [...this.registry.all()].filter((active) => active.restoration.restoring);
     const targets = tasks.flatMap((active) => active.restoration.targets());
     if (targets.length === 0) return;
