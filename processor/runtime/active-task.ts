@@ -22,7 +22,7 @@ import type { TopicPartition } from '../kafka/group-member.js';
 import { RestorationPlan } from './restoration-plan.js';
 import { describeRebuild, restoreRange } from './restore-range.js';
 import type { RestorationTracker } from './restoration-tracker.js';
-import { historyWith } from './key-regrouping.js';
+import { ancestorPartitions, historyWith } from './key-regrouping.js';
 import { ownKeysDecoder, prepareRegroup, type PendingRegroup, type RegroupedStore } from './store-regrouping.js';
 
 export interface ActiveTask {
@@ -36,8 +36,8 @@ export interface ActiveTask {
   readonly paused: TopicPartition[];
   /** Earlier partitions to read before its own (its topic grew; store-regrouping.ts), until done. */
   regroup: PendingRegroup | undefined;
-  /** The partition counts of its stores' topics when it opened: a task kept across a rebalance that changed them reopens. */
-  readonly layout: string;
+  /** The partition counts of its stores' topics when it opened or last regrouped (see regroupKeptTask). */
+  layout: string;
 }
 
 /** What opening a task needs (TaskManagerOptions has all of it). */
@@ -62,7 +62,58 @@ export interface TaskOpeningContext {
 /** The partition counts a task's stores are partitioned by (see ActiveTask.layout). */
 export function taskLayout(topology: Topology, subtopologyId: number, partitions: ReadonlyMap<string, number>): string {
   const sub = topology.subtopologies[subtopologyId];
-  return [...sub.sourceTopics, ...sub.changelogTopics].map((topic) => `${topic}=${partitions.get(topic) ?? '?'}`).join(',');
+  const topics = [
+    ...sub.tableSources.map((spec) => spec.topic),
+    ...derivedStoresOf(topology, subtopologyId).map((spec) => spec.changelogTopic),
+  ];
+  return topics.map((topic) => `${topic}=${partitions.get(topic as string) ?? '?'}`).join(',');
+}
+
+/** The stores of a sub-topology's task and the topic each is partitioned by, with that topic's count history. */
+function regroupedStoresOf(
+  topology: Topology,
+  subtopologyId: number,
+  context: Pick<TaskOpeningContext, 'partitions' | 'partitionHistory'>,
+): RegroupedStore[] {
+  const historyOf = (topic: string): number[] => historyWith(context.partitionHistory?.get(topic), context.partitions.get(topic) ?? 1);
+  return [
+    ...topology.subtopologies[subtopologyId].tableSources.map((spec) => ({
+      name: spec.store,
+      topic: spec.topic,
+      history: historyOf(spec.topic),
+      regroupable: true,
+    })),
+    ...derivedStoresOf(topology, subtopologyId).map((spec) => ({
+      name: spec.name,
+      topic: spec.changelogTopic as string,
+      history: historyOf(spec.changelogTopic as string),
+      regroupable: spec.kind !== 'window',
+    })),
+  ];
+}
+
+/**
+ * A task kept open across a rebalance after its stores' topics grew: when no earlier partition can hold keys of it
+ * besides its own (a growth by a multiple), it drops the keys that moved away in place and stays open (no replay);
+ * otherwise it returns false and the caller reopens it (its stores regroup then).
+ */
+export async function regroupKeptTask(active: ActiveTask, context: TaskOpeningContext): Promise<boolean> {
+  const { topology, logger } = context;
+  const layout = taskLayout(topology, active.subtopology.id, context.partitions);
+  if (layout === active.layout) return true;
+  const regrouped = regroupedStoresOf(topology, active.subtopology.id, context).filter((r) => r.regroupable && r.history.length > 1);
+  if (regrouped.some((r) => ancestorPartitions(active.partition, r.history).length > 0)) return false;
+  await prepareRegroup(new Map(active.stores), regrouped, {
+    partition: active.partition,
+    logs: new Map(),
+    logger,
+    clear: () => Promise.reject(new Error('a kept task never clears its stores')),
+    decoder: () => {
+      throw new Error('a kept task reads no earlier partitions');
+    },
+  });
+  active.layout = layout;
+  return true;
 }
 
 /**
@@ -105,16 +156,7 @@ export async function openActiveTask(
     stores.set(store, await stateDirectory.openStore<unknown>(store, partition));
   }
   // The topic grew since these stores were partitioned: each must hold exactly the keys that hash to this task now.
-  const historyOf = (topic: string): number[] => historyWith(context.partitionHistory?.get(topic), context.partitions.get(topic) ?? 1);
-  const regrouped: RegroupedStore[] = [
-    ...subtopology.tableSources.map((spec) => ({ name: spec.store, topic: spec.topic, history: historyOf(spec.topic), regroupable: true })),
-    ...derivedStores.map((spec) => ({
-      name: spec.name,
-      topic: spec.changelogTopic as string,
-      history: historyOf(spec.changelogTopic as string),
-      regroupable: spec.kind !== 'window',
-    })),
-  ];
+  const regrouped = regroupedStoresOf(topology, subId, context);
   const grown = new Map(
     regrouped.filter((r) => r.history.length > 1 && r.regroupable).map((r) => [r.name, r.history[r.history.length - 1]]),
   );

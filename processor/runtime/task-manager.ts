@@ -69,7 +69,7 @@ import { OutputPartitioner, RecordCollector } from './record-collector.js';
 import type { RestorationTracker } from './restoration-tracker.js';
 import { SerialExecutor } from './serial.js';
 import { TaskRegistry, type TaskRegistryView } from './task-registry.js';
-import { closeActiveTask, openActiveTask, taskLayout, type ActiveTask, type TaskOpeningContext } from './active-task.js';
+import { closeActiveTask, openActiveTask, regroupKeptTask, type ActiveTask, type TaskOpeningContext } from './active-task.js';
 import { runRegroup } from './store-regrouping.js';
 import { commitTasks, commitTasksInTransactions, type TransactionOutcome } from './commit-sequence.js';
 import { StandbyTasks } from './standby-tasks.js';
@@ -379,11 +379,10 @@ export class TaskManager {
         try {
           await this.options.refreshPartitions();
           await this.learnOutputPartitions();
-          // A kept task whose topics grew reopens (stores kept open): its stores regroup their keys.
-          const regrouping = [...this.registry.all()].filter(
-            (active) => active.layout !== taskLayout(this.options.topology, active.subtopology.id, this.options.partitions),
-          );
-          await Promise.all(regrouping.map((active) => this.closeTask(active, true)));
+          // A kept task whose stores' topics grew keeps only its keys: in place, or reopened (stores kept open) when
+          // it must read earlier partitions.
+          for (const active of [...this.registry.all()])
+            if (!(await regroupKeptTask(active, this.taskContext))) await this.closeTask(active, true);
         } catch (error) {
           this.fail(error);
           return;
