@@ -38,6 +38,11 @@ export interface ActiveTask {
   regroup: PendingRegroup | undefined;
   /** The partition counts of its stores' topics when it opened or last regrouped (see regroupKeptTask). */
   layout: string;
+  /**
+   * Kept across a growth by a multiple: the keys that moved away are dropped once the task processed what was
+   * written to its inputs before every member partitioned with the new counts (`until`, read `since` + a grace).
+   */
+  movedKeys?: { readonly since: number; until?: ReadonlyMap<TopicPartitionId, number> };
 }
 
 /** What opening a task needs (TaskManagerOptions has all of it). */
@@ -57,6 +62,9 @@ export interface TaskOpeningContext {
   readonly deadLetters: (records: readonly ProducedRecord[]) => Promise<void>;
   /** Partition counts seen over time per topic (partition-history.ts); without it no store is regrouped. */
   readonly partitionHistory?: ReadonlyMap<string, readonly number[]>;
+  /** When a count of a topic was first seen (partition-history.ts): new tasks read earlier partitions `expansionGraceMs` later. */
+  readonly partitionSeenAt?: (topic: string, count: number) => number | undefined;
+  readonly expansionGraceMs?: number;
 }
 
 /** The partition counts a task's stores are partitioned by (see ActiveTask.layout). */
@@ -94,26 +102,36 @@ function regroupedStoresOf(
 
 /**
  * A task kept open across a rebalance after its stores' topics grew: when no earlier partition can hold keys of it
- * besides its own (a growth by a multiple), it drops the keys that moved away in place and stays open (no replay);
- * otherwise it returns false and the caller reopens it (its stores regroup then).
+ * besides its own (a growth by a multiple), it stays open (no replay) and drops the keys that moved away later
+ * (ActiveTask.movedKeys); otherwise it returns false and the caller reopens it (its stores regroup then).
  */
-export async function regroupKeptTask(active: ActiveTask, context: TaskOpeningContext): Promise<boolean> {
-  const { topology, logger } = context;
+export function regroupKeptTask(active: ActiveTask, context: TaskOpeningContext): boolean {
+  const { topology } = context;
   const layout = taskLayout(topology, active.subtopology.id, context.partitions);
   if (layout === active.layout) return true;
   const regrouped = regroupedStoresOf(topology, active.subtopology.id, context).filter((r) => r.regroupable && r.history.length > 1);
   if (regrouped.some((r) => ancestorPartitions(active.partition, r.history).length > 0)) return false;
+  // Stream records of moved keys written before the switch may still be on the way to this task (other members flush
+  // with the old counts during the rebalance): its joins need the keys until it processed them.
+  if (regrouped.length > 0) active.movedKeys = { since: Date.now() };
+  active.layout = layout;
+  return true;
+}
+
+/** Drops the keys that moved away from a kept task (see ActiveTask.movedKeys) and marks its stores. */
+export async function dropMovedKeys(active: ActiveTask, context: TaskOpeningContext): Promise<void> {
+  const regrouped = regroupedStoresOf(context.topology, active.subtopology.id, context).filter(
+    (r) => r.regroupable && r.history.length > 1,
+  );
   await prepareRegroup(new Map(active.stores), regrouped, {
     partition: active.partition,
     logs: new Map(),
-    logger,
+    logger: context.logger,
     clear: () => Promise.reject(new Error('a kept task never clears its stores')),
     decoder: () => {
       throw new Error('a kept task reads no earlier partitions');
     },
   });
-  active.layout = layout;
-  return true;
 }
 
 /**
@@ -178,6 +196,10 @@ export async function openActiveTask(
     partition,
     logs,
     logger,
+    notBefore: (topic, count) => {
+      const seen = context.partitionSeenAt?.(topic, count);
+      return seen === undefined ? 0 : seen + (context.expansionGraceMs ?? 0);
+    },
     clear: async (name) => {
       await stateDirectory.deleteStore(name, partition);
       return stateDirectory.openStore<unknown>(name, partition);

@@ -487,6 +487,8 @@ export class TributaryApp {
             partitions: this.partitionCounts,
             refreshPartitions: () => this.refreshLayout(),
             partitionHistory: this.history?.history,
+            partitionSeenAt: (topic, count) => this.history?.firstSeen(topic, count),
+            expansionGraceMs: options.expansionGraceMs,
             globalStores: globals.readOnlyStores(),
             errorPolicy: options.errorPolicy,
             metrics: this.engineMetrics,

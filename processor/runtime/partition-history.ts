@@ -41,8 +41,23 @@ export function mergePartitionCounts(history: PartitionCountHistory, counts: Rea
   return changed.sort();
 }
 
-export function encodeCounts(counts: readonly number[]): Buffer {
-  return Buffer.from(JSON.stringify({ counts }), 'utf8');
+export function encodeCounts(counts: readonly number[], seen: ReadonlyMap<number, number> = new Map()): Buffer {
+  return Buffer.from(JSON.stringify({ counts, seen: Object.fromEntries(seen) }), 'utf8');
+}
+
+/** When each count was first seen (epoch ms), from a record's value; empty when absent. */
+export function decodeSeen(value: Buffer | null): Map<number, number> {
+  const seen = new Map<number, number>();
+  if (value === null) return seen;
+  try {
+    const parsed = JSON.parse(value.toString('utf8')) as { seen?: unknown };
+    if (typeof parsed.seen !== 'object' || parsed.seen === null) return seen;
+    for (const [count, at] of Object.entries(parsed.seen as Record<string, unknown>))
+      if (Number.isInteger(Number(count)) && typeof at === 'number') seen.set(Number(count), at);
+  } catch {
+    // not a history: ignored
+  }
+  return seen;
 }
 
 /** The counts of one record's value; undefined for a value that is not a history (ignored, never fatal). */
@@ -75,6 +90,8 @@ export interface PartitionHistoryTopicOptions {
 /** The history kept in memory, loaded from and written to the internal topic. */
 export class PartitionHistoryTopic {
   readonly history: PartitionCountHistory = new Map();
+  /** Per topic, when each count was first seen by any instance (epoch ms). */
+  readonly seenAt = new Map<string, Map<number, number>>();
   private readonly topic: string;
   /** Topics whose history changed but whose write failed: written with the next record(). */
   private readonly unwritten = new Set<string>();
@@ -102,6 +119,7 @@ export class PartitionHistoryTopic {
           const counts = decodeCounts(record.value);
           if (counts === undefined || record.key === null) continue;
           const topic = record.key.toString('utf8');
+          for (const [count, at] of decodeSeen(record.value)) this.noteSeen(topic, count, at);
           for (const count of counts) mergePartitionCounts(this.history, new Map([[topic, count]]));
         }
         return Promise.resolve();
@@ -110,11 +128,23 @@ export class PartitionHistoryTopic {
     await reader.run();
   }
 
+  /** When `count` of `topic` was first seen, if known. */
+  firstSeen(topic: string, count: number): number | undefined {
+    return this.seenAt.get(topic)?.get(count);
+  }
+
+  private noteSeen(topic: string, count: number, at: number): void {
+    let seen = this.seenAt.get(topic);
+    if (seen === undefined) this.seenAt.set(topic, (seen = new Map()));
+    seen.set(count, Math.min(seen.get(count) ?? at, at));
+  }
+
   /** Adds the counts of now; writes the history of every topic that changed (acknowledged before it resolves). */
   async record(counts: ReadonlyMap<string, number>): Promise<string[]> {
+    const now = Date.now();
+    for (const [topic, count] of counts) this.noteSeen(topic, count, now);
     const changed = [...new Set([...mergePartitionCounts(this.history, counts), ...this.unwritten])].sort();
     if (changed.length === 0) return changed;
-    const now = Date.now();
     for (const topic of changed) this.unwritten.add(topic);
     await this.options.send(
       changed.map((topic) => ({
@@ -122,7 +152,7 @@ export class PartitionHistoryTopic {
         partition: 0,
         timestamp: now,
         key: Buffer.from(topic, 'utf8'),
-        value: encodeCounts(this.history.get(topic) as number[]),
+        value: encodeCounts(this.history.get(topic) as number[], this.seenAt.get(topic)),
         headers: {},
       })),
     );

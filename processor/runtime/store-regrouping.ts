@@ -20,6 +20,8 @@ import type { LogOffsets } from '../kafka/cluster-lookups.js';
 import type { ChangelogReader, ChangelogTarget } from './changelog-reader.js';
 import { ancestorPartitions, ownsKey, regroupMarker } from './key-regrouping.js';
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 /** Keys deleted per store batch when a task drops the keys that moved away. */
 export const DROP_BATCH_SIZE = 1000;
 
@@ -70,6 +72,8 @@ export interface RegroupedStore {
 export interface PendingRegroup {
   /** One target per earlier partition, in read order: run one after the other. */
   readonly targets: readonly ChangelogTarget[];
+  /** Epoch ms before which the reads do not start (producers with stale metadata may still write the old partitions). */
+  readonly notBefore: number;
   /** Writes the markers (after every target reached its end). */
   finish(): Promise<void>;
 }
@@ -80,6 +84,8 @@ export interface RegroupContext {
   readonly logger: Logger;
   /** Deletes and reopens a store (the state directory's). */
   readonly clear: (name: string) => Promise<KeyValueStore<unknown>>;
+  /** Epoch ms before which the earlier partitions of `count` partitions of `topic` are not read. Default: at once. */
+  readonly notBefore?: (topic: string, count: number) => number;
   /** The decoder of the store's earlier partitions (keys filtered here). */
   readonly decoder: (name: string) => Pick<ChangelogTarget, 'decoder' | 'decodeTombstones'>;
 }
@@ -96,6 +102,7 @@ export async function prepareRegroup(
   const { partition, logs, logger } = context;
   const targets: ChangelogTarget[] = [];
   const markers: { name: string; marker: TopicPartitionId }[] = [];
+  let notBefore = 0;
   for (const { name, topic, history, regroupable } of regrouped) {
     let store = stores.get(name);
     const count = history[history.length - 1];
@@ -130,6 +137,7 @@ export async function prepareRegroup(
       });
     }
     markers.push({ name, marker });
+    notBefore = Math.max(notBefore, context.notBefore?.(topic, count) ?? 0);
     logger.info(
       `store ${name} partition ${partition}: reading the keys it owns now from earlier partitions ${ancestors.join(',')} of ${topic} (${history.join(' → ')})`,
     );
@@ -137,6 +145,7 @@ export async function prepareRegroup(
   if (markers.length === 0) return undefined;
   return {
     targets,
+    notBefore,
     finish: async () => {
       for (const { name, marker } of markers) {
         const store = stores.get(name);
@@ -152,6 +161,7 @@ export async function runRegroup(
   reader: (target: ChangelogTarget) => ChangelogReader,
   current: { reader?: ChangelogReader; stopped: boolean },
 ): Promise<boolean> {
+  while (!current.stopped && Date.now() < pending.notBefore) await sleep(Math.min(200, pending.notBefore - Date.now()));
   for (const target of pending.targets) {
     if (current.stopped) return false;
     const job = reader(target);

@@ -69,7 +69,14 @@ import { OutputPartitioner, RecordCollector } from './record-collector.js';
 import type { RestorationTracker } from './restoration-tracker.js';
 import { SerialExecutor } from './serial.js';
 import { TaskRegistry, type TaskRegistryView } from './task-registry.js';
-import { closeActiveTask, openActiveTask, regroupKeptTask, type ActiveTask, type TaskOpeningContext } from './active-task.js';
+import {
+  closeActiveTask,
+  dropMovedKeys,
+  openActiveTask,
+  regroupKeptTask,
+  type ActiveTask,
+  type TaskOpeningContext,
+} from './active-task.js';
 import { runRegroup } from './store-regrouping.js';
 import { commitTasks, commitTasksInTransactions, type TransactionOutcome } from './commit-sequence.js';
 import { StandbyTasks } from './standby-tasks.js';
@@ -118,6 +125,9 @@ export interface TaskManagerOptions {
   readonly refreshPartitions?: () => Promise<void>;
   /** Partition counts seen over time per topic (partition-history.ts, kept up to date by the app): stores regroup their keys. */
   readonly partitionHistory?: ReadonlyMap<string, readonly number[]>;
+  /** When a topic's count was first seen, and how long new tasks wait after it before reading earlier partitions. */
+  readonly partitionSeenAt?: (topic: string, count: number) => number | undefined;
+  readonly expansionGraceMs?: number;
   /** A rebalance started: queries must answer 503 until the next assignment is set up. */
   readonly onRebalancing: () => void;
   /** A new assignment is set up and its records flow (restoration may still be running). */
@@ -381,8 +391,7 @@ export class TaskManager {
           await this.learnOutputPartitions();
           // A kept task whose stores' topics grew keeps only its keys: in place, or reopened (stores kept open) when
           // it must read earlier partitions.
-          for (const active of [...this.registry.all()])
-            if (!(await regroupKeptTask(active, this.taskContext))) await this.closeTask(active, true);
+          for (const active of [...this.registry.all()]) if (!regroupKeptTask(active, this.taskContext)) await this.closeTask(active, true);
         } catch (error) {
           this.fail(error);
           return;
@@ -523,8 +532,35 @@ export class TaskManager {
       Date.now() - this.lastCommitAt >= this.options.commitIntervalMs ||
       this.commitWouldCatchUp() ||
       this.heldBytes > MAX_QUEUED_OUTPUT_BYTES
-    )
+    ) {
       await this.commitAll(epoch, false);
+      // Right after a commit: nothing pending in the stores.
+      await this.dropMovedKeys();
+    }
+  }
+
+  /**
+   * Kept tasks of a grown topic drop the keys that moved away, once they processed every record written to their
+   * stream inputs until MOVED_KEYS_GRACE_MS after the rebalance (records partitioned with the old counts).
+   */
+  private async dropMovedKeys(): Promise<void> {
+    for (const active of [...this.registry.all()]) {
+      const pending = active.movedKeys;
+      if (pending === undefined || active.restoration.restoring) continue;
+      if (pending.until === undefined) {
+        if (Date.now() - pending.since < MOVED_KEYS_GRACE_MS) continue;
+        const until = new Map<TopicPartitionId, number>();
+        for (const input of active.task.inputPartitions) {
+          if (active.restoration.isTablePartition(input)) continue;
+          const { topic, partition } = parseTopicPartitionId(input);
+          until.set(input, (await this.options.cluster.fetchOffsetRanges(topic)).get(partition)?.end ?? 0);
+        }
+        pending.until = until;
+      }
+      if ([...pending.until].some(([tp, end]) => (active.task.position(tp) ?? 0) < end)) continue;
+      active.movedKeys = undefined;
+      await dropMovedKeys(active, this.taskContext);
+    }
   }
 
   /** Exactly-once: keeps a task's outputs for its next transaction (bounded: past the limit the cycle commits). */
@@ -967,5 +1003,8 @@ export class TaskManager {
     this.options.logger.info('task restored', { task: active.id });
   }
 }
+
+/** How long after a rebalance that changed partition counts other members may still flush records with the old ones. */
+const MOVED_KEYS_GRACE_MS = 5000;
 
 const noOriginals: FetchRecords = async () => new Map();

@@ -123,7 +123,8 @@ describe('TributaryApp, partitions added to input topics while running', () => {
 
   it('processes the new partitions from their first offset, grows the repartition topic, and a fresh instance agrees', async () => {
     const topics = await createEnrichmentTopics('expand', BEFORE, { globalPartitions: BEFORE });
-    const env = { PARTITION_CHECK_INTERVAL_MS: String(CHECK_MS) };
+    // Every write below comes from a fresh producer (no stale metadata): new tasks need not wait to read the old partitions.
+    const env = { PARTITION_CHECK_INTERVAL_MS: String(CHECK_MS), EXPANSION_GRACE_MS: '500' };
     await produceCustomers(topics, customerIds(CUSTOMERS), 1);
     // --- co-partitioned keys that move (regrouping)
     await produceCustomers(topics, [...MOVED_KEPT, ...DELETED_BEFORE, ...DELETED_AFTER], 1);
