@@ -155,15 +155,24 @@ export async function prepareRegroup(
   };
 }
 
-/** Runs `pending` one target at a time; false when `stopped()` said so first (nothing marked then). */
+/**
+ * Runs `pending` one target at a time, each read to the end offset of its partition when its turn comes (`endOffset`:
+ * records written to the old partition since the assignment are read too); false when `current.stopped` said so first
+ * (nothing marked then).
+ */
 export async function runRegroup(
   pending: PendingRegroup,
   reader: (target: ChangelogTarget) => ChangelogReader,
   current: { reader?: ChangelogReader; stopped: boolean },
+  endOffset: (tp: TopicPartitionId) => Promise<number | undefined>,
 ): Promise<boolean> {
   while (!current.stopped && Date.now() < pending.notBefore) await sleep(Math.min(200, pending.notBefore - Date.now()));
-  for (const target of pending.targets) {
+  for (const planned of pending.targets) {
     if (current.stopped) return false;
+    const spans = new Map<TopicPartitionId, { from: number; to: number }>();
+    for (const [tp, span] of planned.partitions)
+      spans.set(tp, { from: span.from, to: Math.max(span.to, (await endOffset(tp)) ?? span.to) });
+    const target: ChangelogTarget = { ...planned, partitions: spans };
     const job = reader(target);
     current.reader = job;
     const results = await job.run();

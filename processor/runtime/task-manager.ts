@@ -933,7 +933,11 @@ export class TaskManager {
       for (const active of regrouping) {
         const pending = active.regroup;
         if (pending === undefined) continue;
-        if (!(await runRegroup(pending, reader, current))) {
+        const endOffset = async (tp: TopicPartitionId) => {
+          const { topic, partition } = parseTopicPartitionId(tp);
+          return (await this.options.cluster.fetchOffsetRanges(topic)).get(partition)?.end;
+        };
+        if (!(await runRegroup(pending, reader, current, endOffset))) {
           current.stopped = true;
           return;
         }
