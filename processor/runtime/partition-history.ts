@@ -11,7 +11,7 @@
  * *Scaling by partitions*).
  */
 import type { Logger } from '../../common/logger.js';
-import type { ConsumedRecord, ProducedRecord } from '../../common/records.js';
+import { topicPartitionId, type ConsumedRecord, type ProducedRecord } from '../../common/records.js';
 import type { KafkaAdmin } from '../kafka/admin.js';
 import type { PartitionReaderFactory } from '../kafka/partition-reading.js';
 import { historyWith } from './key-regrouping.js';
@@ -80,7 +80,7 @@ export function historyOf(history: ReadonlyMap<string, readonly number[]>, topic
 
 export interface PartitionHistoryTopicOptions {
   readonly applicationId: string;
-  readonly admin: Pick<KafkaAdmin, 'ensureTopics'>;
+  readonly admin: Pick<KafkaAdmin, 'ensureTopics' | 'fetchOffsetRanges'>;
   readonly readers: PartitionReaderFactory;
   readonly send: (records: readonly ProducedRecord[]) => Promise<unknown>;
   readonly replicationFactor?: number;
@@ -100,7 +100,7 @@ export class PartitionHistoryTopic {
     this.topic = partitionCountsTopic(options.applicationId);
   }
 
-  /** Creates the topic if missing and reads it to its end. */
+  /** Creates the topic if missing and reads it to its end (the end offset taken now). */
   async load(): Promise<void> {
     await this.options.admin.ensureTopics([
       {
@@ -110,8 +110,12 @@ export class PartitionHistoryTopic {
         configs: { 'cleanup.policy': 'compact' },
       },
     ]);
+    // An empty topic (a first start) needs no reader (each joins a throwaway group).
+    const log = (await this.options.admin.fetchOffsetRanges(this.topic)).get(0);
+    if (log === undefined || log.start >= log.end) return;
     const reader = this.options.readers({
-      partitions: [{ topic: this.topic, partition: 0 }],
+      partitions: [{ topic: this.topic, partition: 0, offset: log.start }],
+      endOffsets: new Map([[topicPartitionId(this.topic, 0), log.end]]),
       mode: 'until-end',
       groupIdPrefix: `${this.options.applicationId}-partition-counts`,
       onBatch: (records: ConsumedRecord[]) => {

@@ -5,7 +5,16 @@ import { topicPartitionId, type ConsumedRecord } from '../../common/records.js';
 import { MemoryKeyValueStore } from '../../state-store/memory-store.js';
 import type { TableRecordDecoder } from '../engine/table-decoder.js';
 import { regroupMarker } from './key-regrouping.js';
-import { decodeCounts, encodeCounts, historyOf, mergePartitionCounts, type PartitionCountHistory } from './partition-history.js';
+import { FakeCluster } from '../kafka/testing/fake-cluster.js';
+import {
+  decodeCounts,
+  encodeCounts,
+  historyOf,
+  mergePartitionCounts,
+  PartitionHistoryTopic,
+  partitionCountsTopic,
+  type PartitionCountHistory,
+} from './partition-history.js';
 import { dropForeignKeys, ownKeysDecoder, prepareRegroup } from './store-regrouping.js';
 
 const key = (i: number) => Buffer.from(`k${i}`);
@@ -118,5 +127,31 @@ describe('partition-count history', () => {
     expect(decodeCounts(null)).toBeUndefined();
     expect(historyOf(history, 'orders', 24)).toEqual([6, 12, 24]);
     expect(historyOf(history, 'unknown', 4)).toEqual([4]);
+  });
+
+  it('is shared through the compacted topic: an instance started later reads the counts and when each was first seen', async () => {
+    const cluster = new FakeCluster();
+    const topic = (c: FakeCluster) =>
+      new PartitionHistoryTopic({
+        applicationId: 'shop',
+        admin: c,
+        readers: (options) => c.reader(options),
+        send: (records) => c.send(records),
+        logger: silentLogger,
+      });
+    const first = topic(cluster);
+    await first.load();
+    expect(first.history.size).toBe(0);
+    await first.record(new Map([['orders', 6]]));
+    await first.record(new Map([['orders', 6]]));
+    await first.record(new Map([['orders', 12]]));
+    expect(cluster.records(partitionCountsTopic('shop'), 0)).toHaveLength(2);
+    const later = topic(cluster);
+    await later.load();
+    expect(later.history.get('orders')).toEqual([6, 12]);
+    expect(later.firstSeen('orders', 12)).toBe(first.firstSeen('orders', 12));
+    // A count it saw itself first is not written again; a new one is.
+    expect(await later.record(new Map([['orders', 12]]))).toEqual([]);
+    expect(await later.record(new Map([['orders', 24]]))).toEqual(['orders']);
   });
 });
