@@ -2,7 +2,7 @@
  * TaskManager after a grown topic, on a fake group member over an in-memory cluster: an aggregation's counts (restored
  * from its changelog) and a co-partitioned table follow their keys to the new tasks (read once from the earlier
  * partitions, the partition-count history telling which), deleted rows stay deleted, and a task whose keys left
- * holds only its own. The same on a real broker: test/runtime/partition-expansion.test.ts.
+ * holds only its own (running tasks: after the old ones processed what was partitioned with the old counts). The same on a real broker: test/runtime/partition-expansion.test.ts.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -47,11 +47,18 @@ afterEach(async () => {
   await Promise.all(dirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
 });
 
+interface Growth {
+  /** Grows the cluster's topics and the counts and history the manager sees, then assigns every task of `to`. */
+  grow(to: number): Promise<void>;
+  /** Delivers what the cluster holds until nothing is left. */
+  poll(): Promise<void>;
+}
+
 async function run(
   cluster: FakeCluster,
   count: number,
-  history: ReadonlyMap<string, readonly number[]>,
-  body: (m: TaskManager) => Promise<void>,
+  history: Map<string, number[]>,
+  body: (m: TaskManager, growth: Growth) => Promise<void>,
 ) {
   const top = topology();
   const dir = await mkdtemp(join(tmpdir(), 'tributary-regroup-'));
@@ -62,6 +69,8 @@ async function run(
   const failures: unknown[] = [];
   let member!: FakeGroupMember;
   const specs = [{ subtopology: 0, topics: top.subtopologies[0].sourceTopics, partitions: count }];
+  const topics = ['orders', 'customers', 'count-updates', 'enriched', COUNTS];
+  const partitions = new Map(topics.map((topic) => [topic, count]));
   const manager = new TaskManager(
     {
       topology: top,
@@ -69,14 +78,10 @@ async function run(
       cluster,
       stateDirectory,
       groupId: APP,
-      partitions: new Map([
-        ['orders', count],
-        ['customers', count],
-        ['count-updates', count],
-        ['enriched', count],
-        [COUNTS, count],
-      ]),
+      partitions,
       partitionHistory: history,
+      refreshPartitions: async () => {},
+      movedKeysGraceMs: 0,
       globalStores: new Map(),
       errorPolicy: {},
       metrics,
@@ -106,7 +111,22 @@ async function run(
   await started;
   await vi.waitFor(() => expect(manager.view.taskViews().every((view) => !view.restoring)).toBe(true));
   await member.pollUntilIdle();
-  await body(manager);
+  await body(manager, {
+    grow: async (to) => {
+      await cluster.addPartitions(new Map(topics.map((topic) => [topic, to])));
+      for (const topic of topics) {
+        history.set(topic, [...new Set([...(history.get(topic) ?? [partitions.get(topic) as number]), to])]);
+        partitions.set(topic, to);
+      }
+      specs[0] = { ...specs[0], partitions: to };
+      await member.assign(Array.from({ length: to }, (_, p) => `0_${p}` as TaskId));
+      await vi.waitFor(() => expect(manager.view.taskViews().every((view) => !view.restoring)).toBe(true));
+      await member.pollUntilIdle();
+    },
+    poll: async () => {
+      await member.pollUntilIdle();
+    },
+  });
   await manager.stop(true);
   await stateDirectory.close();
   expect(failures).toEqual([]);
@@ -167,6 +187,29 @@ describe('TaskManager after partitions were added', () => {
         const want = deleted.includes(key) ? undefined : updated.includes(key) ? 'v2' : 'v1';
         expect(customers.get(key), key).toEqual(want === undefined ? undefined : [{ task: partitionOf(key, 4), value: want }]);
       }
+    });
+  });
+
+  it('running tasks: new tasks read their keys from the old partitions, old ones drop the keys that moved away, counts continue', async () => {
+    const cluster = new FakeCluster();
+    for (const topic of ['orders', 'customers', 'count-updates', 'enriched']) cluster.createTopic(topic, 2);
+    cluster.createTopic(`${APP}-dlq`, 1);
+    for (const key of keys) cluster.append('customers', partitionOf(key, 2), [{ key, value: 'v1', timestamp: 1 }]);
+    for (const key of keys) cluster.append('orders', partitionOf(key, 2), [{ key, value: 'o', timestamp: 3 }]);
+    const deleted = keys.slice(20, 25);
+    await run(cluster, 2, new Map(), async (manager, growth) => {
+      await growth.grow(4);
+      for (const key of keys) cluster.append('orders', partitionOf(key, 4), [{ key, value: 'o', timestamp: 4 }]);
+      for (const key of deleted) cluster.append('customers', partitionOf(key, 4), [{ key, value: null, timestamp: 5 }]);
+      // Enough records that the old tasks commit past what was there at the rebalance, then drop.
+      await vi.waitFor(async () => {
+        await growth.poll();
+        const counts = await contents(manager, 'counts', 4);
+        for (const key of keys) expect(counts.get(key), key).toEqual([{ task: partitionOf(key, 4), value: 2 }]);
+      });
+      const customers = await contents(manager, 'customers', 4);
+      for (const key of keys)
+        expect(customers.get(key), key).toEqual(deleted.includes(key) ? undefined : [{ task: partitionOf(key, 4), value: 'v1' }]);
     });
   });
 });

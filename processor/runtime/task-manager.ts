@@ -128,6 +128,8 @@ export interface TaskManagerOptions {
   /** When a topic's count was first seen, and how long new tasks wait after it before reading earlier partitions. */
   readonly partitionSeenAt?: (topic: string, count: number) => number | undefined;
   readonly expansionGraceMs?: number;
+  /** How long after a rebalance that changed counts other members may still flush with the old ones. Default 5000. */
+  readonly movedKeysGraceMs?: number;
   /** A rebalance started: queries must answer 503 until the next assignment is set up. */
   readonly onRebalancing: () => void;
   /** A new assignment is set up and its records flow (restoration may still be running). */
@@ -548,7 +550,7 @@ export class TaskManager {
       const pending = active.movedKeys;
       if (pending === undefined || active.restoration.restoring) continue;
       if (pending.until === undefined) {
-        if (Date.now() - pending.since < MOVED_KEYS_GRACE_MS) continue;
+        if (Date.now() - pending.since < (this.options.movedKeysGraceMs ?? MOVED_KEYS_GRACE_MS)) continue;
         const until = new Map<TopicPartitionId, number>();
         for (const input of active.task.inputPartitions) {
           if (active.restoration.isTablePartition(input)) continue;
