@@ -45,11 +45,6 @@ export function regroupMarker(topic: string, count: number): TopicPartitionId {
   return topicPartitionId(`${topic}#regrouped`, count);
 }
 
-/** True for a checkpoint entry written by `regroupMarker`. */
-export function isRegroupMarker(tp: string): boolean {
-  return tp.includes('#regrouped:');
-}
-
 /** The topic's history with its current count last (a history that does not know `current` yet gets it appended). */
 export function historyWith(history: readonly number[] | undefined, current: number): number[] {
   const counts = [...(history ?? []).filter((count) => count < current), current];
