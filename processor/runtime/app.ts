@@ -414,7 +414,15 @@ export class TributaryApp {
           replicationFactor: options.internalTopicReplicationFactor,
           logger: options.logger,
         });
-        await history.load();
+        try {
+          await history.load();
+        } catch (error) {
+          // Not fatal: this instance still regroups after growths it sees itself; one started later may not.
+          options.logger.warn(
+            'could not read the partition-count history topic; co-partitioned stores regroup only after growths this instance sees',
+            { error },
+          );
+        }
         this.history = history;
         await this.recordHistory();
       }
