@@ -7,7 +7,9 @@
  * - every order is in both outputs (those of new partitions too: new tasks start at the first offset);
  * - both stores answer the latest customer version on both instances;
  * - a fresh third instance starts (no CoPartitioningError) and its co-partitioned store answers the same (its global
- *   store is printed: a bootstrap applies a moved key's records in partition-read order).
+ *   store is printed: a bootstrap applies a moved key's records in partition-read order);
+ * - co-partitioned keys that move (regrouping): customers written only before the expansion are joined and answered
+ *   with that version by their new tasks, customers deleted before or after it stay deleted, on every instance.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ClusterMetadata } from '../../http-query/query-source.js';
