@@ -12,13 +12,17 @@ import {
   DATA_START,
   FORMAT_KEY,
   FORMAT_MARKER,
+  VERSION_END,
+  VERSION_START,
   checkpointKey,
   dataKey,
   isEmptyRange,
   storedRange,
   topicPartitionOfCheckpointKey,
   userKey,
+  versionKey,
 } from './key-layout.js';
+import { decodeVersion, encodeVersion, type StoredVersion } from './record-version.js';
 import type { Checkpoints, KeyInterval, KeyValueStore, RangeOptions, ReadOnlyKeyValueStore, StoreEntry, StoreWrite } from './types.js';
 import { decodeValue, encodeStoreValue } from './value-codec.js';
 
@@ -200,6 +204,7 @@ export class LevelKeyValueStore<V = unknown> implements KeyValueStore<V> {
         from = i + 1;
         // LevelDB has no range delete inside a batch: clear first (the checkpoint stays behind until the batch below).
         await this.#db.clear({ gte: DATA_START, lt: DATA_END });
+        await this.#db.clear({ gte: VERSION_START, lt: VERSION_END });
         break;
       }
     }
@@ -208,6 +213,8 @@ export class LevelKeyValueStore<V = unknown> implements KeyValueStore<V> {
         const w = writes[i];
         if (w.type === 'put') batch.put(dataKey(w.key), encodeStoreValue(this.name, w.value));
         else if (w.type === 'delete') batch.del(dataKey(w.key));
+        if (w.type !== 'clear' && w.version !== undefined)
+          batch.put(versionKey(w.key), encodeVersion({ ...w.version, deleted: w.type === 'delete' }));
       }
     }, checkpoints);
   }
@@ -281,6 +288,13 @@ export class LevelKeyValueStore<V = unknown> implements KeyValueStore<V> {
     if (Buffer.compare(Buffer.from(range.gte), Buffer.from(range.lt)) >= 0) return;
     // classic-level clears a range natively (an iterator and delete batches in C++), not one JS call per key.
     await this.#db.clear({ gte: dataKey(range.gte), lt: dataKey(range.lt) });
+  }
+
+  async getVersions(keys: readonly Uint8Array[]): Promise<(StoredVersion | undefined)[]> {
+    this.#assertOpen();
+    if (keys.length === 0) return [];
+    const values = await this.#db.getMany(keys.map(versionKey));
+    return values.map((bytes) => (bytes === undefined ? undefined : decodeVersion(bytes)));
   }
 
   checkpoints(): Checkpoints {

@@ -5,6 +5,7 @@
  */
 import { StoreClosedError } from '../errors.js';
 import type { TopicPartitionId } from '../common/records.js';
+import type { StoredVersion } from './record-version.js';
 import type { Checkpoints, KeyInterval, KeyValueStore, RangeOptions, ReadOnlyKeyValueStore, StoreEntry, StoreWrite } from './types.js';
 import { prefixUpperBound } from './key-layout.js';
 import { decodeValue, encodeStoreValue } from './value-codec.js';
@@ -16,6 +17,8 @@ export class MemoryKeyValueStore<V = unknown> implements KeyValueStore<V> {
   private readonly keys: Buffer[] = [];
   private readonly encoded = new Map<string, Buffer>();
   private savedCheckpoints: Checkpoints = new Map();
+  /** Versions of versioned writes, by key hex. */
+  private readonly versions = new Map<string, StoredVersion>();
   private closed = false;
 
   constructor(name: string, partition: number | 'global') {
@@ -78,6 +81,11 @@ export class MemoryKeyValueStore<V = unknown> implements KeyValueStore<V> {
     if (lastClear >= 0) {
       this.keys.length = 0;
       this.encoded.clear();
+      this.versions.clear();
+    }
+    for (const w of writes.slice(lastClear + 1)) {
+      if (w.type !== 'clear' && w.version !== undefined)
+        this.versions.set(Buffer.from(w.key).toString('hex'), { ...w.version, deleted: w.type === 'delete' });
     }
     for (const { key, bytes } of prepared) {
       if (bytes === undefined) this.remove(key);
@@ -104,6 +112,11 @@ export class MemoryKeyValueStore<V = unknown> implements KeyValueStore<V> {
     const end = this.lowerBound(Buffer.from(range.lt));
     if (start >= end) return;
     for (const key of this.keys.splice(start, end - start)) this.encoded.delete(key.toString('hex'));
+  }
+
+  async getVersions(keys: readonly Uint8Array[]): Promise<(StoredVersion | undefined)[]> {
+    this.assertOpen();
+    return keys.map((key) => this.versions.get(Buffer.from(key).toString('hex')));
   }
 
   checkpoints(): Checkpoints {

@@ -19,6 +19,7 @@ import type { Topology } from '../../topology/topology.js';
 import type { GlobalTableSpec } from '../../topology/specs.js';
 import type { Logger } from '../../common/logger.js';
 import type { KeyValueStore, StoreWrite } from '../../state-store/types.js';
+import { applicableWrites } from '../../state-store/restore.js';
 import { topicPartitionId, type ConsumedRecord, type ProducedRecord, type TopicPartitionId } from '../../common/records.js';
 import { resolveErrorPolicy, type ErrorPolicy, type ResolvedErrorPolicy } from './error-policy.js';
 import { deadLetterRecord, errorClassName, errorMessageOf } from '../../common/dead-letters.js';
@@ -42,8 +43,15 @@ export interface GlobalTableUpdaterOptions {
 
 export interface GlobalBatch {
   readonly deadLetters: readonly ProducedRecord[];
-  /** @internal store name → writes and checkpoints */
-  readonly writes: ReadonlyMap<string, { writes: StoreWrite<unknown>[]; checkpoints: Map<TopicPartitionId, number> }>;
+  /** @internal store name → writes, checkpoints and the record behind each write */
+  readonly writes: ReadonlyMap<string, PendingGlobalWrites>;
+}
+
+/** @internal */
+export interface PendingGlobalWrites {
+  writes: StoreWrite<unknown>[];
+  checkpoints: Map<TopicPartitionId, number>;
+  sources: Map<StoreWrite<unknown>, ConsumedRecord>;
 }
 
 export class GlobalTableUpdater {
@@ -77,14 +85,14 @@ export class GlobalTableUpdater {
    */
   prepare(records: readonly ConsumedRecord[]): GlobalBatch {
     const deadLetters: ProducedRecord[] = [];
-    const writes = new Map<string, { writes: StoreWrite<unknown>[]; checkpoints: Map<TopicPartitionId, number> }>();
+    const writes = new Map<string, PendingGlobalWrites>();
     for (const record of records) {
       const tables = this.tables.get(record.topic);
       if (!tables) throw new MissingStoreError(`<global table for topic ${record.topic}>`, 'GlobalTableUpdater');
       this.metrics.recordProcessed(record.topic);
       let settled = false;
       for (const { spec, policy } of tables) {
-        const pending = writes.get(spec.store) ?? { writes: [], checkpoints: new Map<TopicPartitionId, number>() };
+        const pending: PendingGlobalWrites = writes.get(spec.store) ?? { writes: [], checkpoints: new Map(), sources: new Map() };
         writes.set(spec.store, pending);
         pending.checkpoints.set(topicPartitionId(record.topic, record.partition), record.offset + 1);
         let write: StoreWrite<unknown> | null;
@@ -97,7 +105,12 @@ export class GlobalTableUpdater {
           continue;
         }
         if (write === null) continue;
+        // Versioned: a key's records may sit in several partitions once the topic grew (state-store/record-version.ts).
+        const version = { timestamp: record.timestamp, partition: record.partition, offset: record.offset };
+        if (write.type === 'put') write = { ...write, version };
+        else if (write.type === 'delete') write = { ...write, version };
         pending.writes.push(write);
+        pending.sources.set(write, record);
         if (write.type === 'put') this.metrics.tablePuts++;
         else if (write.type === 'delete') this.metrics.tableDeletes++;
       }
@@ -138,12 +151,26 @@ export class GlobalTableUpdater {
     });
   }
 
-  /** Writes a prepared batch: one atomic write (data + checkpoints) per global store. */
-  async write(batch: GlobalBatch): Promise<void> {
+  /**
+   * Writes a prepared batch: one atomic write (data + checkpoints) per global store, each key's write only when newer
+   * than the version the store holds (a moved key's older record read later changes nothing). Returns the records
+   * whose write was applied (what the change feed publishes).
+   */
+  async write(batch: GlobalBatch): Promise<ReadonlySet<ConsumedRecord>> {
     const byName = new Map<string, KeyValueStore<unknown>>();
     for (const tables of this.tables.values()) for (const t of tables) byName.set(t.spec.store, t.store);
+    const applied = new Set<ConsumedRecord>();
     await Promise.all(
-      [...batch.writes].map(([name, { writes, checkpoints }]) => (byName.get(name) as KeyValueStore<unknown>).write(writes, checkpoints)),
+      [...batch.writes].map(async ([name, { writes, checkpoints, sources }]) => {
+        const store = byName.get(name) as KeyValueStore<unknown>;
+        const kept = await applicableWrites(store, writes);
+        for (const write of kept) {
+          const source = sources.get(write);
+          if (source !== undefined) applied.add(source);
+        }
+        await store.write(kept, checkpoints);
+      }),
     );
+    return applied;
   }
 }

@@ -42,6 +42,8 @@ export interface ChangelogTarget {
    * records by key and window start, not by store key). Default false.
    */
   readonly decodeTombstones?: boolean;
+  /** Apply a record only when newer than the key's stored version (state-store/record-version.ts). Default false. */
+  readonly versioned?: boolean;
   /** Runs once the target reached its targets, before `onRestored` (a window store records its stream time). */
   readonly afterRestore?: () => Promise<void>;
 }
@@ -157,6 +159,7 @@ export class ChangelogReader {
             startOffsets: new Map([...spans].map(([tp, span]) => [tp, span.from])),
             decode: (record) => target.decoder.decode(record),
             decodeTombstones: target.decodeTombstones,
+            versioned: target.versioned,
             onDecodeError: (record, error) => target.decoder.onDecodeError(record, error),
             onProgress: (progress) => this.options.onProgress?.(target, { restored: progress.restored, remaining: progress.remaining }),
             progressIntervalMs: this.options.progressIntervalMs,

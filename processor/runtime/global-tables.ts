@@ -127,8 +127,9 @@ export class GlobalTables {
       onBatch: async (records) => {
         const batch = updater.prepare(records);
         await sender.send(batch.deadLetters);
-        await updater.write(batch);
-        this.options.onBatchWritten?.(records);
+        const applied = await updater.write(batch);
+        // Records older than what a store holds for their key (read from another partition) changed nothing.
+        this.options.onBatchWritten?.(applied.size === records.length ? records : records.filter((record) => applied.has(record)));
       },
     });
     this.updates = reader;
@@ -209,6 +210,8 @@ export class GlobalTables {
           label: spec.store,
           store,
           partitions: spans,
+          // A key's records may sit in several partitions once the topic grew: the newest wins (record-version.ts).
+          versioned: true,
           // Bad records: their dead letters are the partition owner's to write (dead-letter-ownership.ts); skips are counted.
           decoder: createTableRecordDecoder(spec, {
             applicationId: topology.applicationId,
