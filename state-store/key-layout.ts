@@ -3,6 +3,7 @@
  *
  *   0x00 'format'            -> format marker (utf8 FORMAT_MARKER), written when the store is created
  *   0x00 'ckpt:' <tp id>     -> checkpoint (next offset, ascii decimal) for one source topic-partition
+ *   0x00 'meta:' <name>      -> a meta entry (utf8), e.g. a global table's versioning mode
  *   0x01 <user key bytes>    -> msgpack-encoded value
  *   0x02 <user key bytes>    -> the key's record version (record-version.ts), only for versioned writes
  *
@@ -19,6 +20,13 @@ export const FORMAT_KEY = Buffer.from([META_NAMESPACE, ...Buffer.from('format', 
 export const CHECKPOINT_KEY_PREFIX = Buffer.from([META_NAMESPACE, ...Buffer.from('ckpt:', 'utf8')]);
 /** Smallest key after every checkpoint key (':' + 1 = ';'). */
 export const CHECKPOINT_KEY_END = Buffer.from([META_NAMESPACE, ...Buffer.from('ckpt;', 'utf8')]);
+
+export const META_KEY_PREFIX = Buffer.from([META_NAMESPACE, ...Buffer.from('meta:', 'utf8')]);
+export const META_KEY_END = Buffer.from([META_NAMESPACE, ...Buffer.from('meta;', 'utf8')]);
+
+export function metaKey(name: string): Buffer {
+  return Buffer.concat([META_KEY_PREFIX, Buffer.from(name, 'utf8')]);
+}
 
 export const DATA_START = Buffer.from([DATA_NAMESPACE]);
 export const DATA_END = Buffer.from([DATA_NAMESPACE + 1]);

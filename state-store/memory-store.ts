@@ -6,7 +6,16 @@
 import { StoreClosedError } from '../errors.js';
 import type { TopicPartitionId } from '../common/records.js';
 import type { StoredVersion } from './record-version.js';
-import type { Checkpoints, KeyInterval, KeyValueStore, RangeOptions, ReadOnlyKeyValueStore, StoreEntry, StoreWrite } from './types.js';
+import type {
+  Checkpoints,
+  StoreMeta,
+  KeyInterval,
+  KeyValueStore,
+  RangeOptions,
+  ReadOnlyKeyValueStore,
+  StoreEntry,
+  StoreWrite,
+} from './types.js';
 import { prefixUpperBound } from './key-layout.js';
 import { decodeValue, encodeStoreValue } from './value-codec.js';
 
@@ -17,6 +26,7 @@ export class MemoryKeyValueStore<V = unknown> implements KeyValueStore<V> {
   private readonly keys: Buffer[] = [];
   private readonly encoded = new Map<string, Buffer>();
   private savedCheckpoints: Checkpoints = new Map();
+  private readonly savedMeta = new Map<string, string>();
   /** Versions of versioned writes, by key hex. */
   private readonly versions = new Map<string, StoredVersion>();
   private closed = false;
@@ -66,7 +76,7 @@ export class MemoryKeyValueStore<V = unknown> implements KeyValueStore<V> {
     return this.keys.length;
   }
 
-  async write(writes: readonly StoreWrite<V>[], checkpoints?: Checkpoints): Promise<void> {
+  async write(writes: readonly StoreWrite<V>[], checkpoints?: Checkpoints, meta?: StoreMeta): Promise<void> {
     this.assertOpen();
     // Encode everything before mutating, so an unencodable value leaves the store untouched (atomicity).
     const lastClear = writes.findLastIndex((w) => w.type === 'clear');
@@ -96,6 +106,7 @@ export class MemoryKeyValueStore<V = unknown> implements KeyValueStore<V> {
       for (const [tp, offset] of checkpoints) merged.set(tp, offset);
       this.savedCheckpoints = merged;
     }
+    if (meta) for (const [name, value] of meta) this.savedMeta.set(name, value);
   }
 
   put(key: Uint8Array, value: V): Promise<void> {
@@ -121,6 +132,10 @@ export class MemoryKeyValueStore<V = unknown> implements KeyValueStore<V> {
 
   checkpoints(): Checkpoints {
     return new Map(this.savedCheckpoints);
+  }
+
+  meta(name: string): string | undefined {
+    return this.savedMeta.get(name);
   }
 
   readOnly(): ReadOnlyKeyValueStore<V> {

@@ -178,4 +178,22 @@ describe('LevelDB store versions', () => {
     expect(await store.getVersions([a, b])).toEqual([undefined, undefined]);
     await store.close();
   });
+
+  it('keeps meta entries in the write batch, across a reopen and a clear', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tributary-meta-'));
+    dirs.push(dir);
+    let store = await LevelKeyValueStore.open<string>({ location: dir, name: 's', partition: 'global' });
+    expect(store.meta('mode')).toBeUndefined();
+    await store.write([{ type: 'put', key: Buffer.from('a'), value: 'A' }], new Map([['t:0', 1]]), new Map([['mode', 'versioned']]));
+    expect(store.meta('mode')).toBe('versioned');
+    await store.write([{ type: 'clear' }]);
+    await store.close();
+    store = await LevelKeyValueStore.open<string>({ location: dir, name: 's', partition: 'global' });
+    expect(store.meta('mode')).toBe('versioned');
+    expect(await store.get(Buffer.from('a'))).toBeUndefined();
+    await store.close();
+    const memory = new MemoryKeyValueStore<string>('m', 'global');
+    await memory.write([], new Map([['t:0', 1]]), new Map([['mode', 'fast/6']]));
+    expect(memory.meta('mode')).toBe('fast/6');
+  });
 });

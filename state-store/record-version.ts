@@ -8,6 +8,17 @@
  * the key back.
  */
 
+/**
+ * Not an error: restoration without versions met a record that needs them (restore.ts `needsVersions`); the caller
+ * starts over with versions.
+ */
+export class VersionsNeeded extends Error {
+  constructor(readonly record: { readonly topic: string; readonly partition: number; readonly offset: number }) {
+    super(`record ${record.topic}:${record.partition}@${record.offset} needs record versions`);
+    this.name = 'VersionsNeeded';
+  }
+}
+
 /** Where a table record came from: enough to order any two records of one topic. */
 export interface RecordVersion {
   readonly timestamp: number;

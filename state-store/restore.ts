@@ -5,8 +5,8 @@
  */
 import { RestoreDecodeError } from '../errors.js';
 import { topicPartitionId, type ConsumedRecord, type TopicPartitionId } from '../common/records.js';
-import type { Checkpoints, KeyValueStore, StoreWrite } from './types.js';
-import { replaces, type RecordVersion } from './record-version.js';
+import type { Checkpoints, KeyValueStore, StoreMeta, StoreWrite } from './types.js';
+import { replaces, VersionsNeeded, type RecordVersion } from './record-version.js';
 
 export type DecodeErrorDecision = 'skip' | 'fail';
 
@@ -67,6 +67,13 @@ export interface RestoreOptions<V> {
    * a table whose keys' records may sit in several partitions, read in any order). Default false: offset order.
    */
   readonly versioned?: boolean;
+  /**
+   * Without `versioned`: a record for which this answers true stops restoration with `VersionsNeeded` (after the
+   * write in flight settled), e.g. a record the default partitioner would not have put in its partition.
+   */
+  readonly needsVersions?: (record: ConsumedRecord) => boolean;
+  /** Meta entries written with the first store write (in its atomic batch). */
+  readonly meta?: StoreMeta;
 }
 
 export interface RestoreResult {
@@ -170,6 +177,8 @@ export async function restoreStore<V>(options: RestoreOptions<V>): Promise<Resto
   let decodeErrorsSkipped = 0;
   let lastProgressAt = startedAt;
   const versioned = options.versioned === true;
+  const needsVersions = versioned ? undefined : options.needsVersions;
+  let meta = options.meta;
   let pending = new PendingWrite<V>(versioned);
   // One write in flight while the next chunk is decoded; its failure is rethrown at the next sync point.
   let inflight: Promise<void> | undefined;
@@ -203,8 +212,10 @@ export async function restoreStore<V>(options: RestoreOptions<V>): Promise<Resto
     if (pending.isEmpty()) return;
     const batch = pending;
     pending = new PendingWrite<V>(versioned);
+    const batchMeta = meta;
+    meta = undefined;
     inflight = (versioned ? newerThanStored(store, [...batch.writes.values()]) : Promise.resolve([...batch.writes.values()]))
-      .then((writes) => store.write(writes, batch.checkpoints))
+      .then((writes) => store.write(writes, batch.checkpoints, batchMeta))
       .then(
         () => {
           restored += batch.records;
@@ -226,6 +237,10 @@ export async function restoreStore<V>(options: RestoreOptions<V>): Promise<Resto
         const tp = topicPartitionId(record.topic, record.partition);
         const position = positions.get(tp);
         if (position === undefined || record.offset < position) continue; // not restored here, or already applied
+        if (needsVersions?.(record) === true) {
+          await settleInflight();
+          throw new VersionsNeeded(record);
+        }
         let write: StoreWrite<V> | null;
         if (record.value === null && record.key !== null && options.decodeTombstones !== true) {
           write = { type: 'delete', key: record.key };

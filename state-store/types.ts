@@ -13,6 +13,12 @@ import type { RecordVersion, StoredVersion } from './record-version.js';
 export type Checkpoints = ReadonlyMap<TopicPartitionId, number>;
 
 /**
+ * Small named entries stored beside the checkpoints, in the same atomic batch as a write (a global table's versioning
+ * mode, global-table-mode.ts). Kept across `clear`; gone with the store directory.
+ */
+export type StoreMeta = ReadonlyMap<string, string>;
+
+/**
  * A write to one key. With `version` (tables whose topic may have grown, record-version.ts) the store also keeps the
  * key's version, a delete as a tombstone marker that reads never see; callers apply a write only when it is newer
  * than `getVersions` says.
@@ -71,9 +77,9 @@ export interface ReadOnlyKeyValueStore<V = unknown> {
 export interface KeyValueStore<V = unknown> extends ReadOnlyKeyValueStore<V> {
   /**
    * Applies `writes` and `checkpoints` in ONE atomic batch: after a crash either both are on disk or neither.
-   * This is the checkpoint invariant the runtime relies on.
+   * This is the checkpoint invariant the runtime relies on. `meta` entries land in the same batch.
    */
-  write(writes: readonly StoreWrite<V>[], checkpoints?: Checkpoints): Promise<void>;
+  write(writes: readonly StoreWrite<V>[], checkpoints?: Checkpoints, meta?: StoreMeta): Promise<void>;
   put(key: Uint8Array, value: V): Promise<void>;
   delete(key: Uint8Array): Promise<void>;
   /**
@@ -86,6 +92,8 @@ export interface KeyValueStore<V = unknown> extends ReadOnlyKeyValueStore<V> {
   getVersions(keys: readonly Uint8Array[]): Promise<(StoredVersion | undefined)[]>;
   /** Checkpoints as of the last successful `write` (read at open, then kept in memory). */
   checkpoints(): Checkpoints;
+  /** A meta entry as of the last successful `write` (read at open, then kept in memory). */
+  meta(name: string): string | undefined;
   readOnly(): ReadOnlyKeyValueStore<V>;
   close(): Promise<void>;
 }
