@@ -4,9 +4,10 @@
  * co-partitioned join and a writer keeps updating, deleting and ordering with the default partitioner; a checker
  * queries every key on both instances and on a fresh third one.
  *
- * Asserted: what adding partitions guarantees today (no crash, no order missing from the global join, the repartition
- * topic grown, every instance's global table right, a fresh one's included). Printed: everything, including the
- * co-partitioned table and join, which are not resolved across partitions yet (README: Scaling by partitions).
+ * Asserted: no crash, no order missing from the global join, the repartition topic grown, and every instance's global
+ * table right: no wrong, resurrected (deleted, back) or missing key, the fresh instance's included (its bootstrap
+ * meets a moved key's older record and starts over with record versions: README, Scaling by partitions). Printed:
+ * everything, including the co-partitioned table and join.
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { AppProcessGroup } from '../helpers/app-process.js';
