@@ -226,6 +226,7 @@ export class GlobalTables {
       await this.restoreTable(spec, store, logs, mode);
     } catch (error) {
       if (!(error instanceof VersionsNeeded)) throw error;
+      if (this.stopped) return;
       // Deletes applied blindly left no marker: an older record read later would bring their key back. Start over.
       logger.warn(`${misplacedMessage(spec.store, error.record as ConsumedRecord, partitions)}; its bootstrap starts over`, {
         store: spec.store,
