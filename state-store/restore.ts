@@ -7,6 +7,7 @@ import { RestoreDecodeError } from '../errors.js';
 import { topicPartitionId, type ConsumedRecord, type TopicPartitionId } from '../common/records.js';
 import type { Checkpoints, KeyValueStore, StoreMeta, StoreWrite } from './types.js';
 import { replaces, VersionsNeeded, type RecordVersion } from './record-version.js';
+import { KeyFilter } from './key-filter.js';
 
 export type DecodeErrorDecision = 'skip' | 'fail';
 
@@ -128,14 +129,28 @@ class PendingWrite<V> {
   }
 }
 
-/** The writes whose version is newer than the one the store holds for their key (one `getVersions` round trip). */
-export async function newerThanStored<V>(store: KeyValueStore<V>, writes: readonly StoreWrite<V>[]): Promise<StoreWrite<V>[]> {
-  const keyed = writes.filter((w) => w.type !== 'clear' && w.version !== undefined);
+/**
+ * The writes whose version is newer than the one the store holds for their key (one `getVersions` round trip).
+ * With `written` (a restore into an empty store: every stored version is one this restore wrote), keys it never
+ * saw skip the read; every write's key is added to it.
+ */
+export async function newerThanStored<V>(
+  store: KeyValueStore<V>,
+  writes: readonly StoreWrite<V>[],
+  written?: KeyFilter,
+): Promise<StoreWrite<V>[]> {
   // After a clear (a truncated database table) nothing stored is older: every write applies.
-  if (keyed.length === 0 || writes.some((w) => w.type === 'clear')) return [...writes];
-  const stored = await store.getVersions(keyed.map((w) => (w as { key: Uint8Array }).key));
-  const stale = new Set(keyed.filter((w, i) => w.type !== 'clear' && w.version !== undefined && !replaces(w.version, stored[i])));
-  return writes.filter((w) => !stale.has(w));
+  if (writes.some((w) => w.type === 'clear')) return [...writes];
+  const keyed: (StoreWrite<V> & { key: Uint8Array; version: RecordVersion })[] = [];
+  for (const w of writes) {
+    if (w.type === 'clear' || w.version === undefined) continue;
+    if (written === undefined || written.mayContain(w.key)) keyed.push(w as StoreWrite<V> & { key: Uint8Array; version: RecordVersion });
+    written?.add(w.key);
+  }
+  if (keyed.length === 0) return [...writes];
+  const stored = await store.getVersions(keyed.map((w) => w.key));
+  const stale = new Set<StoreWrite<V>>(keyed.filter((w, i) => !replaces(w.version, stored[i])));
+  return stale.size === 0 ? [...writes] : writes.filter((w) => !stale.has(w));
 }
 
 /**
@@ -178,6 +193,11 @@ export async function restoreStore<V>(options: RestoreOptions<V>): Promise<Resto
   let lastProgressAt = startedAt;
   const versioned = options.versioned === true;
   const needsVersions = versioned ? undefined : options.needsVersions;
+  // A store without checkpoints was never written by a restore or an updater: every version it will hold comes from
+  // this restore, so a filter of the keys written so far spares most version reads.
+  let expectedRecords = 0;
+  for (const [tp, end] of endOffsets) expectedRecords += Math.max(0, end - (positions.get(tp) ?? 0));
+  const written = versioned && initial.size === 0 ? new KeyFilter(expectedRecords) : undefined;
   let meta = options.meta;
   let pending = new PendingWrite<V>(versioned);
   // One write in flight while the next chunk is decoded; its failure is rethrown at the next sync point.
@@ -214,7 +234,7 @@ export async function restoreStore<V>(options: RestoreOptions<V>): Promise<Resto
     pending = new PendingWrite<V>(versioned);
     const batchMeta = meta;
     meta = undefined;
-    inflight = (versioned ? newerThanStored(store, [...batch.writes.values()]) : Promise.resolve([...batch.writes.values()]))
+    inflight = (versioned ? newerThanStored(store, [...batch.writes.values()], written) : Promise.resolve([...batch.writes.values()]))
       .then((writes) => store.write(writes, batch.checkpoints, batchMeta))
       .then(
         () => {

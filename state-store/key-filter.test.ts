@@ -1,0 +1,23 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { KeyFilter } from './key-filter.js';
+
+describe('KeyFilter', () => {
+  it('never forgets a key it was given, whatever its size', () => {
+    fc.assert(
+      fc.property(fc.array(fc.uint8Array({ maxLength: 12 }), { maxLength: 200 }), fc.integer({ min: 0, max: 300 }), (keys, expected) => {
+        const filter = new KeyFilter(expected);
+        for (const key of keys) filter.add(key);
+        for (const key of keys) expect(filter.mayContain(key)).toBe(true);
+      }),
+    );
+  });
+
+  it('answers "never added" for most other keys at its expected size', () => {
+    const filter = new KeyFilter(10_000);
+    for (let i = 0; i < 10_000; i++) filter.add(Buffer.from(`customer-${i}`));
+    let falsePositives = 0;
+    for (let i = 10_000; i < 20_000; i++) if (filter.mayContain(Buffer.from(`customer-${i}`))) falsePositives++;
+    expect(falsePositives).toBeLessThan(300);
+  });
+});
