@@ -98,7 +98,8 @@ export class GlobalTableModes {
   firstMisplaced(store: string, records: readonly ConsumedRecord[]): ConsumedRecord | undefined {
     const table = this.tables.get(store);
     if (table === undefined || table.mode.kind !== 'fast') return undefined;
-    const count = this.partitionCount(table.topic);
+    const count = this.partitions.get(table.topic);
+    if (count === undefined) return undefined;
     for (const record of records) if (record.topic === table.topic && isMisplaced(record, count)) return record;
     return undefined;
   }
