@@ -7,11 +7,13 @@
  *    instance starts at its checkpoint; a new one builds the whole table. Where a partition's checkpoint lies outside
  *    its log (retention removed records the store needs, or the topic was recreated: restore-range.ts), the whole
  *    store is cleared and rebuilt from the log start, with a log line saying so: a global store does not know which
- *    partition a key came from.
+ *    partition a key came from. Each table has a mode (engine/global-table-mode.ts): fast (blind writes in offset
+ *    order) until a key can sit in two partitions, then versioned; a fast bootstrap meeting a misplaced record
+ *    starts over, from an empty store, with versions.
  * 2. `startUpdates()`: one continuous reader over all global topics, from the stores' checkpoints, applying batches
  *    with `GlobalTableUpdater` (dead letters are acknowledged before the checkpoint moves past them). When partitions
- *    are added to a global topic, `followAddedPartitions()` replaces it by a reader over every partition (the new
- *    ones from their first offset).
+ *    are added to a global topic, `followAddedPartitions()` turns its fast tables versioned (in place) and replaces
+ *    the reader by one over every partition (the new ones from their first offset).
  */
 import type { Topology } from '../../topology/topology.js';
 import { GlobalTableUpdater } from '../engine/global-updater.js';
