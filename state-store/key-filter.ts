@@ -1,7 +1,6 @@
 /**
- * A Bloom filter over key bytes: "certainly never added" or "maybe added". A versioned restore into an empty store
- * asks it before reading a key's stored version (restore.ts): a key it never wrote has none, so most keys of a
- * compacted topic (one record each) skip the read. Memory is fixed at construction (10 bits per expected key, at
+ * A Bloom filter over key bytes: "certainly never added" or "maybe added" (fresh-versions.ts keeps one per partition
+ * of a versioned restore into an empty store, to skip most reads of stored versions). Memory is fixed at construction (10 bits per expected key, at
  * most 32 MiB); more keys than expected only raise the false-positive rate (a read that finds nothing), never give
  * a wrong answer.
  */
@@ -21,7 +20,15 @@ export class KeyFilter {
   }
 
   add(key: Uint8Array): void {
-    const [h1, h2] = hashes(key);
+    this.addHashed(keyHashes(key));
+  }
+
+  mayContain(key: Uint8Array): boolean {
+    return this.mayContainHashed(keyHashes(key));
+  }
+
+  /** `add` with the key's hashes computed once (`keyHashes`) for several filters. */
+  addHashed([h1, h2]: KeyHashes): void {
     for (let i = 0; i < PROBES; i++) {
       const bit = (h1 + Math.imul(i, h2)) >>> 0;
       const index = bit % this.size;
@@ -29,8 +36,7 @@ export class KeyFilter {
     }
   }
 
-  mayContain(key: Uint8Array): boolean {
-    const [h1, h2] = hashes(key);
+  mayContainHashed([h1, h2]: KeyHashes): boolean {
     for (let i = 0; i < PROBES; i++) {
       const bit = (h1 + Math.imul(i, h2)) >>> 0;
       const index = bit % this.size;
@@ -40,8 +46,10 @@ export class KeyFilter {
   }
 }
 
+export type KeyHashes = readonly [number, number];
+
 /** murmur2 and FNV-1a: two independent 32-bit hashes for double hashing (the second forced odd). */
-function hashes(key: Uint8Array): [number, number] {
+export function keyHashes(key: Uint8Array): KeyHashes {
   let fnv = 0x811c9dc5;
   for (let i = 0; i < key.length; i++) fnv = Math.imul(fnv ^ key[i], 0x01000193);
   return [murmur2(key) >>> 0, (fnv | 1) >>> 0];

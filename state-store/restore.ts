@@ -7,7 +7,7 @@ import { RestoreDecodeError } from '../errors.js';
 import { topicPartitionId, type ConsumedRecord, type TopicPartitionId } from '../common/records.js';
 import type { Checkpoints, KeyValueStore, StoreMeta, StoreWrite } from './types.js';
 import { replaces, VersionsNeeded, type RecordVersion } from './record-version.js';
-import { KeyFilter } from './key-filter.js';
+import { FreshVersions } from './fresh-versions.js';
 
 export type DecodeErrorDecision = 'skip' | 'fail';
 
@@ -102,6 +102,8 @@ class PendingWrite<V> {
   /** By latin1 key bytes (a clear, first, under CLEAR_SLOT). */
   readonly writes = new Map<string, StoreWrite<V>>();
   readonly checkpoints = new Map<TopicPartitionId, number>();
+  /** Versioned writes certainly newer than the stored version of their key (fresh-versions.ts). */
+  readonly unread = new Set<StoreWrite<V>>();
   records = 0;
 
   constructor(private readonly versioned: boolean) {}
@@ -130,22 +132,20 @@ class PendingWrite<V> {
 }
 
 /**
- * The writes whose version is newer than the one the store holds for their key (one `getVersions` round trip).
- * With `written` (a restore into an empty store: every stored version is one this restore wrote), keys it never
- * saw skip the read; every write's key is added to it.
+ * The writes whose version is newer than the one the store holds for their key (one `getVersions` round trip);
+ * writes `unread` says are certainly newer (fresh-versions.ts) skip the read.
  */
 export async function newerThanStored<V>(
   store: KeyValueStore<V>,
   writes: readonly StoreWrite<V>[],
-  written?: KeyFilter,
+  unread?: ReadonlySet<StoreWrite<V>>,
 ): Promise<StoreWrite<V>[]> {
   // After a clear (a truncated database table) nothing stored is older: every write applies.
   if (writes.some((w) => w.type === 'clear')) return [...writes];
   const keyed: (StoreWrite<V> & { key: Uint8Array; version: RecordVersion })[] = [];
   for (const w of writes) {
-    if (w.type === 'clear' || w.version === undefined) continue;
-    if (written === undefined || written.mayContain(w.key)) keyed.push(w as StoreWrite<V> & { key: Uint8Array; version: RecordVersion });
-    written?.add(w.key);
+    if (w.type === 'clear' || w.version === undefined || unread?.has(w) === true) continue;
+    keyed.push(w as StoreWrite<V> & { key: Uint8Array; version: RecordVersion });
   }
   if (keyed.length === 0) return [...writes];
   const stored = await store.getVersions(keyed.map((w) => w.key));
@@ -194,10 +194,11 @@ export async function restoreStore<V>(options: RestoreOptions<V>): Promise<Resto
   const versioned = options.versioned === true;
   const needsVersions = versioned ? undefined : options.needsVersions;
   // A store without checkpoints was never written by a restore or an updater: every version it will hold comes from
-  // this restore, so a filter of the keys written so far spares most version reads.
-  let expectedRecords = 0;
-  for (const [tp, end] of endOffsets) expectedRecords += Math.max(0, end - (positions.get(tp) ?? 0));
-  const written = versioned && initial.size === 0 ? new KeyFilter(expectedRecords) : undefined;
+  // this restore, so most records can skip reading their key's version (fresh-versions.ts).
+  const fresh =
+    versioned && initial.size === 0
+      ? new FreshVersions(new Map([...endOffsets].map(([tp, end]) => [tp, Math.max(0, end - (positions.get(tp) ?? 0))])))
+      : undefined;
   let meta = options.meta;
   let pending = new PendingWrite<V>(versioned);
   // One write in flight while the next chunk is decoded; its failure is rethrown at the next sync point.
@@ -234,7 +235,7 @@ export async function restoreStore<V>(options: RestoreOptions<V>): Promise<Resto
     pending = new PendingWrite<V>(versioned);
     const batchMeta = meta;
     meta = undefined;
-    inflight = (versioned ? newerThanStored(store, [...batch.writes.values()], written) : Promise.resolve([...batch.writes.values()]))
+    inflight = (versioned ? newerThanStored(store, [...batch.writes.values()], batch.unread) : Promise.resolve([...batch.writes.values()]))
       .then((writes) => store.write(writes, batch.checkpoints, batchMeta))
       .then(
         () => {
@@ -279,8 +280,10 @@ export async function restoreStore<V>(options: RestoreOptions<V>): Promise<Resto
             write = null;
           }
         }
-        if (versioned && write !== null && write.type !== 'clear')
+        if (versioned && write !== null && write.type !== 'clear') {
           write = { ...write, version: { timestamp: record.timestamp, partition: record.partition, offset: record.offset } };
+          if (fresh !== undefined && !fresh.needsRead(tp, write.key, record.timestamp)) pending.unread.add(write);
+        }
         pending.add(tp, record.offset, write);
         positions.set(tp, record.offset + 1);
         if (pending.records >= batchSize) await flush();
