@@ -12,32 +12,37 @@ import type { TopicPartitionId } from '../common/records.js';
 import { KeyFilter, keyHashes } from './key-filter.js';
 
 export class FreshVersions {
-  private readonly filters = new Map<TopicPartitionId, KeyFilter>();
-  private readonly maxTimestamps = new Map<TopicPartitionId, number>();
+  private readonly index = new Map<TopicPartitionId, number>();
+  private readonly filters: KeyFilter[] = [];
+  private readonly maxTimestamps: number[] = [];
 
   /** `expectedRecords`: records to read per partition (sizes each filter). */
   constructor(expectedRecords: ReadonlyMap<TopicPartitionId, number>) {
-    for (const [tp, records] of expectedRecords) this.filters.set(tp, new KeyFilter(records));
+    for (const [tp, records] of expectedRecords) this.slot(tp, records);
   }
 
   /** Notes a record read from `tp`; true when its write must still be compared with the stored version. */
   needsRead(tp: TopicPartitionId, key: Uint8Array, timestamp: number): boolean {
-    const hashes = keyHashes(key);
+    const own = this.index.get(tp) ?? this.slot(tp, 0);
+    const { h1, h2 } = keyHashes(key);
     let elsewhere = false;
-    for (const [other, filter] of this.filters) {
-      if (other !== tp && filter.mayContainHashed(hashes)) {
+    for (let i = 0; i < this.filters.length; i++) {
+      if (i !== own && this.filters[i].mayContainHashed(h1, h2)) {
         elsewhere = true;
         break;
       }
     }
-    const max = this.maxTimestamps.get(tp) ?? -Infinity;
-    if (timestamp > max) this.maxTimestamps.set(tp, timestamp);
-    let own = this.filters.get(tp);
-    if (own === undefined) {
-      own = new KeyFilter(0);
-      this.filters.set(tp, own);
-    }
-    own.addHashed(hashes);
+    this.filters[own].addHashed(h1, h2);
+    const max = this.maxTimestamps[own];
+    if (timestamp > max) this.maxTimestamps[own] = timestamp;
     return elsewhere || timestamp < max;
+  }
+
+  private slot(tp: TopicPartitionId, records: number): number {
+    const slot = this.filters.length;
+    this.index.set(tp, slot);
+    this.filters.push(new KeyFilter(records));
+    this.maxTimestamps.push(-Infinity);
+    return slot;
   }
 }
