@@ -8,6 +8,7 @@
  * run of that checkout's worker, alternating which goes first (ABBA). One JSON document on stdout.
  *
  *   node --import tsx scripts/bench/global-modes-bench.ts [--customers 200000] [--rounds 2] [--baseline-root /work/main]
+ *     [--cpu-prof <dir>]   (a V8 CPU profile of every worker: npx tsx scripts/bench/cpu-profile-summary.ts <file>)
  *
  * Starts a broker from Maven jars unless KAFKA_BROKERS is set (run it under the shared broker lock).
  */
@@ -27,6 +28,7 @@ const { values } = parseArgs({
     customers: { type: 'string' },
     rounds: { type: 'string' },
     'baseline-root': { type: 'string' },
+    'cpu-prof': { type: 'string' },
   },
 });
 const customers = Number(values.customers ?? 200_000);
@@ -89,6 +91,7 @@ async function main(): Promise<void> {
             name: applicationId,
             command: process.execPath,
             args: [
+              ...(values['cpu-prof'] === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', join(values['cpu-prof'], applicationId)]),
               '--import',
               'tsx',
               'scripts/bench/tributary-worker.ts',
