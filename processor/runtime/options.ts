@@ -135,6 +135,14 @@ export interface TributaryAppOptions {
    * topics grown to match, global tables read them. Default 30000.
    */
   readonly partitionCheckIntervalMs?: number;
+  /**
+   * After partitions were added to a co-partitioned table's topic, how long (from when an instance first saw the
+   * change) the tasks of new partitions wait before reading the keys they now own from the older partitions, once:
+   * producers keep writing a moved key to its old partition until they refresh their metadata (kafkajs
+   * `metadataMaxAge`, Java `metadata.max.age.ms`), and records written there after that read are not seen by the new
+   * task. Set it to your producers' metadata age. Default 30000.
+   */
+  readonly expansionGraceMs?: number;
   readonly logger?: Logger;
   /** Stop gracefully on SIGTERM/SIGINT. Default false. */
   readonly handleSignals?: boolean;
@@ -188,6 +196,7 @@ export interface ResolvedAppOptions {
   readonly orphanedInternalTopics: 'warn' | 'fail';
   readonly productionRetries: number;
   readonly partitionCheckIntervalMs: number;
+  readonly expansionGraceMs: number;
   readonly logger: Logger;
   readonly handleSignals: boolean;
   readonly changeFeed: ChangeFeedOptions;
@@ -263,6 +272,7 @@ export function resolveAppOptions(topology: Topology, options: TributaryAppOptio
   if (probingRebalanceIntervalMs > 0 && !Number.isInteger(probingRebalanceIntervalMs))
     problems.push(`probingRebalanceIntervalMs: ${probingRebalanceIntervalMs} must be an integer (milliseconds)`);
   const partitionCheckIntervalMs = positive('partitionCheckIntervalMs', options.partitionCheckIntervalMs, 30_000);
+  const expansionGraceMs = nonNegativeInt('expansionGraceMs', options.expansionGraceMs, 30_000);
   const orphanedInternalTopics = options.orphanedInternalTopics ?? 'warn';
   if (orphanedInternalTopics !== 'warn' && orphanedInternalTopics !== 'fail')
     problems.push(`orphanedInternalTopics: ${String(orphanedInternalTopics)} must be 'warn' or 'fail'`);
@@ -348,6 +358,7 @@ export function resolveAppOptions(topology: Topology, options: TributaryAppOptio
     orphanedInternalTopics,
     productionRetries,
     partitionCheckIntervalMs,
+    expansionGraceMs,
     logger: options.logger ?? silentLogger,
     handleSignals: options.handleSignals ?? false,
     changeFeed,

@@ -69,7 +69,15 @@ import { OutputPartitioner, RecordCollector } from './record-collector.js';
 import type { RestorationTracker } from './restoration-tracker.js';
 import { SerialExecutor } from './serial.js';
 import { TaskRegistry, type TaskRegistryView } from './task-registry.js';
-import { closeActiveTask, openActiveTask, type ActiveTask, type TaskOpeningContext } from './active-task.js';
+import {
+  closeActiveTask,
+  dropMovedKeys,
+  openActiveTask,
+  regroupKeptTask,
+  type ActiveTask,
+  type TaskOpeningContext,
+} from './active-task.js';
+import { runRegroup } from './store-regrouping.js';
 import { commitTasks, commitTasksInTransactions, type TransactionOutcome } from './commit-sequence.js';
 import { StandbyTasks } from './standby-tasks.js';
 import type { TransactionalProducer, TransactionalProducerFactory } from '../kafka/transactional-producer.js';
@@ -122,6 +130,13 @@ export interface TaskManagerOptions {
    * `partitions` in place). A rejection fails the app (e.g. PartitionCountDecreasedError).
    */
   readonly refreshPartitions?: () => Promise<void>;
+  /** Partition counts seen over time per topic (partition-history.ts, kept up to date by the app): stores regroup their keys. */
+  readonly partitionHistory?: ReadonlyMap<string, readonly number[]>;
+  /** When a topic's count was first seen, and how long new tasks wait after it before reading earlier partitions. */
+  readonly partitionSeenAt?: (topic: string, count: number) => number | undefined;
+  readonly expansionGraceMs?: number;
+  /** How long after a rebalance that changed counts other members may still flush with the old ones. Default 5000. */
+  readonly movedKeysGraceMs?: number;
   /** A rebalance started: queries must answer 503 until the next assignment is set up. */
   readonly onRebalancing: () => void;
   /** A new assignment is set up and its records flow (restoration may still be running). */
@@ -209,7 +224,7 @@ export class TaskManager {
   private readonly localStateTasks: Set<TaskId>;
   private readonly taskContext: TaskOpeningContext;
   /** The restoration of the current assignment's table stores, while it runs. */
-  private restoration: ChangelogReader | undefined;
+  private restoration: { stop(): Promise<void> } | undefined;
   /** Standby replicas of other members' tasks (when enabled). */
   private readonly standbys: StandbyTasks | undefined;
   private readonly exactlyOnce: boolean;
@@ -394,6 +409,9 @@ export class TaskManager {
         try {
           await this.options.refreshPartitions();
           await this.learnOutputPartitions();
+          // A kept task whose stores' topics grew keeps only its keys: in place, or reopened (stores kept open) when
+          // it must read earlier partitions.
+          for (const active of [...this.registry.all()]) if (!regroupKeptTask(active, this.taskContext)) await this.closeTask(active, true);
         } catch (error) {
           this.fail(error);
           return;
@@ -560,8 +578,35 @@ export class TaskManager {
       Date.now() - this.lastCommitAt >= this.options.commitIntervalMs ||
       this.commitWouldCatchUp() ||
       this.heldBytes > MAX_QUEUED_OUTPUT_BYTES
-    )
+    ) {
       await this.commitAll(epoch, false);
+      // Right after a commit: nothing pending in the stores.
+      await this.dropMovedKeys();
+    }
+  }
+
+  /**
+   * Kept tasks of a grown topic drop the keys that moved away, once they processed every record written to their
+   * stream inputs until MOVED_KEYS_GRACE_MS after the rebalance (records partitioned with the old counts).
+   */
+  private async dropMovedKeys(): Promise<void> {
+    for (const active of [...this.registry.all()]) {
+      const pending = active.movedKeys;
+      if (pending === undefined || active.restoration.restoring) continue;
+      if (pending.until === undefined) {
+        if (Date.now() - pending.since < (this.options.movedKeysGraceMs ?? MOVED_KEYS_GRACE_MS)) continue;
+        const until = new Map<TopicPartitionId, number>();
+        for (const input of active.task.inputPartitions) {
+          if (active.restoration.isTablePartition(input)) continue;
+          const { topic, partition } = parseTopicPartitionId(input);
+          until.set(input, (await this.options.cluster.fetchOffsetRanges(topic)).get(partition)?.end ?? 0);
+        }
+        pending.until = until;
+      }
+      if ([...pending.until].some(([tp, end]) => (active.task.position(tp) ?? 0) < end)) continue;
+      active.movedKeys = undefined;
+      await dropMovedKeys(active, this.taskContext);
+    }
   }
 
   /** Exactly-once: keeps a task's outputs for its next transaction (bounded: past the limit the cycle commits). */
@@ -904,8 +949,69 @@ export class TaskManager {
     return active;
   }
 
-  /** Restores every restoring task's table stores, in the background, with one ChangelogReader. */
+  /**
+   * Tasks whose topics grew first read their keys from earlier partitions (store-regrouping.ts), one partition after
+   * the other, in the background; then the assignment's restoration job runs.
+   */
   private startRestoration(epoch: number): void {
+    const regrouping = [...this.registry.all()].filter((active) => active.regroup !== undefined);
+    if (regrouping.length === 0) {
+      this.startOwnRestoration(epoch);
+      return;
+    }
+    const current: { reader?: ChangelogReader; stopped: boolean } = { stopped: false };
+    let done: Promise<void> = Promise.resolve();
+    const job = {
+      stop: async () => {
+        current.stopped = true;
+        await current.reader?.stop();
+        await done;
+      },
+    };
+    this.restoration = job;
+    const reader = (target: ChangelogTarget) =>
+      new ChangelogReader({
+        targets: [target],
+        readers: this.options.readers,
+        groupIdPrefix: `${this.options.topology.applicationId}-regroup`,
+      });
+    // stop() waits for the reads only (it runs inside the serial queue; the hand-over below queues on it).
+    done = (async () => {
+      for (const active of regrouping) {
+        const pending = active.regroup;
+        if (pending === undefined) continue;
+        const endOffset = async (tp: TopicPartitionId) => {
+          const { topic, partition } = parseTopicPartitionId(tp);
+          return (await this.options.cluster.fetchOffsetRanges(topic)).get(partition)?.end;
+        };
+        if (!(await runRegroup(pending, reader, current, endOffset))) {
+          current.stopped = true;
+          return;
+        }
+        active.regroup = undefined;
+      }
+    })();
+    done
+      .then(() =>
+        this.serial.run(async () => {
+          if (current.stopped || this.halted || epoch !== this.epoch || this.restoration !== job) return;
+          this.restoration = undefined;
+          for (const active of regrouping) {
+            if (!this.registry.has(active)) continue;
+            active.restoration.regrouped();
+            if (!active.restoration.restoring) this.resumeRestored(active);
+          }
+          this.startOwnRestoration(epoch);
+        }),
+      )
+      .catch((error: unknown) => {
+        if (this.restoration === job && !this.halted) this.fail(error);
+      });
+    done = done.catch(() => undefined);
+  }
+
+  /** Restores every restoring task's table stores, in the background, with one ChangelogReader. */
+  private startOwnRestoration(epoch: number): void {
     const tasks = [...this.registry.all()].filter((active) => active.restoration.restoring);
     const targets = tasks.flatMap((active) => active.restoration.targets());
     if (targets.length === 0) return;
@@ -948,5 +1054,8 @@ export class TaskManager {
     this.options.logger.info('task restored', { task: active.id });
   }
 }
+
+/** How long after a rebalance that changed partition counts other members may still flush records with the old ones. */
+const MOVED_KEYS_GRACE_MS = 5000;
 
 const noOriginals: FetchRecords = async () => new Map();
