@@ -22,7 +22,7 @@ import type { TopicPartition } from '../kafka/group-member.js';
 import { RestorationPlan } from './restoration-plan.js';
 import { describeRebuild, restoreRange } from './restore-range.js';
 import type { RestorationTracker } from './restoration-tracker.js';
-import { ancestorPartitions, historyWith } from './key-regrouping.js';
+import { ancestorPartitions, historyWith, regroupMarker } from './key-regrouping.js';
 import { ownKeysDecoder, prepareRegroup, type PendingRegroup, type RegroupedStore } from './store-regrouping.js';
 
 export interface ActiveTask {
@@ -98,6 +98,25 @@ function regroupedStoresOf(
       regroupable: spec.kind !== 'window',
     })),
   ];
+}
+
+/**
+ * Whether `store` of task `id`, in a copy that followed only the task's own partition (a standby), holds every key
+ * the task owns under today's counts: true when no earlier partition of its topic can hold keys of the task, or when
+ * the copy regrouped them (its checkpoints carry the marker). A copy that does not must not answer reads: a moved
+ * key would look absent.
+ */
+export function holdsAllItsKeys(
+  id: TaskId,
+  store: string,
+  checkpoints: ReadonlyMap<TopicPartitionId, number>,
+  context: Pick<TaskOpeningContext, 'topology' | 'partitions' | 'partitionHistory'>,
+): boolean {
+  const { subtopology, partition } = parseTaskId(id);
+  const regrouped = regroupedStoresOf(context.topology, subtopology, context).find((r) => r.name === store);
+  if (regrouped === undefined || !regrouped.regroupable || regrouped.history.length < 2) return true;
+  if (ancestorPartitions(partition, regrouped.history).length === 0) return true;
+  return checkpoints.has(regroupMarker(regrouped.topic, regrouped.history[regrouped.history.length - 1]));
 }
 
 /**

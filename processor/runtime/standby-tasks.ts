@@ -38,6 +38,11 @@ export interface StandbyTasksOptions {
   readonly logger: Logger;
   /** A dropped standby's stores are about to close (their checkpoints stay on disk: local-checkpoints.ts). */
   readonly onClosing?: (task: TaskId, stores: ReadonlyMap<string, KeyValueStore<unknown>>) => void;
+  /**
+   * Whether a standby store may answer stale reads: after its topic grew, a standby of a task that gets keys from
+   * earlier partitions follows only its own partition, so it lacks the moved keys (see holdsAllItsKeys). Default: yes.
+   */
+  readonly servesReads?: (task: TaskId, store: string, checkpoints: ReadonlyMap<TopicPartitionId, number>) => boolean;
 }
 
 /** One partition a standby follows, and the store it writes. */
@@ -119,6 +124,7 @@ export class StandbyTasks {
     const tp = this.followedStores.get(task)?.get(store);
     const kv = this.stores.get(task)?.get(store);
     if (tp === undefined || kv === undefined || !this.ends.has(tp)) return undefined;
+    if (this.options.servesReads?.(task, store, kv.checkpoints()) === false) return undefined;
     const lagRecords = Math.max(0, (this.ends.get(tp) ?? 0) - (kv.checkpoints().get(tp) ?? 0));
     return { store: kv.readOnly(), lagRecords };
   }

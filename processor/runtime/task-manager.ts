@@ -72,6 +72,7 @@ import { TaskRegistry, type TaskRegistryView } from './task-registry.js';
 import {
   closeActiveTask,
   dropMovedKeys,
+  holdsAllItsKeys,
   openActiveTask,
   regroupKeptTask,
   type ActiveTask,
@@ -267,6 +268,7 @@ export class TaskManager {
           metrics: options.metrics,
           logger: options.logger,
           onClosing: (id, stores) => this.checkpoints.note(id, stores),
+          servesReads: (id, store, checkpoints) => holdsAllItsKeys(id, store, checkpoints, this.taskContext),
         })
       : undefined;
     this.member = options.member({
