@@ -3,7 +3,9 @@
  *
  *   0x00 'format'            -> format marker (utf8 FORMAT_MARKER), written when the store is created
  *   0x00 'ckpt:' <tp id>     -> checkpoint (next offset, ascii decimal) for one source topic-partition
+ *   0x00 'meta:' <name>      -> a meta entry (utf8), e.g. a global table's versioning mode
  *   0x01 <user key bytes>    -> value (value-codec.ts: msgpack, or JSON text)
+ *   0x02 <user key bytes>    -> the key's record version (record-version.ts), only for versioned writes
  *
  * A plain prefix byte (rather than abstract-level sublevels) keeps keys raw buffers end to end, lets data and
  * checkpoints share one native batch without sublevel transcoding, and makes the data range a single key interval.
@@ -26,8 +28,25 @@ export const CHECKPOINT_KEY_PREFIX = Buffer.from([META_NAMESPACE, ...Buffer.from
 /** Smallest key after every checkpoint key (':' + 1 = ';'). */
 export const CHECKPOINT_KEY_END = Buffer.from([META_NAMESPACE, ...Buffer.from('ckpt;', 'utf8')]);
 
+export const META_KEY_PREFIX = Buffer.from([META_NAMESPACE, ...Buffer.from('meta:', 'utf8')]);
+export const META_KEY_END = Buffer.from([META_NAMESPACE, ...Buffer.from('meta;', 'utf8')]);
+
+export function metaKey(name: string): Buffer {
+  return Buffer.concat([META_KEY_PREFIX, Buffer.from(name, 'utf8')]);
+}
+
 export const DATA_START = Buffer.from([DATA_NAMESPACE]);
 export const DATA_END = Buffer.from([DATA_NAMESPACE + 1]);
+export const VERSION_NAMESPACE = 0x02;
+export const VERSION_START = Buffer.from([VERSION_NAMESPACE]);
+export const VERSION_END = Buffer.from([VERSION_NAMESPACE + 1]);
+
+export function versionKey(key: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(key.length + 1);
+  out[0] = VERSION_NAMESPACE;
+  out.set(key, 1);
+  return out;
+}
 
 export function dataKey(key: Uint8Array): Buffer {
   const out = Buffer.allocUnsafe(key.length + 1);

@@ -12,15 +12,31 @@ import {
   DATA_START,
   FORMAT_KEY,
   FORMAT_MARKER,
+  META_KEY_END,
+  META_KEY_PREFIX,
   READABLE_OLD_FORMAT_MARKERS,
+  VERSION_END,
+  VERSION_START,
   checkpointKey,
   dataKey,
   isEmptyRange,
+  metaKey,
   storedRange,
   topicPartitionOfCheckpointKey,
   userKey,
+  versionKey,
 } from './key-layout.js';
-import type { Checkpoints, KeyInterval, KeyValueStore, RangeOptions, ReadOnlyKeyValueStore, StoreEntry, StoreWrite } from './types.js';
+import { decodeVersion, encodeVersion, type StoredVersion } from './record-version.js';
+import type {
+  Checkpoints,
+  StoreMeta,
+  KeyInterval,
+  KeyValueStore,
+  RangeOptions,
+  ReadOnlyKeyValueStore,
+  StoreEntry,
+  StoreWrite,
+} from './types.js';
 import { decodeValue, encodeStoreValue } from './value-codec.js';
 
 /** LevelDB tuning knobs passed through to classic-level (see README for the restore measurements behind the defaults). */
@@ -71,15 +87,17 @@ export class LevelKeyValueStore<V = unknown> implements KeyValueStore<V> {
   readonly location: string;
   readonly #db: LevelDb;
   #checkpoints: Map<TopicPartitionId, number>;
+  readonly #meta: Map<string, string>;
   #closed = false;
   #readOnlyView: ReadOnlyKeyValueStore<V> | undefined;
 
-  private constructor(options: LevelStoreOptions, db: LevelDb, checkpoints: Map<TopicPartitionId, number>) {
+  private constructor(options: LevelStoreOptions, db: LevelDb, checkpoints: Map<TopicPartitionId, number>, meta: Map<string, string>) {
     this.name = options.name;
     this.partition = options.partition;
     this.location = options.location;
     this.#db = db;
     this.#checkpoints = checkpoints;
+    this.#meta = meta;
   }
 
   /**
@@ -110,7 +128,11 @@ export class LevelKeyValueStore<V = unknown> implements KeyValueStore<V> {
     try {
       await ensureFormatMarker(db, options.location);
       const checkpoints = await readCheckpoints(db, options.location);
-      return new LevelKeyValueStore<V>(options, db, checkpoints);
+      const meta = new Map<string, string>();
+      for await (const [key, value] of db.iterator({ gte: META_KEY_PREFIX, lt: META_KEY_END })) {
+        meta.set(key.subarray(META_KEY_PREFIX.length).toString('utf8'), value.toString('utf8'));
+      }
+      return new LevelKeyValueStore<V>(options, db, checkpoints, meta);
     } catch (error) {
       await db.close().catch(() => {});
       if (error instanceof StoreCorruptedError) throw error;
@@ -193,7 +215,7 @@ export class LevelKeyValueStore<V = unknown> implements KeyValueStore<V> {
     return Math.max(counted, Math.round((total / sample) * counted));
   }
 
-  async write(writes: readonly StoreWrite<V>[], checkpoints?: Checkpoints): Promise<void> {
+  async write(writes: readonly StoreWrite<V>[], checkpoints?: Checkpoints, meta?: StoreMeta): Promise<void> {
     this.#assertOpen();
     let from = 0;
     for (let i = writes.length - 1; i >= 0; i--) {
@@ -201,6 +223,7 @@ export class LevelKeyValueStore<V = unknown> implements KeyValueStore<V> {
         from = i + 1;
         // LevelDB has no range delete inside a batch: clear first (the checkpoint stays behind until the batch below).
         await this.#db.clear({ gte: DATA_START, lt: DATA_END });
+        await this.#db.clear({ gte: VERSION_START, lt: VERSION_END });
         break;
       }
     }
@@ -209,8 +232,12 @@ export class LevelKeyValueStore<V = unknown> implements KeyValueStore<V> {
         const w = writes[i];
         if (w.type === 'put') batch.put(dataKey(w.key), encodeStoreValue(this.name, w.value));
         else if (w.type === 'delete') batch.del(dataKey(w.key));
+        if (w.type !== 'clear' && w.version !== undefined)
+          batch.put(versionKey(w.key), encodeVersion({ ...w.version, deleted: w.type === 'delete' }));
       }
+      if (meta !== undefined) for (const [name, value] of meta) batch.put(metaKey(name), Buffer.from(value, 'utf8'));
     }, checkpoints);
+    if (meta !== undefined) for (const [name, value] of meta) this.#meta.set(name, value);
   }
 
   /**
@@ -284,8 +311,19 @@ export class LevelKeyValueStore<V = unknown> implements KeyValueStore<V> {
     await this.#db.clear({ gte: dataKey(range.gte), lt: dataKey(range.lt) });
   }
 
+  async getVersions(keys: readonly Uint8Array[]): Promise<(StoredVersion | undefined)[]> {
+    this.#assertOpen();
+    if (keys.length === 0) return [];
+    const values = await this.#db.getMany(keys.map(versionKey));
+    return values.map((bytes) => (bytes === undefined ? undefined : decodeVersion(bytes)));
+  }
+
   checkpoints(): Checkpoints {
     return new Map(this.#checkpoints);
+  }
+
+  meta(name: string): string | undefined {
+    return this.#meta.get(name);
   }
 
   /** A frozen object with only the read methods: a caller holding it has no write method to call. */

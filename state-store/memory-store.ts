@@ -5,7 +5,17 @@
  */
 import { StoreClosedError } from '../errors.js';
 import type { TopicPartitionId } from '../common/records.js';
-import type { Checkpoints, KeyInterval, KeyValueStore, RangeOptions, ReadOnlyKeyValueStore, StoreEntry, StoreWrite } from './types.js';
+import type { StoredVersion } from './record-version.js';
+import type {
+  Checkpoints,
+  StoreMeta,
+  KeyInterval,
+  KeyValueStore,
+  RangeOptions,
+  ReadOnlyKeyValueStore,
+  StoreEntry,
+  StoreWrite,
+} from './types.js';
 import { prefixUpperBound } from './key-layout.js';
 import { decodeValue, encodeStoreValue } from './value-codec.js';
 
@@ -16,6 +26,9 @@ export class MemoryKeyValueStore<V = unknown> implements KeyValueStore<V> {
   private readonly keys: Buffer[] = [];
   private readonly encoded = new Map<string, Buffer>();
   private savedCheckpoints: Checkpoints = new Map();
+  private readonly savedMeta = new Map<string, string>();
+  /** Versions of versioned writes, by key hex. */
+  private readonly versions = new Map<string, StoredVersion>();
   private closed = false;
 
   constructor(name: string, partition: number | 'global') {
@@ -63,7 +76,7 @@ export class MemoryKeyValueStore<V = unknown> implements KeyValueStore<V> {
     return this.keys.length;
   }
 
-  async write(writes: readonly StoreWrite<V>[], checkpoints?: Checkpoints): Promise<void> {
+  async write(writes: readonly StoreWrite<V>[], checkpoints?: Checkpoints, meta?: StoreMeta): Promise<void> {
     this.assertOpen();
     // Encode everything before mutating, so an unencodable value leaves the store untouched (atomicity).
     const lastClear = writes.findLastIndex((w) => w.type === 'clear');
@@ -78,6 +91,11 @@ export class MemoryKeyValueStore<V = unknown> implements KeyValueStore<V> {
     if (lastClear >= 0) {
       this.keys.length = 0;
       this.encoded.clear();
+      this.versions.clear();
+    }
+    for (const w of writes.slice(lastClear + 1)) {
+      if (w.type !== 'clear' && w.version !== undefined)
+        this.versions.set(Buffer.from(w.key).toString('hex'), { ...w.version, deleted: w.type === 'delete' });
     }
     for (const { key, bytes } of prepared) {
       if (bytes === undefined) this.remove(key);
@@ -88,6 +106,7 @@ export class MemoryKeyValueStore<V = unknown> implements KeyValueStore<V> {
       for (const [tp, offset] of checkpoints) merged.set(tp, offset);
       this.savedCheckpoints = merged;
     }
+    if (meta) for (const [name, value] of meta) this.savedMeta.set(name, value);
   }
 
   put(key: Uint8Array, value: V): Promise<void> {
@@ -106,8 +125,17 @@ export class MemoryKeyValueStore<V = unknown> implements KeyValueStore<V> {
     for (const key of this.keys.splice(start, end - start)) this.encoded.delete(key.toString('hex'));
   }
 
+  async getVersions(keys: readonly Uint8Array[]): Promise<(StoredVersion | undefined)[]> {
+    this.assertOpen();
+    return keys.map((key) => this.versions.get(Buffer.from(key).toString('hex')));
+  }
+
   checkpoints(): Checkpoints {
     return new Map(this.savedCheckpoints);
+  }
+
+  meta(name: string): string | undefined {
+    return this.savedMeta.get(name);
   }
 
   readOnly(): ReadOnlyKeyValueStore<V> {

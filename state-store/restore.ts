@@ -5,7 +5,9 @@
  */
 import { RestoreDecodeError } from '../errors.js';
 import { topicPartitionId, type ConsumedRecord, type TopicPartitionId } from '../common/records.js';
-import type { Checkpoints, KeyValueStore, StoreWrite } from './types.js';
+import type { Checkpoints, KeyValueStore, StoreMeta, StoreWrite } from './types.js';
+import { replaces, VersionsNeeded, type RecordVersion } from './record-version.js';
+import { FreshVersions } from './fresh-versions.js';
 
 export type DecodeErrorDecision = 'skip' | 'fail';
 
@@ -61,6 +63,18 @@ export interface RestoreOptions<V> {
   readonly progressIntervalMs?: number;
   /** Maximum source records per store write. Default 2,000 (see README for the measurements). */
   readonly batchSize?: number;
+  /**
+   * Keep each key's record version and apply a record only when it is newer than the stored one (record-version.ts:
+   * a table whose keys' records may sit in several partitions, read in any order). Default false: offset order.
+   */
+  readonly versioned?: boolean;
+  /**
+   * Without `versioned`: a record for which this answers true stops restoration with `VersionsNeeded` (after the
+   * write in flight settled), e.g. a record the default partitioner would not have put in its partition.
+   */
+  readonly needsVersions?: (record: ConsumedRecord) => boolean;
+  /** Meta entries written with the first store write (in its atomic batch). */
+  readonly meta?: StoreMeta;
 }
 
 export interface RestoreResult {
@@ -88,7 +102,11 @@ class PendingWrite<V> {
   /** By latin1 key bytes (a clear, first, under CLEAR_SLOT). */
   readonly writes = new Map<string, StoreWrite<V>>();
   readonly checkpoints = new Map<TopicPartitionId, number>();
+  /** Versioned writes certainly newer than the stored version of their key (fresh-versions.ts). */
+  readonly unread = new Set<StoreWrite<V>>();
   records = 0;
+
+  constructor(private readonly versioned: boolean) {}
 
   add(tp: TopicPartitionId, offset: number, write: StoreWrite<V> | null): void {
     // latin1 maps each byte to one char: a cheap, collision-free map key for raw key bytes.
@@ -98,7 +116,11 @@ class PendingWrite<V> {
       this.writes.set(CLEAR_SLOT, write);
     } else if (write !== null) {
       const key = Buffer.isBuffer(write.key) ? write.key : Buffer.from(write.key.buffer, write.key.byteOffset, write.key.byteLength);
-      this.writes.set(key.toString('latin1'), write);
+      const slot = key.toString('latin1');
+      const buffered = this.versioned ? this.writes.get(slot) : undefined;
+      // Versioned: the newest record of the key in this batch, whatever the order partitions were read in.
+      if (buffered === undefined || buffered.type === 'clear' || write.version === undefined || replaces(write.version, buffered.version))
+        this.writes.set(slot, write);
     }
     this.checkpoints.set(tp, offset + 1);
     this.records++;
@@ -107,6 +129,52 @@ class PendingWrite<V> {
   isEmpty(): boolean {
     return this.records === 0 && this.checkpoints.size === 0;
   }
+}
+
+/**
+ * The writes whose version is newer than the one the store holds for their key (one `getVersions` round trip);
+ * writes `unread` says are certainly newer (fresh-versions.ts) skip the read.
+ */
+export async function newerThanStored<V>(
+  store: KeyValueStore<V>,
+  writes: readonly StoreWrite<V>[],
+  unread?: ReadonlySet<StoreWrite<V>>,
+): Promise<StoreWrite<V>[]> {
+  // After a clear (a truncated database table) nothing stored is older: every write applies.
+  if (writes.some((w) => w.type === 'clear')) return [...writes];
+  const keyed: (StoreWrite<V> & { key: Uint8Array; version: RecordVersion })[] = [];
+  for (const w of writes) {
+    if (w.type === 'clear' || w.version === undefined || unread?.has(w) === true) continue;
+    keyed.push(w as StoreWrite<V> & { key: Uint8Array; version: RecordVersion });
+  }
+  if (keyed.length === 0) return [...writes];
+  const stored = await store.getVersions(keyed.map((w) => w.key));
+  const stale = new Set<StoreWrite<V>>(keyed.filter((w, i) => !replaces(w.version, stored[i])));
+  return stale.size === 0 ? [...writes] : writes.filter((w) => !stale.has(w));
+}
+
+/**
+ * The versioned writes that apply, in order: each one only when newer than the key's version so far (stored, then
+ * the batch's earlier writes), so every applied write is a real change (what a change feed publishes). Unversioned
+ * writes and batches with a clear are kept as they are.
+ */
+export async function applicableWrites<V>(store: KeyValueStore<V>, writes: readonly StoreWrite<V>[]): Promise<StoreWrite<V>[]> {
+  if (writes.some((w) => w.type === 'clear')) return [...writes];
+  const versioned = writes.filter((w) => w.type !== 'clear' && w.version !== undefined) as (StoreWrite<V> & { key: Uint8Array })[];
+  if (versioned.length === 0) return [...writes];
+  const slots = versioned.map((w) => Buffer.from(w.key.buffer, w.key.byteOffset, w.key.byteLength).toString('latin1'));
+  const unique = [...new Set(slots)];
+  const keyOf = new Map(versioned.map((w, i) => [slots[i], w.key]));
+  const stored = await store.getVersions(unique.map((slot) => keyOf.get(slot) as Uint8Array));
+  const current = new Map<string, RecordVersion | undefined>(unique.map((slot, i) => [slot, stored[i]]));
+  const slotOf = new Map<StoreWrite<V>, string>(versioned.map((w, i) => [w, slots[i]]));
+  return writes.filter((w) => {
+    const slot = slotOf.get(w);
+    if (slot === undefined || w.type === 'clear' || w.version === undefined) return true;
+    if (!replaces(w.version, current.get(slot))) return false;
+    current.set(slot, w.version);
+    return true;
+  });
 }
 
 export async function restoreStore<V>(options: RestoreOptions<V>): Promise<RestoreResult> {
@@ -123,7 +191,16 @@ export async function restoreStore<V>(options: RestoreOptions<V>): Promise<Resto
   let restored = 0;
   let decodeErrorsSkipped = 0;
   let lastProgressAt = startedAt;
-  let pending = new PendingWrite<V>();
+  const versioned = options.versioned === true;
+  const needsVersions = versioned ? undefined : options.needsVersions;
+  // A store without checkpoints was never written by a restore or an updater: every version it will hold comes from
+  // this restore, so most records can skip reading their key's version (fresh-versions.ts).
+  const fresh =
+    versioned && initial.size === 0
+      ? new FreshVersions(new Map([...endOffsets].map(([tp, end]) => [tp, Math.max(0, end - (positions.get(tp) ?? 0))])))
+      : undefined;
+  let meta = options.meta;
+  let pending = new PendingWrite<V>(versioned);
   // One write in flight while the next chunk is decoded; its failure is rethrown at the next sync point.
   let inflight: Promise<void> | undefined;
   let inflightError: { error: unknown } | undefined;
@@ -155,15 +232,19 @@ export async function restoreStore<V>(options: RestoreOptions<V>): Promise<Resto
     await settleInflight();
     if (pending.isEmpty()) return;
     const batch = pending;
-    pending = new PendingWrite<V>();
-    inflight = store.write([...batch.writes.values()], batch.checkpoints).then(
-      () => {
-        restored += batch.records;
-      },
-      (error: unknown) => {
-        inflightError = { error };
-      },
-    );
+    pending = new PendingWrite<V>(versioned);
+    const batchMeta = meta;
+    meta = undefined;
+    inflight = (versioned ? newerThanStored(store, [...batch.writes.values()], batch.unread) : Promise.resolve([...batch.writes.values()]))
+      .then((writes) => store.write(writes, batch.checkpoints, batchMeta))
+      .then(
+        () => {
+          restored += batch.records;
+        },
+        (error: unknown) => {
+          inflightError = { error };
+        },
+      );
     if (onProgress !== undefined && performance.now() - lastProgressAt >= progressIntervalMs) {
       lastProgressAt = performance.now();
       onProgress(progress());
@@ -185,6 +266,10 @@ export async function restoreStore<V>(options: RestoreOptions<V>): Promise<Resto
         }
         const position = positions.get(tp);
         if (position === undefined || record.offset < position) continue; // not restored here, or already applied
+        if (needsVersions?.(record) === true) {
+          await settleInflight();
+          throw new VersionsNeeded(record);
+        }
         let write: StoreWrite<V> | null;
         if (record.value === null && record.key !== null && options.decodeTombstones !== true) {
           write = { type: 'delete', key: record.key };
@@ -202,6 +287,10 @@ export async function restoreStore<V>(options: RestoreOptions<V>): Promise<Resto
             decodeErrorsSkipped++;
             write = null;
           }
+        }
+        if (versioned && write !== null && write.type !== 'clear') {
+          write = { ...write, version: { timestamp: record.timestamp, partition: record.partition, offset: record.offset } };
+          if (fresh !== undefined && !fresh.needsRead(tp, write.key, record.timestamp)) pending.unread.add(write);
         }
         pending.add(tp, record.offset, write);
         positions.set(tp, record.offset + 1);

@@ -7,13 +7,25 @@
  * mutable: what you read back is a decoded copy).
  */
 import type { TopicPartitionId } from '../common/records.js';
+import type { RecordVersion, StoredVersion } from './record-version.js';
 
 /** Next offset to read per source topic-partition, stored atomically with the data it describes. */
 export type Checkpoints = ReadonlyMap<TopicPartitionId, number>;
 
-/** A write to one key. */
+/**
+ * Small named entries stored beside the checkpoints, in the same atomic batch as a write (a global table's versioning
+ * mode, global-table-mode.ts). Kept across `clear`; gone with the store directory.
+ */
+export type StoreMeta = ReadonlyMap<string, string>;
+
+/**
+ * A write to one key. With `version` (tables whose topic may have grown, record-version.ts) the store also keeps the
+ * key's version, a delete as a tombstone marker that reads never see; callers apply a write only when it is newer
+ * than `getVersions` says.
+ */
 export type KeyedWrite<V> =
-  { readonly type: 'put'; readonly key: Uint8Array; readonly value: V } | { readonly type: 'delete'; readonly key: Uint8Array };
+  | { readonly type: 'put'; readonly key: Uint8Array; readonly value: V; readonly version?: RecordVersion }
+  | { readonly type: 'delete'; readonly key: Uint8Array; readonly version?: RecordVersion };
 
 /**
  * Removes every entry written before it (a database table was truncated; global table stores only). The writes after
@@ -65,9 +77,9 @@ export interface ReadOnlyKeyValueStore<V = unknown> {
 export interface KeyValueStore<V = unknown> extends ReadOnlyKeyValueStore<V> {
   /**
    * Applies `writes` and `checkpoints` in ONE atomic batch: after a crash either both are on disk or neither.
-   * This is the checkpoint invariant the runtime relies on.
+   * This is the checkpoint invariant the runtime relies on. `meta` entries land in the same batch.
    */
-  write(writes: readonly StoreWrite<V>[], checkpoints?: Checkpoints): Promise<void>;
+  write(writes: readonly StoreWrite<V>[], checkpoints?: Checkpoints, meta?: StoreMeta): Promise<void>;
   put(key: Uint8Array, value: V): Promise<void>;
   delete(key: Uint8Array): Promise<void>;
   /**
@@ -76,8 +88,12 @@ export interface KeyValueStore<V = unknown> extends ReadOnlyKeyValueStore<V> {
    * crash (expired windows, which reads clip anyway). LevelDB has no range tombstone: it clears the range natively.
    */
   deleteRange(range: KeyInterval): Promise<void>;
+  /** The versions stored with versioned writes (undefined: none), aligned with `keys`. A `clear` removes them too. */
+  getVersions(keys: readonly Uint8Array[]): Promise<(StoredVersion | undefined)[]>;
   /** Checkpoints as of the last successful `write` (read at open, then kept in memory). */
   checkpoints(): Checkpoints;
+  /** A meta entry as of the last successful `write` (read at open, then kept in memory). */
+  meta(name: string): string | undefined;
   readOnly(): ReadOnlyKeyValueStore<V>;
   close(): Promise<void>;
 }

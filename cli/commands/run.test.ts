@@ -26,6 +26,33 @@ describe('readRunSettings', () => {
     });
   });
 
+  it('passes the warm-up flags on with their defaults, and refuses bad values', () => {
+    const defaults = readRunSettings(['app.ts', '--brokers', 'k:1'], {});
+    if (defaults === 'help') throw new Error('unexpected help');
+    // The library's defaults apply: nothing passed.
+    expect(defaults.options).not.toHaveProperty('maxWarmupReplicas');
+    const settings = readRunSettings(
+      [
+        'app.ts',
+        '--brokers',
+        'k:1',
+        '--max-warmup-replicas',
+        '0',
+        '--acceptable-recovery-lag',
+        '5',
+        '--probing-rebalance-interval-ms',
+        '2000',
+      ],
+      {},
+    );
+    if (settings === 'help') throw new Error('unexpected help');
+    expect(settings.options).toMatchObject({ maxWarmupReplicas: 0, acceptableRecoveryLag: 5, probingRebalanceIntervalMs: 2000 });
+    expect(() => readRunSettings(['app.ts', '--brokers', 'k:1', '--max-warmup-replicas', '-1'], {})).toThrow(/--max-warmup-replicas/);
+    expect(() => readRunSettings(['app.ts', '--brokers', 'k:1', '--probing-rebalance-interval-ms', '0'], {})).toThrow(
+      /--probing-rebalance-interval-ms/,
+    );
+  });
+
   it('passes --num-standby-replicas on, and refuses a negative count', () => {
     const settings = readRunSettings(['app.ts', '--brokers', 'k:1', '--num-standby-replicas', '1'], {});
     if (settings === 'help') throw new Error('unexpected help');

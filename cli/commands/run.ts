@@ -90,6 +90,27 @@ const SETTINGS: readonly SettingSpec[] = [
     description: 'Standby replicas per task on other instances (same on every instance)',
     defaultText: '0',
   },
+  {
+    flag: 'max-warmup-replicas',
+    type: 'string',
+    placeholder: '<n>',
+    description: 'Warm-up replicas in the group at once before a stateful task moves; 0 moves tasks at once',
+    defaultText: '2',
+  },
+  {
+    flag: 'acceptable-recovery-lag',
+    type: 'string',
+    placeholder: '<records>',
+    description: 'Records an instance may be behind on a task and count as caught up (warm-ups)',
+    defaultText: '10000',
+  },
+  {
+    flag: 'probing-rebalance-interval-ms',
+    type: 'string',
+    placeholder: '<ms>',
+    description: 'How often a rebalance is asked for while warm-ups exist',
+    defaultText: '60000',
+  },
   { flag: 'dlq-topic', type: 'string', placeholder: '<topic>', description: 'Dead-letter topic', defaultText: '<application-id>-dlq' },
   { flag: 'log-level', type: 'string', placeholder: '<debug|info|warn|error>', description: 'Lowest level logged', defaultText: 'info' },
   {
@@ -159,6 +180,9 @@ export function readRunSettings(argv: readonly string[], env: NodeJS.ProcessEnv)
   );
   const sessionTimeoutMs = line.integer('session-timeout-ms', { min: 1000, max: 3_600_000 }, 30_000);
   const numStandbyReplicas = line.integer('num-standby-replicas', { min: 0, max: 10 }, 0);
+  const maxWarmupReplicas = line.integer('max-warmup-replicas', { min: 0, max: 1000 }, 2);
+  const acceptableRecoveryLag = line.integer('acceptable-recovery-lag', { min: 0, max: Number.MAX_SAFE_INTEGER }, 10_000);
+  const probingRebalanceIntervalMs = line.integer('probing-rebalance-interval-ms', { min: 1, max: 86_400_000 }, 60_000);
   const dlqTopic = line.string('dlq-topic');
   const logLevel = line.oneOf('log-level', LOG_LEVELS, 'info');
   const logFormat = line.string('log-format') === undefined ? undefined : line.oneOf('log-format', LOG_FORMATS, 'text');
@@ -179,6 +203,10 @@ export function readRunSettings(argv: readonly string[], env: NodeJS.ProcessEnv)
       commitIntervalMs,
       sessionTimeoutMs,
       ...(numStandbyReplicas > 0 ? { numStandbyReplicas } : {}),
+      // Only when they differ from the library's defaults (the same values), like the flags above.
+      ...(maxWarmupReplicas !== 2 ? { maxWarmupReplicas } : {}),
+      ...(acceptableRecoveryLag !== 10_000 ? { acceptableRecoveryLag } : {}),
+      ...(probingRebalanceIntervalMs !== 60_000 ? { probingRebalanceIntervalMs } : {}),
       ...(dlqTopic ? { dlqTopic } : {}),
     },
   };

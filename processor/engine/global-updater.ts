@@ -19,6 +19,8 @@ import type { Topology } from '../../topology/topology.js';
 import type { GlobalTableSpec } from '../../topology/specs.js';
 import type { Logger } from '../../common/logger.js';
 import type { KeyValueStore, StoreWrite } from '../../state-store/types.js';
+import { applicableWrites } from '../../state-store/restore.js';
+import { misplacedMessage, type GlobalTableModes } from './global-table-mode.js';
 import { topicPartitionId, type ConsumedRecord, type ProducedRecord, type TopicPartitionId } from '../../common/records.js';
 import { resolveErrorPolicy, type ErrorPolicy, type ResolvedErrorPolicy } from './error-policy.js';
 import { deadLetterRecord, errorClassName, errorMessageOf } from '../../common/dead-letters.js';
@@ -38,12 +40,25 @@ export interface GlobalTableUpdaterOptions {
    * reads (one instance, e.g. the test driver); the runtime says never (see the module comment).
    */
   readonly writesDeadLetters?: (topic: string) => boolean;
+  /**
+   * Per table: blind writes (fast) or record versions (global-table-mode.ts); a fast table meeting a misplaced record
+   * switches to versioned in place. Default: every table fast, never switching (one instance, e.g. the test driver).
+   */
+  readonly modes?: GlobalTableModes;
 }
 
 export interface GlobalBatch {
   readonly deadLetters: readonly ProducedRecord[];
-  /** @internal store name → writes and checkpoints */
-  readonly writes: ReadonlyMap<string, { writes: StoreWrite<unknown>[]; checkpoints: Map<TopicPartitionId, number> }>;
+  /** @internal store name → writes, checkpoints and the record behind each write */
+  readonly writes: ReadonlyMap<string, PendingGlobalWrites>;
+}
+
+/** @internal */
+export interface PendingGlobalWrites {
+  writes: StoreWrite<unknown>[];
+  checkpoints: Map<TopicPartitionId, number>;
+  /** Versioned tables only: the record behind each write (records whose write loses change nothing). */
+  sources: Map<StoreWrite<unknown>, ConsumedRecord> | undefined;
 }
 
 export class GlobalTableUpdater {
@@ -54,11 +69,13 @@ export class GlobalTableUpdater {
   private readonly logger: Logger | undefined;
   private readonly applicationId: string;
   private readonly writesDeadLetters: (topic: string) => boolean;
+  private readonly modes: GlobalTableModes | undefined;
 
   constructor(options: GlobalTableUpdaterOptions) {
     this.metrics = options.metrics ?? new EngineMetrics();
     this.logger = options.logger;
     this.applicationId = options.topology.applicationId;
+    this.modes = options.modes;
     const { topology } = options;
     this.writesDeadLetters =
       options.writesDeadLetters ?? ((topic) => !topology.subtopologies.some((sub) => sub.sourceTopics.includes(topic)));
@@ -77,15 +94,19 @@ export class GlobalTableUpdater {
    */
   prepare(records: readonly ConsumedRecord[]): GlobalBatch {
     const deadLetters: ProducedRecord[] = [];
-    const writes = new Map<string, { writes: StoreWrite<unknown>[]; checkpoints: Map<TopicPartitionId, number> }>();
+    const writes = new Map<string, PendingGlobalWrites>();
+    const versioned = this.versionedStores(records);
     for (const record of records) {
       const tables = this.tables.get(record.topic);
       if (!tables) throw new MissingStoreError(`<global table for topic ${record.topic}>`, 'GlobalTableUpdater');
       this.metrics.recordProcessed(record.topic);
       let settled = false;
       for (const { spec, policy } of tables) {
-        const pending = writes.get(spec.store) ?? { writes: [], checkpoints: new Map<TopicPartitionId, number>() };
-        writes.set(spec.store, pending);
+        let pending = writes.get(spec.store);
+        if (pending === undefined) {
+          pending = { writes: [], checkpoints: new Map(), sources: versioned.has(spec.store) ? new Map() : undefined };
+          writes.set(spec.store, pending);
+        }
         pending.checkpoints.set(topicPartitionId(record.topic, record.partition), record.offset + 1);
         let write: StoreWrite<unknown> | null;
         try {
@@ -97,12 +118,33 @@ export class GlobalTableUpdater {
           continue;
         }
         if (write === null) continue;
+        if (pending.sources !== undefined && write.type !== 'clear') {
+          // A key's records may sit in several partitions (state-store/record-version.ts).
+          write = { ...write, version: { timestamp: record.timestamp, partition: record.partition, offset: record.offset } };
+          pending.sources.set(write, record);
+        }
         pending.writes.push(write);
         if (write.type === 'put') this.metrics.tablePuts++;
         else if (write.type === 'delete') this.metrics.tableDeletes++;
       }
     }
     return { deadLetters, writes };
+  }
+
+  /** The stores this batch writes with versions; a fast table meeting a misplaced record switches here, for good. */
+  private versionedStores(records: readonly ConsumedRecord[]): ReadonlySet<string> {
+    const versioned = new Set<string>();
+    const modes = this.modes;
+    if (modes === undefined) return versioned;
+    for (const tables of this.tables.values()) {
+      for (const { spec } of tables) {
+        const misplaced = modes.firstMisplaced(spec.store, records);
+        if (misplaced !== undefined)
+          modes.switchToVersioned(spec.store, misplacedMessage(spec.store, misplaced, modes.partitionCount(spec.topic)));
+        if (modes.isVersioned(spec.store)) versioned.add(spec.store);
+      }
+    }
+    return versioned;
   }
 
   private badRecord(
@@ -138,12 +180,33 @@ export class GlobalTableUpdater {
     });
   }
 
-  /** Writes a prepared batch: one atomic write (data + checkpoints) per global store. */
-  async write(batch: GlobalBatch): Promise<void> {
+  /**
+   * Writes a prepared batch: one atomic write (data + checkpoints, and the table's mode when it changed) per global
+   * store. A versioned table applies each key's write only when newer than the key's version so far (a moved key's
+   * older record read later changes nothing). Returns the records whose write lost on a versioned table (they changed
+   * nothing: the change feed leaves them out); empty when every write applied.
+   */
+  async write(batch: GlobalBatch): Promise<ReadonlySet<ConsumedRecord>> {
     const byName = new Map<string, KeyValueStore<unknown>>();
     for (const tables of this.tables.values()) for (const t of tables) byName.set(t.spec.store, t.store);
+    const lost = new Set<ConsumedRecord>();
     await Promise.all(
-      [...batch.writes].map(([name, { writes, checkpoints }]) => (byName.get(name) as KeyValueStore<unknown>).write(writes, checkpoints)),
+      [...batch.writes].map(async ([name, { writes, checkpoints, sources }]) => {
+        const store = byName.get(name) as KeyValueStore<unknown>;
+        const meta = this.modes?.pendingMeta(name);
+        if (sources === undefined) {
+          await store.write(writes, checkpoints, meta);
+        } else {
+          const kept = await applicableWrites(store, writes);
+          if (kept.length < writes.length) {
+            const keptSet = new Set(kept);
+            for (const write of writes) if (!keptSet.has(write)) lost.add(sources.get(write) as ConsumedRecord);
+          }
+          await store.write(kept, checkpoints, meta);
+        }
+        if (meta !== undefined) this.modes?.persisted(name, meta);
+      }),
     );
+    return lost;
   }
 }

@@ -28,6 +28,8 @@ export interface TaskSpec {
   readonly subtopology: number;
   readonly topics: readonly string[];
   readonly partitions: number;
+  /** Its tasks keep state a standby or warm-up replica can follow (table or changelogged stores). Default false. */
+  readonly stateful?: boolean;
 }
 
 export interface AssignorMember {

@@ -22,6 +22,9 @@
  * - The coordinator's REBALANCE_IN_PROGRESS / ILLEGAL_GENERATION / UNKNOWN_MEMBER_ID on a commit or heartbeat become
  *   StaleAssignmentError.
  */
+// Before kafkajs loads: its read_committed filter is replaced (see the file).
+import './aborted-transactions.js';
+import kafkajs from 'kafkajs';
 import type {
   Consumer,
   ConsumerCommitOffsetsEvent,
@@ -40,6 +43,7 @@ import {
 } from '../../errors.js';
 import { parseTopicPartitionId, topicPartitionId, type TopicPartitionId } from '../../common/records.js';
 import type { TaskSpec } from './assignor.js';
+import type { TaskLogOffsets, WarmupOptions } from './warmup-assignor.js';
 import type { GroupMap } from './group-protocol.js';
 import type { Logger } from '../../common/logger.js';
 import type { KafkaClient } from './client.js';
@@ -49,6 +53,9 @@ import type { BatchContext, GroupAssignment, GroupMember, GroupMemberHandlers, M
 import { PreviousIncarnation } from './previous-incarnation.js';
 
 export { TRIBUTARY_ASSIGNOR_NAME } from './group-protocol.js';
+
+// kafkajs spreads its error classes into module.exports, which Node's ESM named-export detection cannot see.
+const { KafkaJSProtocolError } = kafkajs;
 
 export type GroupConsumerStatus = 'created' | 'joining' | 'rebalancing' | 'stable' | 'stopped' | 'crashed';
 
@@ -77,6 +84,10 @@ export interface GroupConsumerOptions extends GroupMemberHandlers {
   readonly memberIds?: MemberIdStore;
   /** Standby replicas per task when this member leads the group (every instance should pass the same). Default 0. */
   readonly numStandbyReplicas?: number;
+  /** The warm-up rule when this member leads (warmup-assignor.ts; every instance should pass the same). Default off. */
+  readonly warmup?: WarmupOptions;
+  /** With `warmup`: the log offsets of the partitions feeding each stateful task's stores (group-join.ts). */
+  readonly taskLogOffsets?: (tasks: readonly TaskSpec[]) => Promise<TaskLogOffsets>;
   /** Default 30000 (kafkajs). The broker bounds it with group.min/max.session.timeout.ms. */
   readonly sessionTimeoutMs?: number;
   /** Default 60000 (kafkajs): how long the coordinator waits for every member to rejoin. */
@@ -120,6 +131,8 @@ export class GroupConsumer implements GroupMember {
   private epoch = 0;
   /** Epoch in which `onRebalancing` already fired (fire once per epoch). */
   private rebalanceSignalledEpoch = -1;
+  /** `requestRebalance()` was called: the next batch makes kafkajs rejoin instead of being handled. */
+  private rebalanceRequested = false;
   private owned: ReadonlySet<TopicPartitionId> = new Set();
   /** True from GROUP_JOIN until `onAssignment` of that epoch resolved: the assigned partitions stay paused. */
   private gated = true;
@@ -231,6 +244,15 @@ export class GroupConsumer implements GroupMember {
     consumer.seek({ topic, partition, offset: String(offset) });
   }
 
+  /**
+   * Asks for a rebalance: at the next batch this member fetches (of any owned partition) it rejoins the group.
+   * Nothing happens while no records arrive.
+   */
+  requestRebalance(): void {
+    if (this.currentStatus === 'stopped' || this.currentStatus === 'crashed') return;
+    this.rebalanceRequested = true;
+  }
+
   /** Stops fetching these partitions (of the current assignment; others are ignored) until `resume()`. */
   pause(partitions: readonly TopicPartition[]): void {
     const consumer = this.runningConsumer('pause()');
@@ -326,6 +348,8 @@ export class GroupConsumer implements GroupMember {
     this.incarnation.joined(payload.memberId);
     this.currentStatus = 'rebalancing';
     this.gated = true;
+    // Any rebalance answers a pending request (another member's may have come first).
+    this.rebalanceRequested = false;
     const received = this.join.received(payload.memberAssignment);
     if (received === undefined) {
       this.owned = new Set();
@@ -401,6 +425,19 @@ export class GroupConsumer implements GroupMember {
     const id = topicPartitionId(batch.topic, batch.partition);
     // Fetched before a pause, a gate or a revocation: leave the offsets unresolved so the records are fetched again.
     if (this.gated || this.userPaused.has(id) || !this.owned.has(id)) return;
+    if (this.rebalanceRequested) {
+      // kafkajs has no call to rejoin; its own rebalance error sends it down its rejoin path (REBALANCING, then a
+      // JoinGroup whose metadata differs by the request count, so the coordinator rebalances even for a follower).
+      this.rebalanceRequested = false;
+      this.join.rebalanceRequests++;
+      throw new KafkaJSProtocolError(
+        Object.assign(new Error('this member asked for a rebalance (probing for caught-up warm-ups)'), {
+          type: 'REBALANCE_IN_PROGRESS',
+          code: 27,
+          retriable: true,
+        }),
+      );
+    }
     const epoch = this.epoch;
     const records = toConsumedRecords(batch.topic, batch.partition, batch.messages);
     const context: BatchContext = {

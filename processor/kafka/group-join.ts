@@ -18,6 +18,7 @@ import { GroupMetadataError, TributaryError } from '../../errors.js';
 import type { Logger } from '../../common/logger.js';
 import type { TaskId } from '../../common/task-id.js';
 import { tasksOfTopicPartitions, topicPartitionsOfTasks, type TaskSpec } from './assignor.js';
+import type { TaskLogOffsets, WarmupOptions } from './warmup-assignor.js';
 import type { GroupAssignment, TaskOwner, TopicPartition } from './group-member.js';
 import {
   agrees,
@@ -47,8 +48,20 @@ export interface GroupJoinOptions {
   readonly url: string;
   readonly instanceId?: string;
   readonly localTasks?: () => readonly TaskId[];
+  /** This member's lag per task it holds state of, sent in every JoinGroup (see group-member.ts). */
+  readonly taskLags?: () => ReadonlyMap<TaskId, number>;
+  /** Checkpoint offset sums of task state on disk this member does not hold (see group-member.ts). */
+  readonly taskOffsetSums?: () => ReadonlyMap<TaskId, number>;
   /** Standby replicas per task when this member leads (see standby-assignor.ts). Default 0. */
   readonly numStandbyReplicas?: number;
+  /** The warm-up rule when this member leads (warmup-assignor.ts); absent: tasks move at once. */
+  readonly warmup?: WarmupOptions;
+  /**
+   * With `warmup`, asked by the leader before every assignment: per stateful task, the sums of the log start and end
+   * offsets of the partitions feeding its stores (lags from checkpoint sums; restoring from scratch). A rejection is
+   * logged; members then count as behind unless they reported a lag.
+   */
+  readonly taskLogOffsets?: (tasks: readonly TaskSpec[]) => Promise<TaskLogOffsets>;
   readonly logger: Logger;
 }
 
@@ -63,6 +76,8 @@ export class GroupJoin {
   heldTasks: readonly TaskId[] = [];
   /** Standbys held: their stickiness hint. */
   heldStandbys: readonly TaskId[] = [];
+  /** Rebalances this member asked for: sent in JoinGroup so its metadata differs and the coordinator rebalances. */
+  rebalanceRequests = 0;
   /** The leader's own last result (saves it a describeGroup round trip). */
   private leaderMap: GroupMap | undefined;
   private failure: TributaryError | undefined;
@@ -102,6 +117,9 @@ export class GroupJoin {
             previousTasks: this.heldTasks,
             localTasks: this.localTasks(),
             previousStandbys: this.heldStandbys,
+            taskLags: this.hint('taskLags', () => this.options.taskLags?.()),
+            taskOffsetSums: this.hint('taskOffsetSums', () => this.options.taskOffsetSums?.()),
+            rebalanceRequests: this.rebalanceRequests,
           }),
         }),
         assign: async ({ members }) => {
@@ -114,7 +132,7 @@ export class GroupJoin {
             } else {
               checkCoPartitioning(this.tasks, (topic) => cluster.findTopicPartitionMetadata(topic).length);
             }
-            return this.assignAsLeader(members);
+            return this.assignAsLeader(members, await this.taskLogOffsets());
           } catch (error) {
             if (error instanceof TributaryError) {
               // kafkajs would retry (and restart on) any other error forever; these do not heal by retrying.
@@ -215,9 +233,33 @@ export class GroupJoin {
     }
   }
 
-  private assignAsLeader(members: readonly KafkaGroupMember[]): GroupMemberAssignment[] {
+  /** Called inside kafkajs's JoinGroup, like localTasks. */
+  private hint(name: string, read: () => ReadonlyMap<TaskId, number> | undefined): [TaskId, number][] {
+    try {
+      return [...(read() ?? [])].filter(([, value]) => Number.isFinite(value) && value >= 0);
+    } catch (error) {
+      this.options.logger.error(`${name}() threw; joining without it`, { groupId: this.options.groupId, error: String(error) });
+      return [];
+    }
+  }
+
+  private async taskLogOffsets(): Promise<TaskLogOffsets> {
+    if (this.options.warmup === undefined || this.options.taskLogOffsets === undefined) return new Map();
+    try {
+      return await this.options.taskLogOffsets(this.tasks);
+    } catch (error) {
+      this.options.logger.warn('could not read the log offsets of stateful tasks; members count as behind unless they report a lag', {
+        groupId: this.options.groupId,
+        error: String(error),
+      });
+      return new Map();
+    }
+  }
+
+  private assignAsLeader(members: readonly KafkaGroupMember[], taskLogOffsets: TaskLogOffsets): GroupMemberAssignment[] {
     const decoded = members.map((member) => ({ memberId: member.memberId, data: this.decodeMemberMetadata(member) }));
-    const { map, assignments } = buildLeaderAssignment(this.tasks, decoded, this.options.numStandbyReplicas ?? 0);
+    const warmup = this.options.warmup === undefined ? undefined : { ...this.options.warmup, taskLogOffsets };
+    const { map, assignments } = buildLeaderAssignment(this.tasks, decoded, this.options.numStandbyReplicas ?? 0, warmup);
     this.leaderMap = map;
     return assignments;
   }

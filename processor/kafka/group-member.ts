@@ -45,8 +45,10 @@ export interface TaskOwner {
 
 export interface GroupMemberInfo extends TaskOwner {
   readonly tasks: readonly TaskId[];
-  /** Tasks this member keeps standby replicas of (`numStandbyReplicas`). */
+  /** Tasks this member keeps standby replicas of (`numStandbyReplicas`), warm-ups included. */
   readonly standbys?: readonly TaskId[];
+  /** Of those, the warm-ups: tasks it will take over once caught up (warmup-assignor.ts). */
+  readonly warmups?: readonly TaskId[];
 }
 
 export interface GroupAssignment {
@@ -123,6 +125,17 @@ export interface GroupMemberHandlers {
    * them when they have to move anyway (e.g. they come back after a restart), without moving more tasks.
    */
   readonly localTasks?: () => readonly TaskId[];
+  /**
+   * How many records behind its inputs this instance's state of each task it holds state of is (0 for a task it
+   * processes and has restored; a standby's or warm-up's lag), asked at every join for the warm-up rule
+   * (warmup-assignor.ts). Absent: none reported, every moving task moves at once.
+   */
+  readonly taskLags?: () => ReadonlyMap<TaskId, number>;
+  /**
+   * For tasks whose state is on local disk but neither processed nor kept as a standby here: the sum of the
+   * checkpoint offsets of the partitions feeding its stores (the leader turns it into a lag). Asked at every join.
+   */
+  readonly taskOffsetSums?: () => ReadonlyMap<TaskId, number>;
 }
 
 export interface GroupMember {
@@ -142,6 +155,11 @@ export interface GroupMember {
   commitOffsets(offsets: ReadonlyMap<TopicPartitionId, number>, epoch: number): Promise<void>;
   /** The assignment whose records are flowing; undefined before the first one and while a new one is being set up. */
   currentAssignment(): GroupAssignment | undefined;
+  /**
+   * Asks the group for a rebalance (the probing rebalance of warm-ups): the member rejoins at its next chance,
+   * which on kafkajs is the next batch it fetches; `onRebalancing` and `onAssignment` follow as for any rebalance.
+   */
+  requestRebalance(): void;
 }
 
 /**

@@ -57,6 +57,34 @@ describe('group protocol', () => {
     expect(buildLeaderAssignment(tasks, [member('m1', 'http://a')], 1).map.members[0]?.standbys).toEqual([]);
   });
 
+  it('keeps a table task with its caught-up owner and lists the joining member warm-up among its standbys', () => {
+    const stateful = tasks.map((spec) => ({ ...spec, stateful: spec.subtopology === 1 }));
+    const all = ['0_0', '0_1', '0_2', '0_3', '1_0', '1_1'] as const;
+    const encoded = encodeMemberMetadata(['orders'], {
+      url: 'http://a',
+      instanceId: 'i-m1',
+      previousTasks: [...all],
+      localTasks: [],
+      taskLags: all.map((id) => [id, 0] as const),
+      rebalanceRequests: 2,
+    });
+    const m1 = decodeMemberUserData(encoded);
+    expect(m1?.taskLags).toEqual(all.map((id) => [id, 0]));
+    expect(m1?.rebalanceRequests).toBe(2);
+    const joining = { memberId: 'm2', data: { v: 1, url: 'http://b', instanceId: 'i-m2', previousTasks: [], localTasks: [] } };
+    const warmup = { acceptableRecoveryLag: 100, maxWarmupReplicas: 2 };
+    const { map, assignments } = buildLeaderAssignment(stateful, [{ memberId: 'm1', data: m1! }, joining], 0, warmup);
+    expect(decodeGroupMap(assignments.map((a) => a.memberAssignment))).toEqual(map);
+    // The stateless orders tasks move at once; the table task 1_1 stays on m1 while m2 warms it up.
+    expect(map.members.map((m) => [m.memberId, m.tasks, m.standbys, m.warmups])).toEqual([
+      ['m1', ['0_0', '0_1', '1_0', '1_1'], [], []],
+      ['m2', ['0_2', '0_3'], ['1_1'], ['1_1']],
+    ]);
+    // Without the warm-up rule it moves at once.
+    const plain = buildLeaderAssignment(stateful, [{ memberId: 'm1', data: m1! }, joining]).map;
+    expect(plain.members[1]?.tasks).toEqual(['0_2', '0_3', '1_1']);
+  });
+
   it('refuses topics whose partition counts no longer match their sub-topology', () => {
     expect(() => checkCoPartitioning(tasks, (topic) => (topic === 'orders' ? 4 : 2))).not.toThrow();
     expect(() => checkCoPartitioning(tasks, (topic) => (topic === 'customers' ? 3 : topic === 'orders' ? 4 : 2))).toThrow(

@@ -3,7 +3,7 @@
  * only kafkajs's `AssignerProtocol` codecs.
  *
  * - JoinGroup member metadata carries `MemberUserData` (msgpack): the member's query URL, its stable instance id,
- *   the tasks it held (stickiness) and the tasks it has local state for.
+ *   the tasks it held (stickiness), the tasks it has local state for and how far behind that state is (warm-ups).
  * - SyncGroup assignments carry `AssignmentUserData` (msgpack), the SAME bytes for every member: the full
  *   task → member map with an `assignmentId` the leader mints once per rebalance. kafkajs drops assignment userData
  *   for followers, so they decode it from `describeGroup()` (see group-consumer.ts).
@@ -15,9 +15,10 @@ import kafkajs from 'kafkajs';
 import { randomBytes } from 'node:crypto';
 import { pack, unpack } from 'msgpackr';
 import { CoPartitioningError } from '../../errors.js';
-import { isTaskId, type TaskId } from '../../common/task-id.js';
+import { isTaskId, parseTaskId, type TaskId } from '../../common/task-id.js';
 import { assignTasks, topicPartitionsOfTasks, type AssignorMember, type TaskSpec } from './assignor.js';
 import { assignStandbys } from './standby-assignor.js';
+import { keepCaughtUpOwners, type WarmupOptions } from './warmup-assignor.js';
 import type { GroupMemberInfo } from './group-member.js';
 
 // kafkajs spreads its exports into module.exports, which Node's ESM named-export detection cannot see.
@@ -36,6 +37,18 @@ export interface MemberUserData {
   readonly localTasks: readonly TaskId[];
   /** Standbys held in the last assignment (absent from members of earlier versions: none). */
   readonly previousStandbys?: readonly TaskId[];
+  /**
+   * How many records behind the end of its inputs this member's state of a task is, for the tasks it holds state of:
+   * 0 for a task it processes (restored), the standby's or warm-up's lag otherwise (absent: none reported).
+   */
+  readonly taskLags?: readonly (readonly [TaskId, number])[];
+  /** Tasks with state on disk it does not hold: the sum of their stores' checkpoint offsets (absent: none). */
+  readonly taskOffsetSums?: readonly (readonly [TaskId, number])[];
+  /**
+   * Rebalances this member asked for. A follower rejoining a stable group with unchanged metadata gets its current
+   * assignment back without a rebalance (the coordinator's rule); the count makes a requested rejoin a rebalance.
+   */
+  readonly rebalanceRequests?: number;
 }
 
 /** Assignment `userData` (SyncGroup): the same bytes for every member. */
@@ -48,6 +61,7 @@ interface AssignmentUserData {
     readonly instanceId: string | null;
     readonly tasks: readonly TaskId[];
     readonly standbys?: readonly TaskId[];
+    readonly warmups?: readonly TaskId[];
   }[];
 }
 
@@ -87,11 +101,16 @@ export function checkCoPartitioning(tasks: readonly TaskSpec[], partitionCount: 
   }
 }
 
-/** The leader's side of SyncGroup: run the assignor, mint the assignment id, encode every member's assignment. */
+/**
+ * The leader's side of SyncGroup: run the assignor, mint the assignment id, encode every member's assignment. With
+ * `warmup`, stateful tasks whose balanced target is not caught up stay where the state is and the target warms up
+ * (warmup-assignor.ts); a warm-up is also listed among the member's standbys, which is what keeps it.
+ */
 export function buildLeaderAssignment(
   tasks: readonly TaskSpec[],
   members: readonly { readonly memberId: string; readonly data: MemberUserData }[],
   standbyReplicas = 0,
+  warmup?: WarmupOptions,
 ): { readonly map: GroupMap; readonly assignments: { memberId: string; memberAssignment: Buffer }[] } {
   const assignorMembers: AssignorMember[] = members.map((m) => ({
     memberId: m.memberId,
@@ -99,7 +118,22 @@ export function buildLeaderAssignment(
     previousTasks: m.data.previousTasks,
     localTasks: m.data.localTasks,
   }));
-  const result = assignTasks(tasks, assignorMembers);
+  const balanced = assignTasks(tasks, assignorMembers);
+  const result =
+    warmup === undefined
+      ? { ...balanced, warmupsByMember: new Map<string, readonly TaskId[]>() }
+      : keepCaughtUpOwners(
+          tasks,
+          balanced,
+          members.map((m) => ({
+            memberId: m.memberId,
+            instanceId: m.data.instanceId ?? undefined,
+            previousTasks: m.data.previousTasks,
+            taskLags: new Map(m.data.taskLags ?? []),
+            taskOffsetSums: new Map(m.data.taskOffsetSums ?? []),
+          })),
+          warmup,
+        );
   const standbys = assignStandbys(
     tasks,
     result,
@@ -119,7 +153,8 @@ export function buildLeaderAssignment(
         url: m.data.url,
         instanceId: m.data.instanceId ?? undefined,
         tasks: result.tasksByMember.get(m.memberId) ?? [],
-        standbys: standbys.get(m.memberId) ?? [],
+        standbys: union(standbys.get(m.memberId) ?? [], result.warmupsByMember.get(m.memberId) ?? []),
+        warmups: result.warmupsByMember.get(m.memberId) ?? [],
       }))
       .sort((a, b) => (a.memberId < b.memberId ? -1 : a.memberId > b.memberId ? 1 : 0)),
   };
@@ -132,6 +167,7 @@ export function buildLeaderAssignment(
       instanceId: m.instanceId ?? null,
       tasks: m.tasks,
       standbys: m.standbys ?? [],
+      warmups: m.warmups ?? [],
     })),
   } satisfies AssignmentUserData);
   const assignments = map.members.map((member) => ({
@@ -172,6 +208,7 @@ export function decodeGroupMap(assignments: readonly Buffer[]): GroupMap | undef
           instanceId: m.instanceId ?? undefined,
           tasks: m.tasks,
           standbys: m.standbys ?? [],
+          warmups: m.warmups ?? [],
         })),
       };
     } else if (map.assignmentId !== data.assignmentId) {
@@ -192,8 +229,15 @@ function isMemberUserData(data: unknown): data is MemberUserData {
     d.previousTasks.every(isTaskId) &&
     Array.isArray(d.localTasks) &&
     d.localTasks.every(isTaskId) &&
-    (d.previousStandbys === undefined || (Array.isArray(d.previousStandbys) && d.previousStandbys.every(isTaskId)))
+    (d.previousStandbys === undefined || (Array.isArray(d.previousStandbys) && d.previousStandbys.every(isTaskId))) &&
+    (d.taskLags === undefined || (Array.isArray(d.taskLags) && d.taskLags.every(isTaskLag))) &&
+    (d.taskOffsetSums === undefined || (Array.isArray(d.taskOffsetSums) && d.taskOffsetSums.every(isTaskLag))) &&
+    (d.rebalanceRequests === undefined || typeof d.rebalanceRequests === 'number')
   );
+}
+
+function isTaskLag(entry: unknown): entry is readonly [TaskId, number] {
+  return Array.isArray(entry) && entry.length === 2 && isTaskId(entry[0]) && typeof entry[1] === 'number' && entry[1] >= 0;
 }
 
 function isAssignmentUserData(data: unknown): data is AssignmentUserData {
@@ -212,8 +256,18 @@ function isAssignmentUserData(data: unknown): data is AssignmentUserData {
         (member.instanceId === null || typeof member.instanceId === 'string') &&
         Array.isArray(member.tasks) &&
         member.tasks.every(isTaskId) &&
-        (member.standbys === undefined || (Array.isArray(member.standbys) && member.standbys.every(isTaskId)))
+        (member.standbys === undefined || (Array.isArray(member.standbys) && member.standbys.every(isTaskId))) &&
+        (member.warmups === undefined || (Array.isArray(member.warmups) && member.warmups.every(isTaskId)))
       );
     })
   );
+}
+
+/** `a` and the ids of `b` it lacks, in task order. */
+function union(a: readonly TaskId[], b: readonly TaskId[]): TaskId[] {
+  const ids = [...new Set([...a, ...b])];
+  return ids.sort((x, y) => {
+    const [px, py] = [parseTaskId(x), parseTaskId(y)];
+    return px.subtopology - py.subtopology || px.partition - py.partition;
+  });
 }

@@ -55,7 +55,9 @@ import {
   type PartitionCountChange,
 } from './cluster-layout.js';
 import { PartitionWatcher } from './partition-watcher.js';
-import type { TaskSpec } from '../kafka/assignor.js';
+import { listTasks, type TaskSpec } from '../kafka/assignor.js';
+import { taskLogOffsets } from './standby-tasks.js';
+import { PartitionHistoryTopic } from './partition-history.js';
 import { checkConnectKeyRouting } from './connect-key-check.js';
 import { TypedEvents, type TributaryAppEventName, type TributaryAppListener } from './events.js';
 import { GlobalTables } from './global-tables.js';
@@ -124,6 +126,8 @@ export class TributaryApp {
   private partitionWatcher: PartitionWatcher | undefined;
   private layoutRefresh: Promise<void> | undefined;
   private layoutReadAt = 0;
+  /** Partition counts seen over time of the topics co-partitioned stores are partitioned by (partition-history.ts). */
+  private history: PartitionHistoryTopic | undefined;
   private readonly partitionChanges: PartitionCountChangeInfo[] = [];
   private orphanedTopics: readonly OrphanedInternalTopic[] = [];
   private globals: GlobalTables | undefined;
@@ -401,6 +405,28 @@ export class TributaryApp {
       // Every read that rebuilds stores outside the group takes the configured fetch sizes (memory grows with them).
       const readers: PartitionReaderFactory = (readerOptions) =>
         new PartitionReader(client, { ...readerOptions, fetch: { ...options.restorationFetch, ...readerOptions.fetch } });
+      if (this.regroupedTopics().length > 0) {
+        // Before any task opens: a task of a grown topic reads its keys from the partitions of the earlier counts.
+        const history = new PartitionHistoryTopic({
+          applicationId: options.applicationId,
+          admin,
+          readers,
+          send: (records) => producer.send(records),
+          replicationFactor: options.internalTopicReplicationFactor,
+          logger: options.logger,
+        });
+        try {
+          await history.load();
+        } catch (error) {
+          // Not fatal: this instance still regroups after growths it sees itself; one started later may not.
+          options.logger.warn(
+            'could not read the partition-count history topic; co-partitioned stores regroup only after growths this instance sees',
+            { error },
+          );
+        }
+        this.history = history;
+        await this.recordHistory();
+      }
       const globals = new GlobalTables({
         topology: this.topology,
         client,
@@ -457,6 +483,11 @@ export class TributaryApp {
                 instanceId: this.resolvedInstanceId,
                 memberIds: memberIdFile(stateDirectory.appDir, 'tasks'),
                 numStandbyReplicas: options.numStandbyReplicas,
+                warmup:
+                  options.maxWarmupReplicas > 0
+                    ? { acceptableRecoveryLag: options.acceptableRecoveryLag, maxWarmupReplicas: options.maxWarmupReplicas }
+                    : undefined,
+                taskLogOffsets: (specs) => taskLogOffsets(this.topology, admin, listTasks(specs)),
                 sessionTimeoutMs: options.sessionTimeoutMs,
                 heartbeatIntervalMs: options.heartbeatIntervalMs,
                 rebalanceTimeoutMs: options.rebalanceTimeoutMs,
@@ -469,6 +500,9 @@ export class TributaryApp {
             groupId: options.applicationId,
             partitions: this.partitionCounts,
             refreshPartitions: () => this.refreshLayout(),
+            partitionHistory: this.history?.history,
+            partitionSeenAt: (topic, count) => this.history?.firstSeen(topic, count),
+            expansionGraceMs: options.expansionGraceMs,
             globalStores: globals.readOnlyStores(),
             errorPolicy: options.errorPolicy,
             metrics: this.engineMetrics,
@@ -483,7 +517,9 @@ export class TributaryApp {
             maxTaskIdleMs: options.maxTaskIdleMs,
             readers,
             readinessLag: options.readinessLag,
-            standbys: options.numStandbyReplicas > 0,
+            // Warm-ups are standbys too (the standby machinery follows them).
+            standbys: options.numStandbyReplicas > 0 || options.maxWarmupReplicas > 0,
+            probingRebalanceIntervalMs: options.maxWarmupReplicas > 0 ? options.probingRebalanceIntervalMs : undefined,
             onRebalancing: () => {
               if (this.currentState === 'running') this.transition('rebalancing');
             },
@@ -594,10 +630,34 @@ export class TributaryApp {
     this.layoutReadAt = Date.now();
     const changes = partitionCountChanges(this.partitionCounts, next.partitions);
     this.adoptLayout(next);
+    await this.recordHistory();
     if (changes.length === 0) return;
     this.notePartitionChanges(changes);
     const globalTopics = new Set(this.topology.globalTables.map((spec) => spec.topic));
     if (changes.some((change) => globalTopics.has(change.topic))) await this.globals?.followAddedPartitions();
+  }
+
+  /** Topics co-partitioned stores are partitioned by: sub-topology sources (tables among them) and changelog topics. */
+  private regroupedTopics(): string[] {
+    if (!this.topology.stores.some((spec) => spec.subtopologyId !== undefined)) return [];
+    return [...new Set(this.topology.subtopologies.flatMap((sub) => [...sub.sourceTopics, ...sub.changelogTopics]))];
+  }
+
+  /** Adds the counts of now to the shared history (written when new); a failed write is logged, the next read retries. */
+  private async recordHistory(): Promise<void> {
+    const history = this.history;
+    if (history === undefined) return;
+    const counts = new Map(
+      this.regroupedTopics().flatMap((topic) => {
+        const count = this.partitionCounts.get(topic);
+        return count === undefined ? [] : [[topic, count] as const];
+      }),
+    );
+    try {
+      await history.record(counts);
+    } catch (error) {
+      this.options.logger.warn('could not write the partition-count history; trying again at the next layout read', { error });
+    }
   }
 
   /** True when only user topics have fewer partitions than the largest: adding partitions to them heals it. */

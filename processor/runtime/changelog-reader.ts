@@ -17,7 +17,7 @@
 import { PartitionReaderError } from '../../errors.js';
 import { parseTopicPartitionId, topicPartitionId, type ConsumedRecord, type TopicPartitionId } from '../../common/records.js';
 import { restoreStore, type RestoreBatch, type RestoreResult } from '../../state-store/restore.js';
-import type { KeyValueStore } from '../../state-store/types.js';
+import type { KeyValueStore, StoreMeta } from '../../state-store/types.js';
 import type { TableRecordDecoder } from '../engine/table-decoder.js';
 import type { FetchTuning, PartitionReaderFactory, PartitionReading } from '../kafka/partition-reading.js';
 import { BatchChannel } from './batch-channel.js';
@@ -42,6 +42,12 @@ export interface ChangelogTarget {
    * records by key and window start, not by store key). Default false.
    */
   readonly decodeTombstones?: boolean;
+  /** Apply a record only when newer than the key's stored version (state-store/record-version.ts). Default false. */
+  readonly versioned?: boolean;
+  /** Without `versioned`: true stops this target with `VersionsNeeded` (restore.ts). */
+  readonly needsVersions?: (record: ConsumedRecord) => boolean;
+  /** Meta entries written with the target's first store write. */
+  readonly meta?: StoreMeta;
   /** Runs once the target reached its targets, before `onRestored` (a window store records its stream time). */
   readonly afterRestore?: () => Promise<void>;
 }
@@ -157,6 +163,9 @@ export class ChangelogReader {
             startOffsets: new Map([...spans].map(([tp, span]) => [tp, span.from])),
             decode: (record) => target.decoder.decode(record),
             decodeTombstones: target.decodeTombstones,
+            versioned: target.versioned,
+            needsVersions: target.needsVersions,
+            meta: target.meta,
             onDecodeError: (record, error) => target.decoder.onDecodeError(record, error),
             onProgress: (progress) => this.options.onProgress?.(target, { restored: progress.restored, remaining: progress.remaining }),
             progressIntervalMs: this.options.progressIntervalMs,

@@ -19,6 +19,7 @@ import { CoPartitioningError, MissingSourceTopicsError, PartitionCountDecreasedE
 import type { Topology } from '../../topology/topology.js';
 import type { KafkaAdmin, TopicSpec } from '../kafka/admin.js';
 import type { TaskSpec } from '../kafka/assignor.js';
+import { followedStores } from './standby-tasks.js';
 import type { ClusterLookups } from '../kafka/cluster-lookups.js';
 import { topicPartitionId } from '../../common/records.js';
 import { ensureChangelogTopics } from './changelog-topics.js';
@@ -128,6 +129,8 @@ export async function prepareClusterLayout(
     subtopology: sub.id,
     topics: sub.sourceTopics,
     partitions: partitions.get(sub.sourceTopics[0]) as number,
+    // State a standby or warm-up can follow: table stores (their source topics), changelogged derived stores.
+    stateful: followedStores(topology, sub.id).length > 0,
   }));
   // Changelog topics of derived-table stores: one partition per task (changelog-topics.ts).
   const taskCount = (sub: number): number => tasks[sub].partitions;

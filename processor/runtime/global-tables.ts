@@ -7,11 +7,13 @@
  *    instance starts at its checkpoint; a new one builds the whole table. Where a partition's checkpoint lies outside
  *    its log (retention removed records the store needs, or the topic was recreated: restore-range.ts), the whole
  *    store is cleared and rebuilt from the log start, with a log line saying so: a global store does not know which
- *    partition a key came from.
+ *    partition a key came from. Each table has a mode (engine/global-table-mode.ts): fast (blind writes in offset
+ *    order) until a key can sit in two partitions, then versioned; a fast bootstrap meeting a misplaced record
+ *    starts over, from an empty store, with versions.
  * 2. `startUpdates()`: one continuous reader over all global topics, from the stores' checkpoints, applying batches
  *    with `GlobalTableUpdater` (dead letters are acknowledged before the checkpoint moves past them). When partitions
- *    are added to a global topic, `followAddedPartitions()` replaces it by a reader over every partition (the new
- *    ones from their first offset).
+ *    are added to a global topic, `followAddedPartitions()` turns its fast tables versioned (in place) and replaces
+ *    the reader by one over every partition (the new ones from their first offset).
  */
 import type { Topology } from '../../topology/topology.js';
 import { GlobalTableUpdater } from '../engine/global-updater.js';
@@ -31,6 +33,15 @@ import type { Logger } from '../../common/logger.js';
 import type { OutputSender } from './output-sender.js';
 import type { RestorationTracker } from './restoration-tracker.js';
 import { globalUpdatersWriteDeadLetters } from './dead-letter-ownership.js';
+import {
+  GLOBAL_TABLE_MODE_META,
+  GlobalTableModes,
+  decodeGlobalTableMode,
+  isMisplaced,
+  misplacedMessage,
+  type GlobalTableMode,
+} from '../engine/global-table-mode.js';
+import { VersionsNeeded } from '../../state-store/record-version.js';
 
 export interface GlobalTablesOptions {
   readonly topology: Topology;
@@ -53,13 +64,16 @@ export interface GlobalTablesOptions {
 
 export class GlobalTables {
   private readonly stores = new Map<string, KeyValueStore<unknown>>();
+  private readonly modes: GlobalTableModes;
   private updates: PartitionReading | undefined;
   private updatesRun: Promise<void> | undefined;
   private bootstrapping: ChangelogReader[] = [];
   private stopped = false;
   private caughtUp = false;
 
-  constructor(private readonly options: GlobalTablesOptions) {}
+  constructor(private readonly options: GlobalTablesOptions) {
+    this.modes = new GlobalTableModes(options.partitions, options.logger);
+  }
 
   get isEmpty(): boolean {
     return this.options.topology.globalTables.length === 0;
@@ -101,6 +115,7 @@ export class GlobalTables {
       metrics,
       logger,
       writesDeadLetters: globalUpdatersWriteDeadLetters,
+      modes: this.modes,
     });
     // Where to resume per partition: the lowest checkpoint of the stores fed by it (re-applying is idempotent).
     const starts = new Map<TopicPartitionId, PartitionStart>();
@@ -127,8 +142,9 @@ export class GlobalTables {
       onBatch: async (records) => {
         const batch = updater.prepare(records);
         await sender.send(batch.deadLetters);
-        await updater.write(batch);
-        this.options.onBatchWritten?.(records);
+        const lost = await updater.write(batch);
+        // Records older than what a versioned store holds for their key (read from another partition) changed nothing.
+        this.options.onBatchWritten?.(lost.size === 0 ? records : records.filter((record) => !lost.has(record)));
       },
     });
     this.updates = reader;
@@ -149,6 +165,10 @@ export class GlobalTables {
     await reader.stop().catch(() => undefined);
     await this.updatesRun;
     if (this.stopped) return;
+    // A key may now have records in two partitions: versions from here on, the store kept (global-table-mode.ts).
+    for (const store of this.modes.grownFastTables()) {
+      this.modes.switchToVersioned(store, `global table ${store} keeps record versions from now on: its topic grew`);
+    }
     this.options.logger.info('global tables read the added partitions from their first offset', {
       topics: [...new Set(this.options.topology.globalTables.map((spec) => `${spec.topic}:${this.partitionCount(spec.topic)}`))].join(','),
     });
@@ -167,8 +187,13 @@ export class GlobalTables {
     return this.options.partitions.get(topic) ?? 1;
   }
 
+  /**
+   * Brings one global store up to the end offsets taken now. The table's mode (global-table-mode.ts) decides how:
+   * fast (blind writes in offset order; a misplaced record starts the bootstrap over, from an empty store, with
+   * versions) or versioned (a fast store whose topic grew since it was built turns versioned in place).
+   */
   private async bootstrapTable(spec: Topology['globalTables'][number]): Promise<void> {
-    const { admin, client, tracker, topology, errorPolicy, logger } = this.options;
+    const { admin, logger } = this.options;
     let store = this.stores.get(spec.store) as KeyValueStore<unknown>;
     const logs = await admin.fetchOffsetRanges(spec.topic);
     for (const [partition, log] of logs) {
@@ -180,11 +205,56 @@ export class GlobalTables {
         `global store ${spec.store} is cleared and rebuilt from the log start of every partition of ${spec.topic}: ${tp}: ${describeRebuild(rebuild)}`,
         { store: spec.store, partition, checkpoint, logStartOffset: log.start, endOffset: log.end },
       );
-      await this.options.stateDirectory.deleteStore(spec.store, 'global');
-      store = await this.options.stateDirectory.openStore<unknown>(spec.store, 'global');
-      this.stores.set(spec.store, store);
+      store = await this.recreateStore(spec.store);
       break;
     }
+    const partitions = logs.size;
+    const persisted = store.meta(GLOBAL_TABLE_MODE_META);
+    // A store without a mode is new, or was written before modes existed (then built with today's count).
+    let mode: GlobalTableMode = decodeGlobalTableMode(persisted) ?? { kind: 'fast', partitions };
+    if (mode.kind === 'fast' && mode.partitions < partitions && store.checkpoints().size > 0) {
+      logger.warn(
+        `global table ${spec.store} keeps record versions from now on: ${spec.topic} grew from ${mode.partitions} to ${partitions} partitions`,
+        {
+          store: spec.store,
+          topic: spec.topic,
+        },
+      );
+      mode = { kind: 'versioned' };
+    }
+    if (mode.kind === 'fast') mode = { kind: 'fast', partitions };
+    this.modes.set(spec.store, spec.topic, mode, persisted);
+    try {
+      await this.restoreTable(spec, store, logs, mode);
+    } catch (error) {
+      if (!(error instanceof VersionsNeeded)) throw error;
+      if (this.stopped) return;
+      // Deletes applied blindly left no marker: an older record read later would bring their key back. Start over.
+      logger.warn(`${misplacedMessage(spec.store, error.record as ConsumedRecord, partitions)}; its bootstrap starts over`, {
+        store: spec.store,
+        topic: spec.topic,
+      });
+      store = await this.recreateStore(spec.store);
+      mode = { kind: 'versioned' };
+      this.modes.set(spec.store, spec.topic, mode, undefined);
+      await this.restoreTable(spec, store, logs, mode);
+    }
+  }
+
+  private async recreateStore(name: string): Promise<KeyValueStore<unknown>> {
+    await this.options.stateDirectory.deleteStore(name, 'global');
+    const store = await this.options.stateDirectory.openStore<unknown>(name, 'global');
+    this.stores.set(name, store);
+    return store;
+  }
+
+  private async restoreTable(
+    spec: Topology['globalTables'][number],
+    store: KeyValueStore<unknown>,
+    logs: Awaited<ReturnType<KafkaAdmin['fetchOffsetRanges']>>,
+    mode: GlobalTableMode,
+  ): Promise<void> {
+    const { client, tracker, topology, errorPolicy, logger } = this.options;
     const checkpoints = store.checkpoints();
     const spans = new Map<TopicPartitionId, ChangelogSpan>();
     let startPosition = 0;
@@ -202,6 +272,8 @@ export class GlobalTables {
       logger.info('global table is up to date from its local checkpoint', { store: spec.store });
       return;
     }
+    const partitions = logs.size;
+    const meta = this.modes.pendingMeta(spec.store);
     let reported = 0;
     const reader = new ChangelogReader({
       targets: [
@@ -209,6 +281,10 @@ export class GlobalTables {
           label: spec.store,
           store,
           partitions: spans,
+          versioned: mode.kind === 'versioned',
+          needsVersions: mode.kind === 'fast' ? (record) => isMisplaced(record, partitions) : undefined,
+          // The mode lands with the first batch it applies to (global-table-mode.ts).
+          meta,
           // Bad records: their dead letters are the partition owner's to write (dead-letter-ownership.ts); skips are counted.
           decoder: createTableRecordDecoder(spec, {
             applicationId: topology.applicationId,
@@ -230,8 +306,14 @@ export class GlobalTables {
     const results = await reader.run();
     const [result] = results.values();
     if (result === undefined || !result.caughtUp) return; // stopped
+    if (meta !== undefined) this.modes.persisted(spec.store, meta);
     tracker.advance(spec.store, 'global', result.restored - reported, totalEnd);
     tracker.finish(spec.store, 'global');
-    logger.info('global table restored', { store: spec.store, records: result.restored, elapsedMs: Math.round(result.elapsedMs) });
+    logger.info('global table restored', {
+      store: spec.store,
+      records: result.restored,
+      elapsedMs: Math.round(result.elapsedMs),
+      mode: mode.kind,
+    });
   }
 }

@@ -26,7 +26,7 @@ describe('resolveAppOptions', () => {
     expect(resolved.errorPolicy.deadLetterTopic).toBe('shop-dlq');
     expect(resolved.http).toEqual({ host: '127.0.0.1', port: 0, advertisedUrl: undefined, authToken: undefined, ui: true });
     expect(resolveAppOptions(topology, { brokers: 'b:1', stateDir: '/tmp/x', http: { ui: false } }).http?.ui).toBe(false);
-    expect(resolved).toMatchObject({ commitIntervalMs: 1000, sessionTimeoutMs: 30_000, heartbeatIntervalMs: 3000, handleSignals: false });
+    expect(resolved).toMatchObject({ commitIntervalMs: 1000, sessionTimeoutMs: 30_000, heartbeatIntervalMs: 500, handleSignals: false });
   });
 
   it('bounds restoration fetches: 1 MiB per partition and 8 MiB per fetch by default, checked when given', () => {
@@ -50,6 +50,33 @@ describe('resolveAppOptions', () => {
     expect(
       problemsOf(() => resolveAppOptions(topology, { brokers: 'b:1', stateDir: '/tmp/x', restorationFetch: { maxBytes: 0 } })),
     ).toEqual(['restorationFetch.maxBytes: 0 must be a positive number']);
+  });
+
+  it('warm-ups: acceptable lag 10000, 2 warm-ups, a probing rebalance a minute by default; bad values are reported', () => {
+    expect(resolveAppOptions(topology, { brokers: 'b:1', stateDir: '/tmp/x' })).toMatchObject({
+      acceptableRecoveryLag: 10_000,
+      maxWarmupReplicas: 2,
+      probingRebalanceIntervalMs: 60_000,
+    });
+    const off = resolveAppOptions(topology, { brokers: 'b:1', stateDir: '/tmp/x', maxWarmupReplicas: 0, acceptableRecoveryLag: 0 });
+    expect(off).toMatchObject({ maxWarmupReplicas: 0, acceptableRecoveryLag: 0 });
+    const problems = problemsOf(() =>
+      resolveAppOptions(topology, {
+        brokers: 'b:1',
+        stateDir: '/tmp/x',
+        acceptableRecoveryLag: -1,
+        maxWarmupReplicas: 1.5,
+        probingRebalanceIntervalMs: 0.5,
+      }),
+    );
+    expect(problems).toEqual([
+      'acceptableRecoveryLag: -1 must be an integer >= 0',
+      'maxWarmupReplicas: 1.5 must be an integer >= 0',
+      'probingRebalanceIntervalMs: 0.5 must be an integer (milliseconds)',
+    ]);
+    expect(problemsOf(() => resolveAppOptions(topology, { brokers: 'b:1', stateDir: '/tmp/x', probingRebalanceIntervalMs: 0 }))).toEqual([
+      'probingRebalanceIntervalMs: 0 must be a positive number',
+    ]);
   });
 
   it('passes Kafka settings through and takes dlqTopic as the dead-letter topic', () => {

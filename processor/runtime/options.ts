@@ -81,7 +81,11 @@ export interface TributaryAppOptions {
   readonly internalTopicReplicationFactor?: number;
   /** Group session timeout. Default 30000 (the broker bounds it with group.min/max.session.timeout.ms). */
   readonly sessionTimeoutMs?: number;
-  /** Default 3000; keep at most a third of the session timeout. */
+  /**
+   * Default 500 (at most a third of the session timeout); keep at most a third of it. Members learn of a rebalance
+   * from a heartbeat answer, and the group waits for the last one to learn: members that learned first stop
+   * processing meanwhile, so a shorter interval shortens the pause of tasks kept through a rebalance.
+   */
   readonly heartbeatIntervalMs?: number;
   /** How long the coordinator waits for every member to rejoin. Default 60000. */
   readonly rebalanceTimeoutMs?: number;
@@ -102,6 +106,22 @@ export interface TributaryAppOptions {
    */
   readonly numStandbyReplicas?: number;
   /**
+   * Warm-up before moving (Kafka Streams' acceptable.recovery.lag): an instance at most this many records behind on
+   * a stateful task's stores counts as caught up for it. A task whose balanced new owner is not caught up stays with a
+   * caught-up instance (which keeps processing and answering) while the new owner warms up. Default 10000.
+   */
+  readonly acceptableRecoveryLag?: number;
+  /**
+   * Warm-up replicas in the whole group at once (Kafka Streams' max.warmup.replicas). Default 2. 0 turns warm-ups
+   * off: a task moves at once and its new owner restores it before processing.
+   */
+  readonly maxWarmupReplicas?: number;
+  /**
+   * While warm-ups exist, how often one instance asks for a rebalance so caught-up warm-ups take their tasks over
+   * (Kafka Streams' probing.rebalance.interval.ms). Default 60000.
+   */
+  readonly probingRebalanceIntervalMs?: number;
+  /**
    * What start() does when an internal topic of this application that the topology no longer reads (a renamed
    * repartition topic) holds records the group never read: `'warn'` (default) logs how to drain it and lists it in
    * GET /metadata; `'fail'` refuses to start (OrphanedInternalTopicsError).
@@ -115,6 +135,14 @@ export interface TributaryAppOptions {
    * topics grown to match, global tables read them. Default 30000.
    */
   readonly partitionCheckIntervalMs?: number;
+  /**
+   * After partitions were added to a co-partitioned table's topic, how long (from when an instance first saw the
+   * change) the tasks of new partitions wait before reading the keys they now own from the older partitions, once:
+   * producers keep writing a moved key to its old partition until they refresh their metadata (kafkajs
+   * `metadataMaxAge`, Java `metadata.max.age.ms`), and records written there after that read are not seen by the new
+   * task. Set it to your producers' metadata age. Default 30000.
+   */
+  readonly expansionGraceMs?: number;
   readonly logger?: Logger;
   /** Stop gracefully on SIGTERM/SIGINT. Default false. */
   readonly handleSignals?: boolean;
@@ -162,9 +190,13 @@ export interface ResolvedAppOptions {
   readonly maxTaskIdleMs: number;
   readonly readinessLag: number;
   readonly numStandbyReplicas: number;
+  readonly acceptableRecoveryLag: number;
+  readonly maxWarmupReplicas: number;
+  readonly probingRebalanceIntervalMs: number;
   readonly orphanedInternalTopics: 'warn' | 'fail';
   readonly productionRetries: number;
   readonly partitionCheckIntervalMs: number;
+  readonly expansionGraceMs: number;
   readonly logger: Logger;
   readonly handleSignals: boolean;
   readonly changeFeed: ChangeFeedOptions;
@@ -223,11 +255,7 @@ export function resolveAppOptions(topology: Topology, options: TributaryAppOptio
       `transactionTimeoutMs: ${transactionTimeoutMs} must be longer than commitIntervalMs (${commitIntervalMs}): a commit's transaction must end before it`,
     );
   const sessionTimeoutMs = positive('sessionTimeoutMs', options.sessionTimeoutMs, 30_000);
-  const heartbeatIntervalMs = positive(
-    'heartbeatIntervalMs',
-    options.heartbeatIntervalMs,
-    Math.min(3000, Math.floor(sessionTimeoutMs / 3)),
-  );
+  const heartbeatIntervalMs = positive('heartbeatIntervalMs', options.heartbeatIntervalMs, Math.min(500, Math.floor(sessionTimeoutMs / 3)));
   if (heartbeatIntervalMs >= sessionTimeoutMs)
     problems.push(
       `heartbeatIntervalMs: ${heartbeatIntervalMs} must be lower than sessionTimeoutMs (${sessionTimeoutMs}); a third of it is typical`,
@@ -238,7 +266,13 @@ export function resolveAppOptions(topology: Topology, options: TributaryAppOptio
   const productionRetries = nonNegativeInt('productionRetries', options.productionRetries, 3);
   const readinessLag = nonNegativeInt('readinessLag', options.readinessLag, 0);
   const numStandbyReplicas = nonNegativeInt('numStandbyReplicas', options.numStandbyReplicas, 0);
+  const acceptableRecoveryLag = nonNegativeInt('acceptableRecoveryLag', options.acceptableRecoveryLag, 10_000);
+  const maxWarmupReplicas = nonNegativeInt('maxWarmupReplicas', options.maxWarmupReplicas, 2);
+  const probingRebalanceIntervalMs = positive('probingRebalanceIntervalMs', options.probingRebalanceIntervalMs, 60_000);
+  if (probingRebalanceIntervalMs > 0 && !Number.isInteger(probingRebalanceIntervalMs))
+    problems.push(`probingRebalanceIntervalMs: ${probingRebalanceIntervalMs} must be an integer (milliseconds)`);
   const partitionCheckIntervalMs = positive('partitionCheckIntervalMs', options.partitionCheckIntervalMs, 30_000);
+  const expansionGraceMs = nonNegativeInt('expansionGraceMs', options.expansionGraceMs, 30_000);
   const orphanedInternalTopics = options.orphanedInternalTopics ?? 'warn';
   if (orphanedInternalTopics !== 'warn' && orphanedInternalTopics !== 'fail')
     problems.push(`orphanedInternalTopics: ${String(orphanedInternalTopics)} must be 'warn' or 'fail'`);
@@ -318,9 +352,13 @@ export function resolveAppOptions(topology: Topology, options: TributaryAppOptio
     maxTaskIdleMs,
     readinessLag,
     numStandbyReplicas,
+    acceptableRecoveryLag,
+    maxWarmupReplicas,
+    probingRebalanceIntervalMs,
     orphanedInternalTopics,
     productionRetries,
     partitionCheckIntervalMs,
+    expansionGraceMs,
     logger: options.logger ?? silentLogger,
     handleSignals: options.handleSignals ?? false,
     changeFeed,

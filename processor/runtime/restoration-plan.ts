@@ -49,6 +49,11 @@ export interface RestorationPlanInputs {
   readonly tracker: Pick<RestorationTracker, 'begin' | 'advance' | 'catchingUp' | 'finish'>;
   /** Records a store partition may still be behind its end offset and count as caught up. Default 0. */
   readonly readinessLag?: number;
+  /**
+   * The task first reads its keys from earlier partitions of a grown topic (store-regrouping.ts): every partition
+   * counts as restoring, and nothing is restored here, until `regrouped()`.
+   */
+  readonly awaitingRegroup?: boolean;
 }
 
 /** Where the task reads one table partition from once restored, and its end offset at assignment. */
@@ -88,9 +93,11 @@ export class RestorationPlan {
   private readonly tracker: RestorationPlanInputs['tracker'];
   private readonly lag: number;
   private readonly tables = new Map<TopicPartitionId, TablePartition>();
+  private awaitingRegroup: boolean;
 
   constructor(inputs: RestorationPlanInputs) {
     const { partition, stores, committed, logs, tracker } = inputs;
+    this.awaitingRegroup = inputs.awaitingRegroup ?? false;
     this.partition = partition;
     this.tracker = tracker;
     this.lag = Math.max(0, inputs.readinessLag ?? 0);
@@ -129,7 +136,7 @@ export class RestorationPlan {
     restore: () => ChangelogRestore,
   ): void {
     const checkpoint = store.checkpoints().get(tp);
-    const restoring = needsRestoring(range);
+    const restoring = needsRestoring(range) || this.awaitingRegroup;
     const position = restoring ? range.from : (checkpoint ?? processingStart(range));
     const phase: Phase = restoring ? 'restoring' : this.isCaughtUp(position, end) ? 'caught-up' : 'catching-up';
     const target: ChangelogTarget | undefined = restoring
@@ -141,6 +148,7 @@ export class RestorationPlan {
 
   /** True while a table partition is being restored: the task must not process yet. */
   get restoring(): boolean {
+    if (this.awaitingRegroup) return true;
     for (const table of this.tables.values()) if (table.phase === 'restoring') return true;
     return false;
   }
@@ -152,8 +160,22 @@ export class RestorationPlan {
   /** What the ChangelogReader restores for this task (one target per restoring table or changelog partition). */
   targets(): ChangelogTarget[] {
     const targets: ChangelogTarget[] = [];
+    if (this.awaitingRegroup) return targets;
     for (const table of this.tables.values()) if (table.phase === 'restoring' && table.target !== undefined) targets.push(table.target);
     return targets;
+  }
+
+  /**
+   * The task's stores hold their keys from the earlier partitions: its own partitions are restored from here (those
+   * with nothing to restore are done at once).
+   */
+  regrouped(): void {
+    if (!this.awaitingRegroup) return;
+    this.awaitingRegroup = false;
+    for (const table of this.tables.values()) {
+      if (table.phase !== 'restoring' || table.target === undefined) continue;
+      if (!needsRestoring(table.range)) this.restored(table.target, 0);
+    }
   }
 
   /** The table partition `target` restores, if it is one of this plan's. */
@@ -217,6 +239,7 @@ export class RestorationPlan {
 
   /** Why lookups of `store` cannot be answered yet (restoring or catching up), or undefined when they can. */
   unavailableReason(store: string): string | undefined {
+    if (this.awaitingRegroup) return `store ${store} partition ${this.partition} is restoring (reading its keys from earlier partitions)`;
     for (const table of this.tables.values()) {
       if (table.name !== store) continue;
       if (table.phase === 'restoring') return `store ${store} partition ${this.partition} is restoring`;

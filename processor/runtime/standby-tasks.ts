@@ -25,6 +25,7 @@ import type { EngineMetrics } from '../engine/metrics.js';
 import { createTableRecordDecoder } from '../engine/table-decoder.js';
 import type { ClusterLookups } from '../kafka/cluster-lookups.js';
 import type { PartitionReaderFactory, PartitionReading } from '../kafka/partition-reading.js';
+import type { TaskLogOffsets } from '../kafka/warmup-assignor.js';
 import { restoreRange } from './restore-range.js';
 
 export interface StandbyTasksOptions {
@@ -35,6 +36,13 @@ export interface StandbyTasksOptions {
   readonly errorPolicy: ErrorPolicy | undefined;
   readonly metrics: EngineMetrics;
   readonly logger: Logger;
+  /** A dropped standby's stores are about to close (their checkpoints stay on disk: local-checkpoints.ts). */
+  readonly onClosing?: (task: TaskId, stores: ReadonlyMap<string, KeyValueStore<unknown>>) => void;
+  /**
+   * Whether a standby store may answer stale reads: after its topic grew, a standby of a task that gets keys from
+   * earlier partitions follows only its own partition, so it lacks the moved keys (see holdsAllItsKeys). Default: yes.
+   */
+  readonly servesReads?: (task: TaskId, store: string, checkpoints: ReadonlyMap<TopicPartitionId, number>) => boolean;
 }
 
 /** One partition a standby follows, and the store it writes. */
@@ -44,6 +52,48 @@ interface Followed {
   readonly decode: (record: ConsumedRecord) => StoreWrite<unknown> | null;
   readonly onDecodeError: (record: ConsumedRecord, error: unknown) => 'skip' | 'fail' | Promise<'skip' | 'fail'>;
   readonly decodeTombstones: boolean;
+}
+
+/**
+ * The stores a standby (or warm-up) of a task of sub-topology `subId` keeps, with the topic whose partition p feeds
+ * them: table stores (their source topics) and derived stores (their changelog topics).
+ */
+export function followedStores(topology: Topology, subId: number): { readonly store: string; readonly topic: string }[] {
+  const subtopology = topology.subtopologies[subId];
+  if (subtopology === undefined) return [];
+  return [
+    ...subtopology.tableSources.map((spec) => ({ store: spec.store, topic: spec.topic })),
+    ...topology.stores
+      .filter((spec) => spec.subtopologyId === subId && spec.kind === 'derived' && spec.changelogTopic !== undefined)
+      .map((spec) => ({ store: spec.name, topic: spec.changelogTopic as string })),
+  ];
+}
+
+/**
+ * The log offsets of every followed partition of `tasks`, summed per task: the leader's side of the warm-up rule
+ * (a member's lag from its checkpoint sum is `end − sum`; from scratch it is `end − start`, less after compaction).
+ */
+export async function taskLogOffsets(
+  topology: Topology,
+  cluster: Pick<ClusterLookups, 'fetchOffsetRanges'>,
+  tasks: readonly TaskId[],
+): Promise<TaskLogOffsets> {
+  const topics = [...new Set(topology.subtopologies.flatMap((sub) => followedStores(topology, sub.id).map((s) => s.topic)))];
+  const ranges = new Map(await Promise.all(topics.map(async (topic) => [topic, await cluster.fetchOffsetRanges(topic)] as const)));
+  const sums = new Map<TaskId, { start: number; end: number }>();
+  for (const id of tasks) {
+    const { subtopology, partition } = parseTaskId(id);
+    const followed = followedStores(topology, subtopology);
+    if (followed.length === 0) continue;
+    const sum = { start: 0, end: 0 };
+    for (const { topic } of followed) {
+      const range = ranges.get(topic)?.get(partition);
+      sum.start += range?.start ?? 0;
+      sum.end += range?.end ?? 0;
+    }
+    sums.set(id, sum);
+  }
+  return sums;
 }
 
 export class StandbyTasks {
@@ -56,6 +106,8 @@ export class StandbyTasks {
   /** End offsets of the followed partitions, refreshed every second while following (the lag of stale reads). */
   private readonly ends = new Map<TopicPartitionId, number>();
   private refresh: NodeJS.Timeout | undefined;
+  /** The reader being stopped (`stopReading`), awaited by the next `pause`. */
+  private stopping: Promise<void> | undefined;
 
   constructor(private readonly options: StandbyTasksOptions) {}
 
@@ -72,8 +124,31 @@ export class StandbyTasks {
     const tp = this.followedStores.get(task)?.get(store);
     const kv = this.stores.get(task)?.get(store);
     if (tp === undefined || kv === undefined || !this.ends.has(tp)) return undefined;
+    if (this.options.servesReads?.(task, store, kv.checkpoints()) === false) return undefined;
     const lagRecords = Math.max(0, (this.ends.get(tp) ?? 0) - (kv.checkpoints().get(tp) ?? 0));
     return { store: kv.readOnly(), lagRecords };
+  }
+
+  /**
+   * Per standby kept here whose end offsets are known: how many records its stores are behind them in total (the
+   * lag a warm-up reports in JoinGroup; end offsets are refreshed every second).
+   */
+  lags(): Map<TaskId, number> {
+    const lags = new Map<TaskId, number>();
+    for (const [task, byStore] of this.followedStores) {
+      let lag = 0;
+      for (const [name, tp] of byStore) {
+        const end = this.ends.get(tp);
+        const store = this.stores.get(task)?.get(name);
+        if (end === undefined || store === undefined) {
+          lag = Number.POSITIVE_INFINITY;
+          break;
+        }
+        lag += Math.max(0, end - (store.checkpoints().get(tp) ?? 0));
+      }
+      if (Number.isFinite(lag)) lags.set(task, lag);
+    }
+    return lags;
   }
 
   /** Records written to standby stores since start. */
@@ -86,20 +161,39 @@ export class StandbyTasks {
    * active task takes the same handles); the others not in `keep` are closed.
    */
   async pause(keep: ReadonlySet<TaskId>, active: ReadonlySet<TaskId>): Promise<void> {
-    const reader = this.reader;
-    this.reader = undefined;
-    if (this.refresh !== undefined) clearInterval(this.refresh);
-    this.refresh = undefined;
+    await this.stopReading();
     this.followedStores.clear();
     this.ends.clear();
-    await reader?.stop().catch(() => undefined);
-    await this.running;
     this.running = undefined;
     for (const [id, stores] of [...this.stores]) {
       if (keep.has(id) && !active.has(id)) continue;
       this.stores.delete(id);
-      if (!active.has(id)) await Promise.all([...stores.values()].map((store) => store.close()));
+      if (active.has(id)) continue;
+      this.options.onClosing?.(id, stores);
+      await Promise.all([...stores.values()].map((store) => store.close()));
     }
+  }
+
+  /**
+   * Stops reading (every write settled when it resolves) but keeps the stores and their lags: called when a rebalance
+   * starts, so stopping the reader (a fetch in flight, leaving its group) overlaps the join instead of delaying the
+   * next assignment. `pause` finishes the job.
+   */
+  stopReading(): Promise<void> {
+    const reader = this.reader;
+    this.reader = undefined;
+    if (this.refresh !== undefined) clearInterval(this.refresh);
+    this.refresh = undefined;
+    const running = this.running;
+    this.running = undefined;
+    const previous = this.stopping ?? Promise.resolve();
+    const stopping = (async () => {
+      await previous;
+      await reader?.stop().catch(() => undefined);
+      await running;
+    })();
+    this.stopping = stopping;
+    return stopping;
   }
 
   /** Opens the stores of `standbys` and follows their partitions from the stores' checkpoints until the next `pause`. */
@@ -175,7 +269,8 @@ export class StandbyTasks {
       partitions: starts,
       mode: 'forever',
       groupIdPrefix: `${topology.applicationId}-standby`,
-      fetch: { maxBytesPerPartition: 8 * 1024 * 1024, maxBytes: 64 * 1024 * 1024 },
+      // A short fetch wait: stopping the reader at a rebalance waits for the fetch in flight on a quiet partition.
+      fetch: { maxBytesPerPartition: 8 * 1024 * 1024, maxBytes: 64 * 1024 * 1024, maxWaitTimeInMs: 100 },
       onBatch: (records) => this.apply(followed, records),
     });
     this.reader = reader;

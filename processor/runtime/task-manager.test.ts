@@ -68,6 +68,7 @@ class Harness {
       readinessLag?: number;
       partitions?: Map<string, number>;
       refreshPartitions?: () => Promise<void>;
+      probingRebalanceIntervalMs?: number;
     } = {},
   ): Promise<TaskManager> {
     this.stateDirectory = await StateDirectory.open({ stateDir: this.stateDir, applicationId: APP });
@@ -110,6 +111,7 @@ class Harness {
         maxTaskIdleMs: 0,
         readers: (readerOptions) => this.cluster.reader(readerOptions),
         readinessLag: options.readinessLag,
+        probingRebalanceIntervalMs: options.probingRebalanceIntervalMs,
         onRebalancing: () => this.rebalancingSignals++,
         onAssigned: (event) => this.assigned.push(event),
         onFailure: (error) => this.failures.push(error),
@@ -120,11 +122,15 @@ class Harness {
   }
 
   /** Starts the manager and hands it its first assignment. */
-  async start(mine: readonly TaskId[], options: Parameters<Harness['create']>[0] = {}): Promise<TaskManager> {
+  async start(
+    mine: readonly TaskId[],
+    options: Parameters<Harness['create']>[0] = {},
+    others: Parameters<FakeGroupMember['assign']>[1] = [],
+  ): Promise<TaskManager> {
     const manager = await this.create(options);
     const started = manager.start();
     await this.member.started;
-    await this.member.assign(mine);
+    await this.member.assign(mine, others);
     await started;
     return manager;
   }
@@ -174,6 +180,32 @@ afterEach(async () => {
 });
 
 describe('TaskManager on a fake group member', () => {
+  it('reports its restored tasks as caught up at join, and asks for probing rebalances while another member warms one up', async () => {
+    const h = await harness();
+    h.cluster.append('customers', 1, [{ key: KEY.p1[0], value: 'Ada' }]);
+    const warming = { memberId: 'member-2', url: 'http://member-2', tasks: [], standbys: ['0_1' as TaskId], warmups: ['0_1' as TaskId] };
+    await h.start(['0_0', '0_1'], { probingRebalanceIntervalMs: 20 }, [warming]);
+    await h.restored();
+    expect([...h.member.joinHints().taskLags]).toEqual([
+      ['0_0', 0],
+      ['0_1', 0],
+    ]);
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    // kafkajs rejoins only from its fetch loop: the request takes effect at the next batch, which is not handled.
+    h.cluster.append('orders', 0, [{ key: KEY.p0[0], value: 'o1', timestamp: 10 }]);
+    await h.member.poll();
+    expect(h.member.rebalancesRequested).toBe(1);
+    expect(h.rebalancingSignals).toBe(1);
+    expect(h.outValues(0)).toEqual([]);
+    // The warm-up took its task over: no warm-ups left, no more probing.
+    await h.member.assign(['0_0'], [{ ...warming, tasks: ['0_1'], standbys: [], warmups: [] }]);
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    await h.member.pollUntilIdle();
+    expect(h.member.rebalancesRequested).toBe(1);
+    expect(h.outValues(0)).toEqual(['k3=o1@none']);
+    await h.stop();
+  });
+
   it('uses keys that land in the partitions they are meant for', async () => {
     const cluster = new FakeCluster().createTopic('t', PARTITIONS);
     await cluster.send(

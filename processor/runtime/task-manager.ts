@@ -69,11 +69,22 @@ import { OutputPartitioner, RecordCollector } from './record-collector.js';
 import type { RestorationTracker } from './restoration-tracker.js';
 import { SerialExecutor } from './serial.js';
 import { TaskRegistry, type TaskRegistryView } from './task-registry.js';
-import { closeActiveTask, openActiveTask, type ActiveTask, type TaskOpeningContext } from './active-task.js';
+import {
+  closeActiveTask,
+  dropMovedKeys,
+  holdsAllItsKeys,
+  openActiveTask,
+  regroupKeptTask,
+  type ActiveTask,
+  type TaskOpeningContext,
+} from './active-task.js';
+import { runRegroup } from './store-regrouping.js';
 import { commitTasks, commitTasksInTransactions, type TransactionOutcome } from './commit-sequence.js';
 import { StandbyTasks } from './standby-tasks.js';
 import type { TransactionalProducer, TransactionalProducerFactory } from '../kafka/transactional-producer.js';
 import { transactionalIdOf } from '../kafka/transactional-producer.js';
+import { probingMembers } from '../kafka/warmup-assignor.js';
+import { LocalCheckpoints } from './local-checkpoints.js';
 import { MAX_QUEUED_OUTPUT_BYTES } from './record-collector.js';
 import type { ProcessingGuarantee } from './options.js';
 
@@ -108,13 +119,25 @@ export interface TaskManagerOptions {
   readonly readers: PartitionReaderFactory;
   /** Records a table store partition may be behind the end offset at assignment and count as caught up. Default 0. */
   readonly readinessLag?: number;
-  /** Keep the standby replicas the group assigns this member (standby-tasks.ts). Default false. */
+  /** Keep the standby replicas the group assigns this member (standby-tasks.ts), warm-ups included. Default false. */
   readonly standbys?: boolean;
+  /**
+   * Warm-ups (warmup-assignor.ts): while the group has any, the members `probingMembers` names ask for a rebalance
+   * this often, so caught-up warm-ups take their tasks over. Absent: never.
+   */
+  readonly probingRebalanceIntervalMs?: number;
   /**
    * Re-reads partition counts at every assignment, before its tasks open (input topics may have grown; it updates
    * `partitions` in place). A rejection fails the app (e.g. PartitionCountDecreasedError).
    */
   readonly refreshPartitions?: () => Promise<void>;
+  /** Partition counts seen over time per topic (partition-history.ts, kept up to date by the app): stores regroup their keys. */
+  readonly partitionHistory?: ReadonlyMap<string, readonly number[]>;
+  /** When a topic's count was first seen, and how long new tasks wait after it before reading earlier partitions. */
+  readonly partitionSeenAt?: (topic: string, count: number) => number | undefined;
+  readonly expansionGraceMs?: number;
+  /** How long after a rebalance that changed counts other members may still flush with the old ones. Default 5000. */
+  readonly movedKeysGraceMs?: number;
   /** A rebalance started: queries must answer 503 until the next assignment is set up. */
   readonly onRebalancing: () => void;
   /** A new assignment is set up and its records flow (restoration may still be running). */
@@ -173,6 +196,10 @@ export class TaskManager {
   private dirty = false;
   private lastCommitAt = Date.now();
   private timer: NodeJS.Timeout | undefined;
+  /** The next probing rebalance this member asks for (warm-ups pending). */
+  private probeTimer: NodeJS.Timeout | undefined;
+  /** Checkpoint sums of task state on disk that is neither active nor standby here (sent in JoinGroup). */
+  private readonly checkpoints: LocalCheckpoints;
   private readonly partitioner = new OutputPartitioner();
   /** Every task's outputs and dead letters, in processing order (see record-collector.ts). */
   private readonly collector: RecordCollector;
@@ -198,7 +225,7 @@ export class TaskManager {
   private readonly localStateTasks: Set<TaskId>;
   private readonly taskContext: TaskOpeningContext;
   /** The restoration of the current assignment's table stores, while it runs. */
-  private restoration: ChangelogReader | undefined;
+  private restoration: { stop(): Promise<void> } | undefined;
   /** Standby replicas of other members' tasks (when enabled). */
   private readonly standbys: StandbyTasks | undefined;
   private readonly exactlyOnce: boolean;
@@ -218,6 +245,7 @@ export class TaskManager {
     if (this.exactlyOnce && options.transactionalProducers === undefined)
       throw new TypeError('TaskManager: exactly-once needs transactionalProducers');
     this.localStateTasks = new Set(localStateTasks);
+    this.checkpoints = new LocalCheckpoints(options.topology);
     this.taskContext = {
       ...options,
       readinessLag: options.readinessLag ?? 0,
@@ -239,10 +267,14 @@ export class TaskManager {
           errorPolicy: options.errorPolicy,
           metrics: options.metrics,
           logger: options.logger,
+          onClosing: (id, stores) => this.checkpoints.note(id, stores),
+          servesReads: (id, store, checkpoints) => holdsAllItsKeys(id, store, checkpoints, this.taskContext),
         })
       : undefined;
     this.member = options.member({
       localTasks: () => [...this.localStateTasks],
+      taskLags: () => this.taskLags(),
+      taskOffsetSums: () => this.checkpoints.offsetSums(new Set([...this.taskLags().keys(), ...(this.standbys?.tasks ?? [])])),
       eachBatch: (records, context) => this.handleBatch(records, context),
       onAssignment: (assignment) => this.handleAssignment(assignment),
       onRebalancing: ({ epoch }) => this.handleRebalancing(epoch),
@@ -267,6 +299,7 @@ export class TaskManager {
   /** Joins the group; resolves once the first assignment is set up. */
   async start(): Promise<void> {
     await this.learnOutputPartitions();
+    await this.checkpoints.readFromDisk(this.options.stateDirectory, [...this.localStateTasks]);
     await this.member.start();
     this.timer = setInterval(() => this.onTimer(), Math.max(50, Math.min(this.options.commitIntervalMs, 1000)));
     this.timer.unref();
@@ -280,6 +313,7 @@ export class TaskManager {
     const wasHalted = this.halted;
     this.halted = true;
     if (this.timer !== undefined) clearInterval(this.timer);
+    clearTimeout(this.probeTimer);
     await this.serial.run(async () => {
       if (commit && !wasHalted)
         await this.commitAll(this.epoch, true).catch((error: unknown) => this.options.logger.error('final commit failed', { error }));
@@ -321,6 +355,7 @@ export class TaskManager {
     if (this.halted) return;
     this.registry.rebalanceStarted();
     this.options.onRebalancing();
+    void this.standbys?.stopReading();
     // Best effort: while this member has not rejoined, the coordinator still takes commits of this generation.
     void this.serial
       .run(async () => {
@@ -376,6 +411,9 @@ export class TaskManager {
         try {
           await this.options.refreshPartitions();
           await this.learnOutputPartitions();
+          // A kept task whose stores' topics grew keeps only its keys: in place, or reopened (stores kept open) when
+          // it must read earlier partitions.
+          for (const active of [...this.registry.all()]) if (!regroupKeptTask(active, this.taskContext)) await this.closeTask(active, true);
         } catch (error) {
           this.fail(error);
           return;
@@ -395,6 +433,7 @@ export class TaskManager {
         );
         for (const id of this.standbys.tasks) this.localStateTasks.add(id);
       }
+      this.scheduleProbe(assignment);
       this.counters.rebalances++;
       this.counters.firstAssignmentAt ??= Date.now();
       this.lastCommitAt = Date.now();
@@ -407,6 +446,31 @@ export class TaskManager {
         members: assignment.members.length,
       });
     });
+  }
+
+  /**
+   * Sent with every JoinGroup: 0 for the tasks this member processes (restoration finished), each standby's or
+   * warm-up's lag. Tasks still restoring and state only on disk are not reported (not caught up).
+   */
+  private taskLags(): Map<TaskId, number> {
+    const lags = new Map<TaskId, number>(this.standbys?.lags() ?? []);
+    for (const active of this.registry.all()) if (!active.restoration.restoring) lags.set(active.id, 0);
+    return lags;
+  }
+
+  /** While warm-ups exist, the owners of warmed-up tasks (`probingMembers`) ask for a rebalance every interval. */
+  private scheduleProbe(assignment: GroupAssignment): void {
+    clearTimeout(this.probeTimer);
+    this.probeTimer = undefined;
+    const interval = this.options.probingRebalanceIntervalMs;
+    if (interval === undefined || !probingMembers(assignment.members).has(assignment.memberId)) return;
+    const epoch = assignment.epoch;
+    this.probeTimer = setTimeout(() => {
+      if (this.halted || epoch !== this.epoch) return;
+      this.options.logger.info('asking for a probing rebalance: warm-ups may have caught up', { epoch });
+      this.member.requestRebalance();
+    }, interval);
+    this.probeTimer.unref();
   }
 
   private async handleBatch(records: readonly ConsumedRecord[], context: BatchContext): Promise<number> {
@@ -516,8 +580,35 @@ export class TaskManager {
       Date.now() - this.lastCommitAt >= this.options.commitIntervalMs ||
       this.commitWouldCatchUp() ||
       this.heldBytes > MAX_QUEUED_OUTPUT_BYTES
-    )
+    ) {
       await this.commitAll(epoch, false);
+      // Right after a commit: nothing pending in the stores.
+      await this.dropMovedKeys();
+    }
+  }
+
+  /**
+   * Kept tasks of a grown topic drop the keys that moved away, once they processed every record written to their
+   * stream inputs until MOVED_KEYS_GRACE_MS after the rebalance (records partitioned with the old counts).
+   */
+  private async dropMovedKeys(): Promise<void> {
+    for (const active of [...this.registry.all()]) {
+      const pending = active.movedKeys;
+      if (pending === undefined || active.restoration.restoring) continue;
+      if (pending.until === undefined) {
+        if (Date.now() - pending.since < (this.options.movedKeysGraceMs ?? MOVED_KEYS_GRACE_MS)) continue;
+        const until = new Map<TopicPartitionId, number>();
+        for (const input of active.task.inputPartitions) {
+          if (active.restoration.isTablePartition(input)) continue;
+          const { topic, partition } = parseTopicPartitionId(input);
+          until.set(input, (await this.options.cluster.fetchOffsetRanges(topic)).get(partition)?.end ?? 0);
+        }
+        pending.until = until;
+      }
+      if ([...pending.until].some(([tp, end]) => (active.task.position(tp) ?? 0) < end)) continue;
+      active.movedKeys = undefined;
+      await dropMovedKeys(active, this.taskContext);
+    }
   }
 
   /** Exactly-once: keeps a task's outputs for its next transaction (bounded: past the limit the cycle commits). */
@@ -747,6 +838,7 @@ export class TaskManager {
 
   private closeTask(active: ActiveTask, keepStores: boolean): Promise<unknown> {
     this.registry.remove(active.id);
+    this.checkpoints.note(active.id, active.stores);
     this.options.changes?.taskClosed(active);
     return closeActiveTask(active, keepStores, this.options.tracker);
   }
@@ -859,8 +951,69 @@ export class TaskManager {
     return active;
   }
 
-  /** Restores every restoring task's table stores, in the background, with one ChangelogReader. */
+  /**
+   * Tasks whose topics grew first read their keys from earlier partitions (store-regrouping.ts), one partition after
+   * the other, in the background; then the assignment's restoration job runs.
+   */
   private startRestoration(epoch: number): void {
+    const regrouping = [...this.registry.all()].filter((active) => active.regroup !== undefined);
+    if (regrouping.length === 0) {
+      this.startOwnRestoration(epoch);
+      return;
+    }
+    const current: { reader?: ChangelogReader; stopped: boolean } = { stopped: false };
+    let done: Promise<void> = Promise.resolve();
+    const job = {
+      stop: async () => {
+        current.stopped = true;
+        await current.reader?.stop();
+        await done;
+      },
+    };
+    this.restoration = job;
+    const reader = (target: ChangelogTarget) =>
+      new ChangelogReader({
+        targets: [target],
+        readers: this.options.readers,
+        groupIdPrefix: `${this.options.topology.applicationId}-regroup`,
+      });
+    // stop() waits for the reads only (it runs inside the serial queue; the hand-over below queues on it).
+    done = (async () => {
+      for (const active of regrouping) {
+        const pending = active.regroup;
+        if (pending === undefined) continue;
+        const endOffset = async (tp: TopicPartitionId) => {
+          const { topic, partition } = parseTopicPartitionId(tp);
+          return (await this.options.cluster.fetchOffsetRanges(topic)).get(partition)?.end;
+        };
+        if (!(await runRegroup(pending, reader, current, endOffset))) {
+          current.stopped = true;
+          return;
+        }
+        active.regroup = undefined;
+      }
+    })();
+    done
+      .then(() =>
+        this.serial.run(async () => {
+          if (current.stopped || this.halted || epoch !== this.epoch || this.restoration !== job) return;
+          this.restoration = undefined;
+          for (const active of regrouping) {
+            if (!this.registry.has(active)) continue;
+            active.restoration.regrouped();
+            if (!active.restoration.restoring) this.resumeRestored(active);
+          }
+          this.startOwnRestoration(epoch);
+        }),
+      )
+      .catch((error: unknown) => {
+        if (this.restoration === job && !this.halted) this.fail(error);
+      });
+    done = done.catch(() => undefined);
+  }
+
+  /** Restores every restoring task's table stores, in the background, with one ChangelogReader. */
+  private startOwnRestoration(epoch: number): void {
     const tasks = [...this.registry.all()].filter((active) => active.restoration.restoring);
     const targets = tasks.flatMap((active) => active.restoration.targets());
     if (targets.length === 0) return;
@@ -903,5 +1056,8 @@ export class TaskManager {
     this.options.logger.info('task restored', { task: active.id });
   }
 }
+
+/** How long after a rebalance that changed partition counts other members may still flush records with the old ones. */
+const MOVED_KEYS_GRACE_MS = 5000;
 
 const noOriginals: FetchRecords = async () => new Map();

@@ -43,7 +43,17 @@ async function activeTask(partition: number, backlog = 0, committed?: number): P
     decoder: (spec) => createTableRecordDecoder(spec, { applicationId: 'registry' }),
   });
   const task = new StreamTask({ topology, subtopologyId: sub.id, partition, stores });
-  return { id: taskId(sub.id, partition), subtopology: sub, partition, task, stores, restoration, paused: [] };
+  return {
+    id: taskId(sub.id, partition),
+    subtopology: sub,
+    partition,
+    task,
+    stores,
+    restoration,
+    paused: [],
+    regroup: undefined,
+    layout: '',
+  };
 }
 
 const assignment = (mine: TaskId[]): GroupAssignment => ({

@@ -9,6 +9,11 @@
  *   failover    a table of N keys, 2 instances, kill -9 of the one with the most tasks: time from the kill until sample
  *               keys of every one of its partitions answer again on the survivor, plain and with ?staleness=, and the
  *               records the survivor restored; once with numStandbyReplicas 1, once with 0.
+ *   warmup      a table of max(N, 120,000) keys (over 10,000 per partition, the default acceptable recovery lag)
+ *               under load, 1 instance, a 2nd joins: how long lookups of the table partitions that move were
+ *               unanswered (GET through the first instance, which answers or forwards), with warm-ups
+ *               (--max-warmup-replicas 2, probing every 5 s) and without (0: the tasks move at once and the newcomer
+ *               restores them first), and what the newcomer restored.
  *   restart     kill -9 and restart on the same state directory with the default 30 s session timeout (the restarted
  *               process evicts its ghost member): spawn → ready and spawn → first record processed, alone and beside
  *               a surviving instance.
@@ -461,6 +466,125 @@ async function runFailover(client: KafkaClient, settings: ScalingSettings, broke
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// warm-up before moving
+
+const WARMUP_PROBING_MS = 5000;
+/** Keys of the warm-up table at least: 20,000 per partition of 6, above the default acceptable recovery lag. */
+const WARMUP_MIN_KEYS = 120_000;
+
+/**
+ * Polls one sample key per partition through `url` every 50 ms until `done()`: per partition, the total time its key
+ * was not answered (each miss counts the time since the previous poll round).
+ */
+async function unansweredMs(url: string, keyByPartition: ReadonlyMap<number, string>, done: () => boolean): Promise<Map<number, number>> {
+  const missing = new Map([...keyByPartition.keys()].map((p) => [p, 0]));
+  let last = performance.now();
+  while (!done()) {
+    const statuses = await Promise.all(
+      [...keyByPartition].map(
+        async ([p, key]) => [p, (await getText(`${url}/stores/${PARTITIONED_STORE}/keys/${encodeURIComponent(key)}`)).status] as const,
+      ),
+    );
+    const now = performance.now();
+    for (const [p, status] of statuses) if (status !== 200) missing.set(p, (missing.get(p) ?? 0) + (now - last));
+    last = now;
+    await sleep(50);
+  }
+  return new Map([...missing].map(([p, ms]) => [p, Math.round(ms)]));
+}
+
+async function runWarmup(client: KafkaClient, settings: ScalingSettings, brokers: string, workDir: string, runId: string) {
+  const prefix = `bench-scaling-${runId}-warmup`;
+  const keys = Math.max(settings.keys, WARMUP_MIN_KEYS);
+  const topics = benchTopics(prefix);
+  await createTopics(client, prefix, settings.partitions);
+  display.begin('seed table');
+  await seedCustomers(client, {
+    topic: topics.customers,
+    partitions: settings.partitions,
+    count: keys,
+    producers: 2,
+    updateEvery: 0,
+    deleteEvery: 0,
+    onProgress: (sent, total) => display.update({ done: sent, total, unit: 'records' }),
+  });
+  display.finish(`${keys} keys`);
+  const partitionOf = (key: string) => defaultPartition(Buffer.from(key), settings.partitions);
+  const all = Array.from({ length: settings.partitions }, (_, p) => p);
+  const keyByPartition = new Map(
+    [...sampleKeysByPartition(customerKey, partitionOf, all, 1, keys)].map(([p, keys]) => [p, keys[0] as string]),
+  );
+  const runs = [];
+  try {
+    for (const warmups of [2, 0]) {
+      const cluster: Cluster = { brokers, workDir, prefix, applicationId: `${prefix}-w${warmups}` };
+      const args = ['--max-warmup-replicas', String(warmups), '--probing-rebalance-interval-ms', String(WARMUP_PROBING_MS)];
+      const instances: CliInstance[] = [];
+      const flow = new OrderFlow(client, {
+        topic: topics.orders,
+        partitions: settings.partitions,
+        customerCount: keys,
+        ordersPerSecond: settings.ordersPerSecond,
+        onError: (error) => note(`warmup: an order send failed: ${String(error)}`),
+      });
+      try {
+        const a = await startInstance(cluster, 'a', args);
+        instances.push(a);
+        await a.waitUntilReady(600_000);
+        await flow.start();
+        await sleep(2000);
+        note(`warmup (max ${warmups} warm-ups): b joins`);
+        const joinedAt = performance.now();
+        // Polled until 3 s after the table partitions balanced (the hand-over's unavailability ends after that view).
+        let stopAt = Number.POSITIVE_INFINITY;
+        const polling = unansweredMs(a.url, keyByPartition, () => Date.now() > stopAt);
+        const b = await startInstance(cluster, 'b', args);
+        instances.push(b);
+        // Balanced: b holds its half of the table partitions (with warm-ups only after a probing rebalance).
+        let balanced: ClusterMetadata | undefined;
+        const deadline = Date.now() + 600_000;
+        while (balanced === undefined && Date.now() < deadline) {
+          const view = await waitForSettled(instances, settings.partitions, 600_000);
+          const onB = view.instances.find((m) => m.url === b.url)?.storePartitions[PARTITIONED_STORE] ?? [];
+          if (onB.length === Math.floor(settings.partitions / 2)) balanced = view;
+          else await sleep(250);
+        }
+        stopAt = Date.now() + 3000;
+        if (balanced === undefined) throw new Error('warmup: the table partitions never balanced');
+        const balancedMs = Math.round(performance.now() - joinedAt);
+        const missing = await polling;
+        await flow.stop();
+        const moved = [...(balanced.instances.find((m) => m.url === b.url)?.storePartitions[PARTITIONED_STORE] ?? [])].sort(
+          (x, y) => x - y,
+        );
+        const unanswered = (p: number) => missing.get(p) ?? 0;
+        runs.push({
+          maxWarmupReplicas: warmups,
+          balancedMs,
+          movedPartitions: moved,
+          movedUnansweredMs: Math.max(0, ...moved.map(unanswered)),
+          keptUnansweredMs: Math.max(0, ...all.filter((p) => !moved.includes(p)).map(unanswered)),
+          restoredByNewcomer: await restoredRecords(b),
+        });
+      } finally {
+        await flow.stop().catch(() => undefined);
+        await Promise.all(instances.map((i) => i.stop()));
+        for (const instance of instances) rmSync(instance.stateDir, { recursive: true, force: true });
+      }
+    }
+  } finally {
+    await deleteTopics(client, prefix).catch((error: unknown) => note(`could not delete the topics: ${String(error)}`));
+  }
+  return {
+    keys,
+    partitions: settings.partitions,
+    acceptableRecoveryLag: 10_000,
+    probingRebalanceIntervalMs: WARMUP_PROBING_MS,
+    runs,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // restart after kill -9
 
 async function firstRecordMs(instance: CliInstance, since: number, timeoutMs: number): Promise<{ observedMs: number; metricMs: number }> {
@@ -542,6 +666,8 @@ async function runScaling(settings: ScalingSettings, kafka: KafkaSession, workDi
   const rebalances = await runRebalances(client, settings, kafka.brokers, workDir, runId);
   note('scaling: failover');
   const failover = await runFailover(client, settings, kafka.brokers, workDir, runId);
+  note('scaling: warm-up before moving');
+  const warmup = await runWarmup(client, settings, kafka.brokers, workDir, runId);
   note('scaling: restart after kill -9');
   const restart = await runRestart(client, settings, kafka.brokers, workDir, runId);
   return {
@@ -552,6 +678,7 @@ async function runScaling(settings: ScalingSettings, kafka: KafkaSession, workDi
     totalSeconds: Math.round((performance.now() - started) / 1000),
     rebalances,
     failover,
+    warmup,
     restart,
   };
 }
@@ -574,6 +701,15 @@ function printTable(result: ScalingResult): void {
     lines.push(
       `  standbys ${run.numStandbyReplicas}: answered ${ms(run.answeredMs)}, with ?staleness ${ms(run.answeredWithStalenessMs)}, ` +
         `restored ${run.restoredRecordsOnSurvivor} records`,
+    );
+  }
+  lines.push(
+    `warm-up, ${result.warmup.keys} keys, a 2nd instance joins under load (acceptable lag ${result.warmup.acceptableRecoveryLag}, probing every ${result.warmup.probingRebalanceIntervalMs} ms):`,
+  );
+  for (const run of result.warmup.runs) {
+    lines.push(
+      `  max ${run.maxWarmupReplicas} warm-ups: moved partitions ${run.movedPartitions.join(',')} unanswered ${ms(run.movedUnansweredMs)} ` +
+        `(kept ${ms(run.keptUnansweredMs)}), balanced ${ms(run.balancedMs)} after the join, newcomer restored ${run.restoredByNewcomer} records`,
     );
   }
   lines.push(`restart after kill -9 (session timeout ${result.restart.sessionTimeoutMs} ms):`);

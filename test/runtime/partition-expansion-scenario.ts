@@ -92,7 +92,13 @@ export async function runExpansionScenario(apps: AppProcessGroup, options: Expan
   const created = await createEnrichmentTopics('expansion', options.partitions, { globalPartitions: options.partitions });
   // One customers topic behind both tables.
   const topics: EnrichmentTopics = { ...created, customersGlobal: created.customers };
-  const env = { PARTITION_CHECK_INTERVAL_MS: String(options.partitionCheckIntervalMs) };
+  const env = {
+    PARTITION_CHECK_INTERVAL_MS: String(options.partitionCheckIntervalMs),
+    // --- co-partitioned tables (regrouping): new tasks read the old partitions once the writer (RecordProducer,
+    // metadata refreshed every 5 s) writes moved keys to their new partitions.
+    EXPANSION_GRACE_MS: '6000',
+    // --- end
+  };
   const next = random(42);
   const expected = new Map<string, number | null>();
   const producer = new RecordProducer(testKafkaClient());

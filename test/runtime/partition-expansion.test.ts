@@ -6,8 +6,11 @@
  * - no instance crashed; /metadata lists the changes; the repartition topic was grown by Tributary;
  * - every order is in both outputs (those of new partitions too: new tasks start at the first offset);
  * - both stores answer the latest customer version on both instances;
- * - a fresh third instance starts (no CoPartitioningError) and its co-partitioned store answers the same (its global
- *   store is printed: a bootstrap applies a moved key's records in partition-read order).
+ * - a fresh third instance starts (no CoPartitioningError) and both its stores answer the same: its global table's
+ *   bootstrap meets a moved key's older record, starts over with record versions and keeps the latest (the running
+ *   instances switched to versions in place when they noticed the expansion);
+ * - co-partitioned keys that move (regrouping): customers written only before the expansion are joined and answered
+ *   with that version by their new tasks, customers deleted before or after it stay deleted, on every instance.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ClusterMetadata } from '../../http-query/query-source.js';
@@ -34,6 +37,30 @@ const CUSTOMERS = 40;
 const FIRST_ORDERS = 150;
 const LATER_ORDERS = 300;
 const CHECK_MS = 1000;
+
+// --- co-partitioned keys that move (regrouping): customers written only before the expansion, deleted before or after it.
+const MOVED_KEPT = Array.from({ length: 40 }, (_, i) => `k${i}`);
+const DELETED_BEFORE = Array.from({ length: 10 }, (_, i) => `x${i}`);
+const DELETED_AFTER = Array.from({ length: 10 }, (_, i) => `y${i}`);
+const KEPT_SEQ = 100_000;
+
+/** Per instance, the co-partitioned store's answers for keys never written again after the expansion. */
+async function movedKeyAnswers(instance: AppProcess): Promise<{ wrong: number; missing: number; resurrected: number }> {
+  const counts = { wrong: 0, missing: 0, resurrected: 0 };
+  for (const id of MOVED_KEPT) {
+    const response = await instance.request(`/stores/customers/keys/${id}`);
+    if (response.status === 404) counts.missing++;
+    else if (response.status !== 200 || (JSON.parse(response.body) as { value: { name: string } }).value.name !== customerName(id, 1))
+      counts.wrong++;
+  }
+  for (const id of [...DELETED_BEFORE, ...DELETED_AFTER]) {
+    const response = await instance.request(`/stores/customers/keys/${id}`);
+    if (response.status === 200) counts.resurrected++;
+    else if (response.status !== 404) counts.wrong++;
+  }
+  return counts;
+}
+// --- end of co-partitioned keys that move
 
 async function waitForOrders(topics: EnrichmentTopics, expected: number): Promise<void> {
   let missing = '';
@@ -99,8 +126,16 @@ describe('TributaryApp, partitions added to input topics while running', () => {
 
   it('processes the new partitions from their first offset, grows the repartition topic, and a fresh instance agrees', async () => {
     const topics = await createEnrichmentTopics('expand', BEFORE, { globalPartitions: BEFORE });
-    const env = { PARTITION_CHECK_INTERVAL_MS: String(CHECK_MS) };
+    // Every write below comes from a fresh producer (no stale metadata): new tasks need not wait to read the old partitions.
+    const env = { PARTITION_CHECK_INTERVAL_MS: String(CHECK_MS), EXPANSION_GRACE_MS: '500' };
     await produceCustomers(topics, customerIds(CUSTOMERS), 1);
+    // --- co-partitioned keys that move (regrouping)
+    await produceCustomers(topics, [...MOVED_KEPT, ...DELETED_BEFORE, ...DELETED_AFTER], 1);
+    await produce(
+      topics.customers,
+      DELETED_BEFORE.map((id) => ({ key: id, value: null })),
+    );
+    // --- end
     const a = await startEnrichmentApp(apps, topics, { name: 'a', env });
     const b = await startEnrichmentApp(apps, topics, { name: 'b', env });
     await Promise.all([a.waitUntilReady(), b.waitUntilReady()]);
@@ -120,8 +155,32 @@ describe('TributaryApp, partitions added to input topics while running', () => {
     );
     await produceCustomers(topics, customerIds(CUSTOMERS), 2);
     await produce(topics.orders, orderRecords(FIRST_ORDERS, LATER_ORDERS, CUSTOMERS));
+    // --- co-partitioned keys that move (regrouping): deletions after the expansion, orders of customers never rewritten.
+    await produce(
+      topics.customers,
+      DELETED_AFTER.map((id) => ({ key: id, value: null })),
+    );
+    const keptOrders: Order[] = MOVED_KEPT.map((customerId, i) => ({ orderId: `ok${i}`, customerId, seq: KEPT_SEQ + i }));
+    await produce(
+      topics.orders,
+      keptOrders.map((o) => ({ key: o.orderId, value: JSON.stringify(o) })),
+    );
+    // --- end
     const total = FIRST_ORDERS + LATER_ORDERS;
     await waitForOrders(topics, total);
+    // --- co-partitioned keys that move (regrouping): every order of a customer never rewritten is joined, with version 1.
+    let keptJoined: Map<number, number> = new Map();
+    await waitUntil(
+      async () => {
+        const copart = await readEnriched(topics.outCopart);
+        keptJoined = new Map(copart.filter((o) => o.seq >= KEPT_SEQ).map((o) => [o.seq, o.customerVersion]));
+        return keptJoined.size === MOVED_KEPT.length;
+      },
+      { timeoutMs: 30_000, intervalMs: 500, description: 'orders of customers never rewritten joined' },
+    ).catch(() => undefined);
+    const keptMissing = MOVED_KEPT.length - keptJoined.size;
+    const keptWrongVersion = [...keptJoined.values()].filter((version) => version !== 1).length;
+    // --- end
     const caughtUpMs = Date.now() - expandedAt;
 
     const [global, copart] = await Promise.all([readEnriched(topics.outGlobal), readEnriched(topics.outCopart)]);
@@ -157,6 +216,14 @@ describe('TributaryApp, partitions added to input topics while running', () => {
       const wrong = (names: Map<string, string>) => [...names].filter(([id, name]) => name !== expected.get(id)).length;
       answers[instance.name] = { global: wrong(globalNames), copart: wrong(copartNames) };
     }
+    // --- co-partitioned keys that move (regrouping): answers for keys never rewritten or deleted, per instance.
+    const moved: Record<string, { wrong: number; missing: number; resurrected: number }> = {};
+    for (const instance of [a, b, c]) moved[instance.name] = await movedKeyAnswers(instance);
+    console.log(
+      `[partition expansion, moved keys] orders of customers never rewritten: ${keptMissing} of ${MOVED_KEPT.length} missing from the ` +
+        `co-partitioned join, ${keptWrongVersion} with another version; co-partitioned store per instance ${JSON.stringify(moved)}`,
+    );
+    // --- end
 
     console.log(
       `[partition expansion] ${BEFORE} → ${AFTER} partitions, ${total} orders (${inNewPartitions.length} in new partitions); ` +
@@ -177,11 +244,17 @@ describe('TributaryApp, partitions added to input topics while running', () => {
         [topics.customersGlobal, BEFORE, AFTER],
       ]),
     );
-    for (const instance of ['a', 'b']) expect(answers[instance], instance).toEqual({ global: 0, copart: 0 });
-    // A fresh instance's global store applies a moved key's records in partition-read order (README: Scaling by
-    // partitions, tables whose keys move): printed above, not asserted.
-    expect(answers.c.copart).toBe(0);
+    for (const instance of ['a', 'b', 'c']) expect(answers[instance], instance).toEqual({ global: 0, copart: 0 });
+    // The paths taken: running instances switch in place, the fresh one starts its bootstrap over with versions.
+    for (const instance of [a, b])
+      expect(instance.logs()).toMatch(/global table customers-global keeps record versions from now on: its topic grew/);
+    expect(c.logs()).toMatch(/global table customers-global keeps record versions from now on: .*murmur2.*; its bootstrap starts over/);
     expect(a.logs()).toMatch(/partition counts changed: /);
+    // --- co-partitioned keys that move (regrouping)
+    expect(keptMissing).toBe(0);
+    expect(keptWrongVersion).toBe(0);
+    for (const name of ['a', 'b', 'c']) expect(moved[name], name).toEqual({ wrong: 0, missing: 0, resurrected: 0 });
+    // --- end
     failed = false;
   });
 });

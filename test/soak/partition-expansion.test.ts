@@ -4,9 +4,10 @@
  * co-partitioned join and a writer keeps updating, deleting and ordering with the default partitioner; a checker
  * queries every key on both instances and on a fresh third one.
  *
- * Asserted: what adding partitions guarantees today (no crash, no order missing from the global join, the repartition
- * topic grown, running instances' global tables right). Printed: everything, including the co-partitioned table and
- * a fresh instance's global table, which are not resolved across partitions yet (README: Scaling by partitions).
+ * Asserted: no crash, no order missing from the global join nor from the co-partitioned join, the repartition topic
+ * grown, every instance's global table right (no wrong, resurrected or missing key; the fresh instance's bootstrap
+ * meets a moved key's older record and starts over with record versions), and the co-partitioned table right on every
+ * instance, the fresh one included (its tasks regroup their keys). Printed: everything.
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { AppProcessGroup } from '../helpers/app-process.js';
@@ -36,9 +37,16 @@ describe('soak: partitions added while two instances run', () => {
     expect(report.missingFromGlobalJoin).toBe(0);
     expect(report.inconsistentJoins).toBe(0);
     expect(report.repartitionPartitions).toBe(12);
-    for (const name of ['a', 'b']) {
+    for (const name of ['a', 'b', 'c']) {
       const global = report.stores[name].global;
       expect(global.wrong + global.resurrected + global.missing + global.unavailable, `${name} global table`).toBe(0);
     }
+    // --- co-partitioned table (regrouping): no order missing from its join, every key right on every instance.
+    expect(report.missingFromCopartitionedJoin).toBe(0);
+    for (const name of ['a', 'b', 'c']) {
+      const copart = report.stores[name].copartitioned;
+      expect(copart.wrong + copart.resurrected + copart.missing + copart.unavailable, `${name} co-partitioned table`).toBe(0);
+    }
+    // --- end
   });
 });

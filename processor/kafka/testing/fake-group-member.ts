@@ -42,6 +42,9 @@ export class FakeGroupMember implements GroupMember {
   readonly rebalancesSignalled: number[] = [];
   /** The next `context.heartbeat()` throws StaleAssignmentError (a rebalance detected mid-batch). */
   rebalanceOnHeartbeat = false;
+  /** `requestRebalance()` calls that led to a rejoin (the next poll with a batch signals a rebalance instead). */
+  rebalancesRequested = 0;
+  private rebalanceRequested = false;
   /** The coordinator rejects commits as from an old generation (StaleAssignmentError) while set. */
   refuseCommits = false;
   status: 'created' | 'started' | 'stopped' = 'created';
@@ -128,6 +131,10 @@ export class FakeGroupMember implements GroupMember {
     return this.gated ? undefined : this.assignment;
   }
 
+  requestRebalance(): void {
+    if (this.status === 'started') this.rebalanceRequested = true;
+  }
+
   // The coordinator and the fetch loop, driven by the test ---------------------------------------------------------
 
   get currentEpoch(): number {
@@ -136,6 +143,11 @@ export class FakeGroupMember implements GroupMember {
 
   isPaused(topic: string, partition: number): boolean {
     return this.paused.has(topicPartitionId(topic, partition));
+  }
+
+  /** What the member would send in its next JoinGroup: the runtime's local-state and lag hints. */
+  joinHints(): { readonly localTasks: readonly TaskId[]; readonly taskLags: ReadonlyMap<TaskId, number> } {
+    return { localTasks: this.handlers.localTasks?.() ?? [], taskLags: this.handlers.taskLags?.() ?? new Map() };
   }
 
   /** The position the next fetch of a partition starts at. */
@@ -150,6 +162,7 @@ export class FakeGroupMember implements GroupMember {
   async assign(mine: readonly TaskId[], others: readonly Omit<GroupMemberInfo, 'instanceId'>[] = []): Promise<void> {
     const epoch = ++this.epoch;
     this.gated = true;
+    this.rebalanceRequested = false;
     const topicPartitions = [...topicPartitionsOfTasks(mine, this.options.tasks)].flatMap(([topic, partitions]) =>
       partitions.map((partition) => ({ topic, partition })),
     );
@@ -219,6 +232,13 @@ export class FakeGroupMember implements GroupMember {
           taken++;
         }
         continue;
+      }
+      if (this.rebalanceRequested) {
+        // Like kafkajs: the batch is not handled, the member rejoins (the test plays the next assignment).
+        this.rebalanceRequested = false;
+        this.rebalancesRequested++;
+        this.signalRebalance();
+        return taken;
       }
       const epoch = this.epoch;
       const version = this.changeCount(tp);

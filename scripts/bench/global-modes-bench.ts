@@ -1,0 +1,144 @@
+/**
+ * Global-table bootstrap cost by mode (processor/engine/global-table-mode.ts): a cold bootstrap of N customers
+ * (scripts/bench/tributary-worker.ts `global-table`, own process: CPU from /proc) from
+ *   plain  a compacted topic that never grew (fast mode: blind writes), and
+ *   grown  the same data written with 6 partitions, then grown to 12 and 10% of the customers re-written (a moved
+ *          key's records in two partitions: the bootstrap meets a misplaced record, starts over with versions).
+ * With `--baseline-root <dir>` (another checkout with its node_modules, e.g. main) each run is paired with the same
+ * run of that checkout's worker, alternating which goes first (ABBA). One JSON document on stdout.
+ *
+ *   node --import tsx scripts/bench/global-modes-bench.ts [--customers 200000] [--rounds 2] [--baseline-root /work/main]
+ *     [--cpu-prof <dir>]   (a V8 CPU profile of every worker: npx tsx scripts/bench/cpu-profile-summary.ts <file>)
+ *
+ * Starts a broker from Maven jars unless KAFKA_BROKERS is set (run it under the shared broker lock).
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { customerKey, customerValue, isDeletedCustomer, ParallelSender, seedCustomers } from '../../examples/data-generator.js';
+import { KafkaAdmin } from '../../processor/kafka/admin.js';
+import { createKafkaClient } from '../../processor/kafka/client.js';
+import { REPO_ROOT } from '../kafka/broker.mjs';
+import { openKafkaSession } from './kafka-session.js';
+import { MeasuredProcess } from './measured-process.js';
+
+const { values } = parseArgs({
+  options: {
+    customers: { type: 'string' },
+    rounds: { type: 'string' },
+    'baseline-root': { type: 'string' },
+    'cpu-prof': { type: 'string' },
+  },
+});
+const customers = Number(values.customers ?? 200_000);
+const rounds = Number(values.rounds ?? 2);
+const roots: { name: string; root: string }[] = [{ name: 'branch', root: REPO_ROOT }];
+if (values['baseline-root'] !== undefined) roots.push({ name: 'baseline', root: values['baseline-root'] });
+const note = (text: string) => process.stderr.write(`[global-modes] ${text}\n`);
+
+interface Run {
+  readonly topic: string;
+  readonly checkout: string;
+  readonly round: number;
+  readonly cpuMs: number;
+  readonly wallMs: number;
+  readonly recordsPerSecond: number;
+  readonly peakRssMb: number | undefined;
+}
+
+async function main(): Promise<void> {
+  const workDir = join(REPO_ROOT, '.state', 'global-modes', String(Date.now()));
+  mkdirSync(workDir, { recursive: true });
+  const kafka = await openKafkaSession({ logFile: join(workDir, 'broker.log'), onStarting: (v) => note(`starting Kafka ${v}`) });
+  const client = createKafkaClient({ brokers: kafka.brokers.split(','), clientId: 'global-modes-bench' });
+  const admin = new KafkaAdmin(client);
+  const prefix = randomBytes(3).toString('hex');
+  const topics = { plain: `gm-${prefix}-plain`, grown: `gm-${prefix}-grown` };
+  const records = new Map<string, number>();
+  try {
+    await admin.connect();
+    const compact = { 'cleanup.policy': 'compact' };
+    await admin.ensureTopics([
+      { topic: topics.plain, partitions: 6, configs: compact },
+      { topic: topics.grown, partitions: 6, configs: compact },
+    ]);
+    for (const topic of [topics.plain, topics.grown]) {
+      const seeded = await seedCustomers(client, { topic, count: customers, partitions: 6 });
+      records.set(topic, seeded.records);
+      note(`seeded ${seeded.records} records into ${topic}`);
+    }
+    await admin.addPartitions(new Map([[topics.grown, 12]]));
+    const sender = new ParallelSender(client, new Map([[topics.grown, 12]]));
+    await sender.connect();
+    const rewrites = [];
+    for (let i = 3; i < customers; i += 10) {
+      if (!isDeletedCustomer(i)) rewrites.push(sender.record(topics.grown, customerKey(i), customerValue(i, 3, Date.now()), Date.now()));
+    }
+    await sender.send(rewrites);
+    await sender.disconnect();
+    records.set(topics.grown, (records.get(topics.grown) as number) + rewrites.length);
+    note(`grew ${topics.grown} to 12 partitions and re-wrote ${rewrites.length} customers`);
+
+    const runs: Run[] = [];
+    for (let round = 0; round < rounds; round++) {
+      for (const topic of [topics.plain, topics.grown]) {
+        const order = round % 2 === 0 ? roots : [...roots].reverse();
+        for (const { name, root } of order) {
+          const applicationId = `gm-${prefix}-${name}-${round}-${topic === topics.plain ? 'plain' : 'grown'}`;
+          const stateDir = join(workDir, 'state', applicationId);
+          const child = MeasuredProcess.spawn({
+            name: applicationId,
+            command: process.execPath,
+            args: [
+              ...(values['cpu-prof'] === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', join(values['cpu-prof'], applicationId)]),
+              '--import',
+              'tsx',
+              'scripts/bench/tributary-worker.ts',
+              'global-table',
+              '--brokers',
+              kafka.brokers,
+              '--application-id',
+              applicationId,
+              '--state-dir',
+              stateDir,
+              '--customers-topic',
+              topic,
+            ],
+            cwd: root,
+            logFile: join(workDir, 'logs', `${applicationId}.log`),
+          });
+          const starting = await child.waitFor('starting', 120_000);
+          const ready = await child.waitFor('ready', 600_000);
+          await child.stop();
+          rmSync(stateDir, { recursive: true, force: true });
+          const cpuMs = (ready.usage?.cpuMs ?? 0) - (starting.usage?.cpuMs ?? 0);
+          const wallMs = ready.at - starting.at;
+          const run: Run = {
+            topic: topic === topics.plain ? 'plain' : 'grown',
+            checkout: name,
+            round,
+            cpuMs: Math.round(cpuMs),
+            wallMs: Math.round(wallMs),
+            recordsPerSecond: Math.round(((records.get(topic) as number) / wallMs) * 1000),
+            peakRssMb: ready.usage === undefined ? undefined : Math.round(ready.usage.peakRssKb / 1024),
+          };
+          runs.push(run);
+          note(JSON.stringify(run));
+        }
+      }
+    }
+    process.stdout.write(`${JSON.stringify({ customers, records: Object.fromEntries(records), runs }, null, 2)}\n`);
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+    await kafka.stop();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  },
+);
