@@ -102,6 +102,20 @@ describe('dependency rules (ARCHITECTURE.md)', () => {
     expect(outside).toEqual([]);
   });
 
+  it('every module that loads kafkajs imports kafkajs-patches.ts before it (kafkajs captures its internals at load)', () => {
+    const unpatched = files
+      .filter((file) => file.startsWith('processor/kafka/') && !isTest(file))
+      .filter((file) => {
+        const text = readFileSync(join(root, file), 'utf8');
+        const loads = text.search(/^import (?!type )[^;]*from 'kafkajs';/m);
+        if (loads < 0) return false;
+        const patches = text.indexOf("import './kafkajs-patches.js';");
+        return patches < 0 || patches > loads;
+      });
+    expect(files).toContain('processor/kafka/kafkajs-patches.ts');
+    expect(unpatched).toEqual([]);
+  });
+
   it('no import circle between source files', () => {
     const sources = new Set(files.filter((file) => !isTest(file)));
     const state = new Map<string, 'visiting' | 'done'>();

@@ -1,6 +1,6 @@
 /**
- * read_committed for kafkajs: which fetched records belong to aborted transactions. Imported (for its effect) by every
- * module here that loads kafkajs, before kafkajs itself.
+ * read_committed for kafkajs: which fetched records belong to aborted transactions. Imported (for its effect) through
+ * kafkajs-patches.ts by every module here that loads kafkajs, before kafkajs itself.
  *
  * kafkajs 2.2.4's `filterAbortedMessages` activates at most one aborted transaction per record and assumes the
  * fetch response lists them by first offset. The broker lists them in the order they were aborted, and activates

@@ -2,9 +2,8 @@
  * The one place a kafkajs `Kafka` instance is created. Everything Kafka in Tributary goes through `KafkaClient`, so
  * the partitioner (Java-compatible murmur2) and the log bridge are the same for every producer, consumer and admin.
  */
-// Before kafkajs loads: its read_committed filter is replaced (see the file).
-import './aborted-transactions.js';
-import './produce-grouping.js';
+// Before kafkajs loads: some of its internals are replaced (see the file).
+import './kafkajs-patches.js';
 import type { Admin, AdminConfig, Consumer, ConsumerConfig, LogEntry, Producer, ProducerConfig } from 'kafkajs';
 import { Kafka, logLevel as KafkaJsLogLevel, Partitioners } from 'kafkajs';
 import { silentLogger, type Logger } from '../../common/logger.js';

@@ -2,9 +2,8 @@
  * Connection settings for Kafka, in Tributary's own types (so nothing outside processor/kafka/ depends on kafkajs),
  * plus validation and the mapping to kafkajs's `KafkaConfig`.
  */
-// Before kafkajs loads: its read_committed filter is replaced (see the file).
-import './aborted-transactions.js';
-import './produce-grouping.js';
+// Before kafkajs loads: some of its internals are replaced (see the file).
+import './kafkajs-patches.js';
 import type { KafkaConfig, RetryOptions, SASLOptions } from 'kafkajs';
 import { logLevel as KafkaJsLogLevel } from 'kafkajs';
 import type { ConnectionOptions } from 'node:tls';

@@ -22,8 +22,8 @@
  * - The coordinator's REBALANCE_IN_PROGRESS / ILLEGAL_GENERATION / UNKNOWN_MEMBER_ID on a commit or heartbeat become
  *   StaleAssignmentError.
  */
-// Before kafkajs loads: its read_committed filter is replaced (see the file).
-import './aborted-transactions.js';
+// Before kafkajs loads: some of its internals are replaced (see the file).
+import './kafkajs-patches.js';
 import kafkajs from 'kafkajs';
 import type {
   Consumer,

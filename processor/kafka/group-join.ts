@@ -9,9 +9,8 @@
  *   result when it agrees) reads the map back with `describeGroup()`, retrying until the group is Stable and the map
  *   agrees with the partitions the member received.
  */
-// Before kafkajs loads: its read_committed filter is replaced (see the file).
-import './aborted-transactions.js';
-import './produce-grouping.js';
+// Before kafkajs loads: some of its internals are replaced (see the file).
+import './kafkajs-patches.js';
 import type { Assigner, Consumer, GroupMember as KafkaGroupMember, GroupMemberAssignment, PartitionAssigner } from 'kafkajs';
 import kafkajs from 'kafkajs';
 import { GroupMetadataError, TributaryError } from '../../errors.js';

@@ -8,9 +8,8 @@
  *   task → member map with an `assignmentId` the leader mints once per rebalance. kafkajs drops assignment userData
  *   for followers, so they decode it from `describeGroup()` (see group-consumer.ts).
  */
-// Before kafkajs loads: its read_committed filter is replaced (see the file).
-import './aborted-transactions.js';
-import './produce-grouping.js';
+// Before kafkajs loads: some of its internals are replaced (see the file).
+import './kafkajs-patches.js';
 import kafkajs from 'kafkajs';
 import { randomBytes } from 'node:crypto';
 import { pack, unpack } from 'msgpackr';

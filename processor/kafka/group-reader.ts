@@ -11,6 +11,8 @@
  * Used where one instance of an application must do something exactly per partition (e.g. write the dead letters
  * of a topic every instance reads). Nothing about tasks or co-partitioning: kafkajs's round-robin assignor.
  */
+// Before kafkajs loads: some of its internals are replaced (see the file).
+import './kafkajs-patches.js';
 import type { Consumer, EachBatchPayload } from 'kafkajs';
 import kafkajs from 'kafkajs';
 import { GroupConsumerCrashedError } from '../../errors.js';

@@ -10,9 +10,8 @@
  * - `forever` (global table updates): keeps delivering until `stop()`; `caughtUp()` still reports reaching the end
  *   offsets when they are given.
  */
-// Before kafkajs loads: its read_committed filter is replaced (see the file).
-import './aborted-transactions.js';
-import './produce-grouping.js';
+// Before kafkajs loads: some of its internals are replaced (see the file).
+import './kafkajs-patches.js';
 import { randomUUID } from 'node:crypto';
 import type { Consumer, EachBatchPayload, PartitionAssigner } from 'kafkajs';
 import { AssignerProtocol } from 'kafkajs';

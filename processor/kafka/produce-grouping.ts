@@ -1,6 +1,6 @@
 /**
- * Linear grouping of produced messages by partition for kafkajs. Imported (for its effect) by every module here that
- * loads kafkajs, before kafkajs itself, like aborted-transactions.ts.
+ * Linear grouping of produced messages by partition for kafkajs. Imported (for its effect) through kafkajs-patches.ts
+ * by every module here that loads kafkajs, before kafkajs itself, like aborted-transactions.ts.
  *
  * kafkajs 2.2.4's `groupMessagesPerPartition` copies a partition's whole message array for every message it adds
  * (`[...current, message]`): quadratic in the messages of one partition per request, and most of the garbage a

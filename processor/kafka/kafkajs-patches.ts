@@ -1,0 +1,11 @@
+/**
+ * Replacements of kafkajs 2.2.4 internals, put into Node's module cache before kafkajs's own modules load (kafkajs
+ * captures them at load time): every module of this folder that loads kafkajs imports this file first, so whichever
+ * of them a process loads first installs both (architecture.test.ts checks the import order).
+ * - aborted-transactions.ts: the read_committed filter (kafkajs leaks aborted records when several producers abort
+ *   into one partition);
+ * - produce-grouping.ts: the per-partition grouping of produced messages (kafkajs copies a partition's array per
+ *   message).
+ */
+import './aborted-transactions.js';
+import './produce-grouping.js';
