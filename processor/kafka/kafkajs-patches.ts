@@ -5,7 +5,10 @@
  * - aborted-transactions.ts: the read_committed filter (kafkajs leaks aborted records when several producers abort
  *   into one partition);
  * - produce-grouping.ts: the per-partition grouping of produced messages (kafkajs copies a partition's array per
- *   message).
+ *   message);
+ * - record-decoding.ts: the decoder of one fetched record (kafkajs adds offsets and timestamps as BigInt-backed Longs
+ *   through decimal strings).
  */
 import './aborted-transactions.js';
 import './produce-grouping.js';
+import './record-decoding.js';
