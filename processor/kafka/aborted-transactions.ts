@@ -13,7 +13,7 @@
  * kafkajs captures the filter when its consumer module loads, so the replacement is put into Node's module cache
  * before that (`installed` says whether it was in time; a process that loaded kafkajs first keeps kafkajs's filter).
  */
-import { createRequire } from 'node:module';
+import { replaceKafkajsModule } from './kafkajs-module.js';
 
 /** What kafkajs passes: fetched records (with their record batch) and the response's aborted transactions. */
 export interface FetchedMessage {
@@ -59,25 +59,14 @@ export function filterAbortedMessages<M extends FetchedMessage>(
 }
 
 function install(): boolean {
-  const require = createRequire(import.meta.url);
-  let filterPath: string;
-  let batchPath: string;
-  try {
-    filterPath = require.resolve('kafkajs/src/consumer/filterAbortedMessages.js');
-    batchPath = require.resolve('kafkajs/src/consumer/batch.js');
-  } catch {
-    return false;
-  }
-  if (require.cache[batchPath] !== undefined) return false;
-  const { Module } = require('node:module') as { Module: new (id: string) => NodeJS.Module };
-  const replacement = new Module(filterPath);
-  replacement.filename = filterPath;
-  replacement.loaded = true;
   // kafkajs calls it as filterAbortedMessages({ messages, abortedTransactions }).
-  replacement.exports = ({ messages, abortedTransactions }: { messages: FetchedMessage[]; abortedTransactions?: AbortedTransaction[] }) =>
-    filterAbortedMessages(messages, abortedTransactions);
-  require.cache[filterPath] = replacement;
-  return true;
+  return replaceKafkajsModule(
+    'kafkajs/src/consumer/filterAbortedMessages.js',
+    'kafkajs/src/consumer/batch.js',
+    () =>
+      ({ messages, abortedTransactions }: { messages: FetchedMessage[]; abortedTransactions?: AbortedTransaction[] }) =>
+        filterAbortedMessages(messages, abortedTransactions),
+  );
 }
 
 /** True when kafkajs's consumer uses `filterAbortedMessages` above (it was not loaded before this module). */

@@ -10,7 +10,7 @@
  * before that (`installed` says whether it was in time; a process that loaded kafkajs first keeps the original,
  * which is only slower).
  */
-import { createRequire } from 'node:module';
+import { replaceKafkajsModule } from './kafkajs-module.js';
 
 export interface GroupingInput<M> {
   readonly topic: string;
@@ -33,23 +33,11 @@ export function groupMessagesPerPartition<M>({ topic, partitionMetadata, message
 }
 
 function install(): boolean {
-  const require = createRequire(import.meta.url);
-  let groupingPath: string;
-  let sendMessagesPath: string;
-  try {
-    groupingPath = require.resolve('kafkajs/src/producer/groupMessagesPerPartition.js');
-    sendMessagesPath = require.resolve('kafkajs/src/producer/sendMessages.js');
-  } catch {
-    return false;
-  }
-  if (require.cache[sendMessagesPath] !== undefined) return false;
-  const { Module } = require('node:module') as { Module: new (id: string) => NodeJS.Module };
-  const replacement = new Module(groupingPath);
-  replacement.filename = groupingPath;
-  replacement.loaded = true;
-  replacement.exports = groupMessagesPerPartition;
-  require.cache[groupingPath] = replacement;
-  return true;
+  return replaceKafkajsModule(
+    'kafkajs/src/producer/groupMessagesPerPartition.js',
+    'kafkajs/src/producer/sendMessages.js',
+    () => groupMessagesPerPartition,
+  );
 }
 
 /** True when kafkajs's producer uses `groupMessagesPerPartition` above (it was not loaded before this module). */

@@ -11,7 +11,7 @@
  * loads, so it is put into Node's module cache before that (`installed` says whether it was in time; a process that
  * loaded kafkajs first keeps the original, which is only slower).
  */
-import { createRequire } from 'node:module';
+import { loadKafkajsModule, replaceKafkajsModule } from './kafkajs-module.js';
 
 /** The part of kafkajs's `Decoder` the record decoder uses. */
 export interface KafkaDecoder {
@@ -37,8 +37,8 @@ export interface RecordBatchContext {
 type HeaderValue = Buffer | null;
 type Headers = Record<string, HeaderValue | HeaderValue[]>;
 type RecordDecoder = (decoder: KafkaDecoder, batchContext?: RecordBatchContext) => unknown;
+type HeaderDecoder = (decoder: KafkaDecoder) => { key: string; value: HeaderValue };
 
-const require = createRequire(import.meta.url);
 const LOG_APPEND_TIME = 1;
 
 /** Varlongs of up to 7 bytes (49 bits: below 2^53 after zig-zag) as a number; undefined (nothing consumed) otherwise. */
@@ -120,27 +120,13 @@ export function createRecordDecoder(
 }
 
 function install(): boolean {
-  let recordPath: string;
-  let batchPath: string;
-  try {
-    recordPath = require.resolve('kafkajs/src/protocol/recordBatch/record/v0/decoder.js');
-    batchPath = require.resolve('kafkajs/src/protocol/recordBatch/v0/decoder.js');
-  } catch {
-    return false;
-  }
-  if (require.cache[batchPath] !== undefined) return false;
-  const original = require(recordPath) as RecordDecoder;
-  const headerDecoder = require('kafkajs/src/protocol/recordBatch/header/v0/decoder.js') as (decoder: KafkaDecoder) => {
-    key: string;
-    value: HeaderValue;
-  };
-  const { Module } = require('node:module') as { Module: new (id: string) => NodeJS.Module };
-  const replacement = new Module(recordPath);
-  replacement.filename = recordPath;
-  replacement.loaded = true;
-  replacement.exports = createRecordDecoder(original, headerDecoder);
-  require.cache[recordPath] = replacement;
-  return true;
+  const path = 'kafkajs/src/protocol/recordBatch/record/v0/decoder.js';
+  return replaceKafkajsModule(path, 'kafkajs/src/protocol/recordBatch/v0/decoder.js', () =>
+    createRecordDecoder(
+      loadKafkajsModule<RecordDecoder>(path),
+      loadKafkajsModule<HeaderDecoder>('kafkajs/src/protocol/recordBatch/header/v0/decoder.js'),
+    ),
+  );
 }
 
 /** True when kafkajs's record-batch decoder uses the replacement (it was not loaded before this module). */
