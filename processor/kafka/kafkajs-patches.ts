@@ -4,11 +4,14 @@
  * of them a process loads first installs both (architecture.test.ts checks the import order).
  * - aborted-transactions.ts: the read_committed filter (kafkajs leaks aborted records when several producers abort
  *   into one partition);
+ * - produce-encoding.ts: the Produce request encoder (kafkajs copies every record through five buffers and
+ *   checksums one byte at a time);
  * - produce-grouping.ts: the per-partition grouping of produced messages (kafkajs copies a partition's array per
  *   message);
  * - record-decoding.ts: the decoder of one fetched record (kafkajs adds offsets and timestamps as BigInt-backed Longs
  *   through decimal strings).
  */
 import './aborted-transactions.js';
+import './produce-encoding.js';
 import './produce-grouping.js';
 import './record-decoding.js';
