@@ -8,10 +8,12 @@
  *   checksums one byte at a time);
  * - produce-grouping.ts: the per-partition grouping of produced messages (kafkajs copies a partition's array per
  *   message);
+ * - request-framing.ts: the framing of every request (kafkajs copies each request body twice);
  * - record-decoding.ts: the decoder of one fetched record (kafkajs adds offsets and timestamps as BigInt-backed Longs
  *   through decimal strings).
  */
 import './aborted-transactions.js';
 import './produce-encoding.js';
 import './produce-grouping.js';
+import './request-framing.js';
 import './record-decoding.js';
