@@ -6,6 +6,7 @@
  *   npm run bench -- --customers 500000 --orders 200000 --json-out bench.json
  *   npm run bench -- --vs-kafka-streams [--quick]  # side by side with Kafka Streams: scripts/bench/vs-kafka-streams.ts
  *   npm run bench -- --scaling [--quick]           # rebalances, failover, restart: scripts/bench/scaling-bench.ts
+ *   npm run bench -- --memory [--customers 250000]  # peak RSS of N vs 4N keys, A/B settings: scripts/bench/memory-bench.ts
  *
  * Starts a broker from Maven jars unless KAFKA_BROKERS is set (and stops it at the end). Phases:
  *   seed         customers (~200-byte JSON, every 4th updated, every 20th deleted) into a compacted topic
@@ -52,6 +53,7 @@ import { perSecond, round } from './stats.js';
 import { comparisonMain } from './vs-kafka-streams.js';
 import { positiveIntOption, runBenchCommand } from './bench-command.js';
 import { scalingMain } from './scaling-bench.js';
+import { memoryMain } from './memory-bench.js';
 
 const PARTITIONS = 4;
 const PRODUCERS = 4;
@@ -81,6 +83,7 @@ const usage = `Usage: npm run bench -- [options]
   --json-out <file>       Also write the JSON document to this file
   --vs-kafka-streams      Compare with Kafka Streams instead (own options: npm run bench -- --vs-kafka-streams --help)
   --scaling               Rebalances, failover and restart instead (own options: npm run bench -- --scaling --help)
+  --memory                Peak RSS of N vs 4N keys and A/B settings instead (options: scripts/bench/memory-bench.ts)
 Env: KAFKA_BROKERS uses that broker instead of starting one; KAFKA_VERSION picks the local broker's version.`;
 
 function parseSettings(argv: readonly string[]): BenchSettings | undefined {
@@ -575,6 +578,7 @@ async function main(): Promise<number> {
   const argv = process.argv.slice(2);
   if (argv.includes('--vs-kafka-streams')) return comparisonMain(argv.filter((arg) => arg !== '--vs-kafka-streams'));
   if (argv.includes('--scaling')) return scalingMain(argv.filter((arg) => arg !== '--scaling'));
+  if (argv.includes('--memory')) return memoryMain(argv.filter((arg) => arg !== '--memory'));
   return runBenchCommand(
     {
       name: 'bench',

@@ -9,9 +9,13 @@
  *   {"event":"error","message":...}   an error the app reported (a "failed" line follows when it is fatal)
  *   {"event":"failed","message":...}
  *   {"event":"stopped"}   after a graceful stop (SIGTERM)
+ *   {"event":"memory","state":...,"rssMb":...}   with --memory-sample-ms: process.memoryUsage() every n ms (MiB), and
+ *                         {"event":"memory-peaks",...} (the highest of each figure per app state) before "ready" and
+ *                         on stop, so a harness sees where the memory goes per stage (bootstrap, running)
  *
  *   node --import tsx scripts/bench/tributary-worker.ts <workload> --brokers h:p --application-id id --state-dir dir
  *     --customers-topic t [--orders-topic t --output-topic t] [--commit-interval-ms 1000] [--instance-id a]
+ *     [--memory-sample-ms 250] [--app-options '{"memory":{...}}'] (JSON merged into the TributaryApp options)
  *
  * Workloads: global-table, table, global-join, copartitioned-join. Serdes: string keys, Serdes.json() values (the same
  * bytes the Kafka Streams side reads and writes with Jackson). No query server (the Java side has none either).
@@ -80,6 +84,54 @@ function emit(event: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify(event)}\n`);
 }
 
+const MEMORY_FIELDS = ['rss', 'heapTotal', 'heapUsed', 'external', 'arrayBuffers'] as const;
+type MemoryFigures = Record<(typeof MEMORY_FIELDS)[number], number>;
+
+/** Samples process.memoryUsage() every `intervalMs`; keeps the peak of each figure per app state (MiB). */
+class MemorySampler {
+  private readonly peaks = new Map<string, MemoryFigures>();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    intervalMs: number,
+    private readonly state: () => string,
+  ) {
+    this.timer = setInterval(() => this.sample(), intervalMs);
+    this.timer.unref();
+  }
+
+  sample(): void {
+    const usage = process.memoryUsage();
+    const state = this.state();
+    const figures = Object.fromEntries(
+      MEMORY_FIELDS.map((field) => [field, Math.round((usage[field] / 1048576) * 10) / 10]),
+    ) as MemoryFigures;
+    const peak = this.peaks.get(state);
+    this.peaks.set(
+      state,
+      peak === undefined ? figures : (Object.fromEntries(MEMORY_FIELDS.map((f) => [f, Math.max(peak[f], figures[f])])) as MemoryFigures),
+    );
+    emit({ event: 'memory', state, ...figures });
+  }
+
+  /** The peaks so far; with node --expose-gc also the figures right after a full GC (what is live). */
+  emitPeaks(): void {
+    this.sample();
+    const gc = (globalThis as { gc?: () => void }).gc;
+    let afterGc: MemoryFigures | undefined;
+    if (gc !== undefined) {
+      gc();
+      const usage = process.memoryUsage();
+      afterGc = Object.fromEntries(MEMORY_FIELDS.map((field) => [field, Math.round((usage[field] / 1048576) * 10) / 10])) as MemoryFigures;
+    }
+    emit({ event: 'memory-peaks', unit: 'MiB', peaks: Object.fromEntries(this.peaks), afterGc });
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+}
+
 async function main(argv: readonly string[]): Promise<void> {
   const [workloadArg, ...rest] = argv;
   const workload = WORKER_WORKLOADS.find((w) => w === workloadArg);
@@ -95,6 +147,8 @@ async function main(argv: readonly string[]): Promise<void> {
       'output-topic': { type: 'string' },
       'commit-interval-ms': { type: 'string' },
       'instance-id': { type: 'string' },
+      'memory-sample-ms': { type: 'string' },
+      'app-options': { type: 'string' },
     },
     strict: true,
   });
@@ -104,16 +158,20 @@ async function main(argv: readonly string[]): Promise<void> {
     orders: values['orders-topic'],
     output: values['output-topic'],
   });
+  const extra = values['app-options'] === undefined ? {} : (JSON.parse(values['app-options']) as Record<string, unknown>);
   const app = new TributaryApp(topology, {
+    ...extra,
     applicationId,
     brokers: required(values.brokers, 'brokers'),
     stateDir: required(values['state-dir'], 'state-dir'),
     instanceId: values['instance-id'],
     commitIntervalMs: Number(values['commit-interval-ms'] ?? 1000),
   });
+  const sampleMs = values['memory-sample-ms'] === undefined ? undefined : Number(values['memory-sample-ms']);
+  const sampler = sampleMs === undefined ? undefined : new MemorySampler(sampleMs, () => app.state);
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
-    (stopping ??= app.stop().then(
+    (stopping ??= (sampler?.emitPeaks(), sampler?.stop(), app.stop()).then(
       () => {
         emit({ event: 'stopped' });
         process.exit(0);
@@ -135,9 +193,13 @@ async function main(argv: readonly string[]): Promise<void> {
   await app.start();
   const runningMs = Math.round(performance.now() - started);
   emit({ event: 'running', startToRunningMs: runningMs });
-  if (workload === 'global-table') emit({ event: 'ready', startToReadyMs: runningMs });
+  if (workload === 'global-table') {
+    sampler?.emitPeaks();
+    emit({ event: 'ready', startToReadyMs: runningMs });
+  }
   if (workload === 'table') {
     await app.waitUntilReady();
+    sampler?.emitPeaks();
     emit({ event: 'ready', startToReadyMs: Math.round(performance.now() - started) });
   }
 }
