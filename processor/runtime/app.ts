@@ -362,7 +362,11 @@ export class TributaryApp {
         stateDir: options.stateDir,
         applicationId: options.applicationId,
         logger: options.logger,
-        tuning: { writeBufferSize: options.memory.storeWriteBufferBytes, cacheSize: options.memory.storeBlockCacheBytes },
+        tuning: {
+          writeBufferSize: options.memory.storeWriteBufferBytes,
+          cacheSize: options.memory.storeBlockCacheBytes,
+          maxOpenFiles: options.memory.storeMaxOpenFiles,
+        },
       });
       this.stateDirectory = stateDirectory;
       this.resolvedInstanceId = options.instanceId ?? (await persistentInstanceId(stateDirectory.appDir));

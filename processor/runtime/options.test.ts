@@ -59,6 +59,7 @@ describe('resolveAppOptions', () => {
       restoreBatchRecords: 2000,
       storeWriteBufferBytes: 4_194_304,
       storeBlockCacheBytes: 8_388_608,
+      storeMaxOpenFiles: 500,
       taskCacheEntries: 10_000,
     });
     const given = resolveAppOptions(topology, {
@@ -77,6 +78,7 @@ describe('resolveAppOptions', () => {
           storeWriteBufferBytes: 100,
           taskCacheEntries: -1,
           storeBlockCacheBytes: 1.5e6 + 0.5,
+          storeMaxOpenFiles: 10,
           cacheBytes: 1,
         } as never,
       }),
@@ -86,7 +88,8 @@ describe('resolveAppOptions', () => {
       'memory.storeWriteBufferBytes: 100 must be an integer >= 1024 (bytes)',
       'memory.taskCacheEntries: -1 must be an integer >= 0',
       'memory.storeBlockCacheBytes: 1500000.5 must be an integer >= 1024 (bytes)',
-      'memory.cacheBytes: not a setting; use one of fetchMaxBytesPerPartition, fetchMaxBytes, restoreBatchRecords, storeWriteBufferBytes, storeBlockCacheBytes, taskCacheEntries',
+      'memory.storeMaxOpenFiles: 10 must be an integer >= 20',
+      'memory.cacheBytes: not a setting; use one of fetchMaxBytesPerPartition, fetchMaxBytes, restoreBatchRecords, storeWriteBufferBytes, storeBlockCacheBytes, storeMaxOpenFiles, taskCacheEntries',
       'memory.fetchMaxBytes: 8388608 must be at least memory.fetchMaxBytesPerPartition (16777216)',
     ]);
     const error = (() => {

@@ -172,6 +172,11 @@ export interface MemoryOptions {
   readonly storeWriteBufferBytes?: number;
   /** LevelDB block cache per open store (recently read data blocks, uncompressed). Default 8 MiB. */
   readonly storeBlockCacheBytes?: number;
+  /**
+   * Table files LevelDB keeps open per store. It maps the files it reads into memory (counted in RSS as file pages the
+   * kernel may drop), so this times 2 MiB (the file size) bounds that part of RSS. Default 500.
+   */
+  readonly storeMaxOpenFiles?: number;
   /** Decoded values a task keeps per store for its lookups (recently used entries). 0 turns the cache off. Default 10,000. */
   readonly taskCacheEntries?: number;
 }
@@ -182,6 +187,7 @@ export const DEFAULT_MEMORY: Required<MemoryOptions> = {
   restoreBatchRecords: 2000,
   storeWriteBufferBytes: 4 * 1024 * 1024,
   storeBlockCacheBytes: 8 * 1024 * 1024,
+  storeMaxOpenFiles: 500,
   taskCacheEntries: 10_000,
 };
 
@@ -411,8 +417,9 @@ function resolveMemory(given: MemoryOptions, problems: string[]): Required<Memor
     }
     const value = given[name];
     if (value === undefined) continue;
-    const counts = name === 'restoreBatchRecords' || name === 'taskCacheEntries';
-    const lowest = name === 'taskCacheEntries' ? 0 : counts ? 1 : MIN_BYTES;
+    const counts = name === 'restoreBatchRecords' || name === 'taskCacheEntries' || name === 'storeMaxOpenFiles';
+    // LevelDB keeps 10 of its open files for its own logs and manifests.
+    const lowest = name === 'taskCacheEntries' ? 0 : name === 'storeMaxOpenFiles' ? 20 : counts ? 1 : MIN_BYTES;
     if (typeof value !== 'number' || !Number.isInteger(value) || value < lowest) {
       problems.push(`memory.${name}: ${String(value)} must be an integer >= ${lowest}${counts ? '' : ' (bytes)'}`);
       continue;

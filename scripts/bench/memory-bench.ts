@@ -7,7 +7,8 @@
  *
  *   node --import tsx scripts/bench/memory-bench.ts [--customers 250000] [--scale 4] [--rounds 2]
  *     [--workload global-table|global-join] [--orders 200000] [--sample-ms 250]
- *     [--a-node-flags "..."] [--b-node-flags "--max-semi-space-size=2"] [--b-app-options '{"memory":{...}}']
+ *     [--a-node-flags=...] [--b-node-flags=--max-semi-space-size=2] [--b-app-options '{"memory":{...}}']
+ *     [--worker-args=--heap-snapshot-after-ms=3000] (more tributary-worker.ts arguments for every run)
  *   npm run bench -- --memory [same options]
  *
  * Without any --b-* option only variant A runs. Starts a broker from Maven jars unless KAFKA_BROKERS is set (run it
@@ -66,6 +67,7 @@ export async function memoryMain(argv: readonly string[]): Promise<number> {
       'a-node-flags': { type: 'string' },
       'b-node-flags': { type: 'string' },
       'b-app-options': { type: 'string' },
+      'worker-args': { type: 'string' },
     },
     strict: true,
   });
@@ -94,7 +96,7 @@ export async function memoryMain(argv: readonly string[]): Promise<number> {
   const client = createKafkaClient({ brokers: kafka.brokers.split(','), clientId: 'memory-bench' });
   const admin = new KafkaAdmin(client);
   const prefix = `mem-${randomBytes(3).toString('hex')}`;
-  const sizes = [customers, customers * scale];
+  const sizes = scale === 1 ? [customers] : [customers, customers * scale];
   const topicOf = (size: number): string => `${prefix}-customers-${size}`;
   const ordersTopic = `${prefix}-orders`;
   try {
@@ -142,6 +144,7 @@ export async function memoryMain(argv: readonly string[]): Promise<number> {
               '--memory-sample-ms',
               String(sampleMs),
               ...(variant.appOptions === undefined ? [] : ['--app-options', variant.appOptions]),
+              ...words(values['worker-args']),
             ],
             cwd: REPO_ROOT,
             logFile: join(workDir, 'logs', `${applicationId}.log`),
@@ -198,7 +201,7 @@ export async function memoryMain(argv: readonly string[]): Promise<number> {
     );
     const growth = Object.fromEntries(
       variants.map((variant) => {
-        const [small, big] = sizes.map(
+        const [small, big = small] = sizes.map(
           (size) => summary.find((s) => s.customers === size && s.variant === variant.name)?.medianPeakRssMb ?? 0,
         );
         return [variant.name, { peakRssRatio: Math.round((big / small) * 100) / 100, smallMb: small, bigMb: big }];

@@ -16,11 +16,14 @@
  *   node --import tsx scripts/bench/tributary-worker.ts <workload> --brokers h:p --application-id id --state-dir dir
  *     --customers-topic t [--orders-topic t --output-topic t] [--commit-interval-ms 1000] [--instance-id a]
  *     [--memory-sample-ms 250] [--app-options '{"memory":{...}}'] (JSON merged into the TributaryApp options)
+ *     [--heap-snapshot-after-ms n] (a V8 heap snapshot n ms after RUNNING, written to the working directory)
  *
  * Workloads: global-table, table, global-join, copartitioned-join. Serdes: string keys, Serdes.json() values (the same
  * bytes the Kafka Streams side reads and writes with Jackson). No query server (the Java side has none either).
  */
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { writeHeapSnapshot } from 'node:v8';
 import { Serdes, StreamsBuilder, type Topology } from '../../index.js';
 import { TributaryApp } from '../../processor/runtime/app.js';
 import { enrich, type Customer, type EnrichedOrder, type Order } from '../../examples/order-enrichment.js';
@@ -85,7 +88,26 @@ function emit(event: Record<string, unknown>): void {
 }
 
 const MEMORY_FIELDS = ['rss', 'heapTotal', 'heapUsed', 'external', 'arrayBuffers'] as const;
-type MemoryFigures = Record<(typeof MEMORY_FIELDS)[number], number>;
+/** Linux: the resident set split into anonymous memory and mapped files (LevelDB maps the table files it reads). */
+const PROC_FIELDS = ['RssAnon', 'RssFile'] as const;
+type MemoryFigures = Record<(typeof MEMORY_FIELDS)[number] | (typeof PROC_FIELDS)[number], number>;
+
+function memoryFigures(): MemoryFigures {
+  const usage = process.memoryUsage();
+  const figures: Record<string, number> = {};
+  for (const field of MEMORY_FIELDS) figures[field] = Math.round((usage[field] / 1048576) * 10) / 10;
+  let status = '';
+  try {
+    status = readFileSync('/proc/self/status', 'utf8');
+  } catch {
+    // not Linux
+  }
+  for (const field of PROC_FIELDS) {
+    const match = new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(status);
+    figures[field] = match === null ? 0 : Math.round((Number(match[1]) / 1024) * 10) / 10;
+  }
+  return figures as MemoryFigures;
+}
 
 /** Samples process.memoryUsage() every `intervalMs`; keeps the peak of each figure per app state (MiB). */
 class MemorySampler {
@@ -98,18 +120,17 @@ class MemorySampler {
   ) {
     this.timer = setInterval(() => this.sample(), intervalMs);
     this.timer.unref();
+    this.sample();
   }
 
   sample(): void {
-    const usage = process.memoryUsage();
     const state = this.state();
-    const figures = Object.fromEntries(
-      MEMORY_FIELDS.map((field) => [field, Math.round((usage[field] / 1048576) * 10) / 10]),
-    ) as MemoryFigures;
+    const figures = memoryFigures();
     const peak = this.peaks.get(state);
+    const fields = Object.keys(figures) as (keyof MemoryFigures)[];
     this.peaks.set(
       state,
-      peak === undefined ? figures : (Object.fromEntries(MEMORY_FIELDS.map((f) => [f, Math.max(peak[f], figures[f])])) as MemoryFigures),
+      peak === undefined ? figures : (Object.fromEntries(fields.map((f) => [f, Math.max(peak[f], figures[f])])) as MemoryFigures),
     );
     emit({ event: 'memory', state, ...figures });
   }
@@ -121,8 +142,7 @@ class MemorySampler {
     let afterGc: MemoryFigures | undefined;
     if (gc !== undefined) {
       gc();
-      const usage = process.memoryUsage();
-      afterGc = Object.fromEntries(MEMORY_FIELDS.map((field) => [field, Math.round((usage[field] / 1048576) * 10) / 10])) as MemoryFigures;
+      afterGc = memoryFigures();
     }
     emit({ event: 'memory-peaks', unit: 'MiB', peaks: Object.fromEntries(this.peaks), afterGc });
   }
@@ -149,6 +169,7 @@ async function main(argv: readonly string[]): Promise<void> {
       'instance-id': { type: 'string' },
       'memory-sample-ms': { type: 'string' },
       'app-options': { type: 'string' },
+      'heap-snapshot-after-ms': { type: 'string' },
     },
     strict: true,
   });
@@ -193,6 +214,10 @@ async function main(argv: readonly string[]): Promise<void> {
   await app.start();
   const runningMs = Math.round(performance.now() - started);
   emit({ event: 'running', startToRunningMs: runningMs });
+  if (values['heap-snapshot-after-ms'] !== undefined) {
+    // A V8 heap snapshot this long after RUNNING (mid-join), into the working directory, for where the heap goes.
+    setTimeout(() => emit({ event: 'heap-snapshot', file: writeHeapSnapshot() }), Number(values['heap-snapshot-after-ms'])).unref();
+  }
   if (workload === 'global-table') {
     sampler?.emitPeaks();
     emit({ event: 'ready', startToReadyMs: runningMs });
