@@ -526,6 +526,7 @@ export class TributaryApp {
             maxTaskIdleMs: options.maxTaskIdleMs,
             restoreBatchRecords: options.memory.restoreBatchRecords,
             taskCacheEntries: options.memory.taskCacheEntries,
+            outputQueueBytes: options.memory.outputQueueBytes,
             readers,
             readinessLag: options.readinessLag,
             // Warm-ups are standbys too (the standby machinery follows them).

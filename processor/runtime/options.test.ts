@@ -60,6 +60,7 @@ describe('resolveAppOptions', () => {
       storeWriteBufferBytes: 4_194_304,
       storeBlockCacheBytes: 8_388_608,
       storeMaxOpenFiles: 500,
+      outputQueueBytes: 8_388_608,
       taskCacheEntries: 10_000,
     });
     const given = resolveAppOptions(topology, {
@@ -89,7 +90,7 @@ describe('resolveAppOptions', () => {
       'memory.taskCacheEntries: -1 must be an integer >= 0',
       'memory.storeBlockCacheBytes: 1500000.5 must be an integer >= 1024 (bytes)',
       'memory.storeMaxOpenFiles: 10 must be an integer >= 20',
-      'memory.cacheBytes: not a setting; use one of fetchMaxBytesPerPartition, fetchMaxBytes, restoreBatchRecords, storeWriteBufferBytes, storeBlockCacheBytes, storeMaxOpenFiles, taskCacheEntries',
+      'memory.cacheBytes: not a setting; use one of fetchMaxBytesPerPartition, fetchMaxBytes, restoreBatchRecords, storeWriteBufferBytes, storeBlockCacheBytes, storeMaxOpenFiles, outputQueueBytes, taskCacheEntries',
       'memory.fetchMaxBytes: 8388608 must be at least memory.fetchMaxBytesPerPartition (16777216)',
     ]);
     const error = (() => {

@@ -177,6 +177,11 @@ export interface MemoryOptions {
    * kernel may drop), so this times 2 MiB (the file size) bounds that part of RSS. Default 500.
    */
   readonly storeMaxOpenFiles?: number;
+  /**
+   * Output bytes (keys + values) queued behind the produce request in flight before processing waits for it; under
+   * exactly-once, outputs held for the next transaction before a commit is forced. Default 8 MiB.
+   */
+  readonly outputQueueBytes?: number;
   /** Decoded values a task keeps per store for its lookups (recently used entries). 0 turns the cache off. Default 10,000. */
   readonly taskCacheEntries?: number;
 }
@@ -188,6 +193,7 @@ export const DEFAULT_MEMORY: Required<MemoryOptions> = {
   storeWriteBufferBytes: 4 * 1024 * 1024,
   storeBlockCacheBytes: 8 * 1024 * 1024,
   storeMaxOpenFiles: 500,
+  outputQueueBytes: 8 * 1024 * 1024,
   taskCacheEntries: 10_000,
 };
 

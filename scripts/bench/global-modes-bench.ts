@@ -22,6 +22,7 @@ import { createKafkaClient } from '../../processor/kafka/client.js';
 import { REPO_ROOT } from '../kafka/broker.mjs';
 import { openKafkaSession } from './kafka-session.js';
 import { MeasuredProcess } from './measured-process.js';
+import { WORKER_NODE_FLAGS } from './worker-flags.js';
 
 const { values } = parseArgs({
   options: {
@@ -91,6 +92,7 @@ async function main(): Promise<void> {
             name: applicationId,
             command: process.execPath,
             args: [
+              ...WORKER_NODE_FLAGS,
               ...(values['cpu-prof'] === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', join(values['cpu-prof'], applicationId)]),
               '--import',
               'tsx',
