@@ -54,6 +54,7 @@ import { comparisonMain } from './vs-kafka-streams.js';
 import { positiveIntOption, runBenchCommand } from './bench-command.js';
 import { scalingMain } from './scaling-bench.js';
 import { memoryMain } from './memory-bench.js';
+import { WORKER_NODE_FLAGS } from './worker-flags.js';
 
 const PARTITIONS = 4;
 const PRODUCERS = 4;
@@ -136,7 +137,7 @@ function runBootstrapWorker(
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', 'scripts/bench/bootstrap-worker.ts', brokers, topic, stateDir, applicationId],
+      [...WORKER_NODE_FLAGS, '--import', 'tsx', 'scripts/bench/bootstrap-worker.ts', brokers, topic, stateDir, applicationId],
       {
         cwd: REPO_ROOT,
         stdio: ['ignore', 'pipe', 'pipe'],
