@@ -28,7 +28,14 @@ import { topicPartitionId, type ConsumedRecord, type TopicPartitionId } from '..
 import { filterAbortedMessages } from './aborted-transactions.js';
 import type { KafkaClient } from './client.js';
 import { toConsumedRecord } from './kafka-records.js';
-import { createReaderCluster, READ_COMMITTED, type FetchedPartition, type FetchedRecord, type FetchRequest, type ReaderCluster } from './kafkajs-cluster.js';
+import {
+  createReaderCluster,
+  READ_COMMITTED,
+  type FetchedPartition,
+  type FetchedRecord,
+  type FetchRequest,
+  type ReaderCluster,
+} from './kafkajs-cluster.js';
 import type { PartitionReaderOptions, PartitionReading } from './partition-reading.js';
 
 export type { FetchTuning, PartitionReaderOptions, PartitionStart } from './partition-reading.js';
@@ -213,7 +220,6 @@ export class PartitionReader implements PartitionReading {
     }
   }
 
-
   /** Fetch, then deliver; the next fetch goes out before the previous response's records are delivered. */
   private async readLoop(): Promise<void> {
     let pending = this.fetchRound();
@@ -385,7 +391,10 @@ export class PartitionReader implements PartitionReading {
       else if (offset + 1 > next) next = offset + 1;
     }
     const inRange = firstIndex === 0 ? messages : messages.slice(firstIndex);
-    const visible = data.abortedTransactions !== undefined && data.abortedTransactions.length > 0 ? filterAbortedMessages(inRange, data.abortedTransactions) : inRange;
+    const visible =
+      data.abortedTransactions !== undefined && data.abortedTransactions.length > 0
+        ? filterAbortedMessages(inRange, data.abortedTransactions)
+        : inRange;
     const limit = this.mode === 'until-end' ? state.end : Number.POSITIVE_INFINITY;
     const records: ConsumedRecord[] = [];
     for (const message of visible) {
