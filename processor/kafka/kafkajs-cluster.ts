@@ -54,12 +54,15 @@ export interface ClusterBroker {
 export interface ReaderCluster {
   connect(): Promise<void>;
   disconnect(): Promise<void>;
+  /** Every topic with its partitions. */
+  metadata(): Promise<{ topicMetadata: { topic: string; partitionMetadata: { partitionId: number }[] }[] }>;
   addMultipleTargetTopics(topics: string[]): Promise<void>;
   refreshMetadata(): Promise<void>;
   /** Leader node id -> partitions; partitions missing from the metadata are left out. */
   findLeaderForPartitions(topic: string, partitions: number[]): Record<string, number[]>;
   findBroker(options: { nodeId: string }): Promise<ClusterBroker>;
   removeBroker(options: { host: string; port: number }): void;
+  /** Log start offsets (`fromBeginning`) or end offsets (read_committed: last stable offsets) per partition. */
   fetchTopicsOffset(
     topics: { topic: string; fromBeginning: boolean; partitions: { partition: number }[] }[],
   ): Promise<{ topic: string; partitions: { partition: number; offset: string }[] }[]>;

@@ -65,6 +65,9 @@ const STALE_METADATA_NAMES: ReadonlySet<string> = new Set([
   'KafkaJSMetadataNotLoaded',
   'KafkaJSBrokerNotFound',
   'KafkaJSLockTimeout',
+  'KafkaJSConnectionError',
+  'KafkaJSConnectionClosedError',
+  'KafkaJSRequestTimeoutError',
 ]);
 
 interface PartitionState {
@@ -101,6 +104,7 @@ export class PartitionReader implements PartitionReading {
   private readonly states = new Map<TopicPartitionId, PartitionState>();
   private readonly request: Omit<FetchRequest, 'topics'>;
   private readonly maxBytesPerPartition: number;
+  private readonly createCluster: () => ReaderCluster;
   private cluster: ReaderCluster | undefined;
   private started = false;
   private stopRequested = false;
@@ -113,7 +117,11 @@ export class PartitionReader implements PartitionReading {
   private resolveCaughtUp!: () => void;
   private isCaughtUp = false;
 
-  constructor(client: KafkaClient, options: PartitionReaderOptions) {
+  /**
+   * `createCluster` replaces the kafkajs cluster (unit tests script one); by default each `run()` builds its own from
+   * the client's kafkajs instance.
+   */
+  constructor(client: KafkaClient, options: PartitionReaderOptions, createCluster?: () => ReaderCluster) {
     if (options.partitions.length === 0) throw new PartitionReaderError('no partitions given');
     const seen = new Set<TopicPartitionId>();
     for (const p of options.partitions) {
@@ -126,6 +134,7 @@ export class PartitionReader implements PartitionReading {
     }
     this.client = client;
     this.options = options;
+    this.createCluster = createCluster ?? (() => createReaderCluster(client.kafka));
     this.mode = options.mode ?? 'until-end';
     const fetch = options.fetch ?? {};
     this.maxBytesPerPartition = fetch.maxBytesPerPartition ?? DEFAULT_MAX_BYTES_PER_PARTITION;
@@ -171,52 +180,61 @@ export class PartitionReader implements PartitionReading {
   }
 
   private async read(): Promise<void> {
-    await this.resolveOffsets();
-    this.checkCaughtUp();
-    if (this.mode === 'until-end' && this.isCaughtUp) return;
     if (this.stopRequested) return;
-    const cluster = createReaderCluster(this.client.kafka);
+    const cluster = this.createCluster();
     this.cluster = cluster;
     try {
-      try {
-        await cluster.connect();
-        await cluster.addMultipleTargetTopics([...new Set([...this.states.values()].map((s) => s.topic))]);
-      } catch (error) {
-        throw new PartitionReaderError('could not connect to the cluster', { cause: error });
-      }
+      await this.resolveOffsets(cluster);
+      this.checkCaughtUp();
+      if (this.mode === 'until-end' && this.isCaughtUp) return;
+      if (this.stopRequested) return;
       await this.readLoop();
     } finally {
       await cluster.disconnect().catch(() => undefined);
     }
   }
 
-  private async resolveOffsets(): Promise<void> {
-    const admin = this.client.admin();
+  /** Checks the topics and partitions exist; start (default: log start) and end (default: last stable offset) per partition. */
+  private async resolveOffsets(cluster: ReaderCluster): Promise<void> {
+    const topics = [...new Set(this.options.partitions.map((p) => p.topic))];
+    const low = new Map<TopicPartitionId, number>();
+    const high = new Map<TopicPartitionId, number>();
     try {
-      await admin.connect();
-      const topics = [...new Set(this.options.partitions.map((p) => p.topic))];
-      const existing = new Set(await admin.listTopics());
+      await cluster.connect();
+      const { topicMetadata } = await cluster.metadata();
+      const existing = new Map(topicMetadata.map((t) => [t.topic, new Set(t.partitionMetadata.map((p) => p.partitionId))]));
       const missing = topics.filter((t) => !existing.has(t));
       if (missing.length > 0) throw new PartitionReaderError(`topic(s) ${missing.join(', ')} do not exist`);
-      const watermarks = new Map<TopicPartitionId, { low: number; high: number }>();
-      for (const topic of topics) {
-        for (const o of await admin.fetchTopicOffsets(topic)) {
-          watermarks.set(topicPartitionId(topic, o.partition), { low: Number(o.low), high: Number(o.high) });
-        }
-      }
       for (const p of this.options.partitions) {
-        const id = topicPartitionId(p.topic, p.partition);
-        const marks = watermarks.get(id);
-        if (marks === undefined) throw new PartitionReaderError(`partition ${id} does not exist`);
-        const start = p.offset ?? marks.low;
-        const end = this.options.endOffsets?.get(id) ?? marks.high;
-        this.states.set(id, { topic: p.topic, partition: p.partition, start, end, position: start, fetchPosition: start, reported: false });
+        if (!existing.get(p.topic)?.has(p.partition))
+          throw new PartitionReaderError(`partition ${topicPartitionId(p.topic, p.partition)} does not exist`);
       }
+      await cluster.addMultipleTargetTopics(topics);
+      const request = (fromBeginning: boolean) =>
+        topics.map((topic) => ({
+          topic,
+          fromBeginning,
+          partitions: this.options.partitions.filter((p) => p.topic === topic).map((p) => ({ partition: p.partition })),
+        }));
+      const needsEnds = this.options.partitions.some(
+        (p) => this.options.endOffsets?.get(topicPartitionId(p.topic, p.partition)) === undefined,
+      );
+      const needsStarts = this.options.partitions.some((p) => p.offset === undefined);
+      const [starts, ends] = await Promise.all([
+        needsStarts ? cluster.fetchTopicsOffset(request(true)) : [],
+        needsEnds ? cluster.fetchTopicsOffset(request(false)) : [],
+      ]);
+      for (const t of starts) for (const o of t.partitions) low.set(topicPartitionId(t.topic, o.partition), Number(o.offset));
+      for (const t of ends) for (const o of t.partitions) high.set(topicPartitionId(t.topic, o.partition), Number(o.offset));
     } catch (error) {
       if (error instanceof PartitionReaderError) throw error;
       throw new PartitionReaderError(`could not read offsets: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
-    } finally {
-      await admin.disconnect();
+    }
+    for (const p of this.options.partitions) {
+      const id = topicPartitionId(p.topic, p.partition);
+      const start = p.offset ?? (low.get(id) as number);
+      const end = this.options.endOffsets?.get(id) ?? (high.get(id) as number);
+      this.states.set(id, { topic: p.topic, partition: p.partition, start, end, position: start, fetchPosition: start, reported: false });
     }
   }
 
