@@ -49,7 +49,7 @@ export interface PartitionReaderOptions {
   /** Default `until-end`. */
   readonly mode?: 'until-end' | 'forever';
   readonly fetch?: FetchTuning;
-  /** Prefix of the throwaway group id (shows up in broker logs). */
+  /** Names the reader in log lines (kept from when readers joined a throwaway group of that prefix). */
   readonly groupIdPrefix?: string;
 }
 

@@ -62,7 +62,7 @@ export interface ChangelogProgress {
 export interface ChangelogReaderOptions {
   readonly targets: readonly ChangelogTarget[];
   readonly readers: PartitionReaderFactory;
-  /** Prefix of the reader's throwaway group id. */
+  /** Names the reader (passed on as the partition reader's `groupIdPrefix`). */
   readonly groupIdPrefix: string;
   readonly fetch?: FetchTuning;
   /** Progress of one target (at most every `progressIntervalMs`, and once at its end). */
