@@ -398,15 +398,22 @@ export class PartitionReader implements PartitionReading {
     let next = from;
     // A compressed record batch is returned whole: records below the fetch offset are skipped.
     let firstIndex = 0;
+    // Records of one record batch share their context object: its end is computed once per batch.
+    let lastContext: FetchedRecord['batchContext'] | undefined;
     for (let i = 0; i < messages.length; i++) {
       const message = messages[i] as FetchedRecord;
-      const offset = Number(message.offset);
-      if (offset < from) firstIndex = i + 1;
-      // The batch's last offset: records compacted away at its end move the position too.
       const context = message.batchContext as FetchedRecord['batchContext'] | undefined;
+      if (context !== undefined && context === lastContext && i !== firstIndex) continue;
+      const offset = Number(message.offset);
+      if (offset < from) {
+        firstIndex = i + 1;
+        lastContext = undefined;
+      } else {
+        lastContext = context;
+      }
+      // The batch's last offset: records compacted away at its end move the position too.
       const batchEnd = context === undefined ? offset + 1 : Number(context.firstOffset) + context.lastOffsetDelta + 1;
       if (batchEnd > next) next = batchEnd;
-      else if (offset + 1 > next) next = offset + 1;
     }
     const inRange = firstIndex === 0 ? messages : messages.slice(firstIndex);
     const visible =
