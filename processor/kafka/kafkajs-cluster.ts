@@ -9,6 +9,8 @@
 // Before kafkajs loads: some of its internals are replaced (see the file).
 import './kafkajs-patches.js';
 import type { Kafka } from 'kafkajs';
+import { decodeFetchV11, LegacyFormatError, type DecodedPartition } from './fetch-decoding.js';
+import { loadKafkajsModule } from './kafkajs-module.js';
 
 /** kafkajs's `ISOLATION_LEVEL.READ_COMMITTED`. */
 const READ_COMMITTED = 1;
@@ -69,6 +71,63 @@ export interface ReaderCluster {
 }
 
 export { READ_COMMITTED };
+
+/** A fetch response partition: decoded by fetch-decoding.ts (`batches`) or, for old message formats, by kafkajs. */
+export type ReadPartition = DecodedPartition | FetchedPartition;
+
+interface KafkajsProtocolRequest {
+  readonly request: { readonly apiVersion: number };
+  readonly response: { decode(raw: Buffer): Promise<unknown>; parse(data: unknown): Promise<unknown> };
+}
+interface KafkajsBrokerInternals {
+  lookupRequest(apiKey: number, request: unknown): (args: Omit<FetchRequest, never> & { rackId: string }) => KafkajsProtocolRequest;
+}
+
+const FETCH_API_KEY = 1;
+let fetchRequests: unknown;
+interface KafkajsCodecs {
+  lookupCodecByAttributes(attributes: number): { decompress(buffer: Buffer): Promise<Buffer> } | null;
+}
+let codecs: KafkajsCodecs | undefined;
+
+async function decompress(attributes: number, compressed: Buffer): Promise<Buffer> {
+  const loaded = (codecs ??= loadKafkajsModule<KafkajsCodecs>('kafkajs/src/protocol/message/compression/index.js'));
+  const codec = loaded.lookupCodecByAttributes(attributes);
+  if (codec === null) throw new Error(`unknown compression codec in record batch attributes ${attributes}`);
+  return codec.decompress(compressed);
+}
+
+/**
+ * One Fetch request to `broker`. Version 11 responses (Kafka 2.3+) are decoded by fetch-decoding.ts; anything else
+ * (an older broker, or a record set in message format v0/v1) by kafkajs, as `broker.fetch` does.
+ */
+export async function fetchFrom(
+  broker: ClusterBroker,
+  request: FetchRequest,
+): Promise<{ responses: { topicName: string; partitions: ReadPartition[] }[] }> {
+  const internals = broker as unknown as KafkajsBrokerInternals & Record<symbol, unknown>;
+  const send = Object.getOwnPropertySymbols(Object.getPrototypeOf(broker) ?? {}).find(
+    (symbol) => symbol.description === 'private:Broker:sendRequest',
+  );
+  const sendRequest = send === undefined ? undefined : internals[send];
+  if (typeof internals.lookupRequest !== 'function' || typeof sendRequest !== 'function') return broker.fetch(request);
+  fetchRequests ??= loadKafkajsModule('kafkajs/src/protocol/requests/fetch/index.js');
+  const protocol = internals.lookupRequest(FETCH_API_KEY, fetchRequests)({ ...request, rackId: '' });
+  if (protocol.request.apiVersion !== 11) return broker.fetch(request);
+  const kafkajsResponse = protocol.response;
+  const response = {
+    decode: (raw: Buffer) =>
+      decodeFetchV11(raw, decompress).catch((error: unknown) => {
+        if (error instanceof LegacyFormatError) return kafkajsResponse.decode(raw);
+        throw error;
+      }),
+    // kafkajs's check of the partition error codes (throws OFFSET_OUT_OF_RANGE, NOT_LEADER, ...).
+    parse: (data: unknown) => kafkajsResponse.parse(data),
+  };
+  return (await (sendRequest as (protocol: unknown) => Promise<unknown>).call(broker, { ...protocol, response })) as {
+    responses: { topicName: string; partitions: ReadPartition[] }[];
+  };
+}
 
 type ClusterFactory = (options: { allowAutoTopicCreation: boolean; isolationLevel: number; metadataMaxAge?: number }) => ReaderCluster;
 

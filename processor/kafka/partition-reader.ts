@@ -28,12 +28,14 @@ import { topicPartitionId, type ConsumedRecord, type TopicPartitionId } from '..
 import { filterAbortedMessages } from './aborted-transactions.js';
 import type { KafkaClient } from './client.js';
 import { toConsumedRecord } from './kafka-records.js';
+import { visibleRecords, type DecodedPartition } from './fetch-decoding.js';
 import {
   createReaderCluster,
+  fetchFrom,
   READ_COMMITTED,
-  type FetchedPartition,
   type FetchedRecord,
   type FetchRequest,
+  type ReadPartition,
   type ReaderCluster,
 } from './kafkajs-cluster.js';
 import type { PartitionReaderOptions, PartitionReading } from './partition-reading.js';
@@ -372,7 +374,7 @@ export class PartitionReader implements PartitionReading {
     const responses = await Promise.all(
       [...byLeader].map(async ([nodeId, topics]) => {
         const broker = await cluster.findBroker({ nodeId });
-        return broker.fetch({ ...this.request, topics });
+        return fetchFrom(broker, { ...this.request, topics });
       }),
     );
     const result: Fetched[] = [];
@@ -393,7 +395,8 @@ export class PartitionReader implements PartitionReading {
   }
 
   /** A partition's response: the records to deliver and the next offset to fetch (past markers and aborted records). */
-  private toFetched(state: PartitionState, from: number, data: FetchedPartition): Fetched {
+  private toFetched(state: PartitionState, from: number, data: ReadPartition): Fetched {
+    if ('batches' in data) return this.toFetchedBatches(state, from, data);
     const { messages } = data;
     let next = from;
     // A compressed record batch is returned whole: records below the fetch offset are skipped.
@@ -429,6 +432,20 @@ export class PartitionReader implements PartitionReading {
       records.push(record);
     }
     return { state, records, next };
+  }
+
+  /** The same from fetch-decoding.ts's batches. */
+  private toFetchedBatches(state: PartitionState, from: number, data: DecodedPartition): Fetched {
+    let next = from;
+    for (const batch of data.batches) if (batch.lastOffset + 1 > next) next = batch.lastOffset + 1;
+    const visible = visibleRecords(data.batches, data.abortedTransactions, from);
+    if (this.mode === 'until-end') {
+      const { end } = state;
+      let cut = visible.length;
+      while (cut > 0 && (visible[cut - 1] as ConsumedRecord).offset >= end) cut--;
+      if (cut < visible.length) visible.length = cut;
+    }
+    return { state, records: visible, next };
   }
 
   /** Recoverable failures: forget a closed connection's broker, reload the metadata (leaders) either way. */

@@ -60,8 +60,10 @@ try {
   await admin.connect();
   await admin.ensureTopics([{ topic, partitions: 6 }]);
   await admin.disconnect();
-  const { Kafka } = await import('kafkajs');
-  const producer = new Kafka({ clientId: 'reader-start-produce', brokers }).producer();
+  const { Kafka, Partitioners } = await import('kafkajs');
+  const producer = new Kafka({ clientId: 'reader-start-produce', brokers }).producer({
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
   await producer.connect();
   await producer.send({
     topic,
