@@ -12,6 +12,7 @@
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import type { KafkaClient } from '../../processor/kafka/client.js';
 import { REPO_ROOT, startBroker, stopBroker } from '../kafka/broker.mjs';
 
 const { values } = parseArgs({
@@ -60,10 +61,7 @@ try {
   await admin.connect();
   await admin.ensureTopics([{ topic, partitions: 6 }]);
   await admin.disconnect();
-  const { Kafka, Partitioners } = await import('kafkajs');
-  const producer = new Kafka({ clientId: 'reader-start-produce', brokers }).producer({
-    createPartitioner: Partitioners.DefaultPartitioner,
-  });
+  const producer = (setupClient as KafkaClient).producer();
   await producer.connect();
   await producer.send({
     topic,
