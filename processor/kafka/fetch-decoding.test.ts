@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import type { ConsumedRecord } from '../../common/records.js';
 import './client.js';
 import { filterAbortedMessages, type FetchedMessage } from './aborted-transactions.js';
-import { decodeFetchV11, visibleRecords } from './fetch-decoding.js';
+import { decodeFetchV11, LegacyFormatError, visibleRecords } from './fetch-decoding.js';
 import { toConsumedRecord } from './kafka-records.js';
 import type { KafkaMessage } from 'kafkajs';
 
@@ -207,5 +207,15 @@ describe('decodeFetchV11', () => {
     const { records } = await encodeBatches(specs, 10, 1);
     const decoded = await decodeFetchV11(responseBody('t', 0, records.subarray(0, records.length - 5), [], 12), decompress);
     expect(decoded.responses[0]?.partitions[0]?.batches.map((b) => b.baseOffset)).toEqual([10]);
+  });
+
+  it('leaves message formats v0/v1 to kafkajs (LegacyFormatError), even a message shorter than a v2 batch header', async () => {
+    // offset 0, size 20, crc, magic 1, attributes, timestamp, null key, null value: 32 bytes.
+    const message = Buffer.alloc(32);
+    message.writeInt32BE(20, 8);
+    message.writeInt8(1, 16);
+    message.writeInt32BE(-1, 24);
+    message.writeInt32BE(-1, 28);
+    await expect(decodeFetchV11(responseBody('t', 0, message, [], 1), decompress)).rejects.toBeInstanceOf(LegacyFormatError);
   });
 });

@@ -56,6 +56,8 @@ const CONTROL = 0x20;
 const CODEC_MASK = 0x07;
 /** Bytes of a record batch header after its first 12 (base offset, batch length). */
 const BATCH_HEADER = 49;
+/** Where the magic byte is, from the start of a batch (v2) or message (v0/v1). */
+const MAGIC_AT = 16;
 
 /** Reads a response body; `pos` moves along. */
 class Reader {
@@ -164,7 +166,10 @@ async function decodeBatches(
 ): Promise<void> {
   let pos = start;
   // A partial batch may close the record set (the broker cuts at the byte limit): it is fetched again next time.
-  while (end - pos >= 12 + BATCH_HEADER) {
+  while (end - pos >= MAGIC_AT + 1) {
+    // The magic byte sits at the same place in every message format.
+    if (buf.readInt8(pos + MAGIC_AT) !== 2) throw new LegacyFormatError();
+    if (end - pos < 12 + BATCH_HEADER) break;
     const r = new Reader(buf);
     r.pos = pos;
     const baseOffset = r.int64();
@@ -172,8 +177,7 @@ async function decodeBatches(
     const batchEnd = r.pos + batchLength;
     if (batchEnd > end) break;
     r.int32(); // partition leader epoch
-    const magic = r.int8();
-    if (magic !== 2) throw new LegacyFormatError();
+    r.int8(); // magic
     r.int32(); // crc
     const attributes = r.int16();
     const lastOffsetDelta = r.int32();

@@ -115,6 +115,7 @@ export class PartitionReader implements PartitionReading {
   private readonly stopListeners = new Set<() => void>();
   /** Partitions whose fetch position jumped (log start moved) without a response to carry it. */
   private resets: Fetched[] = [];
+  private fetchRounds = 0;
   private readonly caughtUpPromise: Promise<void>;
   private resolveCaughtUp!: () => void;
   private isCaughtUp = false;
@@ -331,7 +332,9 @@ export class PartitionReader implements PartitionReading {
     for (const state of this.states.values()) {
       if (this.mode === 'forever' || state.fetchPosition < state.end) wanted.push(state);
     }
-    return wanted;
+    // A response fills up in request order (up to maxBytes): start each fetch one partition further (KIP-74 fairness).
+    const first = this.fetchRounds++ % Math.max(1, wanted.length);
+    return first === 0 ? wanted : [...wanted.slice(first), ...wanted.slice(0, first)];
   }
 
   private takeResets(): Fetched[] {
