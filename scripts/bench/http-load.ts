@@ -27,12 +27,10 @@ import { Worker } from 'node:worker_threads';
 import Fastify from 'fastify';
 import { defaultPartition } from '../../common/partitioner.js';
 import { createQueryServer, type QueryServer } from '../../http-query/server.js';
-import type { KeyLocation, QuerySource, ScanTarget, StoreInfo } from '../../http-query/query-source.js';
-import { storeCodecFromSerdes } from '../../http-query/serde-codec.js';
 import { FakeClusterData, FakeQuerySource } from '../../http-query/testing/fake-query-source.js';
+import { LocalStoresSource } from '../../http-query/testing/local-stores-source.js';
 import { LevelKeyValueStore } from '../../state-store/level-store.js';
 import { JsonText } from '../../state-store/value-codec.js';
-import { Serdes } from '../../topology/serdes.js';
 import type { PacedLoopResult, RequestLoopResult } from './request-loop.js';
 import type { RequestJob, RequestJobResult } from './request-worker.js';
 import { round } from './stats.js';
@@ -124,53 +122,6 @@ async function measured(client: LoadClient, job: RequestJob): Promise<ScenarioRe
   };
 }
 
-/** One instance holding every partition of a partitioned and a global store, each on its own LevelDB. */
-class LevelQuerySource implements QuerySource {
-  private readonly infos: StoreInfo[];
-
-  constructor(
-    private readonly partitions: readonly LevelKeyValueStore[],
-    private readonly global: LevelKeyValueStore,
-  ) {
-    const codec = storeCodecFromSerdes(Serdes.string(), Serdes.json());
-    const info = (name: string, kind: 'global' | 'partitioned', partitionCount: number): StoreInfo => ({
-      name,
-      kind,
-      keySerde: 'string',
-      valueSerde: 'json',
-      partitionCount,
-      codec,
-      localPartitions: () => Array.from({ length: partitionCount }, (_, p) => p),
-      approximateCount: async () => 0,
-    });
-    this.infos = [info(LEVEL_STORE, 'partitioned', partitions.length), info(LEVEL_GLOBAL_STORE, 'global', 1)];
-  }
-
-  stores(): readonly StoreInfo[] {
-    return this.infos;
-  }
-  store(name: string): StoreInfo | undefined {
-    return this.infos.find((info) => info.name === name);
-  }
-  locate(store: string, key: Uint8Array): KeyLocation {
-    if (store === LEVEL_GLOBAL_STORE) return { kind: 'local', store: this.global };
-    return { kind: 'local', store: this.partitions[defaultPartition(key, this.partitions.length)] };
-  }
-  scanTargets(store: string): readonly ScanTarget[] {
-    if (store === LEVEL_GLOBAL_STORE) return [{ kind: 'local', partition: 'global', store: this.global }];
-    return this.partitions.map((partition, p) => ({ kind: 'local', partition: p, store: partition }));
-  }
-  metadata() {
-    return { assignmentId: null, instances: [] };
-  }
-  state() {
-    return { state: 'running' as const, restoration: [] };
-  }
-  metrics() {
-    return [];
-  }
-}
-
 /** The customer values of the load: `{ id, name, balance }`, as the JSON text a producer would have sent. */
 function customerJson(i: number): string {
   return JSON.stringify({ id: i, name: `Customer ${i}`, balance: (i * 37) % 100_000 });
@@ -235,7 +186,12 @@ export async function runHttpLoad(options: HttpLoadOptions = {}): Promise<HttpLo
       source.urls.set('A', urls[0]);
       source.urls.set('B', urls[1]);
     }
-    const levelServer = createQueryServer({ source: new LevelQuerySource(level.partitions, level.global) });
+    const levelServer = createQueryServer({
+      source: new LocalStoresSource([
+        { name: LEVEL_STORE, kind: 'partitioned', partitions: level.partitions },
+        { name: LEVEL_GLOBAL_STORE, kind: 'global', partitions: [level.global] },
+      ]),
+    });
     servers.push(levelServer);
     const levelBase = await levelServer.listen();
     const base = urls[0];
