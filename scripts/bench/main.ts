@@ -41,6 +41,7 @@ import { REPO_ROOT } from '../kafka/broker.mjs';
 import { benchTopics } from './bench-topology.js';
 import type { BootstrapWorkerResult } from './bootstrap-worker.js';
 import { CliInstance, freeLoopbackPorts } from './cli-instances.js';
+import { compiledScript } from './compiled-scripts.js';
 import { runHttpLoad } from './http-load.js';
 import type { KafkaSession } from './kafka-session.js';
 import { appendWindow, endOffsets, measureConsumeCeiling, outputLatency, readFrom, waitForTopicCounts } from './kafka-measure.js';
@@ -133,7 +134,7 @@ function runBootstrapWorker(
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', 'scripts/bench/bootstrap-worker.ts', brokers, topic, stateDir, applicationId],
+      [compiledScript(REPO_ROOT, 'scripts/bench/bootstrap-worker.ts'), brokers, topic, stateDir, applicationId],
       {
         cwd: REPO_ROOT,
         stdio: ['ignore', 'pipe', 'pipe'],
