@@ -62,7 +62,7 @@ export interface ChangelogProgress {
 export interface ChangelogReaderOptions {
   readonly targets: readonly ChangelogTarget[];
   readonly readers: PartitionReaderFactory;
-  /** Prefix of the reader's throwaway group id. */
+  /** Names the reader (passed on as the partition reader's `groupIdPrefix`). */
   readonly groupIdPrefix: string;
   readonly fetch?: FetchTuning;
   /** Records per atomic store write (restore.ts). Default DEFAULT_RESTORE_BATCH_SIZE. */

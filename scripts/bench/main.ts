@@ -42,6 +42,7 @@ import { REPO_ROOT } from '../kafka/broker.mjs';
 import { benchTopics } from './bench-topology.js';
 import type { BootstrapWorkerResult } from './bootstrap-worker.js';
 import { CliInstance, freeLoopbackPorts } from './cli-instances.js';
+import { compiledScript } from './compiled-scripts.js';
 import { runHttpLoad } from './http-load.js';
 import type { KafkaSession } from './kafka-session.js';
 import { appendWindow, endOffsets, measureConsumeCeiling, outputLatency, readFrom, waitForTopicCounts } from './kafka-measure.js';
@@ -137,7 +138,7 @@ function runBootstrapWorker(
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      [...WORKER_NODE_FLAGS, '--import', 'tsx', 'scripts/bench/bootstrap-worker.ts', brokers, topic, stateDir, applicationId],
+      [...WORKER_NODE_FLAGS, compiledScript(REPO_ROOT, 'scripts/bench/bootstrap-worker.ts'), brokers, topic, stateDir, applicationId],
       {
         cwd: REPO_ROOT,
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -260,10 +261,17 @@ function printTable(result: BenchResult): void {
       'restore bench (no Kafka)',
       `${n(result.restoreBench.recordsPerSecond)} records/s into LevelDB (${n(result.restoreBench.records)} records)`,
     ],
-    ['http in-process: local', `${n(result.httpInProcess.local.rps)} req/s, p99 ${result.httpInProcess.local.p99Ms} ms`],
+    ...(['local', 'global'] as const).map((name): [string, string] => {
+      const { saturated, paced } = result.httpInProcess[name];
+      const ratio = result.httpInProcess.vsHelloWorld;
+      return [
+        `http in-process: ${name} lookups`,
+        `${n(saturated.rps)} req/s (${name === 'local' ? ratio.localRate : ratio.globalRate}× hello world), ${saturated.cpuUsPerRequest} µs CPU/req; at ${n(paced.targetRps)} req/s p50 ${paced.p50Ms} ms, p99 ${paced.p99Ms} ms`,
+      ];
+    }),
     [
       'http in-process: fastify hello world',
-      `${n(result.httpInProcess.helloWorld.rps)} req/s, p99 ${result.httpInProcess.helloWorld.p99Ms} ms (local lookups ${result.httpInProcess.localVsHelloWorld}×)`,
+      `${n(result.httpInProcess.helloWorld.saturated.rps)} req/s, ${result.httpInProcess.helloWorld.saturated.cpuUsPerRequest} µs CPU/req; at ${n(result.httpInProcess.helloWorld.paced.targetRps)} req/s p99 ${result.httpInProcess.helloWorld.paced.p99Ms} ms`,
     ],
   ];
   const width = Math.max(...rows.map(([label]) => label.length)) + 2;
@@ -486,7 +494,7 @@ async function runBench(settings: BenchSettings, kafka: KafkaSession, workDir: s
     display.finish(`${restoreBench.recordsPerSecond} records/s`);
     display.begin('http in-process (no Kafka)');
     const httpInProcess = await runHttpLoad({ keys: 10_000, requests: settings.lookupRequests, concurrency: settings.concurrency });
-    display.finish(`local ${httpInProcess.local.rps} req/s`);
+    display.finish(`local ${httpInProcess.local.saturated.rps} req/s, global ${httpInProcess.global.saturated.rps} req/s`);
 
     const materializeRate = perSecond(cold.restoredRecords, coldMs);
     return {

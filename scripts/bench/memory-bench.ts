@@ -23,6 +23,7 @@ import { KafkaAdmin } from '../../processor/kafka/admin.js';
 import { createKafkaClient } from '../../processor/kafka/client.js';
 import { REPO_ROOT } from '../kafka/broker.mjs';
 import { openKafkaSession } from './kafka-session.js';
+import { compiledScript } from './compiled-scripts.js';
 import { MeasuredProcess } from './measured-process.js';
 import { WORKER_NODE_FLAGS } from './worker-flags.js';
 
@@ -128,9 +129,7 @@ export async function memoryMain(argv: readonly string[]): Promise<number> {
             command: process.execPath,
             args: [
               ...variant.nodeFlags,
-              '--import',
-              'tsx',
-              'scripts/bench/tributary-worker.ts',
+              compiledScript(REPO_ROOT, 'scripts/bench/tributary-worker.ts'),
               workload,
               '--brokers',
               kafka.brokers,

@@ -58,6 +58,7 @@ import { appendWindow, endOffsets, measureConsumeCeiling, readFrom, type Ceiling
 import type { KafkaSession } from './kafka-session.js';
 import { positiveIntOption, runBenchCommand } from './bench-command.js';
 import { DEFAULT_KAFKA_STREAMS_VERSION, kafkaStreamsCommand, prepareKafkaStreamsApp, type KafkaStreamsApp } from './kafka-streams-app.js';
+import { compiledScript } from './compiled-scripts.js';
 import { MeasuredProcess, type ChildEvent } from './measured-process.js';
 import type { ProcUsage } from './proc-usage.js';
 import type { WorkerWorkload } from './tributary-worker.js';
@@ -358,9 +359,7 @@ async function runSide(
             args: [
               ...WORKER_NODE_FLAGS,
               ...profile,
-              '--import',
-              'tsx',
-              'scripts/bench/tributary-worker.ts',
+              compiledScript(REPO_ROOT, 'scripts/bench/tributary-worker.ts'),
               spec.worker,
               ...common(stateDir),
               '--instance-id',
