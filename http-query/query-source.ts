@@ -23,6 +23,11 @@ export interface StoreCodec {
   keyToJson(key: Uint8Array): JsonValue;
   /** Stored value → the JSON the client sees as `"value"`. */
   valueToJson(value: unknown): JsonValue;
+  /**
+   * True when `valueToJson` of a value parsed from JSON text renders that same JSON (a `Serdes.json()` value): a value
+   * the store keeps as JSON text is then sent as that text, never parsed (`ReadOnlyKeyValueStore.readStored`).
+   */
+  readonly valueJsonTextAsIs?: boolean;
 }
 
 /**

@@ -1,5 +1,5 @@
 /** Builds a `StoreCodec` from the topology's key and value serdes (what the runtime hands to the query server). */
-import type { Serde } from '../topology/serdes.js';
+import { isJsonSerde, type Serde } from '../topology/serdes.js';
 import type { JsonValue, StoreCodec } from './query-source.js';
 import { toBuffer } from './keys.js';
 
@@ -9,5 +9,7 @@ export function storeCodecFromSerdes<K, V>(keySerde: Serde<K>, valueSerde: Serde
     // Serde.toJSON's contract is a JSON-compatible rendering.
     keyToJson: (key) => keySerde.toJSON(keySerde.deserialize(toBuffer(key))) as JsonValue,
     valueToJson: (value) => valueSerde.toJSON(value as V) as JsonValue,
+    // Serdes.json()'s toJSON leaves a parsed JSON value as it is (serdes.ts jsonCompatible).
+    valueJsonTextAsIs: isJsonSerde(valueSerde as Serde<unknown>),
   };
 }

@@ -8,6 +8,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { TopicPartitionId } from '../common/records.js';
 import type { KeyValueStore, RangeOptions, StoreEntry } from './types.js';
+import { JsonText, StoredJsonText } from './value-codec.js';
 
 export interface ConformanceSubject {
   readonly store: KeyValueStore<unknown>;
@@ -256,6 +257,22 @@ export function describeKeyValueStoreConformance(implementationName: string, fac
       expect(await view.approximateCount()).toBe(1);
       await store.put(s('b'), 'B');
       expect(await view.get(s('b'))).toBe('B');
+    });
+
+    it('readStored answers at once: JSON text as its text, other values decoded, undefined when absent; throws once closed', async () => {
+      const store = await open();
+      await store.write([
+        { type: 'put', key: s('j'), value: new JsonText(Buffer.from('{"a":[1,"é"]}')) },
+        { type: 'put', key: s('m'), value: { a: [1, 'é'] } },
+      ]);
+      const view = store.readOnly();
+      for (const reader of [store, view]) {
+        expect(reader.readStored?.(s('j'))).toEqual(new StoredJsonText('{"a":[1,"é"]}'));
+        expect(reader.readStored?.(s('m'))).toEqual({ a: [1, 'é'] });
+        expect(reader.readStored?.(s('x'))).toBeUndefined();
+      }
+      await store.close();
+      expect(() => view.readStored?.(s('m'))).toThrow();
     });
 
     it('keeps data and checkpoints across a reopen (persistent stores)', async (context) => {

@@ -37,7 +37,7 @@ import type {
   StoreEntry,
   StoreWrite,
 } from './types.js';
-import { decodeValue, encodeStoreValue } from './value-codec.js';
+import { decodeStoredValue, decodeValue, encodeStoreValue, type StoredJsonText } from './value-codec.js';
 
 /** LevelDB tuning knobs passed through to classic-level (see README for the restore measurements behind the defaults). */
 export interface LevelTuning {
@@ -150,6 +150,12 @@ export class LevelKeyValueStore<V = unknown> implements KeyValueStore<V> {
     this.#assertOpen();
     const bytes = await this.#db.get(dataKey(key));
     return bytes === undefined ? undefined : decodeValue<V>(bytes);
+  }
+
+  readStored(key: Uint8Array): V | StoredJsonText | undefined {
+    this.#assertOpen();
+    const bytes = this.#db.getSync(dataKey(key));
+    return bytes === undefined ? undefined : decodeStoredValue<V>(bytes);
   }
 
   async getMany(keys: readonly Uint8Array[]): Promise<(V | undefined)[]> {
@@ -333,6 +339,7 @@ export class LevelKeyValueStore<V = unknown> implements KeyValueStore<V> {
         name: this.name,
         partition: this.partition,
         get: (key) => this.get(key),
+        readStored: (key) => this.readStored(key),
         getMany: (keys) => this.getMany(keys),
         range: (options) => this.range(options),
         approximateCount: () => this.approximateCount(),

@@ -17,7 +17,7 @@ import type {
   StoreWrite,
 } from './types.js';
 import { prefixUpperBound } from './key-layout.js';
-import { decodeValue, encodeStoreValue } from './value-codec.js';
+import { decodeStoredValue, decodeValue, encodeStoreValue, type StoredJsonText } from './value-codec.js';
 
 export class MemoryKeyValueStore<V = unknown> implements KeyValueStore<V> {
   readonly name: string;
@@ -39,6 +39,12 @@ export class MemoryKeyValueStore<V = unknown> implements KeyValueStore<V> {
   async get(key: Uint8Array): Promise<V | undefined> {
     this.assertOpen();
     return this.read(key);
+  }
+
+  readStored(key: Uint8Array): V | StoredJsonText | undefined {
+    this.assertOpen();
+    const bytes = this.encoded.get(Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('hex'));
+    return bytes === undefined ? undefined : decodeStoredValue<V>(bytes);
   }
 
   async getMany(keys: readonly Uint8Array[]): Promise<(V | undefined)[]> {
@@ -143,6 +149,7 @@ export class MemoryKeyValueStore<V = unknown> implements KeyValueStore<V> {
       name: this.name,
       partition: this.partition,
       get: (key) => this.get(key),
+      readStored: (key) => this.readStored(key),
       getMany: (keys) => this.getMany(keys),
       range: (options) => this.range(options),
       approximateCount: () => this.approximateCount(),

@@ -50,6 +50,24 @@ export function decodeValue<V>(bytes: Uint8Array): V {
 
 const utf8 = new TextDecoder('utf-8');
 
+/**
+ * A stored value that is JSON text, handed out as that text, unparsed (`decodeStoredValue`): what the query server
+ * sends as an answer's value as it is. `text` is one JSON value (RFC 8259; the byte-order mark a record may start
+ * with is dropped), so it can stand anywhere a JSON value can, e.g. inside a larger JSON document.
+ */
+export class StoredJsonText {
+  constructor(readonly text: string) {}
+}
+
+/** `decodeValue`, except that a value stored as JSON text comes back as its text (`StoredJsonText`), not parsed. */
+export function decodeStoredValue<V>(bytes: Uint8Array): V | StoredJsonText {
+  if (bytes[0] !== FRAME || bytes[1] !== JSON_TEXT) return packr.unpack(bytes) as V;
+  // TextDecoder (decodeValue) drops a leading byte-order mark; Buffer#toString keeps it, so skip it here.
+  const start = bytes.length >= 5 && bytes[2] === 0xef && bytes[3] === 0xbb && bytes[4] === 0xbf ? 5 : 2;
+  const buffer = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return new StoredJsonText(buffer.toString('utf8', start));
+}
+
 /** `encodeValue` for a store write: rejects what no store may hold (both store implementations use it). */
 export function encodeStoreValue(storeName: string, value: unknown): Buffer {
   if (value === undefined) throw new InvalidStoreValueError(storeName, 'value is undefined');

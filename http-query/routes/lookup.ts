@@ -5,12 +5,15 @@
  * instance keeps a standby replica of the partition at most that far behind: then the replica answers, and the
  * `Tributary-Staleness` header says how many records behind it was.
  */
-import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { KeyNotFoundError, QueryUnavailableError } from '../../errors.js';
 import { FORWARDED_HEADER } from '../forwarding-client.js';
 import { encodeKey } from '../keys.js';
 import { remoteFailed, storeReadFailed } from '../scan.js';
 import { anyJsonSchema, commonErrorResponses } from '../schemas.js';
+import type { KeyLocation, StoreInfo } from '../query-source.js';
+import type { ReadOnlyKeyValueStore } from '../../state-store/types.js';
+import { StoredJsonText } from '../../state-store/value-codec.js';
 import { requireKeyValueStore, type RouteContext } from './context.js';
 
 /** Remote statuses whose body is a meaningful answer to relay as is; anything else is a remote failure. */
@@ -49,85 +52,127 @@ const lookupSchema = {
   },
 } as const;
 
+type LookupRequest = FastifyRequest<{ Params: { store: string; key: string }; Querystring: { staleness?: number } }>;
+
 export const lookupRoutes: FastifyPluginAsync<RouteContext> = async (app, { source, forwarder }) => {
-  app.get<{ Params: { store: string; key: string }; Querystring: { staleness?: number } }>(
-    '/stores/:store/keys/:key',
-    { schema: lookupSchema },
-    async (request, reply) => {
-      const store = requireKeyValueStore(source, request.params.store);
-      const key = encodeKey(store, request.params.key);
-      const location = source.locate(store.name, key);
-      const maxStaleness = request.query.staleness ?? headerStaleness(request.headers[MAX_STALENESS_HEADER]);
-      /** A standby replica's answer when the client allows it and one close enough is kept here; else undefined. */
-      const fromReplica = async (): Promise<unknown> => {
-        if (maxStaleness === undefined) return undefined;
-        const replica = source.locateReplica?.(store.name, key);
-        if (replica === undefined || replica.lagRecords > maxStaleness) return undefined;
-        let value: unknown;
-        try {
-          value = await replica.store.get(key);
-        } catch (error) {
-          throw storeReadFailed(store.name, error);
-        }
-        markStale(reply, replica.lagRecords);
-        if (value === undefined) throw new KeyNotFoundError(store.name);
-        return { key: store.codec.keyToJson(key), value: store.codec.valueToJson(value) };
-      };
-      switch (location.kind) {
-        case 'local': {
-          let value: unknown;
-          try {
-            value = await location.store.get(key);
-          } catch (error) {
-            throw storeReadFailed(store.name, error);
-          }
-          if (value === undefined) throw new KeyNotFoundError(store.name);
-          return { key: store.codec.keyToJson(key), value: store.codec.valueToJson(value) };
-        }
-        case 'remote': {
-          if (request.headers[FORWARDED_HEADER] !== undefined) {
-            throw new QueryUnavailableError(
-              'TRIBUTARY_QUERY_NOT_LOCAL',
-              `This instance was asked for a key of store "${store.name}" it does not hold: the instances ` +
-                'disagree on who owns its partition (a rebalance is in progress). Retry shortly.',
-              1,
-            );
-          }
-          // request.url is the path exactly as the client encoded it, so the key survives the hop unchanged.
-          let response: Awaited<ReturnType<typeof forwarder.get>>;
-          try {
-            response = await forwarder.get(location.url, request.url);
-          } catch (error) {
-            // The owner is gone (its session not expired yet) or unreachable: a standby may answer.
-            const stale = await fromReplica();
-            if (stale !== undefined) return stale;
-            throw error;
-          }
-          if (response.statusCode === 503) {
-            const stale = await fromReplica();
-            if (stale !== undefined) return stale;
-          }
-          if (!RELAYED_STATUSES.has(response.statusCode)) {
-            throw remoteFailed(location.url, response.statusCode, response.body);
-          }
-          reply.code(response.statusCode).type('application/json; charset=utf-8');
-          if (response.retryAfter !== undefined) reply.header('retry-after', response.retryAfter);
-          return response.body;
-        }
-        case 'unavailable': {
-          const stale = await fromReplica();
-          if (stale !== undefined) return stale;
-          throw new QueryUnavailableError(
-            'TRIBUTARY_QUERY_UNAVAILABLE',
-            `The partition of this key in store "${store.name}" cannot be read right now: ${location.reason}. ` +
-              `Retry after ${location.retryAfterSeconds}s.`,
-            location.retryAfterSeconds,
-          );
-        }
-      }
-    },
-  );
+  // Not async: a local read that the store answers at once (readStored) answers without a promise.
+  app.get('/stores/:store/keys/:key', { schema: lookupSchema }, (request: LookupRequest, reply) => {
+    const store = requireKeyValueStore(source, request.params.store);
+    const key = encodeKey(store, request.params.key);
+    const location = source.locate(store.name, key);
+    switch (location.kind) {
+      case 'local':
+        return readAnswer(store, location.store, key, reply);
+      case 'remote':
+        return remoteAnswer(request, reply, store, key, location.url);
+      case 'unavailable':
+        return unavailableAnswer(request, reply, store, key, location);
+    }
+  });
+
+  async function remoteAnswer(request: LookupRequest, reply: FastifyReply, store: StoreInfo, key: Buffer, url: string): Promise<unknown> {
+    if (request.headers[FORWARDED_HEADER] !== undefined) {
+      throw new QueryUnavailableError(
+        'TRIBUTARY_QUERY_NOT_LOCAL',
+        `This instance was asked for a key of store "${store.name}" it does not hold: the instances ` +
+          'disagree on who owns its partition (a rebalance is in progress). Retry shortly.',
+        1,
+      );
+    }
+    // request.url is the path exactly as the client encoded it, so the key survives the hop unchanged.
+    let response: Awaited<ReturnType<typeof forwarder.get>>;
+    try {
+      response = await forwarder.get(url, request.url);
+    } catch (error) {
+      // The owner is gone (its session not expired yet) or unreachable: a standby may answer.
+      const stale = await replicaAnswer(request, reply, store, key);
+      if (stale !== undefined) return stale;
+      throw error;
+    }
+    if (response.statusCode === 503) {
+      const stale = await replicaAnswer(request, reply, store, key);
+      if (stale !== undefined) return stale;
+    }
+    if (!RELAYED_STATUSES.has(response.statusCode)) {
+      throw remoteFailed(url, response.statusCode, response.body);
+    }
+    reply.code(response.statusCode).type(JSON_TYPE);
+    if (response.retryAfter !== undefined) reply.header('retry-after', response.retryAfter);
+    return response.body;
+  }
+
+  async function unavailableAnswer(
+    request: LookupRequest,
+    reply: FastifyReply,
+    store: StoreInfo,
+    key: Buffer,
+    location: Extract<KeyLocation, { kind: 'unavailable' }>,
+  ): Promise<unknown> {
+    const stale = await replicaAnswer(request, reply, store, key);
+    if (stale !== undefined) return stale;
+    throw new QueryUnavailableError(
+      'TRIBUTARY_QUERY_UNAVAILABLE',
+      `The partition of this key in store "${store.name}" cannot be read right now: ${location.reason}. ` +
+        `Retry after ${location.retryAfterSeconds}s.`,
+      location.retryAfterSeconds,
+    );
+  }
+
+  /** A standby replica's answer when the client allows it and one close enough is kept here; else undefined. */
+  async function replicaAnswer(request: LookupRequest, reply: FastifyReply, store: StoreInfo, key: Buffer): Promise<unknown> {
+    const maxStaleness = request.query.staleness ?? headerStaleness(request.headers[MAX_STALENESS_HEADER]);
+    if (maxStaleness === undefined) return undefined;
+    const replica = source.locateReplica?.(store.name, key);
+    if (replica === undefined || replica.lagRecords > maxStaleness) return undefined;
+    let answer: unknown;
+    try {
+      answer = await readAnswer(store, replica.store, key, reply);
+    } catch (error) {
+      // A missing key's 404 is as stale as a found value would be; a failed read is no answer.
+      if (error instanceof KeyNotFoundError) markStale(reply, replica.lagRecords);
+      throw error;
+    }
+    markStale(reply, replica.lagRecords);
+    return answer;
+  }
 };
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+/**
+ * The 200 answer for `key` read from a local store (or replica): `{ key, value }`. A value the store keeps as JSON text
+ * goes out as that text inside the answer, never parsed, when the store's codec renders parsed JSON as it is; anything
+ * else is rendered by the codec and serialized by the route's schema. A missing key throws the 404.
+ */
+function readAnswer(store: StoreInfo, target: ReadOnlyKeyValueStore, key: Buffer, reply: FastifyReply): unknown {
+  if (target.readStored === undefined) return readAnswerAsync(store, target, key);
+  let value: unknown;
+  try {
+    value = target.readStored(key);
+  } catch (error) {
+    throw storeReadFailed(store.name, error);
+  }
+  if (value === undefined) throw new KeyNotFoundError(store.name);
+  if (value instanceof StoredJsonText) {
+    if (store.codec.valueJsonTextAsIs === true) {
+      reply.type(JSON_TYPE);
+      return `{"key":${JSON.stringify(store.codec.keyToJson(key))},"value":${value.text}}`;
+    }
+    value = JSON.parse(value.text);
+  }
+  return { key: store.codec.keyToJson(key), value: store.codec.valueToJson(value) };
+}
+
+async function readAnswerAsync(store: StoreInfo, target: ReadOnlyKeyValueStore, key: Buffer): Promise<unknown> {
+  let value: unknown;
+  try {
+    value = await target.get(key);
+  } catch (error) {
+    throw storeReadFailed(store.name, error);
+  }
+  if (value === undefined) throw new KeyNotFoundError(store.name);
+  return { key: store.codec.keyToJson(key), value: store.codec.valueToJson(value) };
+}
 
 function headerStaleness(value: string | string[] | undefined): number | undefined {
   const text = Array.isArray(value) ? value[0] : value;

@@ -24,6 +24,11 @@ export class SortedArrayStore<V> implements ReadOnlyKeyValueStore<V> {
   }
 
   async get(key: Uint8Array): Promise<V | undefined> {
+    return this.readStored(key);
+  }
+
+  /** The value as loaded (values are held decoded, never as JSON text). */
+  readStored(key: Uint8Array): V | undefined {
     const i = this.index.get(Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1'));
     return i === undefined ? undefined : this.values[i];
   }

@@ -1,7 +1,7 @@
 /**
- * Retrying reads that resume from saved positions (the DLQ and progress-topic readers of a replay). kafkajs gives
- * up on some transient conditions at consumer start (the group coordinator still loading on a fresh broker), and
- * the PartitionReader does not restart its consumer by design; a replay can simply start the read again.
+ * Retrying reads that resume from saved positions (the DLQ and progress-topic readers of a replay). The
+ * PartitionReader gives up on transient conditions that outlast its recovery time (a broker still starting), and
+ * does not restart by design; a replay can simply start the read again.
  */
 /** Attempts in all, and the backoff unit (attempt n waits n units). */
 export const READ_ATTEMPTS = 4;
@@ -10,7 +10,7 @@ const READ_RETRY_BACKOFF_MS = 500;
 /**
  * Runs `read` again (after a short backoff, up to READ_ATTEMPTS in all) when it fails for a reason `shouldRetry`
  * accepts. Used for reads that resume from saved positions, so a retry never repeats acknowledged work; it covers
- * e.g. the group coordinator still loading on a fresh broker, which crashes the reader's throwaway consumer.
+ * e.g. the group coordinator still loading on a fresh broker, which fails the reader.
  */
 export async function retryReads<T>(
   read: () => Promise<T>,

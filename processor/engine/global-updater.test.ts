@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { JsonText } from '../../state-store/value-codec.js';
+import { JsonText, StoredJsonText } from '../../state-store/value-codec.js';
 import { DeserializationError } from '../../errors.js';
 import { StreamsBuilder } from '../../topology/builder.js';
 import { Serdes } from '../../topology/serdes.js';
@@ -50,6 +51,26 @@ describe('GlobalTableUpdater', () => {
       ['rates:1', 5],
     ]);
     expect(metrics.snapshot()).toMatchObject({ tablePuts: 3, tableDeletes: 1, processed: { rates: 4 } });
+  });
+
+  it("stores a JSON table's values as the records' JSON text, as the bootstrap does; reads give the parsed value", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.jsonValue(), { minLength: 1, maxLength: 5 }), async (values) => {
+        const { store, updater } = setup();
+        const texts = values.map((value) => JSON.stringify(value));
+        const batch = updater.prepare(texts.map((text, i) => rec(0, i, `k${i}`, text)));
+        expect(batch.writes.get('rates')?.writes).toEqual(
+          texts.map((text, i) => ({ type: 'put', key: Buffer.from(`k${i}`), value: new JsonText(Buffer.from(text)) })),
+        );
+        await updater.write(batch);
+        for (const [i, text] of texts.entries()) {
+          // What a join or a lookup reads: the value JSON.parse gives (as decodeTableRecord's parsed value was).
+          expect(await store.get(Buffer.from(`k${i}`))).toEqual(JSON.parse(text));
+          expect(store.readStored(Buffer.from(`k${i}`))).toEqual(new StoredJsonText(text));
+        }
+      }),
+      { numRuns: 100 },
+    );
   });
 
   it('dead-letters bad records (null key, bad value) and keeps the last good value', async () => {

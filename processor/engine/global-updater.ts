@@ -1,7 +1,9 @@
 /**
  * Applies consumed records of global-table topics to their global stores: the same decoding and error policy as
  * co-partitioned table sources (table-decoder.ts), one atomic `write` per store per batch carrying the
- * checkpoints (next offset per partition) of the records it covers.
+ * checkpoints (next offset per partition) of the records it covers. Values are stored as the bootstrap stores them
+ * (`decodeStoredTableRecord`: a `Serdes.json()` table keeps the record's JSON text, checked, not re-encoded), so
+ * joins and lookups read the same thing whichever path wrote a key; the change feed publishes from the records.
  *
  * Every instance reads every partition of a global topic, so the dead letters of bad records are not every
  * updater's to write: `writesDeadLetters(topic)` says which topics are this updater's. For the others a bad record
@@ -25,7 +27,7 @@ import { topicPartitionId, type ConsumedRecord, type ProducedRecord, type TopicP
 import { resolveErrorPolicy, type ErrorPolicy, type ResolvedErrorPolicy } from './error-policy.js';
 import { deadLetterRecord, errorClassName, errorMessageOf } from '../../common/dead-letters.js';
 import { EngineMetrics } from './metrics.js';
-import { decodeTableRecord } from './table-decoder.js';
+import { decodeStoredTableRecord } from './table-decoder.js';
 import { bypassesErrorPolicy } from './formatted-table-decoder.js';
 
 export interface GlobalTableUpdaterOptions {
@@ -110,7 +112,8 @@ export class GlobalTableUpdater {
         pending.checkpoints.set(topicPartitionId(record.topic, record.partition), record.offset + 1);
         let write: StoreWrite<unknown> | null;
         try {
-          write = decodeTableRecord(spec, record);
+          // A Serdes.json() table keeps the record's JSON text, as its bootstrap does (reads parse it).
+          write = decodeStoredTableRecord(spec, record);
         } catch (error) {
           // One decision per record: a second global table failing on it adds nothing.
           if (!settled) this.badRecord(record, spec, policy, error, deadLetters);

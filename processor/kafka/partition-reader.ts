@@ -1,7 +1,7 @@
 /**
- * Reads an explicit set of partitions from given offsets, without a real consumer group: kafkajs has no `assign()`,
- * so this joins a throwaway single-member group whose assigner hands out exactly the wanted partitions, never
- * commits, and `seek()`s each partition after `run()`.
+ * Reads an explicit set of partitions from given offsets without a consumer group: fetch requests go straight to
+ * the partition leaders through kafkajs's cluster (kafkajs-cluster.ts). No group join, so no JoinGroup round and no
+ * `group.initial.rebalance.delay.ms` wait (3 s on a default broker) per read, and nothing shows up as a group.
  *
  * Two modes:
  * - `until-end` (restoration, bootstrap): delivers offsets below the given end offsets, then stops and `run()`
@@ -9,48 +9,122 @@
  *   arrive), and partitions that start at or past their end are done before any fetch.
  * - `forever` (global table updates): keeps delivering until `stop()`; `caughtUp()` still reports reaching the end
  *   offsets when they are given.
+ *
+ * Fetch-ahead: the next fetch is sent when a response arrives, before that response's records are handed to
+ * `onBatch`, so the broker round trip and decoding overlap the caller's writes. At most one fetch is in flight and one
+ * response is being delivered: memory is bounded by about twice `fetch.maxBytes` (per leader broker).
+ *
+ * Reads are read_committed (last stable offsets; records of aborted transactions dropped by aborted-transactions.ts's
+ * rule). Leader changes, unknown leaders and closed connections refresh the metadata and fetch again (backing off,
+ * for up to RECOVERY_TIME_MS without progress); OFFSET_OUT_OF_RANGE (retention moved the log start past the
+ * position) continues from the log start, as a consumer with `auto.offset.reset=earliest` does. Only the given
+ * partitions are read: partitions added to the topic later are the caller's to add (a new reader).
  */
 // Before kafkajs loads: some of its internals are replaced (see the file).
 import './kafkajs-patches.js';
-import { randomUUID } from 'node:crypto';
-import type { Consumer, EachBatchPayload, PartitionAssigner } from 'kafkajs';
-import { AssignerProtocol } from 'kafkajs';
+import type { KafkaMessage } from 'kafkajs';
 import { PartitionReaderError } from '../../errors.js';
-import { topicPartitionId, type ConsumedRecord, type RecordHeaders, type TopicPartitionId } from '../../common/records.js';
+import { topicPartitionId, type ConsumedRecord, type TopicPartitionId } from '../../common/records.js';
+import { filterAbortedMessages } from './aborted-transactions.js';
 import type { KafkaClient } from './client.js';
+import { toConsumedRecord } from './kafka-records.js';
+import { visibleRecords, type DecodedPartition } from './fetch-decoding.js';
+import {
+  createReaderCluster,
+  fetchFrom,
+  READ_COMMITTED,
+  type FetchedRecord,
+  type FetchRequest,
+  type ReadPartition,
+  type ReaderCluster,
+} from './kafkajs-cluster.js';
 import type { PartitionReaderOptions, PartitionReading } from './partition-reading.js';
 
 export type { FetchTuning, PartitionReaderOptions, PartitionStart } from './partition-reading.js';
 
-const ASSIGNER_NAME = 'TributaryPartitionReader';
+/** Fetch defaults (FetchTuning documents them). */
+export const DEFAULT_MAX_BYTES_PER_PARTITION = 4 * 1024 * 1024;
+export const DEFAULT_MAX_BYTES = 32 * 1024 * 1024;
+
+/** How long fetches may keep failing with recoverable errors (leader moves, broker restarts) before the read fails. */
+const RECOVERY_TIME_MS = 30_000;
+const MIN_BACKOFF_MS = 100;
+const MAX_BACKOFF_MS = 1_000;
+
+/** kafkajs error types after which fresh metadata (a new leader) lets the fetch succeed. */
+const STALE_METADATA_TYPES: ReadonlySet<string> = new Set([
+  'LEADER_NOT_AVAILABLE',
+  'NOT_LEADER_FOR_PARTITION',
+  'NOT_LEADER_OR_FOLLOWER',
+  'FENCED_LEADER_EPOCH',
+  'UNKNOWN_LEADER_EPOCH',
+  'UNKNOWN_TOPIC_OR_PARTITION',
+  'REPLICA_NOT_AVAILABLE',
+  'KAFKA_STORAGE_ERROR',
+]);
+const STALE_METADATA_NAMES: ReadonlySet<string> = new Set([
+  'KafkaJSTopicMetadataNotLoaded',
+  'KafkaJSMetadataNotLoaded',
+  'KafkaJSBrokerNotFound',
+  'KafkaJSLockTimeout',
+  'KafkaJSConnectionError',
+  'KafkaJSConnectionClosedError',
+  'KafkaJSRequestTimeoutError',
+]);
 
 interface PartitionState {
   readonly topic: string;
   readonly partition: number;
   readonly start: number;
   end: number;
-  /** Next offset to deliver. */
+  /** Next offset to deliver (what `positions()` reports: everything below it went through `onBatch`). */
   position: number;
+  /** Next offset to fetch: ahead of `position` while a fetched response waits to be delivered. */
+  fetchPosition: number;
   /** `onCaughtUp` was called for it. */
   reported: boolean;
 }
+
+/** One partition's share of a fetch response: its records to deliver and the position after them. */
+interface Fetched {
+  readonly state: PartitionState;
+  readonly records: ConsumedRecord[];
+  readonly next: number;
+}
+
+/** A partition the metadata names no leader for (yet): refresh and fetch again. */
+class MissingLeaderError extends Error {
+  readonly retriable = true;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export class PartitionReader implements PartitionReading {
   private readonly client: KafkaClient;
   private readonly options: PartitionReaderOptions;
   private readonly mode: 'until-end' | 'forever';
   private readonly states = new Map<TopicPartitionId, PartitionState>();
-  private consumer: Consumer | undefined;
+  private readonly request: Omit<FetchRequest, 'topics'>;
+  private readonly maxBytesPerPartition: number;
+  private readonly createCluster: () => ReaderCluster;
+  private cluster: ReaderCluster | undefined;
   private started = false;
-  private stopping: Promise<void> | undefined;
-  private finished = false;
-  private failure: unknown;
-  private settleRun: { resolve: () => void; reject: (error: unknown) => void } | undefined;
+  private stopRequested = false;
+  private running: Promise<void> | undefined;
+  /** Wake-ups of waits that end early on `stop()` (a Set, not one shared promise: races on it would pile up handlers). */
+  private readonly stopListeners = new Set<() => void>();
+  /** Partitions whose fetch position jumped (log start moved) without a response to carry it. */
+  private resets: Fetched[] = [];
+  private fetchRounds = 0;
   private readonly caughtUpPromise: Promise<void>;
   private resolveCaughtUp!: () => void;
   private isCaughtUp = false;
 
-  constructor(client: KafkaClient, options: PartitionReaderOptions) {
+  /**
+   * `createCluster` replaces the kafkajs cluster (unit tests script one); by default each `run()` builds its own from
+   * the client's kafkajs instance.
+   */
+  constructor(client: KafkaClient, options: PartitionReaderOptions, createCluster?: () => ReaderCluster) {
     if (options.partitions.length === 0) throw new PartitionReaderError('no partitions given');
     const seen = new Set<TopicPartitionId>();
     for (const p of options.partitions) {
@@ -63,7 +137,16 @@ export class PartitionReader implements PartitionReading {
     }
     this.client = client;
     this.options = options;
+    this.createCluster = createCluster ?? (() => createReaderCluster(client.kafka));
     this.mode = options.mode ?? 'until-end';
+    const fetch = options.fetch ?? {};
+    this.maxBytesPerPartition = fetch.maxBytesPerPartition ?? DEFAULT_MAX_BYTES_PER_PARTITION;
+    this.request = {
+      isolationLevel: READ_COMMITTED,
+      maxWaitTime: fetch.maxWaitTimeInMs ?? (this.mode === 'until-end' ? 100 : 500),
+      minBytes: fetch.minBytes ?? 1,
+      maxBytes: fetch.maxBytes ?? DEFAULT_MAX_BYTES,
+    };
     this.caughtUpPromise = new Promise((resolve) => {
       this.resolveCaughtUp = resolve;
     });
@@ -71,28 +154,14 @@ export class PartitionReader implements PartitionReading {
 
   /**
    * Reads until done: in `until-end` mode resolves once every partition reached its end offset; in `forever` mode
-   * resolves after `stop()`. Rejects with `PartitionReaderError` when a topic/partition is missing, the consumer
-   * crashes, or `onBatch` throws (that batch is not retried: the caller restarts from its own positions).
+   * resolves after `stop()`. Rejects with `PartitionReaderError` when a topic/partition is missing, fetching keeps
+   * failing, or `onBatch` throws (that batch is not retried: the caller restarts from its own positions).
    */
-  async run(): Promise<void> {
-    if (this.started) throw new PartitionReaderError('run() was already called; create a new PartitionReader');
+  run(): Promise<void> {
+    if (this.started) return Promise.reject(new PartitionReaderError('run() was already called; create a new PartitionReader'));
     this.started = true;
-    await this.resolveOffsets();
-    this.checkCaughtUp();
-    if (this.mode === 'until-end' && this.isCaughtUp) return;
-    if (this.stopping) return;
-
-    const done = new Promise<void>((resolve, reject) => {
-      this.settleRun = { resolve, reject };
-    });
-    try {
-      await this.startConsumer();
-    } catch (error) {
-      await this.shutdown(new PartitionReaderError('could not start the consumer', { cause: error }));
-    }
-    // An empty until-end read may already be complete here.
-    if (!this.finished && this.mode === 'until-end' && this.isCaughtUp) void this.shutdown();
-    return done;
+    this.running = this.read();
+    return this.running;
   }
 
   /** Resolves once every partition's position reached its end offset (never, in `forever` mode without ends). */
@@ -107,145 +176,306 @@ export class PartitionReader implements PartitionReading {
 
   /** Stops reading; `run()` then resolves. Waits for an in-flight `onBatch` to finish. */
   async stop(): Promise<void> {
-    await this.shutdown();
+    this.stopRequested = true;
+    for (const wake of this.stopListeners) wake();
+    this.stopListeners.clear();
+    await this.running?.catch(() => undefined);
   }
 
-  private async resolveOffsets(): Promise<void> {
-    const admin = this.client.admin();
+  private async read(): Promise<void> {
+    if (this.stopRequested) return;
+    const cluster = this.createCluster();
+    this.cluster = cluster;
     try {
-      await admin.connect();
-      const topics = [...new Set(this.options.partitions.map((p) => p.topic))];
-      const existing = new Set(await admin.listTopics());
+      await this.resolveOffsets(cluster);
+      this.checkCaughtUp();
+      if (this.mode === 'until-end' && this.isCaughtUp) return;
+      if (this.stopRequested) return;
+      await this.readLoop();
+    } finally {
+      await cluster.disconnect().catch(() => undefined);
+    }
+  }
+
+  /** Checks the topics and partitions exist; start (default: log start) and end (default: last stable offset) per partition. */
+  private async resolveOffsets(cluster: ReaderCluster): Promise<void> {
+    const topics = [...new Set(this.options.partitions.map((p) => p.topic))];
+    const low = new Map<TopicPartitionId, number>();
+    const high = new Map<TopicPartitionId, number>();
+    try {
+      await cluster.connect();
+      const { topicMetadata } = await cluster.metadata();
+      const existing = new Map(topicMetadata.map((t) => [t.topic, new Set(t.partitionMetadata.map((p) => p.partitionId))]));
       const missing = topics.filter((t) => !existing.has(t));
       if (missing.length > 0) throw new PartitionReaderError(`topic(s) ${missing.join(', ')} do not exist`);
-      const watermarks = new Map<TopicPartitionId, { low: number; high: number }>();
-      for (const topic of topics) {
-        for (const o of await admin.fetchTopicOffsets(topic)) {
-          watermarks.set(topicPartitionId(topic, o.partition), { low: Number(o.low), high: Number(o.high) });
-        }
-      }
       for (const p of this.options.partitions) {
-        const id = topicPartitionId(p.topic, p.partition);
-        const marks = watermarks.get(id);
-        if (marks === undefined) throw new PartitionReaderError(`partition ${id} does not exist`);
-        const start = p.offset ?? marks.low;
-        const end = this.options.endOffsets?.get(id) ?? marks.high;
-        this.states.set(id, { topic: p.topic, partition: p.partition, start, end, position: start, reported: false });
+        if (!existing.get(p.topic)?.has(p.partition))
+          throw new PartitionReaderError(`partition ${topicPartitionId(p.topic, p.partition)} does not exist`);
       }
+      await cluster.addMultipleTargetTopics(topics);
+      const request = (fromBeginning: boolean) =>
+        topics.map((topic) => ({
+          topic,
+          fromBeginning,
+          partitions: this.options.partitions.filter((p) => p.topic === topic).map((p) => ({ partition: p.partition })),
+        }));
+      const needsEnds = this.options.partitions.some(
+        (p) => this.options.endOffsets?.get(topicPartitionId(p.topic, p.partition)) === undefined,
+      );
+      const needsStarts = this.options.partitions.some((p) => p.offset === undefined);
+      const [starts, ends] = await Promise.all([
+        needsStarts ? cluster.fetchTopicsOffset(request(true)) : [],
+        needsEnds ? cluster.fetchTopicsOffset(request(false)) : [],
+      ]);
+      for (const t of starts) for (const o of t.partitions) low.set(topicPartitionId(t.topic, o.partition), Number(o.offset));
+      for (const t of ends) for (const o of t.partitions) high.set(topicPartitionId(t.topic, o.partition), Number(o.offset));
     } catch (error) {
       if (error instanceof PartitionReaderError) throw error;
       throw new PartitionReaderError(`could not read offsets: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    }
+    for (const p of this.options.partitions) {
+      const id = topicPartitionId(p.topic, p.partition);
+      const start = p.offset ?? (low.get(id) as number);
+      const end = this.options.endOffsets?.get(id) ?? (high.get(id) as number);
+      this.states.set(id, { topic: p.topic, partition: p.partition, start, end, position: start, fetchPosition: start, reported: false });
+    }
+  }
+
+  /** Fetch, then deliver; the next fetch goes out before the previous response's records are delivered. */
+  private async readLoop(): Promise<void> {
+    let pending = this.fetchRound();
+    try {
+      for (;;) {
+        const fetched = await this.unlessStopped(pending);
+        if (fetched === 'stopped' || this.stopRequested) return;
+        pending = this.fetchRound();
+        for (const item of fetched) {
+          if (this.stopRequested) return;
+          await this.deliver(item);
+        }
+        if (this.mode === 'until-end' && this.isCaughtUp) return;
+      }
     } finally {
-      await admin.disconnect();
+      // Its result is not wanted any more (stopping, done or failed); a later rejection must not go unhandled.
+      pending.catch(() => undefined);
     }
   }
 
-  private async startConsumer(): Promise<void> {
-    const fetch = this.options.fetch ?? {};
-    const wanted = new Map<string, number[]>();
-    for (const state of this.states.values()) {
-      const list = wanted.get(state.topic) ?? [];
-      list.push(state.partition);
-      wanted.set(state.topic, list);
-    }
-    const consumer = this.client.consumer({
-      groupId: `${this.options.groupIdPrefix ?? 'tributary-reader'}-${randomUUID()}`,
-      partitionAssigners: [exactAssigner(wanted)],
-      allowAutoTopicCreation: false,
-      readUncommitted: false,
-      maxBytesPerPartition: fetch.maxBytesPerPartition ?? 4 * 1024 * 1024,
-      maxBytes: fetch.maxBytes ?? 32 * 1024 * 1024,
-      minBytes: fetch.minBytes ?? 1,
-      maxWaitTimeInMs: fetch.maxWaitTimeInMs ?? (this.mode === 'until-end' ? 100 : 500),
-      // A restarted consumer would rejoin from the earliest offsets: fail instead, the caller owns positions.
-      retry: { restartOnFailure: async () => false },
-    });
-    this.consumer = consumer;
-    consumer.on(consumer.events.CRASH, (event) => {
-      void this.shutdown(new PartitionReaderError('the consumer crashed', { cause: event.payload.error }));
-    });
-    // Batches made only of transaction markers or aborted records never reach eachBatch; this moves past them.
-    // Only those (no deliverable record): a batch eachBatch skipped (stale, stopping) must not move the position.
-    consumer.on(consumer.events.END_BATCH_PROCESS, (event) => {
-      if (event.payload.batchSize !== 0 || this.finished) return;
-      const state = this.states.get(topicPartitionId(event.payload.topic, event.payload.partition));
-      const last = Number(event.payload.lastOffset);
-      if (state !== undefined && Number.isFinite(last) && last + 1 > state.position) {
-        state.position = last + 1;
-        this.afterProgress();
-      }
-    });
-    // A rejoin (e.g. after a missed heartbeat) would fall back to the earliest offsets: seek to our positions again.
-    consumer.on(consumer.events.GROUP_JOIN, () => this.seekToPositions());
-
-    await consumer.connect();
-    await consumer.subscribe({ topics: [...wanted.keys()], fromBeginning: true });
-    await consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      eachBatch: (payload) => this.handleBatch(payload),
-    });
-    this.seekToPositions();
-  }
-
-  private seekToPositions(): void {
-    const consumer = this.consumer;
-    if (consumer === undefined || this.finished) return;
-    for (const state of this.states.values()) {
+  private async deliver({ state, records, next }: Fetched): Promise<void> {
+    // After a log-start reset the fetch may restart below what was already delivered.
+    const fresh = records.length > 0 && records[0].offset < state.position ? records.filter((r) => r.offset >= state.position) : records;
+    if (fresh.length > 0) {
       try {
-        consumer.seek({ topic: state.topic, partition: state.partition, offset: String(state.position) });
-      } catch {
-        // Not running yet (GROUP_JOIN during run()): the seek after run() covers it.
+        await this.options.onBatch(fresh);
+      } catch (error) {
+        throw new PartitionReaderError(`onBatch failed on ${state.topic}:${state.partition}`, { cause: error });
+      }
+    }
+    if (next > state.position) state.position = next;
+    this.checkCaughtUp();
+  }
+
+  /** One fetch per leader of the partitions still to read; retries recoverable failures with backoff. */
+  private async fetchRound(): Promise<Fetched[]> {
+    const deadline = Date.now() + RECOVERY_TIME_MS;
+    for (let attempt = 0; ; attempt++) {
+      const wanted = this.partitionsToFetch();
+      if (wanted.length === 0) {
+        const resets = this.takeResets();
+        // Everything is fetched and waits for delivery (until-end): nothing to ask the broker.
+        if (resets.length === 0 && !this.stopRequested) await this.unlessStopped(sleep(this.request.maxWaitTime));
+        return resets;
+      }
+      try {
+        const fetched = await this.fetchOnce(wanted);
+        return [...this.takeResets(), ...fetched];
+      } catch (error) {
+        if (this.stopRequested) return [];
+        if (isOffsetOutOfRange(error)) {
+          await this.resetToLogStart(error.topic, error.partition);
+          continue;
+        }
+        if (!isRecoverable(error) || Date.now() >= deadline) {
+          throw new PartitionReaderError(`fetching failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+        }
+        this.client.logger.debug('partition reader: fetch failed, refreshing metadata and fetching again', {
+          reader: this.options.groupIdPrefix,
+          error: error instanceof Error ? error.message : String(error),
+        });
+        await this.recover(error);
+        await this.unlessStopped(sleep(Math.min(MAX_BACKOFF_MS, MIN_BACKOFF_MS * 2 ** attempt)));
       }
     }
   }
 
-  private async handleBatch({ batch, resolveOffset, heartbeat, isStale, isRunning }: EachBatchPayload): Promise<void> {
-    if (this.finished || this.stopping || !isRunning() || isStale()) return;
-    const state = this.states.get(topicPartitionId(batch.topic, batch.partition));
-    if (state === undefined) return;
+  /** `promise`'s outcome, or 'stopped' as soon as `stop()` is called. */
+  private unlessStopped<T>(promise: Promise<T>): Promise<T | 'stopped'> {
+    if (this.stopRequested) return Promise.resolve('stopped');
+    return new Promise<T | 'stopped'>((resolve, reject) => {
+      const wake = () => resolve('stopped');
+      this.stopListeners.add(wake);
+      promise.then(
+        (value) => {
+          this.stopListeners.delete(wake);
+          resolve(value);
+        },
+        (error: unknown) => {
+          this.stopListeners.delete(wake);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  private partitionsToFetch(): PartitionState[] {
+    const wanted: PartitionState[] = [];
+    for (const state of this.states.values()) {
+      if (this.mode === 'forever' || state.fetchPosition < state.end) wanted.push(state);
+    }
+    // A response fills up in request order (up to maxBytes): start each fetch one partition further (KIP-74 fairness).
+    const first = this.fetchRounds++ % Math.max(1, wanted.length);
+    return first === 0 ? wanted : [...wanted.slice(first), ...wanted.slice(0, first)];
+  }
+
+  private takeResets(): Fetched[] {
+    const resets = this.resets;
+    this.resets = [];
+    return resets;
+  }
+
+  private async fetchOnce(wanted: readonly PartitionState[]): Promise<Fetched[]> {
+    const cluster = this.cluster as ReaderCluster;
+    const byTopic = new Map<string, PartitionState[]>();
+    for (const state of wanted) {
+      const list = byTopic.get(state.topic);
+      if (list) list.push(state);
+      else byTopic.set(state.topic, [state]);
+    }
+    const byLeader = new Map<string, FetchRequest['topics']>();
+    const fetchedFrom = new Map<TopicPartitionId, number>();
+    for (const [topic, states] of byTopic) {
+      const leaders = cluster.findLeaderForPartitions(
+        topic,
+        states.map((s) => s.partition),
+      );
+      let found = 0;
+      for (const [nodeId, partitions] of Object.entries(leaders)) {
+        found += partitions.length;
+        const topics = byLeader.get(nodeId) ?? [];
+        byLeader.set(nodeId, topics);
+        topics.push({
+          topic,
+          partitions: partitions.map((partition) => {
+            const state = this.states.get(topicPartitionId(topic, partition)) as PartitionState;
+            fetchedFrom.set(topicPartitionId(topic, partition), state.fetchPosition);
+            return { partition, fetchOffset: String(state.fetchPosition), maxBytes: this.maxBytesPerPartition };
+          }),
+        });
+      }
+      if (found < states.length) throw new MissingLeaderError(`no leader known for some partitions of ${topic}`);
+    }
+    const responses = await Promise.all(
+      [...byLeader].map(async ([nodeId, topics]) => {
+        const broker = await cluster.findBroker({ nodeId });
+        return fetchFrom(broker, { ...this.request, topics });
+      }),
+    );
+    const result: Fetched[] = [];
+    for (const { responses: topics } of responses) {
+      for (const { topicName, partitions } of topics) {
+        for (const data of partitions) {
+          const id = topicPartitionId(topicName, data.partition);
+          const state = this.states.get(id);
+          const from = fetchedFrom.get(id);
+          if (state === undefined || from === undefined || state.fetchPosition !== from) continue;
+          const fetched = this.toFetched(state, from, data);
+          state.fetchPosition = fetched.next;
+          if (fetched.records.length > 0 || fetched.next > from) result.push(fetched);
+        }
+      }
+    }
+    return result;
+  }
+
+  /** A partition's response: the records to deliver and the next offset to fetch (past markers and aborted records). */
+  private toFetched(state: PartitionState, from: number, data: ReadPartition): Fetched {
+    if ('batches' in data) return this.toFetchedBatches(state, from, data);
+    const { messages } = data;
+    let next = from;
+    // A compressed record batch is returned whole: records below the fetch offset are skipped.
+    let firstIndex = 0;
+    // Records of one record batch share their context object: its end is computed once per batch.
+    let lastContext: FetchedRecord['batchContext'] | undefined;
+    for (let i = 0; i < messages.length; i++) {
+      const message = messages[i] as FetchedRecord;
+      const context = message.batchContext as FetchedRecord['batchContext'] | undefined;
+      if (context !== undefined && context === lastContext && i !== firstIndex) continue;
+      const offset = Number(message.offset);
+      if (offset < from) {
+        firstIndex = i + 1;
+        lastContext = undefined;
+      } else {
+        lastContext = context;
+      }
+      // The batch's last offset: records compacted away at its end move the position too.
+      const batchEnd = context === undefined ? offset + 1 : Number(context.firstOffset) + context.lastOffsetDelta + 1;
+      if (batchEnd > next) next = batchEnd;
+    }
+    const inRange = firstIndex === 0 ? messages : messages.slice(firstIndex);
+    const visible =
+      data.abortedTransactions !== undefined && data.abortedTransactions.length > 0
+        ? filterAbortedMessages(inRange, data.abortedTransactions)
+        : inRange;
     const limit = this.mode === 'until-end' ? state.end : Number.POSITIVE_INFINITY;
     const records: ConsumedRecord[] = [];
-    for (const message of batch.messages) {
-      const offset = Number(message.offset);
-      // Skip anything before our position (a fetch that raced the seek) and, until-end, at or past the end.
-      if (offset < state.position || offset >= limit) continue;
-      records.push({
-        topic: batch.topic,
-        partition: batch.partition,
-        offset,
-        timestamp: Number(message.timestamp),
-        key: message.key ?? null,
-        value: message.value ?? null,
-        headers: toHeaders(message.headers),
-      });
+    for (const message of visible) {
+      if (message.isControlRecord === true) continue;
+      const record = toConsumedRecord(state.topic, state.partition, message as unknown as KafkaMessage);
+      if (record.offset >= limit) break;
+      records.push(record);
     }
-    if (records.length > 0) {
-      try {
-        await this.options.onBatch(records);
-      } catch (error) {
-        void this.shutdown(new PartitionReaderError(`onBatch failed on ${batch.topic}:${batch.partition}`, { cause: error }));
-        return;
-      }
-    }
-    const lastOffset = batch.lastOffset();
-    resolveOffset(lastOffset);
-    const next = Number(lastOffset) + 1;
-    if (next > state.position) state.position = next;
-    if (this.mode === 'until-end' && state.position >= state.end) {
-      // Done with this one while others still read: stop fetching it.
-      this.consumer?.pause([{ topic: state.topic, partitions: [state.partition] }]);
-    }
-    this.afterProgress();
-    if (!this.finished && !this.stopping) await heartbeat();
+    return { state, records, next };
   }
 
-  private afterProgress(): void {
-    this.checkCaughtUp();
-    if (this.mode === 'until-end' && this.isCaughtUp && !this.finished) {
-      // Not awaited: disconnecting from inside eachBatch would wait for this very batch.
-      void this.shutdown();
+  /** The same from fetch-decoding.ts's batches. */
+  private toFetchedBatches(state: PartitionState, from: number, data: DecodedPartition): Fetched {
+    let next = from;
+    for (const batch of data.batches) if (batch.lastOffset + 1 > next) next = batch.lastOffset + 1;
+    const visible = visibleRecords(data.batches, data.abortedTransactions, from);
+    if (this.mode === 'until-end') {
+      const { end } = state;
+      let cut = visible.length;
+      while (cut > 0 && (visible[cut - 1] as ConsumedRecord).offset >= end) cut--;
+      if (cut < visible.length) visible.length = cut;
     }
+    return { state, records: visible, next };
+  }
+
+  /** Recoverable failures: forget a closed connection's broker, reload the metadata (leaders) either way. */
+  private async recover(error: unknown): Promise<void> {
+    const cluster = this.cluster as ReaderCluster;
+    const failed = error as { name?: string; host?: string; port?: number };
+    if (failed.name === 'KafkaJSConnectionClosedError' && failed.host !== undefined && failed.port !== undefined) {
+      cluster.removeBroker({ host: failed.host, port: failed.port });
+    }
+    await cluster.refreshMetadata().catch(() => undefined);
+  }
+
+  /** OFFSET_OUT_OF_RANGE: the log no longer holds the fetch position; continue at its start. */
+  private async resetToLogStart(topic: string, partition: number): Promise<void> {
+    const state = this.states.get(topicPartitionId(topic, partition));
+    if (state === undefined) return;
+    const cluster = this.cluster as ReaderCluster;
+    const [offsets] = await cluster.fetchTopicsOffset([{ topic, fromBeginning: true, partitions: [{ partition }] }]);
+    const logStart = Number(offsets?.partitions.find((p) => p.partition === partition)?.offset ?? state.fetchPosition);
+    this.client.logger.warn('partition reader: the fetch position is no longer in the log, continuing at the log start', {
+      topic,
+      partition,
+      position: state.fetchPosition,
+      logStart,
+    });
+    state.fetchPosition = logStart;
+    if (logStart > state.position) this.resets.push({ state, records: [], next: logStart });
   }
 
   private checkCaughtUp(): void {
@@ -263,59 +493,14 @@ export class PartitionReader implements PartitionReading {
     this.isCaughtUp = true;
     this.resolveCaughtUp();
   }
-
-  private shutdown(error?: unknown): Promise<void> {
-    if (error !== undefined && this.failure === undefined) this.failure = error;
-    if (this.stopping) return this.stopping;
-    this.finished = true;
-    this.stopping = (async () => {
-      try {
-        await this.consumer?.disconnect();
-      } catch (disconnectError) {
-        if (this.failure === undefined) this.failure = new PartitionReaderError('disconnect failed', { cause: disconnectError });
-      }
-      if (this.failure !== undefined) this.settleRun?.reject(this.failure);
-      else this.settleRun?.resolve();
-    })();
-    return this.stopping;
-  }
 }
 
-/** Header values arrive as Buffer, string, arrays or undefined; keep the first Buffer-able value per name. */
-function toHeaders(headers: Record<string, Buffer | string | (Buffer | string)[] | undefined> | undefined): RecordHeaders {
-  const result: Record<string, Buffer> = {};
-  if (headers === undefined) return result;
-  for (const name in headers) {
-    const raw = headers[name];
-    const value = Array.isArray(raw) ? raw[0] : raw;
-    if (value !== undefined) result[name] = Buffer.isBuffer(value) ? value : Buffer.from(value);
-  }
-  return result;
+function isOffsetOutOfRange(error: unknown): error is Error & { topic: string; partition: number } {
+  return error instanceof Error && error.name === 'KafkaJSOffsetOutOfRange';
 }
 
-/** An assigner for a single-member group: the member gets exactly `wanted` (topic -> partitions). */
-function exactAssigner(wanted: ReadonlyMap<string, readonly number[]>): PartitionAssigner {
-  return () => ({
-    name: ASSIGNER_NAME,
-    version: 1,
-    async assign({ members }) {
-      const assignment: Record<string, number[]> = {};
-      for (const [topic, partitions] of wanted) assignment[topic] = [...partitions];
-      return members.map((member, index) => ({
-        memberId: member.memberId,
-        memberAssignment: AssignerProtocol.MemberAssignment.encode({
-          version: 1,
-          // Only one member is expected (unique group id); any other gets nothing.
-          assignment: index === 0 ? assignment : {},
-          userData: Buffer.alloc(0),
-        }),
-      }));
-    },
-    protocol({ topics }) {
-      return {
-        name: ASSIGNER_NAME,
-        metadata: AssignerProtocol.MemberMetadata.encode({ version: 1, topics, userData: Buffer.alloc(0) }),
-      };
-    },
-  });
+function isRecoverable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const { name, type, retriable } = error as Error & { type?: string; retriable?: boolean };
+  return retriable === true || STALE_METADATA_NAMES.has(name) || (type !== undefined && STALE_METADATA_TYPES.has(type));
 }

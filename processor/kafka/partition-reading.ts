@@ -23,7 +23,10 @@ export interface PartitionStart {
 export interface FetchTuning {
   /** Per partition and fetch; keep >= the topics' max.message.bytes. Default 4 MiB. */
   readonly maxBytesPerPartition?: number;
-  /** Per fetch response. Default 32 MiB. */
+  /**
+   * Per fetch response. Default 32 MiB. The kafkajs reader keeps one fetch in flight while the previous response is
+   * delivered: about twice this per leader broker.
+   */
   readonly maxBytes?: number;
   /** Default 1 (return as soon as anything is there). */
   readonly minBytes?: number;
@@ -49,7 +52,7 @@ export interface PartitionReaderOptions {
   /** Default `until-end`. */
   readonly mode?: 'until-end' | 'forever';
   readonly fetch?: FetchTuning;
-  /** Prefix of the throwaway group id (shows up in broker logs). */
+  /** Names the reader in log lines (kept from when readers joined a throwaway group of that prefix). */
   readonly groupIdPrefix?: string;
 }
 

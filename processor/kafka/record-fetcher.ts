@@ -1,8 +1,7 @@
 /**
  * Reads a few records back by position (topic, partition, offset), e.g. the user's original record behind a dead
- * letter written after a repartition. kafkajs has no `assign()`: one PartitionReader (a throwaway single-member
- * group) reads each partition from the lowest wanted offset to the highest. Meant for rare, small sets of nearby
- * offsets; a position that is no longer in its log (retention, compaction) is simply absent from the result.
+ * letter written after a repartition. One PartitionReader (fetching outside any consumer group) reads each partition
+ * from the lowest wanted offset to the highest. Meant for rare, small sets of nearby offsets; a position that is no longer in its log (retention, compaction) is simply absent from the result.
  */
 import { topicPartitionId, type ConsumedRecord, type TopicPartitionId } from '../../common/records.js';
 import type { KafkaAdmin } from './admin.js';

@@ -56,6 +56,8 @@ export interface TaskOpeningContext {
   readonly tracker: RestorationTracker;
   readonly logger: Logger;
   readonly maxTaskIdleMs: number;
+  /** Decoded values the task caches per store (task-store.ts). Default stream-task.ts's. */
+  readonly taskCacheEntries?: number;
   /** Records a table store partition may be behind its end offset and count as caught up (see RestorationPlan). */
   readonly readinessLag: number;
   /** Sends dead letters of bad table records found while restoring records nobody processed before. */
@@ -240,6 +242,7 @@ export async function openActiveTask(
     metrics: context.metrics,
     logger,
     maxTaskIdleMs: context.maxTaskIdleMs,
+    cacheSize: context.taskCacheEntries,
     partitionCount: (topic) => context.partitions.get(topic) ?? 1,
   });
   const restoration = new RestorationPlan({

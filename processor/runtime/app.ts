@@ -85,8 +85,6 @@ const PARTITION_CHANGES_KEPT = 50;
 /** A layout read this recently is reused (the leader's assignment and its own task setup both ask for one). */
 const LAYOUT_REUSE_MS = 1000;
 const TERMINAL: ReadonlySet<AppState> = new Set(['stopping', 'stopped', 'failed']);
-/** Fetch sizes of the group member: large batches per partition, several partitions per request. */
-const GROUP_FETCH = { maxBytesPerPartition: 2 * 1024 * 1024, maxBytes: 8 * 1024 * 1024 } as const;
 
 /** The transitions the state machine allows (anything may go to 'failed' until stopped). */
 const NEXT: Readonly<Record<AppState, readonly AppState[]>> = {
@@ -364,6 +362,11 @@ export class TributaryApp {
         stateDir: options.stateDir,
         applicationId: options.applicationId,
         logger: options.logger,
+        tuning: {
+          writeBufferSize: options.memory.storeWriteBufferBytes,
+          cacheSize: options.memory.storeBlockCacheBytes,
+          maxOpenFiles: options.memory.storeMaxOpenFiles,
+        },
       });
       this.stateDirectory = stateDirectory;
       this.resolvedInstanceId = options.instanceId ?? (await persistentInstanceId(stateDirectory.appDir));
@@ -431,6 +434,7 @@ export class TributaryApp {
         topology: this.topology,
         client,
         readers,
+        restoreBatchRecords: options.memory.restoreBatchRecords,
         admin,
         stateDirectory,
         partitions: this.partitionCounts,
@@ -492,7 +496,12 @@ export class TributaryApp {
                 heartbeatIntervalMs: options.heartbeatIntervalMs,
                 rebalanceTimeoutMs: options.rebalanceTimeoutMs,
                 fromBeginning: true,
-                fetch: { maxWaitTimeMs: options.fetchMaxWaitMs, ...GROUP_FETCH },
+                // The task input queues hold at most what one fetch brings (each batch is processed before the next).
+                fetch: {
+                  maxWaitTimeMs: options.fetchMaxWaitMs,
+                  maxBytesPerPartition: options.memory.fetchMaxBytesPerPartition,
+                  maxBytes: options.memory.fetchMaxBytes,
+                },
                 ...handlers,
               }),
             cluster: admin,
@@ -515,6 +524,9 @@ export class TributaryApp {
             transactionalProducers: (transactionalId) =>
               new KafkaTransactionalProducer(client, transactionalId, { transactionTimeoutMs: options.transactionTimeoutMs }),
             maxTaskIdleMs: options.maxTaskIdleMs,
+            restoreBatchRecords: options.memory.restoreBatchRecords,
+            taskCacheEntries: options.memory.taskCacheEntries,
+            outputQueueBytes: options.memory.outputQueueBytes,
             readers,
             readinessLag: options.readinessLag,
             // Warm-ups are standbys too (the standby machinery follows them).

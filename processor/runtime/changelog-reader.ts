@@ -62,9 +62,11 @@ export interface ChangelogProgress {
 export interface ChangelogReaderOptions {
   readonly targets: readonly ChangelogTarget[];
   readonly readers: PartitionReaderFactory;
-  /** Prefix of the reader's throwaway group id. */
+  /** Names the reader (passed on as the partition reader's `groupIdPrefix`). */
   readonly groupIdPrefix: string;
   readonly fetch?: FetchTuning;
+  /** Records per atomic store write (restore.ts). Default DEFAULT_RESTORE_BATCH_SIZE. */
+  readonly batchSize?: number;
   /** Progress of one target (at most every `progressIntervalMs`, and once at its end). */
   readonly onProgress?: (target: ChangelogTarget, progress: ChangelogProgress) => void;
   /** One target reached its targets on every partition; its store holds them, checkpoints included. */
@@ -162,6 +164,7 @@ export class ChangelogReader {
             endOffsets: new Map([...spans].map(([tp, span]) => [tp, span.to])),
             startOffsets: new Map([...spans].map(([tp, span]) => [tp, span.from])),
             decode: (record) => target.decoder.decode(record),
+            batchSize: this.options.batchSize,
             decodeTombstones: target.decodeTombstones,
             versioned: target.versioned,
             needsVersions: target.needsVersions,

@@ -1,7 +1,7 @@
 /**
  * Reads pages of the dead-letter topic for GET /dead-letters, newest first: per partition at most `limit` records
  * just below the previous page's cursor (http-query/dead-letter-page.ts decides the offsets and merges the page), read
- * through a PartitionReader (a throwaway single-member group: kafkajs has no assign()). Never the whole topic.
+ * through a PartitionReader (fetches outside any consumer group). Never the whole topic.
  *
  * Reads run one at a time, and the answer for the same request is reused for a couple of seconds, so a console left
  * open (or a burst of clicks) does not start a consumer group per request. Each read is bounded in time.

@@ -58,6 +58,8 @@ export interface GlobalTablesOptions {
   readonly logger: Logger;
   /** The continuous reader failed for good (fail policy, lost topic): the app must fail. */
   readonly onFailure: (error: unknown) => void;
+  /** Records per atomic store write while bootstrapping (`memory.restoreBatchRecords`). */
+  readonly restoreBatchRecords?: number;
   /** Called after each batch of updates is written to the stores (the change feed publishes it). */
   readonly onBatchWritten?: (records: readonly ConsumedRecord[]) => void;
 }
@@ -276,6 +278,7 @@ export class GlobalTables {
     const meta = this.modes.pendingMeta(spec.store);
     let reported = 0;
     const reader = new ChangelogReader({
+      batchSize: this.options.restoreBatchRecords,
       targets: [
         {
           label: spec.store,

@@ -52,6 +52,59 @@ describe('resolveAppOptions', () => {
     ).toEqual(['restorationFetch.maxBytes: 0 must be a positive number']);
   });
 
+  it('memory bounds: defaults, given values, and every bad value reported by name', () => {
+    expect(resolveAppOptions(topology, { brokers: 'b:1', stateDir: '/tmp/x' }).memory).toEqual({
+      fetchMaxBytesPerPartition: 2_097_152,
+      fetchMaxBytes: 8_388_608,
+      restoreBatchRecords: 2000,
+      storeWriteBufferBytes: 4_194_304,
+      storeBlockCacheBytes: 8_388_608,
+      storeMaxOpenFiles: 500,
+      outputQueueBytes: 8_388_608,
+      taskCacheEntries: 10_000,
+    });
+    const given = resolveAppOptions(topology, {
+      brokers: 'b:1',
+      stateDir: '/tmp/x',
+      memory: { fetchMaxBytes: 4_194_304, taskCacheEntries: 0, storeBlockCacheBytes: 1024 },
+    });
+    expect(given.memory).toMatchObject({ fetchMaxBytes: 4_194_304, taskCacheEntries: 0, storeBlockCacheBytes: 1024 });
+    const problems = problemsOf(() =>
+      resolveAppOptions(topology, {
+        brokers: 'b:1',
+        stateDir: '/tmp/x',
+        memory: {
+          fetchMaxBytesPerPartition: 16_777_216,
+          restoreBatchRecords: 0,
+          storeWriteBufferBytes: 100,
+          taskCacheEntries: -1,
+          storeBlockCacheBytes: 1.5e6 + 0.5,
+          storeMaxOpenFiles: 10,
+          cacheBytes: 1,
+        } as never,
+      }),
+    );
+    expect(problems).toEqual([
+      'memory.restoreBatchRecords: 0 must be an integer >= 1',
+      'memory.storeWriteBufferBytes: 100 must be an integer >= 1024 (bytes)',
+      'memory.taskCacheEntries: -1 must be an integer >= 0',
+      'memory.storeBlockCacheBytes: 1500000.5 must be an integer >= 1024 (bytes)',
+      'memory.storeMaxOpenFiles: 10 must be an integer >= 20',
+      'memory.cacheBytes: not a setting; use one of fetchMaxBytesPerPartition, fetchMaxBytes, restoreBatchRecords, storeWriteBufferBytes, storeBlockCacheBytes, storeMaxOpenFiles, outputQueueBytes, taskCacheEntries',
+      'memory.fetchMaxBytes: 8388608 must be at least memory.fetchMaxBytesPerPartition (16777216)',
+    ]);
+    const error = (() => {
+      try {
+        resolveAppOptions(topology, { brokers: 'b:1', stateDir: '/tmp/x', memory: { fetchMaxBytes: 0 } });
+      } catch (caught) {
+        return caught;
+      }
+      return undefined;
+    })();
+    expect(error).toBeInstanceOf(RuntimeConfigError);
+    expect((error as RuntimeConfigError).code).toBe('TRIBUTARY_RUNTIME_CONFIG_INVALID');
+  });
+
   it('warm-ups: acceptable lag 10000, 2 warm-ups, a probing rebalance a minute by default; bad values are reported', () => {
     expect(resolveAppOptions(topology, { brokers: 'b:1', stateDir: '/tmp/x' })).toMatchObject({
       acceptableRecoveryLag: 10_000,

@@ -153,7 +153,49 @@ export interface TributaryAppOptions {
    * them; bigger fetches buy few percent of bootstrap speed. Defaults: 1 MiB per partition, 8 MiB per fetch.
    */
   readonly restorationFetch?: RestorationFetchOptions;
+  /**
+   * What bounds this process's memory besides V8's heap settings (README "Memory"): the group consumer's fetch
+   * sizes (the task input queues hold at most one fetch), the records per restore write, LevelDB's write buffer and
+   * block cache per open store, the decoded values cached per task store. None grows with the size of a table.
+   */
+  readonly memory?: MemoryOptions;
 }
+
+export interface MemoryOptions {
+  /** Bytes per partition and fetch of the group consumer (task inputs); keep >= the topics' max.message.bytes. Default 2 MiB. */
+  readonly fetchMaxBytesPerPartition?: number;
+  /** Bytes per fetch response of the group consumer, all partitions together. Default 8 MiB. */
+  readonly fetchMaxBytes?: number;
+  /** Records per atomic store write when restoring a store or bootstrapping a global table. Default 2,000. */
+  readonly restoreBatchRecords?: number;
+  /** LevelDB write buffer (memtable) per open store; flushed to disk when full. Default 4 MiB. */
+  readonly storeWriteBufferBytes?: number;
+  /** LevelDB block cache per open store (recently read data blocks, uncompressed). Default 8 MiB. */
+  readonly storeBlockCacheBytes?: number;
+  /**
+   * Table files LevelDB keeps open per store. It maps the files it reads into memory (counted in RSS as file pages the
+   * kernel may drop), so this times 2 MiB (the file size) bounds that part of RSS. Default 500.
+   */
+  readonly storeMaxOpenFiles?: number;
+  /**
+   * Output bytes (keys + values) queued behind the produce request in flight before processing waits for it; under
+   * exactly-once, outputs held for the next transaction before a commit is forced. Default 8 MiB.
+   */
+  readonly outputQueueBytes?: number;
+  /** Decoded values a task keeps per store for its lookups (recently used entries). 0 turns the cache off. Default 10,000. */
+  readonly taskCacheEntries?: number;
+}
+
+export const DEFAULT_MEMORY: Required<MemoryOptions> = {
+  fetchMaxBytesPerPartition: 2 * 1024 * 1024,
+  fetchMaxBytes: 8 * 1024 * 1024,
+  restoreBatchRecords: 2000,
+  storeWriteBufferBytes: 4 * 1024 * 1024,
+  storeBlockCacheBytes: 8 * 1024 * 1024,
+  storeMaxOpenFiles: 500,
+  outputQueueBytes: 8 * 1024 * 1024,
+  taskCacheEntries: 10_000,
+};
 
 export interface RestorationFetchOptions {
   /** Bytes per partition and fetch; keep >= the topics' max.message.bytes. Default 1 MiB (1048576). */
@@ -201,6 +243,7 @@ export interface ResolvedAppOptions {
   readonly handleSignals: boolean;
   readonly changeFeed: ChangeFeedOptions;
   readonly restorationFetch: Required<RestorationFetchOptions>;
+  readonly memory: Required<MemoryOptions>;
 }
 
 /** Validates and fills defaults; throws `RuntimeConfigError` listing every problem (Kafka ones included). */
@@ -330,6 +373,7 @@ export function resolveAppOptions(topology: Topology, options: TributaryAppOptio
       `restorationFetch.maxBytes: ${restorationFetch.maxBytes} must be at least restorationFetch.maxBytesPerPartition (${restorationFetch.maxBytesPerPartition})`,
     );
   }
+  const memory = resolveMemory(options.memory ?? {}, problems);
   if (problems.length > 0) throw new RuntimeConfigError(problems);
 
   const deadLetterTopic = options.dlqTopic ?? options.errorPolicy?.deadLetterTopic ?? `${applicationId}-dlq`;
@@ -363,5 +407,35 @@ export function resolveAppOptions(topology: Topology, options: TributaryAppOptio
     handleSignals: options.handleSignals ?? false,
     changeFeed,
     restorationFetch,
+    memory,
   };
+}
+
+/** Byte sizes must be whole numbers >= 1 KiB (a smaller fetch or buffer is a typo, not a setting). */
+const MIN_BYTES = 1024;
+
+function resolveMemory(given: MemoryOptions, problems: string[]): Required<MemoryOptions> {
+  const memory = { ...DEFAULT_MEMORY };
+  for (const name of Object.keys(given) as (keyof MemoryOptions)[]) {
+    if (!(name in DEFAULT_MEMORY)) {
+      problems.push(`memory.${String(name)}: not a setting; use one of ${Object.keys(DEFAULT_MEMORY).join(', ')}`);
+      continue;
+    }
+    const value = given[name];
+    if (value === undefined) continue;
+    const counts = name === 'restoreBatchRecords' || name === 'taskCacheEntries' || name === 'storeMaxOpenFiles';
+    // LevelDB keeps 10 of its open files for its own logs and manifests.
+    const lowest = name === 'taskCacheEntries' ? 0 : name === 'storeMaxOpenFiles' ? 20 : counts ? 1 : MIN_BYTES;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < lowest) {
+      problems.push(`memory.${name}: ${String(value)} must be an integer >= ${lowest}${counts ? '' : ' (bytes)'}`);
+      continue;
+    }
+    memory[name] = value;
+  }
+  if (memory.fetchMaxBytes < memory.fetchMaxBytesPerPartition) {
+    problems.push(
+      `memory.fetchMaxBytes: ${memory.fetchMaxBytes} must be at least memory.fetchMaxBytesPerPartition (${memory.fetchMaxBytesPerPartition})`,
+    );
+  }
+  return memory;
 }

@@ -110,7 +110,7 @@ export class PartitionHistoryTopic {
         configs: { 'cleanup.policy': 'compact' },
       },
     ]);
-    // An empty topic (a first start) needs no reader (each joins a throwaway group).
+    // An empty topic (a first start) needs no reader (each costs a connection and offset requests).
     const log = (await this.options.admin.fetchOffsetRanges(this.topic)).get(0);
     if (log === undefined || log.start >= log.end) return;
     const reader = this.options.readers({

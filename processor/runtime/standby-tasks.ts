@@ -270,7 +270,8 @@ export class StandbyTasks {
       mode: 'forever',
       groupIdPrefix: `${topology.applicationId}-standby`,
       // A short fetch wait: stopping the reader at a rebalance waits for the fetch in flight on a quiet partition.
-      fetch: { maxBytesPerPartition: 8 * 1024 * 1024, maxBytes: 64 * 1024 * 1024, maxWaitTimeInMs: 100 },
+      // Fetch sizes: the configured restorationFetch (readers apply it), so standbys take no more memory than restores.
+      fetch: { maxWaitTimeInMs: 100 },
       onBatch: (records) => this.apply(followed, records),
     });
     this.reader = reader;

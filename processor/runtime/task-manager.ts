@@ -115,6 +115,12 @@ export interface TaskManagerOptions {
   /** Exactly-once: builds the transactional producer of a task (app.ts: kafkajs). Required then. */
   readonly transactionalProducers?: TransactionalProducerFactory;
   readonly maxTaskIdleMs: number;
+  /** Records per atomic store write when restoring (`memory.restoreBatchRecords`). Default restore.ts's. */
+  readonly restoreBatchRecords?: number;
+  /** Decoded values each task caches per store (`memory.taskCacheEntries`). Default stream-task.ts's. */
+  readonly taskCacheEntries?: number;
+  /** Output bytes queued behind the send in flight (exactly-once: held per commit) before a cycle waits (`memory.outputQueueBytes`). */
+  readonly outputQueueBytes?: number;
   /** Builds the readers that restore table stores outside the group (app.ts: kafkajs PartitionReader). */
   readonly readers: PartitionReaderFactory;
   /** Records a table store partition may be behind the end offset at assignment and count as caught up. Default 0. */
@@ -256,6 +262,7 @@ export class TaskManager {
     this.collector = new RecordCollector({
       sender: options.sender,
       partitioner: this.partitioner,
+      maxQueuedBytes: options.outputQueueBytes,
       onFailure: (error) => this.fail(error),
     });
     this.standbys = options.standbys
@@ -579,7 +586,7 @@ export class TaskManager {
     if (
       Date.now() - this.lastCommitAt >= this.options.commitIntervalMs ||
       this.commitWouldCatchUp() ||
-      this.heldBytes > MAX_QUEUED_OUTPUT_BYTES
+      this.heldBytes > (this.options.outputQueueBytes ?? MAX_QUEUED_OUTPUT_BYTES)
     ) {
       await this.commitAll(epoch, false);
       // Right after a commit: nothing pending in the stores.
@@ -974,6 +981,7 @@ export class TaskManager {
     const reader = (target: ChangelogTarget) =>
       new ChangelogReader({
         targets: [target],
+        batchSize: this.options.restoreBatchRecords,
         readers: this.options.readers,
         groupIdPrefix: `${this.options.topology.applicationId}-regroup`,
       });
@@ -1020,6 +1028,7 @@ export class TaskManager {
     const taskOf = (target: ChangelogTarget): ActiveTask | undefined => tasks.find((active) => active.restoration.owns(target));
     const reader = new ChangelogReader({
       targets,
+      batchSize: this.options.restoreBatchRecords,
       readers: this.options.readers,
       groupIdPrefix: `${this.options.topology.applicationId}-restore`,
       onProgress: (target, progress) => taskOf(target)?.restoration.progress(target, progress),

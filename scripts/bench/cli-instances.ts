@@ -9,6 +9,7 @@ import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { dirname } from 'node:path';
 import { REPO_ROOT } from '../kafka/broker.mjs';
+import { WORKER_NODE_FLAGS } from './worker-flags.js';
 
 export interface CliInstanceOptions {
   readonly name: string;
@@ -69,6 +70,7 @@ export class CliInstance {
       child = spawn(
         process.execPath,
         [
+          ...WORKER_NODE_FLAGS,
           '--import',
           'tsx',
           'cli/main.ts',

@@ -21,7 +21,9 @@ import { KafkaAdmin } from '../../processor/kafka/admin.js';
 import { createKafkaClient } from '../../processor/kafka/client.js';
 import { REPO_ROOT } from '../kafka/broker.mjs';
 import { openKafkaSession } from './kafka-session.js';
+import { compiledScript } from './compiled-scripts.js';
 import { MeasuredProcess } from './measured-process.js';
+import { WORKER_NODE_FLAGS } from './worker-flags.js';
 
 const { values } = parseArgs({
   options: {
@@ -91,10 +93,9 @@ async function main(): Promise<void> {
             name: applicationId,
             command: process.execPath,
             args: [
+              ...WORKER_NODE_FLAGS,
               ...(values['cpu-prof'] === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', join(values['cpu-prof'], applicationId)]),
-              '--import',
-              'tsx',
-              'scripts/bench/tributary-worker.ts',
+              compiledScript(root, 'scripts/bench/tributary-worker.ts'),
               'global-table',
               '--brokers',
               kafka.brokers,

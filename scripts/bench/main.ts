@@ -6,6 +6,7 @@
  *   npm run bench -- --customers 500000 --orders 200000 --json-out bench.json
  *   npm run bench -- --vs-kafka-streams [--quick]  # side by side with Kafka Streams: scripts/bench/vs-kafka-streams.ts
  *   npm run bench -- --scaling [--quick]           # rebalances, failover, restart: scripts/bench/scaling-bench.ts
+ *   npm run bench -- --memory [--customers 250000]  # peak RSS of N vs 4N keys, A/B settings: scripts/bench/memory-bench.ts
  *
  * Starts a broker from Maven jars unless KAFKA_BROKERS is set (and stops it at the end). Phases:
  *   seed         customers (~200-byte JSON, every 4th updated, every 20th deleted) into a compacted topic
@@ -41,6 +42,7 @@ import { REPO_ROOT } from '../kafka/broker.mjs';
 import { benchTopics } from './bench-topology.js';
 import type { BootstrapWorkerResult } from './bootstrap-worker.js';
 import { CliInstance, freeLoopbackPorts } from './cli-instances.js';
+import { compiledScript } from './compiled-scripts.js';
 import { runHttpLoad } from './http-load.js';
 import type { KafkaSession } from './kafka-session.js';
 import { appendWindow, endOffsets, measureConsumeCeiling, outputLatency, readFrom, waitForTopicCounts } from './kafka-measure.js';
@@ -52,6 +54,8 @@ import { perSecond, round } from './stats.js';
 import { comparisonMain } from './vs-kafka-streams.js';
 import { positiveIntOption, runBenchCommand } from './bench-command.js';
 import { scalingMain } from './scaling-bench.js';
+import { memoryMain } from './memory-bench.js';
+import { WORKER_NODE_FLAGS } from './worker-flags.js';
 
 const PARTITIONS = 4;
 const PRODUCERS = 4;
@@ -81,6 +85,7 @@ const usage = `Usage: npm run bench -- [options]
   --json-out <file>       Also write the JSON document to this file
   --vs-kafka-streams      Compare with Kafka Streams instead (own options: npm run bench -- --vs-kafka-streams --help)
   --scaling               Rebalances, failover and restart instead (own options: npm run bench -- --scaling --help)
+  --memory                Peak RSS of N vs 4N keys and A/B settings instead (options: scripts/bench/memory-bench.ts)
 Env: KAFKA_BROKERS uses that broker instead of starting one; KAFKA_VERSION picks the local broker's version.`;
 
 function parseSettings(argv: readonly string[]): BenchSettings | undefined {
@@ -133,7 +138,7 @@ function runBootstrapWorker(
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', 'scripts/bench/bootstrap-worker.ts', brokers, topic, stateDir, applicationId],
+      [...WORKER_NODE_FLAGS, compiledScript(REPO_ROOT, 'scripts/bench/bootstrap-worker.ts'), brokers, topic, stateDir, applicationId],
       {
         cwd: REPO_ROOT,
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -256,10 +261,17 @@ function printTable(result: BenchResult): void {
       'restore bench (no Kafka)',
       `${n(result.restoreBench.recordsPerSecond)} records/s into LevelDB (${n(result.restoreBench.records)} records)`,
     ],
-    ['http in-process: local', `${n(result.httpInProcess.local.rps)} req/s, p99 ${result.httpInProcess.local.p99Ms} ms`],
+    ...(['local', 'global'] as const).map((name): [string, string] => {
+      const { saturated, paced } = result.httpInProcess[name];
+      const ratio = result.httpInProcess.vsHelloWorld;
+      return [
+        `http in-process: ${name} lookups`,
+        `${n(saturated.rps)} req/s (${name === 'local' ? ratio.localRate : ratio.globalRate}× hello world), ${saturated.cpuUsPerRequest} µs CPU/req; at ${n(paced.targetRps)} req/s p50 ${paced.p50Ms} ms, p99 ${paced.p99Ms} ms`,
+      ];
+    }),
     [
       'http in-process: fastify hello world',
-      `${n(result.httpInProcess.helloWorld.rps)} req/s, p99 ${result.httpInProcess.helloWorld.p99Ms} ms (local lookups ${result.httpInProcess.localVsHelloWorld}×)`,
+      `${n(result.httpInProcess.helloWorld.saturated.rps)} req/s, ${result.httpInProcess.helloWorld.saturated.cpuUsPerRequest} µs CPU/req; at ${n(result.httpInProcess.helloWorld.paced.targetRps)} req/s p99 ${result.httpInProcess.helloWorld.paced.p99Ms} ms`,
     ],
   ];
   const width = Math.max(...rows.map(([label]) => label.length)) + 2;
@@ -482,7 +494,7 @@ async function runBench(settings: BenchSettings, kafka: KafkaSession, workDir: s
     display.finish(`${restoreBench.recordsPerSecond} records/s`);
     display.begin('http in-process (no Kafka)');
     const httpInProcess = await runHttpLoad({ keys: 10_000, requests: settings.lookupRequests, concurrency: settings.concurrency });
-    display.finish(`local ${httpInProcess.local.rps} req/s`);
+    display.finish(`local ${httpInProcess.local.saturated.rps} req/s, global ${httpInProcess.global.saturated.rps} req/s`);
 
     const materializeRate = perSecond(cold.restoredRecords, coldMs);
     return {
@@ -575,6 +587,7 @@ async function main(): Promise<number> {
   const argv = process.argv.slice(2);
   if (argv.includes('--vs-kafka-streams')) return comparisonMain(argv.filter((arg) => arg !== '--vs-kafka-streams'));
   if (argv.includes('--scaling')) return scalingMain(argv.filter((arg) => arg !== '--scaling'));
+  if (argv.includes('--memory')) return memoryMain(argv.filter((arg) => arg !== '--memory'));
   return runBenchCommand(
     {
       name: 'bench',

@@ -9,14 +9,21 @@
  *   {"event":"error","message":...}   an error the app reported (a "failed" line follows when it is fatal)
  *   {"event":"failed","message":...}
  *   {"event":"stopped"}   after a graceful stop (SIGTERM)
+ *   {"event":"memory","state":...,"rssMb":...}   with --memory-sample-ms: process.memoryUsage() every n ms (MiB), and
+ *                         {"event":"memory-peaks",...} (the highest of each figure per app state) before "ready" and
+ *                         on stop, so a harness sees where the memory goes per stage (bootstrap, running)
  *
  *   node --import tsx scripts/bench/tributary-worker.ts <workload> --brokers h:p --application-id id --state-dir dir
  *     --customers-topic t [--orders-topic t --output-topic t] [--commit-interval-ms 1000] [--instance-id a]
+ *     [--memory-sample-ms 250] [--app-options '{"memory":{...}}'] (JSON merged into the TributaryApp options)
+ *     [--heap-snapshot-after-ms n] (a V8 heap snapshot n ms after RUNNING, written to the working directory)
  *
  * Workloads: global-table, table, global-join, copartitioned-join. Serdes: string keys, Serdes.json() values (the same
  * bytes the Kafka Streams side reads and writes with Jackson). No query server (the Java side has none either).
  */
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { writeHeapSnapshot } from 'node:v8';
 import { Serdes, StreamsBuilder, type Topology } from '../../index.js';
 import { TributaryApp } from '../../processor/runtime/app.js';
 import { enrich, type Customer, type EnrichedOrder, type Order } from '../../examples/order-enrichment.js';
@@ -80,6 +87,71 @@ function emit(event: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify(event)}\n`);
 }
 
+const MEMORY_FIELDS = ['rss', 'heapTotal', 'heapUsed', 'external', 'arrayBuffers'] as const;
+/** Linux: the resident set split into anonymous memory and mapped files (LevelDB maps the table files it reads). */
+const PROC_FIELDS = ['RssAnon', 'RssFile'] as const;
+type MemoryFigures = Record<(typeof MEMORY_FIELDS)[number] | (typeof PROC_FIELDS)[number], number>;
+
+function memoryFigures(): MemoryFigures {
+  const usage = process.memoryUsage();
+  const figures: Record<string, number> = {};
+  for (const field of MEMORY_FIELDS) figures[field] = Math.round((usage[field] / 1048576) * 10) / 10;
+  let status = '';
+  try {
+    status = readFileSync('/proc/self/status', 'utf8');
+  } catch {
+    // not Linux
+  }
+  for (const field of PROC_FIELDS) {
+    const match = new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(status);
+    figures[field] = match === null ? 0 : Math.round((Number(match[1]) / 1024) * 10) / 10;
+  }
+  return figures as MemoryFigures;
+}
+
+/** Samples process.memoryUsage() every `intervalMs`; keeps the peak of each figure per app state (MiB). */
+class MemorySampler {
+  private readonly peaks = new Map<string, MemoryFigures>();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    intervalMs: number,
+    private readonly state: () => string,
+  ) {
+    this.timer = setInterval(() => this.sample(), intervalMs);
+    this.timer.unref();
+    this.sample();
+  }
+
+  sample(): void {
+    const state = this.state();
+    const figures = memoryFigures();
+    const peak = this.peaks.get(state);
+    const fields = Object.keys(figures) as (keyof MemoryFigures)[];
+    this.peaks.set(
+      state,
+      peak === undefined ? figures : (Object.fromEntries(fields.map((f) => [f, Math.max(peak[f], figures[f])])) as MemoryFigures),
+    );
+    emit({ event: 'memory', state, ...figures });
+  }
+
+  /** The peaks so far; with node --expose-gc also the figures right after a full GC (what is live). */
+  emitPeaks(): void {
+    this.sample();
+    const gc = (globalThis as { gc?: () => void }).gc;
+    let afterGc: MemoryFigures | undefined;
+    if (gc !== undefined) {
+      gc();
+      afterGc = memoryFigures();
+    }
+    emit({ event: 'memory-peaks', unit: 'MiB', peaks: Object.fromEntries(this.peaks), afterGc });
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+}
+
 async function main(argv: readonly string[]): Promise<void> {
   const [workloadArg, ...rest] = argv;
   const workload = WORKER_WORKLOADS.find((w) => w === workloadArg);
@@ -95,6 +167,9 @@ async function main(argv: readonly string[]): Promise<void> {
       'output-topic': { type: 'string' },
       'commit-interval-ms': { type: 'string' },
       'instance-id': { type: 'string' },
+      'memory-sample-ms': { type: 'string' },
+      'app-options': { type: 'string' },
+      'heap-snapshot-after-ms': { type: 'string' },
     },
     strict: true,
   });
@@ -104,16 +179,20 @@ async function main(argv: readonly string[]): Promise<void> {
     orders: values['orders-topic'],
     output: values['output-topic'],
   });
+  const extra = values['app-options'] === undefined ? {} : (JSON.parse(values['app-options']) as Record<string, unknown>);
   const app = new TributaryApp(topology, {
+    ...extra,
     applicationId,
     brokers: required(values.brokers, 'brokers'),
     stateDir: required(values['state-dir'], 'state-dir'),
     instanceId: values['instance-id'],
     commitIntervalMs: Number(values['commit-interval-ms'] ?? 1000),
   });
+  const sampleMs = values['memory-sample-ms'] === undefined ? undefined : Number(values['memory-sample-ms']);
+  const sampler = sampleMs === undefined ? undefined : new MemorySampler(sampleMs, () => app.state);
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
-    (stopping ??= app.stop().then(
+    (stopping ??= (sampler?.emitPeaks(), sampler?.stop(), app.stop()).then(
       () => {
         emit({ event: 'stopped' });
         process.exit(0);
@@ -135,9 +214,17 @@ async function main(argv: readonly string[]): Promise<void> {
   await app.start();
   const runningMs = Math.round(performance.now() - started);
   emit({ event: 'running', startToRunningMs: runningMs });
-  if (workload === 'global-table') emit({ event: 'ready', startToReadyMs: runningMs });
+  if (values['heap-snapshot-after-ms'] !== undefined) {
+    // A V8 heap snapshot this long after RUNNING (mid-join), into the working directory, for where the heap goes.
+    setTimeout(() => emit({ event: 'heap-snapshot', file: writeHeapSnapshot() }), Number(values['heap-snapshot-after-ms'])).unref();
+  }
+  if (workload === 'global-table') {
+    sampler?.emitPeaks();
+    emit({ event: 'ready', startToReadyMs: runningMs });
+  }
   if (workload === 'table') {
     await app.waitUntilReady();
+    sampler?.emitPeaks();
     emit({ event: 'ready', startToReadyMs: Math.round(performance.now() - started) });
   }
 }

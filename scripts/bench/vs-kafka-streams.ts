@@ -58,9 +58,11 @@ import { appendWindow, endOffsets, measureConsumeCeiling, readFrom, type Ceiling
 import type { KafkaSession } from './kafka-session.js';
 import { positiveIntOption, runBenchCommand } from './bench-command.js';
 import { DEFAULT_KAFKA_STREAMS_VERSION, kafkaStreamsCommand, prepareKafkaStreamsApp, type KafkaStreamsApp } from './kafka-streams-app.js';
+import { compiledScript } from './compiled-scripts.js';
 import { MeasuredProcess, type ChildEvent } from './measured-process.js';
 import type { ProcUsage } from './proc-usage.js';
 import type { WorkerWorkload } from './tributary-worker.js';
+import { WORKER_NODE_FLAGS } from './worker-flags.js';
 
 export const COMPARISON_WORKLOADS = [
   'global-table',
@@ -355,10 +357,9 @@ async function runSide(
             name: `tributary ${workload} #${i + 1}`,
             command: process.execPath,
             args: [
+              ...WORKER_NODE_FLAGS,
               ...profile,
-              '--import',
-              'tsx',
-              'scripts/bench/tributary-worker.ts',
+              compiledScript(REPO_ROOT, 'scripts/bench/tributary-worker.ts'),
               spec.worker,
               ...common(stateDir),
               '--instance-id',
@@ -612,7 +613,7 @@ export async function runComparison(
         tributary: {
           process: 'node --import tsx scripts/bench/tributary-worker.ts <workload> (TributaryApp, no query server)',
           node: process.version,
-          nodeFlags: settings.tributaryCpuProfDir === undefined ? [] : ['--cpu-prof'],
+          nodeFlags: [...WORKER_NODE_FLAGS, ...(settings.tributaryCpuProfDir === undefined ? [] : ['--cpu-prof'])],
           serdes: 'keys Serdes.string(), values Serdes.json() (JSON.parse / JSON.stringify); store values msgpack',
         },
         kafkaStreams: {

@@ -16,6 +16,8 @@ export interface StartBrokerOptions {
   logFile?: string;
   readyTimeoutMs?: number;
   quiet?: boolean;
+  /** Extra server.properties lines (`key=value`), after the defaults so they override them (e.g. `group.initial.rebalance.delay.ms=3000`). */
+  properties?: readonly string[];
 }
 
 export interface BrokerHandle {

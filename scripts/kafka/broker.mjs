@@ -278,7 +278,9 @@ export async function startBroker(options = {}) {
   mkdirSync(dirname(logFile), { recursive: true });
 
   const propertiesFile = join(dataDir, 'server.properties');
-  writeFileSync(propertiesFile, serverProperties({ port, controllerPort, logDirs: join(dataDir, 'kraft-logs') }));
+  // Extra `key=value` lines come last: a later key wins when the broker reads the file.
+  const extra = (options.properties ?? []).map((line) => `${line}\n`).join('');
+  writeFileSync(propertiesFile, serverProperties({ port, controllerPort, logDirs: join(dataDir, 'kraft-logs') }) + extra);
   const loggingFlags = writeLoggingConfig(dataDir, major);
   const classpath = `${libs}/*`;
 

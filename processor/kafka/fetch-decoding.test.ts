@@ -1,0 +1,221 @@
+/**
+ * fetch-decoding.ts against kafkajs: Fetch v11 responses built with kafkajs's own record-batch encoder (any records,
+ * headers, null keys and values, gzip, transactional and control batches, aborted transactions) decode to the same
+ * records as kafkajs's decoder followed by the read_committed filter and the conversion the reader used before.
+ */
+import { createRequire } from 'node:module';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { ConsumedRecord } from '../../common/records.js';
+import './client.js';
+import { filterAbortedMessages, type FetchedMessage } from './aborted-transactions.js';
+import { decodeFetchV11, LegacyFormatError, visibleRecords } from './fetch-decoding.js';
+import { toConsumedRecord } from './kafka-records.js';
+import type { KafkaMessage } from 'kafkajs';
+
+const require = createRequire(import.meta.url);
+
+interface KafkajsEncoder {
+  buffer: Buffer;
+  writeInt8(v: number): KafkajsEncoder;
+  writeInt16(v: number): KafkajsEncoder;
+  writeInt32(v: number): KafkajsEncoder;
+  writeInt64(v: number | string): KafkajsEncoder;
+  writeString(v: string): KafkajsEncoder;
+  writeBytes(v: Buffer): KafkajsEncoder;
+}
+const Encoder = require('kafkajs/src/protocol/encoder.js') as new () => KafkajsEncoder;
+const { RecordBatch } = require('kafkajs/src/protocol/recordBatch/v0/index.js') as {
+  RecordBatch: (options: unknown) => Promise<KafkajsEncoder>;
+};
+const Record = require('kafkajs/src/protocol/recordBatch/record/v0/index.js') as (options: unknown) => KafkajsEncoder;
+const kafkajsV11 = require('kafkajs/src/protocol/requests/fetch/v11/response.js') as {
+  decode(raw: Buffer): Promise<{ responses: { topicName: string; partitions: { messages: unknown[] }[] }[] }>;
+};
+const { Types: Compression } = require('kafkajs/src/protocol/message/compression/index.js') as { Types: { None: number; GZIP: number } };
+const { lookupCodecByAttributes } = require('kafkajs/src/protocol/message/compression/index.js') as {
+  lookupCodecByAttributes(attributes: number): { decompress(buffer: Buffer): Promise<Buffer> };
+};
+
+const decompress = (attributes: number, compressed: Buffer) => lookupCodecByAttributes(attributes).decompress(compressed);
+
+interface BatchSpec {
+  readonly producerId: number;
+  readonly transactional: boolean;
+  readonly gzip: boolean;
+  /** A control batch (one marker) instead of data records. */
+  readonly marker?: 'abort' | 'commit';
+  readonly records: { key: Buffer | null; value: Buffer | null; headers: Record<string, Buffer>; timestampDelta: number }[];
+  /** Offsets the batch spans past its records (compacted away at its end). */
+  readonly trailingGap: number;
+}
+
+const bytes = fc.option(
+  fc.uint8Array({ maxLength: 12 }).map((a) => Buffer.from(a)),
+  { nil: null },
+);
+const batchSpec: fc.Arbitrary<BatchSpec> = fc.record({
+  producerId: fc.integer({ min: 1, max: 3 }),
+  transactional: fc.boolean(),
+  gzip: fc.boolean(),
+  marker: fc.option(fc.constantFrom('abort' as const, 'commit' as const), { nil: undefined }),
+  records: fc.array(
+    fc.record({
+      key: bytes,
+      value: bytes,
+      headers: fc.dictionary(
+        fc.string({ minLength: 1, maxLength: 3 }),
+        fc.uint8Array({ maxLength: 4 }).map((a) => Buffer.from(a)),
+        { maxKeys: 2 },
+      ),
+      timestampDelta: fc.integer({ min: 0, max: 100_000 }),
+    }),
+    { minLength: 1, maxLength: 5 },
+  ),
+  trailingGap: fc.integer({ min: 0, max: 2 }),
+});
+
+const CONTROL_FLAG = 0x20;
+
+/** Record batches as the broker stores them, from `baseOffset` on; returns the bytes and each batch's first offset. */
+async function encodeBatches(specs: readonly BatchSpec[], baseOffset: number, baseTimestamp: number) {
+  const parts: Buffer[] = [];
+  const firstOffsets: number[] = [];
+  let offset = baseOffset;
+  for (const spec of specs) {
+    firstOffsets.push(offset);
+    const records =
+      spec.marker !== undefined
+        ? [
+            {
+              key: Buffer.from([0, 0, 0, spec.marker === 'abort' ? 0 : 1]),
+              value: Buffer.from([0, 0, 0, 0, 0, 0]),
+              headers: {},
+              timestampDelta: 0,
+            },
+          ]
+        : spec.records;
+    const encoded = await RecordBatch({
+      compression: spec.gzip ? Compression.GZIP : Compression.None,
+      firstOffset: String(offset),
+      firstTimestamp: baseTimestamp,
+      maxTimestamp: baseTimestamp + 100_000,
+      lastOffsetDelta: records.length - 1 + spec.trailingGap,
+      transactional: spec.transactional || spec.marker !== undefined,
+      producerId: String(spec.producerId),
+      records: records.map((r, i) =>
+        Record({ offsetDelta: i, timestampDelta: r.timestampDelta, key: r.key, value: r.value, headers: r.headers }),
+      ),
+    });
+    const buffer = Buffer.from(encoded.buffer);
+    // kafkajs's encoder writes no control batches: set the attribute bit (offset 8 + 4 + 4 + 1 + 4 = 21 + 1 low byte).
+    if (spec.marker !== undefined) buffer[22] = (buffer[22] as number) | CONTROL_FLAG;
+    parts.push(buffer);
+    offset += records.length + spec.trailingGap;
+  }
+  return { records: Buffer.concat(parts), firstOffsets, end: offset };
+}
+
+function responseBody(
+  topic: string,
+  partition: number,
+  recordSet: Buffer,
+  aborted: { producerId: number; firstOffset: number }[],
+  end: number,
+): Buffer {
+  const encoder = new Encoder()
+    .writeInt32(0)
+    .writeInt16(0)
+    .writeInt32(0)
+    .writeInt32(1)
+    .writeString(topic)
+    .writeInt32(1)
+    .writeInt32(partition)
+    .writeInt16(0)
+    .writeInt64(end)
+    .writeInt64(end)
+    .writeInt64(0)
+    .writeInt32(aborted.length);
+  for (const a of aborted) encoder.writeInt64(a.producerId).writeInt64(a.firstOffset);
+  return encoder.writeInt32(-1).writeBytes(recordSet).buffer;
+}
+
+/** What the reader delivered through kafkajs: its decoder, the read_committed filter, no markers, the conversion. */
+async function throughKafkajs(
+  body: Buffer,
+  topic: string,
+  partition: number,
+  from: number,
+  aborted: { producerId: number; firstOffset: number }[],
+) {
+  const decoded = await kafkajsV11.decode(body);
+  const messages = (decoded.responses[0]?.partitions[0]?.messages ?? []) as (FetchedMessage & KafkaMessage)[];
+  const inRange = messages.filter((m) => Number(m.offset) >= from);
+  const visible = filterAbortedMessages(
+    inRange,
+    aborted.map((a) => ({ producerId: String(a.producerId), firstOffset: String(a.firstOffset) })),
+  );
+  return visible.filter((m) => m.isControlRecord !== true).map((m) => toConsumedRecord(topic, partition, m));
+}
+
+const plain = (records: ConsumedRecord[]) => records.map((r) => ({ ...r, headers: { ...r.headers } }));
+
+describe('decodeFetchV11', () => {
+  it('decodes what kafkajs decodes: records, headers, timestamps, gzip, markers, aborted transactions, compacted tails', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(batchSpec, { minLength: 1, maxLength: 6 }),
+        fc.integer({ min: 0, max: 2 ** 40 }),
+        fc.integer({ min: 0, max: 20 }),
+        fc.array(fc.nat(), { maxLength: 3 }),
+        async (specs, baseOffset, fromDelta, abortPicks) => {
+          const { records: recordSet, firstOffsets, end } = await encodeBatches(specs, baseOffset, 1_700_000_000_000);
+          // Aborted transactions: some transactional data batches' producers, from those batches' first offsets.
+          const candidates = specs.flatMap((s, i) =>
+            s.transactional && s.marker === undefined ? [{ producerId: s.producerId, firstOffset: firstOffsets[i] as number }] : [],
+          );
+          const aborted =
+            candidates.length === 0
+              ? []
+              : [...new Set(abortPicks.map((p) => p % candidates.length))].map(
+                  (i) => candidates[i] as { producerId: number; firstOffset: number },
+                );
+          const body = responseBody('t', 3, recordSet, aborted, end);
+          const from = baseOffset + fromDelta;
+          const expected = await throughKafkajs(body, 't', 3, from, aborted);
+          const decoded = await decodeFetchV11(body, decompress);
+          const partition = decoded.responses[0]?.partitions[0];
+          expect(partition?.partition).toBe(3);
+          expect(partition?.highWatermark).toBe(String(end));
+          expect(plain(visibleRecords(partition?.batches ?? [], partition?.abortedTransactions ?? [], from))).toEqual(plain(expected));
+          // Every batch's end, records compacted away included.
+          expect(Math.max(...(partition?.batches ?? []).map((b) => b.lastOffset)) + 1).toBe(end);
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it('stops at a partial batch at the end of the record set (cut at the byte limit)', async () => {
+    const specs: BatchSpec[] = [0, 1].map(() => ({
+      producerId: 1,
+      transactional: false,
+      gzip: false,
+      records: [{ key: Buffer.from('k'), value: Buffer.from('v'), headers: {}, timestampDelta: 0 }],
+      trailingGap: 0,
+    }));
+    const { records } = await encodeBatches(specs, 10, 1);
+    const decoded = await decodeFetchV11(responseBody('t', 0, records.subarray(0, records.length - 5), [], 12), decompress);
+    expect(decoded.responses[0]?.partitions[0]?.batches.map((b) => b.baseOffset)).toEqual([10]);
+  });
+
+  it('leaves message formats v0/v1 to kafkajs (LegacyFormatError), even a message shorter than a v2 batch header', async () => {
+    // offset 0, size 20, crc, magic 1, attributes, timestamp, null key, null value: 32 bytes.
+    const message = Buffer.alloc(32);
+    message.writeInt32BE(20, 8);
+    message.writeInt8(1, 16);
+    message.writeInt32BE(-1, 24);
+    message.writeInt32BE(-1, 28);
+    await expect(decodeFetchV11(responseBody('t', 0, message, [], 1), decompress)).rejects.toBeInstanceOf(LegacyFormatError);
+  });
+});
