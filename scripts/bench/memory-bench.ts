@@ -2,17 +2,20 @@
  * Peak memory of Tributary against table size and settings: the same workload of scripts/bench/tributary-worker.ts
  * (own process: CPU ms from /proc/<pid>/stat, peak RSS = VmHWM from /proc/<pid>/status, and the worker's own
  * process.memoryUsage() peaks per app state) over a table of N customers and one of `scale` x N, so a memory that
- * grows with the table shows as a ratio well above 1. Two variants (A: the defaults, B: other node flags and/or app
- * options) alternate per round (ABBA), to decide a setting by CPU and RSS measured side by side. One JSON document.
+ * grows with the table shows as a ratio well above 1. Up to three variants (A: the defaults, B and C: other node
+ * flags, app options and/or environment) alternate per round (ABC CBA), to decide a setting by CPU and RSS measured
+ * side by side. One JSON document.
  *
  *   node --import tsx scripts/bench/memory-bench.ts [--customers 250000] [--scale 4] [--rounds 2]
  *     [--workload global-table|global-join] [--orders 200000] [--sample-ms 250]
  *     [--a-node-flags=...] [--b-node-flags=--max-semi-space-size=2] [--b-app-options '{"memory":{...}}']
+ *     [--a-env 'NAME=value ...'] [--b-env 'MALLOC_ARENA_MAX=2'] (environment of the worker, on top of WORKER_ENV)
+ *     [--c-node-flags ... / --c-app-options ... / --c-env ...] (a third variant; every variant takes all three)
  *     [--worker-args=--heap-snapshot-after-ms=3000] (more tributary-worker.ts arguments for every run)
  *   npm run bench -- --memory [same options]
  *
- * Without any --b-* option only variant A runs. Starts a broker from Maven jars unless KAFKA_BROKERS is set (run it
- * under the shared broker lock).
+ * Variant A runs the defaults unless --a-* options say otherwise; B and C run when any of their options is given.
+ * Starts a broker from Maven jars unless KAFKA_BROKERS is set (run it under the shared broker lock).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
@@ -25,15 +28,18 @@ import { REPO_ROOT } from '../kafka/broker.mjs';
 import { openKafkaSession } from './kafka-session.js';
 import { compiledScript } from './compiled-scripts.js';
 import { MeasuredProcess } from './measured-process.js';
-import { WORKER_NODE_FLAGS } from './worker-flags.js';
+import { WORKER_ENV, WORKER_NODE_FLAGS } from './worker-flags.js';
 
 const PARTITIONS = 6;
 const MIX = { updateEvery: 4, deleteEvery: 100 };
 
+const VARIANT_NAMES = ['A', 'B', 'C'] as const;
+
 interface Variant {
-  readonly name: 'A' | 'B';
+  readonly name: (typeof VARIANT_NAMES)[number];
   readonly nodeFlags: readonly string[];
   readonly appOptions: string | undefined;
+  readonly env: Readonly<Record<string, string>>;
 }
 
 interface Run {
@@ -55,6 +61,20 @@ function median(values: readonly number[]): number {
 
 const words = (text: string | undefined): string[] => (text === undefined ? [] : text.split(/\s+/).filter((w) => w !== ''));
 
+/** WORKER_ENV with `NAME=value NAME2=value2` on top (`NAME=` removes a variable of WORKER_ENV). */
+function environment(text: string | undefined): Record<string, string> {
+  const env: Record<string, string> = { ...WORKER_ENV };
+  for (const word of words(text)) {
+    const at = word.indexOf('=');
+    if (at <= 0) throw new Error(`--a-env / --b-env: "${word}" is not NAME=value`);
+    const name = word.slice(0, at);
+    const value = word.slice(at + 1);
+    if (value === '') delete env[name];
+    else env[name] = value;
+  }
+  return env;
+}
+
 export async function memoryMain(argv: readonly string[]): Promise<number> {
   const { values } = parseArgs({
     args: [...argv],
@@ -66,8 +86,14 @@ export async function memoryMain(argv: readonly string[]): Promise<number> {
       orders: { type: 'string' },
       'sample-ms': { type: 'string' },
       'a-node-flags': { type: 'string' },
+      'a-app-options': { type: 'string' },
+      'a-env': { type: 'string' },
       'b-node-flags': { type: 'string' },
       'b-app-options': { type: 'string' },
+      'b-env': { type: 'string' },
+      'c-node-flags': { type: 'string' },
+      'c-app-options': { type: 'string' },
+      'c-env': { type: 'string' },
       'worker-args': { type: 'string' },
     },
     strict: true,
@@ -79,14 +105,18 @@ export async function memoryMain(argv: readonly string[]): Promise<number> {
   const sampleMs = Number(values['sample-ms'] ?? 250);
   const workload = values.workload ?? 'global-table';
   if (workload !== 'global-table' && workload !== 'global-join') throw new Error('--workload: global-table or global-join');
-  const variants: Variant[] = [
-    { name: 'A', nodeFlags: words(values['a-node-flags'] ?? WORKER_NODE_FLAGS.join(' ')), appOptions: undefined },
-  ];
-  if (values['b-node-flags'] !== undefined || values['b-app-options'] !== undefined) {
+  const variants: Variant[] = [];
+  for (const name of VARIANT_NAMES) {
+    const lower = name.toLowerCase() as Lowercase<typeof name>;
+    const flags = values[`${lower}-node-flags`];
+    const appOptions = values[`${lower}-app-options`];
+    const env = values[`${lower}-env`];
+    if (name !== 'A' && flags === undefined && appOptions === undefined && env === undefined) continue;
     variants.push({
-      name: 'B',
-      nodeFlags: words(values['b-node-flags'] ?? WORKER_NODE_FLAGS.join(' ')),
-      appOptions: values['b-app-options'],
+      name,
+      nodeFlags: words(flags ?? WORKER_NODE_FLAGS.join(' ')),
+      appOptions,
+      env: environment(env),
     });
   }
   const note = (text: string): void => void process.stderr.write(`[memory] ${text}\n`);
@@ -146,6 +176,7 @@ export async function memoryMain(argv: readonly string[]): Promise<number> {
               ...words(values['worker-args']),
             ],
             cwd: REPO_ROOT,
+            env: variant.env,
             logFile: join(workDir, 'logs', `${applicationId}.log`),
           });
           try {

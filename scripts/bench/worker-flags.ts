@@ -8,3 +8,6 @@
  * 7 pairs, from -6% to +13% on a shared machine).
  */
 export const WORKER_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=8'];
+
+/** Environment variables every Tributary bench worker runs with, as the README recommends them for production ("Memory"). */
+export const WORKER_ENV: Readonly<Record<string, string>> = {};
