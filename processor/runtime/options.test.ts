@@ -29,13 +29,13 @@ describe('resolveAppOptions', () => {
     expect(resolved).toMatchObject({ commitIntervalMs: 1000, sessionTimeoutMs: 30_000, heartbeatIntervalMs: 500, handleSignals: false });
   });
 
-  it('bounds restoration fetches: 1 MiB per partition and 8 MiB per fetch by default, checked when given', () => {
+  it('bounds restoration fetches: 512 KiB per partition and 2 MiB per fetch by default, checked when given', () => {
     expect(resolveAppOptions(topology, { brokers: 'b:1', stateDir: '/tmp/x' }).restorationFetch).toEqual({
-      maxBytesPerPartition: 1_048_576,
-      maxBytes: 8_388_608,
+      maxBytesPerPartition: 524_288,
+      maxBytes: 2_097_152,
     });
-    const given = resolveAppOptions(topology, { brokers: 'b:1', stateDir: '/tmp/x', restorationFetch: { maxBytes: 2_097_152 } });
-    expect(given.restorationFetch).toEqual({ maxBytesPerPartition: 1_048_576, maxBytes: 2_097_152 });
+    const given = resolveAppOptions(topology, { brokers: 'b:1', stateDir: '/tmp/x', restorationFetch: { maxBytes: 8_388_608 } });
+    expect(given.restorationFetch).toEqual({ maxBytesPerPartition: 524_288, maxBytes: 8_388_608 });
     const problems = problemsOf(() =>
       resolveAppOptions(topology, {
         brokers: 'b:1',
@@ -54,8 +54,8 @@ describe('resolveAppOptions', () => {
 
   it('memory bounds: defaults, given values, and every bad value reported by name', () => {
     expect(resolveAppOptions(topology, { brokers: 'b:1', stateDir: '/tmp/x' }).memory).toEqual({
-      fetchMaxBytesPerPartition: 2_097_152,
-      fetchMaxBytes: 8_388_608,
+      fetchMaxBytesPerPartition: 1_048_576,
+      fetchMaxBytes: 2_097_152,
       restoreBatchRecords: 2000,
       storeWriteBufferBytes: 4_194_304,
       storeBlockCacheBytes: 8_388_608,
@@ -91,7 +91,7 @@ describe('resolveAppOptions', () => {
       'memory.storeBlockCacheBytes: 1500000.5 must be an integer >= 1024 (bytes)',
       'memory.storeMaxOpenFiles: 10 must be an integer >= 20',
       'memory.cacheBytes: not a setting; use one of fetchMaxBytesPerPartition, fetchMaxBytes, restoreBatchRecords, storeWriteBufferBytes, storeBlockCacheBytes, storeMaxOpenFiles, outputQueueBytes, taskCacheEntries',
-      'memory.fetchMaxBytes: 8388608 must be at least memory.fetchMaxBytesPerPartition (16777216)',
+      'memory.fetchMaxBytes: 2097152 must be at least memory.fetchMaxBytesPerPartition (16777216)',
     ]);
     const error = (() => {
       try {
