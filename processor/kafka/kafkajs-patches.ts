@@ -4,6 +4,8 @@
  * of them a process loads first installs both (architecture.test.ts checks the import order).
  * - aborted-transactions.ts: the read_committed filter (kafkajs leaks aborted records when several producers abort
  *   into one partition);
+ * - consumer-batch.ts: the consumer's per-partition batch (kafkajs parses every record's offset into a Long), after
+ *   aborted-transactions.ts, whose filter it loads;
  * - produce-encoding.ts: the Produce request encoder (kafkajs copies every record through five buffers and
  *   checksums one byte at a time);
  * - produce-grouping.ts: the per-partition grouping of produced messages (kafkajs copies a partition's array per
@@ -13,6 +15,7 @@
  *   through decimal strings).
  */
 import './aborted-transactions.js';
+import './consumer-batch.js';
 import './produce-encoding.js';
 import './produce-grouping.js';
 import './request-framing.js';
