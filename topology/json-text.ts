@@ -64,6 +64,7 @@ export function isJsonText(bytes: Uint8Array): boolean {
   let i = 0;
   // TextDecoder drops one leading byte-order mark before JSON.parse sees the text.
   if (n >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) i = 3;
+  if (containers.length > 1024) containers.length = 0; // a deeply nested record does not keep its stack
   let depth = 0;
   // Each turn reads one value (opening containers as it meets them), then closes what that value ends.
   for (;;) {
