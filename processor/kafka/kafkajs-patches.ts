@@ -10,10 +10,12 @@
  *   message);
  * - request-framing.ts: the framing of every request (kafkajs copies each request body twice);
  * - record-decoding.ts: the decoder of one fetched record (kafkajs adds offsets and timestamps as BigInt-backed Longs
- *   through decimal strings).
+ *   through decimal strings);
+ * - request-queue-timer.ts: the request queue's throttle-check timer (a negative delay Node 24 warns about).
  */
 import './aborted-transactions.js';
 import './produce-encoding.js';
 import './produce-grouping.js';
 import './request-framing.js';
 import './record-decoding.js';
+import './request-queue-timer.js';
