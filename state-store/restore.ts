@@ -97,10 +97,16 @@ function isPositioned(batch: RestoreBatch): batch is PositionedBatch {
 /** A map key no latin1 string of key bytes can equal (latin1 chars are below U+0100). */
 const CLEAR_SLOT = '\uffff';
 
-/** Buffers one store write: last write per key wins, checkpoints track the last offset + 1 per partition. */
+/**
+ * Buffers one store write; checkpoints track the last offset + 1 per partition. Unversioned writes are kept in
+ * order (the store applies them in order, so the last write of a key wins there, and no per-record map key is built);
+ * versioned writes keep the newest version per key.
+ */
 class PendingWrite<V> {
-  /** By latin1 key bytes (a clear, first, under CLEAR_SLOT). */
-  readonly writes = new Map<string, StoreWrite<V>>();
+  /** Unversioned: every write in order (a clear, first, drops what came before it). */
+  readonly ordered: StoreWrite<V>[] = [];
+  /** Versioned: by latin1 key bytes (a clear, first, under CLEAR_SLOT). */
+  readonly byKey = new Map<string, StoreWrite<V>>();
   readonly checkpoints = new Map<TopicPartitionId, number>();
   /** Versioned writes certainly newer than the stored version of their key (fresh-versions.ts). */
   readonly unread = new Set<StoreWrite<V>>();
@@ -109,21 +115,32 @@ class PendingWrite<V> {
   constructor(private readonly versioned: boolean) {}
 
   add(tp: TopicPartitionId, offset: number, write: StoreWrite<V> | null): void {
-    // latin1 maps each byte to one char: a cheap, collision-free map key for raw key bytes.
     if (write?.type === 'clear') {
       // Everything buffered before a clear is cleared anyway; what follows must come after it.
-      this.writes.clear();
-      this.writes.set(CLEAR_SLOT, write);
+      if (this.versioned) {
+        this.byKey.clear();
+        this.byKey.set(CLEAR_SLOT, write);
+      } else {
+        this.ordered.length = 0;
+        this.ordered.push(write);
+      }
     } else if (write !== null) {
-      const key = Buffer.isBuffer(write.key) ? write.key : Buffer.from(write.key.buffer, write.key.byteOffset, write.key.byteLength);
-      const slot = key.toString('latin1');
-      const buffered = this.versioned ? this.writes.get(slot) : undefined;
-      // Versioned: the newest record of the key in this batch, whatever the order partitions were read in.
-      if (buffered === undefined || buffered.type === 'clear' || write.version === undefined || replaces(write.version, buffered.version))
-        this.writes.set(slot, write);
+      if (this.versioned) {
+        // latin1 maps each byte to one char: a cheap, collision-free map key for raw key bytes.
+        const key = Buffer.isBuffer(write.key) ? write.key : Buffer.from(write.key.buffer, write.key.byteOffset, write.key.byteLength);
+        const slot = key.toString('latin1');
+        const buffered = this.byKey.get(slot);
+        // The newest record of the key in this batch, whatever the order partitions were read in.
+        if (buffered === undefined || buffered.type === 'clear' || write.version === undefined || replaces(write.version, buffered.version))
+          this.byKey.set(slot, write);
+      } else this.ordered.push(write);
     }
     this.checkpoints.set(tp, offset + 1);
     this.records++;
+  }
+
+  writes(): StoreWrite<V>[] {
+    return this.versioned ? [...this.byKey.values()] : this.ordered;
   }
 
   isEmpty(): boolean {
@@ -235,7 +252,7 @@ export async function restoreStore<V>(options: RestoreOptions<V>): Promise<Resto
     pending = new PendingWrite<V>(versioned);
     const batchMeta = meta;
     meta = undefined;
-    inflight = (versioned ? newerThanStored(store, [...batch.writes.values()], batch.unread) : Promise.resolve([...batch.writes.values()]))
+    inflight = (versioned ? newerThanStored(store, batch.writes(), batch.unread) : Promise.resolve(batch.writes()))
       .then((writes) => store.write(writes, batch.checkpoints, batchMeta))
       .then(
         () => {

@@ -104,6 +104,11 @@ const bufferSerde: Serde<Buffer> = Object.freeze({
   toJSON: (value: Buffer) => value.toString('base64'),
 });
 
+/** True for the serde of `Serdes.string()`: its `deserialize` accepts exactly the bytes that are valid UTF-8. */
+export function isStringSerde(serde: Serde<unknown>): boolean {
+  return serde === stringSerde;
+}
+
 /** Serdes made by `Serdes.json()`: their bytes are exactly JSON text, which stores may keep as it is (value-codec.ts). */
 const jsonSerdes = new WeakSet<object>();
 

@@ -84,6 +84,14 @@ export interface ParkedReadsOptions {
 
 const NONE: readonly string[] = Object.freeze([]);
 
+/** The distinct keys a round reads from one global store for single-read records, and what getMany returned. */
+interface DirectReads {
+  readonly keys: Buffer[];
+  /** hex → index in `keys`. */
+  readonly positions: Map<string, number>;
+  values: readonly unknown[];
+}
+
 export class ParkedReads {
   /** Reads for the synchronous path: only called for keys known in the views. */
   readonly syncReader: StoreReader;
@@ -159,6 +167,12 @@ export class ParkedReads {
     // can evict them from the cache before their record resumes), then the values read from the stores.
     const known = new Map<string, Map<string, unknown>>();
     const toFetch = new Map<string, Map<string, Buffer>>();
+    // A record with one read of a global store (a global join's lookup, the usual case) gets its value straight from
+    // the store's getMany by position (`directList`, `directAt`: by its place in the batch), one map by hex per store
+    // keeping the keys distinct.
+    const direct = new Map<string, DirectReads>();
+    const directList = new Array<DirectReads | undefined>(batch.length);
+    const directAt = new Array<number>(batch.length);
     const entry = <V>(maps: Map<string, Map<string, V>>, store: string): Map<string, V> => {
       let map = maps.get(store);
       if (!map) {
@@ -167,16 +181,33 @@ export class ParkedReads {
       }
       return map;
     };
-    for (const p of batch) {
-      for (const read of p.reads) {
+    for (let i = 0; i < batch.length; i++) {
+      const { reads } = batch[i] as ParkedRecord;
+      for (const read of reads) {
         const view = this.views.get(read.store);
+        if (view === undefined && reads.length === 1) {
+          let list = direct.get(read.store);
+          if (list === undefined) {
+            list = { keys: [], positions: new Map(), values: [] };
+            direct.set(read.store, list);
+          }
+          let at = list.positions.get(read.hex);
+          if (at === undefined) {
+            at = list.keys.length;
+            list.keys.push(read.keyBytes);
+            list.positions.set(read.hex, at);
+          }
+          directList[i] = list;
+          directAt[i] = at;
+          continue;
+        }
         const value = view === undefined ? NOT_CACHED : view.peek(read.hex); // global stores are never cached
         if (value !== NOT_CACHED) entry(known, read.store).set(read.hex, value);
         else entry(toFetch, read.store).set(read.hex, read.keyBytes);
       }
     }
-    await Promise.all(
-      [...toFetch].map(async ([store, keys]) => {
+    await Promise.all([
+      ...[...toFetch].map(async ([store, keys]) => {
         const view = this.views.get(store);
         const reader = view?.store ?? this.globalStores.get(store);
         if (!reader) throw new MissingStoreError(store, `task ${this.taskId}`);
@@ -188,10 +219,21 @@ export class ParkedReads {
           view?.remember(hex, values[i]);
         });
       }),
-    );
+      ...[...direct].map(async ([store, list]) => {
+        const reader = this.globalStores.get(store);
+        if (!reader) throw new MissingStoreError(store, `task ${this.taskId}`);
+        list.values = await reader.getMany(list.keys);
+      }),
+    ]);
     const views = this.views;
+    let current = -1;
     const reader: StoreReader = {
       read(store: string, hex: string): unknown {
+        const list = current >= 0 ? directList[current] : undefined;
+        if (list !== undefined) {
+          const own = (batch[current] as ParkedRecord).reads[0] as StoreRead;
+          if (own.hex === hex && own.store === store) return list.values[directAt[current] as number];
+        }
         const view = views.get(store);
         if (view !== undefined) {
           const known = view.peek(hex);
@@ -202,13 +244,15 @@ export class ParkedReads {
     };
     const previous = this.outputs.current;
     try {
-      for (const p of batch) {
+      for (let i = 0; i < batch.length; i++) {
+        const p = batch[i] as ParkedRecord;
         // A record re-parked earlier in this round may share state with this one: keep the order.
         if (this.mustWait(p.node, p.orderingKey)) {
           this.enqueue(p);
           continue;
         }
         this.outputs.current = p.slot;
+        current = i;
         resume(p, reader);
       }
     } finally {

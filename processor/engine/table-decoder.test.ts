@@ -4,7 +4,7 @@ import { Serdes } from '../../topology/serdes.js';
 import type { ConsumedRecord, ProducedRecord } from '../../common/records.js';
 import { DeadLetterHeaders } from '../../common/dead-letters.js';
 import { EngineMetrics } from './metrics.js';
-import { createTableRecordDecoder, decodeStoredTableRecord, decodeTableRecord } from './table-decoder.js';
+import { createTableRecordDecoder, decodeStoredTableRecord, decodeTableChange, decodeTableRecord } from './table-decoder.js';
 import { DeserializationError } from '../../errors.js';
 import { decodeValue, encodeValue, JsonText } from '../../state-store/value-codec.js';
 
@@ -113,6 +113,34 @@ describe('decodeStoredTableRecord (restoration writes)', () => {
     expect(errorOf(() => decodeStoredTableRecord(spec, record('{}', null)))).toEqual(
       errorOf(() => decodeTableRecord(spec, record('{}', null))),
     );
+  });
+
+  it('checks a string key as UTF-8 without decoding it: same verdict and error as the string serde', () => {
+    const keys = [
+      Buffer.from('c1'),
+      Buffer.from([0xc3, 0x28]),
+      Buffer.from([0xed, 0xa0, 0x80]),
+      Buffer.from([0xef, 0xbb, 0xbf, 0x41]),
+      Buffer.alloc(0),
+    ];
+    for (const key of keys) {
+      let serdeError: unknown;
+      try {
+        Serdes.string().deserialize(key);
+      } catch (error) {
+        serdeError = error;
+      }
+      for (const value of ['{"a":1}', null]) {
+        const r = { ...bad, key, value: value === null ? null : Buffer.from(value) };
+        const error = errorOf(() => decodeStoredTableRecord(spec, r));
+        if (serdeError === undefined) expect(error).toBeUndefined();
+        else {
+          expect(error).toBeInstanceOf(DeserializationError);
+          expect((error as DeserializationError).part).toBe('key');
+          expect(error).toEqual(errorOf(() => decodeTableChange(spec, r)));
+        }
+      }
+    }
   });
 
   it('stores the decoded value for any other value serde, even one named json', () => {

@@ -6,7 +6,8 @@
  */
 import { DeserializationError, SerdeError, TableTruncatedError } from '../../errors.js';
 import type { TableSourceSpec } from '../../topology/specs.js';
-import { isJsonSerde, type Serde } from '../../topology/serdes.js';
+import { isUtf8 } from 'node:buffer';
+import { isJsonSerde, isStringSerde, type Serde } from '../../topology/serdes.js';
 import { JsonText } from '../../state-store/value-codec.js';
 import { isJsonText } from '../../topology/json-text.js';
 import type { Logger } from '../../common/logger.js';
@@ -30,6 +31,16 @@ export function deserializePart(serde: Serde<unknown>, record: ConsumedRecord, p
 }
 
 /**
+ * `deserializePart` when only the verdict is needed (the bytes are stored as they are): a string key is checked as
+ * UTF-8 without building the string. Throws what `deserializePart` throws.
+ */
+function checkPart(serde: Serde<unknown>, record: ConsumedRecord, part: 'key' | 'value'): void {
+  const bytes = part === 'key' ? record.key : record.value;
+  if (bytes !== null && isStringSerde(serde) && isUtf8(bytes)) return;
+  deserializePart(serde, record, part);
+}
+
+/**
  * The store write for a table record. The key is validated with the key serde but stored as the record's own
  * bytes (so the store's byte order is the topic's key order and lookups serialize with the same serde).
  */
@@ -39,7 +50,7 @@ export function decodeTableRecord(source: TableSourceSpec, record: ConsumedRecor
   if (record.key === null) {
     throw new DeserializationError(record, 'key', `table '${source.store}' records need a key (null keys cannot be stored)`);
   }
-  deserializePart(source.keySerde, record, 'key');
+  checkPart(source.keySerde, record, 'key');
   if (record.value === null) return { type: 'delete', key: record.key };
   return { type: 'put', key: record.key, value: deserializePart(source.valueSerde, record, 'value') };
 }
@@ -55,7 +66,7 @@ export function decodeStoredTableRecord(source: TableSourceSpec, record: Consume
   if (record.key === null) {
     throw new DeserializationError(record, 'key', `table '${source.store}' records need a key (null keys cannot be stored)`);
   }
-  deserializePart(source.keySerde, record, 'key');
+  checkPart(source.keySerde, record, 'key');
   // The cheap check; bytes it refuses get the serde's own verdict (and error), as decodeTableRecord would give.
   if (!isJsonText(record.value)) deserializePart(source.valueSerde, record, 'value');
   return { type: 'put', key: record.key, value: new JsonText(record.value) };

@@ -3,7 +3,7 @@
  * turns record batches straight into `ConsumedRecord`s for the partition reader. kafkajs decodes every record into
  * its own object (a Buffer slice and a Decoder per record, offsets and timestamps as decimal strings) that the reader
  * then converts again; this reads offsets and timestamps as numbers and allocates one record (and its key and value
- * slices) per record. Record batches keep their producer, transaction and control flags, so aborted transactions are
+ * slices) per record, when the batch's records are first read (`DataBatch`), not when the response arrives. Record batches keep their producer, transaction and control flags, so aborted transactions are
  * dropped per batch by the Java client's rule (`visibleRecords`).
  *
  * Only message format v2 (magic 2, every Kafka since 0.11 writes it, 4.x reads nothing else) is decoded here: a
@@ -190,7 +190,6 @@ async function decodeBatches(
     const control = (attributes & CONTROL) !== 0;
     const transactional = (attributes & TRANSACTIONAL) !== 0;
     const logAppendTime = (attributes & TIMESTAMP_TYPE_LOG_APPEND) !== 0;
-    let records: ConsumedRecord[] = [];
     let abort = false;
     let recordsReader = r;
     if ((attributes & CODEC_MASK) !== 0) {
@@ -206,42 +205,107 @@ async function decodeBatches(
         const key = recordsReader.varBytes();
         abort = key !== null && key.length >= 4 && key.readInt16BE(2) === 0;
       }
+      out.push({ baseOffset, lastOffset: baseOffset + lastOffsetDelta, producerId, transactional, control, abort, records: [] });
     } else {
-      records = new Array<ConsumedRecord>(count);
-      for (let i = 0; i < count; i++) {
-        const length = recordsReader.varint();
-        const next = recordsReader.pos + length;
-        recordsReader.int8(); // attributes
-        const timestampDelta = recordsReader.varint();
-        const offsetDelta = recordsReader.varint();
-        const key = recordsReader.varBytes();
-        const value = recordsReader.varBytes();
-        const headerCount = recordsReader.varint();
-        let headers = NO_HEADERS;
-        if (headerCount > 0) {
-          const h: Record<string, Buffer> = {};
-          for (let j = 0; j < headerCount; j++) {
-            const name = recordsReader.varBytes();
-            const headerValue = recordsReader.varBytes();
-            // Like Java's lastHeader: the last value of a repeated name wins.
-            if (name !== null) h[name.toString('utf8')] = headerValue as Buffer;
-          }
-          headers = h;
-        }
-        recordsReader.pos = next;
-        records[i] = {
-          topic,
-          partition,
-          offset: baseOffset + offsetDelta,
-          timestamp: logAppendTime ? maxTimestamp : baseTimestamp + timestampDelta,
-          key,
-          value,
-          headers,
-        };
-      }
+      const records = new RecordSet(
+        recordsReader.buf,
+        recordsReader.pos,
+        count,
+        topic,
+        partition,
+        baseOffset,
+        logAppendTime,
+        maxTimestamp,
+        baseTimestamp,
+      );
+      out.push(new DataBatch(baseOffset, baseOffset + lastOffsetDelta, producerId, transactional, records));
     }
-    out.push({ baseOffset, lastOffset: baseOffset + lastOffsetDelta, producerId, transactional, control, abort, records });
     pos = batchEnd;
+  }
+}
+
+/** Where a data batch's records are, decoded into `ConsumedRecord`s on first use. */
+class RecordSet {
+  constructor(
+    readonly buf: Buffer,
+    readonly start: number,
+    readonly count: number,
+    readonly topic: string,
+    readonly partition: number,
+    readonly baseOffset: number,
+    /** A LogAppendTime batch: every record has the batch's max timestamp (else CreateTime: base + delta). */
+    readonly logAppendTime: boolean,
+    readonly maxTimestamp: number,
+    readonly baseTimestamp: number,
+  ) {}
+
+  decode(): ConsumedRecord[] {
+    const { topic, partition, baseOffset, logAppendTime, maxTimestamp, baseTimestamp, count } = this;
+    const recordsReader = new Reader(this.buf);
+    recordsReader.pos = this.start;
+    const records = new Array<ConsumedRecord>(count);
+    for (let i = 0; i < count; i++) {
+      const length = recordsReader.varint();
+      const next = recordsReader.pos + length;
+      recordsReader.int8(); // attributes
+      const timestampDelta = recordsReader.varint();
+      const offsetDelta = recordsReader.varint();
+      const key = recordsReader.varBytes();
+      const value = recordsReader.varBytes();
+      const headerCount = recordsReader.varint();
+      let headers = NO_HEADERS;
+      if (headerCount > 0) {
+        const h: Record<string, Buffer> = {};
+        for (let j = 0; j < headerCount; j++) {
+          const name = recordsReader.varBytes();
+          const headerValue = recordsReader.varBytes();
+          // Like Java's lastHeader: the last value of a repeated name wins.
+          if (name !== null) h[name.toString('utf8')] = headerValue as Buffer;
+        }
+        headers = h;
+      }
+      recordsReader.pos = next;
+      records[i] = {
+        topic,
+        partition,
+        offset: baseOffset + offsetDelta,
+        timestamp: logAppendTime ? maxTimestamp : baseTimestamp + timestampDelta,
+        key,
+        value,
+        headers,
+      };
+    }
+    return records;
+  }
+}
+
+/**
+ * A data batch whose records are built when first read, not when the response is decoded: a response fetched ahead
+ * (partition-reader.ts) then holds its bytes and one object per batch until its records are delivered, rather than
+ * three objects per record that every young-generation GC in between would copy.
+ */
+class DataBatch implements DecodedBatch {
+  readonly control = false;
+  readonly abort = false;
+  #records: ConsumedRecord[] | undefined;
+  #source: RecordSet | undefined;
+
+  constructor(
+    readonly baseOffset: number,
+    readonly lastOffset: number,
+    readonly producerId: number,
+    readonly transactional: boolean,
+    source: RecordSet,
+  ) {
+    this.#source = source;
+  }
+
+  get records(): ConsumedRecord[] {
+    if (this.#records === undefined) {
+      this.#records = (this.#source as RecordSet).decode();
+      this.#source = undefined;
+    }
+    return this.#records;
   }
 }
 

@@ -6,15 +6,18 @@
 import type { IHeaders, KafkaMessage } from 'kafkajs';
 import type { ConsumedRecord, RecordHeaders } from '../../common/records.js';
 import type { TopicPartition } from './group-member.js';
+import { FetchedRecord } from './record-decoding.js';
 
 const NO_HEADERS: RecordHeaders = Object.freeze({});
 
 export function toConsumedRecord(topic: string, partition: number, message: KafkaMessage): ConsumedRecord {
+  // Records decoded by record-decoding.ts carry their offset and timestamp as numbers already.
+  const numeric = message instanceof FetchedRecord;
   return {
     topic,
     partition,
-    offset: Number(message.offset),
-    timestamp: Number(message.timestamp),
+    offset: numeric ? message.offsetNumber : Number(message.offset),
+    timestamp: numeric ? message.timestampNumber : Number(message.timestamp),
     key: message.key,
     value: message.value,
     headers: message.headers === undefined ? NO_HEADERS : toRecordHeaders(message.headers),

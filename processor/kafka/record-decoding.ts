@@ -71,6 +71,33 @@ function foldHeaders(headers: readonly { key: string; value: HeaderValue }[]): H
   }, {});
 }
 
+/**
+ * One decoded record: kafkajs's message shape, with the offset and timestamp kept as numbers (`offsetNumber`,
+ * `timestampNumber`, read by kafka-records.ts and consumer-batch.ts) and their decimal strings made only when kafkajs
+ * asks for them (`offset`, `timestamp` getters: the consumer reads them for a batch's first and last record).
+ */
+export class FetchedRecord {
+  constructor(
+    readonly magicByte: number | undefined,
+    readonly attributes: number,
+    readonly timestampNumber: number,
+    readonly offsetNumber: number,
+    readonly key: Buffer | null,
+    readonly value: Buffer | null,
+    readonly headers: Headers,
+    readonly isControlRecord: boolean,
+    readonly batchContext: RecordBatchContext,
+  ) {}
+
+  get offset(): string {
+    return String(this.offsetNumber);
+  }
+
+  get timestamp(): string {
+    return String(this.timestampNumber);
+  }
+}
+
 /** Builds the replacement around kafkajs's own record decoder (the fallback) and header decoder. */
 export function createRecordDecoder(
   original: RecordDecoder,
@@ -90,32 +117,31 @@ export function createRecordDecoder(
       return original(decoder, batchContext);
     }
     const logAppendTime = timestampType === LOG_APPEND_TIME && maxTimestamp;
-    const sum = baseTimestamp + timestampDelta;
-    if (!logAppendTime && !Number.isSafeInteger(sum)) {
+    const timestamp = logAppendTime ? Number(maxTimestamp) : baseTimestamp + timestampDelta;
+    // The string kafkajs would give must print back from the number (no leading zeros, no sign games, safe).
+    if (!Number.isSafeInteger(timestamp) || (logAppendTime && String(timestamp) !== maxTimestamp)) {
       decoder.offset = start;
       return original(decoder, batchContext);
     }
-    const offsetSum = baseOffset + decoder.readVarInt();
-    if (!Number.isSafeInteger(offsetSum)) {
+    const offset = baseOffset + decoder.readVarInt();
+    if (!Number.isSafeInteger(offset)) {
       decoder.offset = start;
       return original(decoder, batchContext);
     }
-    const timestamp = logAppendTime ? maxTimestamp : String(sum);
-    const offset = String(offsetSum);
     const key = decoder.readVarIntBytes();
     const value = decoder.readVarIntBytes();
     const headerList = decoder.readVarIntArray(headerDecoder);
-    return {
+    return new FetchedRecord(
       magicByte,
       attributes,
       timestamp,
       offset,
       key,
       value,
-      headers: headerList.length === 0 ? {} : foldHeaders(headerList),
-      isControlRecord: isControlBatch,
+      headerList.length === 0 ? {} : foldHeaders(headerList),
+      isControlBatch,
       batchContext,
-    };
+    );
   };
 }
 
