@@ -528,7 +528,7 @@ export async function runComparison(
       throw new Error(`customers topic holds ${customerRecords} records, the seed wrote ${seed.records}`);
     const joinable = joinableOrders(0, settings.orders, settings.customers, MIX);
 
-    display.begin('consume ceiling (kafkajs, no processing)');
+    display.begin('consume ceiling (partition reader: fetch and decode, no processing)');
     const ceiling: CeilingResult = await measureConsumeCeiling(client, topics.customers);
     display.finish(`${ceiling.recordsPerSecond} records/s`);
 
@@ -711,7 +711,7 @@ function printComparisonTable(result: ComparisonResult): void {
   const retriedText =
     retried.length === 0 ? '' : `runs that failed and were retried (see failedAttempts in the JSON):\n${retried.join('\n')}\n\n`;
   process.stderr.write(
-    `\n${title}\nceiling (kafkajs consume, no processing): ${n(result.ceiling.recordsPerSecond)} records/s; JVM: ${result.sides.kafkaStreams.jvmFlags.join(' ')}\n\n${line(header)}\n${rows.map(line).join('\n')}\n\n${retriedText}`,
+    `\n${title}\nceiling (partition reader: fetch and decode, no processing): ${n(result.ceiling.recordsPerSecond)} records/s; JVM: ${result.sides.kafkaStreams.jvmFlags.join(' ')}\n\n${line(header)}\n${rows.map(line).join('\n')}\n\n${retriedText}`,
   );
 }
 
