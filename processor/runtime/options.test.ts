@@ -54,8 +54,8 @@ describe('resolveAppOptions', () => {
 
   it('memory bounds: defaults, given values, and every bad value reported by name', () => {
     expect(resolveAppOptions(topology, { brokers: 'b:1', stateDir: '/tmp/x' }).memory).toEqual({
-      fetchMaxBytesPerPartition: 1_048_576,
-      fetchMaxBytes: 2_097_152,
+      fetchMaxBytesPerPartition: 2_097_152,
+      fetchMaxBytes: 8_388_608,
       restoreBatchRecords: 2000,
       storeWriteBufferBytes: 4_194_304,
       storeBlockCacheBytes: 8_388_608,
