@@ -91,7 +91,7 @@ describe('resolveAppOptions', () => {
       'memory.storeBlockCacheBytes: 1500000.5 must be an integer >= 1024 (bytes)',
       'memory.storeMaxOpenFiles: 10 must be an integer >= 20',
       'memory.cacheBytes: not a setting; use one of fetchMaxBytesPerPartition, fetchMaxBytes, restoreBatchRecords, storeWriteBufferBytes, storeBlockCacheBytes, storeMaxOpenFiles, outputQueueBytes, taskCacheEntries',
-      'memory.fetchMaxBytes: 2097152 must be at least memory.fetchMaxBytesPerPartition (16777216)',
+      'memory.fetchMaxBytes: 8388608 must be at least memory.fetchMaxBytesPerPartition (16777216)',
     ]);
     const error = (() => {
       try {
