@@ -18,7 +18,9 @@ import { KafkaAdmin } from '../../processor/kafka/admin.js';
 import { createKafkaClient } from '../../processor/kafka/client.js';
 import { REPO_ROOT } from '../kafka/broker.mjs';
 import { openKafkaSession } from './kafka-session.js';
+import { compiledScript } from './compiled-scripts.js';
 import { MeasuredProcess } from './measured-process.js';
+import { WORKER_NODE_FLAGS } from './worker-flags.js';
 
 const { values } = parseArgs({
   options: {
@@ -79,9 +81,8 @@ async function main(): Promise<void> {
           command: process.execPath,
           args: [
             ...(values['cpu-prof'] === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', join(values['cpu-prof'], applicationId)]),
-            '--import',
-            'tsx',
-            'scripts/bench/tributary-worker.ts',
+            ...WORKER_NODE_FLAGS,
+            compiledScript(root, 'scripts/bench/tributary-worker.ts'),
             'global-join',
             '--brokers',
             kafka.brokers,
