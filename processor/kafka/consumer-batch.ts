@@ -11,7 +11,17 @@
  * does. Aborted records go through kafkajs's `filterAbortedMessages` module (aborted-transactions.ts replaces it).
  * kafkajs's consumer group captures the class when its module loads, so it is put into Node's module cache before
  * that (`installed` says whether it was in time).
+ *
+ * Responses decoded by fetch-decoding.ts (fetch-response.ts, every Fetch v11 with message format v2) carry record
+ * batches instead of messages: their partitions become a `DecodedPartitionBatch`, whose `messages` are the visible
+ * `ConsumedRecord`s, built when first read (when the runner handles the batch, not when the response arrives), with
+ * the Java client's positions: `lastOffset()` is the last offset of the last record batch (records compacted away,
+ * transaction markers and aborted records included), so resolving the last record moves past all of them.
  */
+import type { KafkaMessage } from 'kafkajs';
+import type { ConsumedRecord } from '../../common/records.js';
+import { visibleRecords, type DecodedPartition } from './fetch-decoding.js';
+import { toConsumedRecords } from './kafka-records.js';
 import { loadKafkajsModule, replaceKafkajsModule } from './kafkajs-module.js';
 import { FetchedRecord } from './record-decoding.js';
 
@@ -136,9 +146,102 @@ export function createBatchClass(filterAbortedMessages: FilterAborted) {
   };
 }
 
+/**
+ * The batch of one partition of a response decoded by fetch-decoding.ts (kafkajs's Batch contract, as its runner
+ * and `eachBatch` use it). Offsets are numbers below 2^53 (fetch-decoding.ts reads them so).
+ */
+export class DecodedPartitionBatch {
+  readonly topic: string;
+  readonly partition: number;
+  readonly highWatermark: string;
+  readonly fetchedOffset: string;
+  readonly #data: DecodedPartition;
+  readonly #from: number;
+  /** Index of the first record batch ending at or after the fetched offset (the broker returns whole batches). */
+  readonly #firstWithin: number;
+  #records: ConsumedRecord[] | undefined;
+
+  constructor(topic: string, fetchedOffset: string, data: DecodedPartition) {
+    this.topic = topic;
+    this.partition = data.partition;
+    this.highWatermark = data.highWatermark;
+    this.fetchedOffset = fetchedOffset;
+    this.#data = data;
+    this.#from = Number(fetchedOffset);
+    let first = 0;
+    while (first < data.batches.length && (data.batches[first] as DecodedBatchEntry).lastOffset < this.#from) first++;
+    this.#firstWithin = first;
+  }
+
+  /** The visible records at or after the fetched offset (transaction markers and aborted records dropped). */
+  get messages(): ConsumedRecord[] {
+    return (this.#records ??= visibleRecords(this.#data.batches, this.#data.abortedTransactions, this.#from));
+  }
+
+  isEmpty(): boolean {
+    return this.messages.length === 0;
+  }
+
+  isEmptyIncludingFiltered(): boolean {
+    return this.#firstWithin >= this.#data.batches.length;
+  }
+
+  isEmptyDueToFiltering(): boolean {
+    return this.#data.batches.length > 0 && this.isEmpty();
+  }
+
+  isEmptyControlRecord(): boolean {
+    return this.isEmpty() && this.#data.batches.slice(this.#firstWithin).some((batch) => batch.control);
+  }
+
+  isEmptyDueToLogCompactedMessages(): boolean {
+    return this.#data.batches.length > 0 && this.isEmptyIncludingFiltered();
+  }
+
+  firstOffset(): string | null {
+    if (this.isEmptyIncludingFiltered()) return null;
+    const first = this.messages[0];
+    if (first !== undefined) return String(first.offset);
+    return String(Math.max(this.#from, (this.#data.batches[this.#firstWithin] as DecodedBatchEntry).baseOffset));
+  }
+
+  lastOffset(): string {
+    const { batches } = this.#data;
+    if (this.isEmptyDueToLogCompactedMessages()) return this.fetchedOffset;
+    if (this.isEmptyIncludingFiltered()) return String(Number(this.highWatermark) - 1);
+    return String((batches[batches.length - 1] as DecodedBatchEntry).lastOffset);
+  }
+
+  offsetLag(): string {
+    return String(Number(this.highWatermark) - 1 - Number(this.lastOffset()));
+  }
+
+  offsetLagLow(): string {
+    if (this.isEmptyIncludingFiltered()) return '0';
+    return String(Number(this.highWatermark) - 1 - Number(this.firstOffset()));
+  }
+}
+
+type DecodedBatchEntry = DecodedPartition['batches'][number];
+
+/** A consumer batch's records as `ConsumedRecord`s (built by fetch-decoding.ts already, or converted from kafkajs's). */
+export function batchRecords(batch: { topic: string; partition: number; messages: readonly unknown[] }): ConsumedRecord[] {
+  if (batch instanceof DecodedPartitionBatch) return batch.messages;
+  return toConsumedRecords(batch.topic, batch.partition, batch.messages as readonly KafkaMessage[]);
+}
+
+/** kafkajs's `new Batch(topic, fetchedOffset, partitionData)`: a DecodedPartitionBatch for decoded record batches. */
+export function createConsumerBatch(filterAbortedMessages: FilterAborted) {
+  const MessageBatch = createBatchClass(filterAbortedMessages);
+  // Called with `new`: the object returned is the batch.
+  return function Batch(topic: string, fetchedOffset: string, data: PartitionData<BatchMessage> | DecodedPartition) {
+    return 'batches' in data ? new DecodedPartitionBatch(topic, fetchedOffset, data) : new MessageBatch(topic, fetchedOffset, data);
+  };
+}
+
 function install(): boolean {
   return replaceKafkajsModule('kafkajs/src/consumer/batch.js', 'kafkajs/src/consumer/consumerGroup.js', () =>
-    createBatchClass(loadKafkajsModule<FilterAborted>('kafkajs/src/consumer/filterAbortedMessages.js')),
+    createConsumerBatch(loadKafkajsModule<FilterAborted>('kafkajs/src/consumer/filterAbortedMessages.js')),
   );
 }
 

@@ -10,7 +10,9 @@ import type { ConsumedRecord } from '../../common/records.js';
 import './client.js';
 import { filterAbortedMessages, type FetchedMessage } from './aborted-transactions.js';
 import { decodeFetchV11, LegacyFormatError, visibleRecords } from './fetch-decoding.js';
-import { toConsumedRecord } from './kafka-records.js';
+import { toConsumedRecord, toConsumedRecords } from './kafka-records.js';
+import { batchRecords, createBatchClass, DecodedPartitionBatch, type BatchMessage, type PartitionData } from './consumer-batch.js';
+import { createFetchResponse, installed as fetchResponseInstalled } from './fetch-response.js';
 import type { KafkaMessage } from 'kafkajs';
 
 const require = createRequire(import.meta.url);
@@ -29,9 +31,25 @@ const { RecordBatch } = require('kafkajs/src/protocol/recordBatch/v0/index.js') 
   RecordBatch: (options: unknown) => Promise<KafkajsEncoder>;
 };
 const Record = require('kafkajs/src/protocol/recordBatch/record/v0/index.js') as (options: unknown) => KafkajsEncoder;
-const kafkajsV11 = require('kafkajs/src/protocol/requests/fetch/v11/response.js') as {
+const V11_PATH = 'kafkajs/src/protocol/requests/fetch/v11/response.js';
+
+/** kafkajs 2.2.4's module at `path`, as it is (loaded fresh, outside the module cache entry a patch replaced). */
+function original<T>(path: string): T {
+  const resolved = require.resolve(path);
+  const cached = require.cache[resolved];
+  delete require.cache[resolved];
+  try {
+    return require(resolved) as T;
+  } finally {
+    require.cache[resolved] = cached;
+  }
+}
+
+interface FetchResponseModule {
   decode(raw: Buffer): Promise<{ responses: { topicName: string; partitions: { messages: unknown[] }[] }[] }>;
-};
+  parse(data: unknown): Promise<unknown>;
+}
+const kafkajsV11 = original<FetchResponseModule>(V11_PATH);
 const { Types: Compression } = require('kafkajs/src/protocol/message/compression/index.js') as { Types: { None: number; GZIP: number } };
 const { lookupCodecByAttributes } = require('kafkajs/src/protocol/message/compression/index.js') as {
   lookupCodecByAttributes(attributes: number): { decompress(buffer: Buffer): Promise<Buffer> };
@@ -217,5 +235,89 @@ describe('decodeFetchV11', () => {
     message.writeInt32BE(-1, 24);
     message.writeInt32BE(-1, 28);
     await expect(decodeFetchV11(responseBody('t', 0, message, [], 1), decompress)).rejects.toBeInstanceOf(LegacyFormatError);
+  });
+});
+
+describe("the group consumer's fetch path (fetch-response.ts, consumer-batch.ts)", () => {
+  const MessageBatch = createBatchClass(
+    ({ messages, abortedTransactions }) =>
+      filterAbortedMessages(messages as unknown as FetchedMessage[], abortedTransactions as never) as unknown as typeof messages,
+  );
+
+  it("is the Fetch v11 decoder kafkajs's requests use (installed before kafkajs loaded)", () => {
+    expect(fetchResponseInstalled).toBe(true);
+    expect(require(V11_PATH)).not.toBe(kafkajsV11);
+  });
+
+  it("delivers the records kafkajs's decoder and batch deliver, and moves the position past every fetched batch", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(batchSpec, { minLength: 0, maxLength: 6 }),
+        fc.integer({ min: 0, max: 2 ** 40 }),
+        fc.integer({ min: 0, max: 25 }),
+        fc.array(fc.nat(), { maxLength: 3 }),
+        async (specs, baseOffset, fromDelta, abortPicks) => {
+          const { records: recordSet, firstOffsets, end } = await encodeBatches(specs, baseOffset, 1_700_000_000_000);
+          const candidates = specs.flatMap((s, i) =>
+            s.transactional && s.marker === undefined ? [{ producerId: s.producerId, firstOffset: firstOffsets[i] as number }] : [],
+          );
+          const aborted =
+            candidates.length === 0
+              ? []
+              : [...new Set(abortPicks.map((p) => p % candidates.length))].map(
+                  (i) => candidates[i] as { producerId: number; firstOffset: number },
+                );
+          const body = responseBody('t', 3, recordSet, aborted, end);
+          const fetchedOffset = String(baseOffset + fromDelta);
+          const theirs = (await kafkajsV11.decode(body)).responses[0]?.partitions[0] as unknown as PartitionData<BatchMessage>;
+          const expected = new MessageBatch('t', fetchedOffset, theirs);
+          const decoded = await createFetchResponse(kafkajsV11).decode(body);
+          const ours = (decoded as Awaited<ReturnType<typeof decodeFetchV11>>).responses[0]?.partitions[0];
+          const batch = new DecodedPartitionBatch('t', fetchedOffset, ours as NonNullable<typeof ours>);
+          expect(plain(batchRecords(batch))).toEqual(plain(toConsumedRecords('t', 3, expected.messages as unknown as KafkaMessage[])));
+          expect(batch.isEmpty()).toBe(expected.isEmpty());
+          expect(batch.isEmptyDueToFiltering()).toBe(expected.isEmptyDueToFiltering());
+          // kafkajs's position stops at the last record; ours at the last batch's end (records compacted away too).
+          const within = Number(fetchedOffset) < end;
+          expect(batch.isEmptyIncludingFiltered()).toBe(!within);
+          expect(batch.lastOffset()).toBe(within ? String(end - 1) : expected.lastOffset());
+          if (!within) expect(batch.firstOffset()).toBe(null);
+          else if (!batch.isEmpty()) expect(batch.firstOffset()).toBe(String(batchRecords(batch)[0]?.offset));
+          expect(Number(batch.offsetLag())).toBe(end - 1 - Number(batch.lastOffset()));
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it('builds the records when they are first read, once', async () => {
+    const specs: BatchSpec[] = [
+      {
+        producerId: 1,
+        transactional: false,
+        gzip: false,
+        records: [{ key: null, value: Buffer.from('v'), headers: {}, timestampDelta: 0 }],
+        trailingGap: 0,
+      },
+    ];
+    const { records, end } = await encodeBatches(specs, 5, 1);
+    const decoded = (await createFetchResponse(kafkajsV11).decode(responseBody('t', 0, records, [], end))) as Awaited<
+      ReturnType<typeof decodeFetchV11>
+    >;
+    const batch = new DecodedPartitionBatch('t', '5', decoded.responses[0]?.partitions[0] as never);
+    expect(batch.messages).toBe(batch.messages);
+    expect(batch.messages.map((r) => [r.topic, r.partition, r.offset, r.value?.toString()])).toEqual([['t', 0, 5, 'v']]);
+  });
+
+  it("decodes message formats v0/v1 with kafkajs's decoder", async () => {
+    // offset 0, size 20, crc, magic 1, attributes, timestamp, null key, null value: 32 bytes.
+    const message = Buffer.alloc(32);
+    message.writeInt32BE(20, 8);
+    message.writeInt8(1, 16);
+    message.writeInt32BE(-1, 24);
+    message.writeInt32BE(-1, 28);
+    const legacy = { responses: [] };
+    const fallback = { decode: async () => legacy, parse: kafkajsV11.parse } as unknown as FetchResponseModule;
+    await expect(createFetchResponse(fallback).decode(responseBody('t', 0, message, [], 1))).resolves.toBe(legacy);
   });
 });

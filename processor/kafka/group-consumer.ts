@@ -47,7 +47,8 @@ import type { TaskLogOffsets, WarmupOptions } from './warmup-assignor.js';
 import type { GroupMap } from './group-protocol.js';
 import type { Logger } from '../../common/logger.js';
 import type { KafkaClient } from './client.js';
-import { groupByTopic, toConsumedRecords } from './kafka-records.js';
+import { batchRecords } from './consumer-batch.js';
+import { groupByTopic } from './kafka-records.js';
 import { GroupJoin, type ReceivedTasks } from './group-join.js';
 import type { BatchContext, GroupAssignment, GroupMember, GroupMemberHandlers, MemberIdStore, TopicPartition } from './group-member.js';
 import { PreviousIncarnation } from './previous-incarnation.js';
@@ -439,7 +440,7 @@ export class GroupConsumer implements GroupMember {
       );
     }
     const epoch = this.epoch;
-    const records = toConsumedRecords(batch.topic, batch.partition, batch.messages);
+    const records = batchRecords(batch);
     const context: BatchContext = {
       topic: batch.topic,
       partition: batch.partition,

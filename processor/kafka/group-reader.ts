@@ -18,7 +18,7 @@ import kafkajs from 'kafkajs';
 import { GroupConsumerCrashedError } from '../../errors.js';
 import type { ConsumedRecord } from '../../common/records.js';
 import type { KafkaClient } from './client.js';
-import { toConsumedRecords } from './kafka-records.js';
+import { batchRecords } from './consumer-batch.js';
 import type { MemberIdStore } from './group-member.js';
 import { PreviousIncarnation } from './previous-incarnation.js';
 
@@ -96,7 +96,7 @@ export class GroupReader {
     if (this.stopped || this.failed || !isRunning() || isStale()) return;
     if (batch.messages.length > 0) {
       try {
-        await this.options.onBatch(toConsumedRecords(batch.topic, batch.partition, batch.messages));
+        await this.options.onBatch(batchRecords(batch));
       } catch (error) {
         this.fail(error);
         return;

@@ -10,6 +10,7 @@
 import './kafkajs-patches.js';
 import type { Kafka } from 'kafkajs';
 import { decodeFetchV11, LegacyFormatError, type DecodedPartition } from './fetch-decoding.js';
+import { decompress } from './fetch-response.js';
 import { loadKafkajsModule } from './kafkajs-module.js';
 
 /** kafkajs's `ISOLATION_LEVEL.READ_COMMITTED`. */
@@ -85,17 +86,6 @@ interface KafkajsBrokerInternals {
 
 const FETCH_API_KEY = 1;
 let fetchRequests: unknown;
-interface KafkajsCodecs {
-  lookupCodecByAttributes(attributes: number): { decompress(buffer: Buffer): Promise<Buffer> } | null;
-}
-let codecs: KafkajsCodecs | undefined;
-
-async function decompress(attributes: number, compressed: Buffer): Promise<Buffer> {
-  const loaded = (codecs ??= loadKafkajsModule<KafkajsCodecs>('kafkajs/src/protocol/message/compression/index.js'));
-  const codec = loaded.lookupCodecByAttributes(attributes);
-  if (codec === null) throw new Error(`unknown compression codec in record batch attributes ${attributes}`);
-  return codec.decompress(compressed);
-}
 
 /**
  * One Fetch request to `broker`. Version 11 responses (Kafka 2.3+) are decoded by fetch-decoding.ts; anything else

@@ -13,6 +13,9 @@
  * - request-framing.ts: the framing of every request (kafkajs copies each request body twice);
  * - record-decoding.ts: the decoder of one fetched record (kafkajs adds offsets and timestamps as BigInt-backed Longs
  *   through decimal strings);
+ * - fetch-response.ts: the Fetch v11 response decoder (fetch-decoding.ts: kafkajs builds every record's objects when a
+ *   response arrives; this builds the consumer's records once, when their batch is handled), after record-decoding.ts,
+ *   which kafkajs's fallback decoder (message formats v0/v1) loads;
  * - request-queue-timer.ts: the request queue's throttle-check timer (a negative delay Node 24 warns about).
  */
 import './aborted-transactions.js';
@@ -21,4 +24,5 @@ import './produce-encoding.js';
 import './produce-grouping.js';
 import './request-framing.js';
 import './record-decoding.js';
+import './fetch-response.js';
 import './request-queue-timer.js';

@@ -2,6 +2,8 @@
  * GroupConsumer + the sticky co-partitioning assignor against the real broker of the integration project.
  * The tests of the first describe block build on each other (one group that grows and shrinks), so they run in order.
  */
+// First, as in the library: kafkajs's consumer then runs with Tributary's patches (its batches, its fetch decoder).
+import '../../processor/kafka/kafkajs-patches.js';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CoPartitioningError, StaleAssignmentError } from '../../errors.js';
