@@ -155,6 +155,8 @@ export class DecodedPartitionBatch {
   readonly partition: number;
   readonly highWatermark: string;
   readonly fetchedOffset: string;
+  /** The partition's last stable offset (read_committed: where records stop being visible for now). */
+  readonly lastStableOffset: string;
   readonly #data: DecodedPartition;
   readonly #from: number;
   /** Index of the first record batch ending at or after the fetched offset (the broker returns whole batches). */
@@ -166,11 +168,17 @@ export class DecodedPartitionBatch {
     this.partition = data.partition;
     this.highWatermark = data.highWatermark;
     this.fetchedOffset = fetchedOffset;
+    this.lastStableOffset = data.lastStableOffset;
     this.#data = data;
     this.#from = Number(fetchedOffset);
     let first = 0;
     while (first < data.batches.length && (data.batches[first] as DecodedBatchEntry).lastOffset < this.#from) first++;
     this.#firstWithin = first;
+  }
+
+  /** True when the response held no record batch for the partition (nothing to resolve). */
+  fetchedNothing(): boolean {
+    return this.#data.batches.length === 0;
   }
 
   /** The visible records at or after the fetched offset (transaction markers and aborted records dropped). */
@@ -228,6 +236,33 @@ type DecodedBatchEntry = DecodedPartition['batches'][number];
 export function batchRecords(batch: { topic: string; partition: number; messages: readonly unknown[] }): ConsumedRecord[] {
   if (batch instanceof DecodedPartitionBatch) return batch.messages;
   return toConsumedRecords(batch.topic, batch.partition, batch.messages as readonly KafkaMessage[]);
+}
+
+/** The kafkajs batch fields the position after a batch depends on. */
+export interface ConsumerBatch {
+  readonly topic: string;
+  readonly partition: number;
+  readonly fetchedOffset: string;
+  readonly highWatermark: string;
+  readonly rawMessages?: readonly unknown[];
+  lastOffset(): string;
+}
+
+/**
+ * The partition's next fetch offset once `batch` has been handled whole: kafkajs's runner resolves nothing for a
+ * batch the response held nothing for, and the batch's last offset otherwise (its last record's, which kafkajs maps to
+ * `lastOffset()`, or `lastOffset()` itself for batches of markers and aborted records only).
+ */
+export function nextFetchOffset(batch: ConsumerBatch): string {
+  const nothing = batch instanceof DecodedPartitionBatch ? batch.fetchedNothing() : (batch.rawMessages?.length ?? 0) === 0;
+  if (nothing) return batch.fetchedOffset;
+  return Long.fromValue(batch.lastOffset()).add(1).toString();
+}
+
+/** True when the broker holds records of the partition past `next` (its last stable offset, else high watermark). */
+export function moreAvailable(batch: ConsumerBatch, next: string): boolean {
+  const end = batch instanceof DecodedPartitionBatch && Number(batch.lastStableOffset) >= 0 ? batch.lastStableOffset : batch.highWatermark;
+  return Number(end) > Number(next);
 }
 
 /** kafkajs's `new Batch(topic, fetchedOffset, partitionData)`: a DecodedPartitionBatch for decoded record batches. */

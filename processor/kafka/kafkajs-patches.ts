@@ -6,6 +6,8 @@
  *   into one partition);
  * - consumer-batch.ts: the consumer's per-partition batch (kafkajs parses every record's offset into a Long), after
  *   aborted-transactions.ts, whose filter it loads;
+ * - fetch-ahead.ts: the consumer's runner, with one Fetch per broker in flight while a response's batches are
+ *   handled (kafkajs fetches only after they were), after consumer-batch.ts, whose batches it reads;
  * - produce-encoding.ts: the Produce request encoder (kafkajs copies every record through five buffers and
  *   checksums one byte at a time);
  * - produce-grouping.ts: the per-partition grouping of produced messages (kafkajs copies a partition's array per
@@ -20,6 +22,7 @@
  */
 import './aborted-transactions.js';
 import './consumer-batch.js';
+import './fetch-ahead.js';
 import './produce-encoding.js';
 import './produce-grouping.js';
 import './request-framing.js';
