@@ -12,7 +12,10 @@
  *   does not signal every rejoin this way (after UNKNOWN_MEMBER_ID or a metadata change it rejoins silently): hence
  *   the port's rule that the next `onAssignment` is the authoritative signal.
  * - kafkajs rejoins only after every batch of the current fetch has been handled, so `eachBatch` never overlaps a
- *   join. The next `onAssignment` waits for the previous one; one whose epoch was replaced before it started is
+ *   join (the fetch ahead of fetch-ahead.ts never rejoins: a failed one is dropped and kafkajs's own fetch recovers).
+ * - Batches reach `eachBatch` as `ConsumedRecord`s built once from the response's bytes (fetch-response.ts,
+ *   consumer-batch.ts); a batch's last offset is its last record batch's, so resolving its last record moves the
+ *   position past the markers, aborted records and compacted tail that follow it. The next `onAssignment` waits for the previous one; one whose epoch was replaced before it started is
  *   skipped; `isCurrentEpoch(epoch)` lets a long one give up.
  * - The gate: on GROUP_JOIN (synchronous inside kafkajs, before it fetches again) every assigned partition is
  *   paused, and resumed only after `onAssignment` has resolved. `autoCommit` is off and kafkajs forgets its fetch
