@@ -1080,7 +1080,7 @@ const MOVED_KEYS_GRACE_MS = 5000;
 /**
  * Records a task processes per pass of a cycle (see `runCycle`). Outputs and parked lookups of a pass are live
  * together; a fetch of small records holds tens of thousands of them. Measured on a global join (README, Memory):
- * 4,000 took 15% off the peak RSS at no measurable CPU; 1,000 took 22% off at up to 2% more CPU.
+ * 4,000 took 15% off the peak RSS, 1,000 22% at a less certain CPU cost (a third of its pairs over +10%).
  */
 const CYCLE_PASS_RECORDS = 4000;
 
