@@ -4,8 +4,8 @@
  *   plain  a compacted topic that never grew (fast mode: blind writes), and
  *   grown  the same data written with 6 partitions, then grown to 12 and 10% of the customers re-written (a moved
  *          key's records in two partitions: the bootstrap meets a misplaced record, starts over with versions).
- * With `--baseline-root <dir>` (another checkout with its node_modules, e.g. main) each run is paired with the same
- * run of that checkout's worker, alternating which goes first (ABBA). One JSON document on stdout.
+ * With `--baseline-root <dir>` (another checkout with its node_modules, e.g. main; may be given several times) each
+ * run is paired with the same run of that checkout's worker, alternating which goes first (ABBA). One JSON document on stdout.
  *
  *   node --import tsx scripts/bench/global-modes-bench.ts [--customers 200000] [--rounds 2] [--baseline-root /work/main]
  *     [--cpu-prof <dir>]   (a V8 CPU profile of every worker: npx tsx scripts/bench/cpu-profile-summary.ts <file>)
@@ -32,7 +32,7 @@ const { values } = parseArgs({
   options: {
     customers: { type: 'string' },
     rounds: { type: 'string' },
-    'baseline-root': { type: 'string' },
+    'baseline-root': { type: 'string', multiple: true },
     'cpu-prof': { type: 'string' },
     modes: { type: 'string' },
     'app-options': { type: 'string' },
@@ -46,8 +46,9 @@ if (modes.length === 0 || modes.some((m) => m !== 'plain' && m !== 'grown')) thr
 const roots: { name: string; root: string; appOptions?: string }[] = [
   { name: 'branch', root: REPO_ROOT, appOptions: values['app-options'] },
 ];
-if (values['baseline-root'] !== undefined)
-  roots.push({ name: 'baseline', root: values['baseline-root'], appOptions: values['baseline-app-options'] });
+// Several baselines (checkouts or snapshots of commits, each with its node_modules) are named baseline, baseline2, ...
+for (const [i, root] of (values['baseline-root'] ?? []).entries())
+  roots.push({ name: i === 0 ? 'baseline' : `baseline${i + 1}`, root, appOptions: values['baseline-app-options'] });
 const note = (text: string) => process.stderr.write(`[global-modes] ${text}\n`);
 
 interface Run {
