@@ -150,7 +150,7 @@ export interface TributaryAppOptions {
   /**
    * Fetch sizes of the reads that rebuild stores outside the group: global-table bootstrap and updates, table and
    * changelog restoration. A fetch response is decoded in memory at once, so the memory these reads take grows with
-   * them. Defaults: 512 KiB per partition, 2 MiB per fetch.
+   * them. Defaults: 256 KiB per partition, 1 MiB per fetch.
    */
   readonly restorationFetch?: RestorationFetchOptions;
   /**
@@ -212,17 +212,20 @@ export const DEFAULT_MEMORY: Required<MemoryOptions> = {
 
 export interface RestorationFetchOptions {
   /**
-   * Bytes per partition and fetch. Default 512 KiB (524288); a bigger record batch still comes whole when its partition
+   * Bytes per partition and fetch. Default 256 KiB (262144); a bigger record batch still comes whole when its partition
    * is the first of a fetch, which each partition is in turn.
    */
   readonly maxBytesPerPartition?: number;
-  /** Bytes per fetch response, all partitions together. Default 2 MiB (2097152): 8 MiB peaked ~25% higher at the same CPU. */
+  /**
+   * Bytes per fetch response, all partitions together. Default 1 MiB (1048576): 8 MiB peaked ~25% higher than 2 MiB
+   * at the same CPU, and 1 MiB ~13 MiB lower than 2 MiB in a global-table bootstrap at the same CPU (README "Memory").
+   */
   readonly maxBytes?: number;
 }
 
 export const DEFAULT_RESTORATION_FETCH: Required<RestorationFetchOptions> = {
-  maxBytesPerPartition: 512 * 1024,
-  maxBytes: 2 * 1024 * 1024,
+  maxBytesPerPartition: 256 * 1024,
+  maxBytes: 1024 * 1024,
 };
 
 export type ProcessingGuarantee = 'at-least-once' | 'exactly-once';
