@@ -57,12 +57,13 @@ type LookupRequest = FastifyRequest<{ Params: { store: string; key: string }; Qu
 export const lookupRoutes: FastifyPluginAsync<RouteContext> = async (app, { source, forwarder }) => {
   // Not async: a local read that the store answers at once (readStored) answers without a promise.
   app.get('/stores/:store/keys/:key', { schema: lookupSchema }, (request: LookupRequest, reply) => {
-    const store = requireKeyValueStore(source, request.params.store);
-    const key = encodeKey(store, request.params.key);
+    const { params } = request;
+    const store = requireKeyValueStore(source, params.store);
+    const key = encodeKey(store, params.key);
     const location = source.locate(store.name, key);
     switch (location.kind) {
       case 'local':
-        return readAnswer(store, location.store, key, reply);
+        return readAnswer(store, location.store, key, params.key, reply);
       case 'remote':
         return remoteAnswer(request, reply, store, key, location.url);
       case 'unavailable':
@@ -126,7 +127,7 @@ export const lookupRoutes: FastifyPluginAsync<RouteContext> = async (app, { sour
     if (replica === undefined || replica.lagRecords > maxStaleness) return undefined;
     let answer: unknown;
     try {
-      answer = await readAnswer(store, replica.store, key, reply);
+      answer = await readAnswer(store, replica.store, key, request.params.key, reply);
     } catch (error) {
       // A missing key's 404 is as stale as a found value would be; a failed read is no answer.
       if (error instanceof KeyNotFoundError) markStale(reply, replica.lagRecords);
@@ -139,12 +140,21 @@ export const lookupRoutes: FastifyPluginAsync<RouteContext> = async (app, { sour
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 
+/** Any UTF-16 surrogate: a key text with one takes the codec's path (a lone one does not survive UTF-8). */
+const SURROGATE = /[\uD800-\uDFFF]/;
+
+/** The key's JSON text in an answer: the text as sent when the codec says it is the key's JSON (string keys). */
+function keyJsonText(store: StoreInfo, key: Buffer, keyText: string): string {
+  if (store.codec.keyJsonIsText === true && !SURROGATE.test(keyText)) return JSON.stringify(keyText);
+  return JSON.stringify(store.codec.keyToJson(key));
+}
+
 /**
  * The 200 answer for `key` read from a local store (or replica): `{ key, value }`. A value the store keeps as JSON text
  * goes out as that text inside the answer, never parsed, when the store's codec renders parsed JSON as it is; anything
  * else is rendered by the codec and serialized by the route's schema. A missing key throws the 404.
  */
-function readAnswer(store: StoreInfo, target: ReadOnlyKeyValueStore, key: Buffer, reply: FastifyReply): unknown {
+function readAnswer(store: StoreInfo, target: ReadOnlyKeyValueStore, key: Buffer, keyText: string, reply: FastifyReply): unknown {
   if (target.readStored === undefined) return readAnswerAsync(store, target, key);
   let value: unknown;
   try {
@@ -156,7 +166,7 @@ function readAnswer(store: StoreInfo, target: ReadOnlyKeyValueStore, key: Buffer
   if (value instanceof StoredJsonText) {
     if (store.codec.valueJsonTextAsIs === true) {
       reply.type(JSON_TYPE);
-      return `{"key":${JSON.stringify(store.codec.keyToJson(key))},"value":${value.text}}`;
+      return `{"key":${keyJsonText(store, key, keyText)},"value":${value.text}}`;
     }
     value = JSON.parse(value.text);
   }

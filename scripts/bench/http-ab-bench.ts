@@ -6,6 +6,7 @@
  * harness, client and hello-world route, so only the server code differs. No broker. One JSON document on stdout.
  *
  *   npx tsx scripts/bench/http-ab-bench.ts --baseline-root /work/main [--rounds 5] [--requests 20000]
+ *     [--branch-root <dir>]   (the B side's code from another directory, e.g. a snapshot of a commit, default this one)
  */
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +18,7 @@ const run = promisify(execFile);
 const { values } = parseArgs({
   options: {
     'baseline-root': { type: 'string' },
+    'branch-root': { type: 'string' },
     rounds: { type: 'string' },
     requests: { type: 'string' },
   },
@@ -25,7 +27,7 @@ const rounds = Number(values.rounds ?? 5);
 const requests = Number(values.requests ?? 20_000);
 const script = fileURLToPath(new URL('./http-load.ts', import.meta.url));
 const here = fileURLToPath(new URL('../..', import.meta.url));
-const sides: { name: string; root: string | undefined }[] = [{ name: 'branch', root: undefined }];
+const sides: { name: string; root: string | undefined }[] = [{ name: 'branch', root: values['branch-root'] }];
 if (values['baseline-root'] !== undefined) sides.push({ name: 'baseline', root: values['baseline-root'] });
 const scenarios = ['helloWorld', 'local', 'global'] as const;
 const note = (text: string) => process.stderr.write(`[http-ab] ${text}\n`);
