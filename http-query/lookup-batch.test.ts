@@ -41,6 +41,11 @@ beforeAll(async () => {
       { name: 'moving', kind: 'partitioned', partitions: [replica.readOnly()] },
     ]),
   });
+  // A header a hook sets on every reply must reach batched answers too.
+  server.app.addHook('onRequest', (_request, reply, done) => {
+    reply.header('x-test-hook', 'seen');
+    done();
+  });
   base = await server.listen();
 });
 
@@ -63,6 +68,7 @@ describe('batched lookup answers', () => {
       expect(headers['content-type']).toBe('application/json; charset=utf-8');
       expect(headers['content-length']).toBe(String(Buffer.byteLength(body)));
       expect(headers.date).toBeDefined();
+      expect(headers['x-test-hook']).toBe('seen');
     }
     // The same answer fastify's own reply path gives (inject runs the whole lifecycle without a socket).
     const injected = await server.app.inject({ method: 'GET', url: '/stores/text/keys/k-7' });
