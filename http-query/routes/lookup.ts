@@ -188,8 +188,14 @@ class AnswerBatch {
       const response = responses[i];
       // The client went away meanwhile: nothing to answer.
       if (response.destroyed) continue;
-      response.writeHead(200, headers[i] as OutgoingHttpHeaders);
-      response.end(bodies[i]);
+      try {
+        response.writeHead(200, headers[i] as OutgoingHttpHeaders);
+        response.end(bodies[i]);
+      } catch (error) {
+        // E.g. a header a hook set that Node refuses: this answer cannot go out, the others of the batch still do
+        // (nothing may throw out of the setImmediate callback).
+        response.destroy(error as Error);
+      }
     }
   };
 }
