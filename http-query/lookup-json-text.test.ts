@@ -103,6 +103,21 @@ describe('lookups of values stored as JSON text', () => {
     expect(JSON.parse(answer.body)).toEqual({ key: 'w', value: { wrapped: { a: [1, 2] } } });
   });
 
+  it('answer with the key as sent for any Unicode key text (string keys: the key is not decoded again)', async () => {
+    const unicodeKey = fc
+      .string({ unit: 'grapheme', minLength: 1, maxLength: 12 })
+      .filter((key) => key !== '.' && key !== '..' && Buffer.byteLength(key) <= 4096);
+    await fc.assert(
+      fc.asyncProperty(unicodeKey, async (key) => {
+        await storeBoth(key, '{"n":1}');
+        const fromText = await lookup('text', key);
+        expect(fromText).toEqual(await lookup('parsed', key));
+        expect(JSON.parse(fromText.body)).toEqual({ key, value: { n: 1 } });
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   it('keep the 404 for a missing key', async () => {
     for (const store of ['text', 'parsed', 'get-only']) {
       const answer = await lookup(store, 'absent');

@@ -3,7 +3,7 @@
  * counters/gauges, store sizes and restoration progress (built fresh on each scrape: they are plain data owned by
  * the application, so nothing here accumulates them).
  */
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
 import type { FastifyBaseLogger } from 'fastify';
 import type { MetricFamily, QuerySource } from './query-source.js';
 
@@ -11,31 +11,125 @@ export const PROMETHEUS_CONTENT_TYPE = Registry.PROMETHEUS_CONTENT_TYPE;
 
 type RequestTimer = (route: string, method: string, statusCode: number, seconds: number) => void;
 
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5] as const;
+
+/** One label set's counts: per bucket (not cumulative; the last slot counts values above every bound), sum, count. */
+interface LatencySeries {
+  readonly method: string;
+  readonly statusCode: number;
+  readonly labels: { readonly route: string; readonly method: string; readonly status_code: string };
+  readonly buckets: Float64Array;
+  sum: number;
+  count: number;
+}
+
+/** A value as prom-client's registry renders it (`metricName{labels,sharedLabels} value`). */
+interface RenderedValue {
+  readonly metricName: string;
+  readonly labels: Readonly<Record<string, string | number>>;
+  readonly sharedLabels: Readonly<Record<string, string>>;
+  readonly value: number;
+}
+
+/**
+ * The request-latency histogram: a few array increments per request (prom-client's `Histogram.observe` validates and
+ * hashes the labels on every call, a few µs on a lookup's path), rendered in prom-client's histogram format at scrape
+ * time. Registered in a prom-client `Registry` like any metric (the registry only calls `get`/`getForPromString`).
+ */
+export class LatencyHistogram {
+  readonly type = 'histogram';
+  readonly aggregator = 'sum';
+  private readonly byRoute = new Map<string, LatencySeries[]>();
+  /** Every series in the order first observed (the order prom-client renders them in). */
+  private readonly series: LatencySeries[] = [];
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    private readonly upperBounds: readonly number[] = LATENCY_BUCKETS,
+  ) {}
+
+  observe(route: string, method: string, statusCode: number, seconds: number): void {
+    let list = this.byRoute.get(route);
+    if (list === undefined) {
+      list = [];
+      this.byRoute.set(route, list);
+    }
+    let series: LatencySeries | undefined;
+    for (const candidate of list) {
+      if (candidate.statusCode === statusCode && candidate.method === method) {
+        series = candidate;
+        break;
+      }
+    }
+    if (series === undefined) {
+      series = {
+        method,
+        statusCode,
+        labels: { route, method, status_code: String(statusCode) },
+        buckets: new Float64Array(this.upperBounds.length + 1),
+        sum: 0,
+        count: 0,
+      };
+      list.push(series);
+      this.series.push(series);
+    }
+    const bounds = this.upperBounds;
+    let slot = 0;
+    while (slot < bounds.length && seconds > bounds[slot]) slot++;
+    series.buckets[slot]++;
+    series.sum += seconds;
+    series.count++;
+  }
+
+  /** What prom-client's registry renders: cumulative buckets, `+Inf`, `_sum` and `_count` per label set. */
+  getForPromString(): { name: string; help: string; type: string; aggregator: string; values: RenderedValue[] } {
+    const values: RenderedValue[] = [];
+    const bucketName = `${this.name}_bucket`;
+    for (const series of this.series) {
+      let cumulative = 0;
+      this.upperBounds.forEach((bound, i) => {
+        cumulative += series.buckets[i];
+        values.push({ metricName: bucketName, labels: { le: bound }, sharedLabels: series.labels, value: cumulative });
+      });
+      values.push({ metricName: bucketName, labels: { le: '+Inf' }, sharedLabels: series.labels, value: series.count });
+      values.push({ metricName: `${this.name}_sum`, labels: {}, sharedLabels: series.labels, value: series.sum });
+      values.push({ metricName: `${this.name}_count`, labels: {}, sharedLabels: series.labels, value: series.count });
+    }
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
+  }
+
+  /** The same as plain values with their labels merged (prom-client's `getMetricsAsJSON`). */
+  get(): { name: string; help: string; type: string; aggregator: string; values: Omit<RenderedValue, 'sharedLabels'>[] } {
+    const data = this.getForPromString();
+    return {
+      ...data,
+      values: data.values.map(({ metricName, labels, sharedLabels, value }) => ({
+        metricName,
+        labels: { ...labels, ...sharedLabels },
+        value,
+      })),
+    };
+  }
+}
+
 export class QueryServerMetrics {
   private readonly httpRegistry = new Registry();
-  private readonly latency = new Histogram({
-    name: 'tributary_http_request_duration_seconds',
-    help: 'Query server request latency by route pattern, method and status code.',
-    labelNames: ['route', 'method', 'status_code'] as const,
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-    registers: [this.httpRegistry],
-  });
-  // Label-bound children cached per (route, method, status): avoids label hashing on the hot path.
-  private readonly children = new Map<string, { observe(value: number): void }>();
+  private readonly latency = new LatencyHistogram(
+    'tributary_http_request_duration_seconds',
+    'Query server request latency by route pattern, method and status code.',
+  );
 
   constructor(
     private readonly source: QuerySource,
     private readonly logger: FastifyBaseLogger,
-  ) {}
+  ) {
+    // The registry needs only what it calls; LatencyHistogram provides it (see the class).
+    this.httpRegistry.registerMetric(this.latency as unknown as Parameters<Registry['registerMetric']>[0]);
+  }
 
   readonly observeRequest: RequestTimer = (route, method, statusCode, seconds) => {
-    const id = `${method} ${statusCode} ${route}`;
-    let child = this.children.get(id);
-    if (child === undefined) {
-      child = this.latency.labels({ route, method, status_code: String(statusCode) });
-      this.children.set(id, child);
-    }
-    child.observe(seconds);
+    this.latency.observe(route, method, statusCode, seconds);
   };
 
   async render(): Promise<string> {

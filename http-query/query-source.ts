@@ -28,6 +28,11 @@ export interface StoreCodec {
    * the store keeps as JSON text is then sent as that text, never parsed (`ReadOnlyKeyValueStore.readStored`).
    */
   readonly valueJsonTextAsIs?: boolean;
+  /**
+   * True when the key's JSON is its string form itself (a `Serdes.string()` key): `keyToJson(keyFromString(text))`
+   * is `text` for any text without UTF-16 surrogates, so a lookup answers with the key as sent, not decoded again.
+   */
+  readonly keyJsonIsText?: boolean;
 }
 
 /**

@@ -1,5 +1,5 @@
 /** Builds a `StoreCodec` from the topology's key and value serdes (what the runtime hands to the query server). */
-import { isJsonSerde, type Serde } from '../topology/serdes.js';
+import { isJsonSerde, isStringSerde, type Serde } from '../topology/serdes.js';
 import type { JsonValue, StoreCodec } from './query-source.js';
 import { toBuffer } from './keys.js';
 
@@ -11,5 +11,7 @@ export function storeCodecFromSerdes<K, V>(keySerde: Serde<K>, valueSerde: Serde
     valueToJson: (value) => valueSerde.toJSON(value as V) as JsonValue,
     // Serdes.json()'s toJSON leaves a parsed JSON value as it is (serdes.ts jsonCompatible).
     valueJsonTextAsIs: isJsonSerde(valueSerde as Serde<unknown>),
+    // Serdes.string(): fromString is the identity, serialize/deserialize UTF-8, toJSON the identity.
+    keyJsonIsText: isStringSerde(keySerde as Serde<unknown>),
   };
 }

@@ -4,7 +4,14 @@
  * web console's static files, unknown routes included), and optionally the web console at /ui/.
  */
 import fastifySwagger from '@fastify/swagger';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type HookHandlerDoneFunction,
+} from 'fastify';
 import {
   InvalidQueryParameterError,
   QueryMethodNotAllowedError,
@@ -129,6 +136,17 @@ function sendError(reply: FastifyReply, error: QueryServerError): FastifyReply {
   return reply.code(error.statusCode).send(errorBody(error.code, error.message));
 }
 
+/**
+ * Whether a response is being written on the socket: Node's HTTP server attaches a request's response to its socket
+ * (pipelined requests' responses wait behind it) and this one has sent its headers. The same rule as Node's default
+ * for parser errors (`socket._httpMessage`, `_headerSent`); reading it costs the lookup path nothing, where counting
+ * in onSend/onResponse hooks cost every request.
+ */
+function hasResponseUnderWay(socket: object): boolean {
+  const response = (socket as { _httpMessage?: { headersSent?: boolean } | null })._httpMessage;
+  return response?.headersSent === true;
+}
+
 /** The methods every route answers. */
 const READ_METHODS = ['GET', 'HEAD'] as const;
 
@@ -139,11 +157,6 @@ export function createQueryServer(options: QueryServerOptions): QueryServer {
   const host = options.host ?? '127.0.0.1';
   const port = options.port ?? 0;
   const limits = connectionLimits(options);
-  /**
-   * Responses under way per socket (pipelined requests can queue several); a parser error on such a socket must not
-   * write a second response into one.
-   */
-  const answering = new WeakMap<object, number>();
   const checkToken = options.authToken === undefined ? undefined : bearerTokenCheck(options.authToken);
   const isAuthorized = (request: FastifyRequest): boolean => {
     if (checkToken === undefined) return true;
@@ -166,7 +179,9 @@ export function createQueryServer(options: QueryServerOptions): QueryServer {
     // our error body, unless a response to an earlier request on the socket is being written (it would corrupt it).
     clientErrorHandler: (error, socket) => {
       if (error.code === 'ECONNRESET' || socket.destroyed) return;
-      if (!socket.writable || (answering.get(socket) ?? 0) > 0) {
+      // A response under way on the socket (pipelined requests queue theirs behind it) must not get a second one
+      // written into it.
+      if (!socket.writable || hasResponseUnderWay(socket)) {
         socket.destroy();
         return;
       }
@@ -228,11 +243,7 @@ export function createQueryServer(options: QueryServerOptions): QueryServer {
     });
     done();
   });
-  app.addHook('onRequest', (_request, reply, done) => {
-    if (!closing) {
-      done();
-      return;
-    }
+  const refuseWhileClosing = (reply: FastifyReply, done: HookHandlerDoneFunction): void => {
     reply.header('connection', 'close');
     done(
       new QueryUnavailableError(
@@ -241,12 +252,23 @@ export function createQueryServer(options: QueryServerOptions): QueryServer {
         1,
       ),
     );
-  });
-  if (checkToken !== undefined) {
-    // On the root so it also guards unknown routes (401 before 404); /health and the console's files stay open
-    // (they hold no data: the console page sends the token with its API calls).
-    app.addHook('onRequest', (request, _reply, done) => {
-      if (request.routeOptions.url === HEALTH_ROUTE || isConsoleRoute(request.routeOptions.url)) {
+  };
+  // One onRequest hook on the root (each hook is a step of every request): the closing check, then the token. On the
+  // root so the token also guards unknown routes (401 before 404); /health and the console's files stay open (they
+  // hold no data: the console page sends the token with its API calls).
+  if (checkToken === undefined) {
+    app.addHook('onRequest', (_request, reply, done) => {
+      if (closing) refuseWhileClosing(reply, done);
+      else done();
+    });
+  } else {
+    app.addHook('onRequest', (request, reply, done) => {
+      if (closing) {
+        refuseWhileClosing(reply, done);
+        return;
+      }
+      const { url } = request.routeOptions;
+      if (url === HEALTH_ROUTE || isConsoleRoute(url)) {
         done();
         return;
       }
@@ -267,14 +289,7 @@ export function createQueryServer(options: QueryServerOptions): QueryServer {
       isRoute ? new QueryMethodNotAllowedError(request.method, path, READ_METHODS) : new QueryRouteNotFoundError(request.method, path),
     );
   });
-  app.addHook('onSend', (request, _reply, payload, done) => {
-    answering.set(request.raw.socket, (answering.get(request.raw.socket) ?? 0) + 1);
-    done(null, payload);
-  });
   app.addHook('onResponse', (request, reply, done) => {
-    const pending = (answering.get(request.raw.socket) ?? 1) - 1;
-    if (pending > 0) answering.set(request.raw.socket, pending);
-    else answering.delete(request.raw.socket);
     metrics.observeRequest(request.routeOptions.url ?? 'unmatched', request.method, reply.statusCode, reply.elapsedTime / 1000);
     done();
   });

@@ -50,6 +50,28 @@ describe('LevelKeyValueStore specifics', () => {
     expect(store.partition).toBe('global');
   });
 
+  it('keeps every put of a batch whose keys and values share their sizes (buffers reused between puts)', async () => {
+    const location = await tempLocation();
+    const store = await LevelKeyValueStore.open({ location, name: 'same-size', partition: 'global' });
+    stores.push(store);
+    const writes = [];
+    for (let i = 0; i < 500; i++) {
+      const id = String(i).padStart(4, '0');
+      writes.push({ type: 'put' as const, key: Buffer.from(`k${id}`), value: new JsonText(Buffer.from(`{"id":"${id}"}`)) });
+      if (i % 7 === 0) writes.push({ type: 'put' as const, key: Buffer.from(`m${id}`), value: { id } });
+      if (i % 5 === 0) writes.push({ type: 'delete' as const, key: Buffer.from(`k${String(i - 1).padStart(4, '0')}`) });
+    }
+    writes.push({ type: 'put' as const, key: Buffer.alloc(3000, 1), value: new JsonText(Buffer.from(`"${'x'.repeat(3000)}"`)) });
+    await store.write(writes);
+    for (let i = 0; i < 500; i++) {
+      const id = String(i).padStart(4, '0');
+      const deleted = (i + 1) % 5 === 0 && i + 1 < 500;
+      expect(await store.get(Buffer.from(`k${id}`))).toEqual(deleted ? undefined : { id });
+      if (i % 7 === 0) expect(await store.get(Buffer.from(`m${id}`))).toEqual({ id });
+    }
+    expect(await store.get(Buffer.alloc(3000, 1))).toBe('x'.repeat(3000));
+  });
+
   it('extrapolates approximateCount for stores larger than the exact-count sample', async () => {
     const location = await tempLocation();
     // A tiny write buffer forces SST files, which approximateSize can see.

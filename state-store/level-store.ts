@@ -9,6 +9,7 @@ import {
   CHECKPOINT_KEY_END,
   CHECKPOINT_KEY_PREFIX,
   DATA_END,
+  DATA_NAMESPACE,
   DATA_START,
   FORMAT_KEY,
   FORMAT_MARKER,
@@ -37,7 +38,15 @@ import type {
   StoreEntry,
   StoreWrite,
 } from './types.js';
-import { decodeStoredValue, decodeValue, encodeStoreValue, type StoredJsonText } from './value-codec.js';
+import {
+  JsonText,
+  decodeStoredValue,
+  decodeValue,
+  encodeStoreValue,
+  jsonTextLength,
+  writeJsonText,
+  type StoredJsonText,
+} from './value-codec.js';
 
 /** LevelDB tuning knobs passed through to classic-level (see README for the restore measurements behind the defaults). */
 export interface LevelTuning {
@@ -67,6 +76,41 @@ const SCAN_BATCH = 1000;
 const COUNT_SAMPLE = 10_000;
 
 type LevelDb = ClassicLevel<Buffer, Buffer>;
+
+/**
+ * Exact-size buffers reused for the data keys and JSON-text values put into a batch. classic-level copies a put's
+ * key and value into its native WriteBatch during the call, and nothing here keeps the op (no 'write' listener, no
+ * prewrite hook on these databases), so the bytes need not outlive `batch.put`: a restore then allocates no key and
+ * value buffer per record. Sizes above SCRATCH_MAX_BYTES get a buffer of their own.
+ */
+const SCRATCH_MAX_BYTES = 1024;
+const scratchKeys: (Buffer | undefined)[] = [];
+const scratchValues: (Buffer | undefined)[] = [];
+
+function scratch(buffers: (Buffer | undefined)[], length: number): Buffer {
+  if (length > SCRATCH_MAX_BYTES) return Buffer.allocUnsafe(length);
+  let buffer = buffers[length];
+  if (buffer === undefined) {
+    buffer = Buffer.allocUnsafeSlow(length);
+    buffers[length] = buffer;
+  }
+  return buffer;
+}
+
+/** `dataKey(key)` in a reused buffer, valid until the next call. */
+function scratchDataKey(key: Uint8Array): Buffer {
+  const out = scratch(scratchKeys, key.length + 1);
+  out[0] = DATA_NAMESPACE;
+  out.set(key, 1);
+  return out;
+}
+
+/** The stored bytes of a JSON-text value in a reused buffer, valid until the next call. */
+function scratchJsonText(value: JsonText): Buffer {
+  const out = scratch(scratchValues, jsonTextLength(value));
+  writeJsonText(value, out);
+  return out;
+}
 
 type ChainedBatch = LevelChainedBatch<LevelDb, Buffer, Buffer>;
 
@@ -236,8 +280,10 @@ export class LevelKeyValueStore<V = unknown> implements KeyValueStore<V> {
     await this.#commit((batch) => {
       for (let i = from; i < writes.length; i++) {
         const w = writes[i];
-        if (w.type === 'put') batch.put(dataKey(w.key), encodeStoreValue(this.name, w.value));
-        else if (w.type === 'delete') batch.del(dataKey(w.key));
+        if (w.type === 'put') {
+          const value = w.value instanceof JsonText ? scratchJsonText(w.value) : encodeStoreValue(this.name, w.value);
+          batch.put(scratchDataKey(w.key), value);
+        } else if (w.type === 'delete') batch.del(scratchDataKey(w.key));
         if (w.type !== 'clear' && w.version !== undefined)
           batch.put(versionKey(w.key), encodeVersion({ ...w.version, deleted: w.type === 'delete' }));
       }

@@ -41,6 +41,29 @@ describe('StateDirectory', () => {
     return directory;
   }
 
+  it('opens global stores with globalTuning over tuning (here: a small write buffer flushes to table files)', async () => {
+    const directory = await StateDirectory.open({
+      stateDir,
+      applicationId: 'app',
+      tuning: { writeBufferSize: 64 * 1024 * 1024 },
+      globalTuning: { writeBufferSize: 64 * 1024 },
+    });
+    opened.push(directory);
+    const tableFiles = async (partition: number | 'global'): Promise<number> =>
+      (await readdir(directory.storePath('s', partition))).filter((name) => name.endsWith('.ldb')).length;
+    for (const partition of [0, 'global'] as const) {
+      const store = await directory.openStore('s', partition);
+      for (let start = 0; start < 8000; start += 1000) {
+        const writes = [];
+        for (let i = start; i < start + 1000; i++)
+          writes.push({ type: 'put' as const, key: Buffer.from(`key-${i}`), value: 'x'.repeat(100) });
+        await store.write(writes);
+      }
+    }
+    expect(await tableFiles(0)).toBe(0); // 64 MiB: all still in the write buffer
+    expect(await tableFiles('global')).toBeGreaterThan(0);
+  });
+
   it('lays stores out as <stateDir>/<app>/<store>/<partition|global> and lists them', async () => {
     const directory = await openDir();
     await (await directory.openStore('orders', 1)).put(Buffer.from('k'), 1);

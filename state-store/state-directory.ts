@@ -16,6 +16,8 @@ export interface StateDirectoryOptions {
   readonly logger?: Logger;
   /** LevelDB tuning applied to every store opened here. */
   readonly tuning?: LevelTuning;
+  /** Tuning of global stores (partition 'global') over `tuning`, e.g. a bigger write buffer for their bootstrap. */
+  readonly globalTuning?: LevelTuning;
 }
 
 export interface StoreId {
@@ -110,6 +112,7 @@ export class StateDirectory {
   readonly appDir: string;
   readonly #logger: Logger;
   readonly #tuning: LevelTuning | undefined;
+  readonly #globalTuning: LevelTuning | undefined;
   readonly #lockPath: string;
   readonly #openStores = new Map<string, LevelKeyValueStore<unknown>>();
   #closed = false;
@@ -120,6 +123,7 @@ export class StateDirectory {
     this.appDir = appDir;
     this.#logger = options.logger ?? silentLogger;
     this.#tuning = options.tuning;
+    this.#globalTuning = options.globalTuning === undefined ? options.tuning : { ...options.tuning, ...options.globalTuning };
     this.#lockPath = lockPath;
   }
 
@@ -154,9 +158,10 @@ export class StateDirectory {
     const existing = this.#openStores.get(id);
     if (existing !== undefined && !existing.isClosed) return existing as LevelKeyValueStore<V>;
     await mkdir(join(this.appDir, name), { recursive: true });
+    const tuning = partition === 'global' ? this.#globalTuning : this.#tuning;
     let store: LevelKeyValueStore<V>;
     try {
-      store = await LevelKeyValueStore.open<V>({ location, name, partition, tuning: this.#tuning });
+      store = await LevelKeyValueStore.open<V>({ location, name, partition, tuning });
     } catch (error) {
       if (!(error instanceof StoreCorruptedError)) throw error;
       const asidePath = `${location}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`;
@@ -165,7 +170,7 @@ export class StateDirectory {
         `Store "${name}" partition ${partition} is corrupt; moved it aside and opened an empty store that will be rebuilt from its source topic`,
         { store: name, partition, movedTo: asidePath, reason: error.message },
       );
-      store = await LevelKeyValueStore.open<V>({ location, name, partition, tuning: this.#tuning });
+      store = await LevelKeyValueStore.open<V>({ location, name, partition, tuning });
     }
     this.#openStores.set(id, store as LevelKeyValueStore<unknown>);
     return store;

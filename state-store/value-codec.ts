@@ -34,13 +34,23 @@ export class JsonText {
 
 export function encodeValue(value: unknown): Buffer {
   if (value instanceof JsonText) {
-    const out = Buffer.allocUnsafe(value.bytes.length + 2);
-    out[0] = FRAME;
-    out[1] = JSON_TEXT;
-    out.set(value.bytes, 2);
+    const out = Buffer.allocUnsafe(jsonTextLength(value));
+    writeJsonText(value, out);
     return out;
   }
   return packr.pack(value);
+}
+
+/** Bytes of `encodeValue(value)` for a JSON-text value. */
+export function jsonTextLength(value: JsonText): number {
+  return value.bytes.length + 2;
+}
+
+/** `encodeValue(value)` of a JSON-text value into `out` (jsonTextLength(value) bytes long). */
+export function writeJsonText(value: JsonText, out: Uint8Array): void {
+  out[0] = FRAME;
+  out[1] = JSON_TEXT;
+  out.set(value.bytes, 2);
 }
 
 export function decodeValue<V>(bytes: Uint8Array): V {

@@ -47,9 +47,11 @@ export class TaskOutputs {
     this.current = this.root;
   }
 
-  /** Every output of this call, in order. */
+  /** Every output of this call, in order; the slots are let go (the outputs stay with the caller only). */
   flatten(): ProducedRecord[] {
-    return flattenInto(this.root, []);
+    const outputs = flattenInto(this.root, []);
+    this.begin();
+    return outputs;
   }
 }
 

@@ -367,6 +367,7 @@ export class TributaryApp {
           cacheSize: options.memory.storeBlockCacheBytes,
           maxOpenFiles: options.memory.storeMaxOpenFiles,
         },
+        globalTuning: { writeBufferSize: options.memory.globalStoreWriteBufferBytes },
       });
       this.stateDirectory = stateDirectory;
       this.resolvedInstanceId = options.instanceId ?? (await persistentInstanceId(stateDirectory.appDir));

@@ -29,13 +29,13 @@ describe('resolveAppOptions', () => {
     expect(resolved).toMatchObject({ commitIntervalMs: 1000, sessionTimeoutMs: 30_000, heartbeatIntervalMs: 500, handleSignals: false });
   });
 
-  it('bounds restoration fetches: 512 KiB per partition and 2 MiB per fetch by default, checked when given', () => {
+  it('bounds restoration fetches: 256 KiB per partition and 1 MiB per fetch by default, checked when given', () => {
     expect(resolveAppOptions(topology, { brokers: 'b:1', stateDir: '/tmp/x' }).restorationFetch).toEqual({
-      maxBytesPerPartition: 524_288,
-      maxBytes: 2_097_152,
+      maxBytesPerPartition: 262_144,
+      maxBytes: 1_048_576,
     });
     const given = resolveAppOptions(topology, { brokers: 'b:1', stateDir: '/tmp/x', restorationFetch: { maxBytes: 8_388_608 } });
-    expect(given.restorationFetch).toEqual({ maxBytesPerPartition: 524_288, maxBytes: 8_388_608 });
+    expect(given.restorationFetch).toEqual({ maxBytesPerPartition: 262_144, maxBytes: 8_388_608 });
     const problems = problemsOf(() =>
       resolveAppOptions(topology, {
         brokers: 'b:1',
@@ -58,6 +58,7 @@ describe('resolveAppOptions', () => {
       fetchMaxBytes: 8_388_608,
       restoreBatchRecords: 2000,
       storeWriteBufferBytes: 4_194_304,
+      globalStoreWriteBufferBytes: 33_554_432,
       storeBlockCacheBytes: 8_388_608,
       storeMaxOpenFiles: 500,
       outputQueueBytes: 8_388_608,
@@ -77,6 +78,7 @@ describe('resolveAppOptions', () => {
           fetchMaxBytesPerPartition: 16_777_216,
           restoreBatchRecords: 0,
           storeWriteBufferBytes: 100,
+          globalStoreWriteBufferBytes: 1023,
           taskCacheEntries: -1,
           storeBlockCacheBytes: 1.5e6 + 0.5,
           storeMaxOpenFiles: 10,
@@ -87,10 +89,11 @@ describe('resolveAppOptions', () => {
     expect(problems).toEqual([
       'memory.restoreBatchRecords: 0 must be an integer >= 1',
       'memory.storeWriteBufferBytes: 100 must be an integer >= 1024 (bytes)',
+      'memory.globalStoreWriteBufferBytes: 1023 must be an integer >= 1024 (bytes)',
       'memory.taskCacheEntries: -1 must be an integer >= 0',
       'memory.storeBlockCacheBytes: 1500000.5 must be an integer >= 1024 (bytes)',
       'memory.storeMaxOpenFiles: 10 must be an integer >= 20',
-      'memory.cacheBytes: not a setting; use one of fetchMaxBytesPerPartition, fetchMaxBytes, restoreBatchRecords, storeWriteBufferBytes, storeBlockCacheBytes, storeMaxOpenFiles, outputQueueBytes, taskCacheEntries',
+      'memory.cacheBytes: not a setting; use one of fetchMaxBytesPerPartition, fetchMaxBytes, restoreBatchRecords, storeWriteBufferBytes, globalStoreWriteBufferBytes, storeBlockCacheBytes, storeMaxOpenFiles, outputQueueBytes, taskCacheEntries',
       'memory.fetchMaxBytes: 8388608 must be at least memory.fetchMaxBytesPerPartition (16777216)',
     ]);
     const error = (() => {

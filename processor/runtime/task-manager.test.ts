@@ -390,6 +390,24 @@ describe('TaskManager on a fake group member', () => {
     await h.stop();
   });
 
+  it('processes a large fetch in passes: the first outputs are sent before the last records are processed', async () => {
+    class WholeFetchMember extends FakeGroupMember {
+      constructor(...[cluster, handlers, options]: ConstructorParameters<typeof FakeGroupMember>) {
+        super(cluster, handlers, { ...options, maxBatchRecords: 20_000 });
+      }
+    }
+    const h = await harness();
+    await h.start(['0_0', '0_1'], { memberClass: WholeFetchMember });
+    const send = vi.spyOn(h.cluster, 'send');
+    const orders = Array.from({ length: 10_000 }, (_, i) => ({ key: KEY.p1[i % 3], value: `o${i}`, timestamp: 10 + i }));
+    h.cluster.append('orders', 1, orders);
+    await h.member.pollUntilIdle();
+    expect(h.outValues(1)).toEqual(orders.map((o) => `${o.key}=${o.value}@none`));
+    // One fetched batch of 10,000 records, but the first pass's outputs were sent while the rest waited.
+    expect(send.mock.calls[0][0].length).toBeLessThan(orders.length);
+    await h.stop();
+  });
+
   it('re-reads partition counts at every assignment: a new partition is processed from its first offset, outputs use the new counts', async () => {
     const h = await harness();
     const partitions = new Map([

@@ -561,20 +561,28 @@ export class TaskManager {
 
   private async runCycle(epoch: number): Promise<void> {
     const now = Date.now();
-    const outputs: ProducedRecord[] = [];
     let processed = 0;
-    for (const active of this.registry.all()) {
-      if (active.restoration.restoring || !active.task.readyToProcess(now)) continue;
-      const result = await active.task.process({ nowMs: now });
-      processed += result.processed;
-      if (result.processed > 0) this.noteProcessed(active.id, now);
-      if (this.exactlyOnce) this.hold(active.id, result.outputs);
-      else for (const record of result.outputs) outputs.push(record);
-    }
-    if (!this.exactlyOnce) {
-      // Dead letters of records that failed after a repartition get the user's original record first (rare).
-      this.collector.add(await completeDeadLetters(outputs, this.options.fetchRecords ?? noOriginals, this.options.logger));
-      await this.collector.makeRoom();
+    // In passes of at most CYCLE_PASS_RECORDS per task, each pass's outputs handed to the collector before the next:
+    // so a fetch's records, their parked lookups and their outputs are not all in memory at once, and the output
+    // queue's bound (`makeRoom`) holds within a pass's outputs rather than a whole fetch's.
+    for (;;) {
+      const outputs: ProducedRecord[] = [];
+      let pass = 0;
+      for (const active of this.registry.all()) {
+        if (active.restoration.restoring || !active.task.readyToProcess(now)) continue;
+        const result = await active.task.process({ nowMs: now, maxRecords: CYCLE_PASS_RECORDS });
+        pass += result.processed;
+        if (result.processed > 0) this.noteProcessed(active.id, now);
+        if (this.exactlyOnce) this.hold(active.id, result.outputs);
+        else for (const record of result.outputs) outputs.push(record);
+      }
+      processed += pass;
+      if (!this.exactlyOnce) {
+        // Dead letters of records that failed after a repartition get the user's original record first (rare).
+        this.collector.add(await completeDeadLetters(outputs, this.options.fetchRecords ?? noOriginals, this.options.logger));
+        await this.collector.makeRoom();
+      }
+      if (pass < CYCLE_PASS_RECORDS || this.halted) break;
     }
     if (processed > 0) {
       this.dirty = true;
@@ -1068,5 +1076,12 @@ export class TaskManager {
 
 /** How long after a rebalance that changed partition counts other members may still flush records with the old ones. */
 const MOVED_KEYS_GRACE_MS = 5000;
+
+/**
+ * Records a task processes per pass of a cycle (see `runCycle`). Outputs and parked lookups of a pass are live
+ * together; a fetch of small records holds tens of thousands of them. Measured on a global join (README, Memory):
+ * 4,000 took 15% off the peak RSS, 1,000 22% at a less certain CPU cost (a third of its pairs over +10%).
+ */
+const CYCLE_PASS_RECORDS = 4000;
 
 const noOriginals: FetchRecords = async () => new Map();

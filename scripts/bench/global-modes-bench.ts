@@ -4,11 +4,14 @@
  *   plain  a compacted topic that never grew (fast mode: blind writes), and
  *   grown  the same data written with 6 partitions, then grown to 12 and 10% of the customers re-written (a moved
  *          key's records in two partitions: the bootstrap meets a misplaced record, starts over with versions).
- * With `--baseline-root <dir>` (another checkout with its node_modules, e.g. main) each run is paired with the same
- * run of that checkout's worker, alternating which goes first (ABBA). One JSON document on stdout.
+ * With `--baseline-root <dir>` (another checkout with its node_modules, e.g. main; may be given several times) each
+ * run is paired with the same run of that checkout's worker, alternating which goes first (ABBA). One JSON document on stdout.
  *
  *   node --import tsx scripts/bench/global-modes-bench.ts [--customers 200000] [--rounds 2] [--baseline-root /work/main]
  *     [--cpu-prof <dir>]   (a V8 CPU profile of every worker: npx tsx scripts/bench/cpu-profile-summary.ts <file>)
+ *     [--modes plain,grown] (which topics to bootstrap; default both)
+ *     [--app-options '{"memory":{...}}'] [--baseline-app-options '...'] (TributaryApp options of each side's worker;
+ *     with the same root twice, e.g. --baseline-root . , an A/B of two settings)
  *
  * Starts a broker from Maven jars unless KAFKA_BROKERS is set (run it under the shared broker lock).
  */
@@ -29,14 +32,23 @@ const { values } = parseArgs({
   options: {
     customers: { type: 'string' },
     rounds: { type: 'string' },
-    'baseline-root': { type: 'string' },
+    'baseline-root': { type: 'string', multiple: true },
     'cpu-prof': { type: 'string' },
+    modes: { type: 'string' },
+    'app-options': { type: 'string' },
+    'baseline-app-options': { type: 'string' },
   },
 });
 const customers = Number(values.customers ?? 200_000);
 const rounds = Number(values.rounds ?? 2);
-const roots: { name: string; root: string }[] = [{ name: 'branch', root: REPO_ROOT }];
-if (values['baseline-root'] !== undefined) roots.push({ name: 'baseline', root: values['baseline-root'] });
+const modes = (values.modes ?? 'plain,grown').split(',').filter((m) => m !== '');
+if (modes.length === 0 || modes.some((m) => m !== 'plain' && m !== 'grown')) throw new Error('--modes: a list of plain, grown');
+const roots: { name: string; root: string; appOptions?: string }[] = [
+  { name: 'branch', root: REPO_ROOT, appOptions: values['app-options'] },
+];
+// Several baselines (checkouts or snapshots of commits, each with its node_modules) are named baseline, baseline2, ...
+for (const [i, root] of (values['baseline-root'] ?? []).entries())
+  roots.push({ name: i === 0 ? 'baseline' : `baseline${i + 1}`, root, appOptions: values['baseline-app-options'] });
 const note = (text: string) => process.stderr.write(`[global-modes] ${text}\n`);
 
 interface Run {
@@ -61,32 +73,32 @@ async function main(): Promise<void> {
   try {
     await admin.connect();
     const compact = { 'cleanup.policy': 'compact' };
-    await admin.ensureTopics([
-      { topic: topics.plain, partitions: 6, configs: compact },
-      { topic: topics.grown, partitions: 6, configs: compact },
-    ]);
-    for (const topic of [topics.plain, topics.grown]) {
+    const seeding = modes.map((m) => (m === 'plain' ? topics.plain : topics.grown));
+    await admin.ensureTopics(seeding.map((topic) => ({ topic, partitions: 6, configs: compact })));
+    for (const topic of seeding) {
       const seeded = await seedCustomers(client, { topic, count: customers, partitions: 6 });
       records.set(topic, seeded.records);
       note(`seeded ${seeded.records} records into ${topic}`);
     }
-    await admin.addPartitions(new Map([[topics.grown, 12]]));
-    const sender = new ParallelSender(client, new Map([[topics.grown, 12]]));
-    await sender.connect();
-    const rewrites = [];
-    for (let i = 3; i < customers; i += 10) {
-      if (!isDeletedCustomer(i)) rewrites.push(sender.record(topics.grown, customerKey(i), customerValue(i, 3, Date.now()), Date.now()));
+    if (modes.includes('grown')) {
+      await admin.addPartitions(new Map([[topics.grown, 12]]));
+      const sender = new ParallelSender(client, new Map([[topics.grown, 12]]));
+      await sender.connect();
+      const rewrites = [];
+      for (let i = 3; i < customers; i += 10) {
+        if (!isDeletedCustomer(i)) rewrites.push(sender.record(topics.grown, customerKey(i), customerValue(i, 3, Date.now()), Date.now()));
+      }
+      await sender.send(rewrites);
+      await sender.disconnect();
+      records.set(topics.grown, (records.get(topics.grown) as number) + rewrites.length);
+      note(`grew ${topics.grown} to 12 partitions and re-wrote ${rewrites.length} customers`);
     }
-    await sender.send(rewrites);
-    await sender.disconnect();
-    records.set(topics.grown, (records.get(topics.grown) as number) + rewrites.length);
-    note(`grew ${topics.grown} to 12 partitions and re-wrote ${rewrites.length} customers`);
 
     const runs: Run[] = [];
     for (let round = 0; round < rounds; round++) {
-      for (const topic of [topics.plain, topics.grown]) {
+      for (const topic of modes.map((m) => (m === 'plain' ? topics.plain : topics.grown))) {
         const order = round % 2 === 0 ? roots : [...roots].reverse();
-        for (const { name, root } of order) {
+        for (const { name, root, appOptions } of order) {
           const applicationId = `gm-${prefix}-${name}-${round}-${topic === topics.plain ? 'plain' : 'grown'}`;
           const stateDir = join(workDir, 'state', applicationId);
           const child = MeasuredProcess.spawn({
@@ -105,6 +117,7 @@ async function main(): Promise<void> {
               stateDir,
               '--customers-topic',
               topic,
+              ...(appOptions === undefined ? [] : ['--app-options', appOptions]),
             ],
             cwd: root,
             logFile: join(workDir, 'logs', `${applicationId}.log`),

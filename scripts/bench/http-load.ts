@@ -15,6 +15,11 @@
  * goal is stated in: lookups' rate and CPU per request against the hello-world route's.
  *
  *   npx tsx scripts/bench/http-load.ts [--keys 10000] [--requests 20000] [--concurrency 16] [--paced-seconds 10]
+ *     [--scenarios helloWorld,local,global] [--code-root <checkout>]
+ *
+ * `--scenarios` runs only those (the others are absent from the JSON; `vsHelloWorld` needs helloWorld), `--paced-seconds 0`
+ * skips the paced runs, and `--code-root` serves the lookups with another checkout's query server and stores (same
+ * harness, same client, same hello-world route): scripts/bench/http-ab-bench.ts alternates runs of two checkouts that way.
  *
  * Client and servers share the machine's cores, so rates are a floor for a real deployment; CPU per request is the
  * figure to compare changes with.
@@ -22,15 +27,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import Fastify from 'fastify';
 import { defaultPartition } from '../../common/partitioner.js';
-import { createQueryServer, type QueryServer } from '../../http-query/server.js';
-import { FakeClusterData, FakeQuerySource } from '../../http-query/testing/fake-query-source.js';
-import { LocalStoresSource } from '../../http-query/testing/local-stores-source.js';
-import { LevelKeyValueStore } from '../../state-store/level-store.js';
-import { JsonText } from '../../state-store/value-codec.js';
+import type { QueryServer } from '../../http-query/server.js';
 import type { PacedLoopResult, RequestLoopResult } from './request-loop.js';
 import type { RequestJob, RequestJobResult } from './request-worker.js';
 import { round } from './stats.js';
@@ -43,9 +44,16 @@ export interface HttpLoadOptions {
   readonly partitions?: number;
   /** Hard stop per scenario, whatever the request count. */
   readonly maxSecondsPerScenario?: number;
-  /** Length of each paced run. */
+  /** Length of each paced run; 0 skips them. */
   readonly pacedSeconds?: number;
+  /** Scenarios to run; default all. */
+  readonly scenarios?: readonly ScenarioName[];
+  /** Checkout whose query server, sources and stores answer the lookups; default this one. */
+  readonly codeRoot?: string;
 }
+
+export const SCENARIOS = ['helloWorld', 'local', 'global', 'forwarded', 'scan100'] as const;
+export type ScenarioName = (typeof SCENARIOS)[number];
 
 export interface ScenarioResult extends RequestLoopResult {
   /**
@@ -59,11 +67,14 @@ export interface ScenarioResult extends RequestLoopResult {
 
 export type PacedScenarioResult = ScenarioResult & Pick<PacedLoopResult, 'targetRps' | 'lateSends'>;
 
-/** A scenario at saturation, then paced at half the rate it reached. */
+/** A scenario at saturation, then paced at half the rate it reached (absent with `pacedSeconds: 0`). */
 export interface RateScenarioResult {
   readonly saturated: ScenarioResult;
   readonly paced: PacedScenarioResult;
 }
+
+/** The result of a run of some scenarios (`HttpLoadOptions.scenarios`). */
+export type PartialHttpLoadResult = Partial<HttpLoadResult> & Pick<HttpLoadResult, 'keys' | 'concurrency'>;
 
 export interface HttpLoadResult {
   readonly keys: number;
@@ -127,15 +138,52 @@ function customerJson(i: number): string {
   return JSON.stringify({ id: i, name: `Customer ${i}`, balance: (i * 37) % 100_000 });
 }
 
-async function openLevelStores(dir: string, keys: readonly string[], partitionCount: number) {
+type ServerModule = typeof import('../../http-query/server.js');
+type FakeSourceModule = typeof import('../../http-query/testing/fake-query-source.js');
+type LocalSourceModule = typeof import('../../http-query/testing/local-stores-source.js');
+type LevelStoreModule = typeof import('../../state-store/level-store.js');
+type ValueCodecModule = typeof import('../../state-store/value-codec.js');
+
+/** The server-side code under test, from this checkout or another one (`codeRoot`). */
+interface ServerCode {
+  readonly createQueryServer: ServerModule['createQueryServer'];
+  readonly FakeClusterData: FakeSourceModule['FakeClusterData'];
+  readonly FakeQuerySource: FakeSourceModule['FakeQuerySource'];
+  readonly LocalStoresSource: LocalSourceModule['LocalStoresSource'];
+  readonly LevelKeyValueStore: LevelStoreModule['LevelKeyValueStore'];
+  readonly JsonText: ValueCodecModule['JsonText'];
+}
+
+async function loadServerCode(codeRoot: string | undefined): Promise<ServerCode> {
+  const from = (path: string) =>
+    codeRoot === undefined ? new URL(`../../${path}`, import.meta.url).href : pathToFileURL(join(codeRoot, path)).href;
+  const [server, fake, local, level, codec] = await Promise.all([
+    import(from('http-query/server.js')) as Promise<ServerModule>,
+    import(from('http-query/testing/fake-query-source.js')) as Promise<FakeSourceModule>,
+    import(from('http-query/testing/local-stores-source.js')) as Promise<LocalSourceModule>,
+    import(from('state-store/level-store.js')) as Promise<LevelStoreModule>,
+    import(from('state-store/value-codec.js')) as Promise<ValueCodecModule>,
+  ]);
+  return {
+    createQueryServer: server.createQueryServer,
+    FakeClusterData: fake.FakeClusterData,
+    FakeQuerySource: fake.FakeQuerySource,
+    LocalStoresSource: local.LocalStoresSource,
+    LevelKeyValueStore: level.LevelKeyValueStore,
+    JsonText: codec.JsonText,
+  };
+}
+
+async function openLevelStores(code: ServerCode, dir: string, keys: readonly string[], partitionCount: number) {
+  const { LevelKeyValueStore, JsonText } = code;
   const partitions = await Promise.all(
     Array.from({ length: partitionCount }, (_, p) =>
       LevelKeyValueStore.open({ location: join(dir, `p${p}`), name: LEVEL_STORE, partition: p }),
     ),
   );
   const global = await LevelKeyValueStore.open({ location: join(dir, 'global'), name: LEVEL_GLOBAL_STORE, partition: 'global' });
-  const byPartition = partitions.map(() => [] as { type: 'put'; key: Buffer; value: JsonText }[]);
-  const globalWrites: { type: 'put'; key: Buffer; value: JsonText }[] = [];
+  const byPartition = partitions.map(() => [] as { type: 'put'; key: Buffer; value: InstanceType<typeof JsonText> }[]);
+  const globalWrites: { type: 'put'; key: Buffer; value: InstanceType<typeof JsonText> }[] = [];
   keys.forEach((key, i) => {
     const bytes = Buffer.from(key, 'utf8');
     // What restoring a Serdes.json() table writes (table-decoder.ts decodeStoredTableRecord).
@@ -148,15 +196,27 @@ async function openLevelStores(dir: string, keys: readonly string[], partitionCo
   return { partitions, global };
 }
 
-export async function runHttpLoad(options: HttpLoadOptions = {}): Promise<HttpLoadResult> {
+/** Every scenario, saturated and paced: the figures `npm run bench` reports. */
+export async function runHttpLoad(options: Omit<HttpLoadOptions, 'scenarios'> = {}): Promise<HttpLoadResult> {
+  const result = await runHttpScenarios({ ...options, pacedSeconds: options.pacedSeconds ?? 10, scenarios: SCENARIOS });
+  const { helloWorld, local, global, forwarded, scan100, vsHelloWorld } = result;
+  if (!helloWorld?.paced || !local?.paced || !global?.paced || !forwarded || !scan100 || !vsHelloWorld) {
+    throw new Error('http-load: a scenario produced no result');
+  }
+  return { ...result, helloWorld, local, global, forwarded, scan100, vsHelloWorld };
+}
+
+export async function runHttpScenarios(options: HttpLoadOptions = {}): Promise<PartialHttpLoadResult> {
   const keyCount = options.keys ?? 10_000;
   const requests = options.requests ?? 20_000;
   const concurrency = options.concurrency ?? 16;
   const partitions = options.partitions ?? 8;
   const maxSeconds = options.maxSecondsPerScenario ?? 30;
   const pacedSeconds = options.pacedSeconds ?? 10;
+  const wanted = new Set<ScenarioName>(options.scenarios ?? SCENARIOS);
+  const code = await loadServerCode(options.codeRoot);
 
-  const data = new FakeClusterData();
+  const data = new code.FakeClusterData();
   data.addStore(STORE, 'partitioned', partitions);
   const keys = Array.from({ length: keyCount }, (_, i) => `customer-${(i * 7919) % keyCount}`);
   data.load(
@@ -169,16 +229,16 @@ export async function runHttpLoad(options: HttpLoadOptions = {}): Promise<HttpLo
   const hello = Fastify({ logger: false });
   hello.get('/hello/:key', async (request) => ({ key: (request.params as { key: string }).key, value: { hello: 'world' } }));
   const client = new LoadClient();
-  const level = await openLevelStores(dir, keys, partitions);
+  const level = await openLevelStores(code, dir, keys, partitions);
   try {
     const sources = ['A', 'B'].map((id) => {
-      const source = new FakeQuerySource(data, id);
+      const source = new code.FakeQuerySource(data, id);
       source.assignRoundRobin(['A', 'B']);
       return source;
     });
     const urls: string[] = [];
     for (const source of sources) {
-      const server = createQueryServer({ source });
+      const server = code.createQueryServer({ source });
       servers.push(server);
       urls.push(await server.listen());
     }
@@ -186,8 +246,8 @@ export async function runHttpLoad(options: HttpLoadOptions = {}): Promise<HttpLo
       source.urls.set('A', urls[0]);
       source.urls.set('B', urls[1]);
     }
-    const levelServer = createQueryServer({
-      source: new LocalStoresSource([
+    const levelServer = code.createQueryServer({
+      source: new code.LocalStoresSource([
         { name: LEVEL_STORE, kind: 'partitioned', partitions: level.partitions },
         { name: LEVEL_GLOBAL_STORE, kind: 'global', partitions: [level.global] },
       ]),
@@ -198,52 +258,58 @@ export async function runHttpLoad(options: HttpLoadOptions = {}): Promise<HttpLo
     // Partition p is owned by instance p % 2 (round robin): A owns even partitions.
     const ownedByA = (key: string) => defaultPartition(Buffer.from(key), partitions) % 2 === 0;
     const lookup = (key: string) => `${base}/stores/${STORE}/keys/${encodeURIComponent(key)}`;
-    const forwardedPaths = keys.filter((key) => !ownedByA(key)).map(lookup);
-    const scanPaths = keys.map((key) => `${base}/stores/${STORE}/entries?limit=100&from=${encodeURIComponent(key)}`);
-    const localPaths = keys.map((key) => `${levelBase}/stores/${LEVEL_STORE}/keys/${encodeURIComponent(key)}`);
-    const globalPaths = keys.map((key) => `${levelBase}/stores/${LEVEL_GLOBAL_STORE}/keys/${encodeURIComponent(key)}`);
-
     const helloBase = await hello.listen({ host: '127.0.0.1', port: 0 });
-    const helloPaths = keys.map((key) => `${helloBase}/hello/${encodeURIComponent(key)}`);
     const scanRequests = Math.max(1, Math.floor(requests / 5));
-    const saturate = (paths: readonly string[], count: number): RequestJob => ({ kind: 'saturate', paths, count, concurrency, maxSeconds });
+    const paths: Record<ScenarioName, readonly string[]> = {
+      helloWorld: keys.map((key) => `${helloBase}/hello/${encodeURIComponent(key)}`),
+      local: keys.map((key) => `${levelBase}/stores/${LEVEL_STORE}/keys/${encodeURIComponent(key)}`),
+      global: keys.map((key) => `${levelBase}/stores/${LEVEL_GLOBAL_STORE}/keys/${encodeURIComponent(key)}`),
+      forwarded: keys.filter((key) => !ownedByA(key)).map(lookup),
+      scan100: keys.map((key) => `${base}/stores/${STORE}/entries?limit=100&from=${encodeURIComponent(key)}`),
+    };
+    const counts: Record<ScenarioName, number> = {
+      helloWorld: requests,
+      local: requests,
+      global: requests,
+      forwarded: requests,
+      scan100: scanRequests,
+    };
+    const saturate = (name: ScenarioName, count = counts[name]): RequestJob => ({
+      kind: 'saturate',
+      paths: paths[name],
+      count,
+      concurrency,
+      maxSeconds,
+    });
+    const selected = SCENARIOS.filter((name) => wanted.has(name));
     // Warm every code path (JIT, connection pools) before measuring anything, so scenario order does not matter.
-    for (const [paths, count] of [
-      [helloPaths, requests],
-      [localPaths, requests],
-      [globalPaths, requests],
-      [forwardedPaths, requests],
-      [scanPaths, scanRequests],
-    ] as const) {
-      await client.run(saturate(paths, Math.max(1, Math.floor(count / 5))));
+    for (const name of selected) {
+      await client.run(saturate(name, Math.max(1, Math.floor(counts[name] / 5))));
     }
-    const rated = async (paths: readonly string[]): Promise<RateScenarioResult> => {
-      const saturated = await measured(client, saturate(paths, requests));
+    const rated = async (name: ScenarioName): Promise<RateScenarioResult | undefined> => {
+      if (!wanted.has(name)) return undefined;
+      const saturated = await measured(client, saturate(name));
+      if (pacedSeconds === 0) return { saturated } as RateScenarioResult;
       const rate = Math.max(1, saturated.rps / 2);
-      const paced = (await measured(client, { kind: 'paced', paths, rate, seconds: pacedSeconds })) as PacedScenarioResult;
+      const paced = (await measured(client, { kind: 'paced', paths: paths[name], rate, seconds: pacedSeconds })) as PacedScenarioResult;
       return { saturated, paced };
     };
-    const helloWorld = await rated(helloPaths);
-    const local = await rated(localPaths);
-    const global = await rated(globalPaths);
-    const forwarded = await measured(client, saturate(forwardedPaths, requests));
-    const scan100 = await measured(client, saturate(scanPaths, scanRequests));
-    const ratio = (a: number, b: number) => (b > 0 ? round(a / b, 2) : 0);
-    return {
-      keys: keyCount,
-      concurrency,
-      helloWorld,
-      local,
-      global,
-      forwarded,
-      scan100,
-      vsHelloWorld: {
-        localRate: ratio(local.saturated.rps, helloWorld.saturated.rps),
-        globalRate: ratio(global.saturated.rps, helloWorld.saturated.rps),
-        localCpu: ratio(helloWorld.saturated.cpuUsPerRequest, local.saturated.cpuUsPerRequest),
-        globalCpu: ratio(helloWorld.saturated.cpuUsPerRequest, global.saturated.cpuUsPerRequest),
-      },
-    };
+    const helloWorld = await rated('helloWorld');
+    const local = await rated('local');
+    const global = await rated('global');
+    const forwarded = wanted.has('forwarded') ? await measured(client, saturate('forwarded')) : undefined;
+    const scan100 = wanted.has('scan100') ? await measured(client, saturate('scan100')) : undefined;
+    const ratio = (a: number | undefined, b: number | undefined) => (a !== undefined && b !== undefined && b > 0 ? round(a / b, 2) : 0);
+    const vsHelloWorld =
+      helloWorld === undefined
+        ? undefined
+        : {
+            localRate: ratio(local?.saturated.rps, helloWorld.saturated.rps),
+            globalRate: ratio(global?.saturated.rps, helloWorld.saturated.rps),
+            localCpu: ratio(helloWorld.saturated.cpuUsPerRequest, local?.saturated.cpuUsPerRequest),
+            globalCpu: ratio(helloWorld.saturated.cpuUsPerRequest, global?.saturated.cpuUsPerRequest),
+          };
+    return { keys: keyCount, concurrency, helloWorld, local, global, forwarded, scan100, vsHelloWorld };
   } finally {
     await client.close();
     await Promise.allSettled([...servers.map((server) => server.close()), hello.close()]);
@@ -252,21 +318,37 @@ export async function runHttpLoad(options: HttpLoadOptions = {}): Promise<HttpLo
   }
 }
 
-function numberArg(args: readonly string[], name: string): number | undefined {
+function numberArg(args: readonly string[], name: string, min = 1): number | undefined {
   const index = args.indexOf(`--${name}`);
   if (index === -1) return undefined;
   const value = Number(args[index + 1]);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} needs a positive integer`);
+  if (!Number.isInteger(value) || value < min) throw new Error(`--${name} needs an integer of at least ${min}`);
   return value;
+}
+
+function stringArg(args: readonly string[], name: string): string | undefined {
+  const index = args.indexOf(`--${name}`);
+  return index === -1 ? undefined : args[index + 1];
+}
+
+function scenariosArg(text: string | undefined): ScenarioName[] | undefined {
+  if (text === undefined) return undefined;
+  const names = text.split(',').filter((name) => name !== '');
+  for (const name of names) {
+    if (!(SCENARIOS as readonly string[]).includes(name)) throw new Error(`--scenarios: unknown "${name}"; known: ${SCENARIOS.join(', ')}`);
+  }
+  return names as ScenarioName[];
 }
 
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
   const args = process.argv.slice(2);
-  const result = await runHttpLoad({
+  const result = await runHttpScenarios({
     keys: numberArg(args, 'keys'),
     requests: numberArg(args, 'requests'),
     concurrency: numberArg(args, 'concurrency'),
-    pacedSeconds: numberArg(args, 'paced-seconds'),
+    pacedSeconds: numberArg(args, 'paced-seconds', 0),
+    scenarios: scenariosArg(stringArg(args, 'scenarios')),
+    codeRoot: stringArg(args, 'code-root'),
   });
   console.log(JSON.stringify(result, null, 2));
 }

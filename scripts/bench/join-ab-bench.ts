@@ -1,10 +1,10 @@
 /**
- * CPU of Tributary's global join (scripts/bench/tributary-worker.ts `global-join`, own process: CPU from /proc), this
- * checkout against another one (`--baseline-root`, e.g. main, with its node_modules), runs alternating which goes
- * first (ABBA). Same data as `npm run bench -- --vs-kafka-streams` (customers with every 4th updated and every 100th
+ * CPU and peak RSS of Tributary's global join (scripts/bench/tributary-worker.ts `global-join`, own process: CPU and
+ * VmHWM from /proc), this checkout against another one (`--baseline-root`, e.g. main, with its node_modules), runs
+ * alternating which goes first (ABBA), with the medians per checkout. Same data as `npm run bench -- --vs-kafka-streams` (customers with every 4th updated and every 100th
  * deleted, orders), without the Kafka Streams side: for before/after figures of a change. One JSON document on stdout.
  *
- *   node --import tsx scripts/bench/join-ab-bench.ts --baseline-root <dir> [--customers 200000] [--orders 200000]
+ *   node --import tsx scripts/bench/join-ab-bench.ts --baseline-root <dir> [--baseline-root <dir2> ...] [--customers 200000] [--orders 200000]
  *     [--rounds 2] [--cpu-prof <dir>]
  *
  * Starts a broker from Maven jars unless KAFKA_BROKERS is set (run it under the shared broker lock).
@@ -27,7 +27,7 @@ const { values } = parseArgs({
     customers: { type: 'string' },
     orders: { type: 'string' },
     rounds: { type: 'string' },
-    'baseline-root': { type: 'string' },
+    'baseline-root': { type: 'string', multiple: true },
     'cpu-prof': { type: 'string' },
   },
 });
@@ -37,7 +37,8 @@ const rounds = Number(values.rounds ?? 2);
 const PARTITIONS = 6;
 const MIX = { updateEvery: 4, deleteEvery: 100 };
 const roots: { name: string; root: string }[] = [{ name: 'branch', root: REPO_ROOT }];
-if (values['baseline-root'] !== undefined) roots.push({ name: 'baseline', root: values['baseline-root'] });
+// More than one --baseline-root: each runs in turn (ABC CBA), named baseline, baseline2, ...
+for (const [i, root] of (values['baseline-root'] ?? []).entries()) roots.push({ name: i === 0 ? 'baseline' : `baseline${i + 1}`, root });
 const note = (text: string) => process.stderr.write(`[join-ab] ${text}\n`);
 
 interface Run {
@@ -47,6 +48,12 @@ interface Run {
   readonly wallMs: number;
   readonly cpuUsPerOrder: number;
   readonly peakRssMb: number | undefined;
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid] : Math.round((sorted[mid - 1] + sorted[mid]) / 2);
 }
 
 async function main(): Promise<void> {
@@ -132,7 +139,15 @@ async function main(): Promise<void> {
         }
       }
     }
-    process.stdout.write(`${JSON.stringify({ customers, orders, runs }, null, 2)}\n`);
+    const summary = roots.map(({ name }) => {
+      const mine = runs.filter((r) => r.checkout === name);
+      return {
+        checkout: name,
+        medianCpuMs: median(mine.map((r) => r.cpuMs)),
+        medianPeakRssMb: median(mine.map((r) => r.peakRssMb ?? 0)),
+      };
+    });
+    process.stdout.write(`${JSON.stringify({ customers, orders, summary, runs }, null, 2)}\n`);
   } finally {
     await admin.disconnect().catch(() => undefined);
     await kafka.stop();

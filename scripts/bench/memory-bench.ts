@@ -7,7 +7,7 @@
  * side by side. One JSON document.
  *
  *   node --import tsx scripts/bench/memory-bench.ts [--customers 250000] [--scale 4] [--rounds 2]
- *     [--workload global-table|global-join] [--orders 200000] [--sample-ms 250]
+ *     [--workload global-table|global-join|copartitioned-join] [--orders 200000] [--sample-ms 250]
  *     [--a-node-flags=...] [--b-node-flags=--max-semi-space-size=2] [--b-app-options '{"memory":{...}}']
  *     [--a-env 'NAME=value ...'] [--b-env 'MALLOC_ARENA_MAX=2'] (environment of the worker, on top of WORKER_ENV)
  *     [--c-node-flags ... / --c-app-options ... / --c-env ...] (a third variant; every variant takes all three)
@@ -104,7 +104,9 @@ export async function memoryMain(argv: readonly string[]): Promise<number> {
   const orders = Number(values.orders ?? 200_000);
   const sampleMs = Number(values['sample-ms'] ?? 250);
   const workload = values.workload ?? 'global-table';
-  if (workload !== 'global-table' && workload !== 'global-join') throw new Error('--workload: global-table or global-join');
+  if (workload !== 'global-table' && workload !== 'global-join' && workload !== 'copartitioned-join')
+    throw new Error('--workload: global-table, global-join or copartitioned-join');
+  const joins = workload !== 'global-table';
   const variants: Variant[] = [];
   for (const name of VARIANT_NAMES) {
     const lower = name.toLowerCase() as Lowercase<typeof name>;
@@ -139,7 +141,7 @@ export async function memoryMain(argv: readonly string[]): Promise<number> {
     }
     // Orders reference the first N customers, so they join the same way against both tables.
     const joinable = joinableOrders(0, orders, customers, MIX);
-    if (workload === 'global-join') {
+    if (joins) {
       await admin.ensureTopics([{ topic: ordersTopic, partitions: PARTITIONS }]);
       await produceOrders(client, { topic: ordersTopic, partitions: PARTITIONS, count: orders, customerCount: customers });
       note(`produced ${orders} orders (${joinable} joinable)`);
@@ -153,7 +155,7 @@ export async function memoryMain(argv: readonly string[]): Promise<number> {
           const applicationId = `${prefix}-${size}-${variant.name}-${round}`;
           const stateDir = join(workDir, 'state', applicationId);
           const outputTopic = `${applicationId}-output`;
-          if (workload === 'global-join') await admin.ensureTopics([{ topic: outputTopic, partitions: PARTITIONS }]);
+          if (joins) await admin.ensureTopics([{ topic: outputTopic, partitions: PARTITIONS }]);
           const child = MeasuredProcess.spawn({
             name: applicationId,
             command: process.execPath,
@@ -169,7 +171,7 @@ export async function memoryMain(argv: readonly string[]): Promise<number> {
               stateDir,
               '--customers-topic',
               topicOf(size),
-              ...(workload === 'global-join' ? ['--orders-topic', ordersTopic, '--output-topic', outputTopic] : []),
+              ...(joins ? ['--orders-topic', ordersTopic, '--output-topic', outputTopic] : []),
               '--memory-sample-ms',
               String(sampleMs),
               ...(variant.appOptions === undefined ? [] : ['--app-options', variant.appOptions]),
@@ -237,7 +239,7 @@ export async function memoryMain(argv: readonly string[]): Promise<number> {
         return [variant.name, { peakRssRatio: Math.round((big / small) * 100) / 100, smallMb: small, bigMb: big }];
       }),
     );
-    const result = { workload, customers: sizes, orders: workload === 'global-join' ? orders : undefined, variants, summary, growth, runs };
+    const result = { workload, customers: sizes, orders: joins ? orders : undefined, variants, summary, growth, runs };
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     return 0;
   } finally {
