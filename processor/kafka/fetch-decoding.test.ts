@@ -176,6 +176,19 @@ async function throughKafkajs(
   return visible.filter((m) => m.isControlRecord !== true).map((m) => toConsumedRecord(topic, partition, m));
 }
 
+/** Aborted transactions for a response: some transactional data batches' producers, from those batches' first offsets. */
+function abortedTransactions(
+  specs: readonly BatchSpec[],
+  firstOffsets: readonly number[],
+  picks: readonly number[],
+): { producerId: number; firstOffset: number }[] {
+  const candidates = specs.flatMap((s, i) =>
+    s.transactional && s.marker === undefined ? [{ producerId: s.producerId, firstOffset: firstOffsets[i] as number }] : [],
+  );
+  if (candidates.length === 0) return [];
+  return [...new Set(picks.map((p) => p % candidates.length))].map((i) => candidates[i] as { producerId: number; firstOffset: number });
+}
+
 const plain = (records: ConsumedRecord[]) => records.map((r) => ({ ...r, headers: { ...r.headers } }));
 
 describe('decodeFetchV11', () => {
@@ -188,16 +201,7 @@ describe('decodeFetchV11', () => {
         fc.array(fc.nat(), { maxLength: 3 }),
         async (specs, baseOffset, fromDelta, abortPicks) => {
           const { records: recordSet, firstOffsets, end } = await encodeBatches(specs, baseOffset, 1_700_000_000_000);
-          // Aborted transactions: some transactional data batches' producers, from those batches' first offsets.
-          const candidates = specs.flatMap((s, i) =>
-            s.transactional && s.marker === undefined ? [{ producerId: s.producerId, firstOffset: firstOffsets[i] as number }] : [],
-          );
-          const aborted =
-            candidates.length === 0
-              ? []
-              : [...new Set(abortPicks.map((p) => p % candidates.length))].map(
-                  (i) => candidates[i] as { producerId: number; firstOffset: number },
-                );
+          const aborted = abortedTransactions(specs, firstOffsets, abortPicks);
           const body = responseBody('t', 3, recordSet, aborted, end);
           const from = baseOffset + fromDelta;
           const expected = await throughKafkajs(body, 't', 3, from, aborted);
@@ -258,15 +262,7 @@ describe("the group consumer's fetch path (fetch-response.ts, consumer-batch.ts)
         fc.array(fc.nat(), { maxLength: 3 }),
         async (specs, baseOffset, fromDelta, abortPicks) => {
           const { records: recordSet, firstOffsets, end } = await encodeBatches(specs, baseOffset, 1_700_000_000_000);
-          const candidates = specs.flatMap((s, i) =>
-            s.transactional && s.marker === undefined ? [{ producerId: s.producerId, firstOffset: firstOffsets[i] as number }] : [],
-          );
-          const aborted =
-            candidates.length === 0
-              ? []
-              : [...new Set(abortPicks.map((p) => p % candidates.length))].map(
-                  (i) => candidates[i] as { producerId: number; firstOffset: number },
-                );
+          const aborted = abortedTransactions(specs, firstOffsets, abortPicks);
           const body = responseBody('t', 3, recordSet, aborted, end);
           const fetchedOffset = String(baseOffset + fromDelta);
           const theirs = (await kafkajsV11.decode(body)).responses[0]?.partitions[0] as unknown as PartitionData<BatchMessage>;
