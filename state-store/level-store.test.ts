@@ -72,6 +72,19 @@ describe('LevelKeyValueStore specifics', () => {
     expect(await store.get(Buffer.alloc(3000, 1))).toBe('x'.repeat(3000));
   });
 
+  it('writes its memtable out as a table file on close, so the next open replays no log', async () => {
+    const location = await tempLocation();
+    const store = await LevelKeyValueStore.open({ location, name: 'flush', partition: 0 });
+    for (let i = 0; i < 500; i++) await store.put(Buffer.from(`key-${i}`), { n: i });
+    await store.close();
+    const files = await readdir(location);
+    expect(files.some((file) => file.endsWith('.ldb'))).toBe(true);
+    const reopened = await LevelKeyValueStore.open({ location, name: 'flush', partition: 0 });
+    stores.push(reopened);
+    expect(await reopened.get(Buffer.from('key-0'))).toEqual({ n: 0 });
+    expect(await reopened.get(Buffer.from('key-499'))).toEqual({ n: 499 });
+  });
+
   it('extrapolates approximateCount for stores larger than the exact-count sample', async () => {
     const location = await tempLocation();
     // A tiny write buffer forces SST files, which approximateSize can see.

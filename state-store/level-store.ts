@@ -402,9 +402,19 @@ export class LevelKeyValueStore<V = unknown> implements KeyValueStore<V> {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    // Write the memtable out as a table file first: LevelDB would otherwise replay its log on the next open, up to a
+    // whole write buffer (a global store's is 32 MiB: ~130 ms against ~45 ms to write it out here). A failed flush
+    // loses nothing (the log is still there and replayed on open), so the store closes anyway.
+    await this.#db.compactRange(FLUSH_RANGE, FLUSH_RANGE).catch(() => {});
     await this.#db.close();
   }
 }
+
+/**
+ * A key range no table file can hold (every key starts with a namespace byte below 0xFF): compacting it writes the
+ * memtable out and compacts nothing else.
+ */
+const FLUSH_RANGE = Buffer.from([0xff]);
 
 async function ensureFormatMarker(db: LevelDb, location: string): Promise<void> {
   const marker = await db.get(FORMAT_KEY);
