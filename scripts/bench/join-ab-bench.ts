@@ -1,11 +1,14 @@
 /**
- * CPU and peak RSS of Tributary's global join (scripts/bench/tributary-worker.ts `global-join`, own process: CPU and
+ * CPU and peak RSS of Tributary's global or co-partitioned join (scripts/bench/tributary-worker.ts, own process: CPU and
  * VmHWM from /proc), this checkout against another one (`--baseline-root`, e.g. main, with its node_modules), runs
  * alternating which goes first (ABBA), with the medians per checkout. Same data as `npm run bench -- --vs-kafka-streams` (customers with every 4th updated and every 100th
  * deleted, orders), without the Kafka Streams side: for before/after figures of a change. One JSON document on stdout.
  *
  *   node --import tsx scripts/bench/join-ab-bench.ts --baseline-root <dir> [--baseline-root <dir2> ...] [--customers 200000] [--orders 200000]
- *     [--rounds 2] [--cpu-prof <dir>]
+ *     [--rounds 2] [--cpu-prof <dir>] [--workload global-join|copartitioned-join]
+ *     [--app-options '{"memory":{...}}'] [--baseline-app-options '{...}' ...] (TributaryApp options of this checkout's
+ *     runs, and of the n-th baseline's (the last one given for the rest): with --baseline-root set to this checkout, an
+ *     A/B of settings)
  *
  * Starts a broker from Maven jars unless KAFKA_BROKERS is set (run it under the shared broker lock).
  */
@@ -29,11 +32,17 @@ const { values } = parseArgs({
     rounds: { type: 'string' },
     'baseline-root': { type: 'string', multiple: true },
     'cpu-prof': { type: 'string' },
+    workload: { type: 'string' },
+    'app-options': { type: 'string' },
+    'baseline-app-options': { type: 'string', multiple: true },
   },
 });
 const customers = Number(values.customers ?? 200_000);
 const orders = Number(values.orders ?? 200_000);
 const rounds = Number(values.rounds ?? 2);
+const workload = values.workload ?? 'global-join';
+if (workload !== 'global-join' && workload !== 'copartitioned-join')
+  throw new Error(`--workload ${workload}: global-join or copartitioned-join`);
 const PARTITIONS = 6;
 const MIX = { updateEvery: 4, deleteEvery: 100 };
 const roots: { name: string; root: string }[] = [{ name: 'branch', root: REPO_ROOT }];
@@ -48,6 +57,14 @@ interface Run {
   readonly wallMs: number;
   readonly cpuUsPerOrder: number;
   readonly peakRssMb: number | undefined;
+}
+
+/** The worker's --app-options for a checkout's runs (none when not given): the n-th --baseline-app-options for the n-th baseline. */
+function appOptions(checkout: string): string[] {
+  const index = roots.findIndex((r) => r.name === checkout) - 1;
+  const baselines = values['baseline-app-options'] ?? [];
+  const json = index < 0 ? values['app-options'] : baselines[Math.min(index, baselines.length - 1)];
+  return json === undefined ? [] : ['--app-options', json];
 }
 
 function median(values: readonly number[]): number {
@@ -90,7 +107,8 @@ async function main(): Promise<void> {
             ...(values['cpu-prof'] === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', join(values['cpu-prof'], applicationId)]),
             ...WORKER_NODE_FLAGS,
             compiledScript(root, 'scripts/bench/tributary-worker.ts'),
-            'global-join',
+            workload,
+            ...appOptions(name),
             '--brokers',
             kafka.brokers,
             '--application-id',
@@ -147,7 +165,7 @@ async function main(): Promise<void> {
         medianPeakRssMb: median(mine.map((r) => r.peakRssMb ?? 0)),
       };
     });
-    process.stdout.write(`${JSON.stringify({ customers, orders, summary, runs }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ workload, customers, orders, summary, runs }, null, 2)}\n`);
   } finally {
     await admin.disconnect().catch(() => undefined);
     await kafka.stop();
