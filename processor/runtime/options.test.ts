@@ -54,8 +54,8 @@ describe('resolveAppOptions', () => {
 
   it('memory bounds: defaults, given values, and every bad value reported by name', () => {
     expect(resolveAppOptions(topology, { brokers: 'b:1', stateDir: '/tmp/x' }).memory).toEqual({
-      fetchMaxBytesPerPartition: 2_097_152,
-      fetchMaxBytes: 8_388_608,
+      fetchMaxBytesPerPartition: 1_048_576,
+      fetchMaxBytes: 1_048_576,
       restoreBatchRecords: 2000,
       storeWriteBufferBytes: 4_194_304,
       globalStoreWriteBufferBytes: 33_554_432,
@@ -70,12 +70,18 @@ describe('resolveAppOptions', () => {
       memory: { fetchMaxBytes: 4_194_304, taskCacheEntries: 0, storeBlockCacheBytes: 1024 },
     });
     expect(given.memory).toMatchObject({ fetchMaxBytes: 4_194_304, taskCacheEntries: 0, storeBlockCacheBytes: 1024 });
+    // A per-partition size alone: the fetch holds at least one partition's.
+    const perPartition = (bytes: number) =>
+      resolveAppOptions(topology, { brokers: 'b:1', stateDir: '/tmp/x', memory: { fetchMaxBytesPerPartition: bytes } }).memory;
+    expect(perPartition(4_194_304)).toMatchObject({ fetchMaxBytesPerPartition: 4_194_304, fetchMaxBytes: 4_194_304 });
+    expect(perPartition(262_144)).toMatchObject({ fetchMaxBytesPerPartition: 262_144, fetchMaxBytes: 1_048_576 });
     const problems = problemsOf(() =>
       resolveAppOptions(topology, {
         brokers: 'b:1',
         stateDir: '/tmp/x',
         memory: {
           fetchMaxBytesPerPartition: 16_777_216,
+          fetchMaxBytes: 8_388_608,
           restoreBatchRecords: 0,
           storeWriteBufferBytes: 100,
           globalStoreWriteBufferBytes: 1023,
