@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { RuntimeConfigError } from '../../errors.js';
 import { StreamsBuilder } from '../../topology/builder.js';
@@ -50,6 +51,27 @@ describe('resolveAppOptions', () => {
     expect(
       problemsOf(() => resolveAppOptions(topology, { brokers: 'b:1', stateDir: '/tmp/x', restorationFetch: { maxBytes: 0 } })),
     ).toEqual(['restorationFetch.maxBytes: 0 must be a positive number']);
+  });
+
+  it('group fetch sizes: the fetch is never below the per-partition size unless both are given (then it is a problem)', () => {
+    const size = fc.option(fc.integer({ min: 1024, max: 64 * 1024 * 1024 }), { nil: undefined });
+    fc.assert(
+      fc.property(size, size, (perPartition, total) => {
+        const memory = { fetchMaxBytesPerPartition: perPartition, fetchMaxBytes: total };
+        const run = () => resolveAppOptions(topology, { brokers: 'b:1', stateDir: '/tmp/x', memory }).memory;
+        const expectedPerPartition = perPartition ?? 1_048_576;
+        if (total !== undefined && total < expectedPerPartition) {
+          expect(problemsOf(run)).toEqual([
+            `memory.fetchMaxBytes: ${total} must be at least memory.fetchMaxBytesPerPartition (${expectedPerPartition})`,
+          ]);
+          return;
+        }
+        expect(run()).toMatchObject({
+          fetchMaxBytesPerPartition: expectedPerPartition,
+          fetchMaxBytes: total ?? Math.max(1_048_576, expectedPerPartition),
+        });
+      }),
+    );
   });
 
   it('memory bounds: defaults, given values, and every bad value reported by name', () => {
