@@ -165,15 +165,16 @@ export interface MemoryOptions {
   /**
    * Bytes per partition and fetch of the group consumer (task inputs); keep >= the topics' max.message.bytes (a bigger
    * record batch still comes whole when its partition is the first of a fetch; kafkajs shuffles the partitions of each
-   * fetch). Default 1 MiB (1048576), the Java consumer's max.partition.fetch.bytes.
+   * fetch). Default 2 MiB (2097152).
    */
   readonly fetchMaxBytesPerPartition?: number;
   /**
-   * Bytes per fetch response of the group consumer, all partitions together. Default 1 MiB (1048576). The records of
-   * a fetch live until they are processed, long enough for V8 to move them to the old generation, so the fetch size
-   * sets how much heap and how many response buffers wait for a full GC: against 8 MiB / 2 MiB per partition, 1 MiB /
-   * 1 MiB peaked 21% lower in a global join and 15% lower in a co-partitioned one at the same CPU and rate (the next
-   * fetch is in flight while a response is handled, so a backlog's tasks never wait for data; README "Memory").
+   * Bytes per fetch response of the group consumer, all partitions together. Default 8 MiB (8388608); when only
+   * `fetchMaxBytesPerPartition` is given, at least that. The records of a fetch live until they are processed, long
+   * enough for V8 to move them to the old generation, so the fetch size sets how much heap and how many response
+   * buffers wait for a full GC: 1 MiB / 1 MiB per partition peaked 15-21% lower in a lone global or co-partitioned
+   * join at the same CPU and rate, but made both joins of one instance (`npm run bench -- --quick`) work through a
+   * backlog 25-50% slower, which is not explained yet (README "Memory"). Lower it for memory where the input rate is low.
    */
   readonly fetchMaxBytes?: number;
   /** Records per atomic store write when restoring a store or bootstrapping a global table. Default 2,000. */
@@ -204,8 +205,8 @@ export interface MemoryOptions {
 }
 
 export const DEFAULT_MEMORY: Required<MemoryOptions> = {
-  fetchMaxBytesPerPartition: 1024 * 1024,
-  fetchMaxBytes: 1024 * 1024,
+  fetchMaxBytesPerPartition: 2 * 1024 * 1024,
+  fetchMaxBytes: 8 * 1024 * 1024,
   restoreBatchRecords: 2000,
   storeWriteBufferBytes: 4 * 1024 * 1024,
   globalStoreWriteBufferBytes: 32 * 1024 * 1024,
@@ -456,7 +457,7 @@ function resolveMemory(given: MemoryOptions, problems: string[]): Required<Memor
     }
     memory[name] = value;
   }
-  // Only a per-partition size given: the fetch grows to hold one partition's (the default is 1 MiB for both).
+  // Only a per-partition size given: the fetch grows to hold at least one partition's.
   if (given.fetchMaxBytes === undefined) memory.fetchMaxBytes = Math.max(memory.fetchMaxBytes, memory.fetchMaxBytesPerPartition);
   if (memory.fetchMaxBytes < memory.fetchMaxBytesPerPartition) {
     problems.push(
