@@ -63,8 +63,8 @@ export function decodeTableRecord(source: TableSourceSpec, record: ConsumedRecor
  */
 export function decodeStoredTableRecord(source: TableSourceSpec, record: ConsumedRecord): StoreWrite<unknown> | null {
   if (source.format !== undefined || record.value === null || !isJsonSerde(source.valueSerde)) return decodeTableRecord(source, record);
-  checkJsonTableRecord(source, record, record.value);
-  return { type: 'put', key: record.key as Buffer, value: new JsonText(record.value) };
+  const key = checkJsonTableRecord(source, record, record.value);
+  return { type: 'put', key, value: new JsonText(record.value) };
 }
 
 /**
@@ -78,14 +78,18 @@ export function checkTableRecord(source: TableSourceSpec, record: ConsumedRecord
   else checkJsonTableRecord(source, record, record.value);
 }
 
-/** The verdict of `decodeTableRecord` on a record of a plain table with a `Serdes.json()` value and a non-null value. */
-function checkJsonTableRecord(source: TableSourceSpec, record: ConsumedRecord, value: Buffer): void {
+/**
+ * The verdict of `decodeTableRecord` on a record of a plain table with a `Serdes.json()` value and a non-null value;
+ * returns the record's key (never null when it returns).
+ */
+function checkJsonTableRecord(source: TableSourceSpec, record: ConsumedRecord, value: Buffer): Buffer {
   if (record.key === null) {
     throw new DeserializationError(record, 'key', `table '${source.store}' records need a key (null keys cannot be stored)`);
   }
   checkPart(source.keySerde, record, 'key');
   // The cheap check; bytes it refuses get the serde's own verdict (and error), as decodeTableRecord would give.
   if (!isJsonText(value)) deserializePart(source.valueSerde, record, 'value');
+  return record.key;
 }
 
 /** The write for a record of a task's (co-partitioned) table: never a clear (build() allows those on global tables only). */
