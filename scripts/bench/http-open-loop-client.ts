@@ -8,20 +8,22 @@
  * (timer granularity, its GC): `sendLag` reports that part separately, so the two can be told apart. The first
  * `warmupSeconds` of the schedule run the same way but are not counted (JIT, connections opening).
  *
- * Requests go over a pool of keep-alive connections (undici, one request per connection at a time, no pipelining);
- * when every connection is busy, a request waits in the pool's queue, and that wait counts. Answers are read in full.
+ * Requests go over a pool of keep-alive connections (http-raw-pool.ts: one request per connection at a time, no
+ * pipelining); when every connection is busy, a request waits in the pool's queue, and that wait counts. Answers are
+ * read in full.
  *
  * Why not autocannon: its `overallRate` splits the rate over its connections, each of which is closed-loop (sends its
  * next request when the previous answer arrived) and stops for the rest of the second once it sent its share, so the
  * load comes in bursts at each second's start and latency is timed from the actual send; its `-C` option corrects
  * afterwards by adding estimated samples. Timing from a schedule is what measures latency at a rate, and it takes
- * a few lines here.
+ * a few lines here. Not undici either (a first version used its Pool.dispatch): about 55 µs of client CPU per request,
+ * as much as the server's answer, on a machine whose two cores the client shares with the server.
  *
  *   echo '{"origin":"http://127.0.0.1:8080","paths":["/x"],"rate":1000,"seconds":5}' | npx tsx scripts/bench/http-open-loop-client.ts
  */
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { Pool } from 'undici';
+import { getRequest, RawHttpPool } from './http-raw-pool.js';
 import { achievedRate, dueAtMs, dueCount, summarizeLatencies, type LatencySummary } from './http-open-loop-math.js';
 
 export interface OpenLoopJob {
@@ -60,6 +62,8 @@ export interface OpenLoopResult {
   readonly maxInFlight: number;
   /** CPU (user + system, µs) of this client process per measured request, for reference. */
   readonly clientCpuUsPerRequest: number;
+  /** CPU (user + system, ms) of this client process from its start to the result. */
+  readonly clientCpuMs: number;
 }
 
 export async function runOpenLoop(job: OpenLoopJob): Promise<OpenLoopResult> {
@@ -73,7 +77,9 @@ export async function runOpenLoop(job: OpenLoopJob): Promise<OpenLoopResult> {
   const total = warmupCount + measuredCount;
   const latencies = new Float64Array(measuredCount).fill(Number.NaN);
   const sendLags = new Float64Array(measuredCount);
-  const pool = new Pool(job.origin, { connections, pipelining: 1, keepAliveTimeout: 60_000 });
+  const origin = new URL(job.origin);
+  const pool = new RawHttpPool(origin.hostname, Number(origin.port), connections);
+  const requests = paths.map((path) => getRequest(origin.host, path));
   let sent = 0;
   let answered = 0;
   let errors = 0;
@@ -104,22 +110,7 @@ export async function runOpenLoop(job: OpenLoopJob): Promise<OpenLoopResult> {
       if (++answered === total) finish();
       else sendDue();
     };
-    // dispatch with bare callbacks: no promise or body stream per request (pool.request's cost per request was about
-    // twice this, CPU the client then takes from the server on a small machine).
-    let status = 0;
-    pool.dispatch(
-      { origin: job.origin, path: paths[index % paths.length], method: 'GET' },
-      {
-        // Its presence tells undici this handler speaks the callback API of undici 7 (onResponse*).
-        onRequestStart: () => undefined,
-        onResponseStart: (_controller, statusCode) => {
-          status = statusCode;
-        },
-        onResponseData: () => undefined,
-        onResponseEnd: () => done(status === 200),
-        onResponseError: () => done(false),
-      },
-    );
+    pool.request(requests[index % requests.length], done);
   };
 
   // Sends whatever is due now; called from a timer aimed at the next due time and after every answer.
@@ -142,7 +133,7 @@ export async function runOpenLoop(job: OpenLoopJob): Promise<OpenLoopResult> {
   const cpu = process.cpuUsage(cpuAtWindow);
   const answeredLatencies = drained ? latencies : latencies.filter((value) => !Number.isNaN(value));
   const unanswered = measuredCount - answeredLatencies.length;
-  await pool.destroy();
+  pool.close();
   return {
     targetRps: Math.round(rate),
     achievedRps: achievedRate(answeredLatencies.length, start + dueAtMs(warmupCount, rate), lastAnswerMs),
@@ -155,6 +146,7 @@ export async function runOpenLoop(job: OpenLoopJob): Promise<OpenLoopResult> {
     sendLag: summarizeLatencies(sendLags),
     maxInFlight,
     clientCpuUsPerRequest: Math.round((cpu.user + cpu.system) / measuredCount),
+    clientCpuMs: Math.round((process.cpuUsage().user + process.cpuUsage().system) / 1000),
   };
 }
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { achievedRate, dueAtMs, dueCount, summarizeLatencies } from './http-open-loop-math.js';
+import { achievedRate, busyCores, dueAtMs, dueCount, parseMachineTicks, summarizeLatencies } from './http-open-loop-math.js';
 
 describe('open-loop schedule', () => {
   it('spaces requests evenly at the rate', () => {
@@ -75,5 +75,19 @@ describe('achieved rate', () => {
     expect(achievedRate(5000, 1000, 2000)).toBe(5000);
     expect(achievedRate(5000, 1000, 3000)).toBe(2500);
     expect(achievedRate(10, 1000, 1000)).toBe(0);
+  });
+});
+
+describe('machine CPU from /proc/stat', () => {
+  it('counts every tick but idle and iowait as busy', () => {
+    const before = parseMachineTicks('cpu  100 0 50 1000 10 0 5 0 0 0\ncpu0 1 2 3 4\n');
+    expect(before).toEqual({ busy: 155, total: 1165 });
+    const after = parseMachineTicks('cpu  250 0 100 1100 10 0 5 0 0 0\n');
+    expect(busyCores(before, after, 100, 1)).toBe(2);
+    expect(busyCores(before, after, 100, 0)).toBe(0);
+  });
+
+  it('refuses another line', () => {
+    expect(() => parseMachineTicks('intr 1 2 3')).toThrow(/cpu line/);
   });
 });

@@ -69,3 +69,25 @@ export function achievedRate(count: number, windowStartMs: number, lastAnswerMs:
   const ms = lastAnswerMs - windowStartMs;
   return ms <= 0 ? 0 : Math.round((count * 1000) / ms);
 }
+
+/** The whole machine's CPU time from the first line of /proc/stat, in clock ticks: busy (not idle, not iowait) and total. */
+export interface MachineTicks {
+  readonly busy: number;
+  readonly total: number;
+}
+
+/** Parses the aggregate `cpu  user nice system idle iowait irq softirq steal ...` line of /proc/stat. */
+export function parseMachineTicks(procStat: string): MachineTicks {
+  const line = procStat.split('\n', 1)[0];
+  const fields = line.trim().split(/\s+/);
+  if (fields[0] !== 'cpu' || fields.length < 5) throw new Error(`not the cpu line of /proc/stat: ${line.slice(0, 80)}`);
+  const ticks = fields.slice(1, 9).map(Number);
+  const total = ticks.reduce((sum, value) => sum + value, 0);
+  const idle = ticks[3] + (ticks[4] ?? 0);
+  return { busy: total - idle, total };
+}
+
+/** Cores kept busy between two readings `seconds` apart, at `ticksPerSecond` (USER_HZ). */
+export function busyCores(before: MachineTicks, after: MachineTicks, ticksPerSecond: number, seconds: number): number {
+  return seconds <= 0 ? 0 : round((after.busy - before.busy) / ticksPerSecond / seconds, 2);
+}

@@ -13,9 +13,13 @@
  * does not always land on the same one.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { OpenLoopJob, OpenLoopResult } from './http-open-loop-client.js';
+import { busyCores, parseMachineTicks } from './http-open-loop-math.js';
+import { clockTicksPerSecond, readProcUsage } from './proc-usage.js';
 import type { ServeOrigins } from './http-serve.js';
 import { WORKER_NODE_FLAGS } from './worker-flags.js';
 
@@ -55,6 +59,15 @@ export interface OpenLoopOptions {
   readonly codeRoot?: string;
 }
 
+/** One open-loop run, with what else the machine did meanwhile (other helpers, builds): p99s drift with it. */
+export interface OpenLoopRun extends OpenLoopResult {
+  /** The server process's CPU (user + system) per measured request, µs (warm-up included, so slightly high). */
+  readonly serverCpuUsPerRequest: number;
+  /** Cores the whole machine kept busy during the run (/proc/stat), and those left after the server and client. */
+  readonly machineBusyCores: number;
+  readonly otherBusyCores: number;
+}
+
 /** A closed-loop run at saturation over full URLs; answers requests per second. */
 export type Saturate = (urls: readonly string[], count: number) => Promise<number>;
 
@@ -68,9 +81,12 @@ export interface OpenLoopPhaseResult {
   readonly connections: number;
   readonly serverNodeFlags: readonly string[];
   /** Every run, in its round's order. */
-  readonly runs: Record<OpenLoopScenario, OpenLoopResult[]>;
-  /** Per scenario, the median over rounds of p50 and p99 and the worst p99 and max. */
-  readonly summary: Record<OpenLoopScenario, { p50Ms: number; p99Ms: number; worstP99Ms: number; maxMs: number; achievedRps: number }>;
+  readonly runs: Record<OpenLoopScenario, OpenLoopRun[]>;
+  /** Per scenario, the median over rounds of p50, p99, achieved rate and other work, and the worst p99 and max. */
+  readonly summary: Record<
+    OpenLoopScenario,
+    { p50Ms: number; p99Ms: number; worstP99Ms: number; maxMs: number; achievedRps: number; otherBusyCores: number }
+  >;
 }
 
 const SERVE_SCRIPT = fileURLToPath(new URL('./http-serve.ts', import.meta.url));
@@ -91,20 +107,12 @@ export async function runOpenLoopPhase(options: OpenLoopOptions, saturate: Satur
     const saturatedRps = {} as Record<OpenLoopScenario, number>;
     for (const name of OPEN_LOOP_SCENARIOS) saturatedRps[name] = await saturate(urls(name), options.saturateRequests);
     const rateRps = Math.max(1, Math.round(saturatedRps.helloWorld / 2));
-    const runs: Record<OpenLoopScenario, OpenLoopResult[]> = { helloWorld: [], local: [], global: [] };
+    const runs: Record<OpenLoopScenario, OpenLoopRun[]> = { helloWorld: [], local: [], global: [] };
     for (let round = 0; round < rounds; round++) {
       const order = round % 2 === 0 ? OPEN_LOOP_SCENARIOS : [...OPEN_LOOP_SCENARIOS].reverse();
       for (const name of order) {
-        runs[name].push(
-          await runClient({
-            origin: originOf(name),
-            paths: paths[name],
-            rate: rateRps,
-            seconds: options.seconds,
-            warmupSeconds,
-            connections,
-          }),
-        );
+        const job = { origin: originOf(name), paths: paths[name], rate: rateRps, seconds: options.seconds, warmupSeconds, connections };
+        runs[name].push(await measuredRun(server.pid, job));
       }
     }
     return { saturatedRps, rateRps, seconds: options.seconds, warmupSeconds, connections, serverNodeFlags, runs, summary: summarize(runs) };
@@ -119,18 +127,39 @@ function median(values: readonly number[]): number {
   return sorted.length === 0 ? 0 : sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
-function summarize(runs: Record<OpenLoopScenario, OpenLoopResult[]>): OpenLoopPhaseResult['summary'] {
-  const entry = (list: OpenLoopResult[]) => ({
+function summarize(runs: Record<OpenLoopScenario, OpenLoopRun[]>): OpenLoopPhaseResult['summary'] {
+  const entry = (list: OpenLoopRun[]) => ({
     p50Ms: median(list.map((run) => run.latency.p50Ms)),
     p99Ms: median(list.map((run) => run.latency.p99Ms)),
     worstP99Ms: Math.max(0, ...list.map((run) => run.latency.p99Ms)),
     maxMs: Math.max(0, ...list.map((run) => run.latency.maxMs)),
     achievedRps: median(list.map((run) => run.achievedRps)),
+    otherBusyCores: median(list.map((run) => run.otherBusyCores)),
   });
   return { helloWorld: entry(runs.helloWorld), local: entry(runs.local), global: entry(runs.global) };
 }
 
+/** `runClient` with the server's CPU and the machine's busy cores over the run. */
+async function measuredRun(serverPid: number, job: OpenLoopJob): Promise<OpenLoopRun> {
+  const machine = () => parseMachineTicks(readFileSync('/proc/stat', 'utf8'));
+  const serverBefore = readProcUsage(serverPid).cpuMs;
+  const machineBefore = machine();
+  const started = performance.now();
+  const result = await runClient(job);
+  const seconds = (performance.now() - started) / 1000;
+  const machineCores = busyCores(machineBefore, machine(), clockTicksPerSecond(), seconds);
+  const serverCpuMs = readProcUsage(serverPid).cpuMs - serverBefore;
+  const ownCores = (serverCpuMs + result.clientCpuMs) / 1000 / seconds;
+  return {
+    ...result,
+    serverCpuUsPerRequest: Math.round((serverCpuMs * 1000) / (job.rate * (job.seconds + (job.warmupSeconds ?? 0)))),
+    machineBusyCores: machineCores,
+    otherBusyCores: Math.max(0, Math.round((machineCores - ownCores) * 100) / 100),
+  };
+}
+
 interface ServerProcess {
+  readonly pid: number;
   readonly origins: ServeOrigins;
   stop(): Promise<void>;
 }
@@ -159,14 +188,16 @@ async function startServer(nodeFlags: readonly string[], options: OpenLoopOption
   };
   try {
     const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+    // Any other line (--trace-gc) goes to stderr, out of the way of the bench's JSON.
     const first = await new Promise<string>((resolve, reject) => {
-      lines.once('line', resolve);
+      lines.on('line', (line) => {
+        if (line.startsWith('{"helloWorld"')) resolve(line);
+        else process.stderr.write(`[http-serve] ${line}\n`);
+      });
       child.once('exit', (code) => reject(new Error(`http-serve exited (code ${code}) before listening`)));
       child.once('error', reject);
     });
-    // Whatever the server prints later (--trace-gc) goes to stderr, out of the way of the bench's JSON.
-    lines.on('line', (line) => process.stderr.write(`[http-serve] ${line}\n`));
-    return { origins: JSON.parse(first) as ServeOrigins, stop };
+    return { pid: child.pid as number, origins: JSON.parse(first) as ServeOrigins, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -5,8 +5,8 @@
  * hello-world route. The stores are written, closed and opened again before serving, so lookups read table files
  * through LevelDB's block cache as an instance started on restored stores does, not a fresh memtable.
  *
- * Prints one JSON line `{ "helloWorld": <origin>, "lookups": <origin> }` on stdout once both listen; anything after it
- * on stdout (e.g. --trace-gc output) is not part of the protocol. Stops, closing everything and removing its
+ * Prints one JSON line `{"helloWorld":<origin>,"lookups":<origin>}` on stdout once both listen; other lines on
+ * stdout (e.g. --trace-gc output, before or after it) are not part of the protocol. Stops, closing everything and removing its
  * directory, when its stdin ends (the parent closes it or exits).
  *
  *   node --import tsx scripts/bench/http-serve.ts [--keys 10000] [--partitions 8] [--code-root <checkout>]
