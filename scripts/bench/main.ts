@@ -24,7 +24,8 @@
  *                customer per hour, one CLI instance each (scripts/bench/aggregation-bench.ts), records/s from the
  *                changelog's append times
  *   restore      scripts/bench/restore-bench.ts (restoreStore into LevelDB from a generated source, no Kafka)
- *   httpInProcess scripts/bench/http-load.ts (query server over in-memory stores, no Kafka)
+ *   httpInProcess scripts/bench/http-load.ts (query server over LevelDB and in-memory stores, no Kafka): saturated
+ *                rates against a fastify hello world, then `openLoop`, latency at half hello world's rate
  * The JSON goes to stdout (and --json-out); progress and a readable table go to stderr.
  */
 import { spawn } from 'node:child_process';
