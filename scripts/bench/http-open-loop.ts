@@ -20,7 +20,6 @@ import { fileURLToPath } from 'node:url';
 import type { OpenLoopJob, OpenLoopResult } from './http-open-loop-client.js';
 import { busyCores, parseMachineTicks } from './http-open-loop-math.js';
 import { clockTicksPerSecond, readProcUsage } from './proc-usage.js';
-import type { ServeOrigins } from './http-serve.js';
 import { WORKER_NODE_FLAGS } from './worker-flags.js';
 
 export const OPEN_LOOP_SCENARIOS = ['helloWorld', 'local', 'global'] as const;
@@ -41,6 +40,12 @@ export function levelPaths(keys: readonly string[]): Record<OpenLoopScenario, st
     local: keys.map((key) => `/stores/${LEVEL_STORE}/keys/${encodeURIComponent(key)}`),
     global: keys.map((key) => `/stores/${LEVEL_GLOBAL_STORE}/keys/${encodeURIComponent(key)}`),
   };
+}
+
+/** What http-serve.ts prints once it listens: the origins of the hello-world route and of the query server. */
+export interface ServeOrigins {
+  readonly helloWorld: string;
+  readonly lookups: string;
 }
 
 export interface OpenLoopOptions {

@@ -16,12 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { closeLevelStores, helloWorldApp, levelQueryServer, loadServerCode, openLevelStores, writeCustomers } from './http-load.js';
-import { benchKeys } from './http-open-loop.js';
-
-export interface ServeOrigins {
-  readonly helloWorld: string;
-  readonly lookups: string;
-}
+import { benchKeys, type ServeOrigins } from './http-open-loop.js';
 
 const { values } = parseArgs({
   options: { keys: { type: 'string' }, partitions: { type: 'string' }, 'code-root': { type: 'string' } },
