@@ -1,9 +1,9 @@
-import { mkdtemp, rm, writeFile, readdir } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile, readdir, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import { afterEach, describe, expect, it } from 'vitest';
-import { StateDirectoryLockedError, StoreCorruptedError } from '../errors.js';
+import { StateDirectoryLockedError, StoreClosedError, StoreCorruptedError } from '../errors.js';
 import { describeKeyValueStoreConformance } from './conformance.js';
 import { LevelKeyValueStore } from './level-store.js';
 import type { KeyValueStore } from './types.js';
@@ -83,6 +83,41 @@ describe('LevelKeyValueStore specifics', () => {
     stores.push(reopened);
     expect(await reopened.get(Buffer.from('key-0'))).toEqual({ n: 0 });
     expect(await reopened.get(Buffer.from('key-499'))).toEqual({ n: 499 });
+  });
+
+  it('writes its memtable out on flushWriteBuffer, leaving an empty log, and stays usable', async () => {
+    const location = await tempLocation();
+    const store = await LevelKeyValueStore.open({ location, name: 'flush', partition: 'global' });
+    stores.push(store);
+    await store.write(Array.from({ length: 500 }, (_, i) => ({ type: 'put' as const, key: Buffer.from(`key-${i}`), value: { n: i } })));
+    const tableFiles = async () => (await readdir(location)).filter((file) => file.endsWith('.ldb'));
+    const logBytes = async () => {
+      let total = 0;
+      for (const file of await readdir(location)) if (file.endsWith('.log')) total += (await stat(join(location, file))).size;
+      return total;
+    };
+    expect(await tableFiles()).toEqual([]);
+    expect(await logBytes()).toBeGreaterThan(0);
+    const first = store.flushWriteBuffer();
+    expect(store.flushWriteBuffer()).toBe(first); // joined, not repeated
+    await first;
+    expect((await tableFiles()).length).toBeGreaterThan(0);
+    expect(await logBytes()).toBe(0);
+    await store.put(Buffer.from('after'), 1);
+    expect(await store.getMany([Buffer.from('key-0'), Buffer.from('key-499'), Buffer.from('after')])).toEqual([{ n: 0 }, { n: 499 }, 1]);
+  });
+
+  it('closes after a flush in progress settled', async () => {
+    const location = await tempLocation();
+    const store = await LevelKeyValueStore.open({ location, name: 'flush', partition: 'global' });
+    for (let i = 0; i < 200; i++) await store.put(Buffer.from(`key-${i}`), i);
+    const flushing = store.flushWriteBuffer();
+    await store.close();
+    await flushing;
+    expect(() => store.flushWriteBuffer()).toThrow(StoreClosedError);
+    const reopened = await LevelKeyValueStore.open({ location, name: 'flush', partition: 'global' });
+    stores.push(reopened);
+    expect(await reopened.get(Buffer.from('key-199'))).toBe(199);
   });
 
   it('extrapolates approximateCount for stores larger than the exact-count sample', async () => {

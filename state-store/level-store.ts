@@ -133,6 +133,8 @@ export class LevelKeyValueStore<V = unknown> implements KeyValueStore<V> {
   #checkpoints: Map<TopicPartitionId, number>;
   readonly #meta: Map<string, string>;
   #closed = false;
+  /** The flush `flushWriteBuffer()` started, until it settles (close waits for it). */
+  #flushing: Promise<void> | undefined;
   #readOnlyView: ReadOnlyKeyValueStore<V> | undefined;
 
   private constructor(options: LevelStoreOptions, db: LevelDb, checkpoints: Map<TopicPartitionId, number>, meta: Map<string, string>) {
@@ -399,9 +401,23 @@ export class LevelKeyValueStore<V = unknown> implements KeyValueStore<V> {
     return this.#closed;
   }
 
+  /**
+   * Writes the memtable out as a table file, which frees it: after a bulk load (a global table's bootstrap) the
+   * last, partly filled write buffer would otherwise stay in memory until the store is closed (up to
+   * `memory.globalStoreWriteBufferBytes`). A flush already running is joined rather than repeated.
+   */
+  flushWriteBuffer(): Promise<void> {
+    this.#assertOpen();
+    this.#flushing ??= this.#db.compactRange(FLUSH_RANGE, FLUSH_RANGE).finally(() => {
+      this.#flushing = undefined;
+    });
+    return this.#flushing;
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    await this.#flushing?.catch(() => {});
     // Write the memtable out as a table file first: LevelDB would otherwise replay its log on the next open, up to a
     // whole write buffer (a global store's is 32 MiB: ~130 ms against ~45 ms to write it out here). A failed flush
     // loses nothing (the log is still there and replayed on open), so the store closes anyway.

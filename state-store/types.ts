@@ -103,5 +103,11 @@ export interface KeyValueStore<V = unknown> extends ReadOnlyKeyValueStore<V> {
   /** A meta entry as of the last successful `write` (read at open, then kept in memory). */
   meta(name: string): string | undefined;
   readOnly(): ReadOnlyKeyValueStore<V>;
+  /**
+   * Writes what the store buffers in memory for its writes out to disk and frees that memory (LevelDB: the memtable
+   * becomes a table file). Optional: stores without such a buffer leave it out. Nothing read or written changes;
+   * a failure loses nothing (LevelDB's log still holds the writes). `close()` waits for a flush in progress.
+   */
+  flushWriteBuffer?(): Promise<void>;
   close(): Promise<void>;
 }

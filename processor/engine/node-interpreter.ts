@@ -33,7 +33,7 @@ import type { TaskOutputs } from './output-slots.js';
 import type { ParkedReads, ParkedRecord, ResumeParked, StoreReader } from './parked-reads.js';
 import { ProcessorCalls, ProcessorStores } from './processor-context.js';
 import type { RecordErrorHandler } from './record-errors.js';
-import { decodeKeyedTableRecord, decodeTableRecord, deserializePart } from './table-decoder.js';
+import { checkTableRecord, decodeKeyedTableRecord, deserializePart } from './table-decoder.js';
 import { TableFlow } from './table-flow.js';
 import type { TableUpdates } from './table-updates.js';
 import { NOT_CACHED, type TaskStoreView } from './task-store.js';
@@ -197,7 +197,7 @@ export class NodeInterpreter implements NodeHost {
   ): void {
     for (const { spec, policy } of checks) {
       try {
-        decodeTableRecord(spec, record);
+        checkTableRecord(spec, record);
       } catch (error) {
         this.errors.deserializationFailed({ record, policy, fate }, error);
         return;

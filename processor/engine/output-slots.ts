@@ -5,9 +5,22 @@
  */
 import type { ProducedRecord } from '../../common/records.js';
 
-/** A reserved place in the output sequence: records, and slots reserved after them. */
+type SlotItem = ProducedRecord | OutputSlot;
+
+/**
+ * A reserved place in the output sequence: records, and slots reserved after them. Most slots (a parked lookup's)
+ * receive one item, so the first is a field and an array is made only for a second: a slot is reserved per parked
+ * record, and an empty array's first push allocates room for 16.
+ */
 export class OutputSlot {
-  readonly items: (ProducedRecord | OutputSlot)[] = [];
+  first: SlotItem | undefined = undefined;
+  rest: SlotItem[] | undefined = undefined;
+
+  add(item: SlotItem): void {
+    if (this.first === undefined) this.first = item;
+    else if (this.rest === undefined) this.rest = [item];
+    else this.rest.push(item);
+  }
 }
 
 export class TaskOutputs {
@@ -22,13 +35,13 @@ export class TaskOutputs {
   }
 
   push(record: ProducedRecord): void {
-    this.current.items.push(record);
+    this.current.add(record);
   }
 
   /** Reserves a slot at the current position, for outputs that come later. */
   reserve(): OutputSlot {
     const slot = new OutputSlot();
-    this.current.items.push(slot);
+    this.current.add(slot);
     return slot;
   }
 
@@ -56,7 +69,12 @@ export class TaskOutputs {
 }
 
 function flattenInto(slot: OutputSlot, into: ProducedRecord[]): ProducedRecord[] {
-  for (const item of slot.items) {
+  const { first, rest } = slot;
+  if (first === undefined) return into;
+  if (first instanceof OutputSlot) flattenInto(first, into);
+  else into.push(first);
+  if (rest === undefined) return into;
+  for (const item of rest) {
     if (item instanceof OutputSlot) flattenInto(item, into);
     else into.push(item);
   }

@@ -1,10 +1,17 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { TableSourceSpec } from '../../topology/specs.js';
 import { Serdes } from '../../topology/serdes.js';
 import type { ConsumedRecord, ProducedRecord } from '../../common/records.js';
 import { DeadLetterHeaders } from '../../common/dead-letters.js';
 import { EngineMetrics } from './metrics.js';
-import { createTableRecordDecoder, decodeStoredTableRecord, decodeTableChange, decodeTableRecord } from './table-decoder.js';
+import {
+  checkTableRecord,
+  createTableRecordDecoder,
+  decodeStoredTableRecord,
+  decodeTableChange,
+  decodeTableRecord,
+} from './table-decoder.js';
 import { DeserializationError } from '../../errors.js';
 import { decodeValue, encodeValue, JsonText } from '../../state-store/value-codec.js';
 
@@ -157,5 +164,43 @@ describe('decodeStoredTableRecord (restoration writes)', () => {
     expect(decodeStoredTableRecord(named, record('{"a":1}'))).toEqual({ type: 'put', key: Buffer.from('c1'), value: { a: 1 } });
     const msgpack: TableSourceSpec = { ...spec, valueSerde: Serdes.msgpack() };
     expect(decodeStoredTableRecord(msgpack, record('\u0001'))).toEqual({ type: 'put', key: Buffer.from('c1'), value: 1 });
+  });
+});
+
+describe('checkTableRecord (the verdict only)', () => {
+  const errorOf = (run: () => unknown): unknown => {
+    try {
+      run();
+    } catch (error) {
+      return error;
+    }
+    return undefined;
+  };
+  // Bytes near JSON: mostly JSON text, some of it broken by a flipped byte, some random, some bad UTF-8.
+  const nearJson = fc.oneof(
+    fc.json().map((text) => Buffer.from(text, 'utf8')),
+    fc.tuple(fc.json(), fc.nat(), fc.integer({ min: 0, max: 255 })).map(([text, at, byte]) => {
+      const bytes = Buffer.from(text, 'utf8');
+      bytes[at % bytes.length] = byte;
+      return bytes;
+    }),
+    fc.uint8Array({ maxLength: 12 }).map((bytes) => Buffer.from(bytes)),
+  );
+  const keys = fc.oneof(
+    fc.constant(null),
+    fc.string().map((text) => Buffer.from(text, 'utf8')),
+    fc.uint8Array({ maxLength: 4 }).map((bytes) => Buffer.from(bytes)),
+  );
+
+  it('throws exactly what decodeTableRecord throws, for JSON, msgpack and string serdes', () => {
+    const specs: TableSourceSpec[] = [spec, { ...spec, valueSerde: Serdes.msgpack() }, { ...spec, valueSerde: Serdes.string() }];
+    fc.assert(
+      fc.property(keys, fc.option(nearJson, { freq: 8 }), fc.nat(specs.length - 1), (key, value, which) => {
+        const source = specs[which] as TableSourceSpec;
+        const r: ConsumedRecord = { ...bad, key, value };
+        expect(errorOf(() => checkTableRecord(source, r))).toEqual(errorOf(() => decodeTableRecord(source, r)));
+      }),
+      { numRuns: 2000 },
+    );
   });
 });

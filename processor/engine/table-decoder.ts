@@ -63,13 +63,33 @@ export function decodeTableRecord(source: TableSourceSpec, record: ConsumedRecor
  */
 export function decodeStoredTableRecord(source: TableSourceSpec, record: ConsumedRecord): StoreWrite<unknown> | null {
   if (source.format !== undefined || record.value === null || !isJsonSerde(source.valueSerde)) return decodeTableRecord(source, record);
+  const key = checkJsonTableRecord(source, record, record.value);
+  return { type: 'put', key, value: new JsonText(record.value) };
+}
+
+/**
+ * Throws what `decodeTableRecord` throws for `record`, without building the value where a cheap check gives the same
+ * verdict: a `Serdes.json()` value is checked as JSON text (json-text.ts; bytes it refuses get the serde's own verdict
+ * and error), a string key as UTF-8. For dead-letter judges, which only need to know whether a table would accept the
+ * record: parsing every record of a global topic there cost as much as a lookup's decode.
+ */
+export function checkTableRecord(source: TableSourceSpec, record: ConsumedRecord): void {
+  if (source.format !== undefined || record.value === null || !isJsonSerde(source.valueSerde)) decodeTableRecord(source, record);
+  else checkJsonTableRecord(source, record, record.value);
+}
+
+/**
+ * The verdict of `decodeTableRecord` on a record of a plain table with a `Serdes.json()` value and a non-null value;
+ * returns the record's key (never null when it returns).
+ */
+function checkJsonTableRecord(source: TableSourceSpec, record: ConsumedRecord, value: Buffer): Buffer {
   if (record.key === null) {
     throw new DeserializationError(record, 'key', `table '${source.store}' records need a key (null keys cannot be stored)`);
   }
   checkPart(source.keySerde, record, 'key');
   // The cheap check; bytes it refuses get the serde's own verdict (and error), as decodeTableRecord would give.
-  if (!isJsonText(record.value)) deserializePart(source.valueSerde, record, 'value');
-  return { type: 'put', key: record.key, value: new JsonText(record.value) };
+  if (!isJsonText(value)) deserializePart(source.valueSerde, record, 'value');
+  return record.key;
 }
 
 /** The write for a record of a task's (co-partitioned) table: never a clear (build() allows those on global tables only). */

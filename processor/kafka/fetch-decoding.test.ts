@@ -176,14 +176,27 @@ async function throughKafkajs(
   return visible.filter((m) => m.isControlRecord !== true).map((m) => toConsumedRecord(topic, partition, m));
 }
 
-/** Aborted transactions for a response: some transactional data batches' producers, from those batches' first offsets. */
+/**
+ * Aborted transactions for a response fetched from `from`: some transactional data batches' producers, from those
+ * batches' first offsets. Like the broker, it lists only transactions that overlap the fetch: one whose abort marker
+ * lies below `from` is left out (with it listed, the Java rule, which reads markers below `from`, and kafkajs's, which
+ * drops records below `from` first, part ways in a case no broker sends).
+ */
 function abortedTransactions(
   specs: readonly BatchSpec[],
   firstOffsets: readonly number[],
   picks: readonly number[],
+  from: number,
 ): { producerId: number; firstOffset: number }[] {
+  const endsBelowFrom = (i: number) => {
+    const producerId = specs[i]?.producerId;
+    const marker = specs.findIndex((s, j) => j > i && s.marker === 'abort' && s.producerId === producerId);
+    return marker !== -1 && (firstOffsets[marker] as number) < from;
+  };
   const candidates = specs.flatMap((s, i) =>
-    s.transactional && s.marker === undefined ? [{ producerId: s.producerId, firstOffset: firstOffsets[i] as number }] : [],
+    s.transactional && s.marker === undefined && !endsBelowFrom(i)
+      ? [{ producerId: s.producerId, firstOffset: firstOffsets[i] as number }]
+      : [],
   );
   if (candidates.length === 0) return [];
   return [...new Set(picks.map((p) => p % candidates.length))].map((i) => candidates[i] as { producerId: number; firstOffset: number });
@@ -201,9 +214,9 @@ describe('decodeFetchV11', () => {
         fc.array(fc.nat(), { maxLength: 3 }),
         async (specs, baseOffset, fromDelta, abortPicks) => {
           const { records: recordSet, firstOffsets, end } = await encodeBatches(specs, baseOffset, 1_700_000_000_000);
-          const aborted = abortedTransactions(specs, firstOffsets, abortPicks);
-          const body = responseBody('t', 3, recordSet, aborted, end);
           const from = baseOffset + fromDelta;
+          const aborted = abortedTransactions(specs, firstOffsets, abortPicks, from);
+          const body = responseBody('t', 3, recordSet, aborted, end);
           const expected = await throughKafkajs(body, 't', 3, from, aborted);
           const decoded = await decodeFetchV11(body, decompress);
           const partition = decoded.responses[0]?.partitions[0];
@@ -262,7 +275,7 @@ describe("the group consumer's fetch path (fetch-response.ts, consumer-batch.ts)
         fc.array(fc.nat(), { maxLength: 3 }),
         async (specs, baseOffset, fromDelta, abortPicks) => {
           const { records: recordSet, firstOffsets, end } = await encodeBatches(specs, baseOffset, 1_700_000_000_000);
-          const aborted = abortedTransactions(specs, firstOffsets, abortPicks);
+          const aborted = abortedTransactions(specs, firstOffsets, abortPicks, baseOffset + fromDelta);
           const body = responseBody('t', 3, recordSet, aborted, end);
           const fetchedOffset = String(baseOffset + fromDelta);
           const theirs = (await kafkajsV11.decode(body)).responses[0]?.partitions[0] as unknown as PartitionData<BatchMessage>;

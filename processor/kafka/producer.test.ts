@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { PartitionMetadata } from 'kafkajs';
+import type { PartitionMetadata, RecordMetadata } from 'kafkajs';
 import type { ProducedRecord } from '../../common/records.js';
 import { defaultPartitioner } from './client.js';
-import { chunkRecords, partitionFor, isMessageTooLarge } from './producer.js';
+import { chunkRecords, partitionFor, isMessageTooLarge, sendInChunks, type SendBatch } from './producer.js';
 
 // Java's Utils.murmur2 test vectors (org.apache.kafka.common.utils.UtilsTest#testMurmur2); the Java default
 // partitioner picks (murmur2(key) & 0x7fffffff) % partitions. Matching them is what keeps joins and key routing
@@ -125,5 +125,44 @@ describe('isMessageTooLarge', () => {
     expect(isMessageTooLarge({ originalError: { errors: [{ type: 'NOT_LEADER' }, broker] } })).toBe(true);
     expect(isMessageTooLarge({ type: 'NOT_LEADER_FOR_PARTITION', cause: new Error('x') })).toBe(false);
     expect(isMessageTooLarge('MESSAGE_TOO_LARGE')).toBe(false);
+  });
+});
+
+describe('sendInChunks', () => {
+  it('sends the records of partitions the producer did not know yet again, in order, and acknowledges them', async () => {
+    const rec = (topic: string, partition: number, key: string): ProducedRecord => ({
+      topic,
+      partition,
+      timestamp: 0,
+      key: Buffer.from(key),
+      value: null,
+      headers: {},
+    });
+    const records = [rec('a', 0, 'a0'), rec('a', 1, 'a1'), rec('b', 1, 'b1'), rec('a', 1, 'a1b'), rec('b', 0, 'b0')];
+    const sent: string[][] = [];
+    let calls = 0;
+    const sendBatch: SendBatch = ({ topicMessages }) => {
+      calls++;
+      sent.push(topicMessages.flatMap((t) => t.messages.map((m) => String(m.key))));
+      // First request: kafkajs knows partition 0 of both topics only (it drops the others' records).
+      const known = (partition: number) => calls > 1 || partition === 0;
+      const metadata: RecordMetadata[] = [];
+      for (const { topic, messages } of topicMessages) {
+        const partitions = [...new Set(messages.map((m) => m.partition as number))].filter(known);
+        for (const partition of partitions) metadata.push({ topicName: topic, partition, errorCode: 0, baseOffset: '10' });
+      }
+      return Promise.resolve(metadata);
+    };
+    const acknowledged = await sendInChunks(sendBatch, records, { metadataMaxAgeMs: 1 });
+    expect(sent).toEqual([
+      ['a0', 'a1', 'a1b', 'b1', 'b0'],
+      ['a1', 'a1b', 'b1'],
+    ]);
+    expect([...acknowledged].sort()).toEqual([
+      ['a:0', 11],
+      ['a:1', 12],
+      ['b:0', 11],
+      ['b:1', 11],
+    ]);
   });
 });

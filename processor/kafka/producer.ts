@@ -195,8 +195,17 @@ async function sendToNewPartitions(
 
 /** Records naming a partition that has no acknowledgement (kafkajs dropped them: partition unknown to its metadata). */
 function unacknowledged(chunk: readonly ProducedRecord[], acks: readonly { topic: string; partition: number }[]): ProducedRecord[] {
-  const acked = new Set(acks.map((ack) => `${ack.topic}:${ack.partition}`));
-  return chunk.filter((record) => record.partition !== undefined && !acked.has(`${record.topic}:${record.partition}`));
+  // Partitions per topic, not a `topic:partition` string per record: this runs for every record produced.
+  const acked = new Map<string, Set<number>>();
+  for (const { topic, partition } of acks) {
+    let partitions = acked.get(topic);
+    if (partitions === undefined) {
+      partitions = new Set();
+      acked.set(topic, partitions);
+    }
+    partitions.add(partition);
+  }
+  return chunk.filter((record) => record.partition !== undefined && acked.get(record.topic)?.has(record.partition) !== true);
 }
 
 /** kafkajs's per-partition produce result (base offsets are decimal strings of int64s). */

@@ -31,7 +31,7 @@ import {
   TributaryError,
   UnknownStoreError,
 } from '../../errors.js';
-import { createQueryServer, type QueryServer } from '../../http-query/server.js';
+import type { QueryServer } from '../../http-query/server.js';
 import type { AppState, AppStatus, MetricFamily, PartitionCountChangeInfo, QuerySource } from '../../http-query/query-source.js';
 import { engineMetricFamilies } from './engine-metrics.js';
 import { StateDirectory } from '../../state-store/state-directory.js';
@@ -74,9 +74,8 @@ import { runtimeMetricFamilies } from './runtime-metrics.js';
 import type { DeadLetterCount, RuntimeStats } from './stats.js';
 import { TaskManager } from './task-manager.js';
 import { ChangeFeed } from './change-feed.js';
-import { ChangeFeedClient } from '../../http-query/change-feed-client.js';
+import type { ChangeFeedClient } from '../../http-query/change-feed-client.js';
 import { parsePosition, type ChangeEvent, type ChangeFeedEnd, type ChangePosition } from '../../http-query/change-feed.js';
-import { ChangeReader, openChangeStream } from '../../http-query/change-stream.js';
 import { memberIdFile } from './member-id-file.js';
 
 const INSTANCE_ID_FILE = 'instance.id';
@@ -211,6 +210,11 @@ export class TributaryApp {
     const info = this.source.store(store);
     if (info === undefined) throw new UnknownStoreError(store);
     const from = typeof options.from === 'string' ? parsePosition(options.from) : options.from;
+    // Loaded when first used, as the query server is: an app that never serves HTTP does not hold their code.
+    const [{ ChangeFeedClient }, { ChangeReader, openChangeStream }] = await Promise.all([
+      import('../../http-query/change-feed-client.js'),
+      import('../../http-query/change-stream.js'),
+    ]);
     this.changeClient ??= new ChangeFeedClient({ authToken: this.options.http?.authToken, connectTimeoutMs: 2000 });
     const stream = await openChangeStream(
       this.feed,
@@ -346,6 +350,9 @@ export class TributaryApp {
     this.transition('bootstrapping');
     try {
       if (options.http !== undefined) {
+        // Loaded only when asked for: fastify and the routes are ~10 MiB of V8 heap that stays live (and makes V8 let
+        // the heap grow that much more before collecting) in an app without a query server.
+        const { createQueryServer } = await import('../../http-query/server.js');
         this.server = createQueryServer({
           source: this.source,
           host: options.http.host,

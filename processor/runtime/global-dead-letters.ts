@@ -2,8 +2,9 @@
  * The elected dead-letter writer for topics only global tables read (see dead-letter-ownership.ts): every instance
  * joins the group `<applicationId>-global-dead-letters`; for the partitions the group gives it, it decodes each
  * record as the global tables on its topic do and dead-letters the bad ones (at most one letter per record), then
- * the group commits its progress. The global stores themselves are updated by every instance (global-tables.ts),
- * which skip bad records without a dead letter.
+ * the group commits its progress. Only the verdict is needed, so JSON values are checked, not parsed
+ * (`checkTableRecord`). The global stores themselves are updated by every instance (global-tables.ts), which skip bad
+ * records without a dead letter.
  */
 import type { Logger } from '../../common/logger.js';
 import { deadLetterRecord } from '../../common/dead-letters.js';
@@ -12,7 +13,7 @@ import type { Topology } from '../../topology/topology.js';
 import type { GlobalTableSpec } from '../../topology/specs.js';
 import { resolveErrorPolicy, type ErrorPolicy, type ResolvedErrorPolicy } from '../engine/error-policy.js';
 import type { EngineMetrics } from '../engine/metrics.js';
-import { decodeTableRecord } from '../engine/table-decoder.js';
+import { checkTableRecord } from '../engine/table-decoder.js';
 import type { KafkaClient } from '../kafka/client.js';
 import { GroupReader } from '../kafka/group-reader.js';
 import { electedDeadLetterTopics, globalDeadLetterGroupId } from './dead-letter-ownership.js';
@@ -61,7 +62,7 @@ export class GlobalDeadLetterJudge {
     for (const record of records) {
       for (const { spec, policy } of this.tables.get(record.topic) ?? []) {
         try {
-          decodeTableRecord(spec, record);
+          checkTableRecord(spec, record);
         } catch (error) {
           this.metrics.recordError('deserialization', 'dead-letter');
           letters.push(deadLetterRecord(policy.deadLetterTopic, this.topology.applicationId, 'deserialization', record, error));

@@ -243,6 +243,25 @@ export class GlobalTables {
     }
   }
 
+  /**
+   * A bootstrap leaves its last write buffer (up to `memory.globalStoreWriteBufferBytes`) in memory, and live updates
+   * would hold it for as long as the process runs: written out as a table file in the background, it is freed
+   * before the stream tasks start taking memory of their own. Not awaited (ready is not delayed); `close()` waits.
+   */
+  private flushAfterBootstrap(name: string, store: KeyValueStore<unknown>): void {
+    if (store.flushWriteBuffer === undefined || this.stopped) return;
+    const failed = (error: unknown): void =>
+      this.options.logger.debug("writing out the global store's write buffer failed (kept in memory)", {
+        store: name,
+        error: error instanceof Error ? error.message : String(error),
+      });
+    try {
+      store.flushWriteBuffer().catch(failed);
+    } catch (error) {
+      failed(error); // closed meanwhile
+    }
+  }
+
   private async recreateStore(name: string): Promise<KeyValueStore<unknown>> {
     await this.options.stateDirectory.deleteStore(name, 'global');
     const store = await this.options.stateDirectory.openStore<unknown>(name, 'global');
@@ -312,6 +331,7 @@ export class GlobalTables {
     if (meta !== undefined) this.modes.persisted(spec.store, meta);
     tracker.advance(spec.store, 'global', result.restored - reported, totalEnd);
     tracker.finish(spec.store, 'global');
+    this.flushAfterBootstrap(spec.store, store);
     logger.info('global table restored', {
       store: spec.store,
       records: result.restored,

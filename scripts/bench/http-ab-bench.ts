@@ -1,5 +1,5 @@
 /**
- * A/B of the HTTP lookup path: runs scripts/bench/http-load.ts (saturated helloWorld, local and global, no paced runs)
+ * A/B of the HTTP lookup path: runs scripts/bench/http-load.ts (saturated helloWorld, local and global, no open-loop phase)
  * with this checkout's query server and with another checkout's (`--baseline-root`, e.g. main), each run its own
  * process, alternating which goes first (ABBA), and prints per side and scenario the median over the rounds of the
  * rate and of the servers' CPU per request, next to the lookups' ratios to hello world. Every run uses this checkout's
@@ -38,7 +38,7 @@ interface Sample {
 }
 
 async function once(root: string | undefined): Promise<Record<(typeof scenarios)[number], Sample>> {
-  const args = ['--import', 'tsx', script, '--scenarios', scenarios.join(','), '--paced-seconds', '0', '--requests', String(requests)];
+  const args = ['--import', 'tsx', script, '--scenarios', scenarios.join(','), '--open-loop-seconds', '0', '--requests', String(requests)];
   if (root !== undefined) args.push('--code-root', root);
   const { stdout } = await run(process.execPath, args, { cwd: here, maxBuffer: 16 * 1024 * 1024 });
   const result = JSON.parse(stdout) as PartialHttpLoadResult;

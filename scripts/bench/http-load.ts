@@ -1,25 +1,30 @@
 /**
- * Load check for the interactive-query server, loopback only, no Kafka. The client runs on a worker thread
- * (request-worker.ts), so each scenario reports the servers' own CPU per request (the process's CPU minus the client
- * thread's) next to the rate and latencies the client saw.
+ * Load check for the interactive-query server, loopback only, no Kafka. Two phases.
  *
- * Scenarios:
+ * Saturation, in this process: the servers run here and the client on a worker thread (request-worker.ts), so each
+ * scenario reports the servers' own CPU per request (the process's CPU minus the client thread's) next to the rate and
+ * latencies the client saw (closed loop, `concurrency` requests in flight: its latencies are queueing at saturation).
  *   helloWorld  the yardstick: a bare fastify route answering one small JSON object per GET
  *   local       point lookups of a partitioned store held on LevelDB, values stored the way restoring a
  *               `Serdes.json()` table stores them (the record's JSON text), one instance holding every partition
  *   global      the same over a global store (one LevelDB)
  *   forwarded   lookups sent to an instance that does not hold the key (in-memory stores, two instances: one hop)
  *   scan100     100-entry pages merged from both in-memory instances
- * Each of helloWorld, local and global runs twice: at saturation (`concurrency` requests in flight) and then paced
- * at half the rate it reached (`paced`, request-loop.ts `runPacedLoop`). `vsHelloWorld` gives the ratios the
- * goal is stated in: lookups' rate and CPU per request against the hello-world route's.
+ * `vsHelloWorld` gives the ratios the goal is stated in: lookups' rate and CPU per request against the hello-world
+ * route's.
  *
- *   npx tsx scripts/bench/http-load.ts [--keys 10000] [--requests 20000] [--concurrency 16] [--paced-seconds 10]
- *     [--scenarios helloWorld,local,global] [--code-root <checkout>]
+ * Open loop (`openLoop`, http-open-loop.ts): hello world and local and global lookups served by a separate process run
+ * as in production, hello world's maximum rate R found there, then each scenario driven at R/2 by an open-loop client
+ * process with latency taken from each request's due time: p50/p90/p99/p99.9/max at a fixed rate.
  *
- * `--scenarios` runs only those (the others are absent from the JSON; `vsHelloWorld` needs helloWorld), `--paced-seconds 0`
- * skips the paced runs, and `--code-root` serves the lookups with another checkout's query server and stores (same
- * harness, same client, same hello-world route): scripts/bench/http-ab-bench.ts alternates runs of two checkouts that way.
+ *   npx tsx scripts/bench/http-load.ts [--keys 10000] [--requests 20000] [--concurrency 16] [--scenarios a,b]
+ *     [--open-loop-seconds 10] [--open-loop-rounds 1] [--open-loop-connections 64] [--server-node-flags "--trace-gc"]
+ *     [--code-root <checkout>]
+ *
+ * `--scenarios` runs only those saturated (the others are absent from the JSON; `vsHelloWorld` needs helloWorld),
+ * `--open-loop-seconds 0` skips the open-loop phase, and `--code-root` serves the lookups with another checkout's
+ * query server and stores (same harness, same clients, same hello-world route): scripts/bench/http-ab-bench.ts
+ * alternates runs of two checkouts that way.
  *
  * Client and servers share the machine's cores, so rates are a floor for a real deployment; CPU per request is the
  * figure to compare changes with.
@@ -29,10 +34,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import Fastify from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import { defaultPartition } from '../../common/partitioner.js';
 import type { QueryServer } from '../../http-query/server.js';
-import type { PacedLoopResult, RequestLoopResult } from './request-loop.js';
+import { benchKeys, LEVEL_GLOBAL_STORE, LEVEL_STORE, runOpenLoopPhase, type OpenLoopPhaseResult } from './http-open-loop.js';
+import type { RequestLoopResult } from './request-loop.js';
 import type { RequestJob, RequestJobResult } from './request-worker.js';
 import { round } from './stats.js';
 
@@ -44,8 +50,12 @@ export interface HttpLoadOptions {
   readonly partitions?: number;
   /** Hard stop per scenario, whatever the request count. */
   readonly maxSecondsPerScenario?: number;
-  /** Length of each paced run; 0 skips them. */
-  readonly pacedSeconds?: number;
+  /** Measured seconds of each open-loop run; 0 skips the open-loop phase. */
+  readonly openLoopSeconds?: number;
+  readonly openLoopRounds?: number;
+  readonly openLoopConnections?: number;
+  /** Extra Node flags for the open-loop phase's server process. */
+  readonly serverNodeFlags?: readonly string[];
   /** Scenarios to run; default all. */
   readonly scenarios?: readonly ScenarioName[];
   /** Checkout whose query server, sources and stores answer the lookups; default this one. */
@@ -65,12 +75,9 @@ export interface ScenarioResult extends RequestLoopResult {
   readonly clientCpuUsPerRequest: number;
 }
 
-export type PacedScenarioResult = ScenarioResult & Pick<PacedLoopResult, 'targetRps' | 'lateSends'>;
-
-/** A scenario at saturation, then paced at half the rate it reached (absent with `pacedSeconds: 0`). */
+/** A scenario at saturation. */
 export interface RateScenarioResult {
   readonly saturated: ScenarioResult;
-  readonly paced: PacedScenarioResult;
 }
 
 /** The result of a run of some scenarios (`HttpLoadOptions.scenarios`). */
@@ -84,6 +91,8 @@ export interface HttpLoadResult {
   readonly global: RateScenarioResult;
   readonly forwarded: ScenarioResult;
   readonly scan100: ScenarioResult;
+  /** Latency at half hello world's maximum rate, open loop, servers in a process of their own. */
+  readonly openLoop: OpenLoopPhaseResult;
   /** Lookups against the hello-world route: saturated rates (lookup ÷ hello) and server CPU per request (hello ÷ lookup). */
   readonly vsHelloWorld: {
     readonly localRate: number;
@@ -94,8 +103,6 @@ export interface HttpLoadResult {
 }
 
 const STORE = 'counts';
-const LEVEL_STORE = 'customers';
-const LEVEL_GLOBAL_STORE = 'customers-global';
 
 /** Sends jobs to the client thread, one at a time. */
 class LoadClient {
@@ -138,6 +145,13 @@ function customerJson(i: number): string {
   return JSON.stringify({ id: i, name: `Customer ${i}`, balance: (i * 37) % 100_000 });
 }
 
+type LevelStore = Awaited<ReturnType<ServerCode['LevelKeyValueStore']['open']>>;
+
+export interface LevelStores {
+  readonly partitions: readonly LevelStore[];
+  readonly global: LevelStore;
+}
+
 type ServerModule = typeof import('../../http-query/server.js');
 type FakeSourceModule = typeof import('../../http-query/testing/fake-query-source.js');
 type LocalSourceModule = typeof import('../../http-query/testing/local-stores-source.js');
@@ -145,7 +159,7 @@ type LevelStoreModule = typeof import('../../state-store/level-store.js');
 type ValueCodecModule = typeof import('../../state-store/value-codec.js');
 
 /** The server-side code under test, from this checkout or another one (`codeRoot`). */
-interface ServerCode {
+export interface ServerCode {
   readonly createQueryServer: ServerModule['createQueryServer'];
   readonly FakeClusterData: FakeSourceModule['FakeClusterData'];
   readonly FakeQuerySource: FakeSourceModule['FakeQuerySource'];
@@ -154,7 +168,7 @@ interface ServerCode {
   readonly JsonText: ValueCodecModule['JsonText'];
 }
 
-async function loadServerCode(codeRoot: string | undefined): Promise<ServerCode> {
+export async function loadServerCode(codeRoot: string | undefined): Promise<ServerCode> {
   const from = (path: string) =>
     codeRoot === undefined ? new URL(`../../${path}`, import.meta.url).href : pathToFileURL(join(codeRoot, path)).href;
   const [server, fake, local, level, codec] = await Promise.all([
@@ -174,36 +188,62 @@ async function loadServerCode(codeRoot: string | undefined): Promise<ServerCode>
   };
 }
 
-async function openLevelStores(code: ServerCode, dir: string, keys: readonly string[], partitionCount: number) {
-  const { LevelKeyValueStore, JsonText } = code;
+/** Opens the stores of the LevelDB scenarios: `partitionCount` partitions of LEVEL_STORE and the global LEVEL_GLOBAL_STORE. */
+export async function openLevelStores(code: ServerCode, dir: string, partitionCount: number): Promise<LevelStores> {
   const partitions = await Promise.all(
     Array.from({ length: partitionCount }, (_, p) =>
-      LevelKeyValueStore.open({ location: join(dir, `p${p}`), name: LEVEL_STORE, partition: p }),
+      code.LevelKeyValueStore.open({ location: join(dir, `p${p}`), name: LEVEL_STORE, partition: p }),
     ),
   );
-  const global = await LevelKeyValueStore.open({ location: join(dir, 'global'), name: LEVEL_GLOBAL_STORE, partition: 'global' });
-  const byPartition = partitions.map(() => [] as { type: 'put'; key: Buffer; value: InstanceType<typeof JsonText> }[]);
+  const global = await code.LevelKeyValueStore.open({ location: join(dir, 'global'), name: LEVEL_GLOBAL_STORE, partition: 'global' });
+  return { partitions, global };
+}
+
+/** Writes the customers of `keys` into both stores, each key into its partition. */
+export async function writeCustomers(code: ServerCode, stores: LevelStores, keys: readonly string[]): Promise<void> {
+  const { JsonText } = code;
+  const byPartition = stores.partitions.map(() => [] as { type: 'put'; key: Buffer; value: InstanceType<typeof JsonText> }[]);
   const globalWrites: { type: 'put'; key: Buffer; value: InstanceType<typeof JsonText> }[] = [];
   keys.forEach((key, i) => {
     const bytes = Buffer.from(key, 'utf8');
     // What restoring a Serdes.json() table writes (table-decoder.ts decodeStoredTableRecord).
     const value = new JsonText(Buffer.from(customerJson(i), 'utf8'));
-    byPartition[defaultPartition(bytes, partitionCount)].push({ type: 'put', key: bytes, value });
+    byPartition[defaultPartition(bytes, stores.partitions.length)].push({ type: 'put', key: bytes, value });
     globalWrites.push({ type: 'put', key: bytes, value });
   });
-  await Promise.all(partitions.map((store, p) => store.write(byPartition[p])));
-  await global.write(globalWrites);
-  return { partitions, global };
+  await Promise.all(stores.partitions.map((store, p) => store.write(byPartition[p])));
+  await stores.global.write(globalWrites);
 }
 
-/** Every scenario, saturated and paced: the figures `npm run bench` reports. */
+export async function closeLevelStores(stores: LevelStores): Promise<void> {
+  await Promise.allSettled([...stores.partitions, stores.global].map((store) => store.close()));
+}
+
+/** The QueryServer answering lookups of both LevelDB stores, as one instance holding every partition would. */
+export function levelQueryServer(code: ServerCode, stores: LevelStores): QueryServer {
+  return code.createQueryServer({
+    source: new code.LocalStoresSource([
+      { name: LEVEL_STORE, kind: 'partitioned', partitions: stores.partitions },
+      { name: LEVEL_GLOBAL_STORE, kind: 'global', partitions: [stores.global] },
+    ]),
+  });
+}
+
+/** The yardstick: a bare fastify route answering one small JSON object per GET. */
+export function helloWorldApp(): FastifyInstance {
+  const hello = Fastify({ logger: false });
+  hello.get('/hello/:key', async (request) => ({ key: (request.params as { key: string }).key, value: { hello: 'world' } }));
+  return hello;
+}
+
+/** Every scenario saturated, then the open-loop phase: the figures `npm run bench` reports. */
 export async function runHttpLoad(options: Omit<HttpLoadOptions, 'scenarios'> = {}): Promise<HttpLoadResult> {
-  const result = await runHttpScenarios({ ...options, pacedSeconds: options.pacedSeconds ?? 10, scenarios: SCENARIOS });
-  const { helloWorld, local, global, forwarded, scan100, vsHelloWorld } = result;
-  if (!helloWorld?.paced || !local?.paced || !global?.paced || !forwarded || !scan100 || !vsHelloWorld) {
+  const result = await runHttpScenarios({ ...options, openLoopSeconds: options.openLoopSeconds ?? 10, scenarios: SCENARIOS });
+  const { helloWorld, local, global, forwarded, scan100, vsHelloWorld, openLoop } = result;
+  if (!helloWorld || !local || !global || !forwarded || !scan100 || !vsHelloWorld || !openLoop) {
     throw new Error('http-load: a scenario produced no result');
   }
-  return { ...result, helloWorld, local, global, forwarded, scan100, vsHelloWorld };
+  return { ...result, helloWorld, local, global, forwarded, scan100, vsHelloWorld, openLoop };
 }
 
 export async function runHttpScenarios(options: HttpLoadOptions = {}): Promise<PartialHttpLoadResult> {
@@ -212,13 +252,13 @@ export async function runHttpScenarios(options: HttpLoadOptions = {}): Promise<P
   const concurrency = options.concurrency ?? 16;
   const partitions = options.partitions ?? 8;
   const maxSeconds = options.maxSecondsPerScenario ?? 30;
-  const pacedSeconds = options.pacedSeconds ?? 10;
+  const openLoopSeconds = options.openLoopSeconds ?? 10;
   const wanted = new Set<ScenarioName>(options.scenarios ?? SCENARIOS);
   const code = await loadServerCode(options.codeRoot);
 
   const data = new code.FakeClusterData();
   data.addStore(STORE, 'partitioned', partitions);
-  const keys = Array.from({ length: keyCount }, (_, i) => `customer-${(i * 7919) % keyCount}`);
+  const keys = benchKeys(keyCount);
   data.load(
     STORE,
     keys.map((key, i) => [key, { id: i, name: `Customer ${i}`, balance: (i * 37) % 100_000 }] as const),
@@ -226,11 +266,11 @@ export async function runHttpScenarios(options: HttpLoadOptions = {}): Promise<P
 
   const dir = await mkdtemp(join(tmpdir(), 'tributary-http-load-'));
   const servers: QueryServer[] = [];
-  const hello = Fastify({ logger: false });
-  hello.get('/hello/:key', async (request) => ({ key: (request.params as { key: string }).key, value: { hello: 'world' } }));
+  const hello = helloWorldApp();
   const client = new LoadClient();
-  const level = await openLevelStores(code, dir, keys, partitions);
+  const level = await openLevelStores(code, dir, partitions);
   try {
+    await writeCustomers(code, level, keys);
     const sources = ['A', 'B'].map((id) => {
       const source = new code.FakeQuerySource(data, id);
       source.assignRoundRobin(['A', 'B']);
@@ -246,12 +286,7 @@ export async function runHttpScenarios(options: HttpLoadOptions = {}): Promise<P
       source.urls.set('A', urls[0]);
       source.urls.set('B', urls[1]);
     }
-    const levelServer = code.createQueryServer({
-      source: new code.LocalStoresSource([
-        { name: LEVEL_STORE, kind: 'partitioned', partitions: level.partitions },
-        { name: LEVEL_GLOBAL_STORE, kind: 'global', partitions: [level.global] },
-      ]),
-    });
+    const levelServer = levelQueryServer(code, level);
     servers.push(levelServer);
     const levelBase = await levelServer.listen();
     const base = urls[0];
@@ -288,11 +323,7 @@ export async function runHttpScenarios(options: HttpLoadOptions = {}): Promise<P
     }
     const rated = async (name: ScenarioName): Promise<RateScenarioResult | undefined> => {
       if (!wanted.has(name)) return undefined;
-      const saturated = await measured(client, saturate(name));
-      if (pacedSeconds === 0) return { saturated } as RateScenarioResult;
-      const rate = Math.max(1, saturated.rps / 2);
-      const paced = (await measured(client, { kind: 'paced', paths: paths[name], rate, seconds: pacedSeconds })) as PacedScenarioResult;
-      return { saturated, paced };
+      return { saturated: await measured(client, saturate(name)) };
     };
     const helloWorld = await rated('helloWorld');
     const local = await rated('local');
@@ -309,11 +340,27 @@ export async function runHttpScenarios(options: HttpLoadOptions = {}): Promise<P
             localCpu: ratio(helloWorld.saturated.cpuUsPerRequest, local?.saturated.cpuUsPerRequest),
             globalCpu: ratio(helloWorld.saturated.cpuUsPerRequest, global?.saturated.cpuUsPerRequest),
           };
-    return { keys: keyCount, concurrency, helloWorld, local, global, forwarded, scan100, vsHelloWorld };
+    const openLoop =
+      openLoopSeconds === 0
+        ? undefined
+        : await runOpenLoopPhase(
+            {
+              keys: keyCount,
+              partitions,
+              seconds: openLoopSeconds,
+              rounds: options.openLoopRounds,
+              connections: options.openLoopConnections,
+              saturateRequests: requests,
+              serverNodeFlags: options.serverNodeFlags,
+              codeRoot: options.codeRoot,
+            },
+            async (urls, count) => (await client.run({ kind: 'saturate', paths: urls, count, concurrency, maxSeconds })).result.rps,
+          );
+    return { keys: keyCount, concurrency, helloWorld, local, global, forwarded, scan100, vsHelloWorld, openLoop };
   } finally {
     await client.close();
     await Promise.allSettled([...servers.map((server) => server.close()), hello.close()]);
-    await Promise.allSettled([...level.partitions, level.global].map((store) => store.close()));
+    await closeLevelStores(level);
     await rm(dir, { recursive: true, force: true });
   }
 }
@@ -346,7 +393,12 @@ if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.
     keys: numberArg(args, 'keys'),
     requests: numberArg(args, 'requests'),
     concurrency: numberArg(args, 'concurrency'),
-    pacedSeconds: numberArg(args, 'paced-seconds', 0),
+    openLoopSeconds: numberArg(args, 'open-loop-seconds', 0),
+    openLoopRounds: numberArg(args, 'open-loop-rounds'),
+    openLoopConnections: numberArg(args, 'open-loop-connections'),
+    serverNodeFlags: stringArg(args, 'server-node-flags')
+      ?.split(' ')
+      .filter((flag) => flag !== ''),
     scenarios: scenariosArg(stringArg(args, 'scenarios')),
     codeRoot: stringArg(args, 'code-root'),
   });

@@ -24,7 +24,8 @@
  *                customer per hour, one CLI instance each (scripts/bench/aggregation-bench.ts), records/s from the
  *                changelog's append times
  *   restore      scripts/bench/restore-bench.ts (restoreStore into LevelDB from a generated source, no Kafka)
- *   httpInProcess scripts/bench/http-load.ts (query server over in-memory stores, no Kafka)
+ *   httpInProcess scripts/bench/http-load.ts (query server over LevelDB and in-memory stores, no Kafka): saturated
+ *                rates against a fastify hello world, then `openLoop`, latency at half hello world's rate
  * The JSON goes to stdout (and --json-out); progress and a readable table go to stderr.
  */
 import { spawn } from 'node:child_process';
@@ -262,17 +263,25 @@ function printTable(result: BenchResult): void {
       `${n(result.restoreBench.recordsPerSecond)} records/s into LevelDB (${n(result.restoreBench.records)} records)`,
     ],
     ...(['local', 'global'] as const).map((name): [string, string] => {
-      const { saturated, paced } = result.httpInProcess[name];
+      const { saturated } = result.httpInProcess[name];
       const ratio = result.httpInProcess.vsHelloWorld;
       return [
         `http in-process: ${name} lookups`,
-        `${n(saturated.rps)} req/s (${name === 'local' ? ratio.localRate : ratio.globalRate}× hello world), ${saturated.cpuUsPerRequest} µs CPU/req; at ${n(paced.targetRps)} req/s p50 ${paced.p50Ms} ms, p99 ${paced.p99Ms} ms`,
+        `${n(saturated.rps)} req/s (${name === 'local' ? ratio.localRate : ratio.globalRate}× hello world), ${saturated.cpuUsPerRequest} µs CPU/req`,
       ];
     }),
     [
       'http in-process: fastify hello world',
-      `${n(result.httpInProcess.helloWorld.saturated.rps)} req/s, ${result.httpInProcess.helloWorld.saturated.cpuUsPerRequest} µs CPU/req; at ${n(result.httpInProcess.helloWorld.paced.targetRps)} req/s p99 ${result.httpInProcess.helloWorld.paced.p99Ms} ms`,
+      `${n(result.httpInProcess.helloWorld.saturated.rps)} req/s, ${result.httpInProcess.helloWorld.saturated.cpuUsPerRequest} µs CPU/req`,
     ],
+    ...(['helloWorld', 'local', 'global'] as const).map((name): [string, string] => {
+      const { openLoop } = result.httpInProcess;
+      const run = openLoop.summary[name];
+      return [
+        `http open loop: ${name === 'helloWorld' ? 'hello world' : `${name} lookups`}`,
+        `at ${n(openLoop.rateRps)} req/s (half of hello world's ${n(openLoop.saturatedRps.helloWorld)}): p50 ${run.p50Ms} ms, p99 ${run.p99Ms} ms, max ${run.maxMs} ms`,
+      ];
+    }),
   ];
   const width = Math.max(...rows.map(([label]) => label.length)) + 2;
   const header = `Tributary bench (${result.settings.mode}: ${n(result.settings.customers)} customers, ${n(result.settings.orders)} orders) on ${result.machine.cpus} CPUs, Kafka ${result.kafka.version}, ${result.durationSeconds} s`;

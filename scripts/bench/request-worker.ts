@@ -4,20 +4,18 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { Agent } from 'undici';
-import { runPacedLoop, runRequestLoop, type PacedLoopResult, type RequestLoopResult } from './request-loop.js';
+import { runRequestLoop, type RequestLoopResult } from './request-loop.js';
 
-export type RequestJob =
-  | {
-      readonly kind: 'saturate';
-      readonly paths: readonly string[];
-      readonly count: number;
-      readonly concurrency: number;
-      readonly maxSeconds: number;
-    }
-  | { readonly kind: 'paced'; readonly paths: readonly string[]; readonly rate: number; readonly seconds: number };
+export interface RequestJob {
+  readonly kind: 'saturate';
+  readonly paths: readonly string[];
+  readonly count: number;
+  readonly concurrency: number;
+  readonly maxSeconds: number;
+}
 
 export interface RequestJobResult {
-  readonly result: RequestLoopResult | PacedLoopResult;
+  readonly result: RequestLoopResult;
   /** CPU (user + system, µs) of the client thread during the job. */
   readonly clientCpuUs: number;
 }
@@ -34,10 +32,7 @@ if (port !== null) {
       }
       dispatcher ??= new Agent({ connections: 256, keepAliveTimeout: 30_000 });
       const before = process.threadCpuUsage();
-      const result =
-        message.kind === 'saturate'
-          ? await runRequestLoop(dispatcher, message.paths, message.count, message.concurrency, message.maxSeconds)
-          : await runPacedLoop(dispatcher, message.paths, message.rate, message.seconds);
+      const result = await runRequestLoop(dispatcher, message.paths, message.count, message.concurrency, message.maxSeconds);
       const used = process.threadCpuUsage(before);
       port.postMessage({ result, clientCpuUs: used.user + used.system } satisfies RequestJobResult);
     })();
