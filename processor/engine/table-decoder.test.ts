@@ -88,20 +88,22 @@ describe('createTableRecordDecoder during restoration', () => {
   });
 });
 
+/** What `run` throws, or undefined. */
+function errorOf(run: () => unknown): unknown {
+  try {
+    run();
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+}
+
 describe('decodeStoredTableRecord (restoration writes)', () => {
   const record = (value: string | null, key: string | null = 'c1'): ConsumedRecord => ({
     ...bad,
     key: key === null ? null : Buffer.from(key),
     value: value === null ? null : Buffer.from(value),
   });
-  const errorOf = (run: () => unknown): unknown => {
-    try {
-      run();
-    } catch (error) {
-      return error;
-    }
-    return undefined;
-  };
 
   it('keeps a JSON table value as its text, which reads back as the parsed value', () => {
     const write = decodeStoredTableRecord(spec, record('{"name":"Ada"}'));
@@ -168,14 +170,6 @@ describe('decodeStoredTableRecord (restoration writes)', () => {
 });
 
 describe('checkTableRecord (the verdict only)', () => {
-  const errorOf = (run: () => unknown): unknown => {
-    try {
-      run();
-    } catch (error) {
-      return error;
-    }
-    return undefined;
-  };
   // Bytes near JSON: mostly JSON text, some of it broken by a flipped byte, some random, some bad UTF-8.
   const nearJson = fc.oneof(
     fc.json().map((text) => Buffer.from(text, 'utf8')),
