@@ -174,7 +174,7 @@ export interface MemoryOptions {
    * enough for V8 to move them to the old generation, so the fetch size sets how much heap and how many response
    * buffers wait for a full GC: 1 MiB / 1 MiB per partition peaked 15-21% lower in a lone global or co-partitioned
    * join at the same CPU and rate, but made both joins of one instance (`npm run bench -- --quick`) work through a
-   * backlog 25-50% slower, which is not explained yet (README "Memory"). Lower it for memory where the input rate is low.
+   * backlog 25-35% slower, which is not explained yet (README "Memory"). Lower it for memory where the input rate is low.
    */
   readonly fetchMaxBytes?: number;
   /** Records per atomic store write when restoring a store or bootstrapping a global table. Default 2,000. */
