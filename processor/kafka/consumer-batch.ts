@@ -186,6 +186,15 @@ export class DecodedPartitionBatch {
     return (this.#records ??= visibleRecords(this.#data.batches, this.#data.abortedTransactions, this.#from));
   }
 
+  /**
+   * Lets go of the records once the batch is handled (they are built again if read again). kafkajs keeps a response's
+   * batches until every one of them is handled: without this, the records of the partitions handled first would stay
+   * alive (and be promoted to V8's old generation) while the later ones are processed.
+   */
+  releaseRecords(): void {
+    this.#records = undefined;
+  }
+
   isEmpty(): boolean {
     return this.messages.length === 0;
   }
@@ -236,6 +245,11 @@ type DecodedBatchEntry = DecodedPartition['batches'][number];
 export function batchRecords(batch: { topic: string; partition: number; messages: readonly unknown[] }): ConsumedRecord[] {
   if (batch instanceof DecodedPartitionBatch) return batch.messages;
   return toConsumedRecords(batch.topic, batch.partition, batch.messages as readonly KafkaMessage[]);
+}
+
+/** After `eachBatch` handled `batch` (its offsets resolved): its records are not needed any more. */
+export function releaseBatchRecords(batch: unknown): void {
+  if (batch instanceof DecodedPartitionBatch) batch.releaseRecords();
 }
 
 /** The kafkajs batch fields the position after a batch depends on. */

@@ -9,9 +9,16 @@ import { describe, expect, it } from 'vitest';
 import type { ConsumedRecord } from '../../common/records.js';
 import './client.js';
 import { filterAbortedMessages, type FetchedMessage } from './aborted-transactions.js';
-import { decodeFetchV11, LegacyFormatError, visibleRecords } from './fetch-decoding.js';
+import { decodeFetchV11, LegacyFormatError, ResponseRecord, visibleRecords } from './fetch-decoding.js';
 import { toConsumedRecord, toConsumedRecords } from './kafka-records.js';
-import { batchRecords, createBatchClass, DecodedPartitionBatch, type BatchMessage, type PartitionData } from './consumer-batch.js';
+import {
+  batchRecords,
+  createBatchClass,
+  DecodedPartitionBatch,
+  releaseBatchRecords,
+  type BatchMessage,
+  type PartitionData,
+} from './consumer-batch.js';
 import { createFetchResponse, installed as fetchResponseInstalled } from './fetch-response.js';
 import type { KafkaMessage } from 'kafkajs';
 
@@ -202,7 +209,17 @@ function abortedTransactions(
   return [...new Set(picks.map((p) => p % candidates.length))].map((i) => candidates[i] as { producerId: number; firstOffset: number });
 }
 
-const plain = (records: ConsumedRecord[]) => records.map((r) => ({ ...r, headers: { ...r.headers } }));
+// Field by field: a ResponseRecord's key and value are getters, which a spread would not copy.
+const plain = (records: ConsumedRecord[]) =>
+  records.map(({ topic, partition, offset, timestamp, key, value, headers }) => ({
+    topic,
+    partition,
+    offset,
+    timestamp,
+    key,
+    value,
+    headers: { ...headers },
+  }));
 
 describe('decodeFetchV11', () => {
   it('decodes what kafkajs decodes: records, headers, timestamps, gzip, markers, aborted transactions, compacted tails', async () => {
@@ -223,6 +240,12 @@ describe('decodeFetchV11', () => {
           expect(partition?.partition).toBe(3);
           expect(partition?.highWatermark).toBe(String(end));
           expect(plain(visibleRecords(partition?.batches ?? [], partition?.abortedTransactions ?? [], from))).toEqual(plain(expected));
+          // Keys and values sliced when read: the same records, the same bytes on every read.
+          const onRead = (await decodeFetchV11(body, decompress, { bytesOnRead: true })).responses[0]?.partitions[0];
+          const lazy = visibleRecords(onRead?.batches ?? [], onRead?.abortedTransactions ?? [], from);
+          expect(lazy.every((r) => r instanceof ResponseRecord)).toBe(true);
+          expect(plain(lazy)).toEqual(plain(expected));
+          expect(plain(lazy)).toEqual(plain(lazy));
           // Every batch's end, records compacted away included.
           expect(Math.max(...(partition?.batches ?? []).map((b) => b.lastOffset)) + 1).toBe(end);
         },
@@ -316,6 +339,27 @@ describe("the group consumer's fetch path (fetch-response.ts, consumer-batch.ts)
     const batch = new DecodedPartitionBatch('t', '5', decoded.responses[0]?.partitions[0] as never);
     expect(batch.messages).toBe(batch.messages);
     expect(batch.messages.map((r) => [r.topic, r.partition, r.offset, r.value?.toString()])).toEqual([['t', 0, 5, 'v']]);
+  });
+
+  it('lets go of the records once handled, and builds them again if read again', async () => {
+    const specs: BatchSpec[] = [
+      {
+        producerId: 1,
+        transactional: false,
+        gzip: false,
+        records: [{ key: Buffer.from('k'), value: Buffer.from('v'), headers: {}, timestampDelta: 0 }],
+        trailingGap: 0,
+      },
+    ];
+    const { records, end } = await encodeBatches(specs, 5, 1);
+    const decoded = (await createFetchResponse(kafkajsV11).decode(responseBody('t', 0, records, [], end))) as Awaited<
+      ReturnType<typeof decodeFetchV11>
+    >;
+    const batch = new DecodedPartitionBatch('t', '5', decoded.responses[0]?.partitions[0] as never);
+    const first = batch.messages;
+    releaseBatchRecords(batch);
+    expect(batch.messages).not.toBe(first);
+    expect(plain(batch.messages)).toEqual(plain(first));
   });
 
   it("decodes message formats v0/v1 with kafkajs's decoder", async () => {

@@ -50,7 +50,7 @@ import type { TaskLogOffsets, WarmupOptions } from './warmup-assignor.js';
 import type { GroupMap } from './group-protocol.js';
 import type { Logger } from '../../common/logger.js';
 import type { KafkaClient } from './client.js';
-import { batchRecords } from './consumer-batch.js';
+import { batchRecords, releaseBatchRecords } from './consumer-batch.js';
 import { groupByTopic } from './kafka-records.js';
 import { GroupJoin, type ReceivedTasks } from './group-join.js';
 import type { BatchContext, GroupAssignment, GroupMember, GroupMemberHandlers, MemberIdStore, TopicPartition } from './group-member.js';
@@ -473,6 +473,7 @@ export class GroupConsumer implements GroupMember {
     const last = records[count - 1];
     if (last === undefined) return;
     payload.resolveOffset(String(last.offset));
+    releaseBatchRecords(batch);
     // Resolving a batch's last record makes kafkajs resolve the batch's last offset, past the transaction markers
     // and aborted records that follow it in the same fetch: the position moved past offsets never delivered.
     const batchEnd = Number(batch.lastOffset()) + 1;
