@@ -131,6 +131,32 @@ describe('InputQueues', () => {
     expect(offsets).toEqual(Array.from({ length: 6_000 }, (_, i) => i));
   });
 
+  it('holds no record it handed out once emptied, and none beyond half its array while draining', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 3_000 }), fc.integer({ min: 0, max: 4_000 })), { maxLength: 8 }), (steps) => {
+        const inputs = queues();
+        const taken: number[] = [];
+        let added = 0;
+        for (const [add, take] of steps) {
+          inputs.add(Array.from({ length: add }, (_, i) => rec('orders', added + i, added + i)));
+          added += add;
+          for (let i = 0; i < take; i++) {
+            const queue = inputs.next(0);
+            if (queue === undefined) break;
+            taken.push(queue.take().offset);
+            // Every record still referenced is buffered, or part of a consumed prefix no longer than 1024 or
+            // than what is buffered.
+            expect(queue.records.length - queue.size).toBeLessThanOrEqual(Math.max(1024, queue.size));
+            if (queue.isEmpty) expect(queue.records).toHaveLength(0);
+          }
+        }
+        expect(taken).toEqual(Array.from({ length: taken.length }, (_, i) => i));
+        expect(inputs.bufferedCount()).toBe(added - taken.length);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
   it('rejects records and fetch positions of partitions it does not own; clear() drops what is buffered', () => {
     const inputs = queues();
     expect(() => inputs.add([{ ...rec('orders', 0, 1), partition: 1 }])).toThrow(TaskStateError);

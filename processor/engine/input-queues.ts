@@ -51,8 +51,14 @@ export class InputQueue {
   /** Removes and returns the head record; only call when not empty. */
   take(): ConsumedRecord {
     const record = this.records[this.head++];
-    // Drop the consumed prefix now and then, so a long-lived queue does not keep every record it ever held.
-    if (this.head > 1024 && this.head * 2 > this.records.length) {
+    if (this.head === this.records.length) {
+      // Emptied: let go of every record it held. A record of the group consumer holds its whole fetch response (its
+      // key and value are in it), so records kept here after processing would keep that response's buffer alive
+      // until the partition's next batch arrives, one response per input partition.
+      this.records = [];
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > this.records.length) {
+      // Drop the consumed prefix now and then, so a long-lived queue does not keep every record it ever held.
       this.records = this.records.slice(this.head);
       this.head = 0;
     }
