@@ -267,7 +267,12 @@ export class StreamTask {
         const queue = this.inputs.next(nowMs);
         if (!queue) break;
         const record = queue.peek();
-        if (this.graph.processors.hasPending || this.graph.mustResolveBeforeTableRecord(queue.tableStore, record.key)) await this.flush();
+        // `record.key` only for table records: a group consumer's record makes a Buffer on each read of its key.
+        if (
+          this.graph.processors.hasPending ||
+          (queue.tableStore !== undefined && this.graph.mustResolveBeforeTableRecord(queue.tableStore, record.key))
+        )
+          await this.flush();
         queue.take();
         this.graph.runInput(queue.topic, record);
         this.nextOffsets.set(queue.tp, record.offset + 1);
