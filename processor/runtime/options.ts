@@ -163,9 +163,10 @@ export interface TributaryAppOptions {
 
 export interface MemoryOptions {
   /**
-   * Bytes per partition and fetch of the group consumer (task inputs); keep >= the topics' max.message.bytes (a bigger
-   * record batch still comes whole when its partition is the first of a fetch; kafkajs shuffles the partitions of each
-   * fetch). Default 1 MiB (1048576).
+   * Bytes per partition and fetch of the group consumer (task inputs). A bigger record batch (up to the topics'
+   * max.message.bytes, broker default 1048588) still comes whole, but only when its partition is the first with data
+   * in a fetch (kafkajs shuffles the partitions of each fetch, so it comes in turn): where most batches are that big,
+   * raise it. Default 1 MiB (1048576, also the Java consumer's max.partition.fetch.bytes).
    */
   readonly fetchMaxBytesPerPartition?: number;
   /**
