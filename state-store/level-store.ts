@@ -114,6 +114,22 @@ function scratchJsonText(value: JsonText): Buffer {
 
 type ChainedBatch = LevelChainedBatch<LevelDb, Buffer, Buffer>;
 
+/**
+ * The classic-level options every store opens with (`tuning` over the defaults). Exported for the bench's store
+ * ceiling (scripts/bench/kafka-measure.ts), which writes raw batches into a LevelDB opened the same way.
+ */
+export function levelDatabaseOptions(tuning: LevelTuning = {}) {
+  return {
+    keyEncoding: 'buffer',
+    valueEncoding: 'buffer',
+    writeBufferSize: tuning.writeBufferSize ?? 4 * 1024 * 1024,
+    cacheSize: tuning.cacheSize ?? 8 * 1024 * 1024,
+    blockSize: tuning.blockSize ?? 4096,
+    compression: tuning.compression ?? true,
+    maxOpenFiles: tuning.maxOpenFiles ?? 500,
+  } as const;
+}
+
 function levelErrorCode(error: unknown): string | undefined {
   let current: unknown = error;
   // classic-level wraps open failures as LEVEL_DATABASE_NOT_OPEN with the real reason in `cause`.
@@ -152,16 +168,7 @@ export class LevelKeyValueStore<V = unknown> implements KeyValueStore<V> {
    * @throws StoreCorruptedError when LevelDB reports corruption or the Tributary format marker is missing/unknown.
    */
   static async open<V = unknown>(options: LevelStoreOptions): Promise<LevelKeyValueStore<V>> {
-    const tuning = options.tuning ?? {};
-    const db: LevelDb = new ClassicLevel<Buffer, Buffer>(options.location, {
-      keyEncoding: 'buffer',
-      valueEncoding: 'buffer',
-      writeBufferSize: tuning.writeBufferSize ?? 4 * 1024 * 1024,
-      cacheSize: tuning.cacheSize ?? 8 * 1024 * 1024,
-      blockSize: tuning.blockSize ?? 4096,
-      compression: tuning.compression ?? true,
-      maxOpenFiles: tuning.maxOpenFiles ?? 500,
-    });
+    const db: LevelDb = new ClassicLevel<Buffer, Buffer>(options.location, levelDatabaseOptions(options.tuning));
     try {
       await db.open({ createIfMissing: true });
     } catch (error) {
