@@ -283,64 +283,70 @@ export async function restoreStore<V>(options: RestoreOptions<V>): Promise<Resto
     }
   };
 
-  if (!caughtUp()) {
-    for await (const batch of options.batches) {
-      const records = isPositioned(batch) ? batch.records : batch;
-      // Records come in runs of one partition: build its id once per run, not per record.
-      let runTopic: string | undefined;
-      let runPartition = -1;
-      let tp = '' as TopicPartitionId;
-      for (const record of records) {
-        if (record.partition !== runPartition || record.topic !== runTopic) {
-          runTopic = record.topic;
-          runPartition = record.partition;
-          tp = topicPartitionId(runTopic, runPartition);
-        }
-        const position = positions.get(tp);
-        if (position === undefined || record.offset < position) continue; // not restored here, or already applied
-        if (needsVersions?.(record) === true) {
-          await settleInflight();
-          throw new VersionsNeeded(record);
-        }
-        let write: StoreWrite<V> | null;
-        if (record.value === null && record.key !== null && options.decodeTombstones !== true) {
-          write = { type: 'delete', key: record.key };
-        } else {
-          try {
-            write = decode(record);
-          } catch (error) {
-            const verdict = onDecodeError(record, error);
-            const decision = typeof verdict === 'string' ? verdict : await verdict;
-            if (decision === 'fail') {
-              await flush();
-              await settleInflight();
-              throw new RestoreDecodeError(store.name, record.topic, record.partition, record.offset, { cause: error });
+  try {
+    if (!caughtUp()) {
+      for await (const batch of options.batches) {
+        const records = isPositioned(batch) ? batch.records : batch;
+        // Records come in runs of one partition: build its id once per run, not per record.
+        let runTopic: string | undefined;
+        let runPartition = -1;
+        let tp = '' as TopicPartitionId;
+        for (const record of records) {
+          if (record.partition !== runPartition || record.topic !== runTopic) {
+            runTopic = record.topic;
+            runPartition = record.partition;
+            tp = topicPartitionId(runTopic, runPartition);
+          }
+          const position = positions.get(tp);
+          if (position === undefined || record.offset < position) continue; // not restored here, or already applied
+          if (needsVersions?.(record) === true) {
+            await settleInflight();
+            throw new VersionsNeeded(record);
+          }
+          let write: StoreWrite<V> | null;
+          if (record.value === null && record.key !== null && options.decodeTombstones !== true) {
+            write = { type: 'delete', key: record.key };
+          } else {
+            try {
+              write = decode(record);
+            } catch (error) {
+              const verdict = onDecodeError(record, error);
+              const decision = typeof verdict === 'string' ? verdict : await verdict;
+              if (decision === 'fail') {
+                await flush();
+                await settleInflight();
+                throw new RestoreDecodeError(store.name, record.topic, record.partition, record.offset, { cause: error });
+              }
+              decodeErrorsSkipped++;
+              write = null;
             }
-            decodeErrorsSkipped++;
-            write = null;
+          }
+          if (versioned && write !== null && write.type !== 'clear') {
+            write = { ...write, version: { timestamp: record.timestamp, partition: record.partition, offset: record.offset } };
+            if (fresh !== undefined && !fresh.needsRead(tp, write.key, record.timestamp)) pending.unread.add(write);
+          }
+          pending.add(tp, record.offset, write);
+          positions.set(tp, record.offset + 1);
+          if (pending.records >= batchSize) await flush();
+        }
+        if (isPositioned(batch) && batch.nextOffsets !== undefined) {
+          for (const [tp, next] of batch.nextOffsets) {
+            const position = positions.get(tp);
+            if (position === undefined || next <= position) continue;
+            positions.set(tp, next);
+            pending.checkpoints.set(tp, next);
           }
         }
-        if (versioned && write !== null && write.type !== 'clear') {
-          write = { ...write, version: { timestamp: record.timestamp, partition: record.partition, offset: record.offset } };
-          if (fresh !== undefined && !fresh.needsRead(tp, write.key, record.timestamp)) pending.unread.add(write);
-        }
-        pending.add(tp, record.offset, write);
-        positions.set(tp, record.offset + 1);
-        if (pending.records >= batchSize) await flush();
+        if (caughtUp()) break; // leaving the loop calls return() on the source, which lets it stop fetching
       }
-      if (isPositioned(batch) && batch.nextOffsets !== undefined) {
-        for (const [tp, next] of batch.nextOffsets) {
-          const position = positions.get(tp);
-          if (position === undefined || next <= position) continue;
-          positions.set(tp, next);
-          pending.checkpoints.set(tp, next);
-        }
-      }
-      if (caughtUp()) break; // leaving the loop calls return() on the source, which lets it stop fetching
     }
+    await flush();
+    await settleInflight();
+  } catch (error) {
+    // A failed or stopped restore writes nothing of the batch it was filling.
+    await pending.prepared?.discard().catch(() => undefined);
+    throw error;
   }
-  await flush();
-  await settleInflight();
   await pending.prepared?.discard(); // the empty batch left after the last flush
   const result: RestoreResult = {
     restored,
