@@ -144,6 +144,8 @@ export async function runOpenLoopPhase(options: OpenLoopOptions, saturate: Satur
           connections,
           timer: clientTimer,
         };
+        // Marks where each run starts among the server's forwarded lines (e.g. --trace-gc).
+        process.stderr.write(`[open-loop] ${name} at ${rateRps} req/s, round ${round + 1}\n`);
         runs[name].push(await measuredRun(server.pid, job, split));
       }
     }
