@@ -25,7 +25,7 @@ import { fileURLToPath } from 'node:url';
 import type { OpenLoopJob, OpenLoopResult } from './http-open-loop-client.js';
 import { planPinning, pinnedCommand, pinProcess, type CpuSplit, type Pinning } from './cpu-pinning.js';
 import type { ClientTimer } from './http-open-loop-client.js';
-import { busyCores, parseMachineTicks } from './http-open-loop-math.js';
+import { busyCores, parseMachineTicks, summarizeRuns, type ScenarioSummary } from './http-open-loop-math.js';
 import { clockTicksPerSecond, readProcUsage } from './proc-usage.js';
 import { WORKER_NODE_FLAGS } from './worker-flags.js';
 
@@ -102,11 +102,11 @@ export interface OpenLoopPhaseResult {
   readonly clientTimer: ClientTimer;
   /** Every run, in its round's order. */
   readonly runs: Record<OpenLoopScenario, OpenLoopRun[]>;
-  /** Per scenario, the median over rounds of p50, p99, achieved rate and other work, and the worst p99 and max. */
-  readonly summary: Record<
-    OpenLoopScenario,
-    { p50Ms: number; p99Ms: number; worstP99Ms: number; maxMs: number; achievedRps: number; otherBusyCores: number }
-  >;
+  /**
+   * Per scenario, medians over rounds (p50, p99, p99.9, send lag p99, achieved rate, other work), the worst p99 and
+   * max, and medians over the quiet runs (http-open-loop-math.ts summarizeRuns).
+   */
+  readonly summary: Record<OpenLoopScenario, ScenarioSummary>;
 }
 
 const SERVE_SCRIPT = fileURLToPath(new URL('./http-serve.ts', import.meta.url));
@@ -167,22 +167,8 @@ export async function runOpenLoopPhase(options: OpenLoopOptions, saturate: Satur
   }
 }
 
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length === 0 ? 0 : sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
 function summarize(runs: Record<OpenLoopScenario, OpenLoopRun[]>): OpenLoopPhaseResult['summary'] {
-  const entry = (list: OpenLoopRun[]) => ({
-    p50Ms: median(list.map((run) => run.latency.p50Ms)),
-    p99Ms: median(list.map((run) => run.latency.p99Ms)),
-    worstP99Ms: Math.max(0, ...list.map((run) => run.latency.p99Ms)),
-    maxMs: Math.max(0, ...list.map((run) => run.latency.maxMs)),
-    achievedRps: median(list.map((run) => run.achievedRps)),
-    otherBusyCores: median(list.map((run) => run.otherBusyCores)),
-  });
-  return { helloWorld: entry(runs.helloWorld), local: entry(runs.local), global: entry(runs.global) };
+  return { helloWorld: summarizeRuns(runs.helloWorld), local: summarizeRuns(runs.local), global: summarizeRuns(runs.global) };
 }
 
 /** `runClient` with the server's CPU and the machine's busy cores over the run. */
