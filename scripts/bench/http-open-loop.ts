@@ -122,9 +122,10 @@ export async function runOpenLoopPhase(options: OpenLoopOptions, saturate: Satur
   const { pinning, split } = planPinning(options.pinning ?? 'split');
   const clientTimer: ClientTimer = options.clientTimer ?? (split === undefined ? 'timeout' : 'spin');
   const server = await startServer(serverNodeFlags, options, split);
-  // The saturating client is this process's worker thread: on the load's cores while it finds R.
-  const unpinHarness = split === undefined ? () => undefined : pinProcess(process.pid, split.client);
+  let unpinHarness = (): void => undefined;
   try {
+    // The saturating client is this process's worker thread: on the load's cores while it finds R.
+    if (split !== undefined) unpinHarness = pinProcess(process.pid, split.client);
     const originOf = (name: OpenLoopScenario) => (name === 'helloWorld' ? server.origins.helloWorld : server.origins.lookups);
     const urls = (name: OpenLoopScenario) => paths[name].map((path) => `${originOf(name)}${path}`);
     for (const name of OPEN_LOOP_SCENARIOS) await saturate(urls(name), Math.max(1, Math.floor(options.saturateRequests / 5)));
