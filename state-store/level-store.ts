@@ -208,7 +208,8 @@ export class LevelKeyValueStore<V = unknown> implements KeyValueStore<V> {
 
   readStored(key: Uint8Array): V | StoredJsonText | undefined {
     this.#assertOpen();
-    const bytes = this.#db.getSync(dataKey(key));
+    // getSync reads the key during the call and keeps nothing (as batch.put, see `scratch`): no key buffer per read.
+    const bytes = this.#db.getSync(scratchDataKey(key));
     return bytes === undefined ? undefined : decodeStoredValue<V>(bytes);
   }
 
