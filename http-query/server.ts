@@ -27,6 +27,7 @@ import type { QueryErrorCode } from './error-codes.js';
 import { fromClientError, fromFrameworkError, writeRawError } from './framework-errors.js';
 import { MAX_KEY_BYTES } from './keys.js';
 import { QueryServerMetrics } from './metrics.js';
+import { markRequest, observeFinishedRequests } from './request-timing.js';
 import type { QuerySource } from './query-source.js';
 import type { RouteContext } from './routes/context.js';
 import { entriesRoutes } from './routes/entries.js';
@@ -256,13 +257,16 @@ export function createQueryServer(options: QueryServerOptions): QueryServer {
   // One onRequest hook on the root (each hook is a step of every request): the closing check, then the token. On the
   // root so the token also guards unknown routes (401 before 404); /health and the console's files stay open (they
   // hold no data: the console page sends the token with its API calls).
+  // The hook also marks the request for the latency metric (request-timing.ts: no onResponse hook).
   if (checkToken === undefined) {
-    app.addHook('onRequest', (_request, reply, done) => {
+    app.addHook('onRequest', (request, reply, done) => {
+      markRequest(request.raw, request.routeOptions.url);
       if (closing) refuseWhileClosing(reply, done);
       else done();
     });
   } else {
     app.addHook('onRequest', (request, reply, done) => {
+      markRequest(request.raw, request.routeOptions.url);
       if (closing) {
         refuseWhileClosing(reply, done);
         return;
@@ -289,8 +293,9 @@ export function createQueryServer(options: QueryServerOptions): QueryServer {
       isRoute ? new QueryMethodNotAllowedError(request.method, path, READ_METHODS) : new QueryRouteNotFoundError(request.method, path),
     );
   });
-  app.addHook('onResponse', (request, reply, done) => {
-    metrics.observeRequest(request.routeOptions.url ?? 'unmatched', request.method, reply.statusCode, reply.elapsedTime / 1000);
+  const stopObservingRequests = observeFinishedRequests(app.server, metrics.observeRequest);
+  app.addHook('onClose', (_instance, done) => {
+    stopObservingRequests();
     done();
   });
 

@@ -2,11 +2,12 @@ import { mkdtemp, rm, writeFile, readdir, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { StateDirectoryLockedError, StoreClosedError, StoreCorruptedError } from '../errors.js';
 import { describeKeyValueStoreConformance } from './conformance.js';
 import { LevelKeyValueStore } from './level-store.js';
-import type { KeyValueStore } from './types.js';
+import type { KeyValueStore, StoreWrite } from './types.js';
 import { JsonText } from './value-codec.js';
 
 describeKeyValueStoreConformance('LevelKeyValueStore', async () => {
@@ -219,5 +220,62 @@ describe('LevelKeyValueStore specifics', () => {
     const store = await LevelKeyValueStore.open({ location, name: 'closed', partition: 0 });
     await store.close();
     await expect(store.put(Buffer.from('a'), 1)).rejects.toMatchObject({ code: 'TRIBUTARY_STORE_CLOSED' });
+  });
+
+  it('writes a prepared write only on commit, with its checkpoints and meta, and nothing of a discarded one', async () => {
+    const location = await tempLocation();
+    const store = await LevelKeyValueStore.open({ location, name: 'prepared', partition: 'global' });
+    stores.push(store);
+    await store.put(Buffer.from('old'), 'stays');
+    const prepared = store.prepareWrite();
+    prepared.add({ type: 'put', key: Buffer.from('a'), value: new JsonText(Buffer.from('{"n":1}')) });
+    prepared.add({ type: 'delete', key: Buffer.from('old') });
+    expect(await store.get(Buffer.from('a'))).toBeUndefined();
+    expect(await store.get(Buffer.from('old'))).toBe('stays');
+    await prepared.commit(new Map([['t:0', 7]]), new Map([['mode', 'fast']]));
+    expect(await store.get(Buffer.from('a'))).toEqual({ n: 1 });
+    expect(await store.get(Buffer.from('old'))).toBeUndefined();
+    expect(store.checkpoints()).toEqual(new Map([['t:0', 7]]));
+    expect(store.meta('mode')).toBe('fast');
+    await expect(prepared.commit()).rejects.toThrow(StoreClosedError);
+
+    const dropped = store.prepareWrite();
+    dropped.add({ type: 'put', key: Buffer.from('b'), value: 2 });
+    await dropped.discard();
+    expect(await store.get(Buffer.from('b'))).toBeUndefined();
+    await store.close();
+    expect(() => store.prepareWrite()).toThrow(StoreClosedError);
+  });
+
+  it('leaves the same contents through a prepared write as through write(), clears included', async () => {
+    const key = fc.constantFrom('a', 'b', 'c', 'd').map((k) => Buffer.from(k));
+    const write: fc.Arbitrary<StoreWrite<unknown>> = fc.oneof(
+      fc.record({ type: fc.constant('put' as const), key, value: fc.integer() }),
+      fc.record({ type: fc.constant('delete' as const), key }),
+      fc.constant({ type: 'clear' as const }),
+    );
+    const viaWrite = await LevelKeyValueStore.open({ location: await tempLocation(), name: 'w', partition: 0 });
+    const viaPrepared = await LevelKeyValueStore.open({ location: await tempLocation(), name: 'p', partition: 0 });
+    stores.push(viaWrite, viaPrepared);
+    const contents = async (store: KeyValueStore<unknown>) => {
+      const entries: [string, unknown][] = [];
+      for await (const entry of store.range()) entries.push([entry.key.toString(), entry.value]);
+      return entries;
+    };
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.array(write, { maxLength: 12 }), { minLength: 1, maxLength: 4 }), async (batches) => {
+        let offset = 0;
+        for (const batch of batches) {
+          offset += batch.length + 1;
+          await viaWrite.write(batch, new Map([['t:0', offset]]));
+          const prepared = viaPrepared.prepareWrite();
+          for (const w of batch) prepared.add(w);
+          await prepared.commit(new Map([['t:0', offset]]));
+        }
+        expect(await contents(viaPrepared)).toEqual(await contents(viaWrite));
+        expect(viaPrepared.checkpoints()).toEqual(viaWrite.checkpoints());
+      }),
+      { numRuns: 60 },
+    );
   });
 });

@@ -5,7 +5,7 @@
  */
 import { RestoreDecodeError } from '../errors.js';
 import { topicPartitionId, type ConsumedRecord, type TopicPartitionId } from '../common/records.js';
-import type { Checkpoints, KeyValueStore, StoreMeta, StoreWrite } from './types.js';
+import type { Checkpoints, KeyValueStore, PreparedWrite, StoreMeta, StoreWrite } from './types.js';
 import { replaces, VersionsNeeded, type RecordVersion } from './record-version.js';
 import { FreshVersions } from './fresh-versions.js';
 
@@ -99,11 +99,12 @@ const CLEAR_SLOT = '\uffff';
 
 /**
  * Buffers one store write; checkpoints track the last offset + 1 per partition. Unversioned writes are kept in
- * order (the store applies them in order, so the last write of a key wins there, and no per-record map key is built);
- * versioned writes keep the newest version per key.
+ * order (the store applies them in order, so the last write of a key wins there, and no per-record map key is built),
+ * straight into the store's prepared write when it has one (filled while the previous write is on disk); versioned
+ * writes keep the newest version per key.
  */
 class PendingWrite<V> {
-  /** Unversioned: every write in order (a clear, first, drops what came before it). */
+  /** Unversioned without a prepared write: every write in order (a clear, first, drops what came before it). */
   readonly ordered: StoreWrite<V>[] = [];
   /** Versioned: by latin1 key bytes (a clear, first, under CLEAR_SLOT). */
   readonly byKey = new Map<string, StoreWrite<V>>();
@@ -112,10 +113,16 @@ class PendingWrite<V> {
   readonly unread = new Set<StoreWrite<V>>();
   records = 0;
 
-  constructor(private readonly versioned: boolean) {}
+  /** `prepared`: the store's write to fill (unversioned only); without it the writes are kept for `KeyValueStore.write`. */
+  constructor(
+    private readonly versioned: boolean,
+    readonly prepared?: PreparedWrite<V>,
+  ) {}
 
   add(tp: TopicPartitionId, offset: number, write: StoreWrite<V> | null): void {
-    if (write?.type === 'clear') {
+    if (write !== null && this.prepared !== undefined) {
+      this.prepared.add(write);
+    } else if (write?.type === 'clear') {
       // Everything buffered before a clear is cleared anyway; what follows must come after it.
       if (this.versioned) {
         this.byKey.clear();
@@ -217,7 +224,10 @@ export async function restoreStore<V>(options: RestoreOptions<V>): Promise<Resto
       ? new FreshVersions(new Map([...endOffsets].map(([tp, end]) => [tp, Math.max(0, end - (positions.get(tp) ?? 0))])))
       : undefined;
   let meta = options.meta;
-  let pending = new PendingWrite<V>(versioned);
+  // Unversioned writes go straight into the store's native batch as they are decoded, while the previous batch is
+  // being written (a store without prepared writes gets arrays through `write`).
+  const nextPending = (): PendingWrite<V> => new PendingWrite<V>(versioned, versioned ? undefined : store.prepareWrite?.());
+  let pending = nextPending();
   // One write in flight while the next chunk is decoded; its failure is rethrown at the next sync point.
   let inflight: Promise<void> | undefined;
   let inflightError: { error: unknown } | undefined;
@@ -249,83 +259,95 @@ export async function restoreStore<V>(options: RestoreOptions<V>): Promise<Resto
     await settleInflight();
     if (pending.isEmpty()) return;
     const batch = pending;
-    pending = new PendingWrite<V>(versioned);
+    pending = nextPending();
     const batchMeta = meta;
     meta = undefined;
-    inflight = (versioned ? newerThanStored(store, batch.writes(), batch.unread) : Promise.resolve(batch.writes()))
-      .then((writes) => store.write(writes, batch.checkpoints, batchMeta))
-      .then(
-        () => {
-          restored += batch.records;
-        },
-        (error: unknown) => {
-          inflightError = { error };
-        },
-      );
+    const prepared = batch.prepared;
+    inflight = (
+      prepared !== undefined
+        ? prepared.commit(batch.checkpoints, batchMeta)
+        : (versioned ? newerThanStored(store, batch.writes(), batch.unread) : Promise.resolve(batch.writes())).then((writes) =>
+            store.write(writes, batch.checkpoints, batchMeta),
+          )
+    ).then(
+      () => {
+        restored += batch.records;
+      },
+      (error: unknown) => {
+        inflightError = { error };
+      },
+    );
     if (onProgress !== undefined && performance.now() - lastProgressAt >= progressIntervalMs) {
       lastProgressAt = performance.now();
       onProgress(progress());
     }
   };
 
-  if (!caughtUp()) {
-    for await (const batch of options.batches) {
-      const records = isPositioned(batch) ? batch.records : batch;
-      // Records come in runs of one partition: build its id once per run, not per record.
-      let runTopic: string | undefined;
-      let runPartition = -1;
-      let tp = '' as TopicPartitionId;
-      for (const record of records) {
-        if (record.partition !== runPartition || record.topic !== runTopic) {
-          runTopic = record.topic;
-          runPartition = record.partition;
-          tp = topicPartitionId(runTopic, runPartition);
-        }
-        const position = positions.get(tp);
-        if (position === undefined || record.offset < position) continue; // not restored here, or already applied
-        if (needsVersions?.(record) === true) {
-          await settleInflight();
-          throw new VersionsNeeded(record);
-        }
-        let write: StoreWrite<V> | null;
-        if (record.value === null && record.key !== null && options.decodeTombstones !== true) {
-          write = { type: 'delete', key: record.key };
-        } else {
-          try {
-            write = decode(record);
-          } catch (error) {
-            const verdict = onDecodeError(record, error);
-            const decision = typeof verdict === 'string' ? verdict : await verdict;
-            if (decision === 'fail') {
-              await flush();
-              await settleInflight();
-              throw new RestoreDecodeError(store.name, record.topic, record.partition, record.offset, { cause: error });
+  try {
+    if (!caughtUp()) {
+      for await (const batch of options.batches) {
+        const records = isPositioned(batch) ? batch.records : batch;
+        // Records come in runs of one partition: build its id once per run, not per record.
+        let runTopic: string | undefined;
+        let runPartition = -1;
+        let tp = '' as TopicPartitionId;
+        for (const record of records) {
+          if (record.partition !== runPartition || record.topic !== runTopic) {
+            runTopic = record.topic;
+            runPartition = record.partition;
+            tp = topicPartitionId(runTopic, runPartition);
+          }
+          const position = positions.get(tp);
+          if (position === undefined || record.offset < position) continue; // not restored here, or already applied
+          if (needsVersions?.(record) === true) {
+            await settleInflight();
+            throw new VersionsNeeded(record);
+          }
+          let write: StoreWrite<V> | null;
+          if (record.value === null && record.key !== null && options.decodeTombstones !== true) {
+            write = { type: 'delete', key: record.key };
+          } else {
+            try {
+              write = decode(record);
+            } catch (error) {
+              const verdict = onDecodeError(record, error);
+              const decision = typeof verdict === 'string' ? verdict : await verdict;
+              if (decision === 'fail') {
+                await flush();
+                await settleInflight();
+                throw new RestoreDecodeError(store.name, record.topic, record.partition, record.offset, { cause: error });
+              }
+              decodeErrorsSkipped++;
+              write = null;
             }
-            decodeErrorsSkipped++;
-            write = null;
+          }
+          if (versioned && write !== null && write.type !== 'clear') {
+            write = { ...write, version: { timestamp: record.timestamp, partition: record.partition, offset: record.offset } };
+            if (fresh !== undefined && !fresh.needsRead(tp, write.key, record.timestamp)) pending.unread.add(write);
+          }
+          pending.add(tp, record.offset, write);
+          positions.set(tp, record.offset + 1);
+          if (pending.records >= batchSize) await flush();
+        }
+        if (isPositioned(batch) && batch.nextOffsets !== undefined) {
+          for (const [tp, next] of batch.nextOffsets) {
+            const position = positions.get(tp);
+            if (position === undefined || next <= position) continue;
+            positions.set(tp, next);
+            pending.checkpoints.set(tp, next);
           }
         }
-        if (versioned && write !== null && write.type !== 'clear') {
-          write = { ...write, version: { timestamp: record.timestamp, partition: record.partition, offset: record.offset } };
-          if (fresh !== undefined && !fresh.needsRead(tp, write.key, record.timestamp)) pending.unread.add(write);
-        }
-        pending.add(tp, record.offset, write);
-        positions.set(tp, record.offset + 1);
-        if (pending.records >= batchSize) await flush();
+        if (caughtUp()) break; // leaving the loop calls return() on the source, which lets it stop fetching
       }
-      if (isPositioned(batch) && batch.nextOffsets !== undefined) {
-        for (const [tp, next] of batch.nextOffsets) {
-          const position = positions.get(tp);
-          if (position === undefined || next <= position) continue;
-          positions.set(tp, next);
-          pending.checkpoints.set(tp, next);
-        }
-      }
-      if (caughtUp()) break; // leaving the loop calls return() on the source, which lets it stop fetching
     }
+    await flush();
+    await settleInflight();
+  } catch (error) {
+    // A failed or stopped restore writes nothing of the batch it was filling.
+    await pending.prepared?.discard().catch(() => undefined);
+    throw error;
   }
-  await flush();
-  await settleInflight();
+  await pending.prepared?.discard(); // the empty batch left after the last flush
   const result: RestoreResult = {
     restored,
     decodeErrorsSkipped,

@@ -109,5 +109,23 @@ export interface KeyValueStore<V = unknown> extends ReadOnlyKeyValueStore<V> {
    * a failure loses nothing (LevelDB's log still holds the writes). `close()` waits for a flush in progress.
    */
   flushWriteBuffer?(): Promise<void>;
+  /**
+   * A `write` filled one write at a time as the writes come, committed as ONE atomic batch like `write` (the same
+   * invariant): restoration fills the next batch while the previous one is being written, instead of handing the
+   * store a finished array to copy into its native batch after the previous write is done. Writes without versions
+   * only (a versioned restore reads stored versions before it knows what to write). Optional: callers fall back to
+   * `write`.
+   */
+  prepareWrite?(): PreparedWrite<V>;
   close(): Promise<void>;
+}
+
+/** A store write being filled (`KeyValueStore.prepareWrite`): `add` in order, then `commit` or `discard` once. */
+export interface PreparedWrite<V = unknown> {
+  /** Appends a put or delete; a `clear` drops what was added before it (it applies first, as in `write`). */
+  add(write: StoreWrite<V>): void;
+  /** Writes everything added, `checkpoints` and `meta` in one atomic batch. */
+  commit(checkpoints?: Checkpoints, meta?: StoreMeta): Promise<void>;
+  /** Drops what was added without writing it. */
+  discard(): Promise<void>;
 }

@@ -154,7 +154,8 @@ const JSON_TYPE = 'application/json; charset=utf-8';
  * time in the writer); written back to back, one wake-up serves the batch. The answer is the one fastify would send
  * (status, `content-type`, `content-length`, any header a hook set on the reply; Node adds `date`, `connection` and
  * HEAD's empty body); the reply is hijacked, so onSend hooks do not run for it (the server has none; one added to
- * `QueryServer.app` would not see these answers), onResponse hooks (metrics) do.
+ * `QueryServer.app` would not see these answers), onResponse hooks do, and so does the latency metric
+ * (request-timing.ts, on Node's response-finish channel).
  */
 class AnswerBatch {
   private responses: ServerResponse[] = [];

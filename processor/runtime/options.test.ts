@@ -59,7 +59,7 @@ describe('resolveAppOptions', () => {
       fc.property(size, size, (perPartition, total) => {
         const memory = { fetchMaxBytesPerPartition: perPartition, fetchMaxBytes: total };
         const run = () => resolveAppOptions(topology, { brokers: 'b:1', stateDir: '/tmp/x', memory }).memory;
-        const expectedPerPartition = perPartition ?? 2_097_152;
+        const expectedPerPartition = perPartition ?? 1_048_576;
         if (total !== undefined && total < expectedPerPartition) {
           expect(problemsOf(run)).toEqual([
             `memory.fetchMaxBytes: ${total} must be at least memory.fetchMaxBytesPerPartition (${expectedPerPartition})`,
@@ -68,7 +68,7 @@ describe('resolveAppOptions', () => {
         }
         expect(run()).toMatchObject({
           fetchMaxBytesPerPartition: expectedPerPartition,
-          fetchMaxBytes: total ?? Math.max(8_388_608, expectedPerPartition),
+          fetchMaxBytes: total ?? Math.max(1_048_576, expectedPerPartition),
         });
       }),
     );
@@ -76,8 +76,8 @@ describe('resolveAppOptions', () => {
 
   it('memory bounds: defaults, given values, and every bad value reported by name', () => {
     expect(resolveAppOptions(topology, { brokers: 'b:1', stateDir: '/tmp/x' }).memory).toEqual({
-      fetchMaxBytesPerPartition: 2_097_152,
-      fetchMaxBytes: 8_388_608,
+      fetchMaxBytesPerPartition: 1_048_576,
+      fetchMaxBytes: 1_048_576,
       restoreBatchRecords: 2000,
       storeWriteBufferBytes: 4_194_304,
       globalStoreWriteBufferBytes: 33_554_432,
@@ -96,7 +96,7 @@ describe('resolveAppOptions', () => {
     const perPartition = (bytes: number) =>
       resolveAppOptions(topology, { brokers: 'b:1', stateDir: '/tmp/x', memory: { fetchMaxBytesPerPartition: bytes } }).memory;
     expect(perPartition(16_777_216)).toMatchObject({ fetchMaxBytesPerPartition: 16_777_216, fetchMaxBytes: 16_777_216 });
-    expect(perPartition(262_144)).toMatchObject({ fetchMaxBytesPerPartition: 262_144, fetchMaxBytes: 8_388_608 });
+    expect(perPartition(262_144)).toMatchObject({ fetchMaxBytesPerPartition: 262_144, fetchMaxBytes: 1_048_576 });
     const problems = problemsOf(() =>
       resolveAppOptions(topology, {
         brokers: 'b:1',

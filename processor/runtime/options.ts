@@ -163,18 +163,20 @@ export interface TributaryAppOptions {
 
 export interface MemoryOptions {
   /**
-   * Bytes per partition and fetch of the group consumer (task inputs); keep >= the topics' max.message.bytes (a bigger
-   * record batch still comes whole when its partition is the first of a fetch; kafkajs shuffles the partitions of each
-   * fetch). Default 2 MiB (2097152).
+   * Bytes per partition and fetch of the group consumer (task inputs). A bigger record batch (up to the topics'
+   * max.message.bytes, broker default 1048588) still comes whole, but only when its partition is the first with data
+   * in a fetch (kafkajs shuffles the partitions of each fetch, so it comes in turn): where most batches are that big,
+   * raise it. Default 1 MiB (1048576, also the Java consumer's max.partition.fetch.bytes).
    */
   readonly fetchMaxBytesPerPartition?: number;
   /**
-   * Bytes per fetch response of the group consumer, all partitions together. Default 8 MiB (8388608); when only
+   * Bytes per fetch response of the group consumer, all partitions together. Default 1 MiB (1048576); when only
    * `fetchMaxBytesPerPartition` is given, at least that. The records of a fetch live until they are processed, long
    * enough for V8 to move them to the old generation, so the fetch size sets how much heap and how many response
-   * buffers wait for a full GC: 1 MiB / 1 MiB per partition peaked 15-21% lower in a lone global or co-partitioned
-   * join at the same CPU and rate, but made both joins of one instance (`npm run bench -- --quick`) work through a
-   * backlog 25-35% slower, which is not explained yet (README "Memory"). Lower it for memory where the input rate is low.
+   * buffers wait for a full GC: 1 MiB / 1 MiB per partition peaked 15-21% lower than 8 MiB / 2 MiB in a lone global
+   * or co-partitioned join and ~20% lower with both joins in one instance, at the same CPU and backlog time (the
+   * next response is fetched ahead while one is handled, so a consumer that is behind does not wait for data; README
+   * "Memory"). Raise it only where a broker round trip is long against the time a response takes to process.
    */
   readonly fetchMaxBytes?: number;
   /** Records per atomic store write when restoring a store or bootstrapping a global table. Default 2,000. */
@@ -205,8 +207,8 @@ export interface MemoryOptions {
 }
 
 export const DEFAULT_MEMORY: Required<MemoryOptions> = {
-  fetchMaxBytesPerPartition: 2 * 1024 * 1024,
-  fetchMaxBytes: 8 * 1024 * 1024,
+  fetchMaxBytesPerPartition: 1024 * 1024,
+  fetchMaxBytes: 1024 * 1024,
   restoreBatchRecords: 2000,
   storeWriteBufferBytes: 4 * 1024 * 1024,
   globalStoreWriteBufferBytes: 32 * 1024 * 1024,

@@ -15,11 +15,12 @@
  *
  * Open loop (`openLoop`, http-open-loop.ts): hello world and local and global lookups served by a separate process run
  * as in production, hello world's maximum rate R found there, then each scenario driven at R/2 by an open-loop client
- * process with latency taken from each request's due time: p50/p90/p99/p99.9/max at a fixed rate.
+ * process with latency taken from each request's due time: p50/p90/p99/p99.9/max at a fixed rate. By default the server
+ * process runs on half the cores and the load on the other half (`--open-loop-pinning none`: unpinned).
  *
  *   npx tsx scripts/bench/http-load.ts [--keys 10000] [--requests 20000] [--concurrency 16] [--scenarios a,b]
  *     [--open-loop-seconds 10] [--open-loop-rounds 1] [--open-loop-connections 64] [--server-node-flags "--trace-gc"]
- *     [--code-root <checkout>]
+ *     [--open-loop-pinning split|none] [--open-loop-client-timer spin|timeout] [--code-root <checkout>]
  *
  * `--scenarios` runs only those saturated (the others are absent from the JSON; `vsHelloWorld` needs helloWorld),
  * `--open-loop-seconds 0` skips the open-loop phase, and `--code-root` serves the lookups with another checkout's
@@ -56,6 +57,10 @@ export interface HttpLoadOptions {
   readonly openLoopConnections?: number;
   /** Extra Node flags for the open-loop phase's server process. */
   readonly serverNodeFlags?: readonly string[];
+  /** The open-loop phase's placement: server and load on different cores (`split`, default) or `none`. */
+  readonly openLoopPinning?: 'split' | 'none';
+  /** How the open-loop client waits for due times (default: `spin` when pinned, else `timeout`). */
+  readonly openLoopClientTimer?: 'spin' | 'timeout';
   /** Scenarios to run; default all. */
   readonly scenarios?: readonly ScenarioName[];
   /** Checkout whose query server, sources and stores answer the lookups; default this one. */
@@ -353,6 +358,8 @@ export async function runHttpScenarios(options: HttpLoadOptions = {}): Promise<P
               saturateRequests: requests,
               serverNodeFlags: options.serverNodeFlags,
               codeRoot: options.codeRoot,
+              pinning: options.openLoopPinning,
+              clientTimer: options.openLoopClientTimer,
             },
             async (urls, count) => (await client.run({ kind: 'saturate', paths: urls, count, concurrency, maxSeconds })).result.rps,
           );
@@ -387,6 +394,11 @@ function scenariosArg(text: string | undefined): ScenarioName[] | undefined {
   return names as ScenarioName[];
 }
 
+function choiceArg<T extends string>(text: string | undefined, name: string, choices: readonly T[]): T | undefined {
+  if (text === undefined || (choices as readonly string[]).includes(text)) return text as T | undefined;
+  throw new Error(`--${name}: "${text}"; known: ${choices.join(', ')}`);
+}
+
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
   const args = process.argv.slice(2);
   const result = await runHttpScenarios({
@@ -400,6 +412,8 @@ if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.
       ?.split(' ')
       .filter((flag) => flag !== ''),
     scenarios: scenariosArg(stringArg(args, 'scenarios')),
+    openLoopPinning: choiceArg(stringArg(args, 'open-loop-pinning'), 'open-loop-pinning', ['split', 'none'] as const),
+    openLoopClientTimer: choiceArg(stringArg(args, 'open-loop-client-timer'), 'open-loop-client-timer', ['spin', 'timeout'] as const),
     codeRoot: stringArg(args, 'code-root'),
   });
   console.log(JSON.stringify(result, null, 2));

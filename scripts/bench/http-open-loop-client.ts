@@ -5,7 +5,8 @@
  * Request i is due `i / rate` s after the start (http-open-loop-math.ts) and is sent as soon as the client sees it is
  * due, whether or not earlier answers came back; its latency runs from its due time to its answer's last byte. A
  * server pause therefore shows in every request scheduled behind it, and so does the client's own lag in sending
- * (timer granularity, its GC): `sendLag` reports that part separately, so the two can be told apart. The first
+ * (timer granularity, its GC): `sendLag` reports that part separately, so the two can be told apart (`timer: 'spin'`
+ * all but removes the granularity part, for a client on a core of its own). The first
  * `warmupSeconds` of the schedule run the same way but are not counted (JIT, connections opening).
  *
  * Requests go over a pool of keep-alive connections (http-raw-pool.ts: one request per connection at a time, no
@@ -41,7 +42,20 @@ export interface OpenLoopJob {
   readonly connections?: number;
   /** Give up on answers this long after the last request was due (default 30 s); those count as errors. */
   readonly drainSeconds?: number;
+  /** How the client waits for the next due time (default `timeout`): see `ClientTimer`. */
+  readonly timer?: ClientTimer;
 }
+
+/**
+ * `timeout`: a timer aimed at the next due time. Node's timers have 1 ms granularity, so requests go out up to ~1 ms
+ * late, in small bursts (the send lag). `spin`: the last ~2 ms before a due time are spent turning the event loop
+ * (setImmediate), answers still read as they come, so requests go out within µs of their due time; it keeps one core
+ * busy, so only for a client on cores of its own (http-open-loop.ts pins it so).
+ */
+export type ClientTimer = 'timeout' | 'spin';
+
+/** Spin this long before a due time rather than trust a timer to wake up on time. */
+const SPIN_AHEAD_MS = 2;
 
 export interface OpenLoopResult {
   readonly targetRps: number;
@@ -58,12 +72,18 @@ export interface OpenLoopResult {
   readonly latency: LatencySummary;
   /** Due time to handing the request to the pool, ms: the client's own lag in getting it out. */
   readonly sendLag: LatencySummary;
+  /**
+   * Handing the request to the pool to its answer's last byte, ms: `latency` without the client's send lag. Still open
+   * loop (requests go out whatever came back; waits for a free connection count), so the server's queue shows in it.
+   */
+  readonly sinceSend: LatencySummary;
   /** Most requests outstanding at once (sent, not yet answered). */
   readonly maxInFlight: number;
   /** CPU (user + system, µs) of this client process per measured request, for reference. */
   readonly clientCpuUsPerRequest: number;
   /** CPU (user + system, ms) of this client process from its start to the result. */
   readonly clientCpuMs: number;
+  readonly timer: ClientTimer;
 }
 
 export async function runOpenLoop(job: OpenLoopJob): Promise<OpenLoopResult> {
@@ -71,12 +91,14 @@ export async function runOpenLoop(job: OpenLoopJob): Promise<OpenLoopResult> {
   const warmupSeconds = job.warmupSeconds ?? 2;
   const connections = job.connections ?? 64;
   const drainMs = (job.drainSeconds ?? 30) * 1000;
+  const timer = job.timer ?? 'timeout';
   if (!(rate > 0) || !(seconds > 0) || paths.length === 0) throw new Error('open loop: need rate > 0, seconds > 0 and paths');
   const warmupCount = Math.ceil(rate * warmupSeconds);
   const measuredCount = Math.max(1, Math.floor(rate * seconds));
   const total = warmupCount + measuredCount;
   const latencies = new Float64Array(measuredCount).fill(Number.NaN);
   const sendLags = new Float64Array(measuredCount);
+  const sinceSends = new Float64Array(measuredCount).fill(Number.NaN);
   const origin = new URL(job.origin);
   const pool = new RawHttpPool(origin.hostname, Number(origin.port), connections);
   const requests = paths.map((path) => getRequest(origin.host, path));
@@ -95,7 +117,8 @@ export async function runOpenLoop(job: OpenLoopJob): Promise<OpenLoopResult> {
   const send = (index: number): void => {
     const due = start + dueAtMs(index, rate);
     const measured = index - warmupCount;
-    if (measured >= 0) sendLags[measured] = performance.now() - due;
+    const sentAt = performance.now();
+    if (measured >= 0) sendLags[measured] = sentAt - due;
     if (measured === 0) cpuAtWindow = process.cpuUsage();
     inFlight++;
     if (inFlight > maxInFlight) maxInFlight = inFlight;
@@ -104,6 +127,7 @@ export async function runOpenLoop(job: OpenLoopJob): Promise<OpenLoopResult> {
       inFlight--;
       if (measured >= 0) {
         latencies[measured] = now - due;
+        sinceSends[measured] = now - sentAt;
         if (!ok) errors++;
         lastAnswerMs = Math.max(lastAnswerMs, now);
       }
@@ -122,7 +146,9 @@ export async function runOpenLoop(job: OpenLoopJob): Promise<OpenLoopResult> {
     const tick = (): void => {
       sendDue();
       if (sent >= total) return resolve();
-      setTimeout(tick, Math.max(0, start + dueAtMs(sent, rate) - performance.now()));
+      const waitMs = start + dueAtMs(sent, rate) - performance.now();
+      if (timer === 'spin' && waitMs < SPIN_AHEAD_MS) setImmediate(tick);
+      else setTimeout(tick, Math.max(0, timer === 'spin' ? waitMs - SPIN_AHEAD_MS : waitMs));
     };
     setTimeout(tick, Math.max(0, start - performance.now()));
   });
@@ -144,9 +170,11 @@ export async function runOpenLoop(job: OpenLoopJob): Promise<OpenLoopResult> {
     unanswered,
     latency: summarizeLatencies(answeredLatencies),
     sendLag: summarizeLatencies(sendLags),
+    sinceSend: summarizeLatencies(drained ? sinceSends : sinceSends.filter((value) => !Number.isNaN(value))),
     maxInFlight,
     clientCpuUsPerRequest: Math.round((cpu.user + cpu.system) / measuredCount),
     clientCpuMs: Math.round((process.cpuUsage().user + process.cpuUsage().system) / 1000),
+    timer,
   };
 }
 

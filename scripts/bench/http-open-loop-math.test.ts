@@ -1,6 +1,17 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { achievedRate, busyCores, dueAtMs, dueCount, parseMachineTicks, summarizeLatencies } from './http-open-loop-math.js';
+import {
+  achievedRate,
+  busyCores,
+  dueAtMs,
+  dueCount,
+  median,
+  parseMachineTicks,
+  QUIET_OTHER_CORES,
+  summarizeLatencies,
+  summarizeRuns,
+  type RunFigures,
+} from './http-open-loop-math.js';
 
 describe('open-loop schedule', () => {
   it('spaces requests evenly at the rate', () => {
@@ -89,5 +100,38 @@ describe('machine CPU from /proc/stat', () => {
 
   it('refuses another line', () => {
     expect(() => parseMachineTicks('intr 1 2 3')).toThrow(/cpu line/);
+  });
+});
+
+describe('summary over runs', () => {
+  const run = (p50Ms: number, p99Ms: number, otherBusyCores: number, maxMs = p99Ms * 2): RunFigures => ({
+    latency: { count: 100, p50Ms, p90Ms: p50Ms, p99Ms, p999Ms: p99Ms + 1, maxMs, meanMs: p50Ms },
+    sendLag: { count: 100, p50Ms: 0, p90Ms: 0, p99Ms: p99Ms / 10, p999Ms: 0, maxMs: 0, meanMs: 0 },
+    achievedRps: 1000,
+    otherBusyCores,
+  });
+
+  it('takes medians over all runs and over the quiet ones apart', () => {
+    const summary = summarizeRuns([run(0.1, 2, 0), run(0.3, 400, 0.9, 900), run(0.2, 3, QUIET_OTHER_CORES), run(0.4, 6, 0.05)]);
+    expect(summary).toMatchObject({ p50Ms: 0.25, p99Ms: 4.5, p999Ms: 5.5, worstP99Ms: 400, maxMs: 900 });
+    expect(summary.sendLagP99Ms).toBeCloseTo(0.45, 9);
+    expect(summary).toMatchObject({ quietRuns: 3, quietP50Ms: 0.2, quietP99Ms: 3, quietP999Ms: 4 });
+  });
+
+  it('has no quiet figures without a quiet run, and zeros without runs', () => {
+    expect(summarizeRuns([run(1, 50, 1)])).toMatchObject({ quietRuns: 0, quietP99Ms: null, p99Ms: 50 });
+    expect(summarizeRuns([])).toMatchObject({ quietRuns: 0, quietP50Ms: null, p50Ms: 0, p99Ms: 0, worstP99Ms: 0, maxMs: 0 });
+  });
+
+  it('median: the middle value, or the mean of the two middle ones', () => {
+    fc.assert(
+      fc.property(fc.array(fc.double({ min: -1e6, max: 1e6, noNaN: true }), { minLength: 1, maxLength: 50 }), (values) => {
+        const m = median(values);
+        expect(values.filter((v) => v < m).length).toBeLessThanOrEqual(values.length / 2);
+        expect(values.filter((v) => v > m).length).toBeLessThanOrEqual(values.length / 2);
+      }),
+    );
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 2, 3])).toBe(2.5);
   });
 });

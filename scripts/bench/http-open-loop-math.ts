@@ -91,3 +91,63 @@ export function parseMachineTicks(procStat: string): MachineTicks {
 export function busyCores(before: MachineTicks, after: MachineTicks, ticksPerSecond: number, seconds: number): number {
   return seconds <= 0 ? 0 : round((after.busy - before.busy) / ticksPerSecond / seconds, 2);
 }
+
+/** Median of `values` (0 when empty). */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length === 0 ? 0 : sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/**
+ * A run counts as quiet when the rest of the machine kept at most this many cores busy meanwhile. A server pinned to
+ * its cores cannot move away from other work landing on them, so its tail then measures that work (p99s of hundreds
+ * of ms with one other core's worth of work on a 2-core box), not the server.
+ */
+export const QUIET_OTHER_CORES = 0.1;
+
+/** What the summary needs of one open-loop run. */
+export interface RunFigures {
+  readonly latency: LatencySummary;
+  readonly sendLag: LatencySummary;
+  readonly achievedRps: number;
+  readonly otherBusyCores: number;
+}
+
+export interface ScenarioSummary {
+  /** Medians over all runs. */
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly p999Ms: number;
+  readonly sendLagP99Ms: number;
+  readonly achievedRps: number;
+  readonly otherBusyCores: number;
+  /** The worst run's p99 and the longest latency of any run. */
+  readonly worstP99Ms: number;
+  readonly maxMs: number;
+  /** Runs with `otherBusyCores` at most QUIET_OTHER_CORES, and the medians over them (null when there are none). */
+  readonly quietRuns: number;
+  readonly quietP50Ms: number | null;
+  readonly quietP99Ms: number | null;
+  readonly quietP999Ms: number | null;
+}
+
+/** Per-scenario figures over its runs: medians, the worst, and medians over the quiet runs. */
+export function summarizeRuns(runs: readonly RunFigures[]): ScenarioSummary {
+  const quiet = runs.filter((run) => run.otherBusyCores <= QUIET_OTHER_CORES);
+  const quietMedian = (pick: (run: RunFigures) => number) => (quiet.length === 0 ? null : median(quiet.map(pick)));
+  return {
+    p50Ms: median(runs.map((run) => run.latency.p50Ms)),
+    p99Ms: median(runs.map((run) => run.latency.p99Ms)),
+    p999Ms: median(runs.map((run) => run.latency.p999Ms)),
+    sendLagP99Ms: median(runs.map((run) => run.sendLag.p99Ms)),
+    achievedRps: median(runs.map((run) => run.achievedRps)),
+    otherBusyCores: median(runs.map((run) => run.otherBusyCores)),
+    worstP99Ms: Math.max(0, ...runs.map((run) => run.latency.p99Ms)),
+    maxMs: Math.max(0, ...runs.map((run) => run.latency.maxMs)),
+    quietRuns: quiet.length,
+    quietP50Ms: quietMedian((run) => run.latency.p50Ms),
+    quietP99Ms: quietMedian((run) => run.latency.p99Ms),
+    quietP999Ms: quietMedian((run) => run.latency.p999Ms),
+  };
+}

@@ -11,6 +11,11 @@
  *
  * Each round runs the three scenarios, the order reversed every other round (ABC CBA) so drift on a shared machine
  * does not always land on the same one.
+ *
+ * Pinning (`pinning`, default `split`; cpu-pinning.ts): the server process runs on the first half of the cores, the
+ * load on the rest (each client process, and the harness's saturating thread while it finds R), so the client's CPU
+ * and lag are not taken from the server; the client then waits for due times by spinning (`timer: 'spin'`), not on
+ * 1 ms timers. `none` runs everything where the OS puts it, clients on timers, as before. The JSON says which ran.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -18,7 +23,9 @@ import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { OpenLoopJob, OpenLoopResult } from './http-open-loop-client.js';
-import { busyCores, parseMachineTicks } from './http-open-loop-math.js';
+import { planPinning, pinnedCommand, pinProcess, type CpuSplit, type Pinning } from './cpu-pinning.js';
+import type { ClientTimer } from './http-open-loop-client.js';
+import { busyCores, parseMachineTicks, summarizeRuns, type ScenarioSummary } from './http-open-loop-math.js';
 import { clockTicksPerSecond, readProcUsage } from './proc-usage.js';
 import { WORKER_NODE_FLAGS } from './worker-flags.js';
 
@@ -62,6 +69,10 @@ export interface OpenLoopOptions {
   /** Extra Node flags for the server process (e.g. `--cpu-prof`, `--trace-gc`). */
   readonly serverNodeFlags?: readonly string[];
   readonly codeRoot?: string;
+  /** `split` (default): server and load on different cores (see the header); `none`: unpinned. */
+  readonly pinning?: 'split' | 'none';
+  /** How the client waits for due times; default `spin` when pinned, `timeout` unpinned. */
+  readonly clientTimer?: ClientTimer;
 }
 
 /** One open-loop run, with what else the machine did meanwhile (other helpers, builds): p99s drift with it. */
@@ -85,13 +96,17 @@ export interface OpenLoopPhaseResult {
   readonly warmupSeconds: number;
   readonly connections: number;
   readonly serverNodeFlags: readonly string[];
+  /** Where the server and the load ran; `none` when unpinned (asked for, no taskset, or one core). */
+  readonly pinning: Pinning;
+  /** How the open-loop client waited for due times: `spin` when pinned, `timeout` (1 ms timers) otherwise. */
+  readonly clientTimer: ClientTimer;
   /** Every run, in its round's order. */
   readonly runs: Record<OpenLoopScenario, OpenLoopRun[]>;
-  /** Per scenario, the median over rounds of p50, p99, achieved rate and other work, and the worst p99 and max. */
-  readonly summary: Record<
-    OpenLoopScenario,
-    { p50Ms: number; p99Ms: number; worstP99Ms: number; maxMs: number; achievedRps: number; otherBusyCores: number }
-  >;
+  /**
+   * Per scenario, medians over rounds (p50, p99, p99.9, send lag p99, achieved rate, other work), the worst p99 and
+   * max, and medians over the quiet runs (http-open-loop-math.ts summarizeRuns).
+   */
+  readonly summary: Record<OpenLoopScenario, ScenarioSummary>;
 }
 
 const SERVE_SCRIPT = fileURLToPath(new URL('./http-serve.ts', import.meta.url));
@@ -104,8 +119,13 @@ export async function runOpenLoopPhase(options: OpenLoopOptions, saturate: Satur
   const connections = options.connections ?? 64;
   const serverNodeFlags = [...WORKER_NODE_FLAGS, ...(options.serverNodeFlags ?? [])];
   const paths = levelPaths(benchKeys(options.keys));
-  const server = await startServer(serverNodeFlags, options);
+  const { pinning, split } = planPinning(options.pinning ?? 'split');
+  const clientTimer: ClientTimer = options.clientTimer ?? (split === undefined ? 'timeout' : 'spin');
+  const server = await startServer(serverNodeFlags, options, split);
+  let unpinHarness = (): void => undefined;
   try {
+    // The saturating client is this process's worker thread: on the load's cores while it finds R.
+    if (split !== undefined) unpinHarness = pinProcess(process.pid, split.client);
     const originOf = (name: OpenLoopScenario) => (name === 'helloWorld' ? server.origins.helloWorld : server.origins.lookups);
     const urls = (name: OpenLoopScenario) => paths[name].map((path) => `${originOf(name)}${path}`);
     for (const name of OPEN_LOOP_SCENARIOS) await saturate(urls(name), Math.max(1, Math.floor(options.saturateRequests / 5)));
@@ -116,41 +136,49 @@ export async function runOpenLoopPhase(options: OpenLoopOptions, saturate: Satur
     for (let round = 0; round < rounds; round++) {
       const order = round % 2 === 0 ? OPEN_LOOP_SCENARIOS : [...OPEN_LOOP_SCENARIOS].reverse();
       for (const name of order) {
-        const job = { origin: originOf(name), paths: paths[name], rate: rateRps, seconds: options.seconds, warmupSeconds, connections };
-        runs[name].push(await measuredRun(server.pid, job));
+        const job = {
+          origin: originOf(name),
+          paths: paths[name],
+          rate: rateRps,
+          seconds: options.seconds,
+          warmupSeconds,
+          connections,
+          timer: clientTimer,
+        };
+        // Marks where each run starts among the server's forwarded lines (e.g. --trace-gc).
+        process.stderr.write(`[open-loop] ${name} at ${rateRps} req/s, round ${round + 1}\n`);
+        runs[name].push(await measuredRun(server.pid, job, split));
       }
     }
-    return { saturatedRps, rateRps, seconds: options.seconds, warmupSeconds, connections, serverNodeFlags, runs, summary: summarize(runs) };
+    return {
+      saturatedRps,
+      rateRps,
+      seconds: options.seconds,
+      warmupSeconds,
+      connections,
+      serverNodeFlags,
+      pinning,
+      clientTimer,
+      runs,
+      summary: summarize(runs),
+    };
   } finally {
+    unpinHarness();
     await server.stop();
   }
 }
 
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length === 0 ? 0 : sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
 function summarize(runs: Record<OpenLoopScenario, OpenLoopRun[]>): OpenLoopPhaseResult['summary'] {
-  const entry = (list: OpenLoopRun[]) => ({
-    p50Ms: median(list.map((run) => run.latency.p50Ms)),
-    p99Ms: median(list.map((run) => run.latency.p99Ms)),
-    worstP99Ms: Math.max(0, ...list.map((run) => run.latency.p99Ms)),
-    maxMs: Math.max(0, ...list.map((run) => run.latency.maxMs)),
-    achievedRps: median(list.map((run) => run.achievedRps)),
-    otherBusyCores: median(list.map((run) => run.otherBusyCores)),
-  });
-  return { helloWorld: entry(runs.helloWorld), local: entry(runs.local), global: entry(runs.global) };
+  return { helloWorld: summarizeRuns(runs.helloWorld), local: summarizeRuns(runs.local), global: summarizeRuns(runs.global) };
 }
 
 /** `runClient` with the server's CPU and the machine's busy cores over the run. */
-async function measuredRun(serverPid: number, job: OpenLoopJob): Promise<OpenLoopRun> {
+async function measuredRun(serverPid: number, job: OpenLoopJob, split: CpuSplit | undefined): Promise<OpenLoopRun> {
   const machine = () => parseMachineTicks(readFileSync('/proc/stat', 'utf8'));
   const serverBefore = readProcUsage(serverPid).cpuMs;
   const machineBefore = machine();
   const started = performance.now();
-  const result = await runClient(job);
+  const result = await runClient(job, split);
   const seconds = (performance.now() - started) / 1000;
   const machineCores = busyCores(machineBefore, machine(), clockTicksPerSecond(), seconds);
   const serverCpuMs = readProcUsage(serverPid).cpuMs - serverBefore;
@@ -180,10 +208,11 @@ function exited(child: ChildProcess, ms: number): Promise<boolean> {
   });
 }
 
-async function startServer(nodeFlags: readonly string[], options: OpenLoopOptions): Promise<ServerProcess> {
+async function startServer(nodeFlags: readonly string[], options: OpenLoopOptions, split: CpuSplit | undefined): Promise<ServerProcess> {
   const args = [...nodeFlags, '--import', 'tsx', SERVE_SCRIPT, '--keys', String(options.keys), '--partitions', String(options.partitions)];
   if (options.codeRoot !== undefined) args.push('--code-root', options.codeRoot);
-  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
+  const [command, commandArgs] = pinnedCommand(split?.server, process.execPath, args);
+  const child = spawn(command, commandArgs, { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
   const stop = async (): Promise<void> => {
     child.stdin?.end();
     if (!(await exited(child, 10_000))) {
@@ -209,8 +238,9 @@ async function startServer(nodeFlags: readonly string[], options: OpenLoopOption
   }
 }
 
-async function runClient(job: OpenLoopJob): Promise<OpenLoopResult> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLIENT_SCRIPT], { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
+async function runClient(job: OpenLoopJob, split: CpuSplit | undefined): Promise<OpenLoopResult> {
+  const [command, args] = pinnedCommand(split?.client, process.execPath, ['--import', 'tsx', CLIENT_SCRIPT]);
+  const child = spawn(command, args, { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
   try {
     const chunks: Buffer[] = [];
     child.stdout.on('data', (chunk: Buffer) => chunks.push(chunk));

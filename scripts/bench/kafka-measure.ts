@@ -1,11 +1,18 @@
 /**
- * Kafka-side measurements for the benchmark: the raw consume ceiling, waiting for output topics to fill, and
- * end-to-end latency from records' own timestamps.
+ * Kafka-side measurements for the benchmark: the raw consume ceiling and the store ceiling, waiting for output topics
+ * to fill, and end-to-end latency from records' own timestamps.
  */
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ClassicLevel } from 'classic-level';
 import { KafkaAdmin } from '../../processor/kafka/admin.js';
 import type { KafkaClient } from '../../processor/kafka/client.js';
 import { PartitionReader } from '../../processor/kafka/partition-reader.js';
 import { topicPartitionId, type ConsumedRecord, type TopicPartitionId } from '../../common/records.js';
+import { DEFAULT_MEMORY, DEFAULT_RESTORATION_FETCH } from '../../processor/runtime/options.js';
+import type { FetchTuning } from '../../processor/kafka/partition-reading.js';
+import { levelDatabaseOptions } from '../../state-store/level-store.js';
 import { percentile, perSecond, round } from './stats.js';
 
 export interface CeilingResult {
@@ -16,9 +23,10 @@ export interface CeilingResult {
 
 /**
  * Reads every partition of `topic` from the start to the current end through the product's PartitionReader and
- * does nothing with the records: the rate any consumer of this client stack can reach on this machine.
+ * does nothing with the records: the rate any consumer of this client stack can reach on this machine. `fetch`
+ * defaults to the reader's own defaults (32 MiB per fetch).
  */
-export async function measureConsumeCeiling(client: KafkaClient, topic: string): Promise<CeilingResult> {
+export async function measureConsumeCeiling(client: KafkaClient, topic: string, fetch?: FetchTuning): Promise<CeilingResult> {
   const ends = await endOffsets(client, topic);
   let records = 0;
   const started = performance.now();
@@ -26,6 +34,7 @@ export async function measureConsumeCeiling(client: KafkaClient, topic: string):
     partitions: [...ends.keys()].map((partition) => ({ topic, partition })),
     endOffsets: new Map([...ends].map(([partition, end]) => [topicPartitionId(topic, partition), end])),
     groupIdPrefix: 'tributary-bench-ceiling',
+    fetch,
     onBatch: async (batch) => {
       records += batch.length;
     },
@@ -33,6 +42,67 @@ export async function measureConsumeCeiling(client: KafkaClient, topic: string):
   await reader.run();
   const ms = performance.now() - started;
   return { records, ms: Math.round(ms), recordsPerSecond: perSecond(records, ms) };
+}
+
+/**
+ * The store ceiling: the topic read as a global table's bootstrap reads it (the partition reader with the default
+ * `restorationFetch` sizes), each record then written into a fresh LevelDB with raw classic-level chained batches:
+ * record key and value bytes as they are (a tombstone a delete), the options a global store opens with (write buffer
+ * `memory.globalStoreWriteBufferBytes`, block cache, open files), `memory.restoreBatchRecords` records per batch, one
+ * batch write in flight while the next is filled (as restoration does). No decoding, no
+ * checkpoints, no Tributary store logic: how fast this machine's LevelDB takes the table. Time runs from opening the
+ * database to the last write resolved (closing it is not counted). The database goes into a new directory under
+ * `parent` (default: the system's temporary directory; give one on the disk the state directories use), removed after.
+ */
+export async function measureStoreCeiling(client: KafkaClient, topic: string, parent = tmpdir()): Promise<CeilingResult> {
+  const ends = await endOffsets(client, topic);
+  mkdirSync(parent, { recursive: true });
+  const location = mkdtempSync(join(parent, 'store-ceiling-'));
+  const batchRecords = DEFAULT_MEMORY.restoreBatchRecords;
+  let records = 0;
+  const started = performance.now();
+  const db = new ClassicLevel<Buffer, Buffer>(
+    location,
+    levelDatabaseOptions({
+      writeBufferSize: DEFAULT_MEMORY.globalStoreWriteBufferBytes,
+      cacheSize: DEFAULT_MEMORY.storeBlockCacheBytes,
+      maxOpenFiles: DEFAULT_MEMORY.storeMaxOpenFiles,
+    }),
+  );
+  try {
+    await db.open({ createIfMissing: true });
+    let batch = db.batch();
+    let inflight: Promise<void> = Promise.resolve();
+    const writeBatch = async (): Promise<void> => {
+      const full = batch;
+      batch = db.batch();
+      await inflight;
+      inflight = full.write();
+    };
+    const reader = new PartitionReader(client, {
+      partitions: [...ends.keys()].map((partition) => ({ topic, partition })),
+      endOffsets: new Map([...ends].map(([partition, end]) => [topicPartitionId(topic, partition), end])),
+      groupIdPrefix: 'tributary-bench-store-ceiling',
+      fetch: DEFAULT_RESTORATION_FETCH,
+      onBatch: async (fetched) => {
+        for (const record of fetched) {
+          if (record.key === null) continue;
+          if (record.value === null) batch.del(record.key);
+          else batch.put(record.key, record.value);
+          records++;
+          if (batch.length >= batchRecords) await writeBatch();
+        }
+      },
+    });
+    await reader.run();
+    if (batch.length > 0) await writeBatch();
+    await inflight;
+    const ms = performance.now() - started;
+    return { records, ms: Math.round(ms), recordsPerSecond: perSecond(records, ms) };
+  } finally {
+    await db.close().catch(() => undefined);
+    rmSync(location, { recursive: true, force: true });
+  }
 }
 
 export async function endOffsets(client: KafkaClient, topic: string): Promise<Map<number, number>> {

@@ -11,6 +11,9 @@
  * Starts a broker from Maven jars unless KAFKA_BROKERS is set (and stops it at the end). Phases:
  *   seed         customers (~200-byte JSON, every 4th updated, every 20th deleted) into a compacted topic
  *   ceiling      raw consume rate of that topic through the partition reader, no processing
+ *   storeCeiling the topic read as a global bootstrap reads it, each record written into a fresh LevelDB with raw
+ *                classic-level batches (the global store's options and batch size, no Tributary logic): how much of
+ *                the gap to the ceiling is the store itself
  *   materialize  cold bootstrap of the topic into a global store through TributaryApp (own process: peak RSS)
  *   warm         the same app restarted on its state directory: start to ready
  *   join         one CLI instance of the order-enrichment topology restores both customer stores (cold start),
@@ -46,7 +49,15 @@ import { CliInstance, freeLoopbackPorts } from './cli-instances.js';
 import { compiledScript } from './compiled-scripts.js';
 import { runHttpLoad } from './http-load.js';
 import type { KafkaSession } from './kafka-session.js';
-import { appendWindow, endOffsets, measureConsumeCeiling, outputLatency, readFrom, waitForTopicCounts } from './kafka-measure.js';
+import {
+  appendWindow,
+  endOffsets,
+  measureConsumeCeiling,
+  measureStoreCeiling,
+  outputLatency,
+  readFrom,
+  waitForTopicCounts,
+} from './kafka-measure.js';
 import { runLookupLoad } from './lookup-load.js';
 import { createEosOutputTopics, eosOutputPrefix, runEosJoinBench } from './eos-join.js';
 import { runAggregationBench } from './aggregation-bench.js';
@@ -205,9 +216,10 @@ function printTable(result: BenchResult): void {
   const rows: Row[] = [
     ['seed (produce)', `${n(result.seed.records)} records, ${n(result.seed.recordsPerSecond)} records/s`],
     ['consume ceiling', `${n(result.ceiling.recordsPerSecond)} records/s (${n(result.ceiling.records)} records)`],
+    ['store ceiling', `${n(result.storeCeiling.recordsPerSecond)} records/s (raw LevelDB batch writes of the same records)`],
     [
       'materialize (cold)',
-      `${n(result.materialize.recordsPerSecond)} records/s, ${result.materialize.ratioToCeiling} of ceiling, peak RSS ${result.materialize.peakRssMb} MiB`,
+      `${n(result.materialize.recordsPerSecond)} records/s, ${result.materialize.ratioToCeiling} of ceiling, ${result.materialize.ratioToStoreCeiling} of store ceiling, peak RSS ${result.materialize.peakRssMb} MiB`,
     ],
     ['warm restart', `${n(result.warmRestart.startToReadyMs)} ms to ready (${n(result.warmRestart.restoredRecords)} records restored)`],
     [
@@ -219,6 +231,10 @@ function printTable(result: BenchResult): void {
     [
       'join: co-partitioned',
       `${n(result.join.coPartitionedJoin.recordsPerSecond)} records/s (${n(result.join.coPartitionedJoin.outputs)} outputs, via repartition)`,
+    ],
+    [
+      'join: both (the backlog)',
+      `${n(result.join.bothJoins.recordsPerSecond)} records/s (${n(result.join.bothJoins.outputs)} outputs in ${n(result.join.bothJoins.ms)} ms)`,
     ],
     [
       'latency: global',
@@ -318,6 +334,9 @@ async function runBench(settings: BenchSettings, kafka: KafkaSession, workDir: s
     display.begin('consume ceiling');
     const ceiling = await measureConsumeCeiling(client, topics.customers);
     display.finish(`${ceiling.recordsPerSecond} records/s`);
+    display.begin('store ceiling');
+    const storeCeiling = await measureStoreCeiling(client, topics.customers, workDir);
+    display.finish(`${storeCeiling.recordsPerSecond} records/s`);
 
     // materialize (cold) and warm restart, in a worker process
     const bootstrapDir = join(workDir, 'bootstrap-state');
@@ -406,6 +425,13 @@ async function runBench(settings: BenchSettings, kafka: KafkaSession, workDir: s
     // Throughput from the outputs' own append times: tasks without stores start before the instance is "ready".
     const globalJoin = await appendWindow(client, topics.enriched);
     const coPartitionedJoin = await appendWindow(client, topics.byCustomer);
+    // Each join's own window stretches when the two interleave more finely (smaller group fetches hand the consumer
+    // fewer partitions per response): the backlog as a whole is the first output of either to the last of either.
+    const bothJoinsMs = Math.max(
+      1,
+      Math.max(globalJoin.lastAppendMs, coPartitionedJoin.lastAppendMs) -
+        Math.min(globalJoin.firstAppendMs, coPartitionedJoin.firstAppendMs),
+    );
     display.finish(`global ${globalJoin.recordsPerSecond} outputs/s, co-partitioned ${coPartitionedJoin.recordsPerSecond} outputs/s`);
     const joinPeakRssMb = a.peakRssMb();
 
@@ -530,11 +556,13 @@ async function runBench(settings: BenchSettings, kafka: KafkaSession, workDir: s
         producers: settings.producers,
       },
       ceiling,
+      storeCeiling,
       materialize: {
         records: cold.restoredRecords,
         ms: coldMs,
         recordsPerSecond: materializeRate,
         ratioToCeiling: ceiling.recordsPerSecond > 0 ? round(materializeRate / ceiling.recordsPerSecond, 2) : 0,
+        ratioToStoreCeiling: storeCeiling.recordsPerSecond > 0 ? round(materializeRate / storeCeiling.recordsPerSecond, 2) : 0,
         startToReadyMs: cold.startToReadyMs,
         peakRssMb: cold.peakRssMb,
       },
@@ -552,9 +580,14 @@ async function runBench(settings: BenchSettings, kafka: KafkaSession, workDir: s
           ms: coPartitionedJoin.ms,
           recordsPerSecond: coPartitionedJoin.recordsPerSecond,
         },
+        bothJoins: {
+          outputs: globalJoin.records + coPartitionedJoin.records,
+          ms: bothJoinsMs,
+          recordsPerSecond: perSecond(globalJoin.records + coPartitionedJoin.records, bothJoinsMs),
+        },
         peakRssMb: joinPeakRssMb,
         measuredAs:
-          'joined outputs per second between the first and the last output append (LogAppendTime) of the backlog, processed by one warm-started instance; both joins run in it at once, sharing its CPU',
+          'joined outputs per second between the first and the last output append (LogAppendTime) of the backlog, processed by one warm-started instance; both joins run in it at once, sharing its CPU (bothJoins: both outputs over the span from the first output of either to the last of either, the time the backlog took)',
       },
       latency: {
         ratePerSecond: settings.pacedRatePerSecond,

@@ -5,7 +5,7 @@
  *
  *   {"event":"starting"}  right before app.start() (the harness takes time and CPU from here)
  *   {"event":"running"}   app.start() resolved (RUNNING: global tables bootstrapped, group joined)
- *   {"event":"ready"}     global-table: RUNNING; table: waitUntilReady() (every table partition restored)
+ *   {"event":"ready"}     global-table: RUNNING; table, both-joins: waitUntilReady() (every table partition restored)
  *   {"event":"error","message":...}   an error the app reported (a "failed" line follows when it is fatal)
  *   {"event":"failed","message":...}
  *   {"event":"stopped"}   after a graceful stop (SIGTERM)
@@ -18,7 +18,8 @@
  *     [--memory-sample-ms 250] [--app-options '{"memory":{...}}'] (JSON merged into the TributaryApp options)
  *     [--heap-snapshot-after-ms n] (a V8 heap snapshot n ms after RUNNING, written to the working directory)
  *
- * Workloads: global-table, table, global-join, copartitioned-join. Serdes: string keys, Serdes.json() values (the same
+ * Workloads: global-table, table, global-join, copartitioned-join, both-joins (the two joins in one instance, outputs to
+ * --output-topic and --second-output-topic; no Kafka Streams counterpart: scripts/bench/two-joins-bench.ts). Serdes: string keys, Serdes.json() values (the same
  * bytes the Kafka Streams side reads and writes with Jackson). No query server (the Java side has none either).
  */
 import { readFileSync } from 'node:fs';
@@ -28,7 +29,7 @@ import { Serdes, StreamsBuilder, type Topology } from '../../index.js';
 import { TributaryApp } from '../../processor/runtime/app.js';
 import { enrich, type Customer, type EnrichedOrder, type Order } from '../../examples/order-enrichment.js';
 
-export const WORKER_WORKLOADS = ['global-table', 'table', 'global-join', 'copartitioned-join'] as const;
+export const WORKER_WORKLOADS = ['global-table', 'table', 'global-join', 'copartitioned-join', 'both-joins'] as const;
 export type WorkerWorkload = (typeof WORKER_WORKLOADS)[number];
 
 export const GLOBAL_STORE = 'customers-global';
@@ -39,6 +40,8 @@ export interface WorkerTopics {
   readonly customers: string;
   readonly orders?: string;
   readonly output?: string;
+  /** both-joins: the co-partitioned join's output (the global join writes to `output`). */
+  readonly secondOutput?: string;
 }
 
 function required(value: string | undefined, flag: string): string {
@@ -77,6 +80,24 @@ export function workerTopology(workload: WorkerWorkload, applicationId: string, 
         .selectKey((_orderId, order) => order.customerId, { key: Serdes.string() })
         .join(customers, (order, customer) => enrich(order, customer), { repartitionName: REPARTITION_NAME })
         .to(required(topics.output, 'output-topic'), { value: Serdes.json<EnrichedOrder>() });
+      break;
+    }
+    case 'both-joins': {
+      // Both joins in one instance, as the order-enrichment topology of `npm run bench` (one group, both sharing the CPU).
+      const globalCustomers = builder.globalTable(topics.customers, { ...customerSerdes, store: GLOBAL_STORE });
+      const customers = builder.table(topics.customers, { ...customerSerdes, store: TABLE_STORE });
+      const orders = builder.stream(required(topics.orders, 'orders-topic'), orderSerdes);
+      orders
+        .join(
+          globalCustomers,
+          (_orderId, order) => order.customerId,
+          (order, customer) => enrich(order, customer),
+        )
+        .to(required(topics.output, 'output-topic'), { value: Serdes.json<EnrichedOrder>() });
+      orders
+        .selectKey((_orderId, order) => order.customerId, { key: Serdes.string() })
+        .join(customers, (order, customer) => enrich(order, customer), { repartitionName: REPARTITION_NAME })
+        .to(required(topics.secondOutput, 'second-output-topic'), { value: Serdes.json<EnrichedOrder>() });
       break;
     }
   }
@@ -165,6 +186,7 @@ async function main(argv: readonly string[]): Promise<void> {
       'customers-topic': { type: 'string' },
       'orders-topic': { type: 'string' },
       'output-topic': { type: 'string' },
+      'second-output-topic': { type: 'string' },
       'commit-interval-ms': { type: 'string' },
       'instance-id': { type: 'string' },
       'memory-sample-ms': { type: 'string' },
@@ -178,6 +200,7 @@ async function main(argv: readonly string[]): Promise<void> {
     customers: required(values['customers-topic'], 'customers-topic'),
     orders: values['orders-topic'],
     output: values['output-topic'],
+    secondOutput: values['second-output-topic'],
   });
   const extra = values['app-options'] === undefined ? {} : (JSON.parse(values['app-options']) as Record<string, unknown>);
   const app = new TributaryApp(topology, {
@@ -222,7 +245,7 @@ async function main(argv: readonly string[]): Promise<void> {
     sampler?.emitPeaks();
     emit({ event: 'ready', startToReadyMs: runningMs });
   }
-  if (workload === 'table') {
+  if (workload === 'table' || workload === 'both-joins') {
     await app.waitUntilReady();
     sampler?.emitPeaks();
     emit({ event: 'ready', startToReadyMs: Math.round(performance.now() - started) });

@@ -54,7 +54,7 @@ import {
   type Side,
 } from './comparison-math.js';
 import { checkEnrichedOutputs, type EnrichedCheck } from './enriched-check.js';
-import { appendWindow, endOffsets, measureConsumeCeiling, readFrom, type CeilingResult } from './kafka-measure.js';
+import { appendWindow, endOffsets, measureConsumeCeiling, measureStoreCeiling, readFrom, type CeilingResult } from './kafka-measure.js';
 import type { KafkaSession } from './kafka-session.js';
 import { positiveIntOption, runBenchCommand } from './bench-command.js';
 import { DEFAULT_KAFKA_STREAMS_VERSION, kafkaStreamsCommand, prepareKafkaStreamsApp, type KafkaStreamsApp } from './kafka-streams-app.js';
@@ -531,6 +531,9 @@ export async function runComparison(
     display.begin('consume ceiling (partition reader: fetch and decode, no processing)');
     const ceiling: CeilingResult = await measureConsumeCeiling(client, topics.customers);
     display.finish(`${ceiling.recordsPerSecond} records/s`);
+    display.begin('store ceiling (the read of a global bootstrap, raw LevelDB batch writes, no Tributary logic)');
+    const storeCeiling: CeilingResult = await measureStoreCeiling(client, topics.customers, workDir);
+    display.finish(`${storeCeiling.recordsPerSecond} records/s`);
 
     const ctx: RunContext = { settings, kafka, client, admin, ksApp, prefix, topics, workDir, customerRecords, joinable, note };
     const results: WorkloadResult[] = [];
@@ -578,6 +581,20 @@ export async function runComparison(
         median: summarize(paired),
       });
     }
+    // The global-table bootstrap's median rate of each side against both ceilings.
+    const globalTable = results.find((w) => w.id === 'global-table');
+    const toCeilings = (recordsPerSecond: number) => ({
+      ratioToCeiling: ceiling.recordsPerSecond > 0 ? Math.round((recordsPerSecond / ceiling.recordsPerSecond) * 100) / 100 : 0,
+      ratioToStoreCeiling:
+        storeCeiling.recordsPerSecond > 0 ? Math.round((recordsPerSecond / storeCeiling.recordsPerSecond) * 100) / 100 : 0,
+    });
+    const materializeVsCeilings =
+      globalTable === undefined
+        ? undefined
+        : {
+            tributary: toCeilings(globalTable.median.tributary.recordsPerSecond),
+            kafkaStreams: toCeilings(globalTable.median.kafkaStreams.recordsPerSecond),
+          };
 
     return {
       tool: 'tributary-bench',
@@ -649,6 +666,13 @@ export async function runComparison(
         ...ceiling,
         measuredAs: 'raw consume rate of the customers topic through kafkajs (PartitionReader), no processing, in the harness process',
       },
+      storeCeiling: {
+        ...storeCeiling,
+        measuredAs:
+          'the customers topic read as a global bootstrap reads it (PartitionReader, default restorationFetch sizes), each record written into a fresh LevelDB with raw classic-level chained batches (the global store options, memory.restoreBatchRecords per batch, one write in flight), no decoding or Tributary store logic, in the harness process',
+      },
+      /** The global-table workload's median records/s of each side over `ceiling` and `storeCeiling` (absent without that workload). */
+      materializeVsCeilings,
       workloads: results,
       measuredAs: {
         time: 'from the child\'s "starting" line (written right before start()) to the end condition, on the harness\'s clock',
@@ -708,10 +732,15 @@ function printComparisonTable(result: ComparisonResult): void {
         .map((side) => `  ${w.id} round ${run.round} ${side.side}: ${side.failedAttempts.map((m) => m.split('\n')[0]).join(' | ')}`),
     ),
   );
+  const vs = result.materializeVsCeilings;
+  const materialize =
+    vs === undefined
+      ? ''
+      : `; global-table / ceiling: T ${vs.tributary.ratioToCeiling}, KS ${vs.kafkaStreams.ratioToCeiling}; / store ceiling: T ${vs.tributary.ratioToStoreCeiling}, KS ${vs.kafkaStreams.ratioToStoreCeiling}`;
   const retriedText =
     retried.length === 0 ? '' : `runs that failed and were retried (see failedAttempts in the JSON):\n${retried.join('\n')}\n\n`;
   process.stderr.write(
-    `\n${title}\nceiling (partition reader: fetch and decode, no processing): ${n(result.ceiling.recordsPerSecond)} records/s; JVM: ${result.sides.kafkaStreams.jvmFlags.join(' ')}\n\n${line(header)}\n${rows.map(line).join('\n')}\n\n${retriedText}`,
+    `\n${title}\nceiling (partition reader: fetch and decode, no processing): ${n(result.ceiling.recordsPerSecond)} records/s; store ceiling (raw LevelDB batch writes): ${n(result.storeCeiling.recordsPerSecond)} records/s${materialize}; JVM: ${result.sides.kafkaStreams.jvmFlags.join(' ')}\n\n${line(header)}\n${rows.map(line).join('\n')}\n\n${retriedText}`,
   );
 }
 

@@ -44,6 +44,8 @@ describe('npm run bench -- --vs-kafka-streams', () => {
     expect(result.mode).toBe('vs-kafka-streams');
     expect(result.data).toMatchObject({ customers: 2000, customerRecords: 2000 + 500 + 20, orders: 2000 });
     expect(result.ceiling.records).toBe(result.data.customerRecords);
+    expect(result.storeCeiling.records).toBe(result.data.customerRecords);
+    expect(result.materializeVsCeilings?.tributary.ratioToStoreCeiling).toBeGreaterThan(0);
     expect(result.sides.kafkaStreams.jvmFlags).toContain('-Xmx1g');
     expect(result.workloads.map((w) => w.id)).toEqual([...COMPARISON_WORKLOADS]);
     for (const workload of result.workloads) {
