@@ -267,7 +267,7 @@ export class StreamTask {
         const queue = this.inputs.next(nowMs);
         if (!queue) break;
         const record = queue.peek();
-        // `record.key` only for table records: a group consumer's record makes a Buffer on each read of its key.
+        // The table-write check only for records of a table's topic.
         if (
           this.graph.processors.hasPending ||
           (queue.tableStore !== undefined && this.graph.mustResolveBeforeTableRecord(queue.tableStore, record.key))

@@ -3,8 +3,7 @@
  * turns record batches straight into `ConsumedRecord`s for the partition reader. kafkajs decodes every record into
  * its own object (a Buffer slice and a Decoder per record, offsets and timestamps as decimal strings) that the reader
  * then converts again; this reads offsets and timestamps as numbers and allocates one record (and its key and value
- * slices, or with `bytesOnRead` only the record: `ResponseRecord`) per record, when the batch's records are read
- * (`DataBatch`), not when the response arrives. Record batches keep their producer, transaction and control flags, so aborted transactions are
+ * slices) per record, when the batch's records are first read (`DataBatch`), not when the response arrives. Record batches keep their producer, transaction and control flags, so aborted transactions are
  * dropped per batch by the Java client's rule (`visibleRecords`).
  *
  * Only message format v2 (magic 2, every Kafka since 0.11 writes it, 4.x reads nothing else) is decoded here: a
@@ -120,18 +119,8 @@ class Reader {
   }
 }
 
-export interface DecodeOptions {
-  /**
-   * Records keep their key and value in the response bytes and make their Buffers when first read
-   * (`ResponseRecord`), instead of two Buffer objects per record made when the batch's records are built. Default
-   * false.
-   */
-  readonly bytesOnRead?: boolean;
-}
-
 /** Decodes a whole Fetch v11 response body (after the correlation id). */
-export async function decodeFetchV11(body: Buffer, decompress: Decompress, options: DecodeOptions = {}): Promise<DecodedFetchResponse> {
-  const bytesOnRead = options.bytesOnRead ?? false;
+export async function decodeFetchV11(body: Buffer, decompress: Decompress): Promise<DecodedFetchResponse> {
   const r = new Reader(body);
   const clientSideThrottleTime = r.int32();
   const errorCode = r.int16();
@@ -156,7 +145,7 @@ export async function decodeFetchV11(body: Buffer, decompress: Decompress, optio
       const batches: DecodedBatch[] = [];
       if (size > 0) {
         const end = r.pos + size;
-        await decodeBatches(body, r.pos, Math.min(end, body.length), topicName, partition, decompress, bytesOnRead, batches);
+        await decodeBatches(body, r.pos, Math.min(end, body.length), topicName, partition, decompress, batches);
         r.pos = end;
       }
       partitions.push({ partition, errorCode: partitionError, highWatermark, lastStableOffset, abortedTransactions, batches });
@@ -173,7 +162,6 @@ async function decodeBatches(
   topic: string,
   partition: number,
   decompress: Decompress,
-  bytesOnRead: boolean,
   out: DecodedBatch[],
 ): Promise<void> {
   let pos = start;
@@ -229,44 +217,10 @@ async function decodeBatches(
         logAppendTime,
         maxTimestamp,
         baseTimestamp,
-        bytesOnRead,
       );
       out.push(new DataBatch(baseOffset, baseOffset + lastOffsetDelta, producerId, transactional, records));
     }
     pos = batchEnd;
-  }
-}
-
-/**
- * A record whose key and value stay in the response bytes: each read of `key` or `value` makes a new Buffer over
- * them. The group consumer's records wait in a task's input queue until processed, a partition's batch at a time:
- * without two Buffer objects each (~100 bytes apiece on V8's heap, next to a record object of about that size) the
- * records waiting take less than half the heap. Not kept: a record that waited long enough to be promoted to V8's old
- * generation would keep a Buffer it holds alive until the next full GC, while one made per read (a deserializer's
- * input) dies young. Tasks read a record's key and value once or twice.
- */
-export class ResponseRecord implements ConsumedRecord {
-  constructor(
-    readonly topic: string,
-    readonly partition: number,
-    readonly offset: number,
-    readonly timestamp: number,
-    readonly headers: RecordHeaders,
-    private readonly bytes: Buffer,
-    private readonly keyAt: number,
-    /** -1: a null key. */
-    private readonly keyLength: number,
-    private readonly valueAt: number,
-    /** -1: a null value (a tombstone). */
-    private readonly valueLength: number,
-  ) {}
-
-  get key(): Buffer | null {
-    return this.keyLength < 0 ? null : this.bytes.subarray(this.keyAt, this.keyAt + this.keyLength);
-  }
-
-  get value(): Buffer | null {
-    return this.valueLength < 0 ? null : this.bytes.subarray(this.valueAt, this.valueAt + this.valueLength);
   }
 }
 
@@ -283,13 +237,11 @@ class RecordSet {
     readonly logAppendTime: boolean,
     readonly maxTimestamp: number,
     readonly baseTimestamp: number,
-    /** Build `ResponseRecord`s (key and value sliced when read) rather than records holding their slices. */
-    readonly bytesOnRead: boolean,
   ) {}
 
   decode(): ConsumedRecord[] {
-    const { topic, partition, baseOffset, logAppendTime, maxTimestamp, baseTimestamp, count, bytesOnRead, buf } = this;
-    const recordsReader = new Reader(buf);
+    const { topic, partition, baseOffset, logAppendTime, maxTimestamp, baseTimestamp, count } = this;
+    const recordsReader = new Reader(this.buf);
     recordsReader.pos = this.start;
     const records = new Array<ConsumedRecord>(count);
     for (let i = 0; i < count; i++) {
@@ -298,14 +250,8 @@ class RecordSet {
       recordsReader.int8(); // attributes
       const timestampDelta = recordsReader.varint();
       const offsetDelta = recordsReader.varint();
-      const offset = baseOffset + offsetDelta;
-      const timestamp = logAppendTime ? maxTimestamp : baseTimestamp + timestampDelta;
-      const keyLength = recordsReader.varint();
-      const keyAt = recordsReader.pos;
-      if (keyLength > 0) recordsReader.pos += keyLength;
-      const valueLength = recordsReader.varint();
-      const valueAt = recordsReader.pos;
-      if (valueLength > 0) recordsReader.pos += valueLength;
+      const key = recordsReader.varBytes();
+      const value = recordsReader.varBytes();
       const headerCount = recordsReader.varint();
       let headers = NO_HEADERS;
       if (headerCount > 0) {
@@ -319,17 +265,15 @@ class RecordSet {
         headers = h;
       }
       recordsReader.pos = next;
-      records[i] = bytesOnRead
-        ? new ResponseRecord(topic, partition, offset, timestamp, headers, buf, keyAt, keyLength, valueAt, valueLength)
-        : {
-            topic,
-            partition,
-            offset,
-            timestamp,
-            key: keyLength < 0 ? null : buf.subarray(keyAt, keyAt + keyLength),
-            value: valueLength < 0 ? null : buf.subarray(valueAt, valueAt + valueLength),
-            headers,
-          };
+      records[i] = {
+        topic,
+        partition,
+        offset: baseOffset + offsetDelta,
+        timestamp: logAppendTime ? maxTimestamp : baseTimestamp + timestampDelta,
+        key,
+        value,
+        headers,
+      };
     }
     return records;
   }

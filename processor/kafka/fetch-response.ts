@@ -8,8 +8,7 @@
  * response arrives; its consumer then builds a Batch per partition over those. With this replacement a response's
  * partitions carry record batches (`DecodedPartition.batches`) whose records are built only when first read, and
  * consumer-batch.ts builds the consumer's batches over them: the group consumer's records are made once, as
- * `ConsumedRecord`s whose keys and values are sliced from the response when read (`ResponseRecord`), when their batch
- * is handled. A response holding message format v0/v1 (`LegacyFormatError`) is
+ * `ConsumedRecord`s, when their batch is handled. A response holding message format v0/v1 (`LegacyFormatError`) is
  * decoded by kafkajs's own decoder, whose partitions carry `messages` as before. The error check (`parse`) stays
  * kafkajs's. kafkajs's fetch request module loads the decoder when the first Fetch v11 is built, so it is put into
  * Node's module cache before that (`installed` says whether it was in time). Only together with consumer-batch.ts:
@@ -42,7 +41,7 @@ export async function decompress(attributes: number, compressed: Buffer): Promis
 export function createFetchResponse(original: ResponseModule): ResponseModule {
   return {
     decode: (raw: Buffer) =>
-      decodeFetchV11(raw, decompress, { bytesOnRead: true }).catch((error: unknown) => {
+      decodeFetchV11(raw, decompress).catch((error: unknown) => {
         if (error instanceof LegacyFormatError) return original.decode(raw);
         throw error;
       }),
