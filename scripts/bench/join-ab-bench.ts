@@ -24,6 +24,7 @@ import { openKafkaSession } from './kafka-session.js';
 import { compiledScript } from './compiled-scripts.js';
 import { MeasuredProcess } from './measured-process.js';
 import { WORKER_NODE_FLAGS } from './worker-flags.js';
+import { runBenchMain } from './bench-main.js';
 
 const { values } = parseArgs({
   options: {
@@ -172,10 +173,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exit(1);
-  },
-);
+runBenchMain(main);

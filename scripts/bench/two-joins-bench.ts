@@ -27,6 +27,7 @@ import { openKafkaSession } from './kafka-session.js';
 import { MeasuredProcess } from './measured-process.js';
 import { WORKER_NODE_FLAGS } from './worker-flags.js';
 import { readProcUsage } from './proc-usage.js';
+import { runBenchMain } from './bench-main.js';
 
 const { values } = parseArgs({
   options: {
@@ -205,10 +206,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exit(1);
-  },
-);
+runBenchMain(main);
