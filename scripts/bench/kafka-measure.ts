@@ -30,16 +30,9 @@ export async function measureConsumeCeiling(client: KafkaClient, topic: string, 
   const ends = await endOffsets(client, topic);
   let records = 0;
   const started = performance.now();
-  const reader = new PartitionReader(client, {
-    partitions: [...ends.keys()].map((partition) => ({ topic, partition })),
-    endOffsets: new Map([...ends].map(([partition, end]) => [topicPartitionId(topic, partition), end])),
-    groupIdPrefix: 'tributary-bench-ceiling',
-    fetch,
-    onBatch: async (batch) => {
-      records += batch.length;
-    },
+  await readToEnd(client, topic, ends, 'tributary-bench-ceiling', fetch, async (batch) => {
+    records += batch.length;
   });
-  await reader.run();
   const ms = performance.now() - started;
   return { records, ms: Math.round(ms), recordsPerSecond: perSecond(records, ms) };
 }
@@ -79,22 +72,15 @@ export async function measureStoreCeiling(client: KafkaClient, topic: string, pa
       await inflight;
       inflight = full.write();
     };
-    const reader = new PartitionReader(client, {
-      partitions: [...ends.keys()].map((partition) => ({ topic, partition })),
-      endOffsets: new Map([...ends].map(([partition, end]) => [topicPartitionId(topic, partition), end])),
-      groupIdPrefix: 'tributary-bench-store-ceiling',
-      fetch: DEFAULT_RESTORATION_FETCH,
-      onBatch: async (fetched) => {
-        for (const record of fetched) {
-          if (record.key === null) continue;
-          if (record.value === null) batch.del(record.key);
-          else batch.put(record.key, record.value);
-          records++;
-          if (batch.length >= batchRecords) await writeBatch();
-        }
-      },
+    await readToEnd(client, topic, ends, 'tributary-bench-store-ceiling', DEFAULT_RESTORATION_FETCH, async (fetched) => {
+      for (const record of fetched) {
+        if (record.key === null) continue;
+        if (record.value === null) batch.del(record.key);
+        else batch.put(record.key, record.value);
+        records++;
+        if (batch.length >= batchRecords) await writeBatch();
+      }
     });
-    await reader.run();
     if (batch.length > 0) await writeBatch();
     await inflight;
     const ms = performance.now() - started;
@@ -103,6 +89,25 @@ export async function measureStoreCeiling(client: KafkaClient, topic: string, pa
     await db.close().catch(() => undefined);
     rmSync(location, { recursive: true, force: true });
   }
+}
+
+/** Every partition of `topic` from the start to `ends` through the product's PartitionReader, each batch to `onBatch`. */
+async function readToEnd(
+  client: KafkaClient,
+  topic: string,
+  ends: ReadonlyMap<number, number>,
+  groupIdPrefix: string,
+  fetch: FetchTuning | undefined,
+  onBatch: (records: readonly ConsumedRecord[]) => Promise<void>,
+): Promise<void> {
+  const reader = new PartitionReader(client, {
+    partitions: [...ends.keys()].map((partition) => ({ topic, partition })),
+    endOffsets: new Map([...ends].map(([partition, end]) => [topicPartitionId(topic, partition), end])),
+    groupIdPrefix,
+    fetch,
+    onBatch,
+  });
+  await reader.run();
 }
 
 export async function endOffsets(client: KafkaClient, topic: string): Promise<Map<number, number>> {
