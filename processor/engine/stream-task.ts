@@ -64,7 +64,7 @@ export interface StreamTaskOptions {
   readonly maxFetchWaitMs?: number;
   /** Partition count of a sink topic; required only when a sink has a custom partitioner. */
   readonly partitionCount?: (topic: string) => number;
-  /** Decoded values cached per task store (recently used, approximately; see task-store.ts). Default 10 000. */
+  /** Decoded values cached per task store (recently used, approximately; see task-store.ts). Default 1,000 (`memory.taskCacheEntries`). */
   readonly cacheSize?: number;
   /**
    * Keys an `on-commit` derived table holds back per task before emitting the least recently updated one early
@@ -132,7 +132,7 @@ export class StreamTask {
     const metrics = options.metrics ?? new EngineMetrics();
     const globalStores = options.globalStores ?? new Map<string, ReadOnlyKeyValueStore<unknown>>();
 
-    const cacheSize = options.cacheSize ?? 10_000;
+    const cacheSize = options.cacheSize ?? 1_000;
     for (const name of sub.stores) {
       const store = options.stores.get(name);
       if (!store) throw new MissingStoreError(name, `task ${this.id}`);

@@ -81,10 +81,10 @@ describe('resolveAppOptions', () => {
       restoreBatchRecords: 2000,
       storeWriteBufferBytes: 4_194_304,
       globalStoreWriteBufferBytes: 33_554_432,
-      storeBlockCacheBytes: 8_388_608,
+      storeBlockCacheBytes: 2_097_152,
       storeMaxOpenFiles: 500,
       outputQueueBytes: 8_388_608,
-      taskCacheEntries: 10_000,
+      taskCacheEntries: 1_000,
     });
     const given = resolveAppOptions(topology, {
       brokers: 'b:1',

@@ -3,7 +3,7 @@
  * the commit cycle, rebalances, refused commits, send failures and stop. Stores are real LevelDB in temp dirs.
  * The same paths against a real broker: test/runtime/.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -243,6 +243,29 @@ describe('TaskManager on a fake group member', () => {
     expect(h.tracker.totalsByStore()).toEqual({ customers: { restoredRecords: 2, restorations: 1, skipped: 0 } });
     await h.member.pollUntilIdle();
     expect(h.outValues(0)).toEqual([`${KEY.p0[0]}=o1@Ada`]);
+    expect(h.failures).toEqual([]);
+    await h.stop();
+  });
+
+  it("writes a restored store's write buffer out as a table file, and keeps serving it", async () => {
+    const h = await harness();
+    h.cluster.append(
+      'customers',
+      0,
+      KEY.p0.map((key, i) => ({ key, value: `name-${i}` })),
+    );
+    await h.start(['0_0']);
+    await h.restored();
+    // LevelDB's log holds what its memtable holds: empty once the memtable is a table file.
+    const location = h.stateDirectory.storePath('customers', 0);
+    const files = async (suffix: string) => (await readdir(location)).filter((file) => file.endsWith(suffix));
+    await vi.waitFor(async () => {
+      expect(await files('.ldb')).not.toEqual([]);
+      let logBytes = 0;
+      for (const file of await files('.log')) logBytes += (await stat(join(location, file))).size;
+      expect(logBytes).toBe(0);
+    });
+    expect(await h.storeGet('0_0', KEY.p0[2])).toBe('name-2');
     expect(h.failures).toEqual([]);
     await h.stop();
   });

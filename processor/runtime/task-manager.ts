@@ -1047,6 +1047,7 @@ export class TaskManager {
             const active = taskOf(target);
             if (active === undefined || !this.registry.has(active)) return;
             active.restoration.restored(target, result.restored);
+            this.flushAfterRestore(target);
             if (!active.restoration.restoring) this.resumeRestored(active);
           })
           .catch((error: unknown) => this.fail(error));
@@ -1061,6 +1062,26 @@ export class TaskManager {
         if (this.restoration === reader) this.fail(error);
       },
     );
+  }
+
+  /**
+   * A restored store's last write buffer (up to `memory.storeWriteBufferBytes`, per task store) would stay in memory
+   * while the task only reads it: written out as a table file in the background, as a global store's after its
+   * bootstrap. Not awaited (the task resumes at once); the store's `close()` waits for it.
+   */
+  private flushAfterRestore(target: ChangelogTarget): void {
+    const { store } = target;
+    if (store.flushWriteBuffer === undefined) return;
+    const failed = (error: unknown): void =>
+      this.options.logger.debug("writing out a restored store's write buffer failed (kept in memory)", {
+        store: target.label,
+        error: error instanceof Error ? error.message : String(error),
+      });
+    try {
+      store.flushWriteBuffer().catch(failed);
+    } catch (error) {
+      failed(error); // closed meanwhile
+    }
   }
 
   /** A task's last table partition is restored: its inputs flow, and it processes from where restoration ended. */
