@@ -83,7 +83,7 @@ describe('resolveAppOptions', () => {
       globalStoreWriteBufferBytes: 33_554_432,
       storeBlockCacheBytes: 2_097_152,
       storeMaxOpenFiles: 500,
-      outputQueueBytes: 8_388_608,
+      outputQueueBytes: 2_097_152,
       taskCacheEntries: 1_000,
     });
     const given = resolveAppOptions(topology, {
@@ -202,7 +202,7 @@ describe('resolveAppOptions', () => {
     ]);
   });
 
-  it('processing guarantee: at-least-once by default; exactly-once commits every 100 ms unless told; bad values are refused', () => {
+  it('processing guarantee: at-least-once by default; exactly-once commits every 100 ms and holds 8 MiB unless told; bad values are refused', () => {
     expect(resolveAppOptions(topology, { brokers: 'b:1', stateDir: '/tmp/x' })).toMatchObject({
       processingGuarantee: 'at-least-once',
       commitIntervalMs: 1000,
@@ -216,6 +216,12 @@ describe('resolveAppOptions', () => {
       resolveAppOptions(topology, { brokers: 'b:1', stateDir: '/tmp/x', processingGuarantee: 'exactly-once', commitIntervalMs: 500 })
         .commitIntervalMs,
     ).toBe(500);
+    // Outputs held per transaction: 8 MiB under exactly-once (fewer forced commits), 2 MiB queued at-least-once.
+    const queueBytes = (options: Partial<Parameters<typeof resolveAppOptions>[1]>) =>
+      resolveAppOptions(topology, { brokers: 'b:1', stateDir: '/tmp/x', ...options }).memory.outputQueueBytes;
+    expect(queueBytes({ processingGuarantee: 'exactly-once' })).toBe(8_388_608);
+    expect(queueBytes({ processingGuarantee: 'at-least-once' })).toBe(2_097_152);
+    expect(queueBytes({ processingGuarantee: 'exactly-once', memory: { outputQueueBytes: 1_048_576 } })).toBe(1_048_576);
     const problems = problemsOf(() =>
       resolveAppOptions(topology, {
         brokers: 'b:1',
