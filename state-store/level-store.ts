@@ -46,6 +46,7 @@ import {
   encodeStoreValue,
   jsonTextLength,
   writeJsonText,
+  writeJsonTextHeader,
   type StoredJsonText,
 } from './value-codec.js';
 
@@ -103,6 +104,22 @@ function scratchDataKey(key: Uint8Array): Buffer {
   const out = scratch(scratchKeys, key.length + 1);
   out[0] = DATA_NAMESPACE;
   out.set(key, 1);
+  return out;
+}
+
+/** `scratchDataKey(key.subarray(start, end))` without the subarray. */
+function scratchDataKeyAt(key: Buffer, start: number, end: number): Buffer {
+  const out = scratch(scratchKeys, end - start + 1);
+  out[0] = DATA_NAMESPACE;
+  key.copy(out, 1, start, end);
+  return out;
+}
+
+/** `scratchJsonText(new JsonText(text.subarray(start, end)))` without the subarray and the JsonText. */
+function scratchJsonTextAt(text: Buffer, start: number, end: number): Buffer {
+  const out = scratch(scratchValues, end - start + 2);
+  writeJsonTextHeader(out);
+  text.copy(out, 2, start, end);
   return out;
 }
 
@@ -317,6 +334,14 @@ export class LevelKeyValueStore<V = unknown> implements KeyValueStore<V> {
           batch.clear();
           clearFirst = true;
         } else this.#add(batch, write);
+      },
+      putJsonTextAt: (key, keyStart, keyEnd, value, valueStart, valueEnd) => {
+        this.#assertOpen();
+        batch.put(scratchDataKeyAt(key, keyStart, keyEnd), scratchJsonTextAt(value, valueStart, valueEnd));
+      },
+      deleteAt: (key, keyStart, keyEnd) => {
+        this.#assertOpen();
+        batch.del(scratchDataKeyAt(key, keyStart, keyEnd));
       },
       commit: async (checkpoints, meta) => {
         settle();

@@ -60,6 +60,8 @@ interface Run {
   readonly wallMs: number;
   readonly recordsPerSecond: number;
   readonly peakRssMb: number | undefined;
+  /** CPU ms per thread group at ready, start-up included (main thread, libuv's LevelDB work, V8's GC helpers, ...). */
+  readonly threadCpuMs: Record<string, number>;
 }
 
 async function main(): Promise<void> {
@@ -125,6 +127,7 @@ async function main(): Promise<void> {
           });
           const starting = await child.waitFor('starting', 120_000);
           const ready = await child.waitFor('ready', 600_000);
+          const threads = child.threadCpu();
           await child.stop();
           rmSync(stateDir, { recursive: true, force: true });
           const cpuMs = (ready.usage?.cpuMs ?? 0) - (starting.usage?.cpuMs ?? 0);
@@ -137,6 +140,7 @@ async function main(): Promise<void> {
             wallMs: Math.round(wallMs),
             recordsPerSecond: Math.round(((records.get(topic) as number) / wallMs) * 1000),
             peakRssMb: ready.usage === undefined ? undefined : Math.round(ready.usage.peakRssKb / 1024),
+            threadCpuMs: Object.fromEntries(threads.map((t) => [t.group, t.cpuMs])),
           };
           runs.push(run);
           note(JSON.stringify(run));
