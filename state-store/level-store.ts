@@ -62,6 +62,8 @@ export interface LevelTuning {
   readonly compression?: boolean;
   /** Open files LevelDB may keep. Default 500 (lower it when a process hosts many partitions). */
   readonly maxOpenFiles?: number;
+  /** Bytes LevelDB writes into one table file before starting the next (compaction output). Default 2 MiB (LevelDB's). */
+  readonly maxFileSize?: number;
 }
 
 export interface LevelStoreOptions {
@@ -145,6 +147,7 @@ export function levelDatabaseOptions(tuning: LevelTuning = {}) {
     blockSize: tuning.blockSize ?? 4096,
     compression: tuning.compression ?? true,
     maxOpenFiles: tuning.maxOpenFiles ?? 500,
+    maxFileSize: tuning.maxFileSize ?? 2 * 1024 * 1024,
   } as const;
 }
 

@@ -10,6 +10,8 @@
  *   node --import tsx scripts/bench/global-modes-bench.ts [--customers 200000] [--rounds 2] [--baseline-root /work/main]
  *     [--cpu-prof <dir>]   (a V8 CPU profile of every worker: npx tsx scripts/bench/cpu-profile-summary.ts <file>)
  *     [--modes plain,grown] (which topics to bootstrap; default both)
+ *     [--workload table]   (the worker's workload: global-table (default), or table: the same topic restored into a
+ *                          co-partitioned table's stores, ready once every partition caught up)
  *     [--app-options '{"memory":{...}}'] [--baseline-app-options '...'] (TributaryApp options of each side's worker;
  *     with the same root twice, e.g. --baseline-root . , an A/B of two settings)
  *
@@ -36,12 +38,15 @@ const { values } = parseArgs({
     'baseline-root': { type: 'string', multiple: true },
     'cpu-prof': { type: 'string' },
     modes: { type: 'string' },
+    workload: { type: 'string' },
     'app-options': { type: 'string' },
     'baseline-app-options': { type: 'string' },
   },
 });
 const customers = Number(values.customers ?? 200_000);
 const rounds = Number(values.rounds ?? 2);
+const workload = values.workload ?? 'global-table';
+if (workload !== 'global-table' && workload !== 'table') throw new Error('--workload: global-table or table');
 const modes = (values.modes ?? 'plain,grown').split(',').filter((m) => m !== '');
 if (modes.length === 0 || modes.some((m) => m !== 'plain' && m !== 'grown')) throw new Error('--modes: a list of plain, grown');
 const roots: { name: string; root: string; appOptions?: string }[] = [
@@ -111,7 +116,7 @@ async function main(): Promise<void> {
               ...WORKER_NODE_FLAGS,
               ...(values['cpu-prof'] === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', join(values['cpu-prof'], applicationId)]),
               compiledScript(root, 'scripts/bench/tributary-worker.ts'),
-              'global-table',
+              workload,
               '--brokers',
               kafka.brokers,
               '--application-id',
