@@ -65,7 +65,7 @@ interface Run {
   readonly wallMs: number;
   readonly recordsPerSecond: number;
   readonly peakRssMb: number | undefined;
-  /** CPU ms per thread group at ready, start-up included (main thread, libuv's LevelDB work, V8's GC helpers, ...). */
+  /** CPU ms per thread group from `starting` to ready (main thread, libuv's LevelDB work, V8's GC helpers, ...). */
   readonly threadCpuMs: Record<string, number>;
 }
 
@@ -131,6 +131,7 @@ async function main(): Promise<void> {
             logFile: join(workDir, 'logs', `${applicationId}.log`),
           });
           const starting = await child.waitFor('starting', 120_000);
+          const threadsAtStart = new Map(child.threadCpu().map((t) => [t.group, t.cpuMs]));
           const ready = await child.waitFor('ready', 600_000);
           const threads = child.threadCpu();
           await child.stop();
@@ -145,7 +146,9 @@ async function main(): Promise<void> {
             wallMs: Math.round(wallMs),
             recordsPerSecond: Math.round(((records.get(topic) as number) / wallMs) * 1000),
             peakRssMb: ready.usage === undefined ? undefined : Math.round(ready.usage.peakRssKb / 1024),
-            threadCpuMs: Object.fromEntries(threads.map((t) => [t.group, t.cpuMs])),
+            threadCpuMs: Object.fromEntries(
+              threads.filter((t) => t.cpuMs > 0).map((t) => [t.group, t.cpuMs - (threadsAtStart.get(t.group) ?? 0)]),
+            ),
           };
           runs.push(run);
           note(JSON.stringify(run));
