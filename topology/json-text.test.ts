@@ -110,7 +110,27 @@ describe('isJsonText', () => {
 
   it('checks the UTF-8 of strings as the serde does', () => {
     // Bytes around the edges of UTF-8's ranges (overlong forms, surrogates, above U+10FFFF), inside a JSON string.
-    const edgy = fc.constantFrom(0x41, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf, 0xc0, 0xc1, 0xc2, 0xdf, 0xe0, 0xed, 0xef, 0xf0, 0xf4, 0xf5, 0xff);
+    const edgy = fc.constantFrom(
+      0x41,
+      0x7f,
+      0x80,
+      0x8f,
+      0x90,
+      0x9f,
+      0xa0,
+      0xbf,
+      0xc0,
+      0xc1,
+      0xc2,
+      0xdf,
+      0xe0,
+      0xed,
+      0xef,
+      0xf0,
+      0xf4,
+      0xf5,
+      0xff,
+    );
     fc.assert(
       fc.property(fc.array(edgy, { maxLength: 8 }), (inside) => {
         const bytes = Buffer.from([0x22, ...inside, 0x22]);
@@ -123,7 +143,10 @@ describe('isJsonText', () => {
 
 describe('isJsonTextAt and isUtf8At', () => {
   it('answer for a range what isJsonText and isUtf8 answer for its copy', () => {
-    const text = fc.oneof(fc.json(), fc.string({ unit: jsonish, maxLength: 12 }).map((t) => t));
+    const text = fc.oneof(
+      fc.json(),
+      fc.string({ unit: jsonish, maxLength: 12 }).map((t) => t),
+    );
     const bytes = fc.oneof(
       text.map((t) => Buffer.from(t, 'utf8')),
       fc.uint8Array({ maxLength: 12 }).map((b) => Buffer.from(b)),
