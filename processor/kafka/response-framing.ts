@@ -7,9 +7,13 @@
  * kafkajs gets each response whole, as one 'data' chunk: it then takes the response as it is, without a copy.
  *
  * Only for plaintext connections without SASL (TLS sockets and SASL's raw handshake keep kafkajs's own socket).
+ * kafkajs keeps the (empty) rest after each response as a chunk, which would make it join the next response with it
+ * (`Buffer.concat`, a copy of the whole response): its `processData` is patched to drop an empty rest first (behaviour
+ * unchanged for any socket). Imported (for that patch) through kafkajs-patches.ts.
  */
 import net from 'node:net';
 import type { ISocketFactory } from 'kafkajs';
+import { loadKafkajsModule } from './kafkajs-module.js';
 
 /** kafkajs's keep-alive delay (network/socketFactory.js). */
 const KEEP_ALIVE_DELAY_MS = 60_000;
@@ -104,3 +108,27 @@ export function framedSocketFactory(): ISocketFactory {
     return socket;
   };
 }
+
+interface ConnectionLike {
+  chunks: Buffer[];
+  processData(rawData: Buffer): unknown;
+}
+
+function install(): boolean {
+  let Connection: { prototype: ConnectionLike };
+  try {
+    Connection = loadKafkajsModule('kafkajs/src/network/connection.js');
+  } catch {
+    return false;
+  }
+  const processData = Connection.prototype.processData;
+  Connection.prototype.processData = function (this: ConnectionLike, rawData: Buffer): unknown {
+    // An empty rest from the previous response is no data: without it a whole response is one chunk, taken as is.
+    if (this.chunks.length === 1 && (this.chunks[0] as Buffer).length === 0) this.chunks = [];
+    return processData.call(this, rawData);
+  };
+  return true;
+}
+
+/** True when kafkajs's connections drop an empty rest before taking the next chunk. */
+export const installed: boolean = install();
