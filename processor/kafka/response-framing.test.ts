@@ -24,22 +24,26 @@ const payloads = fc.array(
 describe('ResponseFramer', () => {
   it('cuts any chunking of the stream into the frames, each whole in its own buffer', () => {
     fc.assert(
-      fc.property(payloads, fc.array(fc.oneof(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 4_000, max: 70_000 })), { minLength: 1, maxLength: 10 }), (ps, cuts) => {
-        const expected = frames(ps);
-        const stream = Buffer.concat(expected);
-        const got: Buffer[] = [];
-        const framer = new ResponseFramer((frame) => got.push(Buffer.from(frame)));
-        // Reads as a socket does them: into framer.buffer(), at most its length, chunk sizes from `cuts`.
-        for (let pos = 0, c = 0; pos < stream.length; c++) {
-          const into = framer.buffer();
-          const n = Math.min(into.length, cuts[c % cuts.length] as number, stream.length - pos);
-          stream.copy(into, 0, pos, pos + n);
-          framer.read(n, into);
-          pos += n;
-        }
-        expect(got.length).toBe(expected.length);
-        got.forEach((frame, i) => expect(frame.equals(expected[i] as Buffer)).toBe(true));
-      }),
+      fc.property(
+        payloads,
+        fc.array(fc.oneof(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 4_000, max: 70_000 })), { minLength: 1, maxLength: 10 }),
+        (ps, cuts) => {
+          const expected = frames(ps);
+          const stream = Buffer.concat(expected);
+          const got: Buffer[] = [];
+          const framer = new ResponseFramer((frame) => got.push(Buffer.from(frame)));
+          // Reads as a socket does them: into framer.buffer(), at most its length, chunk sizes from `cuts`.
+          for (let pos = 0, c = 0; pos < stream.length; c++) {
+            const into = framer.buffer();
+            const n = Math.min(into.length, cuts[c % cuts.length] as number, stream.length - pos);
+            stream.copy(into, 0, pos, pos + n);
+            framer.read(n, into);
+            pos += n;
+          }
+          expect(got.length).toBe(expected.length);
+          got.forEach((frame, i) => expect(frame.equals(expected[i] as Buffer)).toBe(true));
+        },
+      ),
       { numRuns: 200 },
     );
   });

@@ -88,9 +88,9 @@ export class ResponseFramer {
  */
 export function framedSocketFactory(): ISocketFactory {
   return ({ host, port, onConnect }) => {
-    let socket: net.Socket | undefined;
-    const framer = new ResponseFramer((frame) => socket?.emit('data', frame));
-    socket = net.connect(
+    // Frames come only from reads, so after `socket` is set.
+    const framer = new ResponseFramer((frame) => socket.emit('data', frame));
+    const socket = net.connect(
       {
         host,
         port,
