@@ -97,7 +97,13 @@ export function framedSocketFactory(): ISocketFactory {
         onread: {
           buffer: () => framer.buffer(),
           callback: (nread, buffer) => {
-            framer.read(nread, buffer as Buffer);
+            try {
+              framer.read(nread, buffer as Buffer);
+            } catch (error) {
+              // E.g. a size past Buffer's limit: the connection fails (kafkajs rejects its requests), not the process.
+              socket.destroy(error instanceof Error ? error : new Error(String(error)));
+              return false;
+            }
             return true; // keep reading
           },
         },
