@@ -82,3 +82,25 @@ describe('framedSocketFactory', () => {
     }
   });
 });
+
+describe("kafkajs's connection with the patch", () => {
+  it('takes every whole response as it is, without copying it (also after the first)', async () => {
+    const { installed } = await import('./response-framing.js');
+    expect(installed).toBe(true);
+    const { loadKafkajsModule } = await import('./kafkajs-module.js');
+    const Connection = loadKafkajsModule<{ prototype: object }>('kafkajs/src/network/connection.js');
+    const payloads: Buffer[] = [];
+    // The state kafkajs's constructor leaves for reading responses, and a request queue that keeps what it gets.
+    const connection = Object.assign(Object.create(Connection.prototype) as { processData(data: Buffer): void }, {
+      chunks: [],
+      bytesBuffered: 0,
+      bytesNeeded: 4,
+      authHandlers: null,
+      requestQueue: { fulfillRequest: ({ payload }: { payload: Buffer }) => payloads.push(payload) },
+    });
+    const responses = frames([Buffer.from([0, 0, 0, 1, 7, 7]), Buffer.from([0, 0, 0, 2, 8]), Buffer.from([0, 0, 0, 3])]);
+    for (const response of responses) connection.processData(response);
+    expect(payloads.map((p) => [...p])).toEqual([[7, 7], [8], []]);
+    payloads.forEach((payload, i) => expect(payload.buffer).toBe((responses[i] as Buffer).buffer));
+  });
+});
