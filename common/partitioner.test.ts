@@ -42,3 +42,20 @@ describe('murmur2 partitioner', () => {
     expect(() => defaultPartition(Buffer.from('k'), 0)).toThrow(RangeError);
   });
 });
+
+describe('murmur2 of a range', () => {
+  it('equals murmur2 of the range copied out', () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ maxLength: 6 }),
+        fc.uint8Array({ maxLength: 40 }),
+        fc.uint8Array({ maxLength: 6 }),
+        (before, key, after) => {
+          const whole = Buffer.concat([before, key, after]);
+          expect(murmur2(whole, before.length, before.length + key.length)).toBe(murmur2(Buffer.from(key)));
+        },
+      ),
+      { numRuns: 2_000 },
+    );
+  });
+});

@@ -19,6 +19,36 @@ export interface ConsumedRecord {
   readonly headers: RecordHeaders;
 }
 
+/**
+ * One partition's fetched records read in place, for a reader that needs no record objects (a bootstrap storing the
+ * bytes as they came): `next()` moves to the following record (false after the last), and the fields describe the
+ * current one until the next call. A key or value is the range [start, end) of its buffer (null: a null key or
+ * value); `record()` builds the current record when one is needed after all (a bad record, a versioned write).
+ */
+export interface RecordCursor {
+  next(): boolean;
+  readonly offset: number;
+  readonly timestamp: number;
+  readonly keyBytes: Buffer | null;
+  readonly keyStart: number;
+  readonly keyEnd: number;
+  readonly valueBytes: Buffer | null;
+  readonly valueStart: number;
+  readonly valueEnd: number;
+  record(): ConsumedRecord;
+}
+
+/**
+ * A batch of one topic-partition's records (offset order) that are built only if asked: as `ConsumedRecord`s
+ * (`records()`, built on each call) or read in place (`cursor()`, a new cursor at the start on each call).
+ */
+export interface RecordRun {
+  readonly topic: string;
+  readonly partition: number;
+  records(): ConsumedRecord[];
+  cursor(): RecordCursor;
+}
+
 /** A record a task wants written. `partition` undefined means: the default (murmur2) partitioner decides by key. */
 export interface ProducedRecord {
   readonly topic: string;

@@ -46,6 +46,7 @@ import {
   encodeStoreValue,
   jsonTextLength,
   writeJsonText,
+  writeJsonTextHeader,
   type StoredJsonText,
 } from './value-codec.js';
 
@@ -61,6 +62,8 @@ export interface LevelTuning {
   readonly compression?: boolean;
   /** Open files LevelDB may keep. Default 500 (lower it when a process hosts many partitions). */
   readonly maxOpenFiles?: number;
+  /** Bytes LevelDB writes into one table file before starting the next (compaction output). Default 2 MiB (LevelDB's). */
+  readonly maxFileSize?: number;
 }
 
 export interface LevelStoreOptions {
@@ -106,6 +109,22 @@ function scratchDataKey(key: Uint8Array): Buffer {
   return out;
 }
 
+/** `scratchDataKey(key.subarray(start, end))` without the subarray. */
+function scratchDataKeyAt(key: Buffer, start: number, end: number): Buffer {
+  const out = scratch(scratchKeys, end - start + 1);
+  out[0] = DATA_NAMESPACE;
+  key.copy(out, 1, start, end);
+  return out;
+}
+
+/** `scratchJsonText(new JsonText(text.subarray(start, end)))` without the subarray and the JsonText. */
+function scratchJsonTextAt(text: Buffer, start: number, end: number): Buffer {
+  const out = scratch(scratchValues, end - start + 2);
+  writeJsonTextHeader(out);
+  text.copy(out, 2, start, end);
+  return out;
+}
+
 /** The stored bytes of a JSON-text value in a reused buffer, valid until the next call. */
 function scratchJsonText(value: JsonText): Buffer {
   const out = scratch(scratchValues, jsonTextLength(value));
@@ -128,6 +147,7 @@ export function levelDatabaseOptions(tuning: LevelTuning = {}) {
     blockSize: tuning.blockSize ?? 4096,
     compression: tuning.compression ?? true,
     maxOpenFiles: tuning.maxOpenFiles ?? 500,
+    maxFileSize: tuning.maxFileSize ?? 2 * 1024 * 1024,
   } as const;
 }
 
@@ -317,6 +337,14 @@ export class LevelKeyValueStore<V = unknown> implements KeyValueStore<V> {
           batch.clear();
           clearFirst = true;
         } else this.#add(batch, write);
+      },
+      putJsonTextAt: (key, keyStart, keyEnd, value, valueStart, valueEnd) => {
+        this.#assertOpen();
+        batch.put(scratchDataKeyAt(key, keyStart, keyEnd), scratchJsonTextAt(value, valueStart, valueEnd));
+      },
+      deleteAt: (key, keyStart, keyEnd) => {
+        this.#assertOpen();
+        batch.del(scratchDataKeyAt(key, keyStart, keyEnd));
       },
       commit: async (checkpoints, meta) => {
         settle();

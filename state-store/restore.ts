@@ -4,7 +4,7 @@
  * The record source is injected (`batches`), so this module knows nothing about kafkajs.
  */
 import { RestoreDecodeError } from '../errors.js';
-import { topicPartitionId, type ConsumedRecord, type TopicPartitionId } from '../common/records.js';
+import { topicPartitionId, type ConsumedRecord, type RecordCursor, type RecordRun, type TopicPartitionId } from '../common/records.js';
 import type { Checkpoints, KeyValueStore, PreparedWrite, StoreMeta, StoreWrite } from './types.js';
 import { replaces, VersionsNeeded, type RecordVersion } from './record-version.js';
 import { FreshVersions } from './fresh-versions.js';
@@ -30,7 +30,8 @@ export interface PositionedBatch {
   readonly nextOffsets?: ReadonlyMap<TopicPartitionId, number>;
 }
 
-export type RestoreBatch = readonly ConsumedRecord[] | PositionedBatch;
+/** Records, records with positions, or a run of records built only if asked (read in place where restoreStore can). */
+export type RestoreBatch = readonly ConsumedRecord[] | PositionedBatch | RecordRun;
 
 export interface RestoreOptions<V> {
   readonly store: KeyValueStore<V>;
@@ -73,6 +74,17 @@ export interface RestoreOptions<V> {
    * write in flight settled), e.g. a record the default partitioner would not have put in its partition.
    */
   readonly needsVersions?: (record: ConsumedRecord) => boolean;
+  /**
+   * Lets an unversioned restore read `RecordRun` batches in place, building no object per record: true when the
+   * record at `cursor` (a non-null key and value) is a put of its key bytes with its value bytes as JSON text, which
+   * is what `decode` would return for it (a `JsonText` value). False: the record is built and goes through `decode`
+   * (and `onDecodeError`) as any other. Used only where the store's prepared write reads in place
+   * (`PreparedWrite.putJsonTextAt`), without `decodeTombstones`, and, when `needsVersions` is given, with
+   * `needsVersionsAt`; other restores build the run's records.
+   */
+  readonly storesAsJsonText?: (cursor: RecordCursor) => boolean;
+  /** `needsVersions` for a record read in place (`storesAsJsonText`). */
+  readonly needsVersionsAt?: (cursor: RecordCursor, partition: number) => boolean;
   /** Meta entries written with the first store write (in its atomic batch). */
   readonly meta?: StoreMeta;
 }
@@ -90,8 +102,12 @@ export interface RestoreResult {
 
 export const DEFAULT_RESTORE_BATCH_SIZE = 2000;
 
+function isRun(batch: RestoreBatch): batch is RecordRun {
+  return !Array.isArray(batch) && 'cursor' in batch;
+}
+
 function isPositioned(batch: RestoreBatch): batch is PositionedBatch {
-  return !Array.isArray(batch);
+  return !Array.isArray(batch) && !('cursor' in batch);
 }
 
 /** A map key no latin1 string of key bytes can equal (latin1 chars are below U+0100). */
@@ -119,6 +135,12 @@ class PendingWrite<V> {
     readonly prepared?: PreparedWrite<V>,
   ) {}
 
+  /** A record written straight into `prepared` (read in place) counts as added. */
+  added(tp: TopicPartitionId, offset: number): void {
+    this.checkpoints.set(tp, offset + 1);
+    this.records++;
+  }
+
   add(tp: TopicPartitionId, offset: number, write: StoreWrite<V> | null): void {
     if (write !== null && this.prepared !== undefined) {
       this.prepared.add(write);
@@ -142,8 +164,7 @@ class PendingWrite<V> {
           this.byKey.set(slot, write);
       } else this.ordered.push(write);
     }
-    this.checkpoints.set(tp, offset + 1);
-    this.records++;
+    this.added(tp, offset);
   }
 
   writes(): StoreWrite<V>[] {
@@ -228,6 +249,16 @@ export async function restoreStore<V>(options: RestoreOptions<V>): Promise<Resto
   // being written (a store without prepared writes gets arrays through `write`).
   const nextPending = (): PendingWrite<V> => new PendingWrite<V>(versioned, versioned ? undefined : store.prepareWrite?.());
   let pending = nextPending();
+  // Runs are read in place (no record object per record) when the restore and the store allow it.
+  const storesAsJsonText =
+    !versioned &&
+    options.decodeTombstones !== true &&
+    (needsVersions === undefined || options.needsVersionsAt !== undefined) &&
+    pending.prepared?.putJsonTextAt !== undefined &&
+    pending.prepared.deleteAt !== undefined
+      ? options.storesAsJsonText
+      : undefined;
+  const needsVersionsAt = needsVersions === undefined ? undefined : options.needsVersionsAt;
   // One write in flight while the next chunk is decoded; its failure is rethrown at the next sync point.
   let inflight: Promise<void> | undefined;
   let inflightError: { error: unknown } | undefined;
@@ -283,10 +314,70 @@ export async function restoreStore<V>(options: RestoreOptions<V>): Promise<Resto
     }
   };
 
+  /** What a record `decode` threw for becomes: the policy's verdict (after its dead letter, if any). */
+  const decodeFailed = async (record: ConsumedRecord, error: unknown): Promise<null> => {
+    const verdict = onDecodeError(record, error);
+    const decision = typeof verdict === 'string' ? verdict : await verdict;
+    if (decision === 'fail') {
+      await flush();
+      await settleInflight();
+      throw new RestoreDecodeError(store.name, record.topic, record.partition, record.offset, { cause: error });
+    }
+    decodeErrorsSkipped++;
+    return null;
+  };
+
+  /** A run read in place: the common records go straight into the prepared write, the others are built. */
+  const restoreRun = async (run: RecordRun, check: (cursor: RecordCursor) => boolean): Promise<void> => {
+    const tp = topicPartitionId(run.topic, run.partition);
+    let position = positions.get(tp);
+    if (position === undefined) return; // not restored here
+    const cursor = run.cursor();
+    while (cursor.next()) {
+      const offset = cursor.offset;
+      if (offset < position) continue; // already applied
+      if (needsVersionsAt?.(cursor, run.partition) === true) {
+        await settleInflight();
+        throw new VersionsNeeded(cursor.record());
+      }
+      const key = cursor.keyBytes;
+      const value = cursor.valueBytes;
+      const prepared = pending.prepared as Required<PreparedWrite<V>>;
+      if (key !== null && value === null) {
+        prepared.deleteAt(key, cursor.keyStart, cursor.keyEnd);
+        pending.added(tp, offset);
+      } else if (key !== null && value !== null && check(cursor)) {
+        prepared.putJsonTextAt(key, cursor.keyStart, cursor.keyEnd, value, cursor.valueStart, cursor.valueEnd);
+        pending.added(tp, offset);
+      } else {
+        const record = cursor.record();
+        let write: StoreWrite<V> | null;
+        try {
+          write = decode(record);
+        } catch (error) {
+          positions.set(tp, position);
+          write = await decodeFailed(record, error);
+        }
+        pending.add(tp, offset, write);
+      }
+      position = offset + 1;
+      if (pending.records >= batchSize) {
+        positions.set(tp, position);
+        await flush();
+      }
+    }
+    positions.set(tp, position);
+  };
+
   try {
     if (!caughtUp()) {
       for await (const batch of options.batches) {
-        const records = isPositioned(batch) ? batch.records : batch;
+        if (isRun(batch) && storesAsJsonText !== undefined) {
+          await restoreRun(batch, storesAsJsonText);
+          if (caughtUp()) break;
+          continue;
+        }
+        const records = isRun(batch) ? batch.records() : isPositioned(batch) ? batch.records : batch;
         // Records come in runs of one partition: build its id once per run, not per record.
         let runTopic: string | undefined;
         let runPartition = -1;
@@ -310,15 +401,7 @@ export async function restoreStore<V>(options: RestoreOptions<V>): Promise<Resto
             try {
               write = decode(record);
             } catch (error) {
-              const verdict = onDecodeError(record, error);
-              const decision = typeof verdict === 'string' ? verdict : await verdict;
-              if (decision === 'fail') {
-                await flush();
-                await settleInflight();
-                throw new RestoreDecodeError(store.name, record.topic, record.partition, record.offset, { cause: error });
-              }
-              decodeErrorsSkipped++;
-              write = null;
+              write = await decodeFailed(record, error);
             }
           }
           if (versioned && write !== null && write.type !== 'clear') {

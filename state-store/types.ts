@@ -124,6 +124,14 @@ export interface KeyValueStore<V = unknown> extends ReadOnlyKeyValueStore<V> {
 export interface PreparedWrite<V = unknown> {
   /** Appends a put or delete; a `clear` drops what was added before it (it applies first, as in `write`). */
   add(write: StoreWrite<V>): void;
+  /**
+   * Optional: appends a put of the key `key[keyStart, keyEnd)` with the JSON text `value[valueStart, valueEnd)` as its
+   * value (what `add` does for a put of a `JsonText` value), reading both ranges in place: a restore reading records
+   * inside a fetch response builds no object per record (restore.ts).
+   */
+  putJsonTextAt?(key: Buffer, keyStart: number, keyEnd: number, value: Buffer, valueStart: number, valueEnd: number): void;
+  /** Optional: appends a delete of the key `key[keyStart, keyEnd)` (read in place, as `putJsonTextAt`). */
+  deleteAt?(key: Buffer, keyStart: number, keyEnd: number): void;
   /** Writes everything added, `checkpoints` and `meta` in one atomic batch. */
   commit(checkpoints?: Checkpoints, meta?: StoreMeta): Promise<void>;
   /** Drops what was added without writing it. */

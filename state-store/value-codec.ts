@@ -48,9 +48,14 @@ export function jsonTextLength(value: JsonText): number {
 
 /** `encodeValue(value)` of a JSON-text value into `out` (jsonTextLength(value) bytes long). */
 export function writeJsonText(value: JsonText, out: Uint8Array): void {
+  writeJsonTextHeader(out);
+  out.set(value.bytes, 2);
+}
+
+/** The first 2 bytes of `encodeValue` of a JSON-text value (its text follows them). */
+export function writeJsonTextHeader(out: Uint8Array): void {
   out[0] = FRAME;
   out[1] = JSON_TEXT;
-  out.set(value.bytes, 2);
 }
 
 export function decodeValue<V>(bytes: Uint8Array): V {

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isJsonText } from './json-text.js';
+import { isUtf8 } from 'node:buffer';
+import { isJsonText, isJsonTextAt, isUtf8At } from './json-text.js';
 import { Serdes } from './serdes.js';
 
 const serde = Serdes.json();
@@ -105,5 +106,60 @@ describe('isJsonText', () => {
     expect(isJsonText(Buffer.from([0x22, 0xed, 0xa0, 0x80, 0x22]))).toBe(false); // an encoded surrogate
     const deep = '['.repeat(100_000) + ']'.repeat(100_000);
     expect(isJsonText(Buffer.from(deep))).toBe(serdeAccepts(Buffer.from(deep)));
+  });
+
+  it('checks the UTF-8 of strings as the serde does', () => {
+    // Bytes around the edges of UTF-8's ranges (overlong forms, surrogates, above U+10FFFF), inside a JSON string.
+    const edgy = fc.constantFrom(
+      0x41,
+      0x7f,
+      0x80,
+      0x8f,
+      0x90,
+      0x9f,
+      0xa0,
+      0xbf,
+      0xc0,
+      0xc1,
+      0xc2,
+      0xdf,
+      0xe0,
+      0xed,
+      0xef,
+      0xf0,
+      0xf4,
+      0xf5,
+      0xff,
+    );
+    fc.assert(
+      fc.property(fc.array(edgy, { maxLength: 8 }), (inside) => {
+        const bytes = Buffer.from([0x22, ...inside, 0x22]);
+        expect(isJsonText(bytes)).toBe(serdeAccepts(bytes));
+      }),
+      { numRuns: 20_000 },
+    );
+  });
+});
+
+describe('isJsonTextAt and isUtf8At', () => {
+  it('answer for a range what isJsonText and isUtf8 answer for its copy', () => {
+    const text = fc.oneof(
+      fc.json(),
+      fc.string({ unit: jsonish, maxLength: 12 }).map((t) => t),
+    );
+    const bytes = fc.oneof(
+      text.map((t) => Buffer.from(t, 'utf8')),
+      fc.uint8Array({ maxLength: 12 }).map((b) => Buffer.from(b)),
+    );
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 4 }), bytes, fc.uint8Array({ maxLength: 4 }), (before, middle, after) => {
+        const whole = Buffer.concat([before, middle, after]);
+        const start = before.length;
+        const end = start + middle.length;
+        expect(isJsonTextAt(whole, start, end)).toBe(isJsonText(Buffer.from(middle)));
+        expect(isUtf8At(whole, start, end)).toBe(isUtf8(middle));
+      }),
+      { numRuns: 5_000 },
+    );
   });
 });

@@ -4,16 +4,15 @@
  * table then costs neither JSON.parse's objects nor a re-encoding, and a bad record is still caught when consumed.
  *
  * The serde decodes strict UTF-8 (a leading byte-order mark is dropped) and runs JSON.parse, which accepts RFC 8259
- * JSON text: one value between optional whitespace (space, tab, LF, CR). Here: Node's native UTF-8 check, then one
- * pass over the bytes with byte-class tables and an explicit container stack (no recursion, so no depth limit, like
- * V8's parser). Bytes >= 0x80 can only be inside strings. `false` may be answered for input JSON.parse accepts only if
+ * JSON text: one value between optional whitespace (space, tab, LF, CR). Here: one pass over the bytes with byte-class
+ * tables and an explicit container stack (no recursion, so no depth limit, like V8's parser). Bytes >= 0x80 can only
+ * be inside strings, where each multi-byte character is checked as strict UTF-8 as it is met (`isJsonTextAt` reads
+ * a range of a bigger buffer, e.g. a record's value inside a fetch response, without a view of it). `false` may be answered for input JSON.parse accepts only if
  * this check has a bug: callers then parse the bytes to get the serde's own verdict and error. The other way round
  * (true for bad bytes) would let a bad record into a store; json-text.test.ts checks both directions against
  * JSON.parse. scripts/bench/json-text-bench.ts compares it with JSON.parse (this check costs about a third of it on
  * ~200-byte objects and allocates nothing).
  */
-import { isUtf8 } from 'node:buffer';
-
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const COMMA = 0x2c;
@@ -43,10 +42,12 @@ const PLAIN = 0;
 const END_QUOTE = 1;
 const ESCAPE = 2;
 const CONTROL = 3;
+const MULTI_BYTE = 4;
 const STRING_BYTE = byteTable([
   ...Array.from({ length: 0x20 }, (_, b) => [b, CONTROL] as const), // control characters must be escaped
   [QUOTE, END_QUOTE],
   [BACKSLASH, ESCAPE],
+  ...Array.from({ length: 0x80 }, (_, b) => [0x80 + b, MULTI_BYTE] as const), // the first byte of a UTF-8 sequence
 ]);
 /** After a backslash: 1 for " \ / b f n r t, 2 for u (four hex digits follow). */
 const ESCAPED = byteTable([...[QUOTE, BACKSLASH, 0x2f, 0x62, 0x66, 0x6e, 0x72, 0x74].map((b) => [b, 1] as const), [0x75, 2]]);
@@ -59,11 +60,15 @@ const NULL = [0x6e, 0x75, 0x6c, 0x6c];
 const containers: number[] = [];
 
 export function isJsonText(bytes: Uint8Array): boolean {
-  if (!isUtf8(bytes)) return false;
-  const n = bytes.length;
-  let i = 0;
+  return isJsonTextAt(bytes, 0, bytes.length);
+}
+
+/** `isJsonText(bytes.subarray(start, end))`, without the subarray. */
+export function isJsonTextAt(bytes: Uint8Array, start: number, end: number): boolean {
+  const n = end;
+  let i = start;
   // TextDecoder drops one leading byte-order mark before JSON.parse sees the text.
-  if (n >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) i = 3;
+  if (n - i >= 3 && bytes[i] === 0xef && bytes[i + 1] === 0xbb && bytes[i + 2] === 0xbf) i += 3;
   if (containers.length > 1024) containers.length = 0; // a deeply nested record does not keep its stack
   let depth = 0;
   // Each turn reads one value (opening containers as it meets them), then closes what that value ends.
@@ -138,7 +143,13 @@ function skipString(bytes: Uint8Array, start: number, n: number): number {
   while (i < n) {
     const kind = STRING_BYTE[bytes[i]];
     if (kind === PLAIN) {
-      i++; // ASCII or a byte of a multi-byte character (valid UTF-8 was checked up front)
+      i++;
+      continue;
+    }
+    if (kind === MULTI_BYTE) {
+      const length = utf8SequenceLength(bytes, i, n);
+      if (length === 0) return -1;
+      i += length;
       continue;
     }
     if (kind === END_QUOTE) return i + 1;
@@ -179,4 +190,43 @@ function skipLiteral(bytes: Uint8Array, start: number, n: number, literal: reado
   if (start + literal.length > n) return -1;
   for (let k = 0; k < literal.length; k++) if (bytes[start + k] !== literal[k]) return -1;
   return start + literal.length;
+}
+
+/**
+ * Bytes of the well-formed UTF-8 sequence starting at `i` (its first byte >= 0x80), or 0: the strict decoder's rule
+ * (no overlong forms, no surrogates, nothing above U+10FFFF), which is what `TextDecoder({ fatal: true })` accepts.
+ */
+function utf8SequenceLength(bytes: Uint8Array, i: number, n: number): number {
+  const b0 = bytes[i];
+  if (b0 >= 0xc2 && b0 <= 0xdf) return i + 1 < n && (bytes[i + 1] & 0xc0) === 0x80 ? 2 : 0;
+  if (b0 >= 0xe0 && b0 <= 0xef) {
+    if (i + 2 >= n) return 0;
+    const b1 = bytes[i + 1];
+    const low = b0 === 0xe0 ? 0xa0 : 0x80;
+    const high = b0 === 0xed ? 0x9f : 0xbf;
+    return b1 >= low && b1 <= high && (bytes[i + 2] & 0xc0) === 0x80 ? 3 : 0;
+  }
+  if (b0 >= 0xf0 && b0 <= 0xf4) {
+    if (i + 3 >= n) return 0;
+    const b1 = bytes[i + 1];
+    const low = b0 === 0xf0 ? 0x90 : 0x80;
+    const high = b0 === 0xf4 ? 0x8f : 0xbf;
+    return b1 >= low && b1 <= high && (bytes[i + 2] & 0xc0) === 0x80 && (bytes[i + 3] & 0xc0) === 0x80 ? 4 : 0;
+  }
+  return 0;
+}
+
+/** `isUtf8(bytes.subarray(start, end))` (strict UTF-8), without the subarray. */
+export function isUtf8At(bytes: Uint8Array, start: number, end: number): boolean {
+  let i = start;
+  while (i < end) {
+    if (bytes[i] < 0x80) {
+      i++;
+      continue;
+    }
+    const length = utf8SequenceLength(bytes, i, end);
+    if (length === 0) return false;
+    i += length;
+  }
+  return true;
 }

@@ -18,7 +18,7 @@
  * would bring the key back); a running instance switches in place, its fast-mode values counting as older than any
  * record read after the switch (they were read, in offset order, from the partitions the topic had before).
  */
-import type { ConsumedRecord } from '../../common/records.js';
+import type { ConsumedRecord, RecordCursor } from '../../common/records.js';
 import type { Logger } from '../../common/logger.js';
 import { murmur2, toPositive } from '../../common/partitioner.js';
 import type { StoreMeta } from '../../state-store/types.js';
@@ -48,6 +48,12 @@ export function modeMeta(mode: GlobalTableMode): StoreMeta {
 export function isMisplaced(record: ConsumedRecord, partitions: number): boolean {
   if (record.key === null || partitions < 1) return false;
   return toPositive(murmur2(record.key)) % partitions !== record.partition;
+}
+
+/** `isMisplaced` of the record at `cursor` of `partition` (its key read in place). */
+export function isMisplacedAt(cursor: RecordCursor, partition: number, partitions: number): boolean {
+  if (cursor.keyBytes === null || partitions < 1) return false;
+  return toPositive(murmur2(cursor.keyBytes, cursor.keyStart, cursor.keyEnd)) % partitions !== partition;
 }
 
 export function misplacedMessage(store: string, record: ConsumedRecord, partitions: number): string {

@@ -9,11 +9,11 @@ import type { TableSourceSpec } from '../../topology/specs.js';
 import { isUtf8 } from 'node:buffer';
 import { isJsonSerde, isStringSerde, type Serde } from '../../topology/serdes.js';
 import { JsonText } from '../../state-store/value-codec.js';
-import { isJsonText } from '../../topology/json-text.js';
+import { isJsonText, isJsonTextAt, isUtf8At } from '../../topology/json-text.js';
 import type { Logger } from '../../common/logger.js';
 import type { KeyedWrite, StoreWrite } from '../../state-store/types.js';
 import { bypassesErrorPolicy, decodeFormattedTableRecord } from './formatted-table-decoder.js';
-import type { ConsumedRecord, ProducedRecord } from '../../common/records.js';
+import type { ConsumedRecord, ProducedRecord, RecordCursor } from '../../common/records.js';
 import { resolveErrorPolicy, type ErrorPolicy } from './error-policy.js';
 import { deadLetterRecord, errorMessageOf } from '../../common/dead-letters.js';
 import type { EngineMetrics } from './metrics.js';
@@ -92,6 +92,20 @@ function checkJsonTableRecord(source: TableSourceSpec, record: ConsumedRecord, v
   return record.key;
 }
 
+/**
+ * `TableRecordDecoder.storesAsJsonText` of a table: the verdict of `decodeStoredTableRecord` read in place, for a
+ * plain table with a string key and a `Serdes.json()` value (the key checked as UTF-8, the value as JSON text); false
+ * only sends a record through `decodeStoredTableRecord` itself, which gives the serdes' own verdicts and errors.
+ */
+function storesAsJsonTextCheck(source: TableSourceSpec): ((cursor: RecordCursor) => boolean) | undefined {
+  if (source.format !== undefined || !isJsonSerde(source.valueSerde) || !isStringSerde(source.keySerde)) return undefined;
+  return (cursor) =>
+    cursor.keyBytes !== null &&
+    cursor.valueBytes !== null &&
+    isUtf8At(cursor.keyBytes, cursor.keyStart, cursor.keyEnd) &&
+    isJsonTextAt(cursor.valueBytes, cursor.valueStart, cursor.valueEnd);
+}
+
 /** The write for a record of a task's (co-partitioned) table: never a clear (build() allows those on global tables only). */
 export function decodeKeyedTableRecord(source: TableSourceSpec, record: ConsumedRecord): KeyedWrite<unknown> | null {
   const write = decodeTableRecord(source, record);
@@ -124,6 +138,12 @@ export interface TableRecordDecoder {
    * letter (and waiting for the ack) when the records being restored were never processed (see `deadLetters`).
    */
   onDecodeError(record: ConsumedRecord, error: unknown): 'skip' | 'fail' | Promise<'skip' | 'fail'>;
+  /**
+   * For a restore reading records in place (restore.ts `storesAsJsonText`): true when `decode` would store the record
+   * at `cursor` (non-null key and value) as its key bytes with its value as JSON text; absent where `decode` never
+   * does (other serdes, Debezium and outbox tables).
+   */
+  readonly storesAsJsonText?: (cursor: RecordCursor) => boolean;
 }
 
 export interface TableRecordDecoderOptions {
@@ -158,6 +178,7 @@ export function createTableRecordDecoder(source: TableSourceSpec, options: Table
   });
   return {
     decode: (record) => decodeStoredTableRecord(source, record),
+    storesAsJsonText: storesAsJsonTextCheck(source),
     onDecodeError(record, error) {
       const action = bypassesErrorPolicy(error) ? 'fail' : policy.deserialization;
       if (action === 'fail') {

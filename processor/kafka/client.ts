@@ -8,6 +8,7 @@ import type { Admin, AdminConfig, Consumer, ConsumerConfig, LogEntry, Producer, 
 import { Kafka, logLevel as KafkaJsLogLevel, Partitioners } from 'kafkajs';
 import { silentLogger, type Logger } from '../../common/logger.js';
 import { toKafkaJsConfig, validateKafkaClientConfig, type KafkaClientConfig } from './config.js';
+import { framedSocketFactory } from './response-framing.js';
 
 export interface KafkaClientOptions {
   /** Where kafkajs log lines go (kafkajs is chatty: default silent; see `kafkaLoggerFor` for level mapping). */
@@ -32,6 +33,8 @@ export class KafkaClient {
     const logger = this.logger;
     this.kafka = new Kafka({
       ...toKafkaJsConfig(this.config),
+      // Plaintext without SASL: sockets that read each response into one buffer of its size (response-framing.ts).
+      ...(this.config.ssl === undefined && this.config.sasl === undefined ? { socketFactory: framedSocketFactory() } : {}),
       logCreator: () => (entry: LogEntry) => forwardLogEntry(logger, entry),
     });
   }

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import type { ConsumedRecord } from '../../common/records.js';
 import './client.js';
 import { filterAbortedMessages, type FetchedMessage } from './aborted-transactions.js';
-import { decodeFetchV11, LegacyFormatError, visibleRecords } from './fetch-decoding.js';
+import { decodeFetchV11, LegacyFormatError, visibleRecords, visibleRun } from './fetch-decoding.js';
 import { toConsumedRecord, toConsumedRecords } from './kafka-records.js';
 import {
   batchRecords,
@@ -232,6 +232,51 @@ describe('decodeFetchV11', () => {
           expect(plain(visibleRecords(partition?.batches ?? [], partition?.abortedTransactions ?? [], from))).toEqual(plain(expected));
           // Every batch's end, records compacted away included.
           expect(Math.max(...(partition?.batches ?? []).map((b) => b.lastOffset)) + 1).toBe(end);
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it('reads in place (visibleRun) the records kafkajs delivers, from `from` and below an end offset', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(batchSpec, { minLength: 1, maxLength: 6 }),
+        fc.integer({ min: 0, max: 2 ** 40 }),
+        fc.integer({ min: 0, max: 20 }),
+        fc.integer({ min: 0, max: 40 }),
+        fc.array(fc.nat(), { maxLength: 3 }),
+        async (specs, baseOffset, fromDelta, endDelta, abortPicks) => {
+          const { records: recordSet, firstOffsets, end } = await encodeBatches(specs, baseOffset, 1_700_000_000_000);
+          const from = baseOffset + fromDelta;
+          const until = baseOffset + endDelta;
+          const aborted = abortedTransactions(specs, firstOffsets, abortPicks, from);
+          const body = responseBody('t', 3, recordSet, aborted, end);
+          const expected = plain((await throughKafkajs(body, 't', 3, from, aborted)).filter((r) => r.offset < until));
+          const partition = (await decodeFetchV11(body, decompress)).responses[0]?.partitions[0];
+          const run = visibleRun('t', 3, partition?.batches ?? [], partition?.abortedTransactions ?? [], from, until);
+          if (run === undefined) throw new Error('every batch was decoded here: a run is expected');
+          expect([run.topic, run.partition]).toEqual(['t', 3]);
+          expect(plain(run.records())).toEqual(expected);
+          // The cursor's fields are the records' (keys and values as ranges of its buffers), twice over.
+          for (let pass = 0; pass < 2; pass++) {
+            const cursor = run.cursor();
+            const read: ConsumedRecord[] = [];
+            while (cursor.next()) {
+              const { keyBytes, valueBytes } = cursor;
+              read.push({
+                topic: 't',
+                partition: 3,
+                offset: cursor.offset,
+                timestamp: cursor.timestamp,
+                key: keyBytes === null ? null : Buffer.from(keyBytes.subarray(cursor.keyStart, cursor.keyEnd)),
+                value: valueBytes === null ? null : Buffer.from(valueBytes.subarray(cursor.valueStart, cursor.valueEnd)),
+                headers: cursor.record().headers,
+              });
+            }
+            expect(cursor.next()).toBe(false);
+            expect(plain(read)).toEqual(expected);
+          }
         },
       ),
       { numRuns: 150 },

@@ -9,7 +9,7 @@
  * Only message format v2 (magic 2, every Kafka since 0.11 writes it, 4.x reads nothing else) is decoded here: a
  * response holding an older format throws `LegacyFormatError` and the caller decodes it with kafkajs instead.
  */
-import type { ConsumedRecord, RecordHeaders } from '../../common/records.js';
+import type { ConsumedRecord, RecordCursor, RecordHeaders, RecordRun } from '../../common/records.js';
 
 export interface DecodedBatch {
   readonly baseOffset: number;
@@ -240,42 +240,136 @@ class RecordSet {
   ) {}
 
   decode(): ConsumedRecord[] {
-    const { topic, partition, baseOffset, logAppendTime, maxTimestamp, baseTimestamp, count } = this;
-    const recordsReader = new Reader(this.buf);
-    recordsReader.pos = this.start;
-    const records = new Array<ConsumedRecord>(count);
-    for (let i = 0; i < count; i++) {
-      const length = recordsReader.varint();
-      const next = recordsReader.pos + length;
-      recordsReader.int8(); // attributes
-      const timestampDelta = recordsReader.varint();
-      const offsetDelta = recordsReader.varint();
-      const key = recordsReader.varBytes();
-      const value = recordsReader.varBytes();
-      const headerCount = recordsReader.varint();
-      let headers = NO_HEADERS;
-      if (headerCount > 0) {
-        const h: Record<string, Buffer> = {};
-        for (let j = 0; j < headerCount; j++) {
-          const name = recordsReader.varBytes();
-          const headerValue = recordsReader.varBytes();
-          // Like Java's lastHeader: the last value of a repeated name wins.
-          if (name !== null) h[name.toString('utf8')] = headerValue as Buffer;
-        }
-        headers = h;
-      }
-      recordsReader.pos = next;
-      records[i] = {
-        topic,
-        partition,
-        offset: baseOffset + offsetDelta,
-        timestamp: logAppendTime ? maxTimestamp : baseTimestamp + timestampDelta,
-        key,
-        value,
-        headers,
-      };
-    }
+    const records = new Array<ConsumedRecord>(this.count);
+    const cursor = new RecordSetCursor([this], 0, Number.POSITIVE_INFINITY);
+    let i = 0;
+    while (cursor.next()) records[i++] = cursor.record();
+    records.length = i;
     return records;
+  }
+}
+
+/** Where the varint read last by `varintAt` ended (a module variable, so reading one allocates nothing). */
+let varintEnd = 0;
+
+/** The zig-zag varint at `pos` of `buf`; `varintEnd` is set to the index after it. */
+function varintAt(buf: Buffer, pos: number): number {
+  let result = 0;
+  let scale = 1;
+  for (;;) {
+    const byte = buf[pos++] as number;
+    if (byte === undefined) throw new RangeError('varint past the end of the buffer');
+    result += (byte & 0x7f) * scale;
+    if (byte < 0x80) break;
+    scale *= 128;
+  }
+  varintEnd = pos;
+  return result % 2 === 0 ? result / 2 : -(result + 1) / 2;
+}
+
+/**
+ * Reads the records of data batches (`RecordSet`s, in offset order) in place: offsets from `from` on, up to `end`
+ * (exclusive). One object for a whole run of records; `record()` builds the current one.
+ */
+class RecordSetCursor implements RecordCursor {
+  offset = 0;
+  timestamp = 0;
+  keyBytes: Buffer | null = null;
+  keyStart = 0;
+  keyEnd = 0;
+  valueBytes: Buffer | null = null;
+  valueStart = 0;
+  valueEnd = 0;
+  #set: RecordSet | undefined;
+  #setIndex = -1;
+  /** Records of `#set` not read yet, and where the next one starts. */
+  #left = 0;
+  #pos = 0;
+  #headersAt = 0;
+  #headerCount = 0;
+
+  constructor(
+    private readonly sets: readonly RecordSet[],
+    private readonly from: number,
+    private readonly end: number,
+  ) {}
+
+  next(): boolean {
+    for (;;) {
+      while (this.#left === 0) {
+        if (this.#setIndex + 1 >= this.sets.length) {
+          this.#setIndex = this.sets.length;
+          return false;
+        }
+        const set = this.sets[++this.#setIndex] as RecordSet;
+        this.#set = set;
+        this.#left = set.count;
+        this.#pos = set.start;
+      }
+      const set = this.#set as RecordSet;
+      const buf = set.buf;
+      this.#left--;
+      const length = varintAt(buf, this.#pos);
+      const next = varintEnd + length;
+      // After the length: attributes (int8), timestamp delta, offset delta, key, value, headers.
+      const timestampDelta = varintAt(buf, varintEnd + 1);
+      const offsetDelta = varintAt(buf, varintEnd);
+      const offset = set.baseOffset + offsetDelta;
+      if (offset >= this.end) {
+        this.#left = 0;
+        this.#setIndex = this.sets.length;
+        return false;
+      }
+      this.#pos = next;
+      if (offset < this.from) continue;
+      const keyLength = varintAt(buf, varintEnd);
+      let at = varintEnd;
+      if (keyLength < 0) this.keyBytes = null;
+      else {
+        this.keyBytes = buf;
+        this.keyStart = at;
+        this.keyEnd = at += keyLength;
+      }
+      const valueLength = varintAt(buf, at);
+      at = varintEnd;
+      if (valueLength < 0) this.valueBytes = null;
+      else {
+        this.valueBytes = buf;
+        this.valueStart = at;
+        this.valueEnd = at += valueLength;
+      }
+      this.#headerCount = varintAt(buf, at);
+      this.#headersAt = varintEnd;
+      this.offset = offset;
+      this.timestamp = set.logAppendTime ? set.maxTimestamp : set.baseTimestamp + timestampDelta;
+      return true;
+    }
+  }
+
+  record(): ConsumedRecord {
+    const set = this.#set as RecordSet;
+    let headers = NO_HEADERS;
+    if (this.#headerCount > 0) {
+      const r = new Reader(set.buf);
+      r.pos = this.#headersAt;
+      const h: Record<string, Buffer> = {};
+      for (let j = 0; j < this.#headerCount; j++) {
+        const name = r.varBytes();
+        const headerValue = r.varBytes();
+        // Like Java's lastHeader: the last value of a repeated name wins.
+        if (name !== null) h[name.toString('utf8')] = headerValue as Buffer;
+      }
+      headers = h;
+    }
+    return {
+      topic: set.topic,
+      partition: set.partition,
+      offset: this.offset,
+      timestamp: this.timestamp,
+      key: this.keyBytes === null ? null : this.keyBytes.subarray(this.keyStart, this.keyEnd),
+      value: this.valueBytes === null ? null : this.valueBytes.subarray(this.valueStart, this.valueEnd),
+      headers,
+    };
   }
 }
 
@@ -289,39 +383,36 @@ class RecordSet {
 class DataBatch implements DecodedBatch {
   readonly control = false;
   readonly abort = false;
-  readonly #source: RecordSet;
 
   constructor(
     readonly baseOffset: number,
     readonly lastOffset: number,
     readonly producerId: number,
     readonly transactional: boolean,
-    source: RecordSet,
-  ) {
-    this.#source = source;
-  }
+    /** Where its records are (read in place by `visibleRun`'s cursors). */
+    readonly source: RecordSet,
+  ) {}
 
   get records(): ConsumedRecord[] {
-    return this.#source.decode();
+    return this.source.decode();
   }
 }
 
 /**
- * The records of `batches` (offset order) a read_committed consumer sees, from `from` on: the Java client's rule per
+ * The batches of `batches` (offset order) whose records a read_committed consumer sees: the Java client's rule per
  * batch. An aborted transaction is active for its producer from its first offset until that producer's abort marker;
  * a transactional batch of a producer with an active aborted transaction is dropped; control batches deliver nothing.
  */
-export function visibleRecords(
+function visibleBatches(
   batches: readonly DecodedBatch[],
   abortedTransactions: readonly { readonly producerId: string; readonly firstOffset: string }[],
-  from: number,
-): ConsumedRecord[] {
+): DecodedBatch[] {
   const pending = abortedTransactions
     .map((a) => ({ producerId: Number(a.producerId), firstOffset: Number(a.firstOffset) }))
     .sort((a, b) => a.firstOffset - b.firstOffset);
   const active = new Set<number>();
   let next = 0;
-  const result: ConsumedRecord[] = [];
+  const result: DecodedBatch[] = [];
   for (const batch of batches) {
     while (next < pending.length && (pending[next] as { firstOffset: number }).firstOffset <= batch.lastOffset) {
       active.add((pending[next++] as { producerId: number }).producerId);
@@ -331,7 +422,52 @@ export function visibleRecords(
       continue;
     }
     if (batch.transactional && active.has(batch.producerId)) continue;
+    result.push(batch);
+  }
+  return result;
+}
+
+/** The records of `batches` (offset order) a read_committed consumer sees (`visibleBatches`), from `from` on. */
+export function visibleRecords(
+  batches: readonly DecodedBatch[],
+  abortedTransactions: readonly { readonly producerId: string; readonly firstOffset: string }[],
+  from: number,
+): ConsumedRecord[] {
+  const result: ConsumedRecord[] = [];
+  for (const batch of visibleBatches(batches, abortedTransactions)) {
     for (const record of batch.records) if (record.offset >= from) result.push(record);
   }
   return result;
+}
+
+/**
+ * `visibleRecords(batches, abortedTransactions, from)` below `end`, as a run of records built only if asked
+ * (common/records.ts `RecordRun`); undefined when a visible batch is not one this module decoded (it has no bytes
+ * to read in place).
+ */
+export function visibleRun(
+  topic: string,
+  partition: number,
+  batches: readonly DecodedBatch[],
+  abortedTransactions: readonly { readonly producerId: string; readonly firstOffset: string }[],
+  from: number,
+  end: number,
+): RecordRun | undefined {
+  const sets: RecordSet[] = [];
+  for (const batch of visibleBatches(batches, abortedTransactions)) {
+    if (!(batch instanceof DataBatch)) return undefined;
+    sets.push(batch.source);
+  }
+  const cursor = (): RecordSetCursor => new RecordSetCursor(sets, from, end);
+  return {
+    topic,
+    partition,
+    cursor,
+    records(): ConsumedRecord[] {
+      const records: ConsumedRecord[] = [];
+      const c = cursor();
+      while (c.next()) records.push(c.record());
+      return records;
+    },
+  };
 }

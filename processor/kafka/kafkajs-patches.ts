@@ -18,7 +18,9 @@
  * - fetch-response.ts: the Fetch v11 response decoder (fetch-decoding.ts: kafkajs builds every record's objects when a
  *   response arrives; this builds the consumer's records once, when their batch is handled), after record-decoding.ts,
  *   which kafkajs's fallback decoder (message formats v0/v1) loads;
- * - request-queue-timer.ts: the request queue's throttle-check timer (a negative delay Node 24 warns about).
+ * - request-queue-timer.ts: the request queue's throttle-check timer (a negative delay Node 24 warns about);
+ * - response-framing.ts: a connection's handling of the empty rest after a response (it made kafkajs copy the next
+ *   response whole; response-framing.ts's sockets hand responses over whole).
  */
 import './aborted-transactions.js';
 import './consumer-batch.js';
@@ -29,3 +31,4 @@ import './request-framing.js';
 import './record-decoding.js';
 import './fetch-response.js';
 import './request-queue-timer.js';
+import './response-framing.js';

@@ -24,11 +24,11 @@
 import './kafkajs-patches.js';
 import type { KafkaMessage } from 'kafkajs';
 import { PartitionReaderError } from '../../errors.js';
-import { topicPartitionId, type ConsumedRecord, type TopicPartitionId } from '../../common/records.js';
+import { topicPartitionId, type ConsumedRecord, type RecordRun, type TopicPartitionId } from '../../common/records.js';
 import { filterAbortedMessages } from './aborted-transactions.js';
 import type { KafkaClient } from './client.js';
 import { toConsumedRecord } from './kafka-records.js';
-import { visibleRecords, type DecodedPartition } from './fetch-decoding.js';
+import { visibleRecords, visibleRun, type DecodedPartition } from './fetch-decoding.js';
 import {
   createReaderCluster,
   fetchFrom,
@@ -90,6 +90,8 @@ interface Fetched {
   readonly state: PartitionState;
   readonly records: ConsumedRecord[];
   readonly next: number;
+  /** The records from `from` on, unbuilt (fetch-decoding.ts's batches only; undefined: deliver `records`). */
+  readonly run?: (from: number) => RecordRun | undefined;
 }
 
 /** A partition the metadata names no leader for (yet): refresh and fetch again. */
@@ -263,6 +265,17 @@ export class PartitionReader implements PartitionReading {
 
   private async deliver(fetched: Fetched): Promise<void> {
     const { state, next } = fetched;
+    const run = this.options.onRun === undefined ? undefined : fetched.run?.(state.position);
+    if (run !== undefined) {
+      try {
+        await this.options.onRun?.(run);
+      } catch (error) {
+        throw new PartitionReaderError(`onRun failed on ${state.topic}:${state.partition}`, { cause: error });
+      }
+      if (next > state.position) state.position = next;
+      this.checkCaughtUp();
+      return;
+    }
     let records: ConsumedRecord[];
     try {
       records = fetched.records; // built now for a response fetched ahead (toFetchedBatches)
@@ -455,6 +468,8 @@ export class PartitionReader implements PartitionReading {
     return {
       state,
       next,
+      // After a log-start reset the fetch may restart below what was already delivered: `position` is the later one.
+      run: (position) => visibleRun(state.topic, state.partition, data.batches, data.abortedTransactions, Math.max(from, position), end),
       get records(): ConsumedRecord[] {
         if (records === undefined) {
           records = visibleRecords(data.batches, data.abortedTransactions, from);

@@ -11,7 +11,7 @@
  *    gaps, transaction markers, aborted records. "Caught up" is `position >= end`, never "saw offset end-1".
  * 3. Reads are read-committed: end offsets are last stable offsets, aborted records are never delivered.
  */
-import type { ConsumedRecord, TopicPartitionId } from '../../common/records.js';
+import type { ConsumedRecord, RecordRun, TopicPartitionId } from '../../common/records.js';
 
 export interface PartitionStart {
   readonly topic: string;
@@ -38,6 +38,12 @@ export interface PartitionReaderOptions {
   readonly partitions: readonly PartitionStart[];
   /** Called with each batch (one topic-partition, offset order); the next batch waits for it (backpressure). */
   readonly onBatch: (records: ConsumedRecord[]) => Promise<void>;
+  /**
+   * Optional: called instead of `onBatch` where the reader can hand a batch over unbuilt (`RecordRun`: records built
+   * only if asked, or read in place); a reader that cannot (or a response it cannot read in place) calls `onBatch`.
+   * The same contract as `onBatch`; a run may be empty.
+   */
+  readonly onRun?: (run: RecordRun) => Promise<void>;
   /**
    * Called once per partition when its position reaches its end offset (`until-end`, or `forever` with end offsets
    * given), after the partition's last `onBatch`; `position` may be past the last delivered record (markers, gaps).

@@ -15,7 +15,13 @@
  * Where restoration starts and ends per partition, and whether a store must be rebuilt first, is restore-range.ts.
  */
 import { PartitionReaderError } from '../../errors.js';
-import { parseTopicPartitionId, topicPartitionId, type ConsumedRecord, type TopicPartitionId } from '../../common/records.js';
+import {
+  parseTopicPartitionId,
+  topicPartitionId,
+  type ConsumedRecord,
+  type RecordCursor,
+  type TopicPartitionId,
+} from '../../common/records.js';
 import { restoreStore, type RestoreBatch, type RestoreResult } from '../../state-store/restore.js';
 import type { KeyValueStore, StoreMeta } from '../../state-store/types.js';
 import type { TableRecordDecoder } from '../engine/table-decoder.js';
@@ -46,6 +52,8 @@ export interface ChangelogTarget {
   readonly versioned?: boolean;
   /** Without `versioned`: true stops this target with `VersionsNeeded` (restore.ts). */
   readonly needsVersions?: (record: ConsumedRecord) => boolean;
+  /** `needsVersions` for a record read in place (restore.ts `needsVersionsAt`); without it such targets build every record. */
+  readonly needsVersionsAt?: (cursor: RecordCursor, partition: number) => boolean;
   /** Meta entries written with the target's first store write. */
   readonly meta?: StoreMeta;
   /** Runs once the target reached its targets, before `onRestored` (a window store records its stream time). */
@@ -141,6 +149,8 @@ export class ChangelogReader {
       groupIdPrefix: this.options.groupIdPrefix,
       fetch: this.options.fetch,
       onBatch: (records: ConsumedRecord[]) => channelOf(topicPartitionId(records[0].topic, records[0].partition)).push(records),
+      // Unbuilt: restoreStore reads a run in place where its target allows, else builds its records.
+      onRun: (run) => channelOf(topicPartitionId(run.topic, run.partition)).push(run),
       // The position may be past the last record (markers, gaps): it becomes the checkpoint, and the target's
       // restoreStore finishes as soon as all its partitions are there, without waiting for the other targets.
       onCaughtUp: (tp, position) => void channelOf(tp).push({ records: [], nextOffsets: new Map([[tp, position]]) }),
@@ -168,6 +178,8 @@ export class ChangelogReader {
             decodeTombstones: target.decodeTombstones,
             versioned: target.versioned,
             needsVersions: target.needsVersions,
+            needsVersionsAt: target.needsVersionsAt,
+            storesAsJsonText: target.decoder.storesAsJsonText,
             meta: target.meta,
             onDecodeError: (record, error) => target.decoder.onDecodeError(record, error),
             onProgress: (progress) => this.options.onProgress?.(target, { restored: progress.restored, remaining: progress.remaining }),

@@ -38,6 +38,7 @@ import {
   GlobalTableModes,
   decodeGlobalTableMode,
   isMisplaced,
+  isMisplacedAt,
   misplacedMessage,
   type GlobalTableMode,
 } from '../engine/global-table-mode.js';
@@ -305,6 +306,7 @@ export class GlobalTables {
           partitions: spans,
           versioned: mode.kind === 'versioned',
           needsVersions: mode.kind === 'fast' ? (record) => isMisplaced(record, partitions) : undefined,
+          needsVersionsAt: mode.kind === 'fast' ? (cursor, partition) => isMisplacedAt(cursor, partition, partitions) : undefined,
           // The mode lands with the first batch it applies to (global-table-mode.ts).
           meta,
           // Bad records: their dead letters are the partition owner's to write (dead-letter-ownership.ts); skips are counted.

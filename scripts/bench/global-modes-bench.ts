@@ -10,6 +10,8 @@
  *   node --import tsx scripts/bench/global-modes-bench.ts [--customers 200000] [--rounds 2] [--baseline-root /work/main]
  *     [--cpu-prof <dir>]   (a V8 CPU profile of every worker: npx tsx scripts/bench/cpu-profile-summary.ts <file>)
  *     [--modes plain,grown] (which topics to bootstrap; default both)
+ *     [--workload table]   (the worker's workload: global-table (default), or table: the same topic restored into a
+ *                          co-partitioned table's stores, ready once every partition caught up)
  *     [--app-options '{"memory":{...}}'] [--baseline-app-options '...'] (TributaryApp options of each side's worker;
  *     with the same root twice, e.g. --baseline-root . , an A/B of two settings)
  *
@@ -36,12 +38,15 @@ const { values } = parseArgs({
     'baseline-root': { type: 'string', multiple: true },
     'cpu-prof': { type: 'string' },
     modes: { type: 'string' },
+    workload: { type: 'string' },
     'app-options': { type: 'string' },
     'baseline-app-options': { type: 'string' },
   },
 });
 const customers = Number(values.customers ?? 200_000);
 const rounds = Number(values.rounds ?? 2);
+const workload = values.workload ?? 'global-table';
+if (workload !== 'global-table' && workload !== 'table') throw new Error('--workload: global-table or table');
 const modes = (values.modes ?? 'plain,grown').split(',').filter((m) => m !== '');
 if (modes.length === 0 || modes.some((m) => m !== 'plain' && m !== 'grown')) throw new Error('--modes: a list of plain, grown');
 const roots: { name: string; root: string; appOptions?: string }[] = [
@@ -60,6 +65,8 @@ interface Run {
   readonly wallMs: number;
   readonly recordsPerSecond: number;
   readonly peakRssMb: number | undefined;
+  /** CPU ms per thread group from `starting` to ready (main thread, libuv's LevelDB work, V8's GC helpers, ...). */
+  readonly threadCpuMs: Record<string, number>;
 }
 
 async function main(): Promise<void> {
@@ -109,7 +116,7 @@ async function main(): Promise<void> {
               ...WORKER_NODE_FLAGS,
               ...(values['cpu-prof'] === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', join(values['cpu-prof'], applicationId)]),
               compiledScript(root, 'scripts/bench/tributary-worker.ts'),
-              'global-table',
+              workload,
               '--brokers',
               kafka.brokers,
               '--application-id',
@@ -124,7 +131,9 @@ async function main(): Promise<void> {
             logFile: join(workDir, 'logs', `${applicationId}.log`),
           });
           const starting = await child.waitFor('starting', 120_000);
+          const threadsAtStart = new Map(child.threadCpu().map((t) => [t.group, t.cpuMs]));
           const ready = await child.waitFor('ready', 600_000);
+          const threads = child.threadCpu();
           await child.stop();
           rmSync(stateDir, { recursive: true, force: true });
           const cpuMs = (ready.usage?.cpuMs ?? 0) - (starting.usage?.cpuMs ?? 0);
@@ -137,6 +146,9 @@ async function main(): Promise<void> {
             wallMs: Math.round(wallMs),
             recordsPerSecond: Math.round(((records.get(topic) as number) / wallMs) * 1000),
             peakRssMb: ready.usage === undefined ? undefined : Math.round(ready.usage.peakRssKb / 1024),
+            threadCpuMs: Object.fromEntries(
+              threads.filter((t) => t.cpuMs > 0).map((t) => [t.group, t.cpuMs - (threadsAtStart.get(t.group) ?? 0)]),
+            ),
           };
           runs.push(run);
           note(JSON.stringify(run));
