@@ -48,6 +48,8 @@ export interface ChangelogTarget {
   readonly needsVersions?: (record: ConsumedRecord) => boolean;
   /** Meta entries written with the target's first store write. */
   readonly meta?: StoreMeta;
+  /** After each batch: every record of `tp` below `next` was decoded (restore.ts `onJudged`). */
+  readonly onJudged?: (tp: TopicPartitionId, next: number) => void;
   /** Runs once the target reached its targets, before `onRestored` (a window store records its stream time). */
   readonly afterRestore?: () => Promise<void>;
 }
@@ -169,6 +171,7 @@ export class ChangelogReader {
             versioned: target.versioned,
             needsVersions: target.needsVersions,
             meta: target.meta,
+            onJudged: target.onJudged,
             onDecodeError: (record, error) => target.decoder.onDecodeError(record, error),
             onProgress: (progress) => this.options.onProgress?.(target, { restored: progress.restored, remaining: progress.remaining }),
             progressIntervalMs: this.options.progressIntervalMs,
