@@ -247,6 +247,11 @@ export class TributaryApp {
     return { state: this.currentState, restoration: this.tracker.progress() };
   }
 
+  private globalDeadLetterRereads(): RuntimeStats['globalDeadLetterRereads'] {
+    const stats = this.globalDeadLetters?.stats();
+    return { ranges: stats?.rereads ?? 0, records: (stats?.rereadRecords ?? 0) + (stats?.groupReadRecords ?? 0) };
+  }
+
   stats(): RuntimeStats {
     const tasks = this.tasks?.stats();
     return {
@@ -266,6 +271,7 @@ export class TributaryApp {
       unmovedTaskPauses: tasks?.unmovedTaskPauses ?? { count: 0, lastMs: undefined, maxMs: undefined },
       consumerLag: Object.fromEntries(this.tasks?.consumerLag() ?? []),
       deadLetters: deadLetterCounts(this.engineMetrics.snapshot()),
+      globalDeadLetterRereads: this.globalDeadLetterRereads(),
       timings: {
         startedAt: this.timings.startedAt,
         runningAt: this.timings.runningAt,
@@ -452,6 +458,7 @@ export class TributaryApp {
         sessionTimeoutMs: options.sessionTimeoutMs,
         heartbeatIntervalMs: options.heartbeatIntervalMs,
         memberIds: memberIdFile(stateDirectory.appDir, 'global-dead-letters'),
+        commitIntervalMs: options.commitIntervalMs,
         onFailure: (error) => void this.fail(error),
       });
       this.globalDeadLetters = globalDeadLetters;

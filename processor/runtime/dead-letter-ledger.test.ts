@@ -146,6 +146,8 @@ describe('DeadLetterLedger', () => {
     ledger.readFrom(TP, 0);
     ledger.bad(TP, record(3), new Error('bad'));
     ledger.reached(TP, 10);
+    // The updater continues where the bootstrap ended, before the group's assignment arrived.
+    ledger.readFrom(TP, 10);
     ledger.assigned(1, [TP]);
     ledger.committed(1, TP, 0);
     const work = ledger.takeWork();

@@ -5,7 +5,7 @@
  * again ("gap reads") and which progress to commit.
  *
  * Reader side, per partition, in the reader's order: `readFrom(tp, offset)` when a reader starts judging every record
- * from `offset` on (a restart resets what was kept), `bad(tp, record, error)` for each record it rejected, then
+ * from `offset` on (within the run it continues it; elsewhere it starts a new one), `bad(tp, record, error)` for each record it rejected, then
  * `reached(tp, next)` once every record below `next` was judged. The ledger keeps one contiguous run of coverage per
  * partition: `[runFrom, runTo)` with its bad records, at most `maxKeptPerPartition` records and `maxKeptBytes` in
  * all; a partition over the cap forgets what it kept (its run then starts after the dropped record, the rest is read
@@ -108,6 +108,16 @@ export class DeadLetterLedger {
 
   readFrom(tp: TopicPartitionId, offset: number): void {
     const run = this.runs.get(tp);
+    if (run !== undefined && run.from <= offset && offset <= run.to) {
+      // A continuation (the updater after the bootstrap) or a re-read within the run: what lies below `offset` stays.
+      const kept = run.kept.filter(({ record }) => record.offset < offset);
+      const bytes = kept.reduce((sum, { record }) => sum + recordBytes(record), 0);
+      this.keptBytes -= run.keptBytes - bytes;
+      run.kept = kept;
+      run.keptBytes = bytes;
+      run.to = offset;
+      return;
+    }
     if (run !== undefined) this.keptBytes -= run.keptBytes;
     this.runs.set(tp, { from: offset, to: offset, kept: [], keptBytes: 0 });
   }

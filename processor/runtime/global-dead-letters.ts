@@ -187,6 +187,7 @@ export class GlobalDeadLetterWriter implements GlobalVerdictSink {
         await sender.send(this.judge.deadLetters(records));
       },
       onHeldAssignment: (epoch, partitions) => {
+        logger.debug('dead-letter group assignment', { epoch, partitions: partitions.join(',') });
         this.ledger.assigned(epoch, partitions);
         this.gapReader?.stop().catch(() => undefined); // its epoch is over
         if (partitions.length > 0) void this.readCommitted(epoch);
@@ -216,6 +217,7 @@ export class GlobalDeadLetterWriter implements GlobalVerdictSink {
 
   readFrom(tp: TopicPartitionId, offset: number): void {
     this.ledger.readFrom(tp, offset);
+    this.kick(); // an owned partition may wait for nothing more than this (a gap below `offset`)
   }
 
   bad(tp: TopicPartitionId, record: ConsumedRecord, error: unknown): void {
@@ -253,6 +255,10 @@ export class GlobalDeadLetterWriter implements GlobalVerdictSink {
         starts.set(topicPartitionId(topic, partition), log.start);
     }
     for (const tp of wanted) this.ledger.committed(epoch, tp, Math.max(committed.get(tp) ?? 0, starts.get(tp) ?? 0));
+    this.options.logger.debug('dead-letter group offsets read', {
+      epoch,
+      offsets: wanted.map((tp) => `${tp}@${committed.get(tp) ?? 'none'}`).join(','),
+    });
     this.kick();
   }
 
@@ -266,14 +272,17 @@ export class GlobalDeadLetterWriter implements GlobalVerdictSink {
       .catch((error: unknown) => this.failed(error))
       .finally(() => {
         this.working = undefined;
-        if (this.workAgain) this.kick();
+        if (this.workAgain) {
+          this.workAgain = false;
+          this.kick();
+        }
       });
   }
 
   private async work(): Promise<void> {
-    do {
-      this.workAgain = false;
-      for (const item of this.ledger.takeWork()) {
+    // Until nothing is ready: finishing an item may make the next one ready (a gap read, then the kept letters).
+    for (let items = this.ledger.takeWork(); items.length > 0 && !this.stopped; items = this.ledger.takeWork()) {
+      for (const item of items) {
         if (this.stopped) return;
         if (item.kind === 'letters') {
           await this.options.sender.send(item.records.map(({ record, error }) => this.judge.letter(record, error)));
@@ -282,7 +291,7 @@ export class GlobalDeadLetterWriter implements GlobalVerdictSink {
         }
         this.ledger.done(item);
       }
-    } while (this.workAgain && !this.stopped);
+    }
     this.scheduleCommit();
   }
 
