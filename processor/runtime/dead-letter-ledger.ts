@@ -70,8 +70,20 @@ export const DEFAULT_MAX_KEPT_BYTES = 8 * 1024 * 1024;
 
 function recordBytes(record: ConsumedRecord): number {
   let bytes = (record.key?.length ?? 0) + (record.value?.length ?? 0);
-  for (const [name, value] of Object.entries(record.headers ?? {})) bytes += name.length + (value?.length ?? 0);
+  for (const [name, value] of Object.entries(record.headers)) bytes += name.length + value.length;
   return bytes;
+}
+
+/** A copy owning its bytes: a kept record must not pin the whole fetch response its buffers are slices of. */
+function detached(record: ConsumedRecord): ConsumedRecord {
+  const headers: Record<string, Buffer> = {};
+  for (const [name, value] of Object.entries(record.headers)) headers[name] = Buffer.from(value);
+  return {
+    ...record,
+    key: record.key === null ? null : Buffer.from(record.key),
+    value: record.value === null ? null : Buffer.from(record.value),
+    headers,
+  };
 }
 
 export class DeadLetterLedger {
@@ -136,7 +148,7 @@ export class DeadLetterLedger {
       run.from = record.offset + 1;
       return;
     }
-    run.kept.push({ record, error });
+    run.kept.push({ record: detached(record), error });
     run.keptBytes += bytes;
     this.keptBytes += bytes;
   }
