@@ -19,8 +19,10 @@
  * - `gap`: `[cursor, runFrom)` when the run starts after the cursor (a takeover after the bootstrap, a checkpoint
  *   ahead of C, a partition over the cap): the caller reads and judges that range itself.
  * `done(item)` marks an item's letters acknowledged; `commits()` returns the acknowledged positions not yet
- * committed. So each bad record at or after C is handed out exactly once per epoch, and no commit passes a bad
- * record whose letter is not acknowledged.
+ * committed. A later epoch starts at the higher of C and what this instance acknowledged before (a rebalance keeping
+ * the partition here comes before the commit of its last letters). So each bad record at or after C is handed out
+ * once per owner (again only when its letter was in flight when the epoch changed), and no commit passes a bad record
+ * whose letter is not acknowledged.
  */
 import type { ConsumedRecord, TopicPartitionId } from '../../common/records.js';
 
@@ -88,6 +90,11 @@ function detached(record: ConsumedRecord): ConsumedRecord {
 
 export class DeadLetterLedger {
   private readonly runs = new Map<TopicPartitionId, Run>();
+  /**
+   * Per partition, the highest acknowledged position of any epoch: below it every bad record has a letter (below
+   * that epoch's C by the group's commit, above it by this instance), so a later epoch need not letter it again.
+   */
+  private readonly acknowledged = new Map<TopicPartitionId, number>();
   private owned = new Map<TopicPartitionId, Owned>();
   private epoch = 0;
   /** False until the first assignment: until then every partition may become this instance's. */
@@ -184,9 +191,12 @@ export class DeadLetterLedger {
   committed(epoch: number, tp: TopicPartitionId, offset: number): void {
     const owned = this.owned.get(tp);
     if (epoch !== this.epoch || owned === undefined || owned.committed !== undefined) return;
+    // What this instance acknowledged in an earlier epoch (a rebalance that kept the partition here, before its commit)
+    // is not lettered again.
+    const start = Math.max(offset, this.acknowledged.get(tp) ?? 0);
     owned.committed = offset;
-    owned.cursor = offset;
-    owned.acked = offset;
+    owned.cursor = start;
+    owned.acked = start;
     owned.commitStored = offset;
   }
 
@@ -215,14 +225,14 @@ export class DeadLetterLedger {
     if (item.epoch !== this.epoch || owned === undefined) return;
     owned.busy = false;
     if (item.kind === 'gap') owned.cursor = Math.max(owned.cursor, item.to);
-    owned.acked = Math.max(owned.acked, item.to);
+    this.ack(item.tp, owned, item.to);
   }
 
   /** A gap read acknowledged the letters below `next` (it may report its progress before it is done). */
   gapProgress(item: LedgerWork & { kind: 'gap' }, next: number): void {
     const owned = this.owned.get(item.tp);
     if (item.epoch !== this.epoch || owned === undefined) return;
-    owned.acked = Math.max(owned.acked, Math.min(next, item.to));
+    this.ack(item.tp, owned, Math.min(next, item.to));
   }
 
   /** Acknowledged positions of owned partitions not yet committed, for this epoch. */
@@ -240,6 +250,11 @@ export class DeadLetterLedger {
       const owned = this.owned.get(tp);
       if (owned !== undefined) owned.commitStored = Math.max(owned.commitStored, offset);
     }
+  }
+
+  private ack(tp: TopicPartitionId, owned: Owned, next: number): void {
+    owned.acked = Math.max(owned.acked, next);
+    this.acknowledged.set(tp, Math.max(this.acknowledged.get(tp) ?? 0, owned.acked));
   }
 
   private mayOwn(tp: TopicPartitionId): boolean {
@@ -271,7 +286,7 @@ export class DeadLetterLedger {
     if (run.to <= owned.cursor) return undefined; // all of it was judged below the cursor (a re-read)
     owned.cursor = run.to;
     if (records.length === 0) {
-      owned.acked = Math.max(owned.acked, run.to);
+      this.ack(tp, owned, run.to);
       return undefined;
     }
     owned.busy = true;
