@@ -291,6 +291,9 @@ export class GlobalDeadLetterWriter implements GlobalVerdictSink {
         }
         this.ledger.done(item);
       }
+      // Letters are committed at once: a rebalance or a crash before the commit would make the next owner write them
+      // again. Progress over good records only waits for the interval.
+      await this.commitNow();
     }
     this.scheduleCommit();
   }
@@ -331,16 +334,22 @@ export class GlobalDeadLetterWriter implements GlobalVerdictSink {
     if (this.commitTimer !== undefined || this.stopped) return;
     this.commitTimer = setTimeout(() => {
       this.commitTimer = undefined;
-      this.committing = this.commit()
-        .catch((error: unknown) =>
-          this.options.logger.warn('committing the dead-letter progress failed; the next commit retries', { error }),
-        )
-        .finally(() => {
-          this.committing = undefined;
-          if (this.ledger.commits().size > 0) this.scheduleCommit();
-        });
+      void this.commitNow().finally(() => {
+        if (this.ledger.commits().size > 0) this.scheduleCommit();
+      });
     }, this.options.commitIntervalMs ?? 1000);
     this.commitTimer.unref();
+  }
+
+  /** One commit at a time; a failure is logged (the next commit retries: nothing is lost, letters may repeat). */
+  private async commitNow(): Promise<void> {
+    while (this.committing !== undefined) await this.committing;
+    this.committing = this.commit()
+      .catch((error: unknown) => this.options.logger.warn('committing the dead-letter progress failed; the next commit retries', { error }))
+      .finally(() => {
+        this.committing = undefined;
+      });
+    await this.committing;
   }
 
   private async commit(): Promise<void> {
