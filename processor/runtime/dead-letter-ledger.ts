@@ -222,7 +222,11 @@ export class DeadLetterLedger {
   /** `item`'s letters are acknowledged (a gap: the range was read and its letters acknowledged). */
   done(item: LedgerWork): void {
     const owned = this.owned.get(item.tp);
-    if (item.epoch !== this.epoch || owned === undefined) return;
+    if (item.epoch !== this.epoch || owned === undefined) {
+      // Handed out when everything below it was acknowledged: still true, for an epoch whose offset is read later.
+      this.acknowledged.set(item.tp, Math.max(this.acknowledged.get(item.tp) ?? 0, item.to));
+      return;
+    }
     owned.busy = false;
     if (item.kind === 'gap') owned.cursor = Math.max(owned.cursor, item.to);
     this.ack(item.tp, owned, item.to);
@@ -231,7 +235,10 @@ export class DeadLetterLedger {
   /** A gap read acknowledged the letters below `next` (it may report its progress before it is done). */
   gapProgress(item: LedgerWork & { kind: 'gap' }, next: number): void {
     const owned = this.owned.get(item.tp);
-    if (item.epoch !== this.epoch || owned === undefined) return;
+    if (item.epoch !== this.epoch || owned === undefined) {
+      this.acknowledged.set(item.tp, Math.max(this.acknowledged.get(item.tp) ?? 0, Math.min(next, item.to)));
+      return;
+    }
     this.ack(item.tp, owned, Math.min(next, item.to));
   }
 
