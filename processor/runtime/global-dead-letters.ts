@@ -6,8 +6,8 @@
  * (group-reader.ts), and the letters come from the verdicts of the instance's own global reader, which decodes every
  * record anyway: the bootstrap and then the updater (global-tables.ts) report to `verdicts` where they start, each
  * bad record and how far they judged. The ledger (dead-letter-ledger.ts) turns those, the assignment and the group's
- * committed offset C of each owned partition into letters for the bad records at or after C, commits once they are
- * acknowledged, and "gap reads": when the reader's verdicts start after C (a takeover after the bootstrap, a store
+ * committed offset C of each owned partition into letters for the bad records at or after C, commits as soon as they
+ * are acknowledged (progress over good records every `commitIntervalMs`), and "gap reads": when the reader's verdicts start after C (a takeover after the bootstrap, a store
  * restored from a checkpoint ahead of C, more bad records kept than the cap while the partition could not be
  * lettered yet), the range [C, first verdict) is read once with a bounded reader (`readers`: the restoration fetch
  * sizes) and judged here. The member joins before the bootstrap starts, so on a first start its verdicts cover the
