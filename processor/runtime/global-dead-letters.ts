@@ -286,8 +286,8 @@ export class GlobalDeadLetterWriter implements GlobalVerdictSink {
         if (this.stopped) return;
         if (item.kind === 'letters') {
           await this.options.sender.send(item.records.map(({ record, error }) => this.judge.letter(record, error)));
-        } else {
-          await this.readGap(item);
+        } else if (!(await this.readGap(item))) {
+          return; // its partition moved away (a newer epoch has its own work) or the writer stops
         }
         this.ledger.done(item);
       }
@@ -298,8 +298,11 @@ export class GlobalDeadLetterWriter implements GlobalVerdictSink {
     this.scheduleCommit();
   }
 
-  /** Reads [from, to) of a partition once and dead-letters its bad records, as the group reader does. */
-  private async readGap(item: LedgerWork & { kind: 'gap' }): Promise<void> {
+  /**
+   * Reads [from, to) of a partition once and dead-letters its bad records, as the group reader does. False when it
+   * ended early: the partition moved away (a newer epoch) or the writer stops.
+   */
+  private async readGap(item: LedgerWork & { kind: 'gap' }): Promise<boolean> {
     const { topic, partition } = parseTopicPartitionId(item.tp);
     this.rereads++;
     this.options.logger.info('reading a range of a global-only topic again for its dead letters', {
@@ -327,7 +330,7 @@ export class GlobalDeadLetterWriter implements GlobalVerdictSink {
     } finally {
       this.gapReader = undefined;
     }
-    if (!this.ledger.isOwned(item.epoch, item.tp) || this.stopped) throw new GapAbandoned();
+    return this.ledger.isOwned(item.epoch, item.tp) && !this.stopped;
   }
 
   private scheduleCommit(): void {
@@ -367,10 +370,7 @@ export class GlobalDeadLetterWriter implements GlobalVerdictSink {
   }
 
   private failed(error: unknown): void {
-    if (error instanceof GapAbandoned || this.stopped) return;
+    if (this.stopped) return;
     this.options.onFailure(error);
   }
 }
-
-/** A gap read ended because its partition moved away (or the writer stopped): not a failure. */
-class GapAbandoned extends Error {}
