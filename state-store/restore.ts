@@ -87,6 +87,11 @@ export interface RestoreOptions<V> {
   readonly needsVersionsAt?: (cursor: RecordCursor, partition: number) => boolean;
   /** Meta entries written with the first store write (in its atomic batch). */
   readonly meta?: StoreMeta;
+  /**
+   * After each source batch, per partition it moved: every record below `next` was decoded (or skipped), and
+   * `onDecodeError` was called for each bad one before (the verdicts of a global reader: global-dead-letters.ts).
+   */
+  readonly onJudged?: (tp: TopicPartitionId, next: number) => void;
 }
 
 export interface RestoreResult {
@@ -382,11 +387,13 @@ export async function restoreStore<V>(options: RestoreOptions<V>): Promise<Resto
         let runTopic: string | undefined;
         let runPartition = -1;
         let tp = '' as TopicPartitionId;
+        const judged = options.onJudged === undefined ? undefined : new Set<TopicPartitionId>();
         for (const record of records) {
           if (record.partition !== runPartition || record.topic !== runTopic) {
             runTopic = record.topic;
             runPartition = record.partition;
             tp = topicPartitionId(runTopic, runPartition);
+            judged?.add(tp);
           }
           const position = positions.get(tp);
           if (position === undefined || record.offset < position) continue; // not restored here, or already applied
@@ -418,6 +425,13 @@ export async function restoreStore<V>(options: RestoreOptions<V>): Promise<Resto
             if (position === undefined || next <= position) continue;
             positions.set(tp, next);
             pending.checkpoints.set(tp, next);
+            judged?.add(tp);
+          }
+        }
+        if (judged !== undefined) {
+          for (const moved of judged) {
+            const position = positions.get(moved);
+            if (position !== undefined) options.onJudged?.(moved, position);
           }
         }
         if (caughtUp()) break; // leaving the loop calls return() on the source, which lets it stop fetching

@@ -51,6 +51,8 @@ export interface GlobalTableUpdaterOptions {
 
 export interface GlobalBatch {
   readonly deadLetters: readonly ProducedRecord[];
+  /** Bad records under 'dead-letter' whose letter is not this updater's to write (the owner's verdicts). */
+  readonly deferred: readonly { readonly record: ConsumedRecord; readonly error: unknown }[];
   /** @internal store name → writes, checkpoints and the record behind each write */
   readonly writes: ReadonlyMap<string, PendingGlobalWrites>;
 }
@@ -96,6 +98,7 @@ export class GlobalTableUpdater {
    */
   prepare(records: readonly ConsumedRecord[]): GlobalBatch {
     const deadLetters: ProducedRecord[] = [];
+    const deferred: { record: ConsumedRecord; error: unknown }[] = [];
     const writes = new Map<string, PendingGlobalWrites>();
     const versioned = this.versionedStores(records);
     for (const record of records) {
@@ -116,7 +119,7 @@ export class GlobalTableUpdater {
           write = decodeStoredTableRecord(spec, record);
         } catch (error) {
           // One decision per record: a second global table failing on it adds nothing.
-          if (!settled) this.badRecord(record, spec, policy, error, deadLetters);
+          if (!settled) this.badRecord(record, spec, policy, error, deadLetters, deferred);
           settled = true;
           continue;
         }
@@ -131,7 +134,7 @@ export class GlobalTableUpdater {
         else if (write.type === 'delete') this.metrics.tableDeletes++;
       }
     }
-    return { deadLetters, writes };
+    return { deadLetters, deferred, writes };
   }
 
   /** The stores this batch writes with versions; a fast table meeting a misplaced record switches here, for good. */
@@ -156,6 +159,7 @@ export class GlobalTableUpdater {
     policy: ResolvedErrorPolicy,
     error: unknown,
     deadLetters: ProducedRecord[],
+    deferred: { record: ConsumedRecord; error: unknown }[],
   ): void {
     const action = bypassesErrorPolicy(error) ? 'fail' : policy.deserialization;
     if (action === 'fail') {
@@ -168,6 +172,7 @@ export class GlobalTableUpdater {
         deadLetters.push(deadLetterRecord(policy.deadLetterTopic, this.applicationId, 'deserialization', record, error));
       } else {
         this.metrics.recordNotDeadLettered('owner');
+        deferred.push({ record, error });
       }
       return;
     }

@@ -10,13 +10,19 @@
  *
  * Used where one instance of an application must do something exactly per partition (e.g. write the dead letters
  * of a topic every instance reads). Nothing about tasks or co-partitioning: kafkajs's round-robin assignor.
+ *
+ * Held topics: partitions the group assigns but this member never fetches, for a caller that learns their records
+ * elsewhere and only needs the ownership and the group's offsets. Every assigned partition of a held topic is
+ * paused on GROUP_JOIN (synchronous inside kafkajs, before it fetches for the new generation; kafkajs sends no fetch
+ * while every partition is paused), `onHeldAssignment(epoch, partitions)` tells the caller, and `commitHeld(epoch,
+ * offsets)` commits for the current epoch's held partitions only.
  */
 // Before kafkajs loads: some of its internals are replaced (see the file).
 import './kafkajs-patches.js';
-import type { Consumer, EachBatchPayload } from 'kafkajs';
+import type { Consumer, ConsumerGroupJoinEvent, EachBatchPayload } from 'kafkajs';
 import kafkajs from 'kafkajs';
-import { GroupConsumerCrashedError } from '../../errors.js';
-import type { ConsumedRecord } from '../../common/records.js';
+import { GroupConsumerCrashedError, OffsetCommitError, StaleAssignmentError } from '../../errors.js';
+import { parseTopicPartitionId, topicPartitionId, type ConsumedRecord, type TopicPartitionId } from '../../common/records.js';
 import type { KafkaClient } from './client.js';
 import { batchRecords } from './consumer-batch.js';
 import type { MemberIdStore } from './group-member.js';
@@ -38,6 +44,20 @@ export interface GroupReaderOptions {
   readonly maxWaitTimeInMs?: number;
   /** Keeps the member id between incarnations: a crashed one's member is removed before joining (previous-incarnation.ts). */
   readonly memberIds?: MemberIdStore;
+  /** Topics whose partitions this member owns but never fetches (see the module comment). */
+  readonly heldTopics?: readonly string[];
+  /** Every assignment (eager: it replaces the previous one): the held partitions it gives this member. */
+  readonly onHeldAssignment?: (epoch: number, partitions: readonly TopicPartitionId[]) => void;
+}
+
+const REBALANCE_ERROR_TYPES = new Set(['REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'FENCED_INSTANCE_ID']);
+
+function isRebalanceError(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    const type = (e as { type?: unknown }).type;
+    if (typeof type === 'string' && REBALANCE_ERROR_TYPES.has(type)) return true;
+  }
+  return false;
 }
 
 export class GroupReader {
@@ -45,12 +65,16 @@ export class GroupReader {
   private stopped = false;
   private failed = false;
   private readonly incarnation: PreviousIncarnation;
+  private readonly held: ReadonlySet<string>;
+  private epoch = 0;
+  private heldOwned = new Set<TopicPartitionId>();
 
   constructor(
     private readonly client: KafkaClient,
     private readonly options: GroupReaderOptions,
   ) {
     this.incarnation = new PreviousIncarnation(options.groupId, options.memberIds, client.logger);
+    this.held = new Set(options.heldTopics ?? []);
   }
 
   async start(): Promise<void> {
@@ -68,14 +92,14 @@ export class GroupReader {
       if (!event.payload.restart && !this.stopped)
         this.fail(new GroupConsumerCrashedError(options.groupId, { cause: event.payload.error }));
     });
-    consumer.on(consumer.events.GROUP_JOIN, (event) => this.incarnation.joined(event.payload.memberId));
+    consumer.on(consumer.events.GROUP_JOIN, (event) => this.onGroupJoin(consumer, event.payload));
     try {
       await consumer.connect();
       await this.incarnation.leave();
-      await consumer.subscribe({ topics: [...options.topics], fromBeginning: true });
+      await consumer.subscribe({ topics: [...new Set([...options.topics, ...this.held])], fromBeginning: true });
       await consumer.run({
         // Offsets are resolved only after onBatch settled; kafkajs commits what was resolved after each batch and
-        // before it gives partitions up in a rebalance.
+        // before it gives partitions up in a rebalance (held partitions resolve nothing: `commitHeld` commits them).
         autoCommit: true,
         eachBatchAutoResolve: false,
         eachBatch: (payload) => this.handleBatch(payload),
@@ -92,8 +116,49 @@ export class GroupReader {
     await this.incarnation.settled();
   }
 
+  /**
+   * Commits `offsets` (next offset per held partition) for `epoch`. StaleAssignmentError when the epoch is not the
+   * current one, a partition is not held in it, or the coordinator rejects the generation; OffsetCommitError otherwise.
+   */
+  async commitHeld(epoch: number, offsets: ReadonlyMap<TopicPartitionId, number>): Promise<void> {
+    const consumer = this.consumer;
+    if (consumer === undefined || this.stopped)
+      throw new OffsetCommitError(this.options.groupId, { cause: new Error('the reader is stopped') });
+    const notOwned = [...offsets.keys()].filter((tp) => !this.heldOwned.has(tp));
+    if (epoch !== this.epoch || notOwned.length > 0)
+      throw new StaleAssignmentError(`commit for epoch ${epoch} (current ${this.epoch})`, [...offsets.keys()]);
+    if (offsets.size === 0) return;
+    try {
+      await consumer.commitOffsets([...offsets].map(([tp, offset]) => ({ ...parseTopicPartitionId(tp), offset: String(offset) })));
+    } catch (error) {
+      if (isRebalanceError(error))
+        throw new StaleAssignmentError('the group coordinator rejected the commit: the group is rebalancing', [...offsets.keys()], {
+          cause: error,
+        });
+      throw new OffsetCommitError(this.options.groupId, { cause: error });
+    }
+  }
+
+  /** Runs synchronously inside kafkajs before it fetches for the new generation: held partitions are paused here. */
+  private onGroupJoin(consumer: Consumer, payload: ConsumerGroupJoinEvent['payload']): void {
+    this.incarnation.joined(payload.memberId);
+    if (this.held.size === 0) return;
+    const epoch = ++this.epoch;
+    const held: { topic: string; partitions: number[] }[] = [];
+    for (const [topic, partitions] of Object.entries(payload.memberAssignment)) {
+      if (this.held.has(topic) && partitions.length > 0) held.push({ topic, partitions: [...partitions] });
+    }
+    this.heldOwned = new Set(held.flatMap(({ topic, partitions }) => partitions.map((partition) => topicPartitionId(topic, partition))));
+    if (held.length > 0) consumer.pause(held);
+    try {
+      this.options.onHeldAssignment?.(epoch, [...this.heldOwned]);
+    } catch (error) {
+      this.fail(error); // a throw here would fail kafkajs's join
+    }
+  }
+
   private async handleBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
-    if (this.stopped || this.failed || !isRunning() || isStale()) return;
+    if (this.stopped || this.failed || !isRunning() || isStale() || this.held.has(batch.topic)) return;
     if (batch.messages.length > 0) {
       try {
         await this.options.onBatch(batchRecords(batch));

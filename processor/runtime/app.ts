@@ -247,6 +247,11 @@ export class TributaryApp {
     return { state: this.currentState, restoration: this.tracker.progress() };
   }
 
+  private globalDeadLetterRereads(): RuntimeStats['globalDeadLetterRereads'] {
+    const stats = this.globalDeadLetters?.stats();
+    return { ranges: stats?.rereads ?? 0, records: (stats?.rereadRecords ?? 0) + (stats?.groupReadRecords ?? 0) };
+  }
+
   stats(): RuntimeStats {
     const tasks = this.tasks?.stats();
     return {
@@ -266,6 +271,7 @@ export class TributaryApp {
       unmovedTaskPauses: tasks?.unmovedTaskPauses ?? { count: 0, lastMs: undefined, maxMs: undefined },
       consumerLag: Object.fromEntries(this.tasks?.consumerLag() ?? []),
       deadLetters: deadLetterCounts(this.engineMetrics.snapshot()),
+      globalDeadLetterRereads: this.globalDeadLetterRereads(),
       timings: {
         startedAt: this.timings.startedAt,
         runningAt: this.timings.runningAt,
@@ -438,6 +444,26 @@ export class TributaryApp {
         this.history = history;
         await this.recordHistory();
       }
+      // Dead letters of topics only global tables read: one elected writer per partition (dead-letter-ownership.ts). It
+      // joins before the bootstrap, so the letters of records already there come from the bootstrap's own verdicts.
+      const globalDeadLetters = new GlobalDeadLetterWriter({
+        topology: this.topology,
+        client,
+        admin,
+        readers,
+        errorPolicy: options.errorPolicy,
+        sender,
+        metrics: this.engineMetrics,
+        logger: options.logger,
+        sessionTimeoutMs: options.sessionTimeoutMs,
+        heartbeatIntervalMs: options.heartbeatIntervalMs,
+        memberIds: memberIdFile(stateDirectory.appDir, 'global-dead-letters'),
+        commitIntervalMs: options.commitIntervalMs,
+        onFailure: (error) => void this.fail(error),
+      });
+      this.globalDeadLetters = globalDeadLetters;
+      await globalDeadLetters.start();
+      if (this.stopRequested) return;
       const globals = new GlobalTables({
         topology: this.topology,
         client,
@@ -453,28 +479,13 @@ export class TributaryApp {
         logger: options.logger,
         onFailure: (error) => void this.fail(error),
         onBatchWritten: (records) => this.feed.globalBatchWritten(records),
+        verdicts: globalDeadLetters,
       });
       this.globals = globals;
       await globals.open();
       await globals.bootstrap();
       if (this.stopRequested) return;
       globals.startUpdates();
-      // Dead letters of topics only global tables read: one elected writer per partition (dead-letter-ownership.ts).
-      const globalDeadLetters = new GlobalDeadLetterWriter({
-        topology: this.topology,
-        client,
-        errorPolicy: options.errorPolicy,
-        sender,
-        metrics: this.engineMetrics,
-        logger: options.logger,
-        sessionTimeoutMs: options.sessionTimeoutMs,
-        heartbeatIntervalMs: options.heartbeatIntervalMs,
-        memberIds: memberIdFile(stateDirectory.appDir, 'global-dead-letters'),
-        onFailure: (error) => void this.fail(error),
-      });
-      this.globalDeadLetters = globalDeadLetters;
-      await globalDeadLetters.start();
-      if (this.stopRequested) return;
 
       if (this.topology.subtopologies.length > 0) {
         const tasks = new TaskManager(

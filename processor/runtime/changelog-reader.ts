@@ -56,6 +56,8 @@ export interface ChangelogTarget {
   readonly needsVersionsAt?: (cursor: RecordCursor, partition: number) => boolean;
   /** Meta entries written with the target's first store write. */
   readonly meta?: StoreMeta;
+  /** After each batch: every record of `tp` below `next` was decoded (restore.ts `onJudged`). */
+  readonly onJudged?: (tp: TopicPartitionId, next: number) => void;
   /** Runs once the target reached its targets, before `onRestored` (a window store records its stream time). */
   readonly afterRestore?: () => Promise<void>;
 }
@@ -181,6 +183,7 @@ export class ChangelogReader {
             needsVersionsAt: target.needsVersionsAt,
             storesAsJsonText: target.decoder.storesAsJsonText,
             meta: target.meta,
+            onJudged: target.onJudged,
             onDecodeError: (record, error) => target.decoder.onDecodeError(record, error),
             onProgress: (progress) => this.options.onProgress?.(target, { restored: progress.restored, remaining: progress.remaining }),
             progressIntervalMs: this.options.progressIntervalMs,

@@ -6,10 +6,15 @@
  *   application's group. It also decodes the record as every global table on that topic would (node-interpreter.ts),
  *   so global updaters and bootstraps on every instance skip such records without a dead letter
  *   (`notDeadLettered.owner`). The group gives each partition one owner at a time.
- * - A record of a topic only global tables read: one elected reader per partition, a member of the consumer group
- *   `<applicationId>-global-dead-letters` that every instance joins (global-dead-letters.ts). It reads from the
- *   earliest offset (records already there at the first start included) and commits its progress once the dead
- *   letters are acknowledged; Kafka's group protocol hands a partition over when its owner leaves or dies.
+ * - A record of a topic only global tables read: the owner of its partition in the consumer group
+ *   `<applicationId>-global-dead-letters`, which every instance joins before its global bootstrap
+ *   (global-dead-letters.ts). Kafka's group protocol gives a partition one owner at a time and hands it over when
+ *   its owner leaves or dies. The owner letters every bad record at or after the group's committed offset C (none:
+ *   the log start, so records already there at the first start are included) and commits its progress once the
+ *   letters are acknowledged. When one global table reads the topic, the verdicts come from the owner's own global
+ *   reader (bootstrap, then updater), which decodes every record anyway; only offsets between C and where those
+ *   verdicts start are read again, once (a takeover after the bootstrap, a checkpoint ahead of C). A topic read by
+ *   several global tables is read by the group from C and judged as those tables would.
  * - A record that fails after a repartition: the task where it fails, unless it already has a dead letter upstream
  *   (marked in the repartition record); the letter names the user's record and carries its original bytes.
  *

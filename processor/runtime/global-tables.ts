@@ -33,6 +33,7 @@ import type { Logger } from '../../common/logger.js';
 import type { OutputSender } from './output-sender.js';
 import type { RestorationTracker } from './restoration-tracker.js';
 import { globalUpdatersWriteDeadLetters } from './dead-letter-ownership.js';
+import type { GlobalVerdictSink } from './global-dead-letters.js';
 import {
   GLOBAL_TABLE_MODE_META,
   GlobalTableModes,
@@ -63,6 +64,11 @@ export interface GlobalTablesOptions {
   readonly restoreBatchRecords?: number;
   /** Called after each batch of updates is written to the stores (the change feed publishes it). */
   readonly onBatchWritten?: (records: readonly ConsumedRecord[]) => void;
+  /**
+   * Where the bootstrap and the updater report their verdicts on the topics whose dead letters come from them
+   * (global-dead-letters.ts): where they start reading, each bad record, how far they judged.
+   */
+  readonly verdicts?: GlobalVerdictSink;
 }
 
 export class GlobalTables {
@@ -137,6 +143,11 @@ export class GlobalTables {
         starts.set(tp, { topic: spec.topic, partition, offset: lowest });
       }
     }
+    const verdicts = this.options.verdicts;
+    if (verdicts !== undefined) {
+      // A partition without a checkpoint is read from its first offset: nothing lies below the log start.
+      for (const [tp, start] of starts) if (verdicts.topics.has(start.topic)) verdicts.readFrom(tp, start.offset ?? 0);
+    }
     const readers = this.options.readers ?? ((options) => new PartitionReader(client, options));
     const reader = readers({
       partitions: [...starts.values()],
@@ -144,6 +155,13 @@ export class GlobalTables {
       groupIdPrefix: `${topology.applicationId}-global-updates`,
       onBatch: async (records) => {
         const batch = updater.prepare(records);
+        // A batch is one partition's: its verdicts, then how far they go.
+        if (verdicts !== undefined && records.length > 0 && verdicts.topics.has(records[0].topic)) {
+          const last = records[records.length - 1];
+          const tp = topicPartitionId(last.topic, last.partition);
+          for (const { record, error } of batch.deferred) verdicts.bad(tp, record, error);
+          verdicts.reached(tp, last.offset + 1);
+        }
         await sender.send(batch.deadLetters);
         const lost = await updater.write(batch);
         // Records older than what a versioned store holds for their key (read from another partition) changed nothing.
@@ -279,12 +297,15 @@ export class GlobalTables {
     const { client, tracker, topology, errorPolicy, logger } = this.options;
     const checkpoints = store.checkpoints();
     const spans = new Map<TopicPartitionId, ChangelogSpan>();
+    // The table's verdicts are its topic's (only one global table reads a topic whose letters come from verdicts).
+    const verdicts = this.options.verdicts?.topics.has(spec.topic) === true ? this.options.verdicts : undefined;
     let startPosition = 0;
     let totalEnd = 0;
     for (const [partition, log] of logs) {
       const tp = topicPartitionId(spec.topic, partition);
       const range = restoreRange(checkpoints.get(tp), log);
       spans.set(tp, { from: range.from, to: range.to });
+      verdicts?.readFrom(tp, range.from);
       startPosition += Math.min(range.from, log.end);
       totalEnd += log.end;
     }
@@ -297,6 +318,28 @@ export class GlobalTables {
     const partitions = logs.size;
     const meta = this.modes.pendingMeta(spec.store);
     let reported = 0;
+    // Bad records: their dead letters are the partition owner's to write (dead-letter-ownership.ts); skips are counted.
+    const decoder = createTableRecordDecoder(spec, {
+      applicationId: topology.applicationId,
+      errorPolicy,
+      logger,
+      metrics: this.options.metrics,
+      deadLetteredElsewhere: 'owner',
+    });
+    const reportingDecoder: typeof decoder =
+      verdicts === undefined
+        ? decoder
+        : {
+            decode: (record) => decoder.decode(record),
+            onDecodeError: (record, error) => {
+              const decision = decoder.onDecodeError(record, error);
+              const report = (verdict: 'skip' | 'fail'): 'skip' | 'fail' => {
+                if (verdict === 'skip') verdicts.bad(topicPartitionId(record.topic, record.partition), record, error);
+                return verdict;
+              };
+              return typeof decision === 'string' ? report(decision) : decision.then(report);
+            },
+          };
     const reader = new ChangelogReader({
       batchSize: this.options.restoreBatchRecords,
       targets: [
@@ -309,14 +352,8 @@ export class GlobalTables {
           needsVersionsAt: mode.kind === 'fast' ? (cursor, partition) => isMisplacedAt(cursor, partition, partitions) : undefined,
           // The mode lands with the first batch it applies to (global-table-mode.ts).
           meta,
-          // Bad records: their dead letters are the partition owner's to write (dead-letter-ownership.ts); skips are counted.
-          decoder: createTableRecordDecoder(spec, {
-            applicationId: topology.applicationId,
-            errorPolicy,
-            logger,
-            metrics: this.options.metrics,
-            deadLetteredElsewhere: 'owner',
-          }),
+          decoder: reportingDecoder,
+          onJudged: verdicts === undefined ? undefined : (tp, next) => verdicts.reached(tp, next),
         },
       ],
       readers: this.options.readers ?? ((options) => new PartitionReader(client, options)),

@@ -81,6 +81,12 @@ export function runtimeMetricFamilies(stats: RuntimeStats): MetricFamily[] {
       samples: [{ labels: {}, value: stats.commitLatency.maxMs / 1000 }],
     },
     {
+      name: 'tributary_global_dead_letter_reread_records_total',
+      help: 'Records of global-only topics read a second time for their dead letters (gap reads, topics of several global tables).',
+      type: 'counter',
+      samples: [{ labels: {}, value: stats.globalDeadLetterRereads.records }],
+    },
+    {
       name: 'tributary_rebalances_total',
       help: 'Assignments received from the group.',
       type: 'counter',

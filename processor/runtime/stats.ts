@@ -39,6 +39,12 @@ export interface RuntimeStats {
   /** Dead letters written since start, per stage and source topic (production: the topic the output was meant for). */
   /** Dead letters written (acknowledged), per stage and source topic: the engine's counters, listed for the console. */
   readonly deadLetters: readonly DeadLetterCount[];
+  /**
+   * Records of global-only topics read a second time for their dead letters: gap reads (a takeover, a checkpoint
+   * ahead of the group's offset) and topics read by several global tables (global-dead-letters.ts). 0 when every
+   * letter came from the global reader's own verdicts.
+   */
+  readonly globalDeadLetterRereads: { readonly ranges: number; readonly records: number };
   readonly timings: RuntimeTimings;
 }
 
