@@ -1,7 +1,8 @@
 /**
  * restore.ts reading `RecordRun`s in place (`storesAsJsonText`) against the record path: on random records (good
  * and bad JSON, tombstones, null keys, records below the start offsets, a record that needs versions) both paths
- * leave the same store, checkpoints and counts, ask `onDecodeError` about the same records and stop the same way.
+ * leave the same store, checkpoints and counts, ask `onDecodeError` about the same records, report the same judged
+ * ranges (`onJudged`) in the same order and stop the same way.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -96,6 +97,8 @@ interface Outcome {
   readonly restored?: number;
   readonly skipped?: number;
   readonly asked: number[];
+  /** `onDecodeError` and `onJudged` calls in order (a global reader's verdicts: each bad record before its range). */
+  readonly verdicts: string[];
   readonly error?: string;
 }
 
@@ -109,6 +112,7 @@ async function restore(
 ): Promise<Outcome> {
   const store = await LevelKeyValueStore.open({ location: join(dir, name), name, partition: 'global' });
   const asked: number[] = [];
+  const verdicts: string[] = [];
   try {
     let result: Awaited<ReturnType<typeof restoreStore>> | undefined;
     let error: string | undefined;
@@ -121,8 +125,10 @@ async function restore(
         endOffsets: ends,
         startOffsets: starts,
         decode,
+        onJudged: (tp, next) => verdicts.push(`judged ${tp} < ${next}`),
         onDecodeError: (record) => {
           asked.push(record.offset);
+          verdicts.push(`bad ${record.partition}@${record.offset}`);
           return record.value?.toString('latin1') === 'nope' && record.partition === 1 ? 'fail' : 'skip';
         },
         batchSize: options.batchSize,
@@ -141,6 +147,7 @@ async function restore(
       restored: result?.restored,
       skipped: result?.decodeErrorsSkipped,
       asked,
+      verdicts,
       error,
     };
   } finally {

@@ -379,6 +379,11 @@ export async function restoreStore<V>(options: RestoreOptions<V>): Promise<Resto
       for await (const batch of options.batches) {
         if (isRun(batch) && storesAsJsonText !== undefined) {
           await restoreRun(batch, storesAsJsonText);
+          if (options.onJudged !== undefined) {
+            const tp = topicPartitionId(batch.topic, batch.partition);
+            const position = positions.get(tp);
+            if (position !== undefined) options.onJudged(tp, position);
+          }
           if (caughtUp()) break;
           continue;
         }
