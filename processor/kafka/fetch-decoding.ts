@@ -96,19 +96,9 @@ class Reader {
   }
   /** Zig-zag varint (up to 2^53 in magnitude: timestamps deltas fit). */
   varint(): number {
-    const { buf } = this;
-    let pos = this.pos;
-    let result = 0;
-    let scale = 1;
-    for (;;) {
-      const byte = buf[pos++] as number;
-      if (byte === undefined) throw new RangeError('varint past the end of the buffer');
-      result += (byte & 0x7f) * scale;
-      if (byte < 0x80) break;
-      scale *= 128;
-    }
-    this.pos = pos;
-    return result % 2 === 0 ? result / 2 : -(result + 1) / 2;
+    const value = varintAt(this.buf, this.pos);
+    this.pos = varintEnd;
+    return value;
   }
   varBytes(): Buffer | null {
     const length = this.varint();
