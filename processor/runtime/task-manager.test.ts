@@ -591,6 +591,26 @@ describe('TaskManager on a fake group member', () => {
     await h.stop();
   });
 
+  it('gives up setting up an assignment a newer one replaced: no failure, and no store of it left open', async () => {
+    const h = await harness();
+    h.cluster.append('customers', 1, [{ key: KEY.p1[0], value: 'Ada' }]);
+    await h.start(['0_0']);
+    await h.restored();
+    // As kafkajs's next join: the newer generation begins (0_1's partitions no longer owned) before the handler of
+    // the one that adds 0_1 has positioned it.
+    const superseded = h.member.assign(['0_0', '0_1']);
+    const newer = h.member.assign(['0_0']);
+    await Promise.all([superseded, newer]);
+    expect(h.failures).toEqual([]);
+    expect(h.manager.view.taskViews().map((view) => view.id)).toEqual(['0_0']);
+    // 0_1 opens again: its stores were closed when its setup was given up.
+    await h.member.assign(['0_0', '0_1']);
+    await h.restored();
+    expect(h.failures).toEqual([]);
+    expect(await h.storeGet('0_1', KEY.p1[0])).toBe('Ada');
+    await h.stop();
+  });
+
   it('commits the batch that saw the rebalance at its heartbeat, then lets the member rejoin', async () => {
     const h = await harness();
     await h.start(['0_0']);

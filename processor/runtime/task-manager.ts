@@ -432,7 +432,15 @@ export class TaskManager {
       this.registry.assignmentReceived(assignment);
       this.committed.clear();
       this.lag.clear();
-      await this.openTasks(assignment);
+      try {
+        await this.openTasks(assignment);
+      } catch (error) {
+        // The member began a newer generation while this one was set up (a seek found its partition no longer
+        // owned): that assignment's handler runs next and takes over from whatever this one opened.
+        if (!(error instanceof StaleAssignmentError)) throw error;
+        this.options.logger.info('a newer assignment arrived while this one was set up; it takes over', { epoch: assignment.epoch });
+        return;
+      }
       if (this.standbys !== undefined) {
         await this.standbys.follow(
           standbys.filter((id) => !mine.has(id)),
@@ -928,6 +936,22 @@ export class TaskManager {
     logs: ReadonlyMap<TopicPartitionId, LogOffsets>,
   ): Promise<ActiveTask> {
     const active = await openActiveTask(id, this.taskContext, committed, logs);
+    try {
+      this.positionTask(active, committed, logs);
+    } catch (error) {
+      // Not registered yet: nothing else would close its stores (a later opening of the task would find them locked).
+      await closeActiveTask(active, false, this.options.tracker);
+      throw error;
+    }
+    return active;
+  }
+
+  /** Seeks a newly opened task's inputs: table partitions where restoration starts, the others where processing does. */
+  private positionTask(
+    active: ActiveTask,
+    committed: ReadonlyMap<TopicPartitionId, number>,
+    logs: ReadonlyMap<TopicPartitionId, LogOffsets>,
+  ): void {
     const { task, restoration } = active;
     for (const start of restoration.starts) {
       this.member.seek(start.topic, start.partition, start.offset);
@@ -944,7 +968,7 @@ export class TaskManager {
           offset < log.start
             ? `committed offset ${offset} of ${input} is below its log start offset ${log.start}: records between were removed before they were processed; resuming at ${log.start}`
             : `committed offset ${offset} of ${input} is past its end offset ${log.end} (topic recreated or truncated?); reading it from its log start ${log.start}`,
-          { task: id, input, committed: offset, logStartOffset: log.start, endOffset: log.end },
+          { task: active.id, input, committed: offset, logStartOffset: log.start, endOffset: log.end },
         );
         const { topic, partition } = parseTopicPartitionId(input);
         this.member.seek(topic, partition, log.start);
@@ -961,9 +985,8 @@ export class TaskManager {
       for (const input of task.inputPartitions) active.paused.push(parseTopicPartitionId(input));
       this.member.pause(active.paused);
     }
-    if (active.stores.size > 0) this.localStateTasks.add(id);
+    if (active.stores.size > 0) this.localStateTasks.add(active.id);
     this.options.changes?.taskOpened(active);
-    return active;
   }
 
   /**
