@@ -28,7 +28,7 @@ import { REPO_ROOT } from '../kafka/broker.mjs';
 import { openKafkaSession } from './kafka-session.js';
 import { compiledScript } from './compiled-scripts.js';
 import { MeasuredProcess } from './measured-process.js';
-import { WORKER_NODE_FLAGS } from './worker-flags.js';
+import { WORKER_NODE_FLAGS, workerTargetArgs } from './worker-flags.js';
 import { runBenchMain } from './bench-main.js';
 
 const { values } = parseArgs({
@@ -117,14 +117,7 @@ async function main(): Promise<void> {
               ...(values['cpu-prof'] === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', join(values['cpu-prof'], applicationId)]),
               compiledScript(root, 'scripts/bench/tributary-worker.ts'),
               workload,
-              '--brokers',
-              kafka.brokers,
-              '--application-id',
-              applicationId,
-              '--state-dir',
-              stateDir,
-              '--customers-topic',
-              topic,
+              ...workerTargetArgs({ brokers: kafka.brokers, applicationId, stateDir, customersTopic: topic }),
               ...(appOptions === undefined ? [] : ['--app-options', appOptions]),
             ],
             cwd: root,

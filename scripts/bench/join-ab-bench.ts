@@ -23,7 +23,7 @@ import { REPO_ROOT } from '../kafka/broker.mjs';
 import { openKafkaSession } from './kafka-session.js';
 import { compiledScript } from './compiled-scripts.js';
 import { MeasuredProcess } from './measured-process.js';
-import { WORKER_NODE_FLAGS } from './worker-flags.js';
+import { WORKER_NODE_FLAGS, workerTargetArgs } from './worker-flags.js';
 import { runBenchMain } from './bench-main.js';
 
 const { values } = parseArgs({
@@ -110,14 +110,7 @@ async function main(): Promise<void> {
             compiledScript(root, 'scripts/bench/tributary-worker.ts'),
             workload,
             ...appOptions(name),
-            '--brokers',
-            kafka.brokers,
-            '--application-id',
-            applicationId,
-            '--state-dir',
-            stateDir,
-            '--customers-topic',
-            topics.customers,
+            ...workerTargetArgs({ brokers: kafka.brokers, applicationId, stateDir, customersTopic: topics.customers }),
             '--orders-topic',
             topics.orders,
             '--output-topic',

@@ -28,7 +28,7 @@ import { REPO_ROOT } from '../kafka/broker.mjs';
 import { openKafkaSession } from './kafka-session.js';
 import { compiledScript } from './compiled-scripts.js';
 import { MeasuredProcess } from './measured-process.js';
-import { WORKER_ENV, WORKER_NODE_FLAGS } from './worker-flags.js';
+import { WORKER_ENV, WORKER_NODE_FLAGS, workerTargetArgs } from './worker-flags.js';
 
 const PARTITIONS = 6;
 const MIX = { updateEvery: 4, deleteEvery: 100 };
@@ -163,14 +163,7 @@ export async function memoryMain(argv: readonly string[]): Promise<number> {
               ...variant.nodeFlags,
               compiledScript(REPO_ROOT, 'scripts/bench/tributary-worker.ts'),
               workload,
-              '--brokers',
-              kafka.brokers,
-              '--application-id',
-              applicationId,
-              '--state-dir',
-              stateDir,
-              '--customers-topic',
-              topicOf(size),
+              ...workerTargetArgs({ brokers: kafka.brokers, applicationId, stateDir, customersTopic: topicOf(size) }),
               ...(joins ? ['--orders-topic', ordersTopic, '--output-topic', outputTopic] : []),
               '--memory-sample-ms',
               String(sampleMs),

@@ -25,7 +25,7 @@ import { compiledScript } from './compiled-scripts.js';
 import { appendWindow } from './kafka-measure.js';
 import { openKafkaSession } from './kafka-session.js';
 import { MeasuredProcess } from './measured-process.js';
-import { WORKER_NODE_FLAGS } from './worker-flags.js';
+import { WORKER_NODE_FLAGS, workerTargetArgs } from './worker-flags.js';
 import { readProcUsage } from './proc-usage.js';
 import { runBenchMain } from './bench-main.js';
 
@@ -120,14 +120,7 @@ async function main(): Promise<void> {
               'both-joins',
               '--app-options',
               appOptions,
-              '--brokers',
-              kafka.brokers,
-              '--application-id',
-              applicationId,
-              '--state-dir',
-              stateDir,
-              '--customers-topic',
-              customersTopic,
+              ...workerTargetArgs({ brokers: kafka.brokers, applicationId, stateDir, customersTopic }),
               '--orders-topic',
               ordersTopic,
               '--output-topic',

@@ -62,7 +62,7 @@ import { compiledScript } from './compiled-scripts.js';
 import { MeasuredProcess, type ChildEvent } from './measured-process.js';
 import type { ProcUsage } from './proc-usage.js';
 import type { WorkerWorkload } from './tributary-worker.js';
-import { WORKER_NODE_FLAGS } from './worker-flags.js';
+import { WORKER_NODE_FLAGS, workerTargetArgs } from './worker-flags.js';
 
 export const COMPARISON_WORKLOADS = [
   'global-table',
@@ -326,14 +326,7 @@ async function runSide(
     await withRetries(() => ctx.admin.ensureTopics([output]), `create ${outputTopic}`, ctx.note);
   }
   const common = (stateDir: string): string[] => [
-    '--brokers',
-    ctx.kafka.brokers,
-    '--application-id',
-    applicationId,
-    '--state-dir',
-    stateDir,
-    '--customers-topic',
-    ctx.topics.customers,
+    ...workerTargetArgs({ brokers: ctx.kafka.brokers, applicationId, stateDir, customersTopic: ctx.topics.customers }),
     '--orders-topic',
     ctx.topics.orders,
     '--output-topic',

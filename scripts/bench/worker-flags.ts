@@ -11,3 +11,25 @@ export const WORKER_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=8'];
 
 /** Environment variables every Tributary bench worker runs with, as the README recommends them for production ("Memory"). */
 export const WORKER_ENV: Readonly<Record<string, string>> = {};
+
+/** Where a `tributary-worker.ts` run reads and keeps its state: the arguments every bench passes it. */
+export interface WorkerTarget {
+  readonly brokers: string;
+  readonly applicationId: string;
+  readonly stateDir: string;
+  readonly customersTopic: string;
+}
+
+/** `--brokers ... --application-id ... --state-dir ... --customers-topic ...` for scripts/bench/tributary-worker.ts. */
+export function workerTargetArgs(target: WorkerTarget): string[] {
+  return [
+    '--brokers',
+    target.brokers,
+    '--application-id',
+    target.applicationId,
+    '--state-dir',
+    target.stateDir,
+    '--customers-topic',
+    target.customersTopic,
+  ];
+}
