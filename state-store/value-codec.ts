@@ -4,7 +4,7 @@
  * - msgpack (every value a program writes): one shared msgpackr `Packr` set up for plain data.
  *   - `useRecords: false`: objects are plain msgpack maps (no record-structure table to persist next to the data,
  *     which would make every stored value depend on shared, mutable state).
- *   - `mapsAsObjects: true`: maps decode back to plain objects.
+ *   - maps decode back to plain objects (`PlainMsgpack`: msgpackr's own decoding would rename a `__proto__` key).
  *   - `copyBuffers: true`: decoded binary values never alias LevelDB's read buffer.
  *   Round-trips objects, arrays, strings, numbers, booleans, null, nested structures and binary (Uint8Array/Buffer).
  * - JSON text (`0xC1 0x01` + UTF-8 JSON): a table record's value bytes kept as they came from the topic (`JsonText`),
@@ -13,10 +13,10 @@
  *
  * `undefined` is not a value: a key without a value is a deleted key.
  */
-import { Packr } from 'msgpackr';
+import { PlainMsgpack } from '../common/plain-msgpack.js';
 import { InvalidStoreValueError } from '../errors.js';
 
-const packr = new Packr({ useRecords: false, mapsAsObjects: true, copyBuffers: true, moreTypes: false });
+const packr = new PlainMsgpack({ useRecords: false, copyBuffers: true, moreTypes: false });
 
 /** First byte of a stored value that is not msgpack (never used by msgpack). */
 const FRAME = 0xc1;

@@ -13,6 +13,15 @@ describe('Serdes', () => {
     expect(Serdes.buffer().deserialize(Serdes.buffer().serialize(bytes))).toEqual(bytes);
   });
 
+  it('keeps a "__proto__" key through the msgpack serde, as the json serde does', () => {
+    const value: unknown = JSON.parse('{"__proto__":{"role":"admin"},"id":"o1"}');
+    for (const serde of [Serdes.json<unknown>(), Serdes.msgpack<unknown>()]) {
+      const decoded = serde.deserialize(serde.serialize(value)) as object;
+      expect(Object.keys(decoded)).toEqual(['__proto__', 'id']);
+      expect(Object.getPrototypeOf(decoded)).toBe(Object.prototype);
+    }
+  });
+
   it('parses keys typed as strings (for HTTP queries) and renders values as JSON', () => {
     expect(Serdes.string().fromString('c1')).toBe('c1');
     expect(Serdes.json<number>().fromString('42')).toBe(42);

@@ -5,7 +5,7 @@
  * Failures are typed: `SerdeError` when decoding, `SerializationError` when encoding. The engine wraps decode
  * failures into `DeserializationError` with the topic, partition and offset of the record.
  */
-import { Packr } from 'msgpackr';
+import { PlainMsgpack } from '../common/plain-msgpack.js';
 import { SerdeError, SerializationError } from '../errors.js';
 import type { Windowed } from './windows.js';
 
@@ -155,7 +155,7 @@ function parseKeyText<T>(text: string): T {
 }
 
 // One packer for all msgpack serdes; records extension off so bytes are plain msgpack readable by any client.
-const packr = new Packr({ useRecords: false, mapsAsObjects: true });
+const packr = new PlainMsgpack({ useRecords: false });
 
 function msgpackSerde<T>(): Serde<T> {
   return Object.freeze({
