@@ -18,12 +18,15 @@ function memoryStore(initial?: string): MemberIdStore & { saved: string[] } {
 
 function coordinator(
   leaveGroup: (request: { groupId: string; memberId: string }) => Promise<unknown>,
-): Pick<Cluster, 'findGroupCoordinator'> {
-  return { findGroupCoordinator: () => Promise.resolve({ leaveGroup } as unknown as Awaited<ReturnType<Cluster['findGroupCoordinator']>>) };
+): Pick<Cluster, 'findGroupCoordinator' | 'refreshMetadataIfNecessary'> {
+  return {
+    refreshMetadataIfNecessary: () => Promise.resolve(),
+    findGroupCoordinator: () => Promise.resolve({ leaveGroup } as unknown as Awaited<ReturnType<Cluster['findGroupCoordinator']>>),
+  };
 }
 
 /** Captures the cluster the way kafkajs hands it to assigner factories when it builds a consumer. */
-function built(incarnation: PreviousIncarnation, cluster: Pick<Cluster, 'findGroupCoordinator'>): void {
+function built(incarnation: PreviousIncarnation, cluster: Pick<Cluster, 'findGroupCoordinator' | 'refreshMetadataIfNecessary'>): void {
   const factory: PartitionAssigner = () => ({
     name: 'x',
     version: 1,

@@ -28,7 +28,7 @@ const ALREADY_GONE: ReadonlySet<string> = new Set(['UNKNOWN_MEMBER_ID', 'GROUP_I
  * `subscribe()`/`run()`, and `joined()` on every GROUP_JOIN saves the id this incarnation holds.
  */
 export class PreviousIncarnation {
-  private cluster: Pick<Cluster, 'findGroupCoordinator'> | undefined;
+  private cluster: Pick<Cluster, 'findGroupCoordinator' | 'refreshMetadataIfNecessary'> | undefined;
   private savedMemberId: string | undefined;
   private saves: Promise<void> = Promise.resolve();
 
@@ -83,7 +83,7 @@ export class PreviousIncarnation {
  * for the ghost's session to expire, as it would without this. Returns whether the coordinator removed a member.
  */
 export async function removePreviousIncarnation(
-  cluster: Pick<Cluster, 'findGroupCoordinator'>,
+  cluster: Pick<Cluster, 'findGroupCoordinator' | 'refreshMetadataIfNecessary'>,
   groupId: string,
   memberId: string,
   logger: Logger,
@@ -94,6 +94,10 @@ export async function removePreviousIncarnation(
   });
   try {
     const removal = (async () => {
+      // A consumer just connected has no cluster metadata yet: kafkajs's findGroupCoordinator then finds the
+      // coordinator's node id, fails to find that broker, refreshes and retries after its retry backoff (~300 ms,
+      // the larger part of a warm restart). Metadata first, and the first attempt finds the broker.
+      await cluster.refreshMetadataIfNecessary();
       const coordinator: unknown = await cluster.findGroupCoordinator({ groupId });
       if (!isLeaveGroupCapable(coordinator)) throw new Error('the coordinator broker object has no leaveGroup()');
       await coordinator.leaveGroup({ groupId, memberId });
