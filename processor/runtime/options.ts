@@ -199,7 +199,8 @@ export interface MemoryOptions {
   readonly storeBlockCacheBytes?: number;
   /**
    * Table files LevelDB keeps open per store. It maps the files it reads into memory (counted in RSS as file pages the
-   * kernel may drop), so this times 2 MiB (the file size) bounds that part of RSS. Default 500.
+   * kernel may drop), so this times 2 MiB (the file size) bounds that part of RSS. Default 500. LevelDB keeps at
+   * least 64 table files open whatever is set here (it raises lower values to 74, 10 of them for its other files).
    */
   readonly storeMaxOpenFiles?: number;
   /**
