@@ -331,6 +331,8 @@ export class GlobalTables {
         ? decoder
         : {
             decode: (record) => decoder.decode(record),
+            // The records it accepts are good ones (no verdict to report): the bootstrap reads them in place.
+            storesAsJsonText: decoder.storesAsJsonText,
             onDecodeError: (record, error) => {
               const decision = decoder.onDecodeError(record, error);
               const report = (verdict: 'skip' | 'fail'): 'skip' | 'fail' => {
