@@ -47,6 +47,12 @@ export interface RecordRun {
   readonly partition: number;
   records(): ConsumedRecord[];
   cursor(): RecordCursor;
+  /**
+   * Optional: the reader is through with the run's bytes, and neither it nor anything it handed them to reads them
+   * (or a record built from them) any more; the source may then free them (every view of them reads as empty).
+   * Called at most once, and only by a reader that copied what it kept.
+   */
+  release?(): void;
 }
 
 /** A record a task wants written. `partition` undefined means: the default (murmur2) partitioner decides by key. */

@@ -27,6 +27,7 @@ import {
   userKey,
   versionKey,
 } from './key-layout.js';
+import { NativeBatches } from './native-batches.js';
 import { decodeVersion, encodeVersion, type StoredVersion } from './record-version.js';
 import type {
   Checkpoints,
@@ -170,6 +171,8 @@ export class LevelKeyValueStore<V = unknown> implements KeyValueStore<V> {
   #checkpoints: Map<TopicPartitionId, number>;
   readonly #meta: Map<string, string>;
   #closed = false;
+  /** Written native batches, reused by the next ones (native-batches.ts). */
+  readonly #batches = new NativeBatches();
   /** The flush `flushWriteBuffer()` started, until it settles (close waits for it). */
   #flushing: Promise<void> | undefined;
   #readOnlyView: ReadOnlyKeyValueStore<V> | undefined;
@@ -322,7 +325,7 @@ export class LevelKeyValueStore<V = unknown> implements KeyValueStore<V> {
    */
   prepareWrite(): PreparedWrite<V> {
     this.#assertOpen();
-    const batch = this.#db.batch();
+    const batch = this.#batches.reuse(this.#db.batch());
     let clearFirst = false;
     let settled = false;
     const settle = (): void => {
@@ -387,7 +390,7 @@ export class LevelKeyValueStore<V = unknown> implements KeyValueStore<V> {
     meta?: StoreMeta,
     prepared?: ChainedBatch,
   ): Promise<void> {
-    const batch = prepared ?? this.#db.batch();
+    const batch = prepared ?? this.#batches.reuse(this.#db.batch());
     try {
       fill(batch);
       if (meta !== undefined) for (const [name, value] of meta) batch.put(metaKey(name), Buffer.from(value, 'utf8'));
@@ -405,6 +408,7 @@ export class LevelKeyValueStore<V = unknown> implements KeyValueStore<V> {
     // One native batch: LevelDB appends it to the WAL as one checksummed record, so data and checkpoints land
     // together or not at all, even if the process is killed mid-write.
     await batch.write();
+    this.#batches.written(batch);
     if (checkpoints !== undefined) {
       for (const [tp, offset] of checkpoints) this.#checkpoints.set(tp, offset);
     }
@@ -506,6 +510,7 @@ export class LevelKeyValueStore<V = unknown> implements KeyValueStore<V> {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#batches.clear();
     await this.#flushing?.catch(() => {});
     // Write the memtable out as a table file first: LevelDB would otherwise replay its log on the next open, up to a
     // whole write buffer (a global store's is 32 MiB: ~130 ms against ~45 ms to write it out here). A failed flush

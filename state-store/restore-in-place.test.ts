@@ -19,9 +19,13 @@ import { JsonText } from './value-codec.js';
 
 const TOPIC = 't';
 
+/** Runs `runOf` made that were released (`RecordRun.release`), each once at most. */
+const released = new Set<RecordRun>();
+
 /**
  * A run over `records` (one partition) whose keys and values are ranges of one buffer, padded around each, as a
- * fetch response holds them.
+ * fetch response holds them; the records it builds are views of that buffer too. Releasing it detaches the buffer,
+ * as a released fetch response is: every view of it reads as empty from then on.
  */
 function runOf(records: readonly ConsumedRecord[]): RecordRun {
   const parts: Buffer[] = [];
@@ -35,8 +39,17 @@ function runOf(records: readonly ConsumedRecord[]): RecordRun {
     return range;
   };
   for (const r of records) ranges.push({ key: place(r.key), value: place(r.value) });
-  const buffer = Buffer.concat([...parts, Buffer.from([0x7d])]);
-  return {
+  const joined = Buffer.concat([...parts, Buffer.from([0x7d])]);
+  // Memory of its own (Buffer.concat may slice Node's shared pool), as a fetch response's.
+  const buffer = Buffer.from(new ArrayBuffer(joined.length));
+  joined.copy(buffer);
+  const view = (range: [number, number] | null) => (range === null ? null : buffer.subarray(range[0], range[1]));
+  const run: RecordRun = {
+    release() {
+      expect(released.has(run)).toBe(false);
+      released.add(run);
+      (buffer.buffer as ArrayBuffer & { transfer(length: number): ArrayBuffer }).transfer(0);
+    },
     topic: TOPIC,
     partition: records[0]?.partition ?? 0,
     records: () => [...records],
@@ -63,11 +76,15 @@ function runOf(records: readonly ConsumedRecord[]): RecordRun {
           [cursor.valueStart, cursor.valueEnd] = value ?? [0, 0];
           return true;
         },
-        record: () => records[i] as ConsumedRecord,
+        record: () => {
+          const { key, value } = ranges[i] as (typeof ranges)[number];
+          return { ...(records[i] as ConsumedRecord), key: view(key), value: view(value) };
+        },
       };
       return cursor;
     },
   };
+  return run;
 }
 
 /** A JSON table's decoder, as the engine's (table-decoder.ts `decodeStoredTableRecord`) for these records. */
@@ -82,6 +99,7 @@ const storesAsJsonText = (c: RecordCursor): boolean =>
   c.valueBytes !== null &&
   c.valueBytes.subarray(c.valueStart, c.valueEnd).toString('latin1') !== '"skip"' &&
   isJsonTextAt(c.valueBytes, c.valueStart, c.valueEnd);
+const storesAsJsonTextOf = (value: Buffer): boolean => value.toString('latin1') !== '"skip"' && isJsonText(value);
 const misplaced = (key: Uint8Array | null): boolean => key !== null && key.length === 1 && key[0] === 0x6d; // "m"
 
 const recordSpec = fc.record({
@@ -99,6 +117,8 @@ interface Outcome {
   readonly asked: number[];
   /** `onDecodeError` and `onJudged` calls in order (a global reader's verdicts: each bad record before its range). */
   readonly verdicts: string[];
+  /** The bad records' values, read once the restore is done (a dead-letter writer keeping them). */
+  readonly kept: string[];
   readonly error?: string;
 }
 
@@ -113,6 +133,7 @@ async function restore(
   const store = await LevelKeyValueStore.open({ location: join(dir, name), name, partition: 'global' });
   const asked: number[] = [];
   const verdicts: string[] = [];
+  const bad: ConsumedRecord[] = [];
   try {
     let result: Awaited<ReturnType<typeof restoreStore>> | undefined;
     let error: string | undefined;
@@ -127,6 +148,7 @@ async function restore(
         decode,
         onJudged: (tp, next) => verdicts.push(`judged ${tp} < ${next}`),
         onDecodeError: (record) => {
+          bad.push(record);
           asked.push(record.offset);
           verdicts.push(`bad ${record.partition}@${record.offset}`);
           return record.value?.toString('latin1') === 'nope' && record.partition === 1 ? 'fail' : 'skip';
@@ -148,6 +170,7 @@ async function restore(
       skipped: result?.decodeErrorsSkipped,
       asked,
       verdicts,
+      kept: bad.map((r) => `${String(r.key)}=${String(r.value)}`),
       error,
     };
   } finally {
@@ -202,9 +225,21 @@ describe('restoreStore reading runs in place', () => {
             ]);
             const options = { needsVersions, batchSize };
             const byRecords = await restore(dir, `r${n}`, runs, ends, starts, { ...options, inPlace: false });
-            const inPlace = await restore(dir, `p${n}`, runs.map(runOf), ends, starts, { ...options, inPlace: true });
+            const inPlaceRuns = runs.map(runOf);
+            const inPlace = await restore(dir, `p${n}`, inPlaceRuns, ends, starts, { ...options, inPlace: true });
             n++;
+            // Runs are released (their bytes freed) as they are done with, unless a record of theirs was built: the
+            // store, the verdicts and the bad records kept are the record path's all the same.
             expect(inPlace).toEqual(byRecords);
+            // A run with records to restore is released when all of them were good (read to its end), never when
+            // one was built.
+            const good = (r: ConsumedRecord) => r.key !== null && (r.value === null || storesAsJsonTextOf(r.value));
+            const due = (r: ConsumedRecord) => r.offset >= (starts.get(`${TOPIC}:${r.partition}`) ?? 0);
+            runs.forEach((run, i) => {
+              const wasReleased = released.has(inPlaceRuns[i] as RecordRun);
+              if (run.some(due) && run.filter(due).every(good) && inPlace.error === undefined) expect(wasReleased).toBe(true);
+              if (run.filter(due).some((r) => !good(r))) expect(wasReleased).toBe(false);
+            });
           },
         ),
         { numRuns: 120 },

@@ -332,11 +332,15 @@ export async function restoreStore<V>(options: RestoreOptions<V>): Promise<Resto
     return null;
   };
 
-  /** A run read in place: the common records go straight into the prepared write, the others are built. */
-  const restoreRun = async (run: RecordRun, check: (cursor: RecordCursor) => boolean): Promise<void> => {
+  /**
+   * A run read in place: the common records go straight into the prepared write (which copies their bytes), the
+   * others are built. True when none was built: nothing of the run's bytes is kept or handed on then.
+   */
+  const restoreRun = async (run: RecordRun, check: (cursor: RecordCursor) => boolean): Promise<boolean> => {
     const tp = topicPartitionId(run.topic, run.partition);
     let position = positions.get(tp);
-    if (position === undefined) return; // not restored here
+    if (position === undefined) return true; // not restored here
+    let copiedOnly = true;
     const cursor = run.cursor();
     while (cursor.next()) {
       const offset = cursor.offset;
@@ -355,6 +359,9 @@ export async function restoreStore<V>(options: RestoreOptions<V>): Promise<Resto
         prepared.putJsonTextAt(key, cursor.keyStart, cursor.keyEnd, value, cursor.valueStart, cursor.valueEnd);
         pending.added(tp, offset);
       } else {
+        // A built record's key and value are views of the run's bytes, handed to the decoder (user code) and maybe
+        // to a dead letter: the run's bytes are not released then.
+        copiedOnly = false;
         const record = cursor.record();
         let write: StoreWrite<V> | null;
         try {
@@ -372,13 +379,15 @@ export async function restoreStore<V>(options: RestoreOptions<V>): Promise<Resto
       }
     }
     positions.set(tp, position);
+    return copiedOnly;
   };
 
   try {
     if (!caughtUp()) {
       for await (const batch of options.batches) {
         if (isRun(batch) && storesAsJsonText !== undefined) {
-          await restoreRun(batch, storesAsJsonText);
+          // Every record of the run was copied into the store's write: its source may free the bytes now.
+          if (await restoreRun(batch, storesAsJsonText)) batch.release?.();
           if (options.onJudged !== undefined) {
             const tp = topicPartitionId(batch.topic, batch.partition);
             const position = positions.get(tp);

@@ -127,10 +127,11 @@ export interface PreparedWrite<V = unknown> {
   /**
    * Optional: appends a put of the key `key[keyStart, keyEnd)` with the JSON text `value[valueStart, valueEnd)` as its
    * value (what `add` does for a put of a `JsonText` value), reading both ranges in place: a restore reading records
-   * inside a fetch response builds no object per record (restore.ts).
+   * inside a fetch response builds no object per record (restore.ts). Both ranges are copied during the call: the
+   * restore may free the response right after (`RecordRun.release`).
    */
   putJsonTextAt?(key: Buffer, keyStart: number, keyEnd: number, value: Buffer, valueStart: number, valueEnd: number): void;
-  /** Optional: appends a delete of the key `key[keyStart, keyEnd)` (read in place, as `putJsonTextAt`). */
+  /** Optional: appends a delete of the key `key[keyStart, keyEnd)` (read in place and copied, as `putJsonTextAt`). */
   deleteAt?(key: Buffer, keyStart: number, keyEnd: number): void;
   /** Writes everything added, `checkpoints` and `meta` in one atomic batch. */
   commit(checkpoints?: Checkpoints, meta?: StoreMeta): Promise<void>;

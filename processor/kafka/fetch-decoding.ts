@@ -31,6 +31,12 @@ export interface DecodedPartition {
   readonly lastStableOffset: string;
   readonly abortedTransactions: { readonly producerId: string; readonly firstOffset: string }[];
   readonly batches: DecodedBatch[];
+  /**
+   * The response body the batches were decoded from, shared by every partition of the response (its uncompressed
+   * batches' records are views of it): for a reader that frees the response once through with it
+   * (response-framing.ts `releaseFrame`). Absent where the partition was not decoded from a response.
+   */
+  readonly responseBytes?: Buffer;
 }
 
 export interface DecodedFetchResponse {
@@ -138,7 +144,15 @@ export async function decodeFetchV11(body: Buffer, decompress: Decompress): Prom
         await decodeBatches(body, r.pos, Math.min(end, body.length), topicName, partition, decompress, batches);
         r.pos = end;
       }
-      partitions.push({ partition, errorCode: partitionError, highWatermark, lastStableOffset, abortedTransactions, batches });
+      partitions.push({
+        partition,
+        errorCode: partitionError,
+        highWatermark,
+        lastStableOffset,
+        abortedTransactions,
+        batches,
+        responseBytes: body,
+      });
     }
     responses.push({ topicName, partitions });
   }

@@ -39,6 +39,7 @@ import {
   type ReaderCluster,
 } from './kafkajs-cluster.js';
 import type { PartitionReaderOptions, PartitionReading } from './partition-reading.js';
+import { releaseFrame } from './response-framing.js';
 
 export type { FetchTuning, PartitionReaderOptions, PartitionStart } from './partition-reading.js';
 
@@ -92,6 +93,44 @@ interface Fetched {
   readonly next: number;
   /** The records from `from` on, unbuilt (fetch-decoding.ts's batches only; undefined: deliver `records`). */
   readonly run?: (from: number) => RecordRun | undefined;
+  /** The response it came in (fetch-decoding.ts's batches only), freed once every partition of it is released. */
+  readonly response?: ResponseRelease;
+}
+
+/**
+ * A fetch response whose partitions are delivered as runs: its bytes are freed (response-framing.ts `releaseFrame`)
+ * once the reader of every one of them released its run (`RecordRun.release`), rather than when V8 collects the
+ * last view of them (a full GC: a bootstrap's dead responses piled up until then). A partition delivered as records,
+ * or not delivered at all (stopped, failed), keeps the response for the GC to collect as before.
+ */
+class ResponseRelease {
+  #unreleased = 0;
+  #kept = false;
+
+  constructor(private readonly bytes: Buffer) {}
+
+  /** One more partition of the response to deliver. */
+  add(): void {
+    this.#unreleased++;
+  }
+
+  /** A partition's records were delivered built (they are views of the response): it stays. */
+  keep(): void {
+    this.#kept = true;
+  }
+
+  /** The run `run` of one of its partitions, with a `release` that frees the response when it is the last. */
+  releasable(run: RecordRun): RecordRun {
+    let released = false;
+    return {
+      ...run,
+      release: () => {
+        if (released) return;
+        released = true;
+        if (--this.#unreleased === 0 && !this.#kept) releaseFrame(this.bytes);
+      },
+    };
+  }
 }
 
 /** A partition the metadata names no leader for (yet): refresh and fetch again. */
@@ -265,7 +304,9 @@ export class PartitionReader implements PartitionReading {
 
   private async deliver(fetched: Fetched): Promise<void> {
     const { state, next } = fetched;
-    const run = this.options.onRun === undefined ? undefined : fetched.run?.(state.position);
+    const unbuilt = this.options.onRun === undefined ? undefined : fetched.run?.(state.position);
+    if (unbuilt === undefined) fetched.response?.keep();
+    const run = unbuilt === undefined || fetched.response === undefined ? unbuilt : fetched.response.releasable(unbuilt);
     if (run !== undefined) {
       try {
         await this.options.onRun?.(run);
@@ -402,15 +443,20 @@ export class PartitionReader implements PartitionReading {
     );
     const result: Fetched[] = [];
     for (const { responses: topics } of responses) {
+      let response: ResponseRelease | undefined;
       for (const { topicName, partitions } of topics) {
         for (const data of partitions) {
           const id = topicPartitionId(topicName, data.partition);
           const state = this.states.get(id);
           const from = fetchedFrom.get(id);
           if (state === undefined || from === undefined || state.fetchPosition !== from) continue;
-          const fetched = this.toFetched(state, from, data);
+          if ('responseBytes' in data && data.responseBytes !== undefined) response ??= new ResponseRelease(data.responseBytes);
+          const fetched = this.toFetched(state, from, data, response);
           state.fetchPosition = fetched.next;
-          if (fetched.next > from || fetched.records.length > 0) result.push(fetched);
+          if (fetched.next > from || fetched.records.length > 0) {
+            fetched.response?.add();
+            result.push(fetched);
+          }
         }
       }
     }
@@ -418,8 +464,8 @@ export class PartitionReader implements PartitionReading {
   }
 
   /** A partition's response: the records to deliver and the next offset to fetch (past markers and aborted records). */
-  private toFetched(state: PartitionState, from: number, data: ReadPartition): Fetched {
-    if ('batches' in data) return this.toFetchedBatches(state, from, data);
+  private toFetched(state: PartitionState, from: number, data: ReadPartition, response?: ResponseRelease): Fetched {
+    if ('batches' in data) return this.toFetchedBatches(state, from, data, response);
     const { messages } = data;
     let next = from;
     // A compressed record batch is returned whole: records below the fetch offset are skipped.
@@ -458,7 +504,7 @@ export class PartitionReader implements PartitionReading {
   }
 
   /** The same from fetch-decoding.ts's batches. */
-  private toFetchedBatches(state: PartitionState, from: number, data: DecodedPartition): Fetched {
+  private toFetchedBatches(state: PartitionState, from: number, data: DecodedPartition, response?: ResponseRelease): Fetched {
     let next = from;
     for (const batch of data.batches) if (batch.lastOffset + 1 > next) next = batch.lastOffset + 1;
     const end = this.mode === 'until-end' ? state.end : Number.POSITIVE_INFINITY;
@@ -468,6 +514,7 @@ export class PartitionReader implements PartitionReading {
     return {
       state,
       next,
+      response,
       // After a log-start reset the fetch may restart below what was already delivered: `position` is the later one.
       run: (position) => visibleRun(state.topic, state.partition, data.batches, data.abortedTransactions, Math.max(from, position), end),
       get records(): ConsumedRecord[] {

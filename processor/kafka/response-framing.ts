@@ -10,6 +10,11 @@
  * kafkajs keeps the (empty) rest after each response as a chunk, which would make it join the next response with it
  * (`Buffer.concat`, a copy of the whole response): its `processData` is patched to drop an empty rest first (behaviour
  * unchanged for any socket). Imported (for that patch) through kafkajs-patches.ts.
+ *
+ * A frame's memory is otherwise freed only when V8 collects every view of it, which for a 1 MiB response whose
+ * records lived through two scavenges is a full GC: a bootstrap's dead responses piled up in glibc's heap until
+ * then. `releaseFrame` takes a frame's memory back at once, for a reader that knows nothing reads it any more
+ * (partition-reader.ts), and the next frames of its size reuse it.
  */
 import net from 'node:net';
 import type { ISocketFactory } from 'kafkajs';
@@ -57,7 +62,7 @@ export class ResponseFramer {
         if (this.#sizeFilled < 4) return;
         this.#sizeFilled = 0;
         // A negative size is no Kafka frame: handed on as its 4 bytes, for kafkajs to fail on as it would.
-        const frame = Buffer.allocUnsafe(4 + Math.max(0, this.#size.readInt32BE(0)));
+        const frame = allocateFrame(4 + Math.max(0, this.#size.readInt32BE(0)));
         this.#size.copy(frame, 0);
         this.#frame = frame;
         this.#filled = 4;
@@ -80,6 +85,50 @@ export class ResponseFramer {
     this.onFrame(frame);
     return true;
   }
+}
+
+/** Frames at least this big get memory of their own, in whole granules, which `releaseFrame` takes back. */
+const OWN_FRAME_BYTES = SCRATCH_BYTES;
+const FRAME_GRANULE = 64 * 1024;
+/** Released frames' memory kept for the next frames of the same size in granules (one reader's fetches are alike). */
+const SPARE_FRAMES = 4;
+
+/** The memory of the frames `ResponseFramer` allocated on their own, until `releaseFrame` takes it back. */
+const ownFrames = new WeakSet<ArrayBufferLike>();
+const spareFrames: ArrayBuffer[] = [];
+
+interface Transferable {
+  transfer(newByteLength?: number): ArrayBuffer;
+}
+
+/** A frame of `length` bytes: spare memory of its size in granules, else new memory (Node's pool for small frames). */
+function allocateFrame(length: number): Buffer {
+  if (length < OWN_FRAME_BYTES) return Buffer.allocUnsafe(length);
+  const capacity = Math.ceil(length / FRAME_GRANULE) * FRAME_GRANULE;
+  const spare = spareFrames.findIndex((memory) => memory.byteLength === capacity);
+  const memory = spare >= 0 ? (spareFrames.splice(spare, 1)[0] as ArrayBuffer) : Buffer.allocUnsafeSlow(capacity).buffer;
+  ownFrames.add(memory);
+  return Buffer.from(memory, 0, length);
+}
+
+/**
+ * Takes back the memory of the frame `bytes` is a view of, if `ResponseFramer` allocated it on its own (else nothing
+ * happens: false), for the next frames. The memory moves to a new ArrayBuffer (`ArrayBuffer.prototype.transfer`, no
+ * copy): every view of the old one (the frame, kafkajs's slices, records' keys and values) is empty from then on, so
+ * a view read by mistake throws or reads `undefined`, never a later response's bytes. Only for a caller that knows
+ * nothing reads the frame any more.
+ */
+export function releaseFrame(bytes: Uint8Array): boolean {
+  const memory = bytes.buffer;
+  if (!ownFrames.delete(memory)) return false;
+  const transfer = (memory as ArrayBufferLike & Partial<Transferable>).transfer;
+  if (typeof transfer !== 'function') return false; // Node 22 has it; kept for other runtimes
+  if (spareFrames.length >= SPARE_FRAMES) {
+    transfer.call(memory, 0); // frees it now
+    return true;
+  }
+  spareFrames.push(transfer.call(memory));
+  return true;
 }
 
 /**

@@ -19,7 +19,7 @@ import type { Topology } from '../../topology/topology.js';
 import { GlobalTableUpdater } from '../engine/global-updater.js';
 import type { EngineMetrics } from '../engine/metrics.js';
 import type { ErrorPolicy } from '../engine/error-policy.js';
-import { createTableRecordDecoder } from '../engine/table-decoder.js';
+import { createTableRecordDecoder, type TableRecordDecoder } from '../engine/table-decoder.js';
 import type { KafkaAdmin } from '../kafka/admin.js';
 import type { KafkaClient } from '../kafka/client.js';
 import { PartitionReader, type PartitionStart } from '../kafka/partition-reader.js';
@@ -326,20 +326,7 @@ export class GlobalTables {
       metrics: this.options.metrics,
       deadLetteredElsewhere: 'owner',
     });
-    const reportingDecoder: typeof decoder =
-      verdicts === undefined
-        ? decoder
-        : {
-            decode: (record) => decoder.decode(record),
-            onDecodeError: (record, error) => {
-              const decision = decoder.onDecodeError(record, error);
-              const report = (verdict: 'skip' | 'fail'): 'skip' | 'fail' => {
-                if (verdict === 'skip') verdicts.bad(topicPartitionId(record.topic, record.partition), record, error);
-                return verdict;
-              };
-              return typeof decision === 'string' ? report(decision) : decision.then(report);
-            },
-          };
+    const reportingDecoder = verdicts === undefined ? decoder : reportingVerdicts(decoder, verdicts);
     const reader = new ChangelogReader({
       batchSize: this.options.restoreBatchRecords,
       targets: [
@@ -378,4 +365,24 @@ export class GlobalTables {
       mode: mode.kind,
     });
   }
+}
+
+/**
+ * `decoder` reporting each bad record it skips to `verdicts` (the global dead-letter writer), the bootstrap's verdicts.
+ * The records its `storesAsJsonText` accepts are good ones, with no verdict to report: the bootstrap still reads them
+ * in place.
+ */
+export function reportingVerdicts(decoder: TableRecordDecoder, verdicts: Pick<GlobalVerdictSink, 'bad'>): TableRecordDecoder {
+  return {
+    decode: (record) => decoder.decode(record),
+    storesAsJsonText: decoder.storesAsJsonText,
+    onDecodeError: (record, error) => {
+      const decision = decoder.onDecodeError(record, error);
+      const report = (verdict: 'skip' | 'fail'): 'skip' | 'fail' => {
+        if (verdict === 'skip') verdicts.bad(topicPartitionId(record.topic, record.partition), record, error);
+        return verdict;
+      };
+      return typeof decision === 'string' ? report(decision) : decision.then(report);
+    },
+  };
 }
