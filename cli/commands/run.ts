@@ -130,8 +130,8 @@ The module exports a Topology (default export or \`topology\`), or a function (m
 { applicationId } and returns one. Stops gracefully on SIGTERM/SIGINT (a second signal exits immediately).
 Every option can also be set by its TRIBUTARY_* variable; a flag wins over the variable.
 Memory: run Node with --max-semi-space-size=8 --heap-growing-percent=150 (node <both flags> $(command -v tributary)
-run ...; NODE_OPTIONS takes only the first): a quarter less peak RSS on a bootstrap, 7-19% less in a join, at the
-same CPU (README "Memory").
+run ...; NODE_OPTIONS takes only the first): a quarter less peak RSS on a bootstrap, 7-24% less in a join, for
+little CPU (README "Memory").
 
 Options:
 ${renderOptions(SETTINGS)}

@@ -9,9 +9,10 @@
  *
  * --heap-growing-percent=150: V8 lets the old generation grow to 2.5x what survived the last full GC before collecting
  * it again (by default a factor it picks from its GC speed, up to 4x). Measured with scripts/bench/join-ab-bench.ts in alternating runs (3 rounds
- * each, README "Memory", "Two instances"): peak RSS -19% on the co-partitioned join on two instances, -7% on the global
- * join on two, -12% / -18% on one instance's global / co-partitioned join, unchanged on a bootstrap; CPU per pair
- * from 0.85 to 1.15, median 0.99 over 18 pairs. Not allowed in NODE_OPTIONS: pass it to node.
+ * each, README "Memory", "Two instances"): peak RSS -19/-22% on the co-partitioned join on two instances, -7% on the
+ * global join on two, -12% / -18/-24% on one instance's global / co-partitioned join, unchanged on a bootstrap; CPU
+ * per pair from 0.85 to 1.20, median 1.01 over 21 pairs, but about +6% in every pair of the co-partitioned join on one
+ * instance. Not allowed in NODE_OPTIONS: pass it to node.
  */
 export const WORKER_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=8', '--heap-growing-percent=150'];
 
