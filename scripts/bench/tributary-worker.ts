@@ -9,6 +9,8 @@
  *   {"event":"error","message":...}   an error the app reported (a "failed" line follows when it is fatal)
  *   {"event":"failed","message":...}
  *   {"event":"stopped"}   after a graceful stop (SIGTERM)
+ *   {"event":"state","to":...}, {"event":"assignment","tasks":[...],"added":[...],"removed":[...],"members":n}
+ *                         the app's state changes and assignments (for harnesses that time rebalances)
  *   {"event":"memory","state":...,"rssMb":...}   with --memory-sample-ms: process.memoryUsage() every n ms (MiB), and
  *                         {"event":"memory-peaks",...} (the highest of each figure per app state) before "ready" and
  *                         on stop, so a harness sees where the memory goes per stage (bootstrap, running)
@@ -17,14 +19,19 @@
  *     --customers-topic t [--orders-topic t --output-topic t] [--commit-interval-ms 1000] [--instance-id a]
  *     [--memory-sample-ms 250] [--app-options '{"memory":{...}}'] (JSON merged into the TributaryApp options)
  *     [--heap-snapshot-after-ms n] (a V8 heap snapshot n ms after RUNNING, written to the working directory)
+ *     [--threads n] (n instances of the workload in one process, each a TributaryApp on its own worker thread with
+ *     instance id <id>-t<k> and state directory <dir>/t<k>: what two stream workers sharing one process would save
+ *     against two processes; each thread prints its own event lines)
  *
  * Workloads: global-table, table, global-join, copartitioned-join, both-joins (the two joins in one instance, outputs to
  * --output-topic and --second-output-topic; no Kafka Streams counterpart: scripts/bench/two-joins-bench.ts). Serdes: string keys, Serdes.json() values (the same
  * bytes the Kafka Streams side reads and writes with Jackson). No query server (the Java side has none either).
  */
 import { readFileSync } from 'node:fs';
+import { isMainThread, parentPort, Worker } from 'node:worker_threads';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { writeHeapSnapshot } from 'node:v8';
+import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8';
 import { Serdes, StreamsBuilder, type Topology } from '../../index.js';
 import { TributaryApp } from '../../processor/runtime/app.js';
 import { enrich, type Customer, type EnrichedOrder, type Order } from '../../examples/order-enrichment.js';
@@ -153,7 +160,14 @@ class MemorySampler {
       state,
       peak === undefined ? figures : (Object.fromEntries(fields.map((f) => [f, Math.max(peak[f], figures[f])])) as MemoryFigures),
     );
-    emit({ event: 'memory', state, ...figures });
+    // V8's resident pages per space (MiB): what of the anonymous memory is V8's heap and which part of it.
+    const spaces = Object.fromEntries(
+      getHeapSpaceStatistics().map((space) => [
+        space.space_name.replace(/_space$/, ''),
+        Math.round((space.physical_space_size / 1048576) * 10) / 10,
+      ]),
+    );
+    emit({ event: 'memory', state, ...figures, spaces });
   }
 
   /** The peaks so far; with node --expose-gc also the figures right after a full GC (what is live). */
@@ -192,9 +206,15 @@ async function main(argv: readonly string[]): Promise<void> {
       'memory-sample-ms': { type: 'string' },
       'app-options': { type: 'string' },
       'heap-snapshot-after-ms': { type: 'string' },
+      threads: { type: 'string' },
     },
     strict: true,
   });
+  const threads = Number(values.threads ?? 1);
+  if (threads > 1 && isMainThread) {
+    await runThreads(threads, argv);
+    return;
+  }
   const applicationId = required(values['application-id'], 'application-id');
   const topology = workerTopology(workload, applicationId, {
     customers: required(values['customers-topic'], 'customers-topic'),
@@ -227,8 +247,15 @@ async function main(argv: readonly string[]): Promise<void> {
     ));
   process.once('SIGTERM', () => void stop());
   process.once('SIGINT', () => void stop());
+  // On a worker thread (--threads) the main thread relays the process's SIGTERM.
+  parentPort?.on('message', (message) => {
+    if (message === 'stop') void stop();
+  });
   app.on('error', (error) => emit({ event: 'error', message: `${error.code}: ${error.message}` }));
+  // Stamped on arrival by the harness: when each instance got which tasks (two instances starting together).
+  app.on('assignment', ({ epoch, tasks, added, removed, members }) => emit({ event: 'assignment', epoch, tasks, added, removed, members }));
   app.on('state', ({ to }) => {
+    emit({ event: 'state', to });
     if (to === 'failed') emit({ event: 'failed', message: 'the app moved to state failed (see the error event before)' });
   });
 
@@ -250,6 +277,36 @@ async function main(argv: readonly string[]): Promise<void> {
     sampler?.emitPeaks();
     emit({ event: 'ready', startToReadyMs: Math.round(performance.now() - started) });
   }
+}
+
+/** --threads n: the workload n times on worker threads of this process; SIGTERM stops them all, then the process. */
+async function runThreads(threads: number, argv: readonly string[]): Promise<void> {
+  const without = (args: readonly string[], flag: string): string[] => {
+    const at = args.indexOf(`--${flag}`);
+    return at < 0 ? [...args] : [...args.slice(0, at), ...args.slice(at + 2)];
+  };
+  const value = (flag: string): string | undefined => {
+    const at = argv.indexOf(`--${flag}`);
+    return at < 0 ? undefined : argv[at + 1];
+  };
+  const stateDir = required(value('state-dir'), 'state-dir');
+  const instanceId = value('instance-id') ?? 'i';
+  const base = without(without(without(argv, 'threads'), 'state-dir'), 'instance-id');
+  const workers = Array.from(
+    { length: threads },
+    (_, k) =>
+      new Worker(new URL(import.meta.url), {
+        argv: [...base, '--state-dir', join(stateDir, `t${k}`), '--instance-id', `${instanceId}-t${k}`],
+      }),
+  );
+  const exits = workers.map((worker) => new Promise<number>((resolve) => worker.once('exit', resolve)));
+  const stop = () => {
+    for (const worker of workers) worker.postMessage('stop');
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  const codes = await Promise.all(exits);
+  process.exit(codes.some((code) => code !== 0) ? 1 : 0);
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {
