@@ -513,7 +513,7 @@ export class LevelKeyValueStore<V = unknown> implements KeyValueStore<V> {
     this.#batches.clear();
     await this.#flushing?.catch(() => {});
     // Write the memtable out as a table file first: LevelDB would otherwise replay its log on the next open, up to a
-    // whole write buffer (a global store's is 32 MiB: ~130 ms against ~45 ms to write it out here). A failed flush
+    // whole write buffer (32 MiB, a global store's before: ~130 ms against ~45 ms to write it out here). A failed flush
     // loses nothing (the log is still there and replayed on open), so the store closes anyway.
     await this.#db.compactRange(FLUSH_RANGE, FLUSH_RANGE).catch(() => {});
     await this.#db.close();

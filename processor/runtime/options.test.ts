@@ -80,7 +80,7 @@ describe('resolveAppOptions', () => {
       fetchMaxBytes: 1_048_576,
       restoreBatchRecords: 2000,
       storeWriteBufferBytes: 4_194_304,
-      globalStoreWriteBufferBytes: 33_554_432,
+      globalStoreWriteBufferBytes: 16_777_216,
       storeBlockCacheBytes: 2_097_152,
       storeMaxOpenFiles: 500,
       outputQueueBytes: 2_097_152,
