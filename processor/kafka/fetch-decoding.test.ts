@@ -21,23 +21,10 @@ import {
 } from './consumer-batch.js';
 import { createFetchResponse, installed as fetchResponseInstalled } from './fetch-response.js';
 import type { KafkaMessage } from 'kafkajs';
+import { Encoder, Record, RecordBatch } from './testing/kafkajs-protocol.js';
 
 const require = createRequire(import.meta.url);
 
-interface KafkajsEncoder {
-  buffer: Buffer;
-  writeInt8(v: number): KafkajsEncoder;
-  writeInt16(v: number): KafkajsEncoder;
-  writeInt32(v: number): KafkajsEncoder;
-  writeInt64(v: number | string): KafkajsEncoder;
-  writeString(v: string): KafkajsEncoder;
-  writeBytes(v: Buffer): KafkajsEncoder;
-}
-const Encoder = require('kafkajs/src/protocol/encoder.js') as new () => KafkajsEncoder;
-const { RecordBatch } = require('kafkajs/src/protocol/recordBatch/v0/index.js') as {
-  RecordBatch: (options: unknown) => Promise<KafkajsEncoder>;
-};
-const Record = require('kafkajs/src/protocol/recordBatch/record/v0/index.js') as (options: unknown) => KafkajsEncoder;
 const V11_PATH = 'kafkajs/src/protocol/requests/fetch/v11/response.js';
 
 /** kafkajs 2.2.4's module at `path`, as it is (loaded fresh, outside the module cache entry a patch replaced). */

@@ -3,7 +3,6 @@
  * when every partition of the response delivered as a run was released, never while a run of it may still be read;
  * a response delivered as records stays; released memory serves a later frame while old views read as empty.
  */
-import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import type { ConsumedRecord, RecordRun } from '../../common/records.js';
 import { createKafkaClient } from './client.js';
@@ -11,22 +10,7 @@ import { decodeFetchV11 } from './fetch-decoding.js';
 import type { ClusterBroker, ReadPartition, ReaderCluster } from './kafkajs-cluster.js';
 import { PartitionReader } from './partition-reader.js';
 import { releaseFrame, ResponseFramer } from './response-framing.js';
-
-const require = createRequire(import.meta.url);
-
-interface KafkajsEncoder {
-  buffer: Buffer;
-  writeInt16(v: number): KafkajsEncoder;
-  writeInt32(v: number): KafkajsEncoder;
-  writeInt64(v: number | string): KafkajsEncoder;
-  writeString(v: string): KafkajsEncoder;
-  writeBytes(v: Buffer): KafkajsEncoder;
-}
-const Encoder = require('kafkajs/src/protocol/encoder.js') as new () => KafkajsEncoder;
-const { RecordBatch } = require('kafkajs/src/protocol/recordBatch/v0/index.js') as {
-  RecordBatch: (options: unknown) => Promise<KafkajsEncoder>;
-};
-const Record = require('kafkajs/src/protocol/recordBatch/record/v0/index.js') as (options: unknown) => KafkajsEncoder;
+import { Encoder, Record, RecordBatch } from './testing/kafkajs-protocol.js';
 
 const TOPIC = 't';
 const client = createKafkaClient({ clientId: 'release-test', brokers: ['127.0.0.1:1'] });
