@@ -2,8 +2,14 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { abbaOrder, abbaSchedule, derive, median, ratio, ratios, summarize, type DerivedFigures } from './comparison-math.js';
 
-function figures(recordsPerSecond: number, cpuMs: number, peakRssMb: number, records = 1000): DerivedFigures {
-  return derive({ records, ms: (records * 1000) / recordsPerSecond, cpuMs, peakRssMb });
+function figures(
+  recordsPerSecond: number,
+  cpuMs: number,
+  peakRssMb: number,
+  records = 1000,
+  peakSideMemoryMb: number | null = peakRssMb,
+): DerivedFigures {
+  return derive({ records, ms: (records * 1000) / recordsPerSecond, cpuMs, peakRssMb, peakSideMemoryMb });
 }
 
 describe('ABBA run order', () => {
@@ -66,12 +72,16 @@ describe('ratios', () => {
   });
 
   it('derives records/s and CPU µs per record from time, CPU and record count', () => {
-    const d = derive({ records: 500_000, ms: 10_000, cpuMs: 12_345.6, peakRssMb: 300.4 });
+    const d = derive({ records: 500_000, ms: 10_000, cpuMs: 12_345.6, peakRssMb: 300.4, peakSideMemoryMb: 250.6 });
     expect(d.recordsPerSecond).toBe(50_000);
     expect(d.cpuUsPerRecord).toBe(24.69);
     expect(d.cpuMs).toBe(12_346);
     expect(d.peakRssMb).toBe(300);
-    expect(derive({ records: 0, ms: 0, cpuMs: 0, peakRssMb: 0 })).toMatchObject({ recordsPerSecond: 0, cpuUsPerRecord: 0 });
+    expect(d.peakSideMemoryMb).toBe(251);
+    expect(derive({ records: 0, ms: 0, cpuMs: 0, peakRssMb: 0, peakSideMemoryMb: null })).toMatchObject({
+      recordsPerSecond: 0,
+      cpuUsPerRecord: 0,
+    });
   });
 
   it('compares every figure of one run', () => {
@@ -80,14 +90,16 @@ describe('ratios', () => {
       cpuMs: 0.5,
       cpuUsPerRecord: 0.5,
       peakRssMb: 0.5,
+      peakSideMemoryMb: 0.5,
     });
+    expect(ratios(figures(2000, 500, 200, 1000, null), figures(1000, 1000, 400)).peakSideMemoryMb).toBeNull();
   });
 
   it('summarizes rounds as per-side medians and the median of the paired per-round ratios', () => {
     const summary = summarize([
       { round: 1, tributary: figures(1000, 100, 100), kafkaStreams: figures(1000, 100, 200) },
       { round: 2, tributary: figures(3000, 300, 100), kafkaStreams: figures(1000, 100, 200) },
-      { round: 3, tributary: figures(2000, 200, 100), kafkaStreams: figures(4000, 400, 200) },
+      { round: 3, tributary: figures(2000, 200, 100, 1000, 80), kafkaStreams: figures(4000, 400, 200) },
     ]);
     expect(summary.rounds).toBe(3);
     expect(summary.tributary.recordsPerSecond).toBe(2000);
@@ -96,5 +108,11 @@ describe('ratios', () => {
     expect(summary.ratios.recordsPerSecond).toBe(1);
     expect(summary.ratios.cpuMs).toBe(1);
     expect(summary.ratios.peakRssMb).toBe(0.5);
+    expect(summary.tributary.peakSideMemoryMb).toBe(100);
+    // per-round side-memory ratios 0.5, 0.5, 0.4 → 0.5
+    expect(summary.ratios.peakSideMemoryMb).toBe(0.5);
+    const unsampled = summarize([{ round: 1, tributary: figures(1000, 100, 100, 1000, null), kafkaStreams: figures(1000, 100, 200) }]);
+    expect(unsampled.tributary.peakSideMemoryMb).toBeNull();
+    expect(unsampled.ratios.peakSideMemoryMb).toBeNull();
   });
 });

@@ -57,6 +57,11 @@ export interface SideFigures {
   readonly cpuMs: number;
   /** Sum over the side's processes of each one's peak RSS (VmHWM), MiB. */
   readonly peakRssMb: number;
+  /**
+   * The side's highest sampled resident memory at one moment, file pages its processes share counted once
+   * (side-memory.ts), MiB; null when not sampled. Equal to the RSS for one process.
+   */
+  readonly peakSideMemoryMb: number | null;
 }
 
 export interface DerivedFigures extends SideFigures {
@@ -71,6 +76,7 @@ export function derive(figures: SideFigures): DerivedFigures {
     ms: Math.round(figures.ms),
     cpuMs: Math.round(figures.cpuMs),
     peakRssMb: Math.round(figures.peakRssMb),
+    peakSideMemoryMb: figures.peakSideMemoryMb === null ? null : Math.round(figures.peakSideMemoryMb),
     recordsPerSecond: figures.ms > 0 ? Math.round((figures.records * 1000) / figures.ms) : 0,
     cpuUsPerRecord: figures.records > 0 ? roundTo((figures.cpuMs * 1000) / figures.records, 2) : 0,
   };
@@ -82,6 +88,7 @@ export interface Ratios {
   readonly cpuMs: number | null;
   readonly cpuUsPerRecord: number | null;
   readonly peakRssMb: number | null;
+  readonly peakSideMemoryMb: number | null;
 }
 
 export function ratios(tributary: DerivedFigures, kafkaStreams: DerivedFigures): Ratios {
@@ -90,6 +97,10 @@ export function ratios(tributary: DerivedFigures, kafkaStreams: DerivedFigures):
     cpuMs: ratio(tributary.cpuMs, kafkaStreams.cpuMs),
     cpuUsPerRecord: ratio(tributary.cpuUsPerRecord, kafkaStreams.cpuUsPerRecord),
     peakRssMb: ratio(tributary.peakRssMb, kafkaStreams.peakRssMb),
+    peakSideMemoryMb:
+      tributary.peakSideMemoryMb === null || kafkaStreams.peakSideMemoryMb === null
+        ? null
+        : ratio(tributary.peakSideMemoryMb, kafkaStreams.peakSideMemoryMb),
   };
 }
 
@@ -114,6 +125,7 @@ function medianFigures(runs: readonly DerivedFigures[]): Omit<DerivedFigures, 'r
     ms: of((f) => f.ms),
     cpuMs: of((f) => f.cpuMs),
     peakRssMb: of((f) => f.peakRssMb),
+    peakSideMemoryMb: runs.every((f) => f.peakSideMemoryMb !== null) ? of((f) => f.peakSideMemoryMb ?? 0) : null,
     recordsPerSecond: of((f) => f.recordsPerSecond),
     cpuUsPerRecord: of((f) => f.cpuUsPerRecord, 2),
   };
@@ -135,6 +147,7 @@ export function summarize(runs: readonly PairedRun[]): MedianSummary {
       cpuMs: medianRatio(perRound.map((r) => r.cpuMs)),
       cpuUsPerRecord: medianRatio(perRound.map((r) => r.cpuUsPerRecord)),
       peakRssMb: medianRatio(perRound.map((r) => r.peakRssMb)),
+      peakSideMemoryMb: medianRatio(perRound.map((r) => r.peakSideMemoryMb)),
     },
   };
 }

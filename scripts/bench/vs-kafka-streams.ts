@@ -60,6 +60,7 @@ import { positiveIntOption, runBenchCommand } from './bench-command.js';
 import { DEFAULT_KAFKA_STREAMS_VERSION, kafkaStreamsCommand, prepareKafkaStreamsApp, type KafkaStreamsApp } from './kafka-streams-app.js';
 import { compiledScript } from './compiled-scripts.js';
 import { MeasuredProcess, type ChildEvent } from './measured-process.js';
+import { SideMemorySampler, type SideMemoryPeak } from './side-memory.js';
 import type { ProcUsage } from './proc-usage.js';
 import type { WorkerWorkload } from './tributary-worker.js';
 import { WORKER_NODE_FLAGS, workerTargetArgs } from './worker-flags.js';
@@ -139,6 +140,8 @@ export interface ComparisonSettings {
   readonly runTimeoutMs: number;
   readonly retries: number;
   readonly jsonOut: string | undefined;
+  /** How often the side's memory is sampled from /proc/<pid>/smaps (side-memory.ts). */
+  readonly memorySampleMs: number;
 }
 
 export const comparisonUsage = `Usage: npm run bench -- --vs-kafka-streams [options]
@@ -156,6 +159,8 @@ export const comparisonUsage = `Usage: npm run bench -- --vs-kafka-streams [opti
   --run-timeout-minutes <n>  Give up on a run after this long (default 30)
   --retries <n>              Retry a failed run this often with a fresh application id (default 2; listed in the JSON)
   --json-out <file>          Also write the JSON document to this file
+  --memory-sample-ms <n>     Sample each side's memory from /proc/<pid>/smaps this often (default 200): the "mem"
+                             columns, file pages shared by a side's processes counted once
 Env: KAFKA_BROKERS uses that broker instead of starting one; KAFKA_VERSION picks the local broker's version.`;
 
 export function parseComparisonSettings(argv: readonly string[]): ComparisonSettings | undefined {
@@ -175,6 +180,7 @@ export function parseComparisonSettings(argv: readonly string[]): ComparisonSett
       'run-timeout-minutes': { type: 'string' },
       retries: { type: 'string' },
       'json-out': { type: 'string' },
+      'memory-sample-ms': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -204,6 +210,7 @@ export function parseComparisonSettings(argv: readonly string[]): ComparisonSett
     runTimeoutMs: int('run-timeout-minutes', values['run-timeout-minutes'], 30) * 60_000,
     retries: values.retries === '0' ? 0 : int('retries', values.retries, 2),
     jsonOut: values['json-out'],
+    memorySampleMs: int('memory-sample-ms', values['memory-sample-ms'], 200),
   };
 }
 
@@ -221,6 +228,11 @@ export interface SideRun extends DerivedFigures {
    */
   readonly toRunning: { readonly ms: number; readonly cpuMs: number };
   readonly peakRssMbPerProcess: readonly number[];
+  /**
+   * The side's memory sampled every `intervalMs` from spawn to the end condition: the peak with file pages its
+   * processes share counted once (`peakSideMemoryMb`), and the peak of the processes' RSS summed at one moment.
+   */
+  readonly sideMemory: SideMemoryPeak | undefined;
   /**
    * CPU ms per thread group (names from /proc/<pid>/task/<tid>/comm, numbers stripped), summed over the processes,
    * since each thread started (so boot included), read at the end condition: where the CPU went (JIT, GC, I/O pool).
@@ -336,6 +348,7 @@ async function runSide(
   ];
   const processes: MeasuredProcess[] = [];
   const stateDirs: string[] = [];
+  let sampler: SideMemorySampler | undefined;
   try {
     if (side === 'tributary') {
       for (let i = 0; i < spec.scale; i++) {
@@ -378,16 +391,20 @@ async function runSide(
       );
     }
 
+    // From spawn: a side's memory counts from the runtime's start, as VmHWM does.
+    sampler = new SideMemorySampler(() => processes.map((p) => p.pid), settings.memorySampleMs);
     const starts = await Promise.all(processes.map((p) => p.waitFor('starting', 180_000)));
     const t0 = Math.min(...starts.map((s) => s.at));
     let endAt: number;
     let ends: (ProcUsage | undefined)[];
     let records: number;
+    let sideMemory: SideMemoryPeak | undefined;
     if (!isJoin) {
       // Materialization: one process, its own "ready" line (stamped with /proc on arrival).
       const ready = await processes[0].waitFor('ready', settings.runTimeoutMs);
       endAt = ready.at;
       ends = [ready.usage];
+      sideMemory = sampler.stop();
       records = ctx.customerRecords;
     } else {
       const deadline = performance.now() + settings.runTimeoutMs;
@@ -402,6 +419,7 @@ async function runSide(
       }
       endAt = performance.now();
       ends = processes.map((p) => p.usage());
+      sideMemory = sampler.stop();
       records = settings.orders;
     }
     const windows = processes.map((p, i) => windowOf(starts[i], ends[i], p.name));
@@ -439,6 +457,7 @@ async function runSide(
       ms: endAt - t0,
       cpuMs: windows.reduce((sum, w) => sum + w.cpuMs, 0),
       peakRssMb: windows.reduce((sum, w) => sum + w.peakRssKb, 0) / 1024,
+      peakSideMemoryMb: sideMemory?.sharedOnceMb ?? null,
     });
     return {
       side,
@@ -449,11 +468,13 @@ async function runSide(
       bootCpuMs: Math.round(windows.reduce((sum, w) => sum + w.bootCpuMs, 0)),
       toRunning,
       peakRssMbPerProcess: windows.map((w) => mb(w.peakRssKb)),
+      sideMemory,
       threadCpuMs,
       ...joinFields,
       logFiles: processes.map((p) => p.logFile),
     };
   } finally {
+    sampler?.stop();
     await Promise.all(processes.map((p) => p.stop()));
     for (const dir of stateDirs) rmSync(dir, { recursive: true, force: true });
     const leftovers = (await ctx.admin.listTopics()).filter((topic) => topic.startsWith(`${applicationId}-`));
@@ -672,6 +693,8 @@ export async function runComparison(
         recordsPerSecond: 'input records / time (customer records for the materializations, orders for the joins)',
         cpu: 'user + system time of the child processes (/proc/<pid>/stat utime + stime, all threads) over the same window; bootCpuMs is what they used before (runtime start, module and class loading)',
         peakRss: 'VmHWM from /proc/<pid>/status at the end condition, summed over the side’s processes',
+        peakSideMemory:
+          'the highest of the side’s memory sampled every memorySampleMs from /proc/<pid>/smaps, spawn to end condition: anonymous pages summed over its processes, each file mapping (the node binary, libraries, table files) counted once at the largest resident size a process maps; for one process its RSS',
         ratios:
           'Tributary / Kafka Streams: recordsPerSecond > 1 means Tributary is faster; cpu and peakRss > 1 mean Tributary uses more. Medians: each side’s median figure, and the median of the per-round ratios',
       },
@@ -700,6 +723,9 @@ function printComparisonTable(result: ComparisonResult): void {
     'RSS MiB T',
     'KS',
     'T/KS',
+    'mem MiB T',
+    'KS',
+    'T/KS',
   ];
   const rows = result.workloads.map((w) => [
     w.id,
@@ -714,6 +740,9 @@ function printComparisonTable(result: ComparisonResult): void {
     n(w.median.tributary.peakRssMb),
     n(w.median.kafkaStreams.peakRssMb),
     n(w.median.ratios.peakRssMb),
+    n(w.median.tributary.peakSideMemoryMb),
+    n(w.median.kafkaStreams.peakSideMemoryMb),
+    n(w.median.ratios.peakSideMemoryMb),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: readonly string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
