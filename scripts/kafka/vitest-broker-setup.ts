@@ -3,6 +3,9 @@
  * hand its address to test workers, and stop it (by PID) in teardown.
  */
 import type { TestProject } from 'vitest/node';
+// The readiness probe talks to the broker through kafkajs in this process: without the request queue's timer patch
+// (behaviour unchanged) Node 24 prints a TimeoutNegativeWarning at the top of every integration run.
+import '../../processor/kafka/request-queue-timer.js';
 import { startBroker, stopBroker, type BrokerHandle } from './broker.mjs';
 
 declare module 'vitest' {
