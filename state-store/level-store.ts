@@ -27,7 +27,7 @@ import {
   userKey,
   versionKey,
 } from './key-layout.js';
-import { NativeBatches } from './native-batches.js';
+import { directOperations, NativeBatches } from './native-batches.js';
 import { decodeVersion, encodeVersion, type StoredVersion } from './record-version.js';
 import type {
   Checkpoints,
@@ -326,6 +326,8 @@ export class LevelKeyValueStore<V = unknown> implements KeyValueStore<V> {
   prepareWrite(): PreparedWrite<V> {
     this.#assertOpen();
     const batch = this.#batches.reuse(this.#db.batch());
+    // Records read in place go straight into the native batch (no hooks or listeners on a store's database).
+    const direct = directOperations(batch) ?? batch;
     let clearFirst = false;
     let settled = false;
     const settle = (): void => {
@@ -343,11 +345,11 @@ export class LevelKeyValueStore<V = unknown> implements KeyValueStore<V> {
       },
       putJsonTextAt: (key, keyStart, keyEnd, value, valueStart, valueEnd) => {
         this.#assertOpen();
-        batch.put(scratchDataKeyAt(key, keyStart, keyEnd), scratchJsonTextAt(value, valueStart, valueEnd));
+        direct.put(scratchDataKeyAt(key, keyStart, keyEnd), scratchJsonTextAt(value, valueStart, valueEnd));
       },
       deleteAt: (key, keyStart, keyEnd) => {
         this.#assertOpen();
-        batch.del(scratchDataKeyAt(key, keyStart, keyEnd));
+        direct.del(scratchDataKeyAt(key, keyStart, keyEnd));
       },
       commit: async (checkpoints, meta) => {
         settle();

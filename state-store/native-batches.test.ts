@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { NativeBatches } from './native-batches.js';
+import { directOperations, NativeBatches } from './native-batches.js';
 
 describe('NativeBatches', () => {
   let dir: string;
@@ -55,5 +55,46 @@ describe('NativeBatches', () => {
     batches.written(first);
     batches.clear();
     expect(contextOf(batches.reuse(db.batch()))).not.toBe(contextOf(first));
+  });
+
+  describe('directOperations', () => {
+    let raw: ClassicLevel<Buffer, Buffer>;
+    beforeEach(async () => {
+      raw = new ClassicLevel<Buffer, Buffer>(join(dir, 'raw'), { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+      await raw.open();
+    });
+    afterEach(async () => {
+      await raw.close();
+    });
+    const b = (text: string): Buffer => Buffer.from(text);
+
+    it('writes a batch of direct operations only, in order, on a reused native batch too', async () => {
+      const batches = new NativeBatches();
+      for (const round of ['1', '2']) {
+        const batch = batches.reuse(raw.batch());
+        const direct = directOperations(batch);
+        expect(direct).toBeDefined();
+        direct?.put(b('a'), b(round));
+        direct?.put(b('b'), b(round));
+        direct?.del(b('a'));
+        direct?.put(b('c'), b(round));
+        expect(batch.length).toBe(1); // only the first is counted by abstract-level, so that it writes the batch
+        await batch.write();
+        batches.written(batch);
+        expect(await raw.getMany([b('a'), b('b'), b('c')])).toEqual([undefined, b(round), b(round)]);
+      }
+    });
+
+    it('counts the first operation after a clear again', async () => {
+      const batch = raw.batch();
+      const direct = directOperations(batch);
+      direct?.put(b('x'), b('1'));
+      batch.clear();
+      direct?.del(b('y'));
+      direct?.put(b('z'), b('1'));
+      expect(batch.length).toBe(1);
+      await batch.write();
+      expect(await raw.getMany([b('x'), b('z')])).toEqual([undefined, b('1')]);
+    });
   });
 });

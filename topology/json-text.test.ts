@@ -142,6 +142,22 @@ describe('isJsonText', () => {
 });
 
 describe('isJsonTextAt and isUtf8At', () => {
+  it('never reads past the end of the range: a text cut anywhere, with the rest of it right after the range', () => {
+    // The rest would close a cut string, number or container: only the range may decide.
+    const texts = fc.oneof(
+      fc.json(),
+      fc.constant('{"name":"Customer 1 (v2)","email":"customer1@example.com","version":2,"updatedAt":1765000000001}'),
+    );
+    fc.assert(
+      fc.property(texts, fc.nat(), (text, at) => {
+        const whole = Buffer.from(text, 'utf8');
+        const cut = at % (whole.length + 1);
+        expect(isJsonTextAt(whole, 0, cut)).toBe(serdeAccepts(whole.subarray(0, cut)));
+      }),
+      { numRuns: 5_000 },
+    );
+  });
+
   it('answer for a range what isJsonText and isUtf8 answer for its copy', () => {
     const text = fc.oneof(
       fc.json(),

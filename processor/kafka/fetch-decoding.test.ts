@@ -62,8 +62,15 @@ interface BatchSpec {
   readonly trailingGap: number;
 }
 
+// Mostly short, sometimes long enough for two- and three-byte varint lengths (64 bytes and more, 8,192 and more).
 const bytes = fc.option(
-  fc.uint8Array({ maxLength: 12 }).map((a) => Buffer.from(a)),
+  fc
+    .oneof(
+      { weight: 8, arbitrary: fc.uint8Array({ maxLength: 12 }) },
+      { weight: 2, arbitrary: fc.uint8Array({ minLength: 60, maxLength: 300 }) },
+      { weight: 1, arbitrary: fc.uint8Array({ minLength: 8_180, maxLength: 8_200 }) },
+    )
+    .map((a) => Buffer.from(a)),
   { nil: null },
 );
 const batchSpec: fc.Arbitrary<BatchSpec> = fc.record({
@@ -80,7 +87,7 @@ const batchSpec: fc.Arbitrary<BatchSpec> = fc.record({
         fc.uint8Array({ maxLength: 4 }).map((a) => Buffer.from(a)),
         { maxKeys: 2 },
       ),
-      timestampDelta: fc.integer({ min: 0, max: 100_000 }),
+      timestampDelta: fc.integer({ min: -100_000, max: 100_000 }),
     }),
     { minLength: 1, maxLength: 5 },
   ),
