@@ -238,6 +238,10 @@ describe('LevelKeyValueStore specifics', () => {
     expect(store.checkpoints()).toEqual(new Map([['t:0', 7]]));
     expect(store.meta('mode')).toBe('fast');
     await expect(prepared.commit()).rejects.toThrow(StoreClosedError);
+    // Records read in place go to the native batch directly: once committed, nothing may land in it any more.
+    const json = Buffer.from('{"n":2}');
+    expect(() => prepared.putJsonTextAt?.(Buffer.from('late'), 0, 4, json, 0, json.length)).toThrow(StoreClosedError);
+    expect(() => prepared.deleteAt?.(Buffer.from('a'), 0, 1)).toThrow(StoreClosedError);
 
     const dropped = store.prepareWrite();
     dropped.add({ type: 'put', key: Buffer.from('b'), value: 2 });

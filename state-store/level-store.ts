@@ -345,10 +345,14 @@ export class LevelKeyValueStore<V = unknown> implements KeyValueStore<V> {
       },
       putJsonTextAt: (key, keyStart, keyEnd, value, valueStart, valueEnd) => {
         this.#assertOpen();
+        // The direct path skips abstract-level's check that the batch is still open: a write after commit or discard
+        // would otherwise land in the native batch the store reuses next.
+        if (settled) throw new StoreClosedError(this.name, this.partition);
         direct.put(scratchDataKeyAt(key, keyStart, keyEnd), scratchJsonTextAt(value, valueStart, valueEnd));
       },
       deleteAt: (key, keyStart, keyEnd) => {
         this.#assertOpen();
+        if (settled) throw new StoreClosedError(this.name, this.partition);
         direct.del(scratchDataKeyAt(key, keyStart, keyEnd));
       },
       commit: async (checkpoints, meta) => {
