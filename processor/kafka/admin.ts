@@ -3,11 +3,13 @@
  */
 // Before kafkajs loads: some of its internals are replaced (see the file).
 import './kafkajs-patches.js';
-import kafkajs, { type Admin } from 'kafkajs';
+import kafkajs, { type Admin, type Kafka } from 'kafkajs';
 import { KafkaAdminError } from '../../errors.js';
 import { topicPartitionId, type TopicPartitionId } from '../../common/records.js';
 import type { KafkaClient } from './client.js';
 import type { ClusterLookups, LogOffsets, TopicPartitionCounts } from './cluster-lookups.js';
+import { loadKafkajsModule } from './kafkajs-module.js';
+import { waitForLeaders, type LeaderWaitClock, type LeaderWaitResult } from './leader-wait.js';
 
 export interface TopicSpec {
   readonly topic: string;
@@ -40,12 +42,65 @@ function isLeaderNotReady(error: unknown): boolean {
 // kafkajs spreads its enums into module.exports, which Node's ESM loader cannot see as named exports.
 const { ConfigResourceTypes } = kafkajs;
 
+/** A metadata response as kafkajs's broker decodes it (it throws on a topic or partition error instead). */
+interface MetadataResponse {
+  readonly topicMetadata: readonly { readonly topic: string; readonly partitionMetadata: readonly { readonly leader: number }[] }[];
+}
+
+/** The part of the admin's kafkajs cluster the leader wait uses: one metadata request, no retrier around it. */
+interface AdminCluster {
+  findControllerBroker(): Promise<{ metadata(topics: string[]): Promise<MetadataResponse> }>;
+}
+
+type CreateAdmin = (options: { retry: unknown; logger: unknown; instrumentationEmitter: unknown; cluster: unknown }) => Admin;
+
+/**
+ * kafkajs's admin built as `Kafka#admin()` builds it, keeping its cluster: the leader wait after creating topics sends
+ * metadata requests through it on its own schedule (leader-wait.ts). Without kafkajs's private parts (another
+ * kafkajs version): the plain admin, and creating topics waits with kafkajs's own leader wait.
+ */
+function adminWithCluster(kafka: Kafka): { admin: Admin; cluster: AdminCluster | undefined } {
+  const symbols = new Map(Object.getOwnPropertySymbols(kafka).map((symbol) => [symbol.description, symbol]));
+  const internals = kafka as unknown as Record<symbol, unknown>;
+  const at = (name: string): unknown => {
+    const symbol = symbols.get(name);
+    return symbol === undefined ? undefined : internals[symbol];
+  };
+  const createCluster = at('private:Kafka:createCluster');
+  const logger = at('private:Kafka:logger');
+  if (typeof createCluster !== 'function' || logger === undefined) return { admin: kafka.admin(), cluster: undefined };
+  try {
+    const createAdmin = loadKafkajsModule<CreateAdmin>('kafkajs/src/admin/index.js');
+    const Emitter = loadKafkajsModule<new () => unknown>('kafkajs/src/instrumentation/emitter.js');
+    const instrumentationEmitter = new Emitter();
+    const cluster: unknown = createCluster({ allowAutoTopicCreation: false, instrumentationEmitter });
+    const retry = at('private:Kafka:clusterRetry');
+    const admin = createAdmin({ retry: { ...(retry as object | undefined) }, logger, instrumentationEmitter, cluster });
+    return { admin, cluster: cluster as AdminCluster };
+  } catch {
+    return { admin: kafka.admin(), cluster: undefined };
+  }
+}
+
+export interface KafkaAdminOptions {
+  /** The leader wait's clock (tests). */
+  readonly clock?: LeaderWaitClock;
+  /** How long a start waits for the leaders of topics it created (default 10 s). */
+  readonly leaderWaitTimeoutMs?: number;
+}
+
 export class KafkaAdmin implements ClusterLookups {
   private readonly admin: Admin;
+  private readonly cluster: AdminCluster | undefined;
   private connected = false;
+  /** The last leader wait after creating topics (undefined before any, or with kafkajs's own wait). */
+  lastLeaderWait: LeaderWaitResult | undefined;
 
-  constructor(client: KafkaClient) {
-    this.admin = client.admin();
+  constructor(
+    client: KafkaClient,
+    private readonly options: KafkaAdminOptions = {},
+  ) {
+    ({ admin: this.admin, cluster: this.cluster } = adminWithCluster(client.kafka));
   }
 
   async connect(): Promise<void> {
@@ -71,34 +126,74 @@ export class KafkaAdmin implements ClusterLookups {
    * existing topic keeps its own count, even if it differs from the spec: the caller decides whether that is fatal).
    * Idempotent, and safe when another instance creates the same topics concurrently.
    */
-  async ensureTopics(specs: readonly TopicSpec[]): Promise<Map<string, number>> {
+  async ensureTopics(specs: readonly TopicSpec[], known?: TopicPartitionCounts): Promise<Map<string, number>> {
     for (const spec of specs) {
       if (!(Number.isInteger(spec.partitions) && spec.partitions > 0)) {
         throw new KafkaAdminError('ensureTopics', `topic "${spec.topic}" needs a positive integer partition count, got ${spec.partitions}`);
       }
     }
-    const names = specs.map((spec) => spec.topic);
-    const { missing } = await this.describeTopicPartitions(names);
-    if (missing.length > 0) {
-      const toCreate = specs.filter((spec) => missing.includes(spec.topic));
-      // createTopics ignores TOPIC_ALREADY_EXISTS, which covers a concurrent creator.
-      await this.run('createTopics', () =>
-        this.admin.createTopics({
-          waitForLeaders: true,
-          topics: toCreate.map((spec) => ({
-            topic: spec.topic,
-            numPartitions: spec.partitions,
-            replicationFactor: spec.replicationFactor ?? -1,
-            configEntries: Object.entries(spec.configs ?? {}).map(([name, value]) => ({ name, value })),
-          })),
-        }),
-      );
+    const names = [...new Set(specs.map((spec) => spec.topic))];
+    // A description the caller just made (covering every name) saves a second one.
+    const covers = (d: TopicPartitionCounts): boolean => names.every((name) => d.partitions.has(name) || d.missing.includes(name));
+    const described = known !== undefined && covers(known) ? known : await this.describeTopicPartitions(names);
+    const missing = names.filter((name) => !described.partitions.has(name));
+    const partitions = new Map(
+      names.flatMap((name) => (described.partitions.has(name) ? [[name, described.partitions.get(name) as number] as const] : [])),
+    );
+    if (missing.length === 0) return partitions;
+    const toCreate = specs.filter((spec) => missing.includes(spec.topic));
+    const cluster = this.cluster;
+    // createTopics ignores TOPIC_ALREADY_EXISTS, which covers a concurrent creator.
+    await this.run('createTopics', () =>
+      this.admin.createTopics({
+        waitForLeaders: cluster === undefined,
+        topics: toCreate.map((spec) => ({
+          topic: spec.topic,
+          numPartitions: spec.partitions,
+          replicationFactor: spec.replicationFactor ?? -1,
+          configEntries: Object.entries(spec.configs ?? {}).map(([name, value]) => ({ name, value })),
+        })),
+      }),
+    );
+    if (cluster !== undefined) {
+      // The created topics' counts come from the metadata that shows their leaders (a concurrent creator's count wins).
+      this.lastLeaderWait = await waitForLeaders(() => this.topicsWithoutLeaders(cluster, missing, partitions), {
+        clock: this.options.clock,
+        timeoutMs: this.options.leaderWaitTimeoutMs,
+      });
+      return partitions;
     }
-    const after = await this.describeTopicPartitions(names);
+    const after = await this.describeTopicPartitions(missing);
     if (after.missing.length > 0) {
       throw new KafkaAdminError('ensureTopics', `topics ${after.missing.join(', ')} still do not exist after creating them`);
     }
-    return after.partitions;
+    for (const [topic, count] of after.partitions) partitions.set(topic, count);
+    return partitions;
+  }
+
+  /**
+   * One metadata request for `topics`, straight to a broker (no retrier, no backoff): the topics whose partitions do
+   * not all have a leader yet (all of them while the broker answers a leader or unknown-topic error); the counts of
+   * the others go into `counts`.
+   */
+  private async topicsWithoutLeaders(cluster: AdminCluster, topics: readonly string[], counts: Map<string, number>): Promise<string[]> {
+    let response: MetadataResponse;
+    try {
+      const broker = await cluster.findControllerBroker();
+      response = await broker.metadata([...topics]);
+    } catch (error) {
+      if (isLeaderNotReady(error)) return [...topics];
+      throw new KafkaAdminError('createTopics', error instanceof Error ? error.message : String(error), { cause: error });
+    }
+    const led = new Map(response.topicMetadata.map((t) => [t.topic, t.partitionMetadata] as const));
+    const waiting: string[] = [];
+    for (const topic of topics) {
+      const partitionMetadata = led.get(topic);
+      if (partitionMetadata === undefined || partitionMetadata.length === 0 || partitionMetadata.some((p) => p.leader < 0))
+        waiting.push(topic);
+      else counts.set(topic, partitionMetadata.length);
+    }
+    return waiting;
   }
 
   /**
@@ -137,6 +232,7 @@ export class KafkaAdmin implements ClusterLookups {
   /** Partition counts of the topics that exist; the others are listed in `missing` instead of failing the call. */
   async describeTopicPartitions(topics: readonly string[]): Promise<TopicPartitionCounts> {
     const unique = [...new Set(topics)];
+    if (unique.length === 0) return { partitions: new Map(), missing: [] };
     const existing = new Set(await this.run('listTopics', () => this.admin.listTopics()));
     const present = unique.filter((topic) => existing.has(topic));
     const missing = unique.filter((topic) => !existing.has(topic));
