@@ -379,7 +379,7 @@ export class TributaryApp {
       // Nothing is created in the cluster before the state directory is this process's (a second instance started on
       // it by mistake fails as before, without creating the topics of its own topology). Its lock takes less time than
       // the admin's connection.
-      await locking;
+      const lockedDirectory = await locking;
       if (this.stopRequested) return;
       const policy = resolveErrorPolicy(options.applicationId, options.errorPolicy);
       const layout = await prepareClusterLayout(admin, this.topology, {
@@ -393,9 +393,8 @@ export class TributaryApp {
       // Tables fed by Kafka Connect: routing by key must agree with where Connect put the rows (and learn their keys).
       await checkConnectKeyRouting({ topology: this.topology, client, admin, partitions: this.partitionCounts, logger: options.logger });
       await orphansChecked;
-      await serving;
+      await serving; // a query server that cannot listen refuses the start too
       if (this.server !== undefined) this.deadLetterReader = new DeadLetterReader({ client, admin, topic: policy.deadLetterTopic });
-      const stateDirectory = await opening;
       await producerConnected;
       if (this.stopRequested) return;
 
@@ -414,6 +413,38 @@ export class TributaryApp {
       // Every read that rebuilds stores outside the group takes the configured fetch sizes (memory grows with them).
       const readers: PartitionReaderFactory = (readerOptions) =>
         new PartitionReader(client, { ...readerOptions, fetch: { ...options.restorationFetch, ...readerOptions.fetch } });
+      // Dead letters of topics only global tables read: one elected writer per partition (dead-letter-ownership.ts). It
+      // joins alongside the bootstrap and exists before it, so the letters of records already there come from the
+      // bootstrap's own verdicts (its ledger takes verdicts and the assignment in either order).
+      const globalDeadLetters = new GlobalDeadLetterWriter({
+        topology: this.topology,
+        client,
+        admin,
+        readers,
+        errorPolicy: options.errorPolicy,
+        sender,
+        metrics: this.engineMetrics,
+        logger: options.logger,
+        sessionTimeoutMs: options.sessionTimeoutMs,
+        heartbeatIntervalMs: options.heartbeatIntervalMs,
+        memberIds: memberIdFile(lockedDirectory.appDir, 'global-dead-letters'),
+        commitIntervalMs: options.commitIntervalMs,
+        onFailure: (error) => void this.fail(error),
+      });
+      this.globalDeadLetters = globalDeadLetters;
+      // The group join (a JoinGroup round; seconds when other members must rejoin first) runs alongside the rest of the
+      // start and the bootstrap, after every check that can refuse the start; a failed join interrupts the bootstrap,
+      // and its error is the start's.
+      let joinFailed = false;
+      const joined = alongside(globalDeadLetters.start());
+      joined
+        .catch(() => {
+          joinFailed = true;
+          return this.globals?.stop();
+        })
+        .catch(() => undefined);
+      const stateDirectory = await opening;
+
       if (this.regroupedTopics().length > 0) {
         // Before any task opens: a task of a grown topic reads its keys from the partitions of the earlier counts.
         const history = new PartitionHistoryTopic({
@@ -436,26 +467,6 @@ export class TributaryApp {
         this.history = history;
         await this.recordHistory();
       }
-      // Dead letters of topics only global tables read: one elected writer per partition (dead-letter-ownership.ts). It
-      // joins before the bootstrap, so the letters of records already there come from the bootstrap's own verdicts.
-      const globalDeadLetters = new GlobalDeadLetterWriter({
-        topology: this.topology,
-        client,
-        admin,
-        readers,
-        errorPolicy: options.errorPolicy,
-        sender,
-        metrics: this.engineMetrics,
-        logger: options.logger,
-        sessionTimeoutMs: options.sessionTimeoutMs,
-        heartbeatIntervalMs: options.heartbeatIntervalMs,
-        memberIds: memberIdFile(stateDirectory.appDir, 'global-dead-letters'),
-        commitIntervalMs: options.commitIntervalMs,
-        onFailure: (error) => void this.fail(error),
-      });
-      this.globalDeadLetters = globalDeadLetters;
-      await globalDeadLetters.start();
-      if (this.stopRequested) return;
       const globals = new GlobalTables({
         topology: this.topology,
         client,
@@ -475,7 +486,8 @@ export class TributaryApp {
       });
       this.globals = globals;
       await globals.open();
-      await globals.bootstrap();
+      if (!joinFailed) await globals.bootstrap();
+      await joined;
       if (this.stopRequested) return;
       globals.startUpdates();
 

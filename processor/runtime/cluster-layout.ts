@@ -108,16 +108,25 @@ export async function prepareClusterLayout(
   // A dead letter is a source record (or an output that did not fit its topic) plus tributary.* headers: give the
   // dead-letter topic room for the largest record any topic we touch accepts, or one poison record near a topic's
   // limit would be rejected by the DLQ and stop the app. Only applied when we create the topic.
-  // (describeConfigs fails as a whole on an unknown topic: ask only about topics that exist.)
-  const existingSinks = sinkTopics.filter((topic) => all.partitions.has(topic));
-  const limits = await admin.topicMaxMessageBytes([...userTopics, ...existingSinks]);
-  const deadLetterLimit = Math.max(DEFAULT_MAX_MESSAGE_BYTES, ...limits.values()) + DEAD_LETTER_HEADROOM_BYTES;
-  specs.push({
-    topic: internal.deadLetterTopic,
-    partitions: internal.deadLetterPartitions,
-    replicationFactor: internal.replicationFactor,
-    configs: { 'max.message.bytes': String(deadLetterLimit) },
-  });
+  // (describeConfigs fails as a whole on an unknown topic: ask only about topics that exist; and not at all when the
+  // dead-letter topic exists, as on every start but the first.)
+  if (all.partitions.has(internal.deadLetterTopic)) {
+    specs.push({
+      topic: internal.deadLetterTopic,
+      partitions: internal.deadLetterPartitions,
+      replicationFactor: internal.replicationFactor,
+    });
+  } else {
+    const existingSinks = sinkTopics.filter((topic) => all.partitions.has(topic));
+    const limits = await admin.topicMaxMessageBytes([...userTopics, ...existingSinks]);
+    const deadLetterLimit = Math.max(DEFAULT_MAX_MESSAGE_BYTES, ...limits.values()) + DEAD_LETTER_HEADROOM_BYTES;
+    specs.push({
+      topic: internal.deadLetterTopic,
+      partitions: internal.deadLetterPartitions,
+      replicationFactor: internal.replicationFactor,
+      configs: { 'max.message.bytes': String(deadLetterLimit) },
+    });
+  }
   const created = await admin.ensureTopics(specs, all);
   checkNoDecrease(previous, created);
   // Input topics grew since the repartition topics were created: grow them too (never shrink; a larger one is a
