@@ -233,13 +233,16 @@ export class KafkaAdmin implements ClusterLookups {
   async describeTopicPartitions(topics: readonly string[]): Promise<TopicPartitionCounts> {
     const unique = [...new Set(topics)];
     if (unique.length === 0) return { partitions: new Map(), missing: [] };
-    const existing = new Set(await this.run('listTopics', () => this.admin.listTopics()));
-    const present = unique.filter((topic) => existing.has(topic));
-    const missing = unique.filter((topic) => !existing.has(topic));
+    // One metadata request for every topic (what listTopics asks for anyway) rather than a listing, then a second
+    // request for the topics found.
+    const metadata = await this.run('fetchTopicMetadata', () => this.admin.fetchTopicMetadata());
+    const counts = new Map(metadata.topics.map((topic) => [topic.name, topic.partitions.length] as const));
     const partitions = new Map<string, number>();
-    if (present.length > 0) {
-      const metadata = await this.run('fetchTopicMetadata', () => this.admin.fetchTopicMetadata({ topics: present }));
-      for (const topic of metadata.topics) partitions.set(topic.name, topic.partitions.length);
+    const missing: string[] = [];
+    for (const topic of unique) {
+      const count = counts.get(topic);
+      if (count === undefined) missing.push(topic);
+      else partitions.set(topic, count);
     }
     return { partitions, missing };
   }
