@@ -44,13 +44,31 @@ const { ConfigResourceTypes } = kafkajs;
 
 /** A metadata response as kafkajs's broker decodes it (it throws on a topic or partition error instead). */
 interface MetadataResponse {
-  readonly topicMetadata: readonly { readonly topic: string; readonly partitionMetadata: readonly { readonly leader: number }[] }[];
+  readonly topicMetadata: readonly {
+    readonly topic: string;
+    readonly partitionMetadata: readonly { readonly partitionId: number; readonly leader: number }[];
+  }[];
 }
 
-/** The part of the admin's kafkajs cluster the leader wait uses: one metadata request, no retrier around it. */
-interface AdminCluster {
-  findControllerBroker(): Promise<{ metadata(topics: string[]): Promise<MetadataResponse> }>;
+/** kafkajs's broker: single requests, no retrier around them (it throws on a topic or partition error). */
+interface AdminBroker {
+  metadata(topics: string[]): Promise<MetadataResponse>;
+  listOffsets(request: {
+    replicaId?: number;
+    isolationLevel: number;
+    topics: { topic: string; partitions: { partition: number; timestamp: number }[] }[];
+  }): Promise<unknown>;
 }
+
+/** The part of the admin's kafkajs cluster the leader wait uses. */
+interface AdminCluster {
+  findControllerBroker(): Promise<AdminBroker>;
+  findBroker(options: { nodeId: string }): Promise<AdminBroker>;
+}
+
+/** kafkajs's "latest offset" timestamp and read-uncommitted isolation, for ListOffsets. */
+const LATEST_OFFSET = -1;
+const READ_UNCOMMITTED = 0;
 
 type CreateAdmin = (options: { retry: unknown; logger: unknown; instrumentationEmitter: unknown; cluster: unknown }) => Admin;
 
@@ -172,28 +190,49 @@ export class KafkaAdmin implements ClusterLookups {
   }
 
   /**
-   * One metadata request for `topics`, straight to a broker (no retrier, no backoff): the topics whose partitions do
-   * not all have a leader yet (all of them while the broker answers a leader or unknown-topic error); the counts of
-   * the others go into `counts`.
+   * The topics whose partitions are not all served by a leader yet, from single requests straight to the brokers (no
+   * retrier, no backoff): a metadata request, then a ListOffsets to each leader for its partitions, because a leader
+   * shows in the metadata a moment before it serves its partition (a produce then fails, and kafkajs's idempotent
+   * producer can end in OUT_OF_ORDER_SEQUENCE_NUMBER). While a broker answers a leader or unknown-topic error every
+   * topic counts as waiting. The counts of the topics ready go into `counts`.
    */
   private async topicsWithoutLeaders(cluster: AdminCluster, topics: readonly string[], counts: Map<string, number>): Promise<string[]> {
-    let response: MetadataResponse;
     try {
-      const broker = await cluster.findControllerBroker();
-      response = await broker.metadata([...topics]);
+      const response = await (await cluster.findControllerBroker()).metadata([...topics]);
+      const led = new Map(response.topicMetadata.map((t) => [t.topic, t.partitionMetadata] as const));
+      const waiting: string[] = [];
+      const byLeader = new Map<number, Map<string, number[]>>();
+      for (const topic of topics) {
+        const partitionMetadata = led.get(topic);
+        if (partitionMetadata === undefined || partitionMetadata.length === 0 || partitionMetadata.some((p) => p.leader < 0)) {
+          waiting.push(topic);
+          continue;
+        }
+        for (const { partitionId, leader } of partitionMetadata) {
+          const ofLeader = byLeader.get(leader) ?? new Map<string, number[]>();
+          byLeader.set(leader, ofLeader);
+          ofLeader.set(topic, [...(ofLeader.get(topic) ?? []), partitionId]);
+        }
+      }
+      if (waiting.length > 0) return waiting;
+      await Promise.all(
+        [...byLeader].map(async ([leader, partitions]) =>
+          (await cluster.findBroker({ nodeId: String(leader) })).listOffsets({
+            replicaId: -1,
+            isolationLevel: READ_UNCOMMITTED,
+            topics: [...partitions].map(([topic, ids]) => ({
+              topic,
+              partitions: ids.map((partition) => ({ partition, timestamp: LATEST_OFFSET })),
+            })),
+          }),
+        ),
+      );
+      for (const topic of topics) counts.set(topic, (led.get(topic) as readonly unknown[]).length);
+      return [];
     } catch (error) {
-      if (isLeaderNotReady(error)) return [...topics];
+      if (isLeaderNotReady(error) || (error instanceof Error && error.name === 'KafkaJSBrokerNotFound')) return [...topics];
       throw new KafkaAdminError('createTopics', error instanceof Error ? error.message : String(error), { cause: error });
     }
-    const led = new Map(response.topicMetadata.map((t) => [t.topic, t.partitionMetadata] as const));
-    const waiting: string[] = [];
-    for (const topic of topics) {
-      const partitionMetadata = led.get(topic);
-      if (partitionMetadata === undefined || partitionMetadata.length === 0 || partitionMetadata.some((p) => p.leader < 0))
-        waiting.push(topic);
-      else counts.set(topic, partitionMetadata.length);
-    }
-    return waiting;
   }
 
   /**
