@@ -306,6 +306,25 @@ export class KafkaAdminError extends TributaryError {
   }
 }
 
+/** Topics were created but some of their partitions still had no leader when the wait for them ran out. */
+export class TopicLeadersNotAvailableError extends TributaryError {
+  readonly topics: readonly string[];
+  readonly waitedMs: number;
+
+  constructor(topics: readonly string[], waitedMs: number, options?: { cause?: unknown }) {
+    super(
+      'TRIBUTARY_TOPIC_LEADERS_NOT_AVAILABLE',
+      `Topics ${topics.join(', ')} were created, but some of their partitions still had no leader after ${waitedMs} ms. ` +
+        'Check that enough brokers are running for the replication factor (internalTopicReplicationFactor, else the ' +
+        "broker's default.replication.factor) and that the controller is healthy, then start again (the topics stay; a " +
+        'start finds them and creates nothing).',
+      options,
+    );
+    this.topics = topics;
+    this.waitedMs = waitedMs;
+  }
+}
+
 /** Records could not be written (not acknowledged by Kafka) after kafkajs's retries. */
 export class KafkaProduceError extends TributaryError {
   readonly topics: readonly string[];

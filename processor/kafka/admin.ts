@@ -3,11 +3,13 @@
  */
 // Before kafkajs loads: some of its internals are replaced (see the file).
 import './kafkajs-patches.js';
-import kafkajs, { type Admin } from 'kafkajs';
+import kafkajs, { type Admin, type Kafka } from 'kafkajs';
 import { KafkaAdminError } from '../../errors.js';
 import { topicPartitionId, type TopicPartitionId } from '../../common/records.js';
 import type { KafkaClient } from './client.js';
 import type { ClusterLookups, LogOffsets, TopicPartitionCounts } from './cluster-lookups.js';
+import { loadKafkajsModule } from './kafkajs-module.js';
+import { waitForLeaders, type LeaderWaitClock, type LeaderWaitResult } from './leader-wait.js';
 
 export interface TopicSpec {
   readonly topic: string;
@@ -40,12 +42,83 @@ function isLeaderNotReady(error: unknown): boolean {
 // kafkajs spreads its enums into module.exports, which Node's ESM loader cannot see as named exports.
 const { ConfigResourceTypes } = kafkajs;
 
+/** A metadata response as kafkajs's broker decodes it (it throws on a topic or partition error instead). */
+interface MetadataResponse {
+  readonly topicMetadata: readonly {
+    readonly topic: string;
+    readonly partitionMetadata: readonly { readonly partitionId: number; readonly leader: number }[];
+  }[];
+}
+
+/** kafkajs's broker: single requests, no retrier around them (it throws on a topic or partition error). */
+interface AdminBroker {
+  metadata(topics: string[]): Promise<MetadataResponse>;
+  listOffsets(request: {
+    replicaId?: number;
+    isolationLevel: number;
+    topics: { topic: string; partitions: { partition: number; timestamp: number }[] }[];
+  }): Promise<unknown>;
+}
+
+/** The part of the admin's kafkajs cluster the leader wait uses. */
+interface AdminCluster {
+  findControllerBroker(): Promise<AdminBroker>;
+  findBroker(options: { nodeId: string }): Promise<AdminBroker>;
+}
+
+/** kafkajs's "latest offset" timestamp and read-uncommitted isolation, for ListOffsets. */
+const LATEST_OFFSET = -1;
+const READ_UNCOMMITTED = 0;
+
+type CreateAdmin = (options: { retry: unknown; logger: unknown; instrumentationEmitter: unknown; cluster: unknown }) => Admin;
+
+/**
+ * kafkajs's admin built as `Kafka#admin()` builds it, keeping its cluster: the leader wait after creating topics sends
+ * metadata requests through it on its own schedule (leader-wait.ts). Without kafkajs's private parts (another
+ * kafkajs version): the plain admin, and creating topics waits with kafkajs's own leader wait.
+ */
+function adminWithCluster(kafka: Kafka): { admin: Admin; cluster: AdminCluster | undefined } {
+  const symbols = new Map(Object.getOwnPropertySymbols(kafka).map((symbol) => [symbol.description, symbol]));
+  const internals = kafka as unknown as Record<symbol, unknown>;
+  const at = (name: string): unknown => {
+    const symbol = symbols.get(name);
+    return symbol === undefined ? undefined : internals[symbol];
+  };
+  const createCluster = at('private:Kafka:createCluster');
+  const logger = at('private:Kafka:logger');
+  if (typeof createCluster !== 'function' || logger === undefined) return { admin: kafka.admin(), cluster: undefined };
+  try {
+    const createAdmin = loadKafkajsModule<CreateAdmin>('kafkajs/src/admin/index.js');
+    const Emitter = loadKafkajsModule<new () => unknown>('kafkajs/src/instrumentation/emitter.js');
+    const instrumentationEmitter = new Emitter();
+    const cluster: unknown = createCluster({ allowAutoTopicCreation: false, instrumentationEmitter });
+    const retry = at('private:Kafka:clusterRetry');
+    const admin = createAdmin({ retry: { ...(retry as object | undefined) }, logger, instrumentationEmitter, cluster });
+    return { admin, cluster: cluster as AdminCluster };
+  } catch {
+    return { admin: kafka.admin(), cluster: undefined };
+  }
+}
+
+export interface KafkaAdminOptions {
+  /** The leader wait's clock (tests). */
+  readonly clock?: LeaderWaitClock;
+  /** How long a start waits for the leaders of topics it created (default 10 s). */
+  readonly leaderWaitTimeoutMs?: number;
+}
+
 export class KafkaAdmin implements ClusterLookups {
   private readonly admin: Admin;
+  private readonly cluster: AdminCluster | undefined;
   private connected = false;
+  /** The last leader wait after creating topics (undefined before any, or with kafkajs's own wait). */
+  lastLeaderWait: LeaderWaitResult | undefined;
 
-  constructor(client: KafkaClient) {
-    this.admin = client.admin();
+  constructor(
+    client: KafkaClient,
+    private readonly options: KafkaAdminOptions = {},
+  ) {
+    ({ admin: this.admin, cluster: this.cluster } = adminWithCluster(client.kafka));
   }
 
   async connect(): Promise<void> {
@@ -71,34 +144,95 @@ export class KafkaAdmin implements ClusterLookups {
    * existing topic keeps its own count, even if it differs from the spec: the caller decides whether that is fatal).
    * Idempotent, and safe when another instance creates the same topics concurrently.
    */
-  async ensureTopics(specs: readonly TopicSpec[]): Promise<Map<string, number>> {
+  async ensureTopics(specs: readonly TopicSpec[], known?: TopicPartitionCounts): Promise<Map<string, number>> {
     for (const spec of specs) {
       if (!(Number.isInteger(spec.partitions) && spec.partitions > 0)) {
         throw new KafkaAdminError('ensureTopics', `topic "${spec.topic}" needs a positive integer partition count, got ${spec.partitions}`);
       }
     }
-    const names = specs.map((spec) => spec.topic);
-    const { missing } = await this.describeTopicPartitions(names);
-    if (missing.length > 0) {
-      const toCreate = specs.filter((spec) => missing.includes(spec.topic));
-      // createTopics ignores TOPIC_ALREADY_EXISTS, which covers a concurrent creator.
-      await this.run('createTopics', () =>
-        this.admin.createTopics({
-          waitForLeaders: true,
-          topics: toCreate.map((spec) => ({
-            topic: spec.topic,
-            numPartitions: spec.partitions,
-            replicationFactor: spec.replicationFactor ?? -1,
-            configEntries: Object.entries(spec.configs ?? {}).map(([name, value]) => ({ name, value })),
-          })),
-        }),
-      );
+    const names = [...new Set(specs.map((spec) => spec.topic))];
+    // A description the caller just made (covering every name) saves a second one.
+    const covers = (d: TopicPartitionCounts): boolean => names.every((name) => d.partitions.has(name) || d.missing.includes(name));
+    const described = known !== undefined && covers(known) ? known : await this.describeTopicPartitions(names);
+    const missing = names.filter((name) => !described.partitions.has(name));
+    const partitions = new Map(
+      names.flatMap((name) => (described.partitions.has(name) ? [[name, described.partitions.get(name) as number] as const] : [])),
+    );
+    if (missing.length === 0) return partitions;
+    const toCreate = specs.filter((spec) => missing.includes(spec.topic));
+    const cluster = this.cluster;
+    // createTopics ignores TOPIC_ALREADY_EXISTS, which covers a concurrent creator.
+    await this.run('createTopics', () =>
+      this.admin.createTopics({
+        waitForLeaders: cluster === undefined,
+        topics: toCreate.map((spec) => ({
+          topic: spec.topic,
+          numPartitions: spec.partitions,
+          replicationFactor: spec.replicationFactor ?? -1,
+          configEntries: Object.entries(spec.configs ?? {}).map(([name, value]) => ({ name, value })),
+        })),
+      }),
+    );
+    if (cluster !== undefined) {
+      // The created topics' counts come from the metadata that shows their leaders (a concurrent creator's count wins).
+      this.lastLeaderWait = await waitForLeaders(() => this.topicsWithoutLeaders(cluster, missing, partitions), {
+        clock: this.options.clock,
+        timeoutMs: this.options.leaderWaitTimeoutMs,
+      });
+      return partitions;
     }
-    const after = await this.describeTopicPartitions(names);
+    const after = await this.describeTopicPartitions(missing);
     if (after.missing.length > 0) {
       throw new KafkaAdminError('ensureTopics', `topics ${after.missing.join(', ')} still do not exist after creating them`);
     }
-    return after.partitions;
+    for (const [topic, count] of after.partitions) partitions.set(topic, count);
+    return partitions;
+  }
+
+  /**
+   * The topics whose partitions are not all served by a leader yet, from single requests straight to the brokers (no
+   * retrier, no backoff): a metadata request, then a ListOffsets to each leader for its partitions, because a leader
+   * shows in the metadata a moment before it serves its partition (a produce then fails, and kafkajs's idempotent
+   * producer can end in OUT_OF_ORDER_SEQUENCE_NUMBER). While a broker answers a leader or unknown-topic error every
+   * topic counts as waiting. The counts of the topics ready go into `counts`.
+   */
+  private async topicsWithoutLeaders(cluster: AdminCluster, topics: readonly string[], counts: Map<string, number>): Promise<string[]> {
+    try {
+      const response = await (await cluster.findControllerBroker()).metadata([...topics]);
+      const led = new Map(response.topicMetadata.map((t) => [t.topic, t.partitionMetadata] as const));
+      const waiting: string[] = [];
+      const byLeader = new Map<number, Map<string, number[]>>();
+      for (const topic of topics) {
+        const partitionMetadata = led.get(topic);
+        if (partitionMetadata === undefined || partitionMetadata.length === 0 || partitionMetadata.some((p) => p.leader < 0)) {
+          waiting.push(topic);
+          continue;
+        }
+        for (const { partitionId, leader } of partitionMetadata) {
+          const ofLeader = byLeader.get(leader) ?? new Map<string, number[]>();
+          byLeader.set(leader, ofLeader);
+          ofLeader.set(topic, [...(ofLeader.get(topic) ?? []), partitionId]);
+        }
+      }
+      if (waiting.length > 0) return waiting;
+      await Promise.all(
+        [...byLeader].map(async ([leader, partitions]) =>
+          (await cluster.findBroker({ nodeId: String(leader) })).listOffsets({
+            replicaId: -1,
+            isolationLevel: READ_UNCOMMITTED,
+            topics: [...partitions].map(([topic, ids]) => ({
+              topic,
+              partitions: ids.map((partition) => ({ partition, timestamp: LATEST_OFFSET })),
+            })),
+          }),
+        ),
+      );
+      for (const topic of topics) counts.set(topic, (led.get(topic) as readonly unknown[]).length);
+      return [];
+    } catch (error) {
+      if (isLeaderNotReady(error) || (error instanceof Error && error.name === 'KafkaJSBrokerNotFound')) return [...topics];
+      throw new KafkaAdminError('createTopics', error instanceof Error ? error.message : String(error), { cause: error });
+    }
   }
 
   /**
@@ -137,13 +271,17 @@ export class KafkaAdmin implements ClusterLookups {
   /** Partition counts of the topics that exist; the others are listed in `missing` instead of failing the call. */
   async describeTopicPartitions(topics: readonly string[]): Promise<TopicPartitionCounts> {
     const unique = [...new Set(topics)];
-    const existing = new Set(await this.run('listTopics', () => this.admin.listTopics()));
-    const present = unique.filter((topic) => existing.has(topic));
-    const missing = unique.filter((topic) => !existing.has(topic));
+    if (unique.length === 0) return { partitions: new Map(), missing: [] };
+    // One metadata request for every topic (what listTopics asks for anyway) rather than a listing, then a second
+    // request for the topics found.
+    const metadata = await this.run('fetchTopicMetadata', () => this.admin.fetchTopicMetadata());
+    const counts = new Map(metadata.topics.map((topic) => [topic.name, topic.partitions.length] as const));
     const partitions = new Map<string, number>();
-    if (present.length > 0) {
-      const metadata = await this.run('fetchTopicMetadata', () => this.admin.fetchTopicMetadata({ topics: present }));
-      for (const topic of metadata.topics) partitions.set(topic.name, topic.partitions.length);
+    const missing: string[] = [];
+    for (const topic of unique) {
+      const count = counts.get(topic);
+      if (count === undefined) missing.push(topic);
+      else partitions.set(topic, count);
     }
     return { partitions, missing };
   }

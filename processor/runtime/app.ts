@@ -354,43 +354,34 @@ export class TributaryApp {
       process.on('SIGINT', this.signalHandler);
     }
     this.transition('bootstrapping');
+    // Start-up steps that do not depend on each other run at once (see ARCHITECTURE.md, "Start-up"): the query server,
+    // the state directory with the global stores, the producer's connection, and the admin's cluster checks. Each is
+    // awaited before the first step that needs it; whatever is in flight settles before a failed or interrupted start
+    // tears down, so nothing opens after the teardown closed it.
+    const inFlight: Promise<unknown>[] = [];
+    const alongside = <T>(work: Promise<T>): Promise<T> => {
+      work.catch(() => undefined); // awaited below; an earlier failure must not leave it unhandled
+      inFlight.push(work);
+      return work;
+    };
     try {
-      if (options.http !== undefined) {
-        // Loaded only when asked for: fastify and the routes are ~10 MiB of V8 heap that stays live (and makes V8 let
-        // the heap grow that much more before collecting) in an app without a query server.
-        const { createQueryServer } = await import('../../http-query/server.js');
-        this.server = createQueryServer({
-          source: this.source,
-          host: options.http.host,
-          port: options.http.port,
-          authToken: options.http.authToken,
-          ui: options.http.ui,
-        });
-        const listening = await this.server.listen();
-        this.advertisedUrl = options.http.advertisedUrl ?? listening;
-        options.logger.info('query server listening', { url: listening, advertisedUrl: this.advertisedUrl });
-      }
-      if (this.stopRequested) return;
-      const stateDirectory = await StateDirectory.open({
-        stateDir: options.stateDir,
-        applicationId: options.applicationId,
-        logger: options.logger,
-        tuning: {
-          writeBufferSize: options.memory.storeWriteBufferBytes,
-          cacheSize: options.memory.storeBlockCacheBytes,
-          maxOpenFiles: options.memory.storeMaxOpenFiles,
-        },
-        globalTuning: { writeBufferSize: options.memory.globalStoreWriteBufferBytes },
-      });
-      this.stateDirectory = stateDirectory;
-      this.resolvedInstanceId = options.instanceId ?? (await persistentInstanceId(stateDirectory.appDir));
+      const serving = alongside(this.startQueryServer());
+      const locking = alongside(this.lockStateDirectory());
+      const opening = alongside(locking.then((stateDirectory) => this.openGlobalStores(stateDirectory)));
       const client = createKafkaClient(options.kafka, { logger: kafkaLoggerFor(options.logger) });
       this.client = client;
+      const producer = new RecordProducer(client);
+      this.producer = producer;
+      const producerConnected = alongside(producer.connect());
       const admin = new KafkaAdmin(client);
       this.admin = admin;
       await admin.connect();
+      // Nothing is created in the cluster before the state directory is this process's (a second instance started on
+      // it by mistake fails as before, without creating the topics of its own topology). Its lock takes less time than
+      // the admin's connection.
+      const lockedDirectory = await locking;
+      if (this.stopRequested) return;
       const policy = resolveErrorPolicy(options.applicationId, options.errorPolicy);
-      if (this.server !== undefined) this.deadLetterReader = new DeadLetterReader({ client, admin, topic: policy.deadLetterTopic });
       const layout = await prepareClusterLayout(admin, this.topology, {
         deadLetterTopic: policy.deadLetterTopic,
         deadLetterPartitions: options.dlqPartitions,
@@ -398,15 +389,15 @@ export class TributaryApp {
       });
       this.adoptLayout(layout);
       this.layoutReadAt = Date.now();
-      await this.checkOrphanedInternalTopics(admin);
-      if (this.stopRequested) return;
+      const orphansChecked = alongside(this.checkOrphanedInternalTopics(admin));
       // Tables fed by Kafka Connect: routing by key must agree with where Connect put the rows (and learn their keys).
       await checkConnectKeyRouting({ topology: this.topology, client, admin, partitions: this.partitionCounts, logger: options.logger });
+      await orphansChecked;
+      await serving; // a query server that cannot listen refuses the start too
+      if (this.server !== undefined) this.deadLetterReader = new DeadLetterReader({ client, admin, topic: policy.deadLetterTopic });
+      await producerConnected;
       if (this.stopRequested) return;
 
-      const producer = new RecordProducer(client);
-      this.producer = producer;
-      await producer.connect();
       const sender = new OutputSender({
         producer,
         policy,
@@ -422,6 +413,38 @@ export class TributaryApp {
       // Every read that rebuilds stores outside the group takes the configured fetch sizes (memory grows with them).
       const readers: PartitionReaderFactory = (readerOptions) =>
         new PartitionReader(client, { ...readerOptions, fetch: { ...options.restorationFetch, ...readerOptions.fetch } });
+      // Dead letters of topics only global tables read: one elected writer per partition (dead-letter-ownership.ts). It
+      // joins alongside the bootstrap and exists before it, so the letters of records already there come from the
+      // bootstrap's own verdicts (its ledger takes verdicts and the assignment in either order).
+      const globalDeadLetters = new GlobalDeadLetterWriter({
+        topology: this.topology,
+        client,
+        admin,
+        readers,
+        errorPolicy: options.errorPolicy,
+        sender,
+        metrics: this.engineMetrics,
+        logger: options.logger,
+        sessionTimeoutMs: options.sessionTimeoutMs,
+        heartbeatIntervalMs: options.heartbeatIntervalMs,
+        memberIds: memberIdFile(lockedDirectory.appDir, 'global-dead-letters'),
+        commitIntervalMs: options.commitIntervalMs,
+        onFailure: (error) => void this.fail(error),
+      });
+      this.globalDeadLetters = globalDeadLetters;
+      // The group join (a JoinGroup round; seconds when other members must rejoin first) runs alongside the rest of the
+      // start and the bootstrap, after every check that can refuse the start; a failed join interrupts the bootstrap,
+      // and its error is the start's.
+      let joinFailed = false;
+      const joined = alongside(globalDeadLetters.start());
+      joined
+        .catch(() => {
+          joinFailed = true;
+          return this.globals?.stop();
+        })
+        .catch(() => undefined);
+      const stateDirectory = await opening;
+
       if (this.regroupedTopics().length > 0) {
         // Before any task opens: a task of a grown topic reads its keys from the partitions of the earlier counts.
         const history = new PartitionHistoryTopic({
@@ -444,26 +467,6 @@ export class TributaryApp {
         this.history = history;
         await this.recordHistory();
       }
-      // Dead letters of topics only global tables read: one elected writer per partition (dead-letter-ownership.ts). It
-      // joins before the bootstrap, so the letters of records already there come from the bootstrap's own verdicts.
-      const globalDeadLetters = new GlobalDeadLetterWriter({
-        topology: this.topology,
-        client,
-        admin,
-        readers,
-        errorPolicy: options.errorPolicy,
-        sender,
-        metrics: this.engineMetrics,
-        logger: options.logger,
-        sessionTimeoutMs: options.sessionTimeoutMs,
-        heartbeatIntervalMs: options.heartbeatIntervalMs,
-        memberIds: memberIdFile(stateDirectory.appDir, 'global-dead-letters'),
-        commitIntervalMs: options.commitIntervalMs,
-        onFailure: (error) => void this.fail(error),
-      });
-      this.globalDeadLetters = globalDeadLetters;
-      await globalDeadLetters.start();
-      if (this.stopRequested) return;
       const globals = new GlobalTables({
         topology: this.topology,
         client,
@@ -483,7 +486,8 @@ export class TributaryApp {
       });
       this.globals = globals;
       await globals.open();
-      await globals.bootstrap();
+      if (!joinFailed) await globals.bootstrap();
+      await joined;
       if (this.stopRequested) return;
       globals.startUpdates();
 
@@ -586,12 +590,63 @@ export class TributaryApp {
       this.transition('running');
       if (this.tasks?.view.isRebalancing) this.transition('rebalancing');
     } catch (error) {
+      await Promise.allSettled(inFlight);
       if (this.stopRequested && this.failure === undefined) return;
       await this.fail(error);
       throw error;
     } finally {
+      await Promise.allSettled(inFlight);
       this.startSettled = true;
     }
+  }
+
+  /** The query server, when asked for (so /ready reports progress from early on); sets `advertisedUrl`. */
+  private async startQueryServer(): Promise<void> {
+    const { options } = this;
+    if (options.http === undefined) return;
+    // Loaded only when asked for: fastify and the routes are ~10 MiB of V8 heap that stays live (and makes V8 let
+    // the heap grow that much more before collecting) in an app without a query server.
+    const { createQueryServer } = await import('../../http-query/server.js');
+    this.server = createQueryServer({
+      source: this.source,
+      host: options.http.host,
+      port: options.http.port,
+      authToken: options.http.authToken,
+      ui: options.http.ui,
+    });
+    const listening = await this.server.listen();
+    this.advertisedUrl = options.http.advertisedUrl ?? listening;
+    options.logger.info('query server listening', { url: listening, advertisedUrl: this.advertisedUrl });
+  }
+
+  /** Locks the state directory and reads the instance id. */
+  private async lockStateDirectory(): Promise<StateDirectory> {
+    const { options } = this;
+    const stateDirectory = await StateDirectory.open({
+      stateDir: options.stateDir,
+      applicationId: options.applicationId,
+      logger: options.logger,
+      tuning: {
+        writeBufferSize: options.memory.storeWriteBufferBytes,
+        cacheSize: options.memory.storeBlockCacheBytes,
+        maxOpenFiles: options.memory.storeMaxOpenFiles,
+      },
+      globalTuning: { writeBufferSize: options.memory.globalStoreWriteBufferBytes },
+    });
+    this.stateDirectory = stateDirectory;
+    this.resolvedInstanceId = options.instanceId ?? (await persistentInstanceId(stateDirectory.appDir));
+    return stateDirectory;
+  }
+
+  /**
+   * Opens the global stores while the Kafka connections are made (LevelDB opens on libuv's threads); GlobalTables.open
+   * then finds them open. Every open settles before this does, so a failed start's teardown closes them all.
+   */
+  private async openGlobalStores(stateDirectory: StateDirectory): Promise<StateDirectory> {
+    const opened = await Promise.allSettled(this.topology.globalTables.map((spec) => stateDirectory.openStore(spec.store, 'global')));
+    const failed = opened.find((result) => result.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
+    return stateDirectory;
   }
 
   /**

@@ -105,6 +105,28 @@ describe('cluster layout when input topics grow', () => {
     expect((await prepareClusterLayout(cluster, topology(), internal)).partitions).toEqual(next.partitions);
   });
 
+  it('describes every topic once per layout, and reads max.message.bytes only to create the dead-letter topic', async () => {
+    const cluster = new FakeCluster()
+      .createTopic('customers', 4)
+      .createTopic('orders', 4)
+      .createTopic('out', 2, { 'max.message.bytes': '3000000' });
+    const calls: string[] = [];
+    const counted: typeof cluster = Object.create(cluster);
+    for (const name of ['describeTopicPartitions', 'ensureTopics', 'topicMaxMessageBytes', 'addPartitions'] as const) {
+      const original = cluster[name].bind(cluster) as (...args: unknown[]) => Promise<unknown>;
+      Object.assign(counted, { [name]: (...args: unknown[]) => (calls.push(name), original(...args)) });
+    }
+    // First start: the dead-letter topic is created with room for the largest record of the topics read or written.
+    await prepareClusterLayout(counted, topology(), internal);
+    expect(calls.filter((c) => c === 'describeTopicPartitions')).toHaveLength(1);
+    expect(calls.filter((c) => c === 'topicMaxMessageBytes')).toHaveLength(1);
+    expect((await cluster.topicMaxMessageBytes(['shop-dlq'])).get('shop-dlq')).toBe(3_000_000 + 64 * 1024);
+    // Every later start: the topics exist; nothing but the one description.
+    calls.length = 0;
+    await prepareClusterLayout(counted, topology(), internal);
+    expect(calls).toEqual(['describeTopicPartitions', 'ensureTopics']);
+  });
+
   it('a fresh instance after the expansion grows a repartition topic still at the old count instead of refusing', async () => {
     const cluster = new FakeCluster()
       .createTopic('customers', 12)

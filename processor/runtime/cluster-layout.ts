@@ -86,8 +86,13 @@ export async function prepareClusterLayout(
   previous?: ReadonlyMap<string, number>,
 ): Promise<ClusterLayout> {
   const userTopics = topology.userSourceTopics();
-  const described = await admin.describeTopicPartitions(userTopics);
-  if (described.missing.length > 0) throw new MissingSourceTopicsError([...described.missing].sort());
+  const sinkTopics = topology.subtopologies.flatMap((s) => s.sinkTopics);
+  // One description of every topic this reads (metadata requests are most of a warm start's layout time); the
+  // internal topics' part saves ensureTopics its own.
+  const all = await admin.describeTopicPartitions([...userTopics, ...sinkTopics, ...topology.internalTopics(), internal.deadLetterTopic]);
+  const userMissing = userTopics.filter((topic) => all.missing.includes(topic));
+  if (userMissing.length > 0) throw new MissingSourceTopicsError([...new Set(userMissing)].sort());
+  const described = { partitions: new Map(userTopics.map((topic) => [topic, all.partitions.get(topic) as number] as const)) };
   checkNoDecrease(previous, described.partitions);
 
   // Co-partitioning of user topics first, so a mismatch fails before anything is created.
@@ -103,17 +108,26 @@ export async function prepareClusterLayout(
   // A dead letter is a source record (or an output that did not fit its topic) plus tributary.* headers: give the
   // dead-letter topic room for the largest record any topic we touch accepts, or one poison record near a topic's
   // limit would be rejected by the DLQ and stop the app. Only applied when we create the topic.
-  // (describeConfigs fails as a whole on an unknown topic: ask only about topics that exist.)
-  const sinks = await admin.describeTopicPartitions(topology.subtopologies.flatMap((s) => s.sinkTopics));
-  const limits = await admin.topicMaxMessageBytes([...userTopics, ...sinks.partitions.keys()]);
-  const deadLetterLimit = Math.max(DEFAULT_MAX_MESSAGE_BYTES, ...limits.values()) + DEAD_LETTER_HEADROOM_BYTES;
-  specs.push({
-    topic: internal.deadLetterTopic,
-    partitions: internal.deadLetterPartitions,
-    replicationFactor: internal.replicationFactor,
-    configs: { 'max.message.bytes': String(deadLetterLimit) },
-  });
-  const created = await admin.ensureTopics(specs);
+  // (describeConfigs fails as a whole on an unknown topic: ask only about topics that exist; and not at all when the
+  // dead-letter topic exists, as on every start but the first.)
+  if (all.partitions.has(internal.deadLetterTopic)) {
+    specs.push({
+      topic: internal.deadLetterTopic,
+      partitions: internal.deadLetterPartitions,
+      replicationFactor: internal.replicationFactor,
+    });
+  } else {
+    const existingSinks = sinkTopics.filter((topic) => all.partitions.has(topic));
+    const limits = await admin.topicMaxMessageBytes([...userTopics, ...existingSinks]);
+    const deadLetterLimit = Math.max(DEFAULT_MAX_MESSAGE_BYTES, ...limits.values()) + DEAD_LETTER_HEADROOM_BYTES;
+    specs.push({
+      topic: internal.deadLetterTopic,
+      partitions: internal.deadLetterPartitions,
+      replicationFactor: internal.replicationFactor,
+      configs: { 'max.message.bytes': String(deadLetterLimit) },
+    });
+  }
+  const created = await admin.ensureTopics(specs, all);
   checkNoDecrease(previous, created);
   // Input topics grew since the repartition topics were created: grow them too (never shrink; a larger one is a
   // co-partitioning error below).

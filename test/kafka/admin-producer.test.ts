@@ -1,6 +1,7 @@
 /** KafkaAdmin and RecordProducer against the real broker. */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { KafkaAdmin } from '../../processor/kafka/admin.js';
+import { systemClock } from '../../processor/kafka/leader-wait.js';
 import { partitionFor, RecordProducer } from '../../processor/kafka/producer.js';
 import { topicPartitionId } from '../../common/records.js';
 import {
@@ -39,6 +40,47 @@ describe('KafkaAdmin', () => {
         code: 'TRIBUTARY_KAFKA_ADMIN_FAILED',
       });
     });
+  });
+
+  it("waits for the leaders of the topics it creates with its own metadata checks, without kafkajs's sleeps", async () => {
+    const fresh = [uniqueName('admin-leaders'), uniqueName('admin-leaders')];
+    const sleeps: number[] = [];
+    const client = testKafkaClient();
+    const admin = new KafkaAdmin(client, { clock: { now: systemClock.now, sleep: (ms) => (sleeps.push(ms), systemClock.sleep(ms)) } });
+    await admin.connect();
+    // kafkajs's leader wait sleeps 100 ms before its first metadata request, and its retrier backs off ~300 ms: neither
+    // may run. (Request timeouts of 1 s and more are kafkajs's connection timers, not sleeps.)
+    const timers = vi.spyOn(globalThis, 'setTimeout');
+    try {
+      const counts = await admin.ensureTopics([
+        { topic: fresh[0], partitions: 3 },
+        { topic: fresh[1], partitions: 1, configs: { 'cleanup.policy': 'compact' } },
+      ]);
+      const delays = timers.mock.calls.map(([, ms]) => Number(ms ?? 0));
+      timers.mockRestore();
+      expect(counts).toEqual(
+        new Map([
+          [fresh[0], 3],
+          [fresh[1], 1],
+        ]),
+      );
+      expect(delays.filter((ms) => ms >= 100 && ms < 1000)).toEqual([]);
+      const wait = admin.lastLeaderWait;
+      expect(wait).toBeDefined();
+      expect(wait?.checks).toBe(sleeps.length + 1);
+      expect(wait?.sleptMs).toBe(sleeps.reduce((a, b) => a + b, 0));
+      // Leaders are there when it returns: a produce to every partition goes through at once.
+      const producer = new RecordProducer(client);
+      await producer.connect();
+      try {
+        await producer.send([0, 1, 2].map((partition) => toProducedRecord(fresh[0], { key: 'k', value: 'v', partition })));
+      } finally {
+        await producer.disconnect();
+      }
+    } finally {
+      timers.mockRestore();
+      await admin.disconnect();
+    }
   });
 
   it('fetches end offsets and committed offsets, deletes groups and topics', async () => {
