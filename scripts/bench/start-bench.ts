@@ -21,6 +21,7 @@ import { KafkaAdmin } from '../../processor/kafka/admin.js';
 import { createKafkaClient } from '../../processor/kafka/client.js';
 import { REPO_ROOT } from '../kafka/broker.mjs';
 import { openKafkaSession } from './kafka-session.js';
+import { median } from './comparison-math.js';
 import { compiledScript } from './compiled-scripts.js';
 import { MeasuredProcess } from './measured-process.js';
 import { WORKER_NODE_FLAGS, workerTargetArgs } from './worker-flags.js';
@@ -44,12 +45,6 @@ interface Run {
   readonly round: number;
   readonly coldMs: number;
   readonly warmMs: number;
-}
-
-function median(numbers: readonly number[]): number {
-  const sorted = [...numbers].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid] : Math.round((sorted[mid - 1] + sorted[mid]) / 2);
 }
 
 async function startToReady(root: string, target: Parameters<typeof workerTargetArgs>[0], logFile: string): Promise<number> {
@@ -105,7 +100,7 @@ async function main(): Promise<void> {
     const medians = Object.fromEntries(
       roots.map(({ name }) => {
         const mine = runs.filter((run) => run.checkout === name);
-        return [name, { coldMs: median(mine.map((r) => r.coldMs)), warmMs: median(mine.map((r) => r.warmMs)) }];
+        return [name, { coldMs: Math.round(median(mine.map((r) => r.coldMs))), warmMs: Math.round(median(mine.map((r) => r.warmMs))) }];
       }),
     );
     process.stdout.write(`${JSON.stringify({ customers, records: seeded.records, runs, medians }, null, 2)}\n`);
