@@ -21,7 +21,7 @@ import {
 } from './consumer-batch.js';
 import { createFetchResponse, installed as fetchResponseInstalled } from './fetch-response.js';
 import type { KafkaMessage } from 'kafkajs';
-import { Encoder, Record, RecordBatch } from './testing/kafkajs-protocol.js';
+import { fetchV11ResponseBody as responseBody, Record, RecordBatch } from './testing/kafkajs-protocol.js';
 
 const require = createRequire(import.meta.url);
 
@@ -133,30 +133,6 @@ async function encodeBatches(specs: readonly BatchSpec[], baseOffset: number, ba
     offset += records.length + spec.trailingGap;
   }
   return { records: Buffer.concat(parts), firstOffsets, end: offset };
-}
-
-function responseBody(
-  topic: string,
-  partition: number,
-  recordSet: Buffer,
-  aborted: { producerId: number; firstOffset: number }[],
-  end: number,
-): Buffer {
-  const encoder = new Encoder()
-    .writeInt32(0)
-    .writeInt16(0)
-    .writeInt32(0)
-    .writeInt32(1)
-    .writeString(topic)
-    .writeInt32(1)
-    .writeInt32(partition)
-    .writeInt16(0)
-    .writeInt64(end)
-    .writeInt64(end)
-    .writeInt64(0)
-    .writeInt32(aborted.length);
-  for (const a of aborted) encoder.writeInt64(a.producerId).writeInt64(a.firstOffset);
-  return encoder.writeInt32(-1).writeBytes(recordSet).buffer;
 }
 
 /** What the reader delivered through kafkajs: its decoder, the read_committed filter, no markers, the conversion. */

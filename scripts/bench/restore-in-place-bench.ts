@@ -17,7 +17,7 @@ import { parseArgs } from 'node:util';
 import type { RecordCursor, RecordRun, TopicPartitionId } from '../../common/records.js';
 import { customerKey, customerValue } from '../../examples/data-generator.js';
 import type { DecodedFetchResponse, Decompress } from '../../processor/kafka/fetch-decoding.js';
-import { Encoder, Record, RecordBatch } from '../../processor/kafka/testing/kafkajs-protocol.js';
+import { fetchV11ResponseBody, Record, RecordBatch } from '../../processor/kafka/testing/kafkajs-protocol.js';
 import type { KeyValueStore } from '../../state-store/types.js';
 import type { RestoreOptions, RestoreResult } from '../../state-store/restore.js';
 import type { LevelStoreOptions } from '../../state-store/level-store.js';
@@ -111,21 +111,7 @@ async function buildResponses(records: number, customers: number): Promise<{ res
       ends[partition] = (ends[partition] as number) + RECORDS_PER_BATCH;
     }
     const end = ends[partition] as number;
-    const body = new Encoder()
-      .writeInt32(0)
-      .writeInt16(0)
-      .writeInt32(0)
-      .writeInt32(1)
-      .writeString(TOPIC)
-      .writeInt32(1)
-      .writeInt32(partition)
-      .writeInt16(0)
-      .writeInt64(end)
-      .writeInt64(end)
-      .writeInt64(0)
-      .writeInt32(0)
-      .writeInt32(-1)
-      .writeBytes(Buffer.concat(parts)).buffer;
+    const body = fetchV11ResponseBody(TOPIC, partition, Buffer.concat(parts), [], end);
     responses.push({ partition, body, from, end });
   }
   return { responses, ends };

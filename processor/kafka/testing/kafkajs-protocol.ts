@@ -26,3 +26,31 @@ export const { RecordBatch } = require('kafkajs/src/protocol/recordBatch/v0/inde
 
 /** One record of a v2 record batch. */
 export const Record = require('kafkajs/src/protocol/recordBatch/record/v0/index.js') as (options: unknown) => KafkajsEncoder;
+
+/**
+ * The body of a Fetch v11 response for one partition of one topic: no error, high watermark and last stable offset
+ * `end`, log start 0, the `aborted` transactions, no preferred read replica, then the record set as it came.
+ */
+export function fetchV11ResponseBody(
+  topic: string,
+  partition: number,
+  recordSet: Buffer,
+  aborted: readonly { readonly producerId: number; readonly firstOffset: number }[],
+  end: number,
+): Buffer {
+  const encoder = new Encoder()
+    .writeInt32(0)
+    .writeInt16(0)
+    .writeInt32(0)
+    .writeInt32(1)
+    .writeString(topic)
+    .writeInt32(1)
+    .writeInt32(partition)
+    .writeInt16(0)
+    .writeInt64(end)
+    .writeInt64(end)
+    .writeInt64(0)
+    .writeInt32(aborted.length);
+  for (const a of aborted) encoder.writeInt64(a.producerId).writeInt64(a.firstOffset);
+  return encoder.writeInt32(-1).writeBytes(recordSet).buffer;
+}
