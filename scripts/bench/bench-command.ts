@@ -10,9 +10,18 @@ import { openKafkaSession, type KafkaSession } from './kafka-session.js';
 
 /** A `--name <n>` option: a positive integer (underscores allowed: 1_000_000), `fallback` when absent. */
 export function positiveIntOption(name: string, text: string | undefined, fallback: number): number {
+  return intOption(name, text, fallback, 1, 'a positive integer');
+}
+
+/** A `--name <n>` option: an integer of 0 or more, `fallback` when absent. */
+export function nonNegativeIntOption(name: string, text: string | undefined, fallback: number): number {
+  return intOption(name, text, fallback, 0, 'an integer of 0 or more');
+}
+
+function intOption(name: string, text: string | undefined, fallback: number, lowest: number, what: string): number {
   if (text === undefined) return fallback;
   const value = Number(text.replace(/_/g, ''));
-  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} needs a positive integer, got "${text}"`);
+  if (!Number.isInteger(value) || value < lowest) throw new Error(`--${name} needs ${what}, got "${text}"`);
   return value;
 }
 
