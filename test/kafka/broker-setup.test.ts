@@ -1,4 +1,6 @@
 /** The global setup hands the broker address to workers both ways other tests rely on. */
+// Before kafkajs loads, as every product path does: its request queue's timer would print a TimeoutNegativeWarning.
+import '../../processor/kafka/kafkajs-patches.js';
 import { Kafka, logLevel } from 'kafkajs';
 import { describe, expect, it, inject } from 'vitest';
 
