@@ -1,6 +1,6 @@
 /**
  * Reuses classic-level's native write batches. A chained batch (`db.batch()`) owns a native LevelDB WriteBatch
- * (a buffer as big as everything put into it: ~500 KiB for a restore batch of 4,000 records) that classic-level 3.0
+ * (a buffer as big as everything put into it: ~250 KiB for a restore batch of 2,000 records) that classic-level 3.0
  * frees only when V8 collects the batch object (its `_close` does nothing), and V8 does not count that memory: where
  * nothing else makes V8 run a full GC, written batches pile up in glibc's heap (a 500,000-customer bootstrap whose
  * fetch responses are freed as they are written: +40-60 MiB at its peak). Here a written batch's native WriteBatch is

@@ -62,7 +62,7 @@ export interface RestoreOptions<V> {
   readonly onProgress?: (progress: RestoreProgress) => void;
   /** Minimum time between progress callbacks (one more is always sent at the end). Default 250 ms. */
   readonly progressIntervalMs?: number;
-  /** Maximum source records per store write. Default 4,000 (see README for the measurements). */
+  /** Maximum source records per store write. Default 2,000 (see README for the measurements). */
   readonly batchSize?: number;
   /**
    * Keep each key's record version and apply a record only when it is newer than the stored one (record-version.ts:
@@ -105,7 +105,7 @@ export interface RestoreResult {
   readonly elapsedMs: number;
 }
 
-export const DEFAULT_RESTORE_BATCH_SIZE = 4000;
+export const DEFAULT_RESTORE_BATCH_SIZE = 2000;
 
 function isRun(batch: RestoreBatch): batch is RecordRun {
   return !Array.isArray(batch) && 'cursor' in batch;

@@ -78,7 +78,8 @@ describe('resolveAppOptions', () => {
     expect(resolveAppOptions(topology, { brokers: 'b:1', stateDir: '/tmp/x' }).memory).toEqual({
       fetchMaxBytesPerPartition: 1_048_576,
       fetchMaxBytes: 1_048_576,
-      restoreBatchRecords: 4000,
+      restoreBatchRecords: 2000,
+      globalRestoreBatchRecords: 4000,
       storeWriteBufferBytes: 4_194_304,
       globalStoreWriteBufferBytes: 16_777_216,
       storeBlockCacheBytes: 2_097_152,
@@ -121,7 +122,7 @@ describe('resolveAppOptions', () => {
       'memory.taskCacheEntries: -1 must be an integer >= 0',
       'memory.storeBlockCacheBytes: 1500000.5 must be an integer >= 1024 (bytes)',
       'memory.storeMaxOpenFiles: 10 must be an integer >= 20',
-      'memory.cacheBytes: not a setting; use one of fetchMaxBytesPerPartition, fetchMaxBytes, restoreBatchRecords, storeWriteBufferBytes, globalStoreWriteBufferBytes, storeBlockCacheBytes, storeMaxOpenFiles, outputQueueBytes, taskCacheEntries',
+      'memory.cacheBytes: not a setting; use one of fetchMaxBytesPerPartition, fetchMaxBytes, restoreBatchRecords, globalRestoreBatchRecords, storeWriteBufferBytes, globalStoreWriteBufferBytes, storeBlockCacheBytes, storeMaxOpenFiles, outputQueueBytes, taskCacheEntries',
       'memory.fetchMaxBytes: 8388608 must be at least memory.fetchMaxBytesPerPartition (16777216)',
     ]);
     const error = (() => {
