@@ -471,7 +471,7 @@ export class TributaryApp {
         topology: this.topology,
         client,
         readers,
-        restoreBatchRecords: options.memory.restoreBatchRecords,
+        restoreBatchRecords: options.memory.globalRestoreBatchRecords,
         admin,
         stateDirectory,
         partitions: this.partitionCounts,

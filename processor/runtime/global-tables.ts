@@ -60,7 +60,7 @@ export interface GlobalTablesOptions {
   readonly logger: Logger;
   /** The continuous reader failed for good (fail policy, lost topic): the app must fail. */
   readonly onFailure: (error: unknown) => void;
-  /** Records per atomic store write while bootstrapping (`memory.restoreBatchRecords`). */
+  /** Records per atomic store write while bootstrapping (`memory.globalRestoreBatchRecords`). */
   readonly restoreBatchRecords?: number;
   /** Called after each batch of updates is written to the stores (the change feed publishes it). */
   readonly onBatchWritten?: (records: readonly ConsumedRecord[]) => void;

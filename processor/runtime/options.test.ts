@@ -30,13 +30,13 @@ describe('resolveAppOptions', () => {
     expect(resolved).toMatchObject({ commitIntervalMs: 1000, sessionTimeoutMs: 30_000, heartbeatIntervalMs: 500, handleSignals: false });
   });
 
-  it('bounds restoration fetches: 256 KiB per partition and 1 MiB per fetch by default, checked when given', () => {
+  it('bounds restoration fetches: 512 KiB per partition and 2 MiB per fetch by default, checked when given', () => {
     expect(resolveAppOptions(topology, { brokers: 'b:1', stateDir: '/tmp/x' }).restorationFetch).toEqual({
-      maxBytesPerPartition: 262_144,
-      maxBytes: 1_048_576,
+      maxBytesPerPartition: 524_288,
+      maxBytes: 2_097_152,
     });
     const given = resolveAppOptions(topology, { brokers: 'b:1', stateDir: '/tmp/x', restorationFetch: { maxBytes: 8_388_608 } });
-    expect(given.restorationFetch).toEqual({ maxBytesPerPartition: 262_144, maxBytes: 8_388_608 });
+    expect(given.restorationFetch).toEqual({ maxBytesPerPartition: 524_288, maxBytes: 8_388_608 });
     const problems = problemsOf(() =>
       resolveAppOptions(topology, {
         brokers: 'b:1',
@@ -79,6 +79,7 @@ describe('resolveAppOptions', () => {
       fetchMaxBytesPerPartition: 1_048_576,
       fetchMaxBytes: 1_048_576,
       restoreBatchRecords: 2000,
+      globalRestoreBatchRecords: 4000,
       storeWriteBufferBytes: 4_194_304,
       globalStoreWriteBufferBytes: 16_777_216,
       storeBlockCacheBytes: 2_097_152,
@@ -121,7 +122,7 @@ describe('resolveAppOptions', () => {
       'memory.taskCacheEntries: -1 must be an integer >= 0',
       'memory.storeBlockCacheBytes: 1500000.5 must be an integer >= 1024 (bytes)',
       'memory.storeMaxOpenFiles: 10 must be an integer >= 20',
-      'memory.cacheBytes: not a setting; use one of fetchMaxBytesPerPartition, fetchMaxBytes, restoreBatchRecords, storeWriteBufferBytes, globalStoreWriteBufferBytes, storeBlockCacheBytes, storeMaxOpenFiles, outputQueueBytes, taskCacheEntries',
+      'memory.cacheBytes: not a setting; use one of fetchMaxBytesPerPartition, fetchMaxBytes, restoreBatchRecords, globalRestoreBatchRecords, storeWriteBufferBytes, globalStoreWriteBufferBytes, storeBlockCacheBytes, storeMaxOpenFiles, outputQueueBytes, taskCacheEntries',
       'memory.fetchMaxBytes: 8388608 must be at least memory.fetchMaxBytesPerPartition (16777216)',
     ]);
     const error = (() => {

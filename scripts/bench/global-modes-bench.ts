@@ -8,6 +8,9 @@
  * run is paired with the same run of that checkout's worker, alternating which goes first (ABBA). One JSON document on stdout.
  *
  *   node --import tsx scripts/bench/global-modes-bench.ts [--customers 200000] [--rounds 2] [--baseline-root /work/main]
+ *     [--ceilings]         (each round, before its runs: the consume ceiling and the store ceiling of each topic,
+ *                          measured in this process as `npm run bench -- --vs-kafka-streams` does (kafka-measure.ts),
+ *                          and each run's rate over both)
  *     [--cpu-prof <dir>]   (a V8 CPU profile of every worker: npx tsx scripts/bench/cpu-profile-summary.ts <file>)
  *     [--modes plain,grown] (which topics to bootstrap; default both)
  *     [--workload table]   (the worker's workload: global-table (default), or table: the same topic restored into a
@@ -30,6 +33,7 @@ import { compiledScript } from './compiled-scripts.js';
 import { MeasuredProcess } from './measured-process.js';
 import { WORKER_NODE_FLAGS, workerTargetArgs } from './worker-flags.js';
 import { runBenchMain } from './bench-main.js';
+import { measureConsumeCeiling, measureStoreCeiling, type CeilingResult } from './kafka-measure.js';
 
 const { values } = parseArgs({
   options: {
@@ -37,6 +41,7 @@ const { values } = parseArgs({
     rounds: { type: 'string' },
     'baseline-root': { type: 'string', multiple: true },
     'cpu-prof': { type: 'string' },
+    ceilings: { type: 'boolean' },
     modes: { type: 'string' },
     workload: { type: 'string' },
     'app-options': { type: 'string' },
@@ -67,6 +72,16 @@ interface Run {
   readonly peakRssMb: number | undefined;
   /** CPU ms per thread group from `starting` to ready (main thread, libuv's LevelDB work, V8's GC helpers, ...). */
   readonly threadCpuMs: Record<string, number>;
+  /** With --ceilings: the rate over the round's consume ceiling and store ceiling of the topic. */
+  readonly ratioToCeiling?: number;
+  readonly ratioToStoreCeiling?: number;
+}
+
+interface Ceilings {
+  readonly topic: string;
+  readonly round: number;
+  readonly ceiling: CeilingResult;
+  readonly storeCeiling: CeilingResult;
 }
 
 async function main(): Promise<void> {
@@ -103,8 +118,19 @@ async function main(): Promise<void> {
     }
 
     const runs: Run[] = [];
+    const ceilings: Ceilings[] = [];
     for (let round = 0; round < rounds; round++) {
       for (const topic of modes.map((m) => (m === 'plain' ? topics.plain : topics.grown))) {
+        let measured: Ceilings | undefined;
+        if (values.ceilings === true) {
+          const ceiling = await measureConsumeCeiling(client, topic);
+          const storeCeiling = await measureStoreCeiling(client, topic, join(workDir, 'store-ceiling'));
+          measured = { topic: topic === topics.plain ? 'plain' : 'grown', round, ceiling, storeCeiling };
+          ceilings.push(measured);
+          note(JSON.stringify(measured));
+        }
+        const ratio = (rate: number, to: CeilingResult | undefined) =>
+          to === undefined || to.recordsPerSecond === 0 ? undefined : Math.round((rate / to.recordsPerSecond) * 100) / 100;
         const order = round % 2 === 0 ? roots : [...roots].reverse();
         for (const { name, root, appOptions } of order) {
           const applicationId = `gm-${prefix}-${name}-${round}-${topic === topics.plain ? 'plain' : 'grown'}`;
@@ -131,13 +157,16 @@ async function main(): Promise<void> {
           rmSync(stateDir, { recursive: true, force: true });
           const cpuMs = (ready.usage?.cpuMs ?? 0) - (starting.usage?.cpuMs ?? 0);
           const wallMs = ready.at - starting.at;
+          const recordsPerSecond = Math.round(((records.get(topic) as number) / wallMs) * 1000);
           const run: Run = {
             topic: topic === topics.plain ? 'plain' : 'grown',
             checkout: name,
             round,
             cpuMs: Math.round(cpuMs),
             wallMs: Math.round(wallMs),
-            recordsPerSecond: Math.round(((records.get(topic) as number) / wallMs) * 1000),
+            recordsPerSecond,
+            ratioToCeiling: ratio(recordsPerSecond, measured?.ceiling),
+            ratioToStoreCeiling: ratio(recordsPerSecond, measured?.storeCeiling),
             peakRssMb: ready.usage === undefined ? undefined : Math.round(ready.usage.peakRssKb / 1024),
             threadCpuMs: Object.fromEntries(
               threads.filter((t) => t.cpuMs > 0).map((t) => [t.group, t.cpuMs - (threadsAtStart.get(t.group) ?? 0)]),
@@ -148,7 +177,7 @@ async function main(): Promise<void> {
         }
       }
     }
-    process.stdout.write(`${JSON.stringify({ customers, records: Object.fromEntries(records), runs }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ customers, records: Object.fromEntries(records), ceilings, runs }, null, 2)}\n`);
   } finally {
     await admin.disconnect().catch(() => undefined);
     await kafka.stop();

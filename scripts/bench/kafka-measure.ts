@@ -41,7 +41,7 @@ export async function measureConsumeCeiling(client: KafkaClient, topic: string, 
  * The store ceiling: the topic read as a global table's bootstrap reads it (the partition reader with the default
  * `restorationFetch` sizes), each record then written into a fresh LevelDB with raw classic-level chained batches:
  * record key and value bytes as they are (a tombstone a delete), the options a global store opens with (write buffer
- * `memory.globalStoreWriteBufferBytes`, block cache, open files), `memory.restoreBatchRecords` records per batch, one
+ * `memory.globalStoreWriteBufferBytes`, block cache, open files), `memory.globalRestoreBatchRecords` records per batch, one
  * batch write in flight while the next is filled (as restoration does). No decoding, no
  * checkpoints, no Tributary store logic: how fast this machine's LevelDB takes the table. Time runs from opening the
  * database to the last write resolved (closing it is not counted). The database goes into a new directory under
@@ -51,7 +51,7 @@ export async function measureStoreCeiling(client: KafkaClient, topic: string, pa
   const ends = await endOffsets(client, topic);
   mkdirSync(parent, { recursive: true });
   const location = mkdtempSync(join(parent, 'store-ceiling-'));
-  const batchRecords = DEFAULT_MEMORY.restoreBatchRecords;
+  const batchRecords = DEFAULT_MEMORY.globalRestoreBatchRecords;
   let records = 0;
   const started = performance.now();
   const db = new ClassicLevel<Buffer, Buffer>(

@@ -683,7 +683,7 @@ export async function runComparison(
       storeCeiling: {
         ...storeCeiling,
         measuredAs:
-          'the customers topic read as a global bootstrap reads it (PartitionReader, default restorationFetch sizes), each record written into a fresh LevelDB with raw classic-level chained batches (the global store options, memory.restoreBatchRecords per batch, one write in flight), no decoding or Tributary store logic, in the harness process',
+          'the customers topic read as a global bootstrap reads it (PartitionReader, default restorationFetch sizes), each record written into a fresh LevelDB with raw classic-level chained batches (the global store options, memory.globalRestoreBatchRecords per batch, one write in flight), no decoding or Tributary store logic, in the harness process',
       },
       /** The global-table workload's median records/s of each side over `ceiling` and `storeCeiling` (absent without that workload). */
       materializeVsCeilings,
