@@ -26,7 +26,7 @@ import type { OpenLoopJob, OpenLoopResult } from './http-open-loop-client.js';
 import { planPinning, pinnedCommand, pinProcess, type CpuSplit, type Pinning } from './cpu-pinning.js';
 import type { ClientTimer } from './http-open-loop-client.js';
 import { busyCores, parseMachineTicks, summarizeRuns, type ScenarioSummary } from './http-open-loop-math.js';
-import { clockTicksPerSecond, readProcUsage } from './proc-usage.js';
+import { clockTicksPerSecond, readProcUsage, readThreadCpu } from './proc-usage.js';
 import { WORKER_NODE_FLAGS } from './worker-flags.js';
 
 export const OPEN_LOOP_SCENARIOS = ['helloWorld', 'local', 'global'] as const;
@@ -82,6 +82,15 @@ export interface OpenLoopRun extends OpenLoopResult {
   /** Cores the whole machine kept busy during the run (/proc/stat), and those left after the server and client. */
   readonly machineBusyCores: number;
   readonly otherBusyCores: number;
+  /**
+   * The server's CPU over the run per thread group (node's main thread, V8's GC and compiler workers, libuv's pool):
+   * on a server pinned to one core, the others' time is taken from the main thread.
+   */
+  readonly serverThreadCpuMs: Record<string, number>;
+  /** Times the server's main thread was descheduled while runnable (another thread or process took its core). */
+  readonly serverMainPreempted: number;
+  /** The server's major page faults over the run: each one blocks the faulting thread on a read from disk. */
+  readonly serverMajorFaults: number;
 }
 
 /** A closed-loop run at saturation over full URLs; answers requests per second. */
@@ -176,19 +185,49 @@ function summarize(runs: Record<OpenLoopScenario, OpenLoopRun[]>): OpenLoopPhase
 async function measuredRun(serverPid: number, job: OpenLoopJob, split: CpuSplit | undefined): Promise<OpenLoopRun> {
   const machine = () => parseMachineTicks(readFileSync('/proc/stat', 'utf8'));
   const serverBefore = readProcUsage(serverPid).cpuMs;
+  const threadsBefore = readThreadCpu(serverPid);
+  const preemptedBefore = mainThreadPreemptions(serverPid);
+  const faultsBefore = majorFaults(serverPid);
   const machineBefore = machine();
   const started = performance.now();
   const result = await runClient(job, split);
   const seconds = (performance.now() - started) / 1000;
   const machineCores = busyCores(machineBefore, machine(), clockTicksPerSecond(), seconds);
   const serverCpuMs = readProcUsage(serverPid).cpuMs - serverBefore;
+  const serverMainPreempted = mainThreadPreemptions(serverPid) - preemptedBefore;
+  const serverMajorFaults = majorFaults(serverPid) - faultsBefore;
+  const serverThreadCpuMs: Record<string, number> = {};
+  for (const { group, cpuMs } of readThreadCpu(serverPid)) {
+    const delta = cpuMs - (threadsBefore.find((before) => before.group === group)?.cpuMs ?? 0);
+    if (delta > 0) serverThreadCpuMs[group] = delta;
+  }
   const ownCores = (serverCpuMs + result.clientCpuMs) / 1000 / seconds;
   return {
     ...result,
     serverCpuUsPerRequest: Math.round((serverCpuMs * 1000) / (job.rate * (job.seconds + (job.warmupSeconds ?? 0)))),
     machineBusyCores: machineCores,
     otherBusyCores: Math.max(0, Math.round((machineCores - ownCores) * 100) / 100),
+    serverThreadCpuMs,
+    serverMainPreempted,
+    serverMajorFaults,
   };
+}
+
+/** majflt (field 12) of /proc/<pid>/stat: every thread's major page faults. */
+function majorFaults(pid: number): number {
+  const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(
+    text
+      .slice(text.lastIndexOf(')') + 1)
+      .trim()
+      .split(/\s+/)[12 - 3],
+  );
+}
+
+/** nonvoluntary_ctxt_switches of a process's main thread (/proc/<pid>/status reports the thread-group leader's). */
+function mainThreadPreemptions(pid: number): number {
+  const match = /^nonvoluntary_ctxt_switches:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match === null ? 0 : Number(match[1]);
 }
 
 interface ServerProcess {
