@@ -1,5 +1,5 @@
 /**
- * Local lookups answered from JSON text are written in batches (routes/lookup.ts AnswerBatch): over real HTTP
+ * Local lookups answered from JSON text are written in batches (answer-batch.ts): over real HTTP
  * connections, every answer must still be the one fastify would send (status, headers, body), HEAD must carry no
  * body, the latency metric must count them, and a replica's stale answer keeps its header.
  */

@@ -5,9 +5,9 @@
  * instance keeps a standby replica of the partition at most that far behind: then the replica answers, and the
  * `Tributary-Staleness` header says how many records behind it was.
  */
-import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { KeyNotFoundError, QueryUnavailableError } from '../../errors.js';
+import { AnswerBatch } from '../answer-batch.js';
 import { FORWARDED_HEADER } from '../forwarding-client.js';
 import { encodeKey } from '../keys.js';
 import { remoteFailed, storeReadFailed } from '../scan.js';
@@ -146,60 +146,6 @@ export const lookupRoutes: FastifyPluginAsync<RouteContext> = async (app, { sour
 };
 
 const JSON_TYPE = 'application/json; charset=utf-8';
-
-/**
- * The 200 answers of local reads whose body is ready as JSON text, written together once the event loop has handled
- * every request it read in this turn (setImmediate runs after the poll phase) instead of one write per request as it
- * is handled. A write that makes an idle client's socket readable pays for waking it (on a VM, tens of µs of system
- * time in the writer); written back to back, one wake-up serves the batch. The answer is the one fastify would send
- * (status, `content-type`, `content-length`, any header a hook set on the reply; Node adds `date`, `connection` and
- * HEAD's empty body); the reply is hijacked, so onSend hooks do not run for it (the server has none; one added to
- * `QueryServer.app` would not see these answers), onResponse hooks do, and so does the latency metric
- * (request-timing.ts, on Node's response-finish channel).
- */
-class AnswerBatch {
-  private responses: ServerResponse[] = [];
-  private headers: Record<string, unknown>[] = [];
-  private bodies: string[] = [];
-  private scheduled = false;
-
-  /** Answers `reply` with `body` (JSON text) in this turn's batch. */
-  send(reply: FastifyReply, body: string): void {
-    // Headers set on the reply before the handler (by a hook) go out with the answer, as fastify would send them.
-    const headers: Record<string, unknown> = reply.getHeaders();
-    headers['content-type'] = JSON_TYPE;
-    headers['content-length'] = Buffer.byteLength(body);
-    reply.hijack();
-    this.responses.push(reply.raw);
-    this.headers.push(headers);
-    this.bodies.push(body);
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(this.flush);
-    }
-  }
-
-  private readonly flush = (): void => {
-    const { responses, headers, bodies } = this;
-    this.responses = [];
-    this.headers = [];
-    this.bodies = [];
-    this.scheduled = false;
-    for (let i = 0; i < responses.length; i++) {
-      const response = responses[i];
-      // The client went away meanwhile: nothing to answer.
-      if (response.destroyed) continue;
-      try {
-        response.writeHead(200, headers[i] as OutgoingHttpHeaders);
-        response.end(bodies[i]);
-      } catch (error) {
-        // E.g. a header a hook set that Node refuses: this answer cannot go out, the others of the batch still do
-        // (nothing may throw out of the setImmediate callback).
-        response.destroy(error as Error);
-      }
-    }
-  };
-}
 
 /** Any UTF-16 surrogate: a key text with one takes the codec's path (a lone one does not survive UTF-8). */
 const SURROGATE = /[\uD800-\uDFFF]/;

@@ -23,10 +23,10 @@ import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { OpenLoopJob, OpenLoopResult } from './http-open-loop-client.js';
-import { planPinning, pinnedCommand, pinProcess, type CpuSplit, type Pinning } from './cpu-pinning.js';
+import { lowerOwnPriority, planPinning, pinnedCommand, pinProcess, type CpuSplit, type Pinning } from './cpu-pinning.js';
 import type { ClientTimer } from './http-open-loop-client.js';
 import { busyCores, parseMachineTicks, summarizeRuns, type ScenarioSummary } from './http-open-loop-math.js';
-import { clockTicksPerSecond, readProcUsage } from './proc-usage.js';
+import { clockTicksPerSecond, readProcUsage, readThreadCpu } from './proc-usage.js';
 import { WORKER_NODE_FLAGS } from './worker-flags.js';
 
 export const OPEN_LOOP_SCENARIOS = ['helloWorld', 'local', 'global'] as const;
@@ -82,6 +82,15 @@ export interface OpenLoopRun extends OpenLoopResult {
   /** Cores the whole machine kept busy during the run (/proc/stat), and those left after the server and client. */
   readonly machineBusyCores: number;
   readonly otherBusyCores: number;
+  /**
+   * The server's CPU over the run per thread group (node's main thread, V8's GC and compiler workers, libuv's pool):
+   * on a server pinned to one core, the others' time is taken from the main thread.
+   */
+  readonly serverThreadCpuMs: Record<string, number>;
+  /** Times the server's main thread was descheduled while runnable (another thread or process took its core). */
+  readonly serverMainPreempted: number;
+  /** The server's major page faults over the run: each one blocks the faulting thread on a read from disk. */
+  readonly serverMajorFaults: number;
 }
 
 /** A closed-loop run at saturation over full URLs; answers requests per second. */
@@ -123,6 +132,7 @@ export async function runOpenLoopPhase(options: OpenLoopOptions, saturate: Satur
   const clientTimer: ClientTimer = options.clientTimer ?? (split === undefined ? 'timeout' : 'spin');
   const server = await startServer(serverNodeFlags, options, split);
   let unpinHarness = (): void => undefined;
+  let restorePriority = (): void => undefined;
   try {
     // The saturating client is this process's worker thread: on the load's cores while it finds R.
     if (split !== undefined) unpinHarness = pinProcess(process.pid, split.client);
@@ -132,6 +142,9 @@ export async function runOpenLoopPhase(options: OpenLoopOptions, saturate: Satur
     const saturatedRps = {} as Record<OpenLoopScenario, number>;
     for (const name of OPEN_LOOP_SCENARIOS) saturatedRps[name] = await saturate(urls(name), options.saturateRequests);
     const rateRps = Math.max(1, Math.round(saturatedRps.helloWorld / 2));
+    // From here this process only waits for each client, on the client's core when pinned: its own GC must not take
+    // that core from the client (in perf sched, a mark-compact here stopped the client for ~20 ms in later runs).
+    if (split !== undefined) restorePriority = lowerOwnPriority('helpers');
     const runs: Record<OpenLoopScenario, OpenLoopRun[]> = { helloWorld: [], local: [], global: [] };
     for (let round = 0; round < rounds; round++) {
       const order = round % 2 === 0 ? OPEN_LOOP_SCENARIOS : [...OPEN_LOOP_SCENARIOS].reverse();
@@ -163,6 +176,7 @@ export async function runOpenLoopPhase(options: OpenLoopOptions, saturate: Satur
       summary: summarize(runs),
     };
   } finally {
+    restorePriority();
     unpinHarness();
     await server.stop();
   }
@@ -176,19 +190,49 @@ function summarize(runs: Record<OpenLoopScenario, OpenLoopRun[]>): OpenLoopPhase
 async function measuredRun(serverPid: number, job: OpenLoopJob, split: CpuSplit | undefined): Promise<OpenLoopRun> {
   const machine = () => parseMachineTicks(readFileSync('/proc/stat', 'utf8'));
   const serverBefore = readProcUsage(serverPid).cpuMs;
+  const threadsBefore = readThreadCpu(serverPid);
+  const preemptedBefore = mainThreadPreemptions(serverPid);
+  const faultsBefore = majorFaults(serverPid);
   const machineBefore = machine();
   const started = performance.now();
   const result = await runClient(job, split);
   const seconds = (performance.now() - started) / 1000;
   const machineCores = busyCores(machineBefore, machine(), clockTicksPerSecond(), seconds);
   const serverCpuMs = readProcUsage(serverPid).cpuMs - serverBefore;
+  const serverMainPreempted = mainThreadPreemptions(serverPid) - preemptedBefore;
+  const serverMajorFaults = majorFaults(serverPid) - faultsBefore;
+  const serverThreadCpuMs: Record<string, number> = {};
+  for (const { group, cpuMs } of readThreadCpu(serverPid)) {
+    const delta = cpuMs - (threadsBefore.find((before) => before.group === group)?.cpuMs ?? 0);
+    if (delta > 0) serverThreadCpuMs[group] = delta;
+  }
   const ownCores = (serverCpuMs + result.clientCpuMs) / 1000 / seconds;
   return {
     ...result,
     serverCpuUsPerRequest: Math.round((serverCpuMs * 1000) / (job.rate * (job.seconds + (job.warmupSeconds ?? 0)))),
     machineBusyCores: machineCores,
     otherBusyCores: Math.max(0, Math.round((machineCores - ownCores) * 100) / 100),
+    serverThreadCpuMs,
+    serverMainPreempted,
+    serverMajorFaults,
   };
+}
+
+/** majflt (field 12) of /proc/<pid>/stat: every thread's major page faults. */
+function majorFaults(pid: number): number {
+  const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(
+    text
+      .slice(text.lastIndexOf(')') + 1)
+      .trim()
+      .split(/\s+/)[12 - 3],
+  );
+}
+
+/** nonvoluntary_ctxt_switches of a process's main thread (/proc/<pid>/status reports the thread-group leader's). */
+function mainThreadPreemptions(pid: number): number {
+  const match = /^nonvoluntary_ctxt_switches:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match === null ? 0 : Number(match[1]);
 }
 
 interface ServerProcess {
@@ -241,6 +285,7 @@ async function startServer(nodeFlags: readonly string[], options: OpenLoopOption
 async function runClient(job: OpenLoopJob, split: CpuSplit | undefined): Promise<OpenLoopResult> {
   const [command, args] = pinnedCommand(split?.client, process.execPath, ['--import', 'tsx', CLIENT_SCRIPT]);
   const child = spawn(command, args, { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
+  const restorePriority = split === undefined ? () => undefined : lowerOwnPriority('mainThread');
   try {
     const chunks: Buffer[] = [];
     child.stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -252,6 +297,7 @@ async function runClient(job: OpenLoopJob, split: CpuSplit | undefined): Promise
     if ((await code) !== 0) throw new Error(`http-open-loop-client exited with code ${child.exitCode}`);
     return JSON.parse(Buffer.concat(chunks).toString('utf8')) as OpenLoopResult;
   } finally {
+    restorePriority();
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGKILL');
       await exited(child, 5_000);
