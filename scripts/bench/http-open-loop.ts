@@ -26,7 +26,7 @@ import type { OpenLoopJob, OpenLoopResult } from './http-open-loop-client.js';
 import { lowerOwnPriority, planPinning, pinnedCommand, pinProcess, type CpuSplit, type Pinning } from './cpu-pinning.js';
 import type { ClientTimer } from './http-open-loop-client.js';
 import { busyCores, parseMachineTicks, summarizeRuns, type ScenarioSummary } from './http-open-loop-math.js';
-import { clockTicksPerSecond, readProcUsage, readThreadCpu } from './proc-usage.js';
+import { clockTicksPerSecond, parseMajorFaults, readProcUsage, readThreadCpu } from './proc-usage.js';
 import { WORKER_NODE_FLAGS } from './worker-flags.js';
 
 export const OPEN_LOOP_SCENARIOS = ['helloWorld', 'local', 'global'] as const;
@@ -218,16 +218,7 @@ async function measuredRun(serverPid: number, job: OpenLoopJob, split: CpuSplit 
   };
 }
 
-/** majflt (field 12) of /proc/<pid>/stat: every thread's major page faults. */
-function majorFaults(pid: number): number {
-  const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return Number(
-    text
-      .slice(text.lastIndexOf(')') + 1)
-      .trim()
-      .split(/\s+/)[12 - 3],
-  );
-}
+const majorFaults = (pid: number): number => parseMajorFaults(readFileSync(`/proc/${pid}/stat`, 'utf8'));
 
 /** nonvoluntary_ctxt_switches of a process's main thread (/proc/<pid>/status reports the thread-group leader's). */
 function mainThreadPreemptions(pid: number): number {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   clockTicksPerSecond,
   groupThreadCpu,
+  parseMajorFaults,
   parseProcStat,
   parseProcStatName,
   parseVmHwmKb,
@@ -22,6 +23,12 @@ describe('/proc parsing', () => {
 
   it('counts fields from the last ")" so a command name with spaces and parentheses does not shift them', () => {
     expect(parseProcStat(TRICKY)).toEqual({ utime: 250, stime: 50 });
+  });
+
+  it('reads majflt (field 12) of a stat line, counted from the last ")"', () => {
+    expect(parseMajorFaults(STAT)).toBe(12);
+    expect(parseMajorFaults(TRICKY)).toBe(0);
+    expect(() => parseMajorFaults('garbage')).toThrow(/not a \/proc/);
   });
 
   it('rejects text that is not a stat line', () => {

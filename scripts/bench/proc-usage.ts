@@ -19,22 +19,34 @@ export interface ProcUsage {
 }
 
 /**
- * utime and stime (fields 14 and 15) of a /proc/<pid>/stat line. The command name (field 2) sits in parentheses
- * and may itself contain spaces and ')', so fields are counted from the last ')'.
+ * The fields of a /proc/<pid>/stat line after the command name: index n - 3 holds field n (field 3, the state, first).
+ * The command name (field 2) sits in parentheses and may itself contain spaces and ')', so fields are counted from the
+ * last ')'.
  */
-export function parseProcStat(text: string): ProcCpuTicks {
+function statFieldsAfterName(text: string): string[] {
   const close = text.lastIndexOf(')');
   if (close === -1) throw new Error(`not a /proc/<pid>/stat line: ${text.slice(0, 80)}`);
-  // After ") " come field 3 (state), 4 (ppid), ... so field n is at index n - 3.
-  const fields = text
+  return text
     .slice(close + 1)
     .trim()
     .split(/\s+/);
+}
+
+/** utime and stime (fields 14 and 15) of a /proc/<pid>/stat line. */
+export function parseProcStat(text: string): ProcCpuTicks {
+  const fields = statFieldsAfterName(text);
   const utime = Number(fields[14 - 3]);
   const stime = Number(fields[15 - 3]);
   if (!Number.isInteger(utime) || !Number.isInteger(stime))
     throw new Error(`no utime/stime in /proc/<pid>/stat line: ${text.slice(0, 80)}`);
   return { utime, stime };
+}
+
+/** majflt (field 12) of a /proc/<pid>/stat line: the process's major page faults, every thread's. */
+export function parseMajorFaults(text: string): number {
+  const faults = Number(statFieldsAfterName(text)[12 - 3]);
+  if (!Number.isInteger(faults)) throw new Error(`no majflt in /proc/<pid>/stat line: ${text.slice(0, 80)}`);
+  return faults;
 }
 
 /** The command name (thread name for /proc/<pid>/task/<tid>/stat, at most 15 characters) of a stat line. */
